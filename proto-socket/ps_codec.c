@@ -1,0 +1,632 @@
+/*
+ * ps_codec.c — encode and decode every proto-socket message body.
+ *
+ * Decoders check, in order: the frame's type and flags fit the message,
+ * each field's bounds and charset as it is read, integer ranges, then that
+ * the body was consumed exactly.  The first failure wins (one `rc`, chained
+ * with ||), and a failed decode leaves nothing the caller should use.
+ */
+#include <string.h>
+
+#include "proto-socket/ps.h"
+#include "proto-socket/ps_buf.h"
+#include "proto-socket/ps_codec.h"
+#include "proto-socket/ps_frame.h"
+
+#define BIT(t) (1u << (t))
+
+#define REQ_EMPTY (BIT(PS_T_LIST) | BIT(PS_T_HEALTH) | BIT(PS_T_PIN_LIST) | \
+	BIT(PS_T_METRICS))
+#define REQ_NAME  (BIT(PS_T_GET) | BIT(PS_T_PIN_GET))
+#define REQ_WRITE (BIT(PS_T_SCALE) | BIT(PS_T_PIN_PUT) | BIT(PS_T_PIN_DELETE))
+#define ANS_PIN	  (BIT(PS_T_PIN_GET) | BIT(PS_T_PIN_PUT) | BIT(PS_T_PIN_DELETE))
+#define ANS_LIST  (BIT(PS_T_LIST) | BIT(PS_T_PIN_LIST))
+
+static int
+type_in(uint16_t type, uint32_t mask)
+{
+	return type >= 1 && type <= PS_T_MAX && (mask & BIT(type)) != 0;
+}
+
+/* A request frame of one of `mask`'s types. */
+static int
+check_request(const struct ps_frame *f, uint32_t mask, struct ps_rbuf *r)
+{
+	if (!type_in(f->hdr.type, mask))
+		return PS_ERR_TYPE;
+	if (f->hdr.flags != 0)
+		return PS_ERR_FLAGS;
+	ps_rbuf_init(r, f->body, f->body_len);
+	return PS_OK;
+}
+
+/* A success answer frame of one of `mask`'s types. */
+static int
+check_answer(const struct ps_frame *f, uint32_t mask, struct ps_rbuf *r)
+{
+	uint16_t fl = f->hdr.flags;
+
+	if (!type_in(f->hdr.type, mask))
+		return PS_ERR_TYPE;
+	if ((fl & PS_F_REPLY) == 0 || (fl & PS_F_ERROR) != 0 ||
+	    (fl & ~PS_F_ALL) != 0)
+		return PS_ERR_FLAGS;
+	if ((fl & PS_F_MORE) != 0 && !ps_type_info(f->hdr.type)->multi)
+		return PS_ERR_FLAGS;
+	ps_rbuf_init(r, f->body, f->body_len);
+	return PS_OK;
+}
+
+static int
+u32_count(struct ps_rbuf *r, uint32_t *v)
+{
+	int rc = ps_rbuf_u32(r, v);
+
+	if (rc == PS_OK && *v > PS_MAX_REPLICAS)
+		return PS_ERR_RANGE;
+	return rc;
+}
+
+static int
+u64_generation(struct ps_rbuf *r, uint64_t *v)
+{
+	int rc = ps_rbuf_u64(r, v);
+
+	if (rc == PS_OK && *v > (uint64_t)PS_MAX_GENERATION)
+		return PS_ERR_RANGE;
+	return rc;
+}
+
+static int
+u8_bool(struct ps_rbuf *r, uint8_t *v)
+{
+	int rc = ps_rbuf_u8(r, v);
+
+	if (rc == PS_OK && *v > 1)
+		return PS_ERR_RANGE;
+	return rc;
+}
+
+/* Range check on the encoding side: refuse to emit what a peer rejects. */
+static void
+wbuf_count(struct ps_wbuf *w, uint32_t v)
+{
+	if (v > PS_MAX_REPLICAS && w->err == 0)
+		w->err = PS_ERR_RANGE;
+	ps_wbuf_u32(w, v);
+}
+
+static void
+wbuf_generation(struct ps_wbuf *w, uint64_t v)
+{
+	if (v > (uint64_t)PS_MAX_GENERATION && w->err == 0)
+		w->err = PS_ERR_RANGE;
+	ps_wbuf_u64(w, v);
+}
+
+static void
+wbuf_bool(struct ps_wbuf *w, uint8_t v)
+{
+	if (v > 1 && w->err == 0)
+		w->err = PS_ERR_RANGE;
+	ps_wbuf_u8(w, v);
+}
+
+int
+ps_codec_encode_hello(uint8_t *out, size_t cap, const struct ps_hello *m,
+    size_t *len)
+{
+	struct ps_wbuf w;
+
+	ps_frame_begin(&w, out, cap, PS_T_HELLO, 0, 0);
+	ps_wbuf_u32(&w, PS_MAGIC);
+	ps_wbuf_u16(&w, m->min_version);
+	ps_wbuf_u16(&w, m->max_version);
+	return ps_frame_finish(&w, len);
+}
+
+int
+ps_codec_decode_hello(const struct ps_frame *f, struct ps_hello *m)
+{
+	struct ps_rbuf r;
+	uint32_t magic = 0;
+	int rc;
+
+	if ((rc = check_request(f, BIT(PS_T_HELLO), &r)) != PS_OK ||
+	    (rc = ps_rbuf_u32(&r, &magic)) != PS_OK ||
+	    (rc = ps_rbuf_u16(&r, &m->min_version)) != PS_OK ||
+	    (rc = ps_rbuf_u16(&r, &m->max_version)) != PS_OK ||
+	    (rc = ps_rbuf_end(&r)) != PS_OK)
+		return rc;
+	if (magic != PS_MAGIC)
+		return PS_ERR_MAGIC;
+	if (m->min_version == 0 || m->min_version > m->max_version)
+		return PS_ERR_VERSION;
+	return PS_OK;
+}
+
+int
+ps_codec_pick_version(const struct ps_hello *m, uint16_t *version)
+{
+	/* Version 1 is all this implementation speaks. */
+	if (m->min_version <= PS_VERSION && PS_VERSION <= m->max_version) {
+		*version = PS_VERSION;
+		return PS_OK;
+	}
+	return PS_ERR_VERSION;
+}
+
+int
+ps_codec_encode_hello_ok(uint8_t *out, size_t cap,
+    const struct ps_hello_ok *m, size_t *len)
+{
+	struct ps_wbuf w;
+
+	ps_frame_begin(&w, out, cap, PS_T_HELLO, PS_F_REPLY, 0);
+	if (m->version == 0 || m->max_inflight == 0 ||
+	    m->max_inflight > PS_MAX_INFLIGHT || m->max_frame < PS_HDR_LEN ||
+	    m->max_frame > PS_MAX_FRAME)
+		w.err = PS_ERR_RANGE;
+	ps_wbuf_u16(&w, m->version);
+	ps_wbuf_u16(&w, m->max_inflight);
+	ps_wbuf_u32(&w, m->max_frame);
+	return ps_frame_finish(&w, len);
+}
+
+int
+ps_codec_decode_hello_ok(const struct ps_frame *f, struct ps_hello_ok *m)
+{
+	struct ps_rbuf r;
+	int rc;
+
+	if ((rc = check_answer(f, BIT(PS_T_HELLO), &r)) != PS_OK ||
+	    (rc = ps_rbuf_u16(&r, &m->version)) != PS_OK ||
+	    (rc = ps_rbuf_u16(&r, &m->max_inflight)) != PS_OK ||
+	    (rc = ps_rbuf_u32(&r, &m->max_frame)) != PS_OK ||
+	    (rc = ps_rbuf_end(&r)) != PS_OK)
+		return rc;
+	if (m->version == 0)
+		return PS_ERR_VERSION;
+	if (m->max_inflight == 0 || m->max_inflight > PS_MAX_INFLIGHT ||
+	    m->max_frame < PS_HDR_LEN || m->max_frame > PS_MAX_FRAME)
+		return PS_ERR_RANGE;
+	return PS_OK;
+}
+
+int
+ps_codec_encode_empty(uint8_t *out, size_t cap, uint16_t type, uint32_t id,
+    size_t *len)
+{
+	struct ps_wbuf w;
+
+	ps_frame_begin(&w, out, cap, type, 0, id);
+	if (!type_in(type, REQ_EMPTY))
+		w.err = PS_ERR_TYPE;
+	return ps_frame_finish(&w, len);
+}
+
+int
+ps_codec_decode_empty(const struct ps_frame *f)
+{
+	struct ps_rbuf r;
+	int rc;
+
+	if ((rc = check_request(f, REQ_EMPTY, &r)) != PS_OK)
+		return rc;
+	return ps_rbuf_end(&r);
+}
+
+int
+ps_codec_encode_name_req(uint8_t *out, size_t cap, uint16_t type,
+    uint32_t id, const struct ps_name_req *m, size_t *len)
+{
+	struct ps_wbuf w;
+
+	ps_frame_begin(&w, out, cap, type, 0, id);
+	if (!type_in(type, REQ_NAME))
+		w.err = PS_ERR_TYPE;
+	ps_wbuf_str(&w, PS_STR_NAME, m->name);
+	return ps_frame_finish(&w, len);
+}
+
+int
+ps_codec_decode_name_req(const struct ps_frame *f, struct ps_name_req *m)
+{
+	struct ps_rbuf r;
+	int rc;
+
+	if ((rc = check_request(f, REQ_NAME, &r)) != PS_OK ||
+	    (rc = ps_rbuf_str(&r, PS_STR_NAME, m->name, sizeof(m->name))) !=
+		PS_OK)
+		return rc;
+	return ps_rbuf_end(&r);
+}
+
+int
+ps_codec_encode_write_req(uint8_t *out, size_t cap, uint16_t type,
+    uint32_t id, const struct ps_write_req *m, size_t *len)
+{
+	struct ps_wbuf w;
+
+	ps_frame_begin(&w, out, cap, type, 0, id);
+	if (!type_in(type, REQ_WRITE))
+		w.err = PS_ERR_TYPE;
+	ps_wbuf_str(&w, PS_STR_NAME, m->name);
+	if (type != PS_T_PIN_DELETE)
+		wbuf_count(&w, m->replicas);
+	ps_wbuf_str(&w, PS_STR_IDENTITY, m->identity);
+	return ps_frame_finish(&w, len);
+}
+
+int
+ps_codec_decode_write_req(const struct ps_frame *f, struct ps_write_req *m)
+{
+	struct ps_rbuf r;
+	int rc;
+
+	m->replicas = 0;
+	if ((rc = check_request(f, REQ_WRITE, &r)) != PS_OK ||
+	    (rc = ps_rbuf_str(&r, PS_STR_NAME, m->name, sizeof(m->name))) !=
+		PS_OK)
+		return rc;
+	if (f->hdr.type != PS_T_PIN_DELETE &&
+	    (rc = u32_count(&r, &m->replicas)) != PS_OK)
+		return rc;
+	if ((rc = ps_rbuf_str(&r, PS_STR_IDENTITY, m->identity,
+		 sizeof(m->identity))) != PS_OK)
+		return rc;
+	return ps_rbuf_end(&r);
+}
+
+int
+ps_codec_encode_deployment(uint8_t *out, size_t cap, uint32_t id,
+    const struct ps_deployment *m, size_t *len)
+{
+	struct ps_wbuf w;
+
+	ps_frame_begin(&w, out, cap, PS_T_GET, PS_F_REPLY, id);
+	ps_wbuf_str(&w, PS_STR_NAME, m->name);
+	ps_wbuf_str(&w, PS_STR_NAMESPACE, m->namespace);
+	wbuf_count(&w, m->desired);
+	wbuf_count(&w, m->replicas);
+	wbuf_count(&w, m->ready);
+	wbuf_count(&w, m->available);
+	wbuf_count(&w, m->updated);
+	wbuf_generation(&w, m->generation);
+	wbuf_generation(&w, m->observed_generation);
+	wbuf_bool(&w, m->pinned);
+	if (!m->pinned && m->pin_replicas != 0 && w.err == 0)
+		w.err = PS_ERR_RANGE;
+	wbuf_count(&w, m->pin_replicas);
+	ps_wbuf_str(&w, PS_STR_RV, m->resource_version);
+	return ps_frame_finish(&w, len);
+}
+
+int
+ps_codec_decode_deployment(const struct ps_frame *f, struct ps_deployment *m)
+{
+	struct ps_rbuf r;
+	int rc;
+
+	if ((rc = check_answer(f, BIT(PS_T_GET), &r)) != PS_OK ||
+	    (rc = ps_rbuf_str(&r, PS_STR_NAME, m->name, sizeof(m->name))) !=
+		PS_OK ||
+	    (rc = ps_rbuf_str(&r, PS_STR_NAMESPACE, m->namespace,
+		 sizeof(m->namespace))) != PS_OK ||
+	    (rc = u32_count(&r, &m->desired)) != PS_OK ||
+	    (rc = u32_count(&r, &m->replicas)) != PS_OK ||
+	    (rc = u32_count(&r, &m->ready)) != PS_OK ||
+	    (rc = u32_count(&r, &m->available)) != PS_OK ||
+	    (rc = u32_count(&r, &m->updated)) != PS_OK ||
+	    (rc = u64_generation(&r, &m->generation)) != PS_OK ||
+	    (rc = u64_generation(&r, &m->observed_generation)) != PS_OK ||
+	    (rc = u8_bool(&r, &m->pinned)) != PS_OK ||
+	    (rc = u32_count(&r, &m->pin_replicas)) != PS_OK ||
+	    (rc = ps_rbuf_str(&r, PS_STR_RV, m->resource_version,
+		 sizeof(m->resource_version))) != PS_OK)
+		return rc;
+	if (!m->pinned && m->pin_replicas != 0)
+		return PS_ERR_RANGE;
+	return ps_rbuf_end(&r);
+}
+
+int
+ps_codec_encode_scale_ok(uint8_t *out, size_t cap, uint32_t id,
+    const struct ps_scale_ok *m, size_t *len)
+{
+	struct ps_wbuf w;
+
+	ps_frame_begin(&w, out, cap, PS_T_SCALE, PS_F_REPLY, id);
+	ps_wbuf_str(&w, PS_STR_NAME, m->name);
+	wbuf_count(&w, m->replicas);
+	wbuf_count(&w, m->previous);
+	wbuf_bool(&w, m->synced);
+	ps_wbuf_str(&w, PS_STR_RV, m->resource_version);
+	return ps_frame_finish(&w, len);
+}
+
+int
+ps_codec_decode_scale_ok(const struct ps_frame *f, struct ps_scale_ok *m)
+{
+	struct ps_rbuf r;
+	int rc;
+
+	if ((rc = check_answer(f, BIT(PS_T_SCALE), &r)) != PS_OK ||
+	    (rc = ps_rbuf_str(&r, PS_STR_NAME, m->name, sizeof(m->name))) !=
+		PS_OK ||
+	    (rc = u32_count(&r, &m->replicas)) != PS_OK ||
+	    (rc = u32_count(&r, &m->previous)) != PS_OK ||
+	    (rc = u8_bool(&r, &m->synced)) != PS_OK ||
+	    (rc = ps_rbuf_str(&r, PS_STR_RV, m->resource_version,
+		 sizeof(m->resource_version))) != PS_OK)
+		return rc;
+	return ps_rbuf_end(&r);
+}
+
+int
+ps_codec_encode_health(uint8_t *out, size_t cap, uint32_t id,
+    const struct ps_health *m, size_t *len)
+{
+	struct ps_wbuf w;
+
+	ps_frame_begin(&w, out, cap, PS_T_HEALTH, PS_F_REPLY, id);
+	if (((m->state & ~PS_HEALTH_ALL) != 0 ||
+		m->cache_size > PS_MAX_LIST_TOTAL))
+		w.err = PS_ERR_RANGE;
+	ps_wbuf_u8(&w, m->state);
+	ps_wbuf_u32(&w, m->cache_size);
+	ps_wbuf_u32(&w, m->last_event_age_ms);
+	ps_wbuf_u32(&w, m->api_ok_age_ms);
+	ps_wbuf_str(&w, PS_STR_MESSAGE, m->message);
+	return ps_frame_finish(&w, len);
+}
+
+int
+ps_codec_decode_health(const struct ps_frame *f, struct ps_health *m)
+{
+	struct ps_rbuf r;
+	int rc;
+
+	if ((rc = check_answer(f, BIT(PS_T_HEALTH), &r)) != PS_OK ||
+	    (rc = ps_rbuf_u8(&r, &m->state)) != PS_OK ||
+	    (rc = ps_rbuf_u32(&r, &m->cache_size)) != PS_OK ||
+	    (rc = ps_rbuf_u32(&r, &m->last_event_age_ms)) != PS_OK ||
+	    (rc = ps_rbuf_u32(&r, &m->api_ok_age_ms)) != PS_OK ||
+	    (rc = ps_rbuf_str(&r, PS_STR_MESSAGE, m->message,
+		 sizeof(m->message))) != PS_OK)
+		return rc;
+	if ((m->state & ~PS_HEALTH_ALL) != 0 ||
+	    m->cache_size > PS_MAX_LIST_TOTAL)
+		return PS_ERR_RANGE;
+	return ps_rbuf_end(&r);
+}
+
+int
+ps_codec_encode_pin(uint8_t *out, size_t cap, uint16_t type, uint32_t id,
+    const struct ps_pin *m, size_t *len)
+{
+	struct ps_wbuf w;
+
+	ps_frame_begin(&w, out, cap, type, PS_F_REPLY, id);
+	if (!type_in(type, ANS_PIN))
+		w.err = PS_ERR_TYPE;
+	ps_wbuf_str(&w, PS_STR_NAME, m->name);
+	wbuf_count(&w, m->replicas);
+	return ps_frame_finish(&w, len);
+}
+
+int
+ps_codec_decode_pin(const struct ps_frame *f, struct ps_pin *m)
+{
+	struct ps_rbuf r;
+	int rc;
+
+	if ((rc = check_answer(f, ANS_PIN, &r)) != PS_OK ||
+	    (rc = ps_rbuf_str(&r, PS_STR_NAME, m->name, sizeof(m->name))) !=
+		PS_OK ||
+	    (rc = u32_count(&r, &m->replicas)) != PS_OK)
+		return rc;
+	return ps_rbuf_end(&r);
+}
+
+int
+ps_codec_encode_error(uint8_t *out, size_t cap, uint16_t type, uint32_t id,
+    const struct ps_error *m, size_t *len)
+{
+	struct ps_wbuf w;
+	int goaway = type == PS_T_GOAWAY;
+
+	ps_frame_begin(&w, out, cap, type,
+	    goaway ? PS_F_ERROR : (PS_F_REPLY | PS_F_ERROR), goaway ? 0 : id);
+	if (ps_type_info(type) == NULL)
+		w.err = PS_ERR_TYPE;
+	if (m->code == 0 || m->code > PS_E_MAX ||
+	    m->retry_after > PS_MAX_RETRY_AFTER)
+		w.err = w.err != 0 ? w.err : PS_ERR_RANGE;
+	ps_wbuf_u16(&w, m->code);
+	ps_wbuf_u32(&w, m->retry_after);
+	ps_wbuf_str(&w, PS_STR_MESSAGE, m->message);
+	return ps_frame_finish(&w, len);
+}
+
+int
+ps_codec_decode_error(const struct ps_frame *f, struct ps_error *m)
+{
+	struct ps_rbuf r;
+	uint16_t want;
+	int rc;
+
+	if (ps_type_info(f->hdr.type) == NULL)
+		return PS_ERR_TYPE;
+	want = f->hdr.type == PS_T_GOAWAY ? PS_F_ERROR
+					  : (PS_F_REPLY | PS_F_ERROR);
+	if (f->hdr.flags != want)
+		return PS_ERR_FLAGS;
+	ps_rbuf_init(&r, f->body, f->body_len);
+	if ((rc = ps_rbuf_u16(&r, &m->code)) != PS_OK ||
+	    (rc = ps_rbuf_u32(&r, &m->retry_after)) != PS_OK ||
+	    (rc = ps_rbuf_str(&r, PS_STR_MESSAGE, m->message,
+		 sizeof(m->message))) != PS_OK)
+		return rc;
+	if (m->code == 0 || m->code > PS_E_MAX ||
+	    m->retry_after > PS_MAX_RETRY_AFTER)
+		return PS_ERR_RANGE;
+	return ps_rbuf_end(&r);
+}
+
+void
+ps_codec_list_begin(struct ps_list_enc *e, uint8_t *out, size_t cap,
+    uint16_t type, uint32_t id)
+{
+	ps_frame_begin(&e->w, out, cap, type, PS_F_REPLY, id);
+	if (!type_in(type, ANS_LIST))
+		e->w.err = PS_ERR_TYPE;
+	e->type = type;
+	e->id = id;
+	e->count = 0;
+	ps_wbuf_u16(&e->w, 0); /* count, patched by finish */
+}
+
+/* Room for `need` more bytes in this frame, without poisoning the writer. */
+static int
+list_room(const struct ps_list_enc *e, size_t need)
+{
+	size_t cap = e->w.cap < PS_MAX_FRAME ? e->w.cap : PS_MAX_FRAME;
+
+	if (e->w.err != 0)
+		return e->w.err;
+	if (cap - e->w.len < need || e->count == UINT16_MAX)
+		return PS_ERR_NOSPACE;
+	return PS_OK;
+}
+
+int
+ps_codec_list_add_name(struct ps_list_enc *e, const char *name)
+{
+	size_t len = strnlen(name, PS_MAX_NAME + 1);
+	int rc;
+
+	if (e->type != PS_T_LIST)
+		return PS_ERR_TYPE;
+	if ((rc = ps_valid_name(name, len)) != PS_OK)
+		return rc;
+	if ((rc = list_room(e, 2 + len)) != PS_OK)
+		return rc;
+	ps_wbuf_str(&e->w, PS_STR_NAME, name);
+	e->count++;
+	return ps_wbuf_error(&e->w);
+}
+
+int
+ps_codec_list_add_pin(struct ps_list_enc *e, const struct ps_pin *pin)
+{
+	size_t len = strnlen(pin->name, PS_MAX_NAME + 1);
+	int rc;
+
+	if (e->type != PS_T_PIN_LIST)
+		return PS_ERR_TYPE;
+	if ((rc = ps_valid_name(pin->name, len)) != PS_OK)
+		return rc;
+	if (pin->replicas > PS_MAX_REPLICAS)
+		return PS_ERR_RANGE;
+	if ((rc = list_room(e, 2 + len + 4)) != PS_OK)
+		return rc;
+	ps_wbuf_str(&e->w, PS_STR_NAME, pin->name);
+	ps_wbuf_u32(&e->w, pin->replicas);
+	e->count++;
+	return ps_wbuf_error(&e->w);
+}
+
+int
+ps_codec_list_finish(struct ps_list_enc *e, int more, size_t *len)
+{
+	struct ps_wbuf patch;
+	uint8_t flags_be[2];
+	uint16_t flags = PS_F_REPLY | (more ? PS_F_MORE : 0);
+	int rc;
+
+	if ((rc = ps_frame_finish(&e->w, len)) != PS_OK)
+		return rc;
+	/* Patch the flags (offset 6) and the item count (offset 16). */
+	flags_be[0] = (uint8_t)(flags >> 8);
+	flags_be[1] = (uint8_t)flags;
+	memcpy(e->w.p + 6, flags_be, sizeof(flags_be));
+	ps_wbuf_init(&patch, e->w.p + PS_HDR_LEN, 2);
+	ps_wbuf_u16(&patch, e->count);
+	return PS_OK;
+}
+
+int
+ps_codec_list_open(const struct ps_frame *f, struct ps_list_dec *d)
+{
+	int rc;
+
+	if ((rc = check_answer(f, ANS_LIST, &d->r)) != PS_OK ||
+	    (rc = ps_rbuf_u16(&d->r, &d->left)) != PS_OK)
+		return rc;
+	d->type = f->hdr.type;
+	return PS_OK;
+}
+
+int
+ps_codec_list_next_name(struct ps_list_dec *d, char name[PS_MAX_NAME + 1])
+{
+	int rc;
+
+	if (d->type != PS_T_LIST)
+		return PS_ERR_TYPE;
+	if (d->left == 0)
+		return ps_rbuf_end(&d->r) == PS_OK ? 0 : PS_ERR_TRAILING;
+	if ((rc = ps_rbuf_str(&d->r, PS_STR_NAME, name, PS_MAX_NAME + 1)) !=
+	    PS_OK)
+		return rc;
+	d->left--;
+	return 1;
+}
+
+int
+ps_codec_list_next_pin(struct ps_list_dec *d, struct ps_pin *pin)
+{
+	int rc;
+
+	if (d->type != PS_T_PIN_LIST)
+		return PS_ERR_TYPE;
+	if (d->left == 0)
+		return ps_rbuf_end(&d->r) == PS_OK ? 0 : PS_ERR_TRAILING;
+	if ((rc = ps_rbuf_str(&d->r, PS_STR_NAME, pin->name,
+		 sizeof(pin->name))) != PS_OK ||
+	    (rc = u32_count(&d->r, &pin->replicas)) != PS_OK)
+		return rc;
+	d->left--;
+	return 1;
+}
+
+int
+ps_codec_encode_metrics(uint8_t *out, size_t cap, uint32_t id, int more,
+    const char *text, size_t text_len, size_t *len)
+{
+	struct ps_wbuf w;
+
+	ps_frame_begin(&w, out, cap, PS_T_METRICS,
+	    PS_F_REPLY | (more ? PS_F_MORE : 0), id);
+	if (ps_valid_metrics((const uint8_t *)text, text_len) != PS_OK)
+		w.err = PS_ERR_CHARSET;
+	ps_wbuf_bytes(&w, text, text_len);
+	return ps_frame_finish(&w, len);
+}
+
+int
+ps_codec_decode_metrics(const struct ps_frame *f, const char **text,
+    size_t *text_len)
+{
+	struct ps_rbuf r;
+	int rc;
+
+	if ((rc = check_answer(f, BIT(PS_T_METRICS), &r)) != PS_OK)
+		return rc;
+	if ((rc = ps_valid_metrics(f->body, f->body_len)) != PS_OK)
+		return rc;
+	*text = (const char *)f->body;
+	*text_len = f->body_len;
+	return PS_OK;
+}
