@@ -83,7 +83,10 @@ UNIT_TESTS      :=
 COMPONENT_TESTS :=
 FUZZERS         :=
 
-include $(sort $(wildcard */module.mk */*/module.mk))
+# proto-socket first: the other fragments name $(PS_LIB) in their rules.
+include proto-socket/module.mk
+include $(filter-out proto-socket/module.mk,\
+          $(sort $(wildcard */module.mk */*/module.mk)))
 
 ALL_OBJS := $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
