@@ -17,9 +17,10 @@
 static void
 usage(FILE *out)
 {
-	fprintf(out, "usage: replicad-gateway [--version | --help]\n"
-		     "The mutual-TLS REST gateway is not built yet (issue #5)."
-		     "\n");
+	fprintf(out,
+	    "usage: replicad-gateway [--version | --help]\n"
+	    "The mutual-TLS REST gateway is not built yet (issue #5)."
+	    "\n");
 }
 
 int

@@ -12,18 +12,18 @@
 #define BODY_PIN_DEL (STR(PS_MAX_NAME) + STR(PS_MAX_IDENTITY))
 
 static const struct ps_type_info types[] = {
-	{ 0, NULL, 0, 0, 0 },
-	{ PS_T_HELLO, "HELLO", 8, 1, 0 },
-	{ PS_T_LIST, "LIST", 0, 1, 1 },
-	{ PS_T_GET, "GET", BODY_NAME, 1, 0 },
-	{ PS_T_SCALE, "SCALE", BODY_WRITE, 1, 0 },
-	{ PS_T_HEALTH, "HEALTH", 0, 1, 0 },
-	{ PS_T_PIN_LIST, "PIN_LIST", 0, 1, 1 },
-	{ PS_T_PIN_GET, "PIN_GET", BODY_NAME, 1, 0 },
-	{ PS_T_PIN_PUT, "PIN_PUT", BODY_WRITE, 1, 0 },
-	{ PS_T_PIN_DELETE, "PIN_DELETE", BODY_PIN_DEL, 1, 0 },
-	{ PS_T_METRICS, "METRICS", 0, 1, 1 },
-	{ PS_T_GOAWAY, "GOAWAY", 0, 0, 0 },
+    {0, NULL, 0, 0, 0},
+    {PS_T_HELLO, "HELLO", 8, 1, 0},
+    {PS_T_LIST, "LIST", 0, 1, 1},
+    {PS_T_GET, "GET", BODY_NAME, 1, 0},
+    {PS_T_SCALE, "SCALE", BODY_WRITE, 1, 0},
+    {PS_T_HEALTH, "HEALTH", 0, 1, 0},
+    {PS_T_PIN_LIST, "PIN_LIST", 0, 1, 1},
+    {PS_T_PIN_GET, "PIN_GET", BODY_NAME, 1, 0},
+    {PS_T_PIN_PUT, "PIN_PUT", BODY_WRITE, 1, 0},
+    {PS_T_PIN_DELETE, "PIN_DELETE", BODY_PIN_DEL, 1, 0},
+    {PS_T_METRICS, "METRICS", 0, 1, 1},
+    {PS_T_GOAWAY, "GOAWAY", 0, 0, 0},
 };
 
 _Static_assert(sizeof(types) / sizeof(types[0]) == PS_T_MAX + 1,
@@ -51,18 +51,18 @@ const char *
 ps_code_name(uint16_t code)
 {
 	static const char *const names[] = {
-		[PS_E_NOT_FOUND] = "not_found",
-		[PS_E_INVALID] = "invalid",
-		[PS_E_CONFLICT] = "conflict",
-		[PS_E_UNAVAILABLE] = "unavailable",
-		[PS_E_FORBIDDEN] = "forbidden",
-		[PS_E_TIMEOUT] = "timeout",
-		[PS_E_INTERNAL] = "internal",
-		[PS_E_PROTOCOL] = "protocol",
-		[PS_E_VERSION] = "version",
-		[PS_E_BUSY] = "busy",
-		[PS_E_API] = "api_error",
-		[PS_E_UNSUPPORTED] = "unsupported",
+	    [PS_E_NOT_FOUND] = "not_found",
+	    [PS_E_INVALID] = "invalid",
+	    [PS_E_CONFLICT] = "conflict",
+	    [PS_E_UNAVAILABLE] = "unavailable",
+	    [PS_E_FORBIDDEN] = "forbidden",
+	    [PS_E_TIMEOUT] = "timeout",
+	    [PS_E_INTERNAL] = "internal",
+	    [PS_E_PROTOCOL] = "protocol",
+	    [PS_E_VERSION] = "version",
+	    [PS_E_BUSY] = "busy",
+	    [PS_E_API] = "api_error",
+	    [PS_E_UNSUPPORTED] = "unsupported",
 	};
 
 	if (code == 0 || code > PS_E_MAX)

@@ -17,36 +17,36 @@
  * Limits.  One block, one place to audit.  Every length is checked against
  * these before a byte of the field is copied or any memory is reserved.
  */
-#define PS_MAGIC	     0x52504c44u /* "RPLD" in the HELLO body */
-#define PS_VERSION	     1		 /* the only version spoken today */
-#define PS_HDR_LEN	     16		 /* fixed frame header */
-#define PS_MAX_REQUEST_FRAME 1024	 /* gateway -> core, header included */
-#define PS_MAX_FRAME	     16384	 /* core -> gateway, header included */
-#define PS_MAX_NAME	     253 /* DNS-1123 subdomain (deployment) */
-#define PS_MAX_NAMESPACE     63	 /* DNS-1123 label */
-#define PS_MAX_IDENTITY	     256 /* client identity, printable ASCII */
-#define PS_MAX_RV	     64	 /* resourceVersion, opaque visible ASCII */
-#define PS_MAX_MESSAGE	     512 /* error message text */
-#define PS_MAX_REPLICAS	     0x7fffffffu  /* spec.replicas is int32 */
-#define PS_MAX_GENERATION    INT64_MAX	  /* metadata.generation is int64 */
-#define PS_MAX_LIST_TOTAL    65536	  /* names in one LIST/PIN_LIST */
+#define PS_MAGIC             0x52504c44u /* "RPLD" in the HELLO body */
+#define PS_VERSION           1           /* the only version spoken today */
+#define PS_HDR_LEN           16          /* fixed frame header */
+#define PS_MAX_REQUEST_FRAME 1024        /* gateway -> core, header included */
+#define PS_MAX_FRAME         16384       /* core -> gateway, header included */
+#define PS_MAX_NAME          253         /* DNS-1123 subdomain (deployment) */
+#define PS_MAX_NAMESPACE     63          /* DNS-1123 label */
+#define PS_MAX_IDENTITY      256         /* client identity, printable ASCII */
+#define PS_MAX_RV            64  /* resourceVersion, opaque visible ASCII */
+#define PS_MAX_MESSAGE       512 /* error message text */
+#define PS_MAX_REPLICAS      0x7fffffffu   /* spec.replicas is int32 */
+#define PS_MAX_GENERATION    INT64_MAX     /* metadata.generation is int64 */
+#define PS_MAX_LIST_TOTAL    65536         /* names in one LIST/PIN_LIST */
 #define PS_MAX_METRICS_TOTAL (1024 * 1024) /* bytes of one METRICS answer */
-#define PS_MAX_INFLIGHT	     64 /* requests in flight per connection */
-#define PS_AGE_NEVER	     0xffffffffu /* "no such event yet" in HEALTH */
+#define PS_MAX_INFLIGHT      64          /* requests in flight per connection */
+#define PS_AGE_NEVER         0xffffffffu /* "no such event yet" in HEALTH */
 
 /* Message types.  An answer carries the type of its request. */
 enum ps_type {
-	PS_T_HELLO = 1,	      /* version handshake, first frame each way */
-	PS_T_LIST = 2,	      /* deployment names (multi-frame answer) */
-	PS_T_GET = 3,	      /* one deployment's counts */
-	PS_T_SCALE = 4,	      /* set spec.replicas, with client identity */
-	PS_T_HEALTH = 5,      /* API reachable, cache synced, watch state */
-	PS_T_PIN_LIST = 6,    /* all pins (multi-frame answer) */
-	PS_T_PIN_GET = 7,     /* one pin */
-	PS_T_PIN_PUT = 8,     /* store a pin, with client identity */
-	PS_T_PIN_DELETE = 9,  /* remove a pin, with client identity */
-	PS_T_METRICS = 10,    /* Prometheus text (multi-frame answer) */
-	PS_T_GOAWAY = 11,     /* connection-level: peer closes after this */
+	PS_T_HELLO = 1,      /* version handshake, first frame each way */
+	PS_T_LIST = 2,       /* deployment names (multi-frame answer) */
+	PS_T_GET = 3,        /* one deployment's counts */
+	PS_T_SCALE = 4,      /* set spec.replicas, with client identity */
+	PS_T_HEALTH = 5,     /* API reachable, cache synced, watch state */
+	PS_T_PIN_LIST = 6,   /* all pins (multi-frame answer) */
+	PS_T_PIN_GET = 7,    /* one pin */
+	PS_T_PIN_PUT = 8,    /* store a pin, with client identity */
+	PS_T_PIN_DELETE = 9, /* remove a pin, with client identity */
+	PS_T_METRICS = 10,   /* Prometheus text (multi-frame answer) */
+	PS_T_GOAWAY = 11,    /* connection-level: peer closes after this */
 	PS_T_MAX = PS_T_GOAWAY
 };
 
@@ -58,43 +58,43 @@ enum ps_type {
 
 /* Error codes carried in an error answer; the gateway maps them to HTTP. */
 enum ps_code {
-	PS_E_NOT_FOUND = 1,	/* no such deployment / pin        404 */
-	PS_E_INVALID = 2,	/* a field is out of range          400 */
-	PS_E_CONFLICT = 3,	/* the API reported a conflict      409 */
-	PS_E_UNAVAILABLE = 4,	/* not synced, API down, draining   503 */
-	PS_E_FORBIDDEN = 5,	/* the cluster refused our token    502 */
-	PS_E_TIMEOUT = 6,	/* the API did not answer in time   504 */
-	PS_E_INTERNAL = 7,	/* a bug or resource failure        500 */
-	PS_E_PROTOCOL = 8,	/* the peer broke this protocol     500 */
-	PS_E_VERSION = 9,	/* no common protocol version       500 */
-	PS_E_BUSY = 10,		/* too many requests in flight      503 */
-	PS_E_API = 11,		/* the API answered unexpectedly    502 */
-	PS_E_UNSUPPORTED = 12,	/* the core does not offer this yet 501 */
+	PS_E_NOT_FOUND = 1,    /* no such deployment / pin        404 */
+	PS_E_INVALID = 2,      /* a field is out of range          400 */
+	PS_E_CONFLICT = 3,     /* the API reported a conflict      409 */
+	PS_E_UNAVAILABLE = 4,  /* not synced, API down, draining   503 */
+	PS_E_FORBIDDEN = 5,    /* the cluster refused our token    502 */
+	PS_E_TIMEOUT = 6,      /* the API did not answer in time   504 */
+	PS_E_INTERNAL = 7,     /* a bug or resource failure        500 */
+	PS_E_PROTOCOL = 8,     /* the peer broke this protocol     500 */
+	PS_E_VERSION = 9,      /* no common protocol version       500 */
+	PS_E_BUSY = 10,        /* too many requests in flight      503 */
+	PS_E_API = 11,         /* the API answered unexpectedly    502 */
+	PS_E_UNSUPPORTED = 12, /* the core does not offer this yet 501 */
 	PS_E_MAX = PS_E_UNSUPPORTED
 };
 
 /* Library return codes: 0 is success, negative is an error. */
 enum ps_err {
 	PS_OK = 0,
-	PS_AGAIN = -1,		   /* need more input / output pending */
-	PS_ERR_TRUNCATED = -2,	   /* a field runs past the body */
-	PS_ERR_TRAILING = -3,	   /* bytes left after the last field */
-	PS_ERR_FRAME_LEN = -4,	   /* header len out of bounds */
-	PS_ERR_TYPE = -5,	   /* unknown message type */
-	PS_ERR_FLAGS = -6,	   /* unknown or misplaced flag */
-	PS_ERR_RESERVED = -7,	   /* reserved header field not zero */
-	PS_ERR_STR_LEN = -8,	   /* string longer than its field max */
-	PS_ERR_CHARSET = -9,	   /* string has a forbidden byte/shape */
-	PS_ERR_RANGE = -10,	   /* integer out of its field range */
-	PS_ERR_MAGIC = -11,	   /* HELLO without the magic number */
-	PS_ERR_VERSION = -12,	   /* no common protocol version */
-	PS_ERR_STATE = -13,	   /* frame not allowed in this state */
-	PS_ERR_TOO_MANY = -14,	   /* item count over its limit */
-	PS_ERR_NOSPACE = -15,	   /* output buffer too small */
-	PS_ERR_SYS = -16,	   /* system call failed, see errno */
-	PS_ERR_CLOSED = -17,	   /* peer closed the connection */
-	PS_ERR_DEAD = -18,	   /* reader already failed */
-	PS_ERR_ID = -19,	   /* id 0 where not allowed or v.v. */
+	PS_AGAIN = -1,         /* need more input / output pending */
+	PS_ERR_TRUNCATED = -2, /* a field runs past the body */
+	PS_ERR_TRAILING = -3,  /* bytes left after the last field */
+	PS_ERR_FRAME_LEN = -4, /* header len out of bounds */
+	PS_ERR_TYPE = -5,      /* unknown message type */
+	PS_ERR_FLAGS = -6,     /* unknown or misplaced flag */
+	PS_ERR_RESERVED = -7,  /* reserved header field not zero */
+	PS_ERR_STR_LEN = -8,   /* string longer than its field max */
+	PS_ERR_CHARSET = -9,   /* string has a forbidden byte/shape */
+	PS_ERR_RANGE = -10,    /* integer out of its field range */
+	PS_ERR_MAGIC = -11,    /* HELLO without the magic number */
+	PS_ERR_VERSION = -12,  /* no common protocol version */
+	PS_ERR_STATE = -13,    /* frame not allowed in this state */
+	PS_ERR_TOO_MANY = -14, /* item count over its limit */
+	PS_ERR_NOSPACE = -15,  /* output buffer too small */
+	PS_ERR_SYS = -16,      /* system call failed, see errno */
+	PS_ERR_CLOSED = -17,   /* peer closed the connection */
+	PS_ERR_DEAD = -18,     /* reader already failed */
+	PS_ERR_ID = -19,       /* id 0 where not allowed or v.v. */
 	PS_ERR_MIN = PS_ERR_ID
 };
 
@@ -103,10 +103,10 @@ enum ps_err {
  * id u32, reserved u32, all big-endian, no padding.
  */
 struct ps_hdr {
-	uint32_t len;	   /* header + body, bounded per direction */
-	uint16_t type;	   /* enum ps_type */
-	uint16_t flags;	   /* PS_F_* */
-	uint32_t id;	   /* chosen by the requester, echoed in answers */
+	uint32_t len;      /* header + body, bounded per direction */
+	uint16_t type;     /* enum ps_type */
+	uint16_t flags;    /* PS_F_* */
+	uint32_t id;       /* chosen by the requester, echoed in answers */
 	uint32_t reserved; /* zero */
 };
 
@@ -120,16 +120,16 @@ struct ps_frame {
 /* Direction of travel decides the size limit and which flags may appear. */
 enum ps_dir {
 	PS_DIR_REQUEST, /* gateway -> core: no PS_F_* flags at all */
-	PS_DIR_ANSWER	/* core -> gateway: PS_F_REPLY always set */
+	PS_DIR_ANSWER   /* core -> gateway: PS_F_REPLY always set */
 };
 
 /* One row per message type: the table every receiver checks against. */
 struct ps_type_info {
 	uint16_t type;
 	const char *name;
-	uint16_t max_req_body; /* largest valid request body */
+	uint16_t max_req_body;  /* largest valid request body */
 	uint8_t from_requester; /* may the gateway send it */
-	uint8_t multi;		/* answers may span frames (PS_F_MORE) */
+	uint8_t multi;          /* answers may span frames (PS_F_MORE) */
 };
 
 /* NULL for an unknown type. */

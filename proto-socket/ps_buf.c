@@ -262,8 +262,7 @@ ps_valid_namespace(const char *s, size_t len)
 
 /* Printable ASCII within [lo, 0x7e], between min and max bytes long. */
 static int
-valid_ascii(const char *s, size_t len, unsigned char lo, size_t min,
-    size_t max)
+valid_ascii(const char *s, size_t len, unsigned char lo, size_t min, size_t max)
 {
 	if (len > max)
 		return PS_ERR_STR_LEN;

@@ -16,11 +16,11 @@
 
 /* String field kinds; each has a maximum length and a charset. */
 enum ps_str_kind {
-	PS_STR_NAME,	  /* DNS-1123 subdomain, 1..PS_MAX_NAME */
+	PS_STR_NAME,      /* DNS-1123 subdomain, 1..PS_MAX_NAME */
 	PS_STR_NAMESPACE, /* DNS-1123 label, 1..PS_MAX_NAMESPACE */
 	PS_STR_IDENTITY,  /* printable ASCII, 1..PS_MAX_IDENTITY */
-	PS_STR_RV,	  /* visible ASCII, 1..PS_MAX_RV */
-	PS_STR_MESSAGE	  /* printable ASCII, 0..PS_MAX_MESSAGE */
+	PS_STR_RV,        /* visible ASCII, 1..PS_MAX_RV */
+	PS_STR_MESSAGE    /* printable ASCII, 0..PS_MAX_MESSAGE */
 };
 
 /* Writer over caller memory. */
@@ -60,8 +60,8 @@ int ps_rbuf_u64(struct ps_rbuf *r, uint64_t *v);
  * before any byte is copied, the bytes against the charset after; on error
  * `out` holds an empty string.
  */
-int ps_rbuf_str(struct ps_rbuf *r, enum ps_str_kind kind, char *out,
-    size_t outsz);
+int ps_rbuf_str(
+    struct ps_rbuf *r, enum ps_str_kind kind, char *out, size_t outsz);
 /* PS_OK when every byte was consumed, PS_ERR_TRAILING otherwise. */
 int ps_rbuf_end(const struct ps_rbuf *r);
 

@@ -15,11 +15,12 @@
 
 #define BIT(t) (1u << (t))
 
-#define REQ_EMPTY (BIT(PS_T_LIST) | BIT(PS_T_HEALTH) | BIT(PS_T_PIN_LIST) | \
-	BIT(PS_T_METRICS))
+#define REQ_EMPTY                                                 \
+	(BIT(PS_T_LIST) | BIT(PS_T_HEALTH) | BIT(PS_T_PIN_LIST) | \
+	    BIT(PS_T_METRICS))
 #define REQ_NAME  (BIT(PS_T_GET) | BIT(PS_T_PIN_GET))
 #define REQ_WRITE (BIT(PS_T_SCALE) | BIT(PS_T_PIN_PUT) | BIT(PS_T_PIN_DELETE))
-#define ANS_PIN	  (BIT(PS_T_PIN_GET) | BIT(PS_T_PIN_PUT) | BIT(PS_T_PIN_DELETE))
+#define ANS_PIN   (BIT(PS_T_PIN_GET) | BIT(PS_T_PIN_PUT) | BIT(PS_T_PIN_DELETE))
 #define ANS_LIST  (BIT(PS_T_LIST) | BIT(PS_T_PIN_LIST))
 
 static int
@@ -113,8 +114,8 @@ wbuf_bool(struct ps_wbuf *w, uint8_t v)
 }
 
 int
-ps_codec_encode_hello(uint8_t *out, size_t cap, const struct ps_hello *m,
-    size_t *len)
+ps_codec_encode_hello(
+    uint8_t *out, size_t cap, const struct ps_hello *m, size_t *len)
 {
 	struct ps_wbuf w;
 
@@ -157,8 +158,8 @@ ps_codec_pick_version(const struct ps_hello *m, uint16_t *version)
 }
 
 int
-ps_codec_encode_hello_ok(uint8_t *out, size_t cap,
-    const struct ps_hello_ok *m, size_t *len)
+ps_codec_encode_hello_ok(
+    uint8_t *out, size_t cap, const struct ps_hello_ok *m, size_t *len)
 {
 	struct ps_wbuf w;
 
@@ -194,8 +195,8 @@ ps_codec_decode_hello_ok(const struct ps_frame *f, struct ps_hello_ok *m)
 }
 
 int
-ps_codec_encode_empty(uint8_t *out, size_t cap, uint16_t type, uint32_t id,
-    size_t *len)
+ps_codec_encode_empty(
+    uint8_t *out, size_t cap, uint16_t type, uint32_t id, size_t *len)
 {
 	struct ps_wbuf w;
 
@@ -217,8 +218,8 @@ ps_codec_decode_empty(const struct ps_frame *f)
 }
 
 int
-ps_codec_encode_name_req(uint8_t *out, size_t cap, uint16_t type,
-    uint32_t id, const struct ps_name_req *m, size_t *len)
+ps_codec_encode_name_req(uint8_t *out, size_t cap, uint16_t type, uint32_t id,
+    const struct ps_name_req *m, size_t *len)
 {
 	struct ps_wbuf w;
 
@@ -237,14 +238,14 @@ ps_codec_decode_name_req(const struct ps_frame *f, struct ps_name_req *m)
 
 	if ((rc = check_request(f, REQ_NAME, &r)) != PS_OK ||
 	    (rc = ps_rbuf_str(&r, PS_STR_NAME, m->name, sizeof(m->name))) !=
-		PS_OK)
+	        PS_OK)
 		return rc;
 	return ps_rbuf_end(&r);
 }
 
 int
-ps_codec_encode_write_req(uint8_t *out, size_t cap, uint16_t type,
-    uint32_t id, const struct ps_write_req *m, size_t *len)
+ps_codec_encode_write_req(uint8_t *out, size_t cap, uint16_t type, uint32_t id,
+    const struct ps_write_req *m, size_t *len)
 {
 	struct ps_wbuf w;
 
@@ -267,13 +268,13 @@ ps_codec_decode_write_req(const struct ps_frame *f, struct ps_write_req *m)
 	m->replicas = 0;
 	if ((rc = check_request(f, REQ_WRITE, &r)) != PS_OK ||
 	    (rc = ps_rbuf_str(&r, PS_STR_NAME, m->name, sizeof(m->name))) !=
-		PS_OK)
+	        PS_OK)
 		return rc;
 	if (f->hdr.type != PS_T_PIN_DELETE &&
 	    (rc = u32_count(&r, &m->replicas)) != PS_OK)
 		return rc;
 	if ((rc = ps_rbuf_str(&r, PS_STR_IDENTITY, m->identity,
-		 sizeof(m->identity))) != PS_OK)
+	         sizeof(m->identity))) != PS_OK)
 		return rc;
 	return ps_rbuf_end(&r);
 }
@@ -310,9 +311,9 @@ ps_codec_decode_deployment(const struct ps_frame *f, struct ps_deployment *m)
 
 	if ((rc = check_answer(f, BIT(PS_T_GET), &r)) != PS_OK ||
 	    (rc = ps_rbuf_str(&r, PS_STR_NAME, m->name, sizeof(m->name))) !=
-		PS_OK ||
+	        PS_OK ||
 	    (rc = ps_rbuf_str(&r, PS_STR_NAMESPACE, m->namespace,
-		 sizeof(m->namespace))) != PS_OK ||
+	         sizeof(m->namespace))) != PS_OK ||
 	    (rc = u32_count(&r, &m->desired)) != PS_OK ||
 	    (rc = u32_count(&r, &m->replicas)) != PS_OK ||
 	    (rc = u32_count(&r, &m->ready)) != PS_OK ||
@@ -323,7 +324,7 @@ ps_codec_decode_deployment(const struct ps_frame *f, struct ps_deployment *m)
 	    (rc = u8_bool(&r, &m->pinned)) != PS_OK ||
 	    (rc = u32_count(&r, &m->pin_replicas)) != PS_OK ||
 	    (rc = ps_rbuf_str(&r, PS_STR_RV, m->resource_version,
-		 sizeof(m->resource_version))) != PS_OK)
+	         sizeof(m->resource_version))) != PS_OK)
 		return rc;
 	if (!m->pinned && m->pin_replicas != 0)
 		return PS_ERR_RANGE;
@@ -353,12 +354,12 @@ ps_codec_decode_scale_ok(const struct ps_frame *f, struct ps_scale_ok *m)
 
 	if ((rc = check_answer(f, BIT(PS_T_SCALE), &r)) != PS_OK ||
 	    (rc = ps_rbuf_str(&r, PS_STR_NAME, m->name, sizeof(m->name))) !=
-		PS_OK ||
+	        PS_OK ||
 	    (rc = u32_count(&r, &m->replicas)) != PS_OK ||
 	    (rc = u32_count(&r, &m->previous)) != PS_OK ||
 	    (rc = u8_bool(&r, &m->synced)) != PS_OK ||
 	    (rc = ps_rbuf_str(&r, PS_STR_RV, m->resource_version,
-		 sizeof(m->resource_version))) != PS_OK)
+	         sizeof(m->resource_version))) != PS_OK)
 		return rc;
 	return ps_rbuf_end(&r);
 }
@@ -371,7 +372,7 @@ ps_codec_encode_health(uint8_t *out, size_t cap, uint32_t id,
 
 	ps_frame_begin(&w, out, cap, PS_T_HEALTH, PS_F_REPLY, id);
 	if (((m->state & ~PS_HEALTH_ALL) != 0 ||
-		m->cache_size > PS_MAX_LIST_TOTAL))
+	        m->cache_size > PS_MAX_LIST_TOTAL))
 		w.err = PS_ERR_RANGE;
 	ps_wbuf_u8(&w, m->state);
 	ps_wbuf_u32(&w, m->cache_size);
@@ -392,8 +393,8 @@ ps_codec_decode_health(const struct ps_frame *f, struct ps_health *m)
 	    (rc = ps_rbuf_u32(&r, &m->cache_size)) != PS_OK ||
 	    (rc = ps_rbuf_u32(&r, &m->last_event_age_ms)) != PS_OK ||
 	    (rc = ps_rbuf_u32(&r, &m->api_ok_age_ms)) != PS_OK ||
-	    (rc = ps_rbuf_str(&r, PS_STR_MESSAGE, m->message,
-		 sizeof(m->message))) != PS_OK)
+	    (rc = ps_rbuf_str(
+	         &r, PS_STR_MESSAGE, m->message, sizeof(m->message))) != PS_OK)
 		return rc;
 	if ((m->state & ~PS_HEALTH_ALL) != 0 ||
 	    m->cache_size > PS_MAX_LIST_TOTAL)
@@ -423,7 +424,7 @@ ps_codec_decode_pin(const struct ps_frame *f, struct ps_pin *m)
 
 	if ((rc = check_answer(f, ANS_PIN, &r)) != PS_OK ||
 	    (rc = ps_rbuf_str(&r, PS_STR_NAME, m->name, sizeof(m->name))) !=
-		PS_OK ||
+	        PS_OK ||
 	    (rc = u32_count(&r, &m->replicas)) != PS_OK)
 		return rc;
 	return ps_rbuf_end(&r);
@@ -458,15 +459,15 @@ ps_codec_decode_error(const struct ps_frame *f, struct ps_error *m)
 
 	if (ps_type_info(f->hdr.type) == NULL)
 		return PS_ERR_TYPE;
-	want = f->hdr.type == PS_T_GOAWAY ? PS_F_ERROR
-					  : (PS_F_REPLY | PS_F_ERROR);
+	want =
+	    f->hdr.type == PS_T_GOAWAY ? PS_F_ERROR : (PS_F_REPLY | PS_F_ERROR);
 	if (f->hdr.flags != want)
 		return PS_ERR_FLAGS;
 	ps_rbuf_init(&r, f->body, f->body_len);
 	if ((rc = ps_rbuf_u16(&r, &m->code)) != PS_OK ||
 	    (rc = ps_rbuf_u32(&r, &m->retry_after)) != PS_OK ||
-	    (rc = ps_rbuf_str(&r, PS_STR_MESSAGE, m->message,
-		 sizeof(m->message))) != PS_OK)
+	    (rc = ps_rbuf_str(
+	         &r, PS_STR_MESSAGE, m->message, sizeof(m->message))) != PS_OK)
 		return rc;
 	if (m->code == 0 || m->code > PS_E_MAX ||
 	    m->retry_after > PS_MAX_RETRY_AFTER)
@@ -475,8 +476,8 @@ ps_codec_decode_error(const struct ps_frame *f, struct ps_error *m)
 }
 
 void
-ps_codec_list_begin(struct ps_list_enc *e, uint8_t *out, size_t cap,
-    uint16_t type, uint32_t id)
+ps_codec_list_begin(
+    struct ps_list_enc *e, uint8_t *out, size_t cap, uint16_t type, uint32_t id)
 {
 	ps_frame_begin(&e->w, out, cap, type, PS_F_REPLY, id);
 	if (!type_in(type, ANS_LIST))
@@ -593,8 +594,8 @@ ps_codec_list_next_pin(struct ps_list_dec *d, struct ps_pin *pin)
 		return PS_ERR_TYPE;
 	if (d->left == 0)
 		return ps_rbuf_end(&d->r) == PS_OK ? 0 : PS_ERR_TRAILING;
-	if ((rc = ps_rbuf_str(&d->r, PS_STR_NAME, pin->name,
-		 sizeof(pin->name))) != PS_OK ||
+	if ((rc = ps_rbuf_str(
+	         &d->r, PS_STR_NAME, pin->name, sizeof(pin->name))) != PS_OK ||
 	    (rc = u32_count(&d->r, &pin->replicas)) != PS_OK)
 		return rc;
 	d->left--;
@@ -616,8 +617,8 @@ ps_codec_encode_metrics(uint8_t *out, size_t cap, uint32_t id, int more,
 }
 
 int
-ps_codec_decode_metrics(const struct ps_frame *f, const char **text,
-    size_t *text_len)
+ps_codec_decode_metrics(
+    const struct ps_frame *f, const char **text, size_t *text_len)
 {
 	struct ps_rbuf r;
 	int rc;

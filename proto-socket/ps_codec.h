@@ -66,10 +66,10 @@ struct ps_scale_ok {
 	char resource_version[PS_MAX_RV + 1];
 };
 
-#define PS_HEALTH_API_OK  0x01u
-#define PS_HEALTH_SYNCED  0x02u
-#define PS_HEALTH_WATCH	  0x04u
-#define PS_HEALTH_ALL	  0x07u
+#define PS_HEALTH_API_OK   0x01u
+#define PS_HEALTH_SYNCED   0x02u
+#define PS_HEALTH_WATCH    0x04u
+#define PS_HEALTH_ALL      0x07u
 #define PS_MAX_RETRY_AFTER 3600u
 
 /* HEALTH answer. */
@@ -77,7 +77,7 @@ struct ps_health {
 	uint8_t state; /* PS_HEALTH_* */
 	uint32_t cache_size;
 	uint32_t last_event_age_ms; /* PS_AGE_NEVER if none */
-	uint32_t api_ok_age_ms;	    /* PS_AGE_NEVER if none */
+	uint32_t api_ok_age_ms;     /* PS_AGE_NEVER if none */
 	char message[PS_MAX_MESSAGE + 1];
 };
 
@@ -94,20 +94,20 @@ struct ps_error {
 	char message[PS_MAX_MESSAGE + 1];
 };
 
-int ps_codec_encode_hello(uint8_t *out, size_t cap,
-    const struct ps_hello *m, size_t *len);
+int ps_codec_encode_hello(
+    uint8_t *out, size_t cap, const struct ps_hello *m, size_t *len);
 /* Checks magic (PS_ERR_MAGIC) and min <= max, both >= 1 (PS_ERR_VERSION). */
 int ps_codec_decode_hello(const struct ps_frame *f, struct ps_hello *m);
 /* The responder's choice: highest common version, or PS_ERR_VERSION. */
 int ps_codec_pick_version(const struct ps_hello *m, uint16_t *version);
 
-int ps_codec_encode_hello_ok(uint8_t *out, size_t cap,
-    const struct ps_hello_ok *m, size_t *len);
+int ps_codec_encode_hello_ok(
+    uint8_t *out, size_t cap, const struct ps_hello_ok *m, size_t *len);
 int ps_codec_decode_hello_ok(const struct ps_frame *f, struct ps_hello_ok *m);
 
 /* LIST, HEALTH, PIN_LIST, METRICS requests have no body. */
-int ps_codec_encode_empty(uint8_t *out, size_t cap, uint16_t type,
-    uint32_t id, size_t *len);
+int ps_codec_encode_empty(
+    uint8_t *out, size_t cap, uint16_t type, uint32_t id, size_t *len);
 int ps_codec_decode_empty(const struct ps_frame *f);
 
 int ps_codec_encode_name_req(uint8_t *out, size_t cap, uint16_t type,
@@ -116,13 +116,12 @@ int ps_codec_decode_name_req(const struct ps_frame *f, struct ps_name_req *m);
 
 int ps_codec_encode_write_req(uint8_t *out, size_t cap, uint16_t type,
     uint32_t id, const struct ps_write_req *m, size_t *len);
-int ps_codec_decode_write_req(const struct ps_frame *f,
-    struct ps_write_req *m);
+int ps_codec_decode_write_req(const struct ps_frame *f, struct ps_write_req *m);
 
 int ps_codec_encode_deployment(uint8_t *out, size_t cap, uint32_t id,
     const struct ps_deployment *m, size_t *len);
-int ps_codec_decode_deployment(const struct ps_frame *f,
-    struct ps_deployment *m);
+int ps_codec_decode_deployment(
+    const struct ps_frame *f, struct ps_deployment *m);
 
 int ps_codec_encode_scale_ok(uint8_t *out, size_t cap, uint32_t id,
     const struct ps_scale_ok *m, size_t *len);
@@ -138,8 +137,8 @@ int ps_codec_encode_pin(uint8_t *out, size_t cap, uint16_t type, uint32_t id,
 int ps_codec_decode_pin(const struct ps_frame *f, struct ps_pin *m);
 
 /* Error answer to request `type`/`id`; GOAWAY when type is PS_T_GOAWAY. */
-int ps_codec_encode_error(uint8_t *out, size_t cap, uint16_t type,
-    uint32_t id, const struct ps_error *m, size_t *len);
+int ps_codec_encode_error(uint8_t *out, size_t cap, uint16_t type, uint32_t id,
+    const struct ps_error *m, size_t *len);
 int ps_codec_decode_error(const struct ps_frame *f, struct ps_error *m);
 
 /*
@@ -169,15 +168,14 @@ struct ps_list_dec {
 
 int ps_codec_list_open(const struct ps_frame *f, struct ps_list_dec *d);
 /* 1 with an item, 0 at the end (body fully consumed), negative on error. */
-int ps_codec_list_next_name(struct ps_list_dec *d,
-    char name[PS_MAX_NAME + 1]);
+int ps_codec_list_next_name(struct ps_list_dec *d, char name[PS_MAX_NAME + 1]);
 int ps_codec_list_next_pin(struct ps_list_dec *d, struct ps_pin *pin);
 
 /* One METRICS answer frame carrying `len` bytes of text. */
 int ps_codec_encode_metrics(uint8_t *out, size_t cap, uint32_t id, int more,
     const char *text, size_t text_len, size_t *len);
 /* Borrowed view of the frame's text, charset-checked. */
-int ps_codec_decode_metrics(const struct ps_frame *f, const char **text,
-    size_t *text_len);
+int ps_codec_decode_metrics(
+    const struct ps_frame *f, const char **text, size_t *text_len);
 
 #endif /* PS_CODEC_H */

@@ -19,11 +19,11 @@
 
 struct ps_reader {
 	enum ps_dir dir;
-	int dead;	    /* first error; sticky */
-	int hdr_ok;	    /* header of the frame in progress validated */
-	int delivered;	    /* the buffer holds a frame handed out */
-	struct ps_hdr hdr;  /* valid when hdr_ok */
-	size_t have;	    /* bytes of the current frame in buf */
+	int dead;          /* first error; sticky */
+	int hdr_ok;        /* header of the frame in progress validated */
+	int delivered;     /* the buffer holds a frame handed out */
+	struct ps_hdr hdr; /* valid when hdr_ok */
+	size_t have;       /* bytes of the current frame in buf */
 	uint8_t buf[PS_MAX_FRAME];
 };
 
@@ -65,8 +65,8 @@ check_flags(const struct ps_type_info *ti, enum ps_dir dir, uint16_t flags)
 }
 
 int
-ps_frame_parse_hdr(const uint8_t in[PS_HDR_LEN], enum ps_dir dir,
-    struct ps_hdr *h)
+ps_frame_parse_hdr(
+    const uint8_t in[PS_HDR_LEN], enum ps_dir dir, struct ps_hdr *h)
 {
 	const struct ps_type_info *ti;
 	struct ps_rbuf r;
@@ -151,8 +151,8 @@ ps_reader_pending(const struct ps_reader *r)
 }
 
 int
-ps_reader_read(struct ps_reader *r, const uint8_t *in, size_t len,
-    size_t *used, struct ps_frame *f)
+ps_reader_read(struct ps_reader *r, const uint8_t *in, size_t len, size_t *used,
+    struct ps_frame *f)
 {
 	size_t want, take;
 	int rc;
@@ -244,7 +244,8 @@ ps_writer_flush(struct ps_writer *w, int fd)
 	ssize_t n;
 
 	while (w->len > 0) {
-		/* send(MSG_NOSIGNAL): a closed peer is an error, not SIGPIPE. */
+		/* send(MSG_NOSIGNAL): a closed peer is an error, not SIGPIPE.
+		 */
 		n = send(fd, w->buf + w->off, w->len, MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno == EINTR)

@@ -31,15 +31,15 @@ void ps_frame_put_hdr(uint8_t out[PS_HDR_LEN], const struct ps_hdr *h);
  * Decodes and validates a header travelling in direction `dir`, in the order
  * of PROTOCOL.md §2.  Nothing of the body is needed or read.
  */
-int ps_frame_parse_hdr(const uint8_t in[PS_HDR_LEN], enum ps_dir dir,
-    struct ps_hdr *h);
+int ps_frame_parse_hdr(
+    const uint8_t in[PS_HDR_LEN], enum ps_dir dir, struct ps_hdr *h);
 
 /*
  * Frame encoding helpers: begin reserves the header in `w`, finish patches
  * the length in and returns the first error of any put in between.
  */
-void ps_frame_begin(struct ps_wbuf *w, uint8_t *mem, size_t cap,
-    uint16_t type, uint16_t flags, uint32_t id);
+void ps_frame_begin(struct ps_wbuf *w, uint8_t *mem, size_t cap, uint16_t type,
+    uint16_t flags, uint32_t id);
 int ps_frame_finish(struct ps_wbuf *w, size_t *len);
 
 /* Incremental reader; opaque, one per connection and direction. */
