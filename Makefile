@@ -53,7 +53,7 @@ endif
 
 # Generated once per build dir: package flags, after the deps are present.
 CONFIG_MK := $(BUILD)/config.mk
-NO_CONFIG_GOALS := clean help format lint
+NO_CONFIG_GOALS := clean help format lint certs
 ifneq ($(filter-out $(NO_CONFIG_GOALS),$(or $(MAKECMDGOALS),build)),)
   -include $(CONFIG_MK)
 endif
@@ -92,7 +92,7 @@ ALL_OBJS := $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
 .DEFAULT_GOAL := build
 .PHONY: build test unit-test integration-test sanitize fuzz fuzz-run lint \
-        format clean run help bench
+        format clean run help bench certs
 
 build: $(LIBS) $(BINS)
 
@@ -145,6 +145,10 @@ lint:
 
 format:
 	$(Q)clang-format -i $(LINT_SRCS)
+
+# Development PKI in certs/ (CA, gateway server cert, two client certs).
+certs:
+	$(Q)scripts/gen-certs.sh certs
 
 run:
 	@echo "make run: not yet — it starts kube-sim, replicad-core and"
