@@ -22,6 +22,7 @@
 #define PS_HDR_LEN           16          /* fixed frame header */
 #define PS_MAX_REQUEST_FRAME 1024        /* gateway -> core, header included */
 #define PS_MAX_FRAME         16384       /* core -> gateway, header included */
+#define PS_MIN_ANSWER_FRAME  1024        /* floor of HELLO's max_frame */
 #define PS_MAX_NAME          253         /* DNS-1123 subdomain (deployment) */
 #define PS_MAX_NAMESPACE     63          /* DNS-1123 label */
 #define PS_MAX_IDENTITY      256         /* client identity, printable ASCII */

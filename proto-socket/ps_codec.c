@@ -120,6 +120,10 @@ ps_codec_encode_hello(
 	struct ps_wbuf w;
 
 	ps_frame_begin(&w, out, cap, PS_T_HELLO, 0, 0);
+	/* The same rule ps_codec_decode_hello applies on the other side. */
+	if ((m->min_version == 0 || m->min_version > m->max_version) &&
+	    w.err == 0)
+		w.err = PS_ERR_VERSION;
 	ps_wbuf_u32(&w, PS_MAGIC);
 	ps_wbuf_u16(&w, m->min_version);
 	ps_wbuf_u16(&w, m->max_version);
@@ -165,8 +169,8 @@ ps_codec_encode_hello_ok(
 
 	ps_frame_begin(&w, out, cap, PS_T_HELLO, PS_F_REPLY, 0);
 	if (m->version == 0 || m->max_inflight == 0 ||
-	    m->max_inflight > PS_MAX_INFLIGHT || m->max_frame < PS_HDR_LEN ||
-	    m->max_frame > PS_MAX_FRAME)
+	    m->max_inflight > PS_MAX_INFLIGHT ||
+	    m->max_frame < PS_MIN_ANSWER_FRAME || m->max_frame > PS_MAX_FRAME)
 		w.err = PS_ERR_RANGE;
 	ps_wbuf_u16(&w, m->version);
 	ps_wbuf_u16(&w, m->max_inflight);
@@ -189,7 +193,7 @@ ps_codec_decode_hello_ok(const struct ps_frame *f, struct ps_hello_ok *m)
 	if (m->version == 0)
 		return PS_ERR_VERSION;
 	if (m->max_inflight == 0 || m->max_inflight > PS_MAX_INFLIGHT ||
-	    m->max_frame < PS_HDR_LEN || m->max_frame > PS_MAX_FRAME)
+	    m->max_frame < PS_MIN_ANSWER_FRAME || m->max_frame > PS_MAX_FRAME)
 		return PS_ERR_RANGE;
 	return PS_OK;
 }
@@ -490,12 +494,18 @@ ps_codec_list_begin(
 
 /* Room for `need` more bytes in this frame, without poisoning the writer. */
 static int
-list_room(const struct ps_list_enc *e, size_t need)
+list_room(struct ps_list_enc *e, size_t need)
 {
 	size_t cap = e->w.cap < PS_MAX_FRAME ? e->w.cap : PS_MAX_FRAME;
 
 	if (e->w.err != 0)
 		return e->w.err;
+	if (cap - e->w.len < need && e->count == 0) {
+		/* Not even one item fits an empty frame: a distinct, sticky
+		 * error, so "finish, begin, add again" cannot loop. */
+		e->w.err = PS_ERR_FRAME_LEN;
+		return e->w.err;
+	}
 	if (cap - e->w.len < need || e->count == UINT16_MAX)
 		return PS_ERR_NOSPACE;
 	return PS_OK;

@@ -26,7 +26,7 @@ struct ps_hello {
 struct ps_hello_ok {
 	uint16_t version;
 	uint16_t max_inflight; /* 1..PS_MAX_INFLIGHT */
-	uint32_t max_frame;    /* PS_HDR_LEN..PS_MAX_FRAME */
+	uint32_t max_frame;    /* PS_MIN_ANSWER_FRAME..PS_MAX_FRAME */
 };
 
 /* GET, PIN_GET request. */
@@ -144,7 +144,9 @@ int ps_codec_decode_error(const struct ps_frame *f, struct ps_error *m);
 /*
  * Multi-frame LIST / PIN_LIST answers.  The encoder fills one frame at a
  * time: add items until PS_ERR_NOSPACE (the item was not added), finish
- * that frame with more = 1, begin the next and add the item again.
+ * that frame with more = 1, begin the next and add the item again.  An
+ * item too big for an empty frame is PS_ERR_FRAME_LEN, and then every
+ * call fails, finish included (PS_MIN_ANSWER_FRAME always suffices).
  */
 struct ps_list_enc {
 	struct ps_wbuf w;

@@ -108,6 +108,10 @@ ps_frame_begin(struct ps_wbuf *w, uint8_t *mem, size_t cap, uint16_t type,
 	ps_wbuf_u16(w, flags);
 	ps_wbuf_u32(w, id);
 	ps_wbuf_u32(w, 0);
+	/* PROTOCOL.md §2 step 6: never emit an id the peer must refuse. */
+	if ((type == PS_T_HELLO || type == PS_T_GOAWAY) != (id == 0) &&
+	    w->err == 0)
+		w->err = PS_ERR_ID;
 }
 
 int

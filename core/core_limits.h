@@ -1,0 +1,71 @@
+/*
+ * core_limits.h — every limit of replicad-core in one commented block, so
+ * that one screen answers "how much can a peer make the core hold?".
+ *
+ * The wire limits (frame sizes, string lengths, PS_MAX_INFLIGHT) live in
+ * proto-socket/ps.h; the numbers here are the core's own choices within
+ * them.  A slow, stuck or hostile socket peer costs at most, per connection:
+ * one ps_reader (PS_MAX_FRAME bytes), CORE_MAX_INFLIGHT request handles,
+ * CORE_MAX_OUTPUT (+ one read burst of small error answers) of queued
+ * output, and CORE_READ_HIGH bytes of unparsed input; times
+ * CORE_MAX_CLIENTS connections.
+ */
+#ifndef CORE_LIMITS_H
+#define CORE_LIMITS_H
+
+#include "proto-socket/ps.h"
+
+/* Socket clients.  The gateway keeps one connection (two while it rolls
+ * over); the rest is headroom for replicad-ctl and probes. */
+#define CORE_MAX_CLIENTS     32
+/* Descriptors kept free for the Kubernetes client, the pins file and the
+ * log; accepting pauses (CORE_ACCEPT_PAUSE_MS) when fewer are left. */
+#define CORE_FD_RESERVE      16
+#define CORE_ACCEPT_PAUSE_MS 1000
+/* listen(2) backlog of the Unix socket. */
+#define CORE_LISTEN_BACKLOG  16
+
+/* Requests outstanding per connection (advertised in HELLO's answer);
+ * more get a BUSY answer and the connection stays. */
+#define CORE_MAX_INFLIGHT     32
+/* Largest answer frame the core sends (advertised in HELLO's answer). */
+#define CORE_MAX_ANSWER_FRAME PS_MAX_FRAME
+/* Output queued per client: above CORE_MAX_OUTPUT the core stops reading
+ * that client's requests; it resumes below CORE_OUTPUT_LOW.  Multi-frame
+ * answers are produced only while the queue is below CORE_OUTPUT_LOW, so
+ * a LIST of 65536 names is never held in memory at once. */
+#define CORE_MAX_OUTPUT       (256 * 1024)
+#define CORE_OUTPUT_LOW       (64 * 1024)
+/* Unparsed input held per client before the core stops reading it. */
+#define CORE_READ_HIGH        (4 * PS_MAX_REQUEST_FRAME)
+
+/* Timeouts (milliseconds). */
+#define CORE_HANDSHAKE_TIMEOUT_MS 5000   /* connect to HELLO */
+#define CORE_IDLE_TIMEOUT_MS      300000 /* no request and nothing in flight */
+#define CORE_WRITE_TIMEOUT_MS     30000  /* peer does not read our output */
+#define CORE_CLOSE_LINGER_MS      2000   /* flushing a final GOAWAY/error */
+#define CORE_DRAIN_TIMEOUT_MS     10000  /* SIGTERM: in-flight answers */
+
+/* Retry-After advice in UNAVAILABLE / BUSY answers (seconds). */
+#define CORE_RETRY_NOT_SYNCED 5
+#define CORE_RETRY_BUSY       1
+#define CORE_RETRY_DRAINING   1
+
+/* Allow-list of peer uids (--allow-uid, repeatable). */
+#define CORE_MAX_ALLOW_UIDS 16
+
+/* Command-line values. */
+#define CORE_MAX_PATH    1024 /* --socket, --kube-*-file */
+#define CORE_MAX_API_URL 2048 /* --kube-api */
+
+/* One formatted log message (longer ones are cut and marked). */
+#define CORE_LOG_MAX_MSG 1024
+
+_Static_assert(CORE_MAX_INFLIGHT >= 1 && CORE_MAX_INFLIGHT <= PS_MAX_INFLIGHT,
+    "in-flight limit within the protocol's");
+_Static_assert(CORE_MAX_ANSWER_FRAME <= PS_MAX_FRAME,
+    "answer frames within the protocol's");
+_Static_assert(CORE_OUTPUT_LOW + PS_MAX_FRAME <= CORE_MAX_OUTPUT,
+    "a stream frame fits between the watermarks");
+
+#endif /* CORE_LIMITS_H */

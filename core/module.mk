@@ -1,0 +1,40 @@
+# replicad-core (the privileged half) and replicad-ctl (its operator client).
+# The core will link libcurl with the Kubernetes client; the ctl never does.
+CORE_SRCS := core/ipc_server.c core/log.c core/main.c
+CORE_BIN  := $(BUILD)/replicad-core
+CTL_SRCS  := core/ctl.c core/ctl_client.c
+CTL_BIN   := $(BUILD)/replicad-ctl
+BINS      += $(CORE_BIN) $(CTL_BIN)
+
+$(call obj,$(CORE_SRCS) $(CTL_SRCS)): \
+    MOD_CFLAGS := $(CFLAGS_EVENT) $(CFLAGS_YAJL)
+
+$(CORE_BIN): $(call obj,$(CORE_SRCS)) $(PS_LIB)
+	$(Q)mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_EVENT) $(LIBS_YAJL)
+
+$(CTL_BIN): $(call obj,$(CTL_SRCS)) $(PS_LIB)
+	$(Q)mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_YAJL)
+
+# cmocka unit tests: tests/unit/core/test_X.c -> $(BUILD)/tests/core/test_X,
+# linked with the core modules it exercises (list them in the eval line).
+define CORE_UNIT_TEST
+ifneq ($(wildcard tests/unit/core/$(1).c),)
+UNIT_TESTS += $(BUILD)/tests/core/$(1)
+$(call obj,tests/unit/core/$(1).c): \
+    MOD_CFLAGS := $(CFLAGS_TEST) $(CFLAGS_EVENT) $(CFLAGS_YAJL)
+$(BUILD)/tests/core/$(1): $(call obj,tests/unit/core/$(1).c $(2)) $(PS_LIB)
+	$$(Q)mkdir -p $$(@D)
+	@echo "  LD      $$@"
+	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LIBS_TEST) $$(LIBS_EVENT) \
+	    $$(LIBS_YAJL)
+endif
+endef
+$(eval $(call CORE_UNIT_TEST,test_log,core/log.c))
+$(eval $(call CORE_UNIT_TEST,test_ipc_server,core/ipc_server.c core/log.c))
+
+# Component tests: start the real binaries.
+COMPONENT_TESTS += $(wildcard tests/component/core_socket_test.sh)
