@@ -61,11 +61,65 @@
 /* One formatted log message (longer ones are cut and marked). */
 #define CORE_LOG_MAX_MSG 1024
 
+/* --- The Kubernetes API side (kclient.c, kjson.c, reflector.c, ...) --- */
+
+/* Deployments the cache holds at most (the API is bounded too). */
+#define CORE_MAX_DEPLOYMENTS PS_MAX_LIST_TOTAL
+
+/* kjson: nesting of one answer, bytes of one list item or watch event,
+ * items of one list page, bytes handed to yajl per call (the size bound
+ * is exact to within one slice). */
+#define KJSON_MAX_DEPTH      64
+#define KJSON_MAX_UNIT_BYTES (8 * 1024 * 1024)
+#define KJSON_MAX_ITEMS      CORE_MAX_DEPLOYMENTS
+#define KJSON_FEED_SLICE     4096
+
+/* kclient: token file size, path+query length, the start of an error
+ * body kept for its Status, Retry-After cap (s), HTTP statuses counted. */
+#define KC_MAX_TOKEN          16384
+#define KC_MAX_PATH           2048
+#define KC_MAX_ERROR_BODY     65536
+#define KC_MAX_RETRY_AFTER    3600
+#define KC_MAX_STATUS         599
+/* Connect timeout, whole-request timeout (not watches), and the stall
+ * detector of a watch: bookmarks come about every minute, so a watch
+ * silent for longer than this is dead and is resumed from its RV. */
+#define KC_CONNECT_TIMEOUT_MS 5000
+#define KC_REQUEST_TIMEOUT_MS 30000
+#define KC_WATCH_STALL_S      120
+
+/* Reflector (client-go's numbers): list page size, watch timeoutSeconds
+ * drawn from [MIN, 2 * MIN), backoff 800 ms doubling to 30 s with jitter,
+ * reset after 2 min unused, and "very short watch" under 1 s. */
+#define REFL_LIST_PAGE           500
+#define REFL_WATCH_TIMEOUT_MIN_S 300
+#define REFL_BACKOFF_INITIAL_MS  800
+#define REFL_BACKOFF_CAP_MS      30000
+#define REFL_BACKOFF_RESET_MS    120000
+#define REFL_SHORT_WATCH_MS      1000
+
+/* Write path: how long a SCALE waits for the watch to deliver its write
+ * (then answers synced=0), how many recently applied (name, rv) pairs are
+ * remembered for events that beat the PATCH answer, Retry-After when the
+ * API is unreachable. */
+#define CORE_RYW_TIMEOUT_MS 5000
+#define SCALE_RECENT        64
+#define CORE_RETRY_API_DOWN 5
+
+/* Health: a probe result is reused for this long (so any number of health
+ * requests cost at most one API call per interval), and the API counts as
+ * reachable for this long after a successful probe. */
+#define HEALTH_PROBE_INTERVAL_MS 10000
+#define HEALTH_API_FRESH_MS      30000
+
 _Static_assert(CORE_MAX_INFLIGHT >= 1 && CORE_MAX_INFLIGHT <= PS_MAX_INFLIGHT,
     "in-flight limit within the protocol's");
 _Static_assert(CORE_MAX_ANSWER_FRAME <= PS_MAX_FRAME,
     "answer frames within the protocol's");
 _Static_assert(CORE_OUTPUT_LOW + PS_MAX_FRAME <= CORE_MAX_OUTPUT,
     "a stream frame fits between the watermarks");
+
+_Static_assert(REFL_BACKOFF_INITIAL_MS < REFL_BACKOFF_CAP_MS, "backoff grows");
+_Static_assert(KC_WATCH_STALL_S > 60, "longer than the bookmark interval");
 
 #endif /* CORE_LIMITS_H */

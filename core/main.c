@@ -1,14 +1,11 @@
 /*
- * main.c — replicad-core: flags, the event loop, signals, and the request
- * handlers of this increment.
+ * main.c — replicad-core: flags, the Kubernetes endpoint (in-cluster or
+ * --kube-api), wiring of the modules, signals and the event loop.
  *
- * The core has no Kubernetes client yet (the reflector, cache, write path
- * and pins are the next increments of issue #4).  Until they land it
- * answers truthfully: LIST/GET/SCALE/PIN_* are UNAVAILABLE ("cache not
- * synced"), HEALTH reports that the API has not been reached, METRICS
- * reports the socket server's real counters.  The --kube-* and
- * --namespace flags are validated now and used by those increments; no
- * flag turns off TLS verification of the API server, now or later.
+ * Modules: kclient (HTTP to the API), reflector (list+watch into the
+ * cache), cache, scale (write path), health (API probe), serve (the
+ * proto-socket handlers), ipc_server (the socket).  No flag turns off TLS
+ * verification of the API server.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -29,12 +26,23 @@
 #include "proto-socket/ps.h"
 #include "proto-socket/ps_buf.h"
 #include "proto-socket/ps_codec.h"
+#include "core/cache.h"
 #include "core/core_limits.h"
+#include "core/health.h"
 #include "core/ipc_server.h"
+#include "core/kclient.h"
 #include "core/log.h"
+#include "core/reflector.h"
+#include "core/scale.h"
+#include "core/serve.h"
 
 #define CORE_VERSION        "0.1.0"
 #define CORE_DEFAULT_SOCKET "/run/replicad/core.sock"
+/* In-cluster: the ServiceAccount files, projected into this container. */
+#define SA_DIR              "/var/run/secrets/kubernetes.io/serviceaccount"
+#define SA_TOKEN            SA_DIR "/token"
+#define SA_CA               SA_DIR "/ca.crt"
+#define SA_NAMESPACE        SA_DIR "/namespace"
 
 struct core_opts {
 	const char *socket;
@@ -42,15 +50,23 @@ struct core_opts {
 	size_t nuids;
 	enum log_level level;
 	enum log_format format;
-	const char *namespace;  /* NULL: in-cluster namespace file, later */
-	const char *kube_api;   /* NULL: in-cluster service env, later */
-	const char *token_file; /* NULL: the projected default, later */
+	const char *namespace;  /* NULL: in-cluster namespace file */
+	const char *kube_api;   /* NULL: in-cluster service env */
+	const char *token_file; /* NULL: the projected default in-cluster */
 	const char *ca_file;
+	char api_buf[CORE_MAX_API_URL];
+	char ns_buf[PS_MAX_NAMESPACE + 1];
 };
 
 struct core {
 	struct event_base *base;
 	struct ipcs *srv;
+	struct kc *kc;
+	struct cache *cache;
+	struct refl *refl;
+	struct scale *scale;
+	struct health *health;
+	struct serve *serve;
 	struct event *sigterm;
 	struct event *sigint;
 	int signals;
@@ -299,86 +315,131 @@ parse_opts(int argc, char *argv[], struct core_opts *o)
 }
 
 /* ------------------------------------------------------------------ */
-/* Handlers of this increment                                          */
+/* The Kubernetes endpoint                                             */
 
-/* LIST, GET, SCALE, PIN_*: nothing to serve until the cache exists. */
-static void
-answer_not_synced(struct ipcs_req *req, void *arg)
-{
-	(void)arg;
-	(void)ipcs_answer_error(req, PS_E_UNAVAILABLE, CORE_RETRY_NOT_SYNCED,
-	    "cache not synced: the Kubernetes API has not been reached");
-}
-
-static void
-answer_health(struct ipcs_req *req, void *arg)
-{
-	struct ps_health h;
-
-	(void)arg;
-	memset(&h, 0, sizeof(h));
-	h.state = 0;
-	h.cache_size = 0;
-	h.last_event_age_ms = PS_AGE_NEVER;
-	h.api_ok_age_ms = PS_AGE_NEVER;
-	snprintf(h.message, sizeof(h.message),
-	    "Kubernetes API not reached: this core has no API client yet; "
-	    "cache not synced");
-	(void)ipcs_answer_health(req, &h);
-}
-
+/* Reads a small file (the namespace) into `out`, trimmed; 0 or -1. */
 static int
-metrics_next(void *arg, char *buf, size_t cap)
+read_small_file(const char *path, char *out, size_t outsz)
 {
-	int n = evbuffer_remove(arg, buf, cap);
+	FILE *fp;
+	size_t n, start = 0;
 
-	return n < 0 ? -1 : n;
+	if ((fp = fopen(path, "re")) == NULL)
+		return -1;
+	n = fread(out, 1, outsz - 1, fp);
+	fclose(fp);
+	out[n] = '\0';
+	while (n > 0 &&
+	    (out[n - 1] == '\n' || out[n - 1] == ' ' || out[n - 1] == '\r' ||
+	        out[n - 1] == '\t'))
+		out[--n] = '\0';
+	while (out[start] == ' ' || out[start] == '\t')
+		start++;
+	memmove(out, out + start, n - start + 1);
+	return 0;
 }
 
+/*
+ * No --kube-api: we run in a pod.  The API is https://$KUBERNETES_SERVICE_
+ * HOST:$KUBERNETES_SERVICE_PORT (an IPv6 host is bracketed), the token and
+ * CA are the projected ServiceAccount files, the namespace is the pod's.
+ * With --kube-api (a kubectl proxy) nothing is assumed.
+ */
 static void
-metrics_done(void *arg)
+resolve_endpoint(struct core_opts *o)
 {
-	evbuffer_free(arg);
+	const char *host, *port;
+	int n;
+
+	if (o->kube_api == NULL) {
+		host = env("KUBERNETES_SERVICE_HOST");
+		port = env("KUBERNETES_SERVICE_PORT");
+		if (host == NULL || port == NULL)
+			usage_error("not in a cluster (KUBERNETES_SERVICE_HOST/"
+			            "PORT unset) and no --kube-api given");
+		n = snprintf(o->api_buf, sizeof(o->api_buf),
+		    strchr(host, ':') != NULL ? "https://[%s]:%s"
+		                              : "https://%s:%s",
+		    host, port);
+		if (n < 0 || (size_t)n >= sizeof(o->api_buf))
+			usage_error("KUBERNETES_SERVICE_HOST/PORT too long");
+		check_api_url(o->api_buf);
+		o->kube_api = o->api_buf;
+		if (o->token_file == NULL)
+			o->token_file = SA_TOKEN;
+		if (o->ca_file == NULL)
+			o->ca_file = SA_CA;
+		check_path("token file", o->token_file, 1);
+		check_path("CA file", o->ca_file, 1);
+		if (o->namespace == NULL) {
+			if (read_small_file(SA_NAMESPACE, o->ns_buf,
+			        sizeof(o->ns_buf)) != 0 ||
+			    ps_valid_namespace(o->ns_buf, strlen(o->ns_buf)) !=
+			        PS_OK)
+				usage_error("no --namespace and no valid %s",
+				    SA_NAMESPACE);
+			o->namespace = o->ns_buf;
+		}
+	}
+	if (o->namespace == NULL)
+		o->namespace = "default";
 }
 
+/* Reflector hooks: the write path learns what the watch delivered. */
 static void
-answer_metrics(struct ipcs_req *req, void *arg)
+applied_cb(void *arg, const char *name, const char *rv)
 {
 	struct core *core = arg;
-	struct evbuffer *text;
 
-	/* Bounded by the number of series, not by any peer. */
-	if ((text = evbuffer_new()) == NULL ||
-	    evbuffer_add_printf(text,
-	        "# HELP replicad_core_build_info Build information.\n"
-	        "# TYPE replicad_core_build_info gauge\n"
-	        "replicad_core_build_info{version=\"%s\",protocol=\"%d\"} 1\n",
-	        CORE_VERSION, PS_VERSION) < 0 ||
-	    ipcs_stats_prometheus(core->srv, text) != 0) {
-		log_warnx("metrics: out of memory");
-		if (text != NULL)
-			evbuffer_free(text);
-		(void)ipcs_answer_error(req, PS_E_INTERNAL, 1, "out of memory");
-		return;
-	}
-	(void)ipcs_answer_text(req, metrics_next, metrics_done, text);
+	scale_applied(core->scale, name, rv);
 }
 
 static void
-register_handlers(struct core *core)
+synced_cb(void *arg, uint64_t list_started_ms)
 {
-	static const uint16_t not_synced[] = {PS_T_LIST, PS_T_GET, PS_T_SCALE,
-	    PS_T_PIN_LIST, PS_T_PIN_GET, PS_T_PIN_PUT, PS_T_PIN_DELETE};
+	struct core *core = arg;
 
-	for (size_t i = 0; i < sizeof(not_synced) / sizeof(not_synced[0]); i++)
-		if (ipcs_set_handler(
-		        core->srv, not_synced[i], answer_not_synced, core) != 0)
-			fatal("handler for %s", ps_type_name(not_synced[i]));
-	if (ipcs_set_handler(core->srv, PS_T_HEALTH, answer_health, core) !=
-	        0 ||
-	    ipcs_set_handler(core->srv, PS_T_METRICS, answer_metrics, core) !=
-	        0)
-		fatal("handlers");
+	scale_relisted(core->scale, list_started_ms);
+}
+
+static void
+start_kube(struct core *core, const struct core_opts *o)
+{
+	struct kc_config kcfg;
+	struct refl_hooks hooks;
+	struct serve_deps deps;
+
+	memset(&kcfg, 0, sizeof(kcfg));
+	kcfg.api_url = o->kube_api;
+	kcfg.token_file = o->token_file;
+	kcfg.ca_file = o->ca_file;
+	memset(&hooks, 0, sizeof(hooks));
+	hooks.applied_cb = applied_cb;
+	hooks.synced_cb = synced_cb;
+	hooks.arg = core;
+	if ((core->kc = kc_new(core->base, &kcfg)) == NULL)
+		fatalx("cannot set up the Kubernetes API client");
+	if ((core->cache = cache_new(CORE_MAX_DEPLOYMENTS)) == NULL ||
+	    (core->refl = refl_new(core->base, core->kc, core->cache,
+	         o->namespace, &hooks)) == NULL ||
+	    (core->scale = scale_new(core->base, core->kc, core->cache,
+	         o->namespace, PS_MAX_REPLICAS)) == NULL ||
+	    (core->health = health_new(
+	         core->kc, core->refl, core->cache, o->namespace)) == NULL)
+		fatal("cannot set up the cache");
+	memset(&deps, 0, sizeof(deps));
+	deps.srv = core->srv;
+	deps.cache = core->cache;
+	deps.refl = core->refl;
+	deps.scale = core->scale;
+	deps.health = core->health;
+	deps.kc = core->kc;
+	deps.namespace = o->namespace;
+	deps.version = CORE_VERSION;
+	if ((core->serve = serve_new(&deps)) == NULL)
+		fatal("cannot register handlers");
+	if (refl_start(core->refl) != 0)
+		fatalx("cannot start the reflector");
 }
 
 /* ------------------------------------------------------------------ */
@@ -415,6 +476,7 @@ main(int argc, char *argv[])
 	struct core core;
 
 	parse_opts(argc, argv, &o);
+	resolve_endpoint(&o);
 	log_init("replicad-core", o.level, o.format);
 	memset(&core, 0, sizeof(core));
 
@@ -430,7 +492,7 @@ main(int argc, char *argv[])
 	cfg.nuids = o.nuids;
 	if ((core.srv = ipcs_new(core.base, &cfg)) == NULL)
 		fatal("cannot serve on %s", o.socket);
-	register_handlers(&core);
+	start_kube(&core, &o);
 
 	if ((core.sigterm = evsignal_new(
 	         core.base, SIGTERM, signal_cb, &core)) == NULL ||
@@ -440,15 +502,12 @@ main(int argc, char *argv[])
 	    evsignal_add(core.sigint, NULL) != 0)
 		fatalx("cannot handle signals");
 
-	if (o.kube_api != NULL || o.token_file != NULL || o.ca_file != NULL ||
-	    o.namespace != NULL)
-		log_info("Kubernetes settings validated; the API client is "
-		         "not built yet, so they are not used");
 	{
 		struct log_kv kv[] = {LOG_S("socket", o.socket),
 		    LOG_U("allowed_uids", o.nuids),
-		    LOG_S(
-		        "namespace", o.namespace != NULL ? o.namespace : "-")};
+		    LOG_S("namespace", o.namespace), LOG_S("api", o.kube_api),
+		    LOG_S("token_file",
+		        o.token_file != NULL ? o.token_file : "-")};
 
 		log_kv(LOG_LEVEL_INFO, 0, kv, sizeof(kv) / sizeof(kv[0]),
 		    "replicad-core %s ready", CORE_VERSION);
@@ -458,6 +517,12 @@ main(int argc, char *argv[])
 		fatalx("event loop failed");
 
 	ipcs_free(core.srv);
+	serve_free(core.serve);
+	health_free(core.health);
+	scale_free(core.scale);
+	refl_free(core.refl);
+	cache_free(core.cache);
+	kc_free(core.kc);
 	event_free(core.sigterm);
 	event_free(core.sigint);
 	event_base_free(core.base);

@@ -1,18 +1,21 @@
 # replicad-core (the privileged half) and replicad-ctl (its operator client).
-# The core will link libcurl with the Kubernetes client; the ctl never does.
-CORE_SRCS := core/ipc_server.c core/log.c core/main.c
+# The core links libcurl for the Kubernetes client; the ctl never does.
+CORE_KUBE_SRCS := core/kjson.c core/cache.c core/kclient.c \
+                  core/reflector.c core/scale.c core/health.c
+CORE_SRCS := core/ipc_server.c core/log.c core/serve.c $(CORE_KUBE_SRCS) \
+             core/main.c
 CORE_BIN  := $(BUILD)/replicad-core
 CTL_SRCS  := core/ctl.c core/ctl_client.c
 CTL_BIN   := $(BUILD)/replicad-ctl
 BINS      += $(CORE_BIN) $(CTL_BIN)
 
 $(call obj,$(CORE_SRCS) $(CTL_SRCS)): \
-    MOD_CFLAGS := $(CFLAGS_EVENT) $(CFLAGS_YAJL)
+    MOD_CFLAGS := $(CFLAGS_EVENT) $(CFLAGS_YAJL) $(CFLAGS_CURL)
 
 $(CORE_BIN): $(call obj,$(CORE_SRCS)) $(PS_LIB)
 	$(Q)mkdir -p $(@D)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_EVENT) $(LIBS_YAJL)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_EVENT) $(LIBS_YAJL) $(LIBS_CURL)
 
 $(CTL_BIN): $(call obj,$(CTL_SRCS)) $(PS_LIB)
 	$(Q)mkdir -p $(@D)
@@ -25,16 +28,21 @@ define CORE_UNIT_TEST
 ifneq ($(wildcard tests/unit/core/$(1).c),)
 UNIT_TESTS += $(BUILD)/tests/core/$(1)
 $(call obj,tests/unit/core/$(1).c): \
-    MOD_CFLAGS := $(CFLAGS_TEST) $(CFLAGS_EVENT) $(CFLAGS_YAJL)
+    MOD_CFLAGS := $(CFLAGS_TEST) $(CFLAGS_EVENT) $(CFLAGS_YAJL) $(CFLAGS_CURL)
 $(BUILD)/tests/core/$(1): $(call obj,tests/unit/core/$(1).c $(2)) $(PS_LIB)
 	$$(Q)mkdir -p $$(@D)
 	@echo "  LD      $$@"
 	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LIBS_TEST) $$(LIBS_EVENT) \
-	    $$(LIBS_YAJL)
+	    $$(LIBS_YAJL) $$(LIBS_CURL)
 endif
 endef
 $(eval $(call CORE_UNIT_TEST,test_log,core/log.c))
 $(eval $(call CORE_UNIT_TEST,test_ipc_server,core/ipc_server.c core/log.c))
+$(eval $(call CORE_UNIT_TEST,test_kjson,core/kjson.c))
+$(eval $(call CORE_UNIT_TEST,test_cache,core/cache.c))
+$(eval $(call CORE_UNIT_TEST,test_reflector,core/reflector.c core/kjson.c \
+    core/cache.c core/kclient.c core/log.c))
 
 # Component tests: start the real binaries.
-COMPONENT_TESTS += $(wildcard tests/component/core_socket_test.sh)
+COMPONENT_TESTS += $(wildcard tests/component/core_socket_test.sh \
+    tests/component/core_kube_test.sh)

@@ -127,7 +127,7 @@ run "bad REPLICAD_LOG_FORMAT refused" 2 env REPLICAD_LOG_FORMAT=xml \
     "$CORE" --socket "$sock"
 echo not-a-socket >"$tmp/file"
 run "a path that is not a socket is not replaced" 1 "$CORE" \
-    --socket "$tmp/file"
+    --socket "$tmp/file" --kube-api http://127.0.0.1:8001
 has "the file is intact" "$(cat "$tmp/file")" "not-a-socket"
 
 # --- a stale socket (nobody listening) is replaced ------------------------
@@ -138,14 +138,15 @@ start_core --namespace default --kube-api http://127.0.0.1:8001
 mode=$(stat -c %a "$sock")
 [ "$mode" = 660 ] && ok "socket mode 0660" || bad "socket mode $mode"
 log_has "stale socket removed and logged" "removed a stale socket"
-run "second core on a live socket refused" 1 "$CORE" --socket "$sock"
+run "second core on a live socket refused" 1 "$CORE" --socket "$sock" \
+    --kube-api http://127.0.0.1:8001
 [ -S "$sock" ] && ok "live socket kept" || bad "live socket removed"
 
 # --- truthful answers through replicad-ctl --------------------------------
 run "ctl health: answered, not healthy" 4 "$CTL" --socket "$sock" health
 has "health JSON" "$out" '"healthy":false,"apiReachable":false'
 has "health ages never" "$out" '"lastEventAgeMs":null,"apiOkAgeMs":null'
-has "health message" "$out" "Kubernetes API not reached"
+has "health message says why" "$out" "Kubernetes API probe failed"
 run "ctl list: unavailable" 1 "$CTL" --socket "$sock" list
 has "list error text" "$err" "list: unavailable: cache not synced"
 has "list retry advice" "$err" "retry after 5 s"

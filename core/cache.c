@@ -1,0 +1,268 @@
+/*
+ * cache.c — Deployment cache: a chained hash table keyed by name.
+ *
+ * Buckets double when the table holds as many entries as buckets, so a
+ * lookup is O(1) on average; the table never holds more than max_entries
+ * (the API is untrusted too: a namespace that grows without end must not
+ * take the core's memory with it).
+ *
+ * Beside the table, an array of the entries sorted by name: a LIST is
+ * streamed in frames over several loop turns while watch events change the
+ * cache, so it walks by "the first name after the last one sent" (binary
+ * search) instead of holding a snapshot.  Adding or removing a name moves
+ * pointers (O(n)); changing an entry, the common event, does not.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/cache.h"
+
+#define CACHE_MIN_BUCKETS 64
+
+struct entry {
+	struct entry *next;
+	uint32_t hash;
+	int stale; /* set by cache_mark, cleared by cache_put */
+	struct cache_deploy d;
+};
+
+struct cache {
+	struct entry **buckets;
+	size_t nbuckets; /* power of two */
+	size_t count;
+	size_t max;
+	struct entry **sorted; /* count entries, ascending by name */
+	size_t sorted_cap;
+};
+
+/* FNV-1a: names are short and not chosen to collide by a trusted peer. */
+static uint32_t
+hash_name(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+struct cache *
+cache_new(size_t max_entries)
+{
+	struct cache *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->nbuckets = CACHE_MIN_BUCKETS;
+	if ((c->buckets = calloc(c->nbuckets, sizeof(*c->buckets))) == NULL) {
+		free(c);
+		return NULL;
+	}
+	c->max = max_entries;
+	return c;
+}
+
+void
+cache_free(struct cache *c)
+{
+	struct entry *e, *next;
+
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < c->nbuckets; i++)
+		for (e = c->buckets[i]; e != NULL; e = next) {
+			next = e->next;
+			free(e);
+		}
+	free(c->buckets);
+	free(c->sorted);
+	free(c);
+}
+
+static struct entry **
+find(const struct cache *c, const char *name, uint32_t h)
+{
+	struct entry **pp = &c->buckets[h & (c->nbuckets - 1)];
+
+	for (; *pp != NULL; pp = &(*pp)->next)
+		if ((*pp)->hash == h && strcmp((*pp)->d.name, name) == 0)
+			return pp;
+	return pp;
+}
+
+/* Index of the first sorted entry whose name is > (or >= ) `name`. */
+static size_t
+lower_bound(const struct cache *c, const char *name, int strictly_after)
+{
+	size_t lo = 0, hi = c->count, mid;
+	int cmp;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		cmp = strcmp(c->sorted[mid]->d.name, name);
+		if (cmp < 0 || (strictly_after && cmp == 0))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Doubles the bucket array; on allocation failure keeps the old one. */
+static void
+grow(struct cache *c)
+{
+	struct entry **nb, *e, *next;
+	size_t n = c->nbuckets * 2;
+
+	if ((nb = calloc(n, sizeof(*nb))) == NULL)
+		return; /* still correct, only slower */
+	for (size_t i = 0; i < c->nbuckets; i++)
+		for (e = c->buckets[i]; e != NULL; e = next) {
+			next = e->next;
+			e->next = nb[e->hash & (n - 1)];
+			nb[e->hash & (n - 1)] = e;
+		}
+	free(c->buckets);
+	c->buckets = nb;
+	c->nbuckets = n;
+}
+
+int
+cache_put(struct cache *c, const struct cache_deploy *d)
+{
+	uint32_t h = hash_name(d->name);
+	struct entry **pp = find(c, d->name, h), *e;
+	size_t pos;
+
+	if (*pp != NULL) {
+		(*pp)->d = *d;
+		(*pp)->stale = 0;
+		return 0;
+	}
+	if (c->count >= c->max) {
+		errno = ENOSPC;
+		return -1;
+	}
+	if (c->count == c->sorted_cap) {
+		size_t n =
+		    c->sorted_cap == 0 ? CACHE_MIN_BUCKETS : c->sorted_cap * 2;
+		struct entry **ns;
+
+		if ((ns = reallocarray(c->sorted, n, sizeof(*ns))) == NULL)
+			return -1;
+		c->sorted = ns;
+		c->sorted_cap = n;
+	}
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return -1;
+	e->hash = h;
+	e->d = *d;
+	*pp = e;
+	pos = lower_bound(c, d->name, 0);
+	memmove(&c->sorted[pos + 1], &c->sorted[pos],
+	    (c->count - pos) * sizeof(*c->sorted));
+	c->sorted[pos] = e;
+	c->count++;
+	if (c->count > c->nbuckets)
+		grow(c);
+	return 0;
+}
+
+int
+cache_del(struct cache *c, const char *name)
+{
+	struct entry **pp = find(c, name, hash_name(name)), *e;
+
+	size_t pos;
+
+	if ((e = *pp) == NULL) {
+		errno = ENOENT;
+		return -1;
+	}
+	pos = lower_bound(c, name, 0);
+	memmove(&c->sorted[pos], &c->sorted[pos + 1],
+	    (c->count - pos - 1) * sizeof(*c->sorted));
+	*pp = e->next;
+	free(e);
+	c->count--;
+	return 0;
+}
+
+int
+cache_get(const struct cache *c, const char *name, struct cache_deploy *out)
+{
+	struct entry **pp = find(c, name, hash_name(name));
+
+	if (*pp == NULL) {
+		errno = ENOENT;
+		return -1;
+	}
+	*out = (*pp)->d;
+	return 0;
+}
+
+size_t
+cache_size(const struct cache *c)
+{
+	return c->count;
+}
+
+void
+cache_mark(struct cache *c)
+{
+	struct entry *e;
+
+	for (size_t i = 0; i < c->nbuckets; i++)
+		for (e = c->buckets[i]; e != NULL; e = e->next)
+			e->stale = 1;
+}
+
+size_t
+cache_sweep(struct cache *c)
+{
+	struct entry **pp, *e;
+	size_t n = 0, kept = 0;
+
+	for (size_t i = 0; i < c->count; i++)
+		if (!c->sorted[i]->stale)
+			c->sorted[kept++] = c->sorted[i];
+	for (size_t i = 0; i < c->nbuckets; i++) {
+		pp = &c->buckets[i];
+		while ((e = *pp) != NULL) {
+			if (e->stale) {
+				*pp = e->next;
+				free(e);
+				c->count--;
+				n++;
+			} else
+				pp = &e->next;
+		}
+	}
+	return n;
+}
+
+size_t
+cache_names(const struct cache *c, const char **out, size_t max)
+{
+	size_t n = c->count < max ? c->count : max;
+
+	for (size_t i = 0; i < n; i++)
+		out[i] = c->sorted[i]->d.name;
+	return n;
+}
+
+int
+cache_next_name(
+    const struct cache *c, const char *after, char out[PS_MAX_NAME + 1])
+{
+	size_t pos = lower_bound(c, after, 1);
+
+	if (pos >= c->count)
+		return 0;
+	memcpy(out, c->sorted[pos]->d.name, PS_MAX_NAME + 1);
+	return 1;
+}

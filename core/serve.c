@@ -1,0 +1,369 @@
+/*
+ * serve.c — request handlers: the narrow menu the gateway may ask for.
+ *
+ * Reads never call the Kubernetes API; they are answered from the cache,
+ * and only once a complete list has been applied (before that the answer
+ * is UNAVAILABLE with Retry-After, never an empty or partial view).
+ * Every name and number in a request was decoded and validated by
+ * proto-socket; scale.c validates again before it writes.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "core/cache.h"
+#include "core/core_limits.h"
+#include "core/health.h"
+#include "core/ipc_server.h"
+#include "core/kclient.h"
+#include "core/log.h"
+#include "core/reflector.h"
+#include "core/scale.h"
+#include "core/serve.h"
+#include "proto-socket/ps.h"
+#include "proto-socket/ps_codec.h"
+
+struct serve {
+	struct serve_deps d;
+	char namespace[PS_MAX_NAMESPACE + 1];
+};
+
+/* A LIST answer being streamed: the last name sent. */
+struct list_cursor {
+	struct serve *s;
+	char last[PS_MAX_NAME + 1];
+};
+
+static int
+synced(const struct serve *s)
+{
+	struct refl_status st;
+
+	refl_get_status(s->d.refl, &st);
+	return st.synced;
+}
+
+static void
+answer_not_synced(struct ipcs_req *req)
+{
+	(void)ipcs_answer_error(req, PS_E_UNAVAILABLE, CORE_RETRY_NOT_SYNCED,
+	    "cache not synced: the first list from the Kubernetes API has "
+	    "not completed");
+}
+
+static int
+list_next(void *arg, char name[PS_MAX_NAME + 1])
+{
+	struct list_cursor *cur = arg;
+
+	if (!cache_next_name(cur->s->d.cache, cur->last, name))
+		return 0;
+	memcpy(cur->last, name, sizeof(cur->last));
+	return 1;
+}
+
+static void
+handle_list(struct ipcs_req *req, void *arg)
+{
+	struct serve *s = arg;
+	struct list_cursor *cur;
+
+	if (!synced(s)) {
+		answer_not_synced(req);
+		return;
+	}
+	if ((cur = calloc(1, sizeof(*cur))) == NULL) {
+		(void)ipcs_answer_error(req, PS_E_INTERNAL, 1, "out of memory");
+		return;
+	}
+	cur->s = s;
+	(void)ipcs_answer_names(req, list_next, free, cur);
+}
+
+static void
+handle_get(struct ipcs_req *req, void *arg)
+{
+	struct serve *s = arg;
+	const struct ps_name_req *nr = ipcs_req_name(req);
+	struct cache_deploy d;
+	struct ps_deployment m;
+
+	if (!synced(s)) {
+		answer_not_synced(req);
+		return;
+	}
+	if (cache_get(s->d.cache, nr->name, &d) == -1) {
+		(void)ipcs_answer_error(req, PS_E_NOT_FOUND, 0,
+		    "deployment \"%s\" not found in namespace \"%s\"", nr->name,
+		    s->namespace);
+		return;
+	}
+	memset(&m, 0, sizeof(m));
+	memcpy(m.name, d.name, sizeof(m.name));
+	memcpy(m.namespace, d.namespace[0] != '\0' ? d.namespace : s->namespace,
+	    sizeof(m.namespace));
+	/* kjson admitted only 0..INT32_MAX and 0..INT64_MAX. */
+	m.desired = (uint32_t)d.desired;
+	m.replicas = (uint32_t)d.replicas;
+	m.ready = (uint32_t)d.ready;
+	m.available = (uint32_t)d.available;
+	m.updated = (uint32_t)d.updated;
+	m.generation = (uint64_t)d.generation;
+	m.observed_generation = (uint64_t)d.observed_generation;
+	memcpy(m.resource_version, d.rv, sizeof(m.resource_version));
+	(void)ipcs_answer_deployment(req, &m);
+}
+
+static void
+scale_done(void *arg, const struct scale_result *res)
+{
+	struct ipcs_req *req = arg;
+	struct ps_scale_ok ok;
+
+	if (res->code != 0) {
+		(void)ipcs_answer_error(
+		    req, res->code, res->retry_after, "%s", res->message);
+		return;
+	}
+	memset(&ok, 0, sizeof(ok));
+	memcpy(ok.name, res->name, sizeof(ok.name));
+	ok.replicas = res->replicas;
+	ok.previous = res->previous;
+	ok.synced = res->synced;
+	memcpy(ok.resource_version, res->rv, sizeof(ok.resource_version));
+	(void)ipcs_answer_scale(req, &ok);
+}
+
+/* The client left: the write goes on (and is audited), the answer not. */
+static void
+scale_cancel(struct ipcs_req *req, void *arg)
+{
+	scale_detach(arg);
+	ipcs_req_drop(req);
+}
+
+static void
+handle_scale(struct ipcs_req *req, void *arg)
+{
+	struct serve *s = arg;
+	const struct ps_write_req *w = ipcs_req_write(req);
+	struct scale_op *op;
+
+	/* Read-your-writes needs the watch: no write before the cache. */
+	if (!synced(s)) {
+		answer_not_synced(req);
+		return;
+	}
+	log_kv(LOG_LEVEL_DEBUG, 0,
+	    (struct log_kv[]){LOG_U("peer_uid", ipcs_req_uid(req)),
+	        LOG_U("id", ipcs_req_id(req)), LOG_S("identity", w->identity)},
+	    3, "scale %s to %u requested", w->name, w->replicas);
+	op = scale_start(
+	    s->d.scale, w->name, w->replicas, w->identity, scale_done, req);
+	if (op != NULL)
+		ipcs_req_set_cancel(req, scale_cancel, op);
+}
+
+static void
+health_done(void *arg, const struct ps_health *h)
+{
+	(void)ipcs_answer_health(arg, h);
+}
+
+static void
+health_cancel(struct ipcs_req *req, void *arg)
+{
+	health_detach(arg);
+	ipcs_req_drop(req);
+}
+
+static void
+handle_health(struct ipcs_req *req, void *arg)
+{
+	struct serve *s = arg;
+	struct health_wait *w;
+
+	if ((w = health_query(s->d.health, health_done, req)) != NULL)
+		ipcs_req_set_cancel(req, health_cancel, w);
+}
+
+static void
+handle_pins(struct ipcs_req *req, void *arg)
+{
+	(void)arg;
+	(void)ipcs_answer_error(req, PS_E_UNSUPPORTED, 0,
+	    "pins are not available in this core yet");
+}
+
+/* evbuffer_add_printf for a series; remembers the first failure. */
+static void __attribute__((format(printf, 3, 4)))
+metric(struct evbuffer *b, int *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (evbuffer_add_vprintf(b, fmt, ap) < 0)
+		*err = 1;
+	va_end(ap);
+}
+
+struct api_stats_arg {
+	struct evbuffer *b;
+	int *err;
+};
+
+static void
+api_stat_cb(void *arg, enum kc_verb verb, long status, unsigned long long count)
+{
+	struct api_stats_arg *a = arg;
+
+	metric(a->b, a->err,
+	    "replicad_core_api_requests_total{verb=\"%s\",code=\"%ld\"} "
+	    "%llu\n",
+	    kc_verb_name(verb), status, count);
+}
+
+static int
+metrics_next(void *arg, char *buf, size_t cap)
+{
+	int n = evbuffer_remove(arg, buf, cap);
+
+	return n < 0 ? -1 : n;
+}
+
+static void
+metrics_done(void *arg)
+{
+	evbuffer_free(arg);
+}
+
+static void
+handle_metrics(struct ipcs_req *req, void *arg)
+{
+	struct serve *s = arg;
+	struct evbuffer *b;
+	struct refl_status rs;
+	struct scale_stats ss;
+	struct ps_health h;
+	struct api_stats_arg a;
+	int err = 0;
+
+	if ((b = evbuffer_new()) == NULL) {
+		(void)ipcs_answer_error(req, PS_E_INTERNAL, 1, "out of memory");
+		return;
+	}
+	refl_get_status(s->d.refl, &rs);
+	scale_get_stats(s->d.scale, &ss);
+	health_snapshot(s->d.health, &h);
+	metric(b, &err,
+	    "# HELP replicad_core_build_info Build information.\n"
+	    "# TYPE replicad_core_build_info gauge\n"
+	    "replicad_core_build_info{version=\"%s\",protocol=\"%d\"} 1\n",
+	    s->d.version, PS_VERSION);
+	metric(b, &err,
+	    "# HELP replicad_core_api_requests_total Kubernetes API requests "
+	    "by verb and HTTP status (0: no answer).\n"
+	    "# TYPE replicad_core_api_requests_total counter\n");
+	a.b = b;
+	a.err = &err;
+	kc_stats(s->d.kc, api_stat_cb, &a);
+	metric(b, &err,
+	    "# HELP replicad_core_cache_deployments Deployments in the "
+	    "cache.\n"
+	    "# TYPE replicad_core_cache_deployments gauge\n"
+	    "replicad_core_cache_deployments %zu\n"
+	    "# HELP replicad_core_cache_synced 1 once a complete list was "
+	    "applied.\n"
+	    "# TYPE replicad_core_cache_synced gauge\n"
+	    "replicad_core_cache_synced %d\n"
+	    "# HELP replicad_core_watch_connected 1 while a watch is open.\n"
+	    "# TYPE replicad_core_watch_connected gauge\n"
+	    "replicad_core_watch_connected %d\n"
+	    "# HELP replicad_core_api_reachable 1 when a recent API probe "
+	    "succeeded.\n"
+	    "# TYPE replicad_core_api_reachable gauge\n"
+	    "replicad_core_api_reachable %d\n",
+	    cache_size(s->d.cache), rs.synced, rs.watching,
+	    (h.state & PS_HEALTH_API_OK) != 0);
+	metric(b, &err,
+	    "# HELP replicad_core_lists_total Completed lists (relists "
+	    "included).\n"
+	    "# TYPE replicad_core_lists_total counter\n"
+	    "replicad_core_lists_total %llu\n"
+	    "# HELP replicad_core_list_failures_total Lists that failed.\n"
+	    "# TYPE replicad_core_list_failures_total counter\n"
+	    "replicad_core_list_failures_total %llu\n"
+	    "# HELP replicad_core_watch_restarts_total Watches resumed after "
+	    "they ended.\n"
+	    "# TYPE replicad_core_watch_restarts_total counter\n"
+	    "replicad_core_watch_restarts_total %llu\n"
+	    "# HELP replicad_core_watch_expired_total 410 Expired answers.\n"
+	    "# TYPE replicad_core_watch_expired_total counter\n"
+	    "replicad_core_watch_expired_total %llu\n"
+	    "# HELP replicad_core_events_applied_total Watch events applied "
+	    "to the cache.\n"
+	    "# TYPE replicad_core_events_applied_total counter\n"
+	    "replicad_core_events_applied_total %llu\n"
+	    "# HELP replicad_core_bookmarks_total Watch bookmarks seen.\n"
+	    "# TYPE replicad_core_bookmarks_total counter\n"
+	    "replicad_core_bookmarks_total %llu\n",
+	    (unsigned long long)rs.lists, (unsigned long long)rs.list_failures,
+	    (unsigned long long)rs.watch_restarts,
+	    (unsigned long long)rs.expired, (unsigned long long)rs.events,
+	    (unsigned long long)rs.bookmarks);
+	metric(b, &err,
+	    "# HELP replicad_core_writes_total Scale writes by outcome.\n"
+	    "# TYPE replicad_core_writes_total counter\n"
+	    "replicad_core_writes_total{outcome=\"ok_synced\"} %llu\n"
+	    "replicad_core_writes_total{outcome=\"ok_unsynced\"} %llu\n"
+	    "replicad_core_writes_total{outcome=\"failed\"} %llu\n",
+	    (unsigned long long)ss.ok_synced,
+	    (unsigned long long)ss.ok_unsynced, (unsigned long long)ss.failed);
+	if (err || ipcs_stats_prometheus(s->d.srv, b) != 0) {
+		evbuffer_free(b);
+		(void)ipcs_answer_error(req, PS_E_INTERNAL, 1, "out of memory");
+		return;
+	}
+	(void)ipcs_answer_text(req, metrics_next, metrics_done, b);
+}
+
+struct serve *
+serve_new(const struct serve_deps *deps)
+{
+	static const struct {
+		uint16_t type;
+		ipcs_handler_cb cb;
+	} table[] = {
+	    {PS_T_LIST, handle_list},
+	    {PS_T_GET, handle_get},
+	    {PS_T_SCALE, handle_scale},
+	    {PS_T_HEALTH, handle_health},
+	    {PS_T_METRICS, handle_metrics},
+	    {PS_T_PIN_LIST, handle_pins},
+	    {PS_T_PIN_GET, handle_pins},
+	    {PS_T_PIN_PUT, handle_pins},
+	    {PS_T_PIN_DELETE, handle_pins},
+	};
+	struct serve *s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	s->d = *deps;
+	snprintf(s->namespace, sizeof(s->namespace), "%s", deps->namespace);
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (ipcs_set_handler(
+		        deps->srv, table[i].type, table[i].cb, s) != 0) {
+			free(s);
+			return NULL;
+		}
+	return s;
+}
+
+void
+serve_free(struct serve *s)
+{
+	free(s);
+}

@@ -1,0 +1,33 @@
+/*
+ * serve.h — the core's answers to proto-socket requests: reads from the
+ * cache, scale writes through scale.c, health through health.c, and
+ * metrics gathered from every module.  It owns no state of its own beyond
+ * per-request cursors; the modules it is given outlive it.
+ */
+#ifndef SERVE_H
+#define SERVE_H
+
+struct ipcs;
+struct cache;
+struct refl;
+struct scale;
+struct health;
+struct kc;
+struct serve;
+
+struct serve_deps {
+	struct ipcs *srv;
+	struct cache *cache;
+	struct refl *refl;
+	struct scale *scale;
+	struct health *health;
+	struct kc *kc;
+	const char *namespace;
+	const char *version;
+};
+
+/* Registers a handler for every request type; NULL on failure. */
+struct serve *serve_new(const struct serve_deps *deps);
+void serve_free(struct serve *s);
+
+#endif /* SERVE_H */
