@@ -150,9 +150,10 @@ format:
 certs:
 	$(Q)scripts/gen-certs.sh certs
 
-run:
-	@echo "make run: not yet — it starts kube-sim, replicad-core and"
-	@echo "replicad-gateway once those land (issues #3, #4, #5)."
+# The whole service locally: kube-sim + core + gateway (scripts/run.sh);
+# KUBE_API=http://127.0.0.1:8001 uses a cluster through kubectl proxy.
+run: build certs
+	$(Q)BUILD=$(BUILD) scripts/run.sh
 
 clean:
 	rm -rf build

@@ -111,6 +111,10 @@
  * reachable for this long after a successful probe. */
 #define HEALTH_PROBE_INTERVAL_MS 10000
 #define HEALTH_API_FRESH_MS      30000
+/* A health request waits this long for a probe, then gets what is known; */
+#define HEALTH_WAIT_MS           2000
+/* ...and a probe unanswered for this long counts as a hung API. */
+#define HEALTH_HUNG_MS           1000
 
 _Static_assert(CORE_MAX_INFLIGHT >= 1 && CORE_MAX_INFLIGHT <= PS_MAX_INFLIGHT,
     "in-flight limit within the protocol's");
@@ -121,5 +125,7 @@ _Static_assert(CORE_OUTPUT_LOW + PS_MAX_FRAME <= CORE_MAX_OUTPUT,
 
 _Static_assert(REFL_BACKOFF_INITIAL_MS < REFL_BACKOFF_CAP_MS, "backoff grows");
 _Static_assert(KC_WATCH_STALL_S > 60, "longer than the bookmark interval");
+_Static_assert(
+    HEALTH_HUNG_MS < HEALTH_WAIT_MS, "a timed-out waiter sees a hang");
 
 #endif /* CORE_LIMITS_H */

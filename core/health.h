@@ -6,7 +6,8 @@
  * Probes are made on demand and their result is kept for
  * HEALTH_PROBE_INTERVAL_MS: any number of health requests cost at most one
  * API call per interval.  A request that finds the result stale waits for
- * the probe it starts (or joins the one running).
+ * the probe it starts (or joins the one running), but at most
+ * HEALTH_WAIT_MS: a hung API must not hang the health answer too.
  */
 #ifndef HEALTH_H
 #define HEALTH_H
@@ -22,14 +23,15 @@ struct health_wait;
 
 typedef void (*health_done_cb)(void *arg, const struct ps_health *h);
 
-struct health *health_new(struct kc *kc, struct refl *refl, struct cache *cache,
-    const char *namespace);
+struct health *health_new(struct event_base *base, struct kc *kc,
+    struct refl *refl, struct cache *cache, const char *namespace);
 void health_free(struct health *h);
 
 /*
  * Calls `done` with the current health, at once when the last probe is
- * fresh (returns NULL), or when the probe completes (returns a handle for
- * health_detach).  On failure to probe, answers at once with what is known.
+ * fresh (returns NULL), or when the probe completes or HEALTH_WAIT_MS pass
+ * (returns a handle for health_detach, valid until `done` runs).  On
+ * failure to probe, answers at once with what is known.
  */
 struct health_wait *health_query(
     struct health *h, health_done_cb done, void *arg);

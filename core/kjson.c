@@ -95,6 +95,7 @@ struct kjson {
 	enum kjson_event ev;  /* current watch event's type */
 	size_t count;         /* items / events delivered */
 	size_t unit_bytes;    /* bytes fed since the last item/event ended */
+	int nonblank;         /* a byte other than JSON whitespace was fed */
 	int dead;
 	char err[160];
 };
@@ -115,6 +116,16 @@ fail(struct kjson *k, const char *what)
 		k->err[sizeof(k->err) - 1] = '\0';
 	}
 	k->dead = 1;
+}
+
+/* Every answer and every watch event is an object; a bare value is not. */
+static int
+top_level_scalar(struct kjson *k)
+{
+	if (k->depth != 0)
+		return 0;
+	fail(k, "answer is not a JSON object");
+	return 1;
 }
 
 static enum key
@@ -223,6 +234,8 @@ on_string(void *ctx, const unsigned char *s, size_t len)
 	struct spot sp;
 	struct kjson_obj *o;
 
+	if (top_level_scalar(k))
+		return 0;
 	if (!locate(k, &sp))
 		return 1;
 	if (sp.event_level) {
@@ -358,6 +371,8 @@ on_integer(void *ctx, long long v)
 	struct spot sp;
 	struct kjson_obj *o;
 
+	if (top_level_scalar(k))
+		return 0;
 	if (!locate(k, &sp) || !int_field(&sp))
 		return 1;
 	o = sp.o;
@@ -402,6 +417,8 @@ on_double(void *ctx, double v)
 	struct spot sp;
 
 	(void)v;
+	if (top_level_scalar(k))
+		return 0;
 	if (locate(k, &sp) && int_field(&sp)) {
 		fail(k, "a count is not an integer");
 		return 0;
@@ -416,6 +433,8 @@ on_other_scalar(void *ctx)
 	struct spot sp;
 
 	/* null/true/false where we expect a string or a count. */
+	if (top_level_scalar(k))
+		return 0;
 	if (locate(k, &sp) && int_field(&sp)) {
 		fail(k, "a count is not an integer");
 		return 0;
@@ -439,6 +458,10 @@ on_boolean(void *ctx, int b)
 static int
 push(struct kjson *k, int is_map)
 {
+	if (k->depth == 0 && !is_map) {
+		fail(k, "answer is not a JSON object");
+		return 0;
+	}
 	if (k->depth >= KJSON_MAX_DEPTH) {
 		fail(k, "JSON nested too deeply");
 		return 0;
@@ -618,6 +641,9 @@ kjson_feed(struct kjson *k, const void *buf, size_t len)
 
 	if (k->dead)
 		return -1;
+	for (size_t i = 0; i < len && !k->nonblank; i++)
+		k->nonblank =
+		    p[i] != ' ' && p[i] != '\t' && p[i] != '\n' && p[i] != '\r';
 	/*
 	 * Fed in slices so that the bytes-per-item bound is exact to within
 	 * one slice: yajl buffers a value split across calls, and without
@@ -648,6 +674,10 @@ kjson_finish(struct kjson *k)
 
 	if (k->dead)
 		return -1;
+	/* A watch that ended before its first event (or only sent blank
+	 * lines) ended cleanly; yajl would call the empty input an error. */
+	if (k->mode == KJSON_WATCH && !k->nonblank)
+		return 0;
 	st = yajl_complete_parse(k->h);
 	if (st != yajl_status_ok) {
 		fail_yajl(k, st);

@@ -424,8 +424,8 @@ start_kube(struct core *core, const struct core_opts *o)
 	         o->namespace, &hooks)) == NULL ||
 	    (core->scale = scale_new(core->base, core->kc, core->cache,
 	         o->namespace, PS_MAX_REPLICAS)) == NULL ||
-	    (core->health = health_new(
-	         core->kc, core->refl, core->cache, o->namespace)) == NULL)
+	    (core->health = health_new(core->base, core->kc, core->refl,
+	         core->cache, o->namespace)) == NULL)
 		fatal("cannot set up the cache");
 	memset(&deps, 0, sizeof(deps));
 	deps.srv = core->srv;

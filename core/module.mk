@@ -45,4 +45,4 @@ $(eval $(call CORE_UNIT_TEST,test_reflector,core/reflector.c core/kjson.c \
 
 # Component tests: start the real binaries.
 COMPONENT_TESTS += $(wildcard tests/component/core_socket_test.sh \
-    tests/component/core_kube_test.sh)
+    tests/component/core_kube_test.sh tests/component/core_kube_more_test.sh)

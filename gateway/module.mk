@@ -1,9 +1,45 @@
 # replicad-gateway: the unprivileged mTLS REST front.  Never links libcurl.
-GW_SRCS := $(wildcard gateway/*.c)
-GW_BIN  := $(BUILD)/replicad-gateway
-BINS    += $(GW_BIN)
+GW_SRCS     := $(wildcard gateway/*.c)
+GW_LIB_SRCS := $(filter-out gateway/main.c,$(GW_SRCS))
+GW_LIB      := $(BUILD)/libgateway.a
+GW_BIN      := $(BUILD)/replicad-gateway
+BINS        += $(GW_BIN)
 
-$(GW_BIN): $(call obj,$(GW_SRCS)) $(PS_LIB)
+$(call obj,$(GW_SRCS)): MOD_CFLAGS := $(CFLAGS_EVENT) $(CFLAGS_YAJL)
+
+$(GW_LIB): $(call obj,$(GW_LIB_SRCS))
+	$(Q)mkdir -p $(@D)
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(GW_BIN): $(call obj,gateway/main.c) $(GW_LIB) $(PS_LIB)
 	$(Q)mkdir -p $(@D)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_EVENT) $(LIBS_YAJL)
+
+# The fake core: a proto-socket responder for the gateway's tests.
+FAKE_CORE := $(BUILD)/fake-core
+BINS      += $(FAKE_CORE)
+
+$(call obj,tests/fakes/fake_core.c): MOD_CFLAGS := $(CFLAGS_EVENT)
+
+$(FAKE_CORE): $(call obj,tests/fakes/fake_core.c) $(PS_LIB)
+	$(Q)mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_EVENT)
+
+# cmocka unit tests: tests/unit/gateway/test_X.c -> $(BUILD)/tests/gateway/test_X
+GW_TEST_SRCS := $(wildcard tests/unit/gateway/test_*.c)
+GW_TESTS     := $(patsubst tests/unit/gateway/%.c,$(BUILD)/tests/gateway/%,$(GW_TEST_SRCS))
+UNIT_TESTS   += $(GW_TESTS)
+
+$(call obj,$(GW_TEST_SRCS)): MOD_CFLAGS := $(CFLAGS_TEST) $(CFLAGS_EVENT) $(CFLAGS_YAJL)
+
+$(GW_TESTS): $(BUILD)/tests/gateway/%: $(BUILD)/obj/tests/unit/gateway/%.o $(GW_LIB) $(PS_LIB)
+	$(Q)mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_TEST) $(LIBS_EVENT) $(LIBS_YAJL)
+
+# Component tests: real gateway, fake core, curl / openssl / testssl.sh.
+COMPONENT_TESTS += $(sort $(filter-out tests/component/gateway_lib.sh,\
+                     $(wildcard tests/component/gateway_*.sh)))

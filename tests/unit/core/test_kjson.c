@@ -350,6 +350,12 @@ static const struct hostile hostile[] = {
         "status code out of range"},
     /** Nesting deeper than the limit. */
     {"depth bomb", KJSON_OBJECT, NULL, "nested too deeply"},
+    /** A watch line that is a bare string, not an event object. */
+    {"bare string", KJSON_WATCH, "\"ADDED\"\n", "not a JSON object"},
+    /** A list answer that is an array. */
+    {"bare array", KJSON_LIST, "[{\"metadata\":{}}]", "not a JSON object"},
+    /** An object answer that is a number. */
+    {"bare number", KJSON_OBJECT, "42", "not a JSON object"},
     /** Truncated document. */
     {"truncated", KJSON_OBJECT, "{\"kind\":\"Scale\",\"metadata\":{", "JSON"},
 };
@@ -372,12 +378,13 @@ static char *
 make_depth_bomb(void)
 {
 	size_t n = 10000;
-	char *s = malloc(2 * n + 1);
+	char *s = malloc(2 * n + 8);
 
 	assert_non_null(s);
-	memset(s, '[', n);
-	memset(s + n, ']', n);
-	s[2 * n] = '\0';
+	memcpy(s, "{\"a\":", 5);
+	memset(s + 5, '[', n);
+	memset(s + 5 + n, ']', n);
+	memcpy(s + 5 + 2 * n, "}", 2);
 	return s;
 }
 
@@ -468,6 +475,45 @@ test_kjson_many_events_not_limited_in_total(void **state)
 	kjson_free(k);
 }
 
+/** A watch that ends before its first event ended cleanly; one that ends
+ *  inside an event did not. */
+static void
+test_kjson_watch_empty_and_cut_streams(void **state)
+{
+	struct kjson *k;
+
+	(void)state;
+	k = kjson_new(KJSON_WATCH, NULL, NULL);
+	assert_int_equal(kjson_finish(k), 0);
+	kjson_free(k);
+	k = kjson_new(KJSON_WATCH, NULL, NULL);
+	assert_int_equal(kjson_feed(k, "\n\r\n \t", 5), 0);
+	assert_int_equal(kjson_finish(k), 0);
+	kjson_free(k);
+	k = kjson_new(KJSON_WATCH, NULL, NULL);
+	assert_int_equal(kjson_feed(k, "{\"type\":\"ADD", 12), 0);
+	assert_int_equal(kjson_finish(k), -1);
+	kjson_free(k);
+}
+
+/** A bare literal after a good event: the event stands, the rest fails. */
+static void
+test_kjson_watch_literal_after_event(void **state)
+{
+	static const char in[] =
+	    "{\"type\":\"BOOKMARK\",\"object\":{\"metadata\":{"
+	    "\"resourceVersion\":\"9\"}}}\ntrue\n";
+	struct seen s = {0};
+	struct kjson *k = kjson_new(KJSON_WATCH, collect_cb, &s);
+
+	(void)state;
+	assert_int_equal(kjson_feed(k, in, strlen(in)), -1);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.ev[0], KJSON_EV_BOOKMARK);
+	assert_non_null(strstr(kjson_error(k), "not a JSON object"));
+	kjson_free(k);
+}
+
 /** A callback's -1 stops the parse with an error. */
 static void
 test_kjson_callback_abort(void **state)
@@ -496,6 +542,8 @@ main(void)
 	    cmocka_unit_test(test_kjson_rejects_oversized_event),
 	    cmocka_unit_test(test_kjson_many_events_not_limited_in_total),
 	    cmocka_unit_test(test_kjson_callback_abort),
+	    cmocka_unit_test(test_kjson_watch_empty_and_cut_streams),
+	    cmocka_unit_test(test_kjson_watch_literal_after_event),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

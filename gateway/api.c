@@ -1,0 +1,511 @@
+/*
+ * api.c — routing, validation, authorization and JSON for the REST API.
+ * Every answer is built with yajl_gen and sent through reply.c.  The core
+ * is asked through ipc_client.c; its error codes map to HTTP via errmap.c.
+ *
+ * A request lives in a struct api_req from the evhttp callback until its
+ * answer is sent.  It never points at the connection (which evhttp may
+ * free while we wait for the core); evhttp keeps the request itself alive
+ * until we answer and frees it then if the client has gone.
+ */
+#include <sys/queue.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <openssl/x509.h>
+
+#include "gateway/api.h"
+#include "gateway/authz.h"
+#include "gateway/body.h"
+#include "gateway/conn.h"
+#include "gateway/errmap.h"
+#include "gateway/gw_limits.h"
+#include "gateway/ipc_client.h"
+#include "gateway/log.h"
+#include "gateway/reply.h"
+#include "gateway/route.h"
+
+struct api_req {
+	TAILQ_ENTRY(api_req) link;
+	struct api *api;
+	struct ipcc_req *core;
+	struct reply_ctx rc;
+	unsigned method;
+	char name[PS_MAX_NAME + 1];
+	uint32_t replicas;
+	struct authz_id id;
+};
+
+TAILQ_HEAD(api_req_list, api_req);
+
+struct api {
+	struct ipcc *ipcc;
+	struct authz *authz;
+	uint32_t max_replicas;
+	int draining;
+	int inflight;
+	struct api_req_list reqs;
+};
+
+struct api *
+api_new(struct ipcc *ipcc, struct authz *authz, uint32_t max_replicas)
+{
+	struct api *a;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return NULL;
+	a->ipcc = ipcc;
+	a->authz = authz;
+	a->max_replicas = max_replicas;
+	TAILQ_INIT(&a->reqs);
+	return a;
+}
+
+void
+api_free(struct api *a)
+{
+	struct api_req *r;
+
+	if (a == NULL)
+		return;
+	while ((r = TAILQ_FIRST(&a->reqs)) != NULL) {
+		TAILQ_REMOVE(&a->reqs, r, link);
+		ipcc_cancel(r->core);
+		free(r);
+	}
+	free(a);
+}
+
+void
+api_set_draining(struct api *a)
+{
+	a->draining = 1;
+}
+
+int
+api_inflight(const struct api *a)
+{
+	return a->inflight;
+}
+
+static void
+req_done(struct api_req *r)
+{
+	TAILQ_REMOVE(&r->api->reqs, r, link);
+	r->api->inflight--;
+	free(r);
+}
+
+static void
+fail(struct api_req *r, int status, const char *reason, const char *msg)
+{
+	reply_error(&r->rc, status, reason, msg, NULL, NULL);
+	req_done(r);
+}
+
+static void
+fail_retry(struct api_req *r, int status, const char *reason, const char *msg,
+    uint32_t retry_after)
+{
+	char ra[16];
+
+	if (retry_after == 0)
+		retry_after = GW_RETRY_AFTER_DEFAULT;
+	snprintf(ra, sizeof(ra), "%u", retry_after);
+	reply_error(&r->rc, status, reason, msg, "Retry-After", ra);
+	req_done(r);
+}
+
+static void
+send_ok(struct api_req *r, int status, yajl_gen g)
+{
+	reply_json(&r->rc, status, g, NULL, NULL, NULL);
+	req_done(r);
+}
+
+/* A failed core exchange -> HTTP.  Returns 1 when it answered. */
+static int
+answer_failure(struct api_req *r, const struct ipcc_answer *a)
+{
+	struct errmap m;
+	const char *msg;
+
+	switch (a->status) {
+	case IPCC_OK:
+		return 0;
+	case IPCC_UNAVAILABLE:
+		fail_retry(r, 503, "core_unavailable",
+		    "the service core is not reachable", a->retry_after);
+		return 1;
+	case IPCC_BUSY:
+		fail_retry(r, 503, "busy", "too many requests in flight",
+		    GW_RETRY_AFTER_DEFAULT);
+		return 1;
+	case IPCC_TIMEOUT:
+		fail(r, 504, "core_timeout",
+		    "the service core did not answer in time");
+		return 1;
+	case IPCC_INTERNAL:
+		fail(r, 500, "internal", "internal error");
+		return 1;
+	case IPCC_ERROR:
+		break;
+	}
+	errmap_code(a->err.code, &m);
+	/* The core's message is printable ASCII and never a credential. */
+	msg = a->err.message[0] != '\0' ? a->err.message : m.message;
+	if (m.retry_after)
+		fail_retry(r, m.status, m.reason, msg, a->err.retry_after);
+	else
+		fail(r, m.status, m.reason, msg);
+	return 1;
+}
+
+static void
+audit(struct api_req *r, const char *action, const struct ipcc_answer *a)
+{
+	const char *outcome = "ok";
+
+	if (a->status == IPCC_ERROR)
+		outcome = ps_code_name(a->err.code);
+	else if (a->status == IPCC_TIMEOUT)
+		outcome = "timeout";
+	else if (a->status != IPCC_OK)
+		outcome = "unavailable";
+	log_audit(r->id.identity, action, r->name, (long)r->replicas, outcome);
+}
+
+static void
+core_cb(const struct ipcc_answer *a, void *arg)
+{
+	struct api_req *r = arg;
+	yajl_gen g;
+	size_t i;
+	const struct ps_deployment *d = &a->u.dep;
+	const struct ps_health *h = &a->u.health;
+	int healthy;
+	char ra[16];
+
+	r->core = NULL;
+	if (a->type == PS_T_SCALE)
+		audit(r, "scale", a);
+	else if (a->type == PS_T_PIN_PUT)
+		audit(r, "pin", a);
+	else if (a->type == PS_T_PIN_DELETE)
+		audit(r, "unpin", a);
+	if (answer_failure(r, a))
+		return;
+	if ((g = reply_gen_new()) == NULL) {
+		fail(r, 500, "internal", "out of memory");
+		return;
+	}
+	yajl_gen_map_open(g);
+	switch (a->type) {
+	case PS_T_LIST:
+		reply_gen_str(g, "deployments");
+		yajl_gen_array_open(g);
+		for (i = 0; i < a->nitems; i++)
+			reply_gen_str(g, a->items[i].name);
+		yajl_gen_array_close(g);
+		break;
+	case PS_T_GET:
+		reply_gen_kv_str(g, "name", d->name);
+		reply_gen_kv_str(g, "namespace", d->namespace);
+		reply_gen_kv_int(g, "replicas", d->desired);
+		reply_gen_str(g, "status");
+		yajl_gen_map_open(g);
+		reply_gen_kv_int(g, "replicas", d->replicas);
+		reply_gen_kv_int(g, "readyReplicas", d->ready);
+		reply_gen_kv_int(g, "availableReplicas", d->available);
+		reply_gen_kv_int(g, "updatedReplicas", d->updated);
+		yajl_gen_map_close(g);
+		reply_gen_kv_int(g, "generation", (long long)d->generation);
+		reply_gen_kv_int(
+		    g, "observedGeneration", (long long)d->observed_generation);
+		if (d->pinned)
+			reply_gen_kv_int(g, "pinned", d->pin_replicas);
+		reply_gen_kv_str(g, "resourceVersion", d->resource_version);
+		break;
+	case PS_T_SCALE:
+		reply_gen_kv_str(g, "status", "updated");
+		reply_gen_kv_str(g, "name", a->u.scale.name);
+		reply_gen_kv_int(g, "replicas", a->u.scale.replicas);
+		reply_gen_kv_int(g, "previous", a->u.scale.previous);
+		reply_gen_kv_bool(g, "synced", a->u.scale.synced);
+		reply_gen_kv_str(
+		    g, "resourceVersion", a->u.scale.resource_version);
+		break;
+	case PS_T_PIN_LIST:
+		reply_gen_str(g, "pins");
+		yajl_gen_array_open(g);
+		for (i = 0; i < a->nitems; i++) {
+			yajl_gen_map_open(g);
+			reply_gen_kv_str(g, "name", a->items[i].name);
+			reply_gen_kv_int(g, "replicas", a->items[i].replicas);
+			yajl_gen_map_close(g);
+		}
+		yajl_gen_array_close(g);
+		break;
+	case PS_T_PIN_GET:
+	case PS_T_PIN_PUT:
+	case PS_T_PIN_DELETE:
+		if (a->type != PS_T_PIN_GET)
+			reply_gen_kv_str(g, "status",
+			    a->type == PS_T_PIN_PUT ? "pinned" : "unpinned");
+		reply_gen_kv_str(g, "name", a->u.pin.name);
+		reply_gen_kv_int(g, "replicas", a->u.pin.replicas);
+		break;
+	case PS_T_HEALTH:
+		healthy = (h->state & PS_HEALTH_API_OK) &&
+		    (h->state & PS_HEALTH_SYNCED);
+		reply_gen_kv_str(g, "status", healthy ? "ok" : "unavailable");
+		reply_gen_kv_bool(
+		    g, "apiReachable", (h->state & PS_HEALTH_API_OK) != 0);
+		reply_gen_kv_bool(
+		    g, "cacheSynced", (h->state & PS_HEALTH_SYNCED) != 0);
+		reply_gen_kv_bool(
+		    g, "watchConnected", (h->state & PS_HEALTH_WATCH) != 0);
+		reply_gen_kv_int(g, "cacheSize", h->cache_size);
+		reply_gen_str(g, "lastEventAgeMs");
+		if (h->last_event_age_ms == PS_AGE_NEVER)
+			yajl_gen_null(g);
+		else
+			yajl_gen_integer(g, h->last_event_age_ms);
+		reply_gen_str(g, "apiOkAgeMs");
+		if (h->api_ok_age_ms == PS_AGE_NEVER)
+			yajl_gen_null(g);
+		else
+			yajl_gen_integer(g, h->api_ok_age_ms);
+		reply_gen_kv_str(g, "message", h->message);
+		if (!healthy) {
+			yajl_gen_map_close(g);
+			snprintf(ra, sizeof(ra), "%d", GW_RETRY_AFTER_DEFAULT);
+			reply_json(
+			    &r->rc, 503, g, "unhealthy", "Retry-After", ra);
+			req_done(r);
+			return;
+		}
+		break;
+	default:
+		yajl_gen_free(g);
+		fail(r, 500, "internal", "unexpected answer");
+		return;
+	}
+	yajl_gen_map_close(g);
+	send_ok(r, 200, g);
+}
+
+/* 0 and `*id` filled, or -1: no verified client certificate. */
+static int
+identify(struct api_req *r, struct conn *c)
+{
+	SSL *ssl;
+	X509 *cert;
+
+	if (c == NULL || (ssl = conn_ssl(c)) == NULL ||
+	    SSL_get_verify_result(ssl) != X509_V_OK ||
+	    (cert = SSL_get0_peer_certificate(ssl)) == NULL)
+		return -1;
+	if (authz_id_from_cert(cert, &r->id) != 0)
+		return -1;
+	memcpy(r->rc.identity, r->id.identity, sizeof(r->rc.identity));
+	return 0;
+}
+
+/* media type "application/json", parameters: only charset=utf-8. */
+static int
+content_type_ok(const char *ct)
+{
+	static const char want[] = "application/json";
+	const char *p;
+	size_t n = strlen(want);
+
+	if (ct == NULL || strncasecmp(ct, want, n) != 0)
+		return 0;
+	p = ct + n;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '\0')
+		return 1;
+	if (*p++ != ';')
+		return 0;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (strncasecmp(p, "charset=", 8) != 0)
+		return 0;
+	p += 8;
+	if (*p == '"')
+		return strcasecmp(p, "\"utf-8\"") == 0;
+	n = strcspn(p, " \t");
+	return n == 5 && strncasecmp(p, "utf-8", 5) == 0 &&
+	    p[strspn(p + 5, " \t") + 5] == '\0';
+}
+
+/* Reads the JSON body of a PUT/POST.  0, or -1 after answering. */
+static int
+read_body(struct api_req *r, struct evhttp_request *req)
+{
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	struct evbuffer *buf = evhttp_request_get_input_buffer(req);
+	unsigned char tmp[GW_MAX_BODY];
+	enum body_err e;
+	size_t len = evbuffer_get_length(buf);
+	char msg[128];
+
+	r->rc.bytes_in = len;
+	if (!content_type_ok(evhttp_find_header(in, "Content-Type"))) {
+		fail(r, 415, "unsupported_media_type",
+		    "Content-Type must be application/json");
+		return -1;
+	}
+	if (evhttp_find_header(in, "Content-Length") == NULL &&
+	    evhttp_find_header(in, "Transfer-Encoding") == NULL) {
+		fail(r, 411, "length_required",
+		    "a Content-Length (or chunked body) is required");
+		return -1;
+	}
+	if (len > GW_MAX_BODY) {
+		snprintf(msg, sizeof(msg), "the body is limited to %d bytes",
+		    GW_MAX_BODY);
+		fail(r, 413, "body_too_large", msg);
+		return -1;
+	}
+	if (evbuffer_copyout(buf, tmp, len) != (ev_ssize_t)len) {
+		fail(r, 500, "internal", "cannot read the body");
+		return -1;
+	}
+	e = body_parse_replicas(tmp, len, r->api->max_replicas, &r->replicas);
+	if (e == BODY_OK)
+		return 0;
+	if (e == BODY_RANGE) {
+		snprintf(msg, sizeof(msg),
+		    "\"replicas\" must be an integer from 0 to %u",
+		    r->api->max_replicas);
+		fail(r, 400, body_reason(e), msg);
+	} else
+		fail(r, e == BODY_NOMEM ? 500 : 400, body_reason(e),
+		    body_message(e));
+	return -1;
+}
+
+static void
+submit(struct api_req *r, uint16_t type)
+{
+	struct ipcc_call call;
+	struct ipcc_answer a;
+	enum ipcc_status st;
+
+	memset(&call, 0, sizeof(call));
+	call.type = type;
+	call.name = r->name;
+	call.replicas = r->replicas;
+	call.identity = r->id.identity;
+	st = ipcc_submit(r->api->ipcc, &call, core_cb, r, &r->core);
+	if (st == IPCC_OK)
+		return;
+	memset(&a, 0, sizeof(a));
+	a.status = st;
+	a.type = type;
+	a.retry_after = ipcc_retry_after(r->api->ipcc);
+	core_cb(&a, r);
+}
+
+static uint16_t
+core_type(enum route_id route, unsigned method)
+{
+	switch (route) {
+	case ROUTE_LIST:
+		return PS_T_LIST;
+	case ROUTE_PINS:
+		return PS_T_PIN_LIST;
+	case ROUTE_HEALTHZ:
+		return PS_T_HEALTH;
+	case ROUTE_REPLICAS:
+		return method == ROUTE_M_POST ? PS_T_SCALE : PS_T_GET;
+	case ROUTE_PIN:
+		if (method == ROUTE_M_PUT)
+			return PS_T_PIN_PUT;
+		if (method == ROUTE_M_DELETE)
+			return PS_T_PIN_DELETE;
+		return PS_T_PIN_GET;
+	default:
+		return 0;
+	}
+}
+
+void
+api_handle_cb(struct evhttp_request *req, void *arg)
+{
+	struct api *api = arg;
+	struct api_req *r;
+	struct conn *c = conn_of_request(req);
+	struct route_match m;
+	const struct evhttp_uri *uri;
+	const char *path;
+	char msg[128];
+
+	if (c != NULL)
+		conn_request_begin(c, req);
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		log_warn("api request");
+		evhttp_send_error(req, 500, "Internal Server Error");
+		return;
+	}
+	r->api = api;
+	TAILQ_INSERT_TAIL(&api->reqs, r, link);
+	api->inflight++;
+	reply_ctx_init(&r->rc, req, "api", 1, c != NULL ? conn_peer(c) : "-");
+	r->rc.draining = api->draining;
+	r->method = route_method_bit(r->rc.method);
+
+	if (identify(r, c) != 0) {
+		r->rc.draining = 1; /* not one of ours: close after */
+		fail(r, 401, "unauthenticated",
+		    "a verified client certificate is required");
+		return;
+	}
+	uri = evhttp_request_get_evhttp_uri(req);
+	path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+	if (path == NULL || strlen(evhttp_request_get_uri(req)) > GW_MAX_URI) {
+		fail(r, 400, "bad_request", "malformed request target");
+		return;
+	}
+	route_match(path, strlen(path), &m);
+	r->rc.route = m.id;
+	if (m.id == ROUTE_NONE) {
+		fail(r, 404, "not_found", "no such resource");
+		return;
+	}
+	if ((route_methods(m.id) & r->method) == 0) {
+		snprintf(
+		    msg, sizeof(msg), "allowed methods: %s", route_allow(m.id));
+		reply_error(&r->rc, 405, "method_not_allowed", msg, "Allow",
+		    route_allow(m.id));
+		req_done(r);
+		return;
+	}
+	if (!authz_check(api->authz, &r->id,
+	        route_is_write(m.id, r->method) ? AUTHZ_WRITE : AUTHZ_READ)) {
+		log_info("authz: %s may not %s %s", r->id.identity,
+		    r->rc.method, r->rc.path);
+		fail(r, 403, "forbidden",
+		    "this client certificate is not allowed to do that");
+		return;
+	}
+	if ((m.id == ROUTE_REPLICAS || m.id == ROUTE_PIN) && !m.name_ok) {
+		fail(r, 400, "invalid_name",
+		    "the deployment name must be a DNS-1123 subdomain");
+		return;
+	}
+	memcpy(r->name, m.name, sizeof(r->name));
+	if ((r->method == ROUTE_M_POST || r->method == ROUTE_M_PUT) &&
+	    read_body(r, req) != 0)
+		return;
+	submit(r, core_type(m.id, r->method));
+}

@@ -1,0 +1,837 @@
+/*
+ * ipc_client.c — proto-socket requester on libevent.
+ *
+ * State: IDLE (never started) -> HELLO (connected, HELLO sent) -> READY;
+ * any failure -> WAIT (backoff timer) -> HELLO again.  One bufferevent,
+ * one ps_reader, a table of outstanding requests (at most PS_MAX_INFLIGHT,
+ * searched linearly).  Anything the core sends that breaks PROTOCOL.md
+ * resets the link: every pending request fails with IPCC_UNAVAILABLE.
+ */
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "gateway/gw_limits.h"
+#include "gateway/ipc_client.h"
+#include "gateway/log.h"
+#include "gateway/metrics.h"
+#include "proto-socket/ps_frame.h"
+
+enum ipcc_state { IPCC_S_IDLE, IPCC_S_WAIT, IPCC_S_HELLO, IPCC_S_READY };
+
+struct item_off {
+	size_t off;
+	uint32_t replicas;
+};
+
+struct ipcc_req {
+	struct ipcc *c;
+	uint32_t id;
+	uint16_t type;
+	ipcc_cb cb; /* NULL: abandoned (cancelled or timed out) */
+	void *arg;
+	struct event *timer;
+	int fires;
+	/* Multi-frame accumulation. */
+	char *arena;
+	size_t arena_len, arena_cap;
+	struct item_off *items;
+	size_t nitems, items_cap;
+};
+
+struct ipcc {
+	struct event_base *base;
+	char *path;
+	struct ipcc_config cfg;
+	enum ipcc_state state;
+	struct bufferevent *bev;
+	struct ps_reader *rd;
+	struct event *timer; /* backoff, or the HELLO deadline */
+	struct timeval next_try;
+	int attempts;
+	int warned; /* the "core unreachable" warning was logged */
+	uint16_t peer_inflight;
+	uint32_t peer_max_frame;
+	uint32_t next_id;
+	struct ipcc_req *slots[PS_MAX_INFLIGHT];
+	size_t nslots;
+};
+
+static void link_down(struct ipcc *c, const char *why, uint32_t retry_after);
+static void connect_now(struct ipcc *c);
+
+static void
+req_free(struct ipcc_req *r)
+{
+	if (r == NULL)
+		return;
+	if (r->timer != NULL)
+		event_free(r->timer);
+	free(r->arena);
+	free(r->items);
+	free(r);
+}
+
+static void
+slot_remove(struct ipcc *c, struct ipcc_req *r)
+{
+	size_t i;
+
+	for (i = 0; i < c->nslots; i++) {
+		if (c->slots[i] == r) {
+			c->slots[i] = c->slots[--c->nslots];
+			c->slots[c->nslots] = NULL;
+			metrics_core_inflight(-1);
+			return;
+		}
+	}
+}
+
+static struct ipcc_req *
+slot_find(struct ipcc *c, uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < c->nslots; i++)
+		if (c->slots[i]->id == id)
+			return c->slots[i];
+	return NULL;
+}
+
+/* Removes `r`, calls its callback if it still has one, frees it. */
+static void
+complete(struct ipcc_req *r, struct ipcc_answer *a)
+{
+	ipcc_cb cb = r->cb;
+	void *arg = r->arg;
+
+	slot_remove(r->c, r);
+	a->type = r->type;
+	if (cb != NULL)
+		cb(a, arg);
+	req_free(r);
+}
+
+uint32_t
+ipcc_retry_after(const struct ipcc *c)
+{
+	struct timeval now, left;
+	uint32_t s;
+
+	if (c->state != IPCC_S_WAIT)
+		return GW_RETRY_AFTER_DEFAULT;
+	event_base_gettimeofday_cached(c->base, &now);
+	/* Spelled out: cppcheck cannot parse evutil_timercmp's operator. */
+	if (c->next_try.tv_sec < now.tv_sec ||
+	    (c->next_try.tv_sec == now.tv_sec &&
+	        c->next_try.tv_usec <= now.tv_usec))
+		return GW_RETRY_AFTER_DEFAULT;
+	evutil_timersub(&c->next_try, &now, &left);
+	s = (uint32_t)left.tv_sec + (left.tv_usec > 0 ? 1 : 0);
+	return s < 1 ? 1 : s;
+}
+
+static void
+fail_all(struct ipcc *c, uint32_t retry_after)
+{
+	struct ipcc_req *pending[PS_MAX_INFLIGHT];
+	struct ipcc_answer a;
+	size_t n = c->nslots, i;
+
+	/* Detach first: callbacks may submit (and be refused) safely. */
+	memcpy(pending, c->slots, n * sizeof(pending[0]));
+	memset(c->slots, 0, sizeof(c->slots));
+	c->nslots = 0;
+	metrics_core_inflight(-(int)n);
+	for (i = 0; i < n; i++) {
+		memset(&a, 0, sizeof(a));
+		a.status = IPCC_UNAVAILABLE;
+		a.type = pending[i]->type;
+		a.retry_after = retry_after;
+		if (pending[i]->cb != NULL)
+			pending[i]->cb(&a, pending[i]->arg);
+		req_free(pending[i]);
+	}
+}
+
+static void
+timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ipcc *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (c->state == IPCC_S_WAIT)
+		connect_now(c);
+	else if (c->state == IPCC_S_HELLO)
+		link_down(c, "the core did not answer HELLO in time", 0);
+}
+
+static void
+schedule_retry(struct ipcc *c)
+{
+	struct timeval tv, now;
+	unsigned delay, shift;
+
+	c->state = IPCC_S_WAIT;
+	if (c->path == NULL)
+		return; /* adopted descriptor: nothing to reconnect to */
+	shift = c->attempts < 16 ? (unsigned)c->attempts : 16;
+	delay = (unsigned)c->cfg.backoff_min_ms << shift;
+	if (delay > (unsigned)c->cfg.backoff_max_ms || delay == 0)
+		delay = (unsigned)c->cfg.backoff_max_ms;
+	/* Jitter: somewhere in [delay/2, delay]. */
+	delay = delay / 2 + arc4random_uniform(delay / 2 + 1);
+	c->attempts++;
+	tv.tv_sec = delay / 1000;
+	tv.tv_usec = (delay % 1000) * 1000;
+	event_base_gettimeofday_cached(c->base, &now);
+	evutil_timeradd(&now, &tv, &c->next_try);
+	evtimer_add(c->timer, &tv);
+}
+
+static void
+link_down(struct ipcc *c, const char *why, uint32_t retry_after)
+{
+	int was_ready = c->state == IPCC_S_READY;
+
+	if (c->bev != NULL) {
+		bufferevent_free(c->bev);
+		c->bev = NULL;
+	}
+	ps_reader_free(c->rd);
+	c->rd = NULL;
+	evtimer_del(c->timer);
+	metrics_core_up(0);
+	if (was_ready || !c->warned) {
+		log_warnx("core link down: %s", why);
+		c->warned = 1;
+	} else
+		log_debug("core link: %s", why);
+	schedule_retry(c);
+	if (retry_after == 0 || retry_after > PS_MAX_RETRY_AFTER)
+		retry_after = ipcc_retry_after(c);
+	fail_all(c, retry_after);
+}
+
+static void
+protocol_error(struct ipcc *c, const char *what, int rc)
+{
+	char why[256];
+
+	snprintf(why, sizeof(why), "protocol error from the core: %s (%s)",
+	    what, ps_strerror(rc));
+	link_down(c, why, 0);
+}
+
+static int
+send_frame(struct ipcc *c, const uint8_t *frame, size_t len)
+{
+	return bufferevent_write(c->bev, frame, len);
+}
+
+static void
+handle_hello(struct ipcc *c, const struct ps_frame *f)
+{
+	struct ps_hello_ok ok;
+	struct ps_error err;
+	int rc;
+
+	if (f->hdr.type != PS_T_HELLO) {
+		protocol_error(c, "frame before HELLO", PS_ERR_STATE);
+		return;
+	}
+	if (f->hdr.flags & PS_F_ERROR) {
+		if ((rc = ps_codec_decode_error(f, &err)) != PS_OK) {
+			protocol_error(c, "HELLO error answer", rc);
+			return;
+		}
+		log_warnx("core refused HELLO: %s: %s", ps_code_name(err.code),
+		    err.message);
+		link_down(c, "HELLO refused", 0);
+		return;
+	}
+	if ((rc = ps_codec_decode_hello_ok(f, &ok)) != PS_OK) {
+		protocol_error(c, "HELLO answer", rc);
+		return;
+	}
+	if (ok.version != PS_VERSION) {
+		protocol_error(c, "HELLO picked a version we did not offer",
+		    PS_ERR_VERSION);
+		return;
+	}
+	c->peer_inflight = ok.max_inflight;
+	c->peer_max_frame = ok.max_frame;
+	c->state = IPCC_S_READY;
+	c->attempts = 0;
+	c->warned = 0;
+	evtimer_del(c->timer);
+	metrics_core_up(1);
+	log_info("core link up: protocol v%u, max_inflight %u, max_frame %u",
+	    ok.version, ok.max_inflight, ok.max_frame);
+}
+
+static int
+arena_add(struct ipcc_req *r, const char *name, uint32_t replicas)
+{
+	size_t len = strlen(name) + 1, cap;
+	void *p;
+
+	if (r->arena_cap - r->arena_len < len) {
+		cap = r->arena_cap ? r->arena_cap * 2 : 4096;
+		while (cap - r->arena_len < len)
+			cap *= 2;
+		if ((p = realloc(r->arena, cap)) == NULL)
+			return -1;
+		r->arena = p;
+		r->arena_cap = cap;
+	}
+	if (r->nitems == r->items_cap) {
+		cap = r->items_cap ? r->items_cap * 2 : 64;
+		if ((p = reallocarray(r->items, cap, sizeof(*r->items))) ==
+		    NULL)
+			return -1;
+		r->items = p;
+		r->items_cap = cap;
+	}
+	memcpy(r->arena + r->arena_len, name, len);
+	r->items[r->nitems].off = r->arena_len;
+	r->items[r->nitems].replicas = replicas;
+	r->nitems++;
+	r->arena_len += len;
+	return 0;
+}
+
+/* One LIST / PIN_LIST frame.  0, -1 (protocol; `*rc` set), -2 (memory). */
+static int
+take_list_frame(struct ipcc_req *r, const struct ps_frame *f, int *rc)
+{
+	struct ps_list_dec d;
+	struct ps_pin pin;
+	char name[PS_MAX_NAME + 1];
+	int more;
+
+	if ((*rc = ps_codec_list_open(f, &d)) != PS_OK)
+		return -1;
+	if ((size_t)d.left > PS_MAX_LIST_TOTAL - r->nitems) {
+		*rc = PS_ERR_TOO_MANY;
+		return -1;
+	}
+	for (;;) {
+		if (r->type == PS_T_LIST) {
+			more = ps_codec_list_next_name(&d, name);
+			pin.replicas = 0;
+		} else {
+			more = ps_codec_list_next_pin(&d, &pin);
+			memcpy(name, pin.name, sizeof(name));
+		}
+		if (more < 0) {
+			*rc = more;
+			return -1;
+		}
+		if (more == 0)
+			return 0;
+		/* An abandoned request still validates, but keeps nothing. */
+		if (r->cb != NULL && arena_add(r, name, pin.replicas) != 0)
+			return -2;
+		if (r->cb == NULL)
+			r->nitems++; /* count only, for the total bound */
+	}
+}
+
+static void
+finish_list(struct ipcc_req *r)
+{
+	struct ipcc_answer a;
+	struct ipcc_item *items = NULL;
+	size_t i;
+
+	memset(&a, 0, sizeof(a));
+	a.status = IPCC_OK;
+	if (r->cb != NULL && r->nitems > 0) {
+		if ((items = calloc(r->nitems, sizeof(*items))) == NULL) {
+			a.status = IPCC_INTERNAL;
+			complete(r, &a);
+			return;
+		}
+		for (i = 0; i < r->nitems; i++) {
+			items[i].name = r->arena + r->items[i].off;
+			items[i].replicas = r->items[i].replicas;
+		}
+	}
+	a.items = items;
+	a.nitems = r->cb != NULL ? r->nitems : 0;
+	complete(r, &a);
+	free(items);
+}
+
+static int
+take_metrics_frame(struct ipcc_req *r, const struct ps_frame *f, int *rc)
+{
+	const char *text;
+	size_t len, cap;
+	void *p;
+
+	if ((*rc = ps_codec_decode_metrics(f, &text, &len)) != PS_OK)
+		return -1;
+	if (len > PS_MAX_METRICS_TOTAL - r->arena_len) {
+		*rc = PS_ERR_TOO_MANY;
+		return -1;
+	}
+	if (r->cb == NULL) {
+		r->arena_len += len; /* count only */
+		return 0;
+	}
+	if (r->arena_cap - r->arena_len < len) {
+		cap = r->arena_cap ? r->arena_cap : 4096;
+		while (cap - r->arena_len < len)
+			cap *= 2;
+		if ((p = realloc(r->arena, cap)) == NULL)
+			return -2;
+		r->arena = p;
+		r->arena_cap = cap;
+	}
+	if (len > 0)
+		memcpy(r->arena + r->arena_len, text, len);
+	r->arena_len += len;
+	return 0;
+}
+
+static void
+handle_answer(struct ipcc *c, const struct ps_frame *f)
+{
+	struct ipcc_req *r;
+	struct ipcc_answer a;
+	int rc = PS_OK, t;
+
+	if (f->hdr.type == PS_T_HELLO) {
+		protocol_error(c, "second HELLO", PS_ERR_STATE);
+		return;
+	}
+	if (f->hdr.len > c->peer_max_frame) {
+		protocol_error(
+		    c, "frame over the core's own max_frame", PS_ERR_FRAME_LEN);
+		return;
+	}
+	if ((r = slot_find(c, f->hdr.id)) == NULL) {
+		/* PROTOCOL.md §6.4: not outstanding -> dropped silently. */
+		log_debug("core: dropping answer for id %u (not outstanding)",
+		    f->hdr.id);
+		return;
+	}
+	if (f->hdr.type != r->type) {
+		protocol_error(
+		    c, "answer type differs from the request's", PS_ERR_TYPE);
+		return;
+	}
+	memset(&a, 0, sizeof(a));
+	if (f->hdr.flags & PS_F_ERROR) {
+		if ((rc = ps_codec_decode_error(f, &a.err)) != PS_OK) {
+			protocol_error(c, "error answer", rc);
+			return;
+		}
+		a.status = IPCC_ERROR;
+		a.retry_after = a.err.retry_after;
+		complete(r, &a);
+		return;
+	}
+	switch (r->type) {
+	case PS_T_LIST:
+	case PS_T_PIN_LIST:
+		t = take_list_frame(r, f, &rc);
+		break;
+	case PS_T_METRICS:
+		t = take_metrics_frame(r, f, &rc);
+		break;
+	case PS_T_GET:
+		rc = ps_codec_decode_deployment(f, &a.u.dep);
+		t = rc == PS_OK ? 0 : -1;
+		break;
+	case PS_T_SCALE:
+		rc = ps_codec_decode_scale_ok(f, &a.u.scale);
+		t = rc == PS_OK ? 0 : -1;
+		break;
+	case PS_T_HEALTH:
+		rc = ps_codec_decode_health(f, &a.u.health);
+		t = rc == PS_OK ? 0 : -1;
+		break;
+	default: /* PIN_GET, PIN_PUT, PIN_DELETE */
+		rc = ps_codec_decode_pin(f, &a.u.pin);
+		t = rc == PS_OK ? 0 : -1;
+		break;
+	}
+	if (t == -1) {
+		protocol_error(c, "answer body", rc);
+		return;
+	}
+	if (t == -2) {
+		a.status = IPCC_INTERNAL;
+		complete(r, &a);
+		return;
+	}
+	if (f->hdr.flags & PS_F_MORE)
+		return; /* the codec allowed MORE only for multi-frame types */
+	if (r->type == PS_T_LIST || r->type == PS_T_PIN_LIST) {
+		finish_list(r);
+		return;
+	}
+	if (r->type == PS_T_METRICS) {
+		a.text = r->arena;
+		a.text_len = r->arena_len;
+	}
+	a.status = IPCC_OK;
+	complete(r, &a);
+}
+
+static void
+handle_goaway(struct ipcc *c, const struct ps_frame *f)
+{
+	struct ps_error err;
+	char why[PS_MAX_MESSAGE + 64];
+	int rc;
+
+	if ((rc = ps_codec_decode_error(f, &err)) != PS_OK) {
+		protocol_error(c, "GOAWAY body", rc);
+		return;
+	}
+	snprintf(why, sizeof(why), "GOAWAY %s: %s", ps_code_name(err.code),
+	    err.message);
+	link_down(c, why, err.retry_after);
+}
+
+static void
+read_cb(struct bufferevent *bev, void *arg)
+{
+	struct ipcc *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct evbuffer_iovec v;
+	struct ps_frame f;
+	size_t used;
+	int rc;
+
+	while (c->bev == bev && evbuffer_get_length(in) > 0) {
+		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+			break;
+		rc = ps_reader_read(c->rd, v.iov_base, v.iov_len, &used, &f);
+		evbuffer_drain(in, used);
+		if (rc == PS_AGAIN)
+			continue;
+		if (rc != PS_OK) {
+			protocol_error(c, "frame header", rc);
+			return;
+		}
+		if (f.hdr.type == PS_T_GOAWAY)
+			handle_goaway(c, &f);
+		else if (c->state == IPCC_S_HELLO)
+			handle_hello(c, &f);
+		else
+			handle_answer(c, &f);
+	}
+}
+
+static void
+event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct ipcc *c = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_EOF)
+		link_down(c, "the core closed the connection", 0);
+	else if (what & BEV_EVENT_ERROR)
+		link_down(c, strerror(EVUTIL_SOCKET_ERROR()), 0);
+}
+
+static int
+start_link(struct ipcc *c, int fd)
+{
+	struct ps_hello h = {PS_VERSION, PS_VERSION};
+	uint8_t frame[PS_HDR_LEN + 8];
+	struct timeval tv;
+	size_t len;
+
+	if ((c->rd = ps_reader_new(PS_DIR_ANSWER)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	c->bev = bufferevent_socket_new(c->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		close(fd);
+		return -1;
+	}
+	bufferevent_setcb(c->bev, read_cb, NULL, event_cb, c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, GW_CORE_READ_HIWAT);
+	if (bufferevent_enable(c->bev, EV_READ | EV_WRITE) != 0 ||
+	    ps_codec_encode_hello(frame, sizeof(frame), &h, &len) != PS_OK ||
+	    send_frame(c, frame, len) != 0)
+		return -1;
+	c->state = IPCC_S_HELLO;
+	tv.tv_sec = GW_CORE_HELLO_MS / 1000;
+	tv.tv_usec = (GW_CORE_HELLO_MS % 1000) * 1000;
+	evtimer_add(c->timer, &tv);
+	return 0;
+}
+
+static void
+connect_now(struct ipcc *c)
+{
+	struct sockaddr_un sun;
+	char why[PATH_MAX + 64];
+	int fd;
+
+	metrics_core_reconnect();
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(c->path) >= sizeof(sun.sun_path))
+		fatalx("core socket path too long: %s", c->path);
+	memcpy(sun.sun_path, c->path, strlen(c->path));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(why, sizeof(why), "socket: %s", strerror(errno));
+		link_down(c, why, 0);
+		return;
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 &&
+	    errno != EINPROGRESS) {
+		snprintf(why, sizeof(why), "connect %s: %s", c->path,
+		    strerror(errno));
+		close(fd);
+		link_down(c, why, 0);
+		return;
+	}
+	if (start_link(c, fd) != 0)
+		link_down(c, "cannot set up the core connection", 0);
+}
+
+struct ipcc *
+ipcc_new(struct event_base *base, const struct ipcc_config *cfg)
+{
+	struct ipcc *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->base = base;
+	c->cfg = *cfg;
+	if (c->cfg.deadline_ms <= 0)
+		c->cfg.deadline_ms = GW_CORE_DEADLINE_MS;
+	if (c->cfg.max_inflight <= 0 || c->cfg.max_inflight > PS_MAX_INFLIGHT)
+		c->cfg.max_inflight = PS_MAX_INFLIGHT;
+	if (c->cfg.backoff_min_ms <= 0)
+		c->cfg.backoff_min_ms = GW_CORE_BACKOFF_MIN_MS;
+	if (c->cfg.backoff_max_ms < c->cfg.backoff_min_ms)
+		c->cfg.backoff_max_ms = c->cfg.backoff_min_ms;
+	c->cfg.path = NULL;
+	c->next_id = 1;
+	if ((cfg->path != NULL && (c->path = strdup(cfg->path)) == NULL) ||
+	    (c->timer = evtimer_new(base, timer_cb, c)) == NULL) {
+		ipcc_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void
+ipcc_free(struct ipcc *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->nslots; i++)
+		req_free(c->slots[i]);
+	metrics_core_inflight(-(int)c->nslots);
+	if (c->bev != NULL)
+		bufferevent_free(c->bev);
+	ps_reader_free(c->rd);
+	if (c->timer != NULL)
+		event_free(c->timer);
+	free(c->path);
+	free(c);
+}
+
+void
+ipcc_start(struct ipcc *c)
+{
+	if (c->path != NULL && c->state == IPCC_S_IDLE)
+		connect_now(c);
+}
+
+int
+ipcc_adopt_fd(struct ipcc *c, int fd)
+{
+	if (c->state != IPCC_S_IDLE && c->state != IPCC_S_WAIT) {
+		close(fd);
+		return -1;
+	}
+	evtimer_del(c->timer);
+	if (evutil_make_socket_nonblocking(fd) != 0 || start_link(c, fd) != 0) {
+		link_down(c, "cannot adopt the descriptor", 0);
+		return -1;
+	}
+	return 0;
+}
+
+int
+ipcc_ready(const struct ipcc *c)
+{
+	return c->state == IPCC_S_READY;
+}
+
+size_t
+ipcc_outstanding(const struct ipcc *c)
+{
+	return c->nslots;
+}
+
+size_t
+ipcc_max_inflight(const struct ipcc *c)
+{
+	size_t m = (size_t)c->cfg.max_inflight;
+
+	if (c->state != IPCC_S_READY)
+		return 0;
+	return c->peer_inflight < m ? c->peer_inflight : m;
+}
+
+static void
+req_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ipcc_req *r = arg;
+	struct ipcc *c = r->c;
+	struct ipcc_answer a;
+	struct timeval tv;
+	ipcc_cb cb = r->cb;
+
+	(void)fd;
+	(void)what;
+	r->fires++;
+	if (cb != NULL) {
+		r->cb = NULL; /* abandoned: its late answer is dropped */
+		metrics_core_timeout();
+		memset(&a, 0, sizeof(a));
+		a.status = IPCC_TIMEOUT;
+		a.type = r->type;
+		cb(&a, r->arg);
+	}
+	if (r->fires >= 2) {
+		link_down(c,
+		    "the core left a request unanswered past twice "
+		    "its deadline",
+		    0);
+		return;
+	}
+	tv.tv_sec = c->cfg.deadline_ms / 1000;
+	tv.tv_usec = (c->cfg.deadline_ms % 1000) * 1000;
+	evtimer_add(r->timer, &tv);
+}
+
+static uint32_t
+fresh_id(struct ipcc *c)
+{
+	uint32_t id;
+
+	do {
+		id = c->next_id++;
+		if (c->next_id == 0)
+			c->next_id = 1;
+	} while (id == 0 || slot_find(c, id) != NULL);
+	return id;
+}
+
+static int
+encode_call(const struct ipcc_call *call, uint32_t id, uint8_t *out, size_t cap,
+    size_t *len)
+{
+	struct ps_name_req nr;
+	struct ps_write_req wr;
+
+	switch (call->type) {
+	case PS_T_LIST:
+	case PS_T_HEALTH:
+	case PS_T_PIN_LIST:
+	case PS_T_METRICS:
+		return ps_codec_encode_empty(out, cap, call->type, id, len);
+	case PS_T_GET:
+	case PS_T_PIN_GET:
+		if (call->name == NULL || strlen(call->name) >= sizeof(nr.name))
+			return PS_ERR_STR_LEN;
+		memset(&nr, 0, sizeof(nr));
+		memcpy(nr.name, call->name, strlen(call->name));
+		return ps_codec_encode_name_req(
+		    out, cap, call->type, id, &nr, len);
+	case PS_T_SCALE:
+	case PS_T_PIN_PUT:
+	case PS_T_PIN_DELETE:
+		if (call->name == NULL || call->identity == NULL ||
+		    strlen(call->name) >= sizeof(wr.name) ||
+		    strlen(call->identity) >= sizeof(wr.identity))
+			return PS_ERR_STR_LEN;
+		memset(&wr, 0, sizeof(wr));
+		memcpy(wr.name, call->name, strlen(call->name));
+		memcpy(wr.identity, call->identity, strlen(call->identity));
+		wr.replicas = call->replicas;
+		return ps_codec_encode_write_req(
+		    out, cap, call->type, id, &wr, len);
+	default:
+		return PS_ERR_TYPE;
+	}
+}
+
+enum ipcc_status
+ipcc_submit(struct ipcc *c, const struct ipcc_call *call, ipcc_cb cb, void *arg,
+    struct ipcc_req **out)
+{
+	uint8_t frame[PS_MAX_REQUEST_FRAME];
+	struct ipcc_req *r;
+	struct timeval tv;
+	size_t len;
+	uint32_t id;
+
+	if (out != NULL)
+		*out = NULL;
+	if (c->state != IPCC_S_READY)
+		return IPCC_UNAVAILABLE;
+	if (c->nslots >= ipcc_max_inflight(c) ||
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) >
+	        GW_CORE_MAX_OUTPUT)
+		return IPCC_BUSY;
+	id = fresh_id(c);
+	if (encode_call(call, id, frame, sizeof(frame), &len) != PS_OK)
+		return IPCC_INTERNAL;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return IPCC_INTERNAL;
+	r->c = c;
+	r->id = id;
+	r->type = call->type;
+	r->cb = cb;
+	r->arg = arg;
+	tv.tv_sec = c->cfg.deadline_ms / 1000;
+	tv.tv_usec = (c->cfg.deadline_ms % 1000) * 1000;
+	if ((r->timer = evtimer_new(c->base, req_timer_cb, r)) == NULL ||
+	    evtimer_add(r->timer, &tv) != 0 || send_frame(c, frame, len) != 0) {
+		req_free(r);
+		return IPCC_INTERNAL;
+	}
+	c->slots[c->nslots++] = r;
+	metrics_core_inflight(1);
+	if (out != NULL)
+		*out = r;
+	return IPCC_OK;
+}
+
+void
+ipcc_cancel(struct ipcc_req *r)
+{
+	if (r != NULL)
+		r->cb = NULL;
+}

@@ -1,0 +1,106 @@
+/*
+ * ipc_client.h — the gateway's side of proto-socket: one persistent
+ * connection to replicad-core, HELLO first, many requests in flight matched
+ * by id, a deadline per request, reconnect with capped exponential backoff
+ * and jitter, and multi-frame answers (LIST, PIN_LIST, METRICS) reassembled
+ * with their totals bounded by PS_MAX_LIST_TOTAL / PS_MAX_METRICS_TOTAL.
+ *
+ * Callbacks: every accepted request gets exactly one callback — its
+ * answer, an error answer, IPCC_TIMEOUT at its deadline, or
+ * IPCC_UNAVAILABLE when the link drops (all pending fail at once) — unless
+ * it was cancelled first.  A request whose deadline passed (or that was
+ * cancelled) stays outstanding at the core until its answer arrives, which
+ * is then dropped; if that answer does not come within a second deadline
+ * the link is reset.  ipcc_free() calls no callbacks.
+ *
+ * This is the mirror of the core's ipcs_* (ipc_server.c).
+ */
+#ifndef GW_IPC_CLIENT_H
+#define GW_IPC_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto-socket/ps.h"
+#include "proto-socket/ps_codec.h"
+
+struct event_base;
+struct ipcc;
+struct ipcc_req;
+
+enum ipcc_status {
+	IPCC_OK = 0,
+	IPCC_ERROR,       /* the core answered an error: see `err` */
+	IPCC_UNAVAILABLE, /* no link, or it dropped: HTTP 503 */
+	IPCC_TIMEOUT,     /* the deadline passed: HTTP 504 */
+	IPCC_BUSY,        /* too many requests in flight: HTTP 503 */
+	IPCC_INTERNAL     /* could not encode or allocate: HTTP 500 */
+};
+
+struct ipcc_item {
+	const char *name;
+	uint32_t replicas; /* PIN_LIST only */
+};
+
+/* Borrowed by the callback; nothing in it outlives the call. */
+struct ipcc_answer {
+	enum ipcc_status status;
+	uint16_t type;
+	struct ps_error err;  /* IPCC_ERROR */
+	uint32_t retry_after; /* IPCC_UNAVAILABLE/BUSY: seconds, >= 1 */
+	union {
+		struct ps_deployment dep;
+		struct ps_scale_ok scale;
+		struct ps_health health;
+		struct ps_pin pin;
+	} u;
+	const struct ipcc_item *items; /* LIST, PIN_LIST */
+	size_t nitems;
+	const char *text; /* METRICS */
+	size_t text_len;
+};
+
+typedef void (*ipcc_cb)(const struct ipcc_answer *a, void *arg);
+
+struct ipcc_config {
+	const char *path; /* Unix socket; NULL: no (re)connecting */
+	int deadline_ms;  /* per request */
+	int max_inflight; /* our cap; the core's HELLO may lower it */
+	int backoff_min_ms;
+	int backoff_max_ms;
+};
+
+/* What to ask.  Unused fields are ignored for the type. */
+struct ipcc_call {
+	uint16_t type;        /* PS_T_LIST .. PS_T_METRICS */
+	const char *name;     /* GET, SCALE, PIN_GET/PUT/DELETE */
+	uint32_t replicas;    /* SCALE, PIN_PUT */
+	const char *identity; /* SCALE, PIN_PUT, PIN_DELETE */
+};
+
+struct ipcc *ipcc_new(struct event_base *base, const struct ipcc_config *cfg);
+void ipcc_free(struct ipcc *c);
+/* Starts connecting to cfg->path (now), then keeps the link up. */
+void ipcc_start(struct ipcc *c);
+/* Uses an already connected stream socket (tests); takes `fd`. */
+int ipcc_adopt_fd(struct ipcc *c, int fd);
+/* The link is up and the HELLO exchange is done. */
+int ipcc_ready(const struct ipcc *c);
+/* Seconds a client should wait before retrying while the link is down. */
+uint32_t ipcc_retry_after(const struct ipcc *c);
+/* Requests outstanding at the core (including abandoned ones). */
+size_t ipcc_outstanding(const struct ipcc *c);
+/* The effective in-flight limit (0 before HELLO). */
+size_t ipcc_max_inflight(const struct ipcc *c);
+
+/*
+ * Sends `call`.  IPCC_OK: `cb` will be called once (see above) and
+ * `*out` (optional) is a handle valid until then.  Anything else: nothing
+ * was sent and `cb` will not be called.
+ */
+enum ipcc_status ipcc_submit(struct ipcc *c, const struct ipcc_call *call,
+    ipcc_cb cb, void *arg, struct ipcc_req **out);
+/* The callback will not be called; the late answer is dropped. */
+void ipcc_cancel(struct ipcc_req *r);
+
+#endif /* GW_IPC_CLIENT_H */

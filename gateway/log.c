@@ -1,0 +1,356 @@
+/*
+ * log.c — the gateway's own log: levelled, one line per call, text or
+ * JSON.  JSON lines are generated with yajl_gen (no hand-built JSON); text
+ * lines are "time level message" with untrusted fields sanitized.  Each
+ * line is emitted with a single write(2) so lines from one process never
+ * interleave.  This module does not rate-limit and does not buffer.
+ */
+#include <sys/time.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <yajl_gen.h>
+
+#include "gateway/gw_limits.h"
+#include "gateway/log.h"
+
+static enum log_level log_level = LOG_LVL_INFO;
+static enum log_format log_format = LOG_FMT_TEXT;
+
+static const char *const level_names[] = {"error", "warn", "info", "debug"};
+
+int
+log_init(const char *level, const char *format)
+{
+	size_t i;
+	int found;
+
+	if (level != NULL) {
+		found = 0;
+		for (i = 0; i < sizeof(level_names) / sizeof(level_names[0]);
+		     i++) {
+			if (strcmp(level, level_names[i]) == 0) {
+				log_level = (enum log_level)i;
+				found = 1;
+			}
+		}
+		if (!found)
+			return -1;
+	}
+	if (format != NULL) {
+		if (strcmp(format, "text") == 0)
+			log_format = LOG_FMT_TEXT;
+		else if (strcmp(format, "json") == 0)
+			log_format = LOG_FMT_JSON;
+		else
+			return -1;
+	}
+	return 0;
+}
+
+int
+log_enabled(enum log_level lvl)
+{
+	return lvl <= log_level;
+}
+
+void
+log_sanitize(char *dst, size_t dstsz, const char *src, size_t srclen)
+{
+	size_t i, n;
+	unsigned char c;
+
+	if (dstsz == 0)
+		return;
+	n = srclen < dstsz - 1 ? srclen : dstsz - 1;
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)src[i];
+		dst[i] = (c >= 0x20 && c <= 0x7e && c != '"' && c != '\\')
+		    ? (char)c
+		    : '?';
+	}
+	dst[n] = '\0';
+}
+
+static void
+timestamp(char *buf, size_t len)
+{
+	struct timeval tv;
+	struct tm tm;
+	char base[32];
+
+	gettimeofday(&tv, NULL);
+	gmtime_r(&tv.tv_sec, &tm);
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(
+	    buf, len, "%.20s.%03dZ", base, (int)(tv.tv_usec / 1000) % 1000);
+}
+
+static void
+emit(const char *line, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(STDERR_FILENO, line, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		line += n;
+		len -= (size_t)n;
+	}
+}
+
+/* Field list for one JSON line; values are printable ASCII or numbers. */
+struct log_field {
+	const char *key;
+	const char *str; /* NULL: use num */
+	long long num;
+};
+
+static void
+gen_str(yajl_gen g, const char *s)
+{
+	yajl_gen_string(g, (const unsigned char *)s, strlen(s));
+}
+
+static void
+emit_json(
+    enum log_level lvl, const char *msg, const struct log_field *f, size_t nf)
+{
+	yajl_gen g;
+	const unsigned char *out;
+	size_t outlen, i;
+	char ts[40];
+
+	if ((g = yajl_gen_alloc(NULL)) == NULL)
+		return;
+	timestamp(ts, sizeof(ts));
+	yajl_gen_map_open(g);
+	gen_str(g, "time");
+	gen_str(g, ts);
+	gen_str(g, "level");
+	gen_str(g, level_names[lvl]);
+	gen_str(g, "msg");
+	gen_str(g, msg);
+	for (i = 0; i < nf; i++) {
+		gen_str(g, f[i].key);
+		if (f[i].str != NULL)
+			gen_str(g, f[i].str);
+		else
+			yajl_gen_integer(g, f[i].num);
+	}
+	yajl_gen_map_close(g);
+	if (yajl_gen_get_buf(g, &out, &outlen) == yajl_gen_status_ok) {
+		char line[GW_LOG_LINE * 2];
+
+		if (outlen > sizeof(line) - 1)
+			outlen = sizeof(line) - 1;
+		memcpy(line, out, outlen);
+		line[outlen] = '\n';
+		emit(line, outlen + 1);
+	}
+	yajl_gen_free(g);
+}
+
+static void
+emit_text(
+    enum log_level lvl, const char *msg, const struct log_field *f, size_t nf)
+{
+	char line[GW_LOG_LINE * 2], ts[40];
+	size_t i, len;
+	int n;
+
+	timestamp(ts, sizeof(ts));
+	n = snprintf(line, sizeof(line), "%s %s %s", ts, level_names[lvl], msg);
+	len = n < 0 ? 0 : (size_t)n;
+	for (i = 0; i < nf && len < sizeof(line); i++) {
+		if (f[i].str != NULL)
+			n = snprintf(line + len, sizeof(line) - len,
+			    " %s=\"%s\"", f[i].key, f[i].str);
+		else
+			n = snprintf(line + len, sizeof(line) - len, " %s=%lld",
+			    f[i].key, f[i].num);
+		if (n < 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len > sizeof(line) - 2)
+		len = sizeof(line) - 2;
+	line[len++] = '\n';
+	emit(line, len);
+}
+
+static void
+emit_line(
+    enum log_level lvl, const char *msg, const struct log_field *f, size_t nf)
+{
+	char clean[GW_LOG_LINE];
+
+	/* Messages may quote peer data; keep lines single and printable. */
+	log_sanitize(clean, sizeof(clean), msg, strlen(msg));
+	if (log_format == LOG_FMT_JSON)
+		emit_json(lvl, clean, f, nf);
+	else
+		emit_text(lvl, clean, f, nf);
+}
+
+static void
+vlog(enum log_level lvl, int with_errno, const char *fmt, va_list ap)
+{
+	char msg[GW_LOG_LINE];
+	int saved = errno;
+	size_t len;
+
+	if (!log_enabled(lvl))
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (with_errno) {
+		len = strlen(msg);
+		snprintf(msg + len, sizeof(msg) - len, ": %s", strerror(saved));
+	}
+	emit_line(lvl, msg, NULL, 0);
+	errno = saved;
+}
+
+void
+log_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_LVL_WARN, 1, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_LVL_WARN, 0, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_LVL_INFO, 0, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_debug(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_LVL_DEBUG, 0, fmt, ap);
+	va_end(ap);
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_LVL_ERROR, 1, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_LVL_ERROR, 0, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+const char *
+log_ssl_errors(char *buf, size_t len)
+{
+	unsigned long e;
+	size_t used = 0;
+	const char *reason;
+	int n;
+
+	if (len == 0)
+		return buf;
+	buf[0] = '\0';
+	while ((e = ERR_get_error()) != 0) {
+		if (used >= len - 1)
+			continue; /* keep draining */
+		reason = ERR_reason_error_string(e);
+		n = snprintf(buf + used, len - used, "%s%s",
+		    used > 0 ? "; " : "", reason != NULL ? reason : "unknown");
+		if (n > 0)
+			used += (size_t)n;
+	}
+	if (buf[0] == '\0')
+		snprintf(buf, len, "no OpenSSL error");
+	return buf;
+}
+
+void
+log_ssl(const char *what)
+{
+	char errs[512];
+
+	log_warnx("%s: %s", what, log_ssl_errors(errs, sizeof(errs)));
+}
+
+void
+log_access(const struct log_access *a)
+{
+	struct log_field f[11];
+	size_t n = 0;
+
+	if (!log_enabled(LOG_LVL_INFO))
+		return;
+	f[n++] = (struct log_field){"listener", a->listener, 0};
+	f[n++] = (struct log_field){"peer", a->peer, 0};
+	f[n++] = (struct log_field){"identity", a->identity, 0};
+	f[n++] = (struct log_field){"method", a->method, 0};
+	f[n++] = (struct log_field){"path", a->path, 0};
+	f[n++] = (struct log_field){"status", NULL, a->status};
+	f[n++] = (struct log_field){"latency_us", NULL, a->latency_us};
+	f[n++] = (struct log_field){"bytes_in", NULL, (long long)a->bytes_in};
+	f[n++] = (struct log_field){"bytes_out", NULL, (long long)a->bytes_out};
+	if (a->reason != NULL)
+		f[n++] = (struct log_field){"reason", a->reason, 0};
+	emit_line(LOG_LVL_INFO, "access", f, n);
+}
+
+void
+log_audit(const char *identity, const char *action, const char *name,
+    long replicas, const char *outcome)
+{
+	struct log_field f[5];
+	size_t n = 0;
+
+	if (!log_enabled(LOG_LVL_INFO))
+		return;
+	f[n++] = (struct log_field){"identity", identity, 0};
+	f[n++] = (struct log_field){"action", action, 0};
+	f[n++] = (struct log_field){"deployment", name, 0};
+	f[n++] = (struct log_field){"replicas", NULL, replicas};
+	f[n++] = (struct log_field){"outcome", outcome, 0};
+	emit_line(LOG_LVL_INFO, "audit", f, n);
+}

@@ -1,0 +1,147 @@
+/*
+ * route.c — path matching and per-route method sets.  Exact matches only:
+ * no trailing slash, no empty segments, no dot segments, no decoding.
+ */
+#include <string.h>
+
+#include "gateway/route.h"
+#include "proto-socket/ps_buf.h"
+
+#define PFX_DEPLOYMENTS "/api/v1/deployments"
+#define SFX_REPLICAS    "/replicas"
+#define SFX_PIN         "/pin"
+
+static int
+equals(const char *p, size_t len, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	return len == n && memcmp(p, lit, n) == 0;
+}
+
+static int
+has_suffix(const char *p, size_t len, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	return len >= n && memcmp(p + len - n, lit, n) == 0;
+}
+
+void
+route_match(const char *path, size_t len, struct route_match *m)
+{
+	size_t plen = strlen(PFX_DEPLOYMENTS), nlen;
+	const char *name;
+
+	memset(m, 0, sizeof(*m));
+	m->id = ROUTE_NONE;
+	if (equals(path, len, PFX_DEPLOYMENTS)) {
+		m->id = ROUTE_LIST;
+		return;
+	}
+	if (equals(path, len, "/api/v1/pins")) {
+		m->id = ROUTE_PINS;
+		return;
+	}
+	if (equals(path, len, "/healthz")) {
+		m->id = ROUTE_HEALTHZ;
+		return;
+	}
+	/* /api/v1/deployments/{name}/(replicas|pin) */
+	if (len <= plen + 1 || memcmp(path, PFX_DEPLOYMENTS, plen) != 0 ||
+	    path[plen] != '/')
+		return;
+	name = path + plen + 1;
+	nlen = len - plen - 1;
+	if (has_suffix(name, nlen, SFX_REPLICAS)) {
+		nlen -= strlen(SFX_REPLICAS);
+		m->id = ROUTE_REPLICAS;
+	} else if (has_suffix(name, nlen, SFX_PIN)) {
+		nlen -= strlen(SFX_PIN);
+		m->id = ROUTE_PIN;
+	} else
+		return;
+	/* The name is one segment: a '/' inside means another path. */
+	if (nlen == 0 || memchr(name, '/', nlen) != NULL) {
+		m->id = ROUTE_NONE;
+		return;
+	}
+	if (nlen <= PS_MAX_NAME && ps_valid_name(name, nlen) == PS_OK) {
+		memcpy(m->name, name, nlen);
+		m->name[nlen] = '\0';
+		m->name_ok = 1;
+	}
+}
+
+unsigned
+route_methods(enum route_id id)
+{
+	switch (id) {
+	case ROUTE_LIST:
+	case ROUTE_PINS:
+	case ROUTE_HEALTHZ:
+		return ROUTE_M_GET;
+	case ROUTE_REPLICAS:
+		return ROUTE_M_GET | ROUTE_M_POST;
+	case ROUTE_PIN:
+		return ROUTE_M_GET | ROUTE_M_PUT | ROUTE_M_DELETE;
+	default:
+		return 0;
+	}
+}
+
+const char *
+route_allow(enum route_id id)
+{
+	switch (id) {
+	case ROUTE_REPLICAS:
+		return "GET, POST";
+	case ROUTE_PIN:
+		return "GET, PUT, DELETE";
+	case ROUTE_NONE:
+	case ROUTE_COUNT:
+		return "";
+	default:
+		return "GET";
+	}
+}
+
+const char *
+route_label(enum route_id id)
+{
+	switch (id) {
+	case ROUTE_LIST:
+		return "list";
+	case ROUTE_REPLICAS:
+		return "replicas";
+	case ROUTE_PIN:
+		return "pin";
+	case ROUTE_PINS:
+		return "pins";
+	case ROUTE_HEALTHZ:
+		return "healthz";
+	default:
+		return "none";
+	}
+}
+
+unsigned
+route_method_bit(const char *method)
+{
+	if (strcmp(method, "GET") == 0)
+		return ROUTE_M_GET;
+	if (strcmp(method, "POST") == 0)
+		return ROUTE_M_POST;
+	if (strcmp(method, "PUT") == 0)
+		return ROUTE_M_PUT;
+	if (strcmp(method, "DELETE") == 0)
+		return ROUTE_M_DELETE;
+	return ROUTE_M_OTHER;
+}
+
+int
+route_is_write(enum route_id id, unsigned method_bit)
+{
+	return (id == ROUTE_REPLICAS || id == ROUTE_PIN) &&
+	    (method_bit & (ROUTE_M_POST | ROUTE_M_PUT | ROUTE_M_DELETE)) != 0;
+}

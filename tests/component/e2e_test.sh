@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# e2e_test.sh — the three real processes together: kube-sim (HTTPS +
+# token), replicad-core, replicad-gateway (mutual TLS), and curl (libcurl)
+# as the client.  What only the whole chain can show: a POST lands in the
+# API server and is read back from the cache (read-your-writes), drift made
+# in the API shows through the gateway, /healthz follows the API's health,
+# the gateway rides out a core restart on its own, and `make run`'s script
+# brings everything up and down.
+. "$(dirname "$0")/ks-common.sh"
+lib_init e2e
+
+NS=default
+TOKEN=tok-$RANDOM-$RANDOM
+PKI=$LIB_TMP/pki
+SOCK=$LIB_TMP/core.sock
+DEPS=/apis/apps/v1/namespaces/$NS/deployments
+
+scripts/gen-certs.sh "$PKI" >/dev/null
+echo "$TOKEN" >"$LIB_TMP/token"
+KS_AUTH=$TOKEN
+KS_CA=$PKI/ca.crt
+ks_start --namespace "$NS" --token "$TOKEN" \
+    --deployments frontend=3,orders=2,worker=1 --controller-delay-ms 100 \
+    --tls-cert "$PKI/server.crt" --tls-key "$PKI/server.key"
+
+sim() {
+	curl -s --cacert "$KS_CA" -H "Authorization: Bearer $TOKEN" "$@"
+}
+
+start_core() {
+	lib_bg core "$BUILD/replicad-core" --socket "$SOCK" --namespace "$NS" \
+	    --kube-api "$KS_URL" --kube-token-file "$LIB_TMP/token" \
+	    --kube-ca-file "$KS_CA"
+	CORE_PID=$LIB_LAST_PID
+}
+start_core
+
+GW_PORT=$(lib_free_port)
+PROBE_PORT=$(lib_free_port)
+lib_bg gateway "$BUILD/replicad-gateway" --listen "127.0.0.1:$GW_PORT" \
+    --probe-listen "127.0.0.1:$PROBE_PORT" --core-socket "$SOCK" \
+    --tls-cert "$PKI/server.crt" --tls-key "$PKI/server.key" \
+    --client-ca "$PKI/ca.crt"
+GW_PID=$LIB_LAST_PID
+GW=https://localhost:$GW_PORT
+C=(--cacert "$PKI/ca.crt" --cert "$PKI/client.crt" --key "$PKI/client.key")
+
+api() {
+	curl -s "${C[@]}" "$@"
+}
+
+# code METHOD PATH [BODY]: HTTP status of an API call.
+code() {
+	local args=(-o /dev/null -w '%{http_code}' -X "$1" "$GW$2")
+	[ $# -ge 3 ] && args+=(-H 'Content-Type: application/json' -d "$3")
+	api "${args[@]}"
+}
+
+ready() {
+	[ "$(curl -s -o /dev/null -w '%{http_code}' \
+	    "http://127.0.0.1:$PROBE_PORT/readyz")" = 200 ]
+}
+
+check "chain is ready (probe /readyz)" lib_wait 30 ready
+expect_eq "list through the chain" "$(api "$GW/api/v1/deployments")" \
+    '{"deployments":["frontend","orders","worker"]}'
+expect_eq "get through the chain" \
+    "$(api "$GW/api/v1/deployments/orders/replicas" | jq_py 'j["replicas"]')" 2
+
+# POST: answered after the watch brought it back; the API server has it.
+out=$(api -X POST -H 'Content-Type: application/json' -d '{"replicas":5}' \
+    "$GW/api/v1/deployments/frontend/replicas")
+expect_match "POST answers updated and synced" "$out" \
+    '"status":"updated".*"synced":true'
+expect_eq "read-your-writes: GET right after" \
+    "$(api "$GW/api/v1/deployments/frontend/replicas" | jq_py 'j["replicas"]')" 5
+expect_eq "kube-sim holds spec.replicas 5" \
+    "$(sim "$KS_URL$DEPS/frontend" | jq_py 'j["spec"]["replicas"]')" 5
+expect_eq "…through the scale subresource" \
+    "$(sim "$KS_URL/_sim/counters" | jq_py \
+	'sum(c["count"] for c in j["requests"] if c["verb"] == "patch" and c["path"].endswith("/frontend/scale"))')" 1
+
+# Bad input changes nothing in the API server.
+rv=$(sim "$KS_URL$DEPS/orders" | jq_py 'j["metadata"]["resourceVersion"]')
+expect_eq "negative replicas: 400" "$(code POST /api/v1/deployments/orders/replicas '{"replicas":-1}')" 400
+expect_eq "float replicas: 400" "$(code POST /api/v1/deployments/orders/replicas '{"replicas":1.5}')" 400
+expect_eq "unknown field: 400" "$(code POST /api/v1/deployments/orders/replicas '{"replicas":1,"x":1}')" 400
+expect_eq "bad name: 400" "$(code POST /api/v1/deployments/Orders/replicas '{"replicas":1}')" 400
+expect_eq "unknown deployment: 404" "$(code POST /api/v1/deployments/nosuch/replicas '{"replicas":1}')" 404
+expect_eq "…and orders is untouched in kube-sim" \
+    "$(sim "$KS_URL$DEPS/orders" | jq_py 'j["metadata"]["resourceVersion"]')" "$rv"
+
+# Drift made in the cluster shows through the gateway.
+curl -s --cacert "$KS_CA" -X POST "$KS_URL/_sim/scale?name=worker&replicas=4" >/dev/null
+worker_is() {
+	[ "$(api "$GW/api/v1/deployments/worker/replicas" | jq_py 'j["replicas"]')" = "$1" ]
+}
+check "drift seen through the gateway" lib_wait 20 worker_is 4
+
+# /healthz follows the API: a hung API makes it 503, then 200 again.
+healthz() {
+	[ "$(api -o /dev/null -w '%{http_code}' "$GW/healthz")" = "$1" ]
+}
+check "healthz 200" lib_wait 20 healthz 200
+curl -s --cacert "$KS_CA" -X POST "$KS_URL/_sim/hang?ms=30000" >/dev/null
+check "hung API: healthz 503" lib_wait 40 healthz 503
+expect_match "…with Retry-After" \
+    "$(api -D - -o /dev/null "$GW/healthz" | tr -d '\r')" '^Retry-After: [0-9]+'
+curl -s --cacert "$KS_CA" -X POST "$KS_URL/_sim/hang?ms=0" >/dev/null
+check "API back: healthz 200" lib_wait 60 healthz 200
+
+# The core goes away: 503 + Retry-After; it comes back: 200, same gateway.
+kill -TERM "$CORE_PID"
+lib_wait_pid "$CORE_PID" 20
+lib_forget "$CORE_PID"
+list_code() {
+	[ "$(code GET /api/v1/deployments)" = "$1" ]
+}
+check "core down: 503" lib_wait 20 list_code 503
+expect_match "…with Retry-After" \
+    "$(api -D - -o /dev/null "$GW/api/v1/deployments" | tr -d '\r')" \
+    '^Retry-After: [0-9]+'
+start_core
+check "core back: 200 without restarting the gateway" lib_wait 60 list_code 200
+check "gateway is the same process" kill -0 "$GW_PID"
+
+# Logs: no token, no key material, anywhere.
+check "no token in any log" sh -c \
+    "! grep -rqF '$TOKEN' '$LIB_TMP'/*.err '$LIB_TMP'/*.out"
+check "no private key in any log" sh -c \
+    "! grep -rq 'PRIVATE KEY' '$LIB_TMP'/*.err '$LIB_TMP'/*.out"
+
+# `make run`'s script: up, answers, down on SIGTERM (Ctrl-C in a terminal).
+kill -TERM "$GW_PID" "$CORE_PID"
+lib_wait_pid "$GW_PID" 20
+lib_wait_pid "$CORE_PID" 20
+ks_stop
+RP=$(lib_free_port)
+RG=$(lib_free_port)
+RS=$(lib_free_port)
+lib_bg run env BUILD="$BUILD" CERTS="$PKI" GATEWAY_ADDR="127.0.0.1:$RG" \
+    PROBE_ADDR="127.0.0.1:$RP" SIM_ADDR="127.0.0.1:$RS" scripts/run.sh
+RUN_PID=$LIB_LAST_PID
+check "make run: ready" lib_wait_line 60 "$LIB_TMP/run.out" 'replicad is ready'
+expect_eq "make run: list" \
+    "$(api "https://localhost:$RG/api/v1/deployments")" \
+    '{"deployments":["frontend","orders","worker"]}'
+expect_match "make run: printed curl commands" "$(cat "$LIB_TMP/run.out")" \
+    "curl .*https://localhost:$RG/api/v1/deployments"
+kill -TERM "$RUN_PID"
+check "make run: stops" lib_wait_pid "$RUN_PID" 30
+lib_forget "$RUN_PID"
+# ([x] keeps pgrep from matching its own command line.)
+no_leftover() {
+	! pgrep -f "[r]eplicad-gateway --listen 127.0.0.1:$RG" &&
+	    ! pgrep -f "[k]ube-sim --listen 127.0.0.1:$RS"
+}
+check "make run: nothing left running" no_leftover
+
+check "no sanitizer report in any log" sh -c \
+    "! grep -l 'Sanitizer\\|runtime error' '$LIB_TMP'/*.err"
+lib_finish

@@ -1,0 +1,67 @@
+# ks-common.sh — kube-sim helpers for component tests (sources lib.sh).
+#
+#   ks_start ARGS...   start $BUILD/kube-sim on a free port with ARGS; sets
+#                      KS_URL, KS_PID; fails the test if it does not come up
+#   ks_stop            SIGTERM it and require a clean exit 0
+#   kget PATH ARGS...  curl GET $KS_URL$PATH with $KS_AUTH
+#   ksend METHOD PATH CTYPE BODY   curl with a body; prints the body
+#   jq_py EXPR         evaluate a Python expression on JSON from stdin (j)
+. "$(dirname "$0")/lib.sh"
+
+BUILD=${BUILD:-build}
+KS_BIN=$BUILD/kube-sim
+KS_AUTH=${KS_AUTH:-}
+
+ks_start() {
+	[ -x "$KS_BIN" ] || { echo "no $KS_BIN"; exit 1; }
+	lib_bg kube-sim "$KS_BIN" --listen 127.0.0.1:0 "$@"
+	KS_PID=$LIB_LAST_PID
+	if ! lib_wait_line 20 "$LIB_TMP/kube-sim.out" '^kube-sim: listening on '; then
+		echo "kube-sim did not start:"
+		cat "$LIB_TMP/kube-sim.err"
+		exit 1
+	fi
+	KS_URL=$(sed -n 's/^kube-sim: listening on //p' "$LIB_TMP/kube-sim.out")
+}
+
+ks_stop() {
+	local rc
+	kill -TERM "$KS_PID"
+	wait "$KS_PID"
+	rc=$?
+	lib_forget "$KS_PID"
+	return $rc
+}
+
+kcurl() {
+	if [ -n "$KS_AUTH" ]; then
+		curl -s -H "Authorization: Bearer $KS_AUTH" "$@"
+	else
+		curl -s "$@"
+	fi
+}
+
+kget() {
+	local p=$1
+	shift
+	kcurl "$@" "$KS_URL$p"
+}
+
+ksend() {
+	kcurl -X "$1" -H "Content-Type: $3" --data-binary "$4" "$KS_URL$2"
+}
+
+kcode() {
+	local p=$1
+	shift
+	kcurl -o /dev/null -w '%{http_code}' "$@" "$KS_URL$p"
+}
+
+jq_py() {
+	python3 -c 'import json,sys
+j=json.load(sys.stdin)
+v=eval(sys.argv[1])
+print(v if not isinstance(v,(dict,list)) else json.dumps(v,separators=(",",":")))' "$1"
+}
+
+DEPS=/apis/apps/v1/namespaces/default/deployments

@@ -1,0 +1,33 @@
+/*
+ * ks_api.h — the Kubernetes API proper: routing of /api and /apis paths,
+ * discovery documents, and the list/get/create/update/patch/delete and
+ * scale handlers for deployments, configmaps and leases.
+ */
+#ifndef KS_API_H
+#define KS_API_H
+
+#include "tests/kube-sim/ks_limits.h"
+#include "tests/kube-sim/ks_obj.h"
+
+struct evhttp_request;
+struct ks_server;
+
+struct ks_route {
+	int resource; /* a resource path (else non-resource) */
+	int known;    /* resource kube-sim serves */
+	enum ks_kind kind;
+	char ns[KS_MAX_NAMESPACE + 1];
+	char name[KS_MAX_NAME + 1];
+	char sub[16];     /* "scale", "status" or "" */
+	const char *verb; /* get, list, watch, create, update, ... */
+	const char *path;
+};
+
+/* Classify a request (verb for counters, deny rules, 403 texts). */
+void ks_api_route(struct evhttp_request *, struct ks_route *);
+/* Public paths anonymous users may read (system:public-info-viewer). */
+int ks_api_public_path(const char *);
+void ks_api_handle(struct ks_server *, struct evhttp_request *,
+    const struct ks_route *, const char *);
+
+#endif /* KS_API_H */
