@@ -91,7 +91,7 @@ include $(filter-out proto-socket/module.mk,\
 ALL_OBJS := $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
 .DEFAULT_GOAL := build
-.PHONY: build test unit-test integration-test sanitize fuzz fuzz-run lint \
+.PHONY: build test unit-test integration-test sanitize valgrind fuzz fuzz-run lint \
         format clean run help bench certs
 
 build: $(LIBS) $(BINS)
@@ -117,6 +117,15 @@ integration-test: build $(COMPONENT_TESTS)
 # The whole suite again, built with ASan + UBSan in its own build dir.
 sanitize:
 	$(Q)$(MAKE) --no-print-directory BUILD=build/sanitize SANITIZE=1 test
+
+# One component test with every replicad-core under valgrind's memcheck:
+# any error or definite/indirect leak fails it.
+VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full \
+            --errors-for-leak-kinds=definite,indirect \
+            --show-leak-kinds=definite,indirect
+valgrind: build
+	$(Q)BUILD=$(BUILD) CORE_WRAPPER="$(VALGRIND)" \
+	    scripts/run-tests.sh valgrind tests/component/core_kube_test.sh
 
 # libFuzzer targets, each for FUZZ_SECONDS, seeded from tests/fuzz/corpus/.
 FUZZ_SECONDS ?= 60
@@ -159,7 +168,7 @@ clean:
 	rm -rf build
 
 help:
-	@echo "targets: build test unit-test integration-test sanitize fuzz"
+	@echo "targets: build test unit-test integration-test sanitize valgrind fuzz"
 	@echo "         lint format run clean"
 	@echo "vars:    BUILD=dir SANITIZE=1 FUZZ_SECONDS=n V=1"
 

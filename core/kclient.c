@@ -175,7 +175,11 @@ load_token(struct kc *kc, int force)
 			    kc->token_file);
 			goto out;
 		}
-	memmove(buf, buf + start, end - start);
+	/* Only when there is leading space: valgrind mistakes glibc's
+	 * fortified memmove of a buffer onto itself for an overlapping
+	 * memcpy. */
+	if (start > 0)
+		memmove(buf, buf + start, end - start);
 	buf[end - start] = '\0';
 	if (kc->token != NULL && kc->token_len == end - start &&
 	    memcmp(kc->token, buf, kc->token_len) == 0)

@@ -42,6 +42,8 @@ $(eval $(call CORE_UNIT_TEST,test_kjson,core/kjson.c))
 $(eval $(call CORE_UNIT_TEST,test_cache,core/cache.c))
 $(eval $(call CORE_UNIT_TEST,test_reflector,core/reflector.c core/kjson.c \
     core/cache.c core/kclient.c core/log.c))
+$(eval $(call CORE_UNIT_TEST,test_scale,core/scale.c core/reflector.c \
+    core/kjson.c core/cache.c core/kclient.c core/log.c))
 
 # Component tests: start the real binaries.
 COMPONENT_TESTS += $(wildcard tests/component/core_socket_test.sh \

@@ -5,7 +5,9 @@
 # relist with sweep, error mapping, token rotation, TLS verification,
 # health, no token in the logs, SIGTERM during a write.
 #
-# Every wait is a condition polled against a deadline.
+# CORE_WRAPPER (e.g. "valgrind --error-exitcode=99 ...") runs every core
+# under a tool; `make valgrind` does that.  Every wait is a condition polled
+# against a deadline.
 . "$(dirname "$0")/ks-common.sh"
 lib_init core-kube
 
@@ -47,7 +49,9 @@ CORE_RUN=0
 start_core() {
 	CORE_RUN=$((CORE_RUN + 1))
 	CORE_LOG=$LIB_TMP/core$CORE_RUN.err
-	lib_bg core$CORE_RUN "$CORE_BIN" --socket "$SOCK" --namespace "$NS" \
+	# shellcheck disable=SC2086 # the wrapper is a command line
+	lib_bg core$CORE_RUN ${CORE_WRAPPER:-} "$CORE_BIN" --socket "$SOCK" \
+	    --namespace "$NS" \
 	    --log-level debug "$@"
 	CORE_PID=$LIB_LAST_PID
 	lib_wait 20 test -S "$SOCK" || {
@@ -166,6 +170,8 @@ expect_match "RBAC refusal: forbidden" "$(ctl scale orders 2 2>&1)" \
 admin deny DELETE >/dev/null
 admin "faults?method=PATCH&path=$DEPS/orders/scale&count=1&status=409" >/dev/null
 expect_match "409: conflict" "$(ctl scale orders 2 2>&1)" 'conflict'
+admin "faults?method=PATCH&path=$DEPS/orders/scale&count=1&status=422" >/dev/null
+expect_match "422: invalid" "$(ctl scale orders 2 2>&1)" 'invalid'
 admin "faults?method=PATCH&path=$DEPS/orders/scale&count=1&status=503&retryAfter=3" >/dev/null
 expect_match "503: unavailable" "$(ctl scale orders 2 2>&1)" 'unavailable'
 expect_match "a write still works after the faults" "$(ctl scale orders 2)" \
@@ -212,7 +218,7 @@ lib_bg core$CORE_RUN env KUBERNETES_SERVICE_HOST=127.0.0.1 \
     KUBERNETES_SERVICE_PORT="${KS_URL##*:}" \
     REPLICAD_KUBE_TOKEN_FILE="$LIB_TMP/token" \
     REPLICAD_KUBE_CA_FILE="$LIB_TMP/pki/ca.crt" REPLICAD_NAMESPACE="$NS" \
-    REPLICAD_SOCKET="$SOCK" "$CORE_BIN"
+    REPLICAD_SOCKET="$SOCK" ${CORE_WRAPPER:-} "$CORE_BIN"
 CORE_PID=$LIB_LAST_PID
 check "in-cluster: HTTPS with the right CA syncs" lib_wait 20 synced
 expect_match "in-cluster: the service URL is used" "$(cat "$CORE_LOG")" \
@@ -232,8 +238,9 @@ check "another CA: never synced" sh -c "! '$CTL_BIN' --socket '$SOCK' list"
 kill -TERM "$CORE_PID"
 check "last core exits" lib_wait_pid "$CORE_PID" 20
 lib_forget "$CORE_PID"
-# Under `make sanitize` every core above ran with ASan/UBSan.
-check "no sanitizer report in any core log" sh -c \
-    "! grep -l 'Sanitizer\|runtime error' '$LIB_TMP'/core*.err"
+# Under `make sanitize` every core above ran with ASan/UBSan, under
+# `make valgrind` with memcheck.
+check "no sanitizer or valgrind report in any core log" sh -c \
+    "! grep -l 'Sanitizer\\|runtime error\\|^==[0-9]*== ' '$LIB_TMP'/core*.err"
 
 lib_finish
