@@ -154,6 +154,17 @@ schedule(struct refl *r, enum refl_action action, unsigned retry_after)
 		log_warnx("reflector: cannot arm the backoff timer");
 }
 
+/* to_cache() copies whole arrays: the two records must agree. */
+#define SAME_SIZE(f)                                         \
+	_Static_assert(sizeof(((struct kjson_obj *)0)->f) == \
+	        sizeof(((struct cache_deploy *)0)->f),       \
+	    "kjson_obj." #f " and cache_deploy." #f " differ")
+SAME_SIZE(name);
+SAME_SIZE(namespace);
+SAME_SIZE(uid);
+SAME_SIZE(rv);
+#undef SAME_SIZE
+
 static void
 to_cache(const struct kjson_obj *o, struct cache_deploy *d)
 {
