@@ -216,6 +216,21 @@ copy_field(struct kjson *k, char *dst, size_t dstsz, const unsigned char *s,
 	return 1;
 }
 
+/* A name or namespace: DNS-1123 checked (which bounds the length to the
+ * field's size) before it is copied. */
+static int
+copy_dns(struct kjson *k, char *dst, const unsigned char *s, size_t len,
+    enum ps_str_kind kind, const char *why)
+{
+	if (ps_valid_str(kind, (const char *)s, len) != PS_OK) {
+		fail(k, why);
+		return 0;
+	}
+	memcpy(dst, s, len);
+	dst[len] = '\0';
+	return 1;
+}
+
 /* Free text (Status.message): truncated, non-printable bytes replaced. */
 static void
 copy_text(char *dst, size_t dstsz, const unsigned char *s, size_t len)
@@ -276,25 +291,12 @@ on_string(void *ctx, const unsigned char *s, size_t len)
 	if (sp.rel == 1 && sp.k[0] == K_METADATA) {
 		switch (sp.k[1]) {
 		case K_NAME:
-			if (ps_valid_name((const char *)s, len) != PS_OK) {
-				fail(k,
-				    "metadata.name is not a DNS-1123 "
-				    "subdomain");
-				return 0;
-			}
-			memcpy(o->name, s, len);
-			o->name[len] = '\0';
-			return 1;
+			return copy_dns(k, o->name, s, len, PS_STR_NAME,
+			    "metadata.name is not a DNS-1123 subdomain");
 		case K_NAMESPACE:
-			if (ps_valid_namespace((const char *)s, len) != PS_OK) {
-				fail(k,
-				    "metadata.namespace is not a DNS-1123 "
-				    "label");
-				return 0;
-			}
-			memcpy(o->namespace, s, len);
-			o->namespace[len] = '\0';
-			return 1;
+			return copy_dns(k, o->namespace, s, len,
+			    PS_STR_NAMESPACE,
+			    "metadata.namespace is not a DNS-1123 label");
 		case K_UID:
 			return copy_field(
 			    k, o->uid, sizeof(o->uid), s, len, "metadata.uid");
