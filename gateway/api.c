@@ -453,8 +453,12 @@ api_handle_cb(struct evhttp_request *req, void *arg)
 	if (c != NULL)
 		conn_request_begin(c, req);
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		struct reply_ctx rc; /* still our headers, even now */
+
 		log_warn("api request");
-		evhttp_send_error(req, 500, "Internal Server Error");
+		reply_ctx_init(
+		    &rc, req, "api", 1, c != NULL ? conn_peer(c) : "-");
+		reply_error(&rc, 500, "internal", "out of memory", NULL, NULL);
 		return;
 	}
 	r->api = api;

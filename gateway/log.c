@@ -203,6 +203,9 @@ emit_line(
 		emit_text(lvl, clean, f, nf);
 }
 
+static void vlog(enum log_level lvl, int with_errno, const char *fmt,
+    va_list ap) __attribute__((format(printf, 3, 0)));
+
 static void
 vlog(enum log_level lvl, int with_errno, const char *fmt, va_list ap)
 {

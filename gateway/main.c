@@ -422,7 +422,7 @@ hup_cb(evutil_socket_t sig, short what, void *arg)
 }
 
 static struct evhttp *
-http_new(struct event_base *base, int max_headers, int timeout)
+http_new(struct event_base *base, int max_headers, int max_body, int timeout)
 {
 	struct evhttp *h = evhttp_new(base);
 
@@ -430,7 +430,7 @@ http_new(struct event_base *base, int max_headers, int timeout)
 		fatalx("evhttp_new");
 	/* Every limit explicit (STYLE.md §4). */
 	evhttp_set_max_headers_size(h, max_headers);
-	evhttp_set_max_body_size(h, GW_MAX_BODY_READ);
+	evhttp_set_max_body_size(h, max_body);
 	evhttp_set_timeout(h, timeout);
 	/* All methods reach the router, which answers 405 with Allow. */
 	evhttp_set_allowed_methods(h,
@@ -483,7 +483,8 @@ main(int argc, char *argv[])
 	         (int)o.request_timeout)) == NULL)
 		fatalx("out of memory");
 
-	g.http = http_new(g.base, GW_MAX_HEADERS_SIZE, (int)o.idle_timeout);
+	g.http = http_new(g.base, GW_EVHTTP_MAX_HEADERS_SIZE,
+	    GW_EVHTTP_MAX_BODY, (int)o.idle_timeout);
 	evhttp_set_bevcb(g.http, conn_bevcb, g.cs);
 	evhttp_set_gencb(g.http, api_handle_cb, g.api);
 	split_addr("listen", o.listen, host, sizeof(host), &port);
@@ -492,7 +493,8 @@ main(int argc, char *argv[])
 		fatal("cannot listen on %s", o.listen);
 	conn_server_set_listener(g.cs, evhttp_bound_socket_get_listener(bound));
 
-	g.probe_http = http_new(g.base, GW_MAX_HEADERS_SIZE, GW_PROBE_TIMEOUT);
+	g.probe_http = http_new(
+	    g.base, GW_MAX_HEADERS_SIZE, GW_MAX_BODY_READ, GW_PROBE_TIMEOUT);
 	evhttp_set_gencb(g.probe_http, probe_handle_cb, g.probe);
 	split_addr("probe-listen", o.probe_listen, host, sizeof(host), &port);
 	if (evhttp_bind_socket_with_handle(g.probe_http, host, port) == NULL)

@@ -43,3 +43,17 @@ $(GW_TESTS): $(BUILD)/tests/gateway/%: $(BUILD)/obj/tests/unit/gateway/%.o $(GW_
 # Component tests: real gateway, fake core, curl / openssl / testssl.sh.
 COMPONENT_TESTS += $(sort $(filter-out tests/component/gateway_lib.sh,\
                      $(wildcard tests/component/gateway_*.sh)))
+
+# libFuzzer driver for the request guard (FUZZ=1 only); links libevent for
+# its URI parser, the other side of the guard's promise.
+ifeq ($(FUZZ),1)
+GW_FUZZERS := $(BUILD)/fuzz/fuzz_http_guard
+FUZZERS    += $(GW_FUZZERS)
+
+$(call obj,tests/fuzz/fuzz_http_guard.c): MOD_CFLAGS := $(CFLAGS_EVENT)
+
+$(GW_FUZZERS): $(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(GW_LIB)
+	$(Q)mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS_EVENT)
+endif

@@ -165,7 +165,10 @@ probe_handle_cb(struct evhttp_request *req, void *arg)
 	const char *path;
 
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
-		evhttp_send_error(req, 500, "Internal Server Error");
+		struct reply_ctx rc;
+
+		reply_ctx_init(&rc, req, "probe", 0, "-");
+		reply_error(&rc, 500, "internal", "out of memory", NULL, NULL);
 		return;
 	}
 	r->p = p;

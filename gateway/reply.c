@@ -2,10 +2,12 @@
  * reply.c — response headers, JSON bodies and the access log.
  *
  * Status reason phrases are ours (evhttp would otherwise pick them), and
- * the headers are set here and only here, so no response can leave
- * without them.  Known gap: libevent 2.1 answers a few malformed requests
- * itself (see README "Known limits").
+ * the headers come from one table here, so no response can leave without
+ * them: evhttp's replies (finish) and the raw error answers conn.c writes
+ * for requests http_guard refuses before evhttp sees them
+ * (reply_raw_error).
  */
+#include <time.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -17,6 +19,14 @@
 #include "gateway/log.h"
 #include "gateway/metrics.h"
 #include "gateway/reply.h"
+
+/* On every response of both listeners; HSTS is added on TLS ones. */
+static const char *const always_headers[][2] = {
+    {"X-Content-Type-Options", "nosniff"},
+    {"Cache-Control", "no-store"},
+};
+#define HSTS_NAME  "Strict-Transport-Security"
+#define HSTS_VALUE "max-age=" GW_HSTS_MAX_AGE
 
 static const char *
 phrase(int status)
@@ -40,8 +50,14 @@ phrase(int status)
 		return "Length Required";
 	case 413:
 		return "Content Too Large";
+	case 414:
+		return "URI Too Long";
 	case 415:
 		return "Unsupported Media Type";
+	case 417:
+		return "Expectation Failed";
+	case 431:
+		return "Request Header Fields Too Large";
 	case 500:
 		return "Internal Server Error";
 	case 501:
@@ -52,6 +68,8 @@ phrase(int status)
 		return "Service Unavailable";
 	case 504:
 		return "Gateway Timeout";
+	case 505:
+		return "HTTP Version Not Supported";
 	default:
 		return "Unknown";
 	}
@@ -154,13 +172,14 @@ finish(struct reply_ctx *rc, int status, struct evbuffer *body,
 	struct timeval now, d;
 	size_t out = body != NULL ? evbuffer_get_length(body) : 0;
 	long us;
+	size_t i;
 
 	evhttp_add_header(h, "Content-Type", ctype);
-	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
-	evhttp_add_header(h, "Cache-Control", "no-store");
-	if (rc->tls)
+	for (i = 0; i < sizeof(always_headers) / sizeof(always_headers[0]); i++)
 		evhttp_add_header(
-		    h, "Strict-Transport-Security", "max-age=" GW_HSTS_MAX_AGE);
+		    h, always_headers[i][0], always_headers[i][1]);
+	if (rc->tls)
+		evhttp_add_header(h, HSTS_NAME, HSTS_VALUE);
 	if (extra_name != NULL && extra_value != NULL)
 		evhttp_add_header(h, extra_name, extra_value);
 	if (rc->draining)
@@ -215,19 +234,14 @@ reply_json(struct reply_ctx *rc, int status, yajl_gen g, const char *reason,
 	    extra_value);
 }
 
+static yajl_gen error_body(const char *reason, const char *message);
+
 void
 reply_error(struct reply_ctx *rc, int status, const char *reason,
     const char *message, const char *extra_name, const char *extra_value)
 {
-	yajl_gen g = reply_gen_new();
-
-	if (g != NULL) {
-		yajl_gen_map_open(g);
-		reply_gen_kv_str(g, "error", reason);
-		reply_gen_kv_str(g, "message", message);
-		yajl_gen_map_close(g);
-	}
-	reply_json(rc, status, g, reason, extra_name, extra_value);
+	reply_json(rc, status, error_body(reason, message), reason, extra_name,
+	    extra_value);
 }
 
 void
@@ -235,4 +249,73 @@ reply_text(struct reply_ctx *rc, int status, struct evbuffer *body)
 {
 	finish(rc, status, body, "text/plain; version=0.0.4; charset=utf-8",
 	    NULL, NULL, NULL);
+}
+
+/* The error body of reply_error, as bytes; NULL on allocation failure. */
+static yajl_gen
+error_body(const char *reason, const char *message)
+{
+	yajl_gen g = reply_gen_new();
+
+	if (g == NULL)
+		return NULL;
+	yajl_gen_map_open(g);
+	reply_gen_kv_str(g, "error", reason);
+	reply_gen_kv_str(g, "message", message);
+	yajl_gen_map_close(g);
+	return g;
+}
+
+int
+reply_raw_error(struct evbuffer *out, const struct reply_raw *r)
+{
+	yajl_gen g = error_body(r->reason, r->message);
+	const unsigned char *p;
+	size_t len = 0, i;
+	char date[64];
+	struct tm tm;
+	time_t now = time(NULL);
+	struct log_access a;
+	int rc = -1;
+
+	if (g == NULL || yajl_gen_get_buf(g, &p, &len) != yajl_gen_status_ok ||
+	    gmtime_r(&now, &tm) == NULL ||
+	    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm) == 0)
+		goto out;
+	if (evbuffer_add_printf(out,
+	        "HTTP/1.1 %d %s\r\n"
+	        "Date: %s\r\n"
+	        "Content-Type: application/json\r\n"
+	        "Content-Length: %zu\r\n"
+	        "Connection: close\r\n",
+	        r->status, phrase(r->status), date, len + 1) < 0)
+		goto out;
+	for (i = 0; i < sizeof(always_headers) / sizeof(always_headers[0]); i++)
+		if (evbuffer_add_printf(out, "%s: %s\r\n", always_headers[i][0],
+		        always_headers[i][1]) < 0)
+			goto out;
+	if ((r->tls &&
+	        evbuffer_add_printf(out, "%s: %s\r\n", HSTS_NAME, HSTS_VALUE) <
+	            0) ||
+	    evbuffer_add(out, "\r\n", 2) != 0 ||
+	    evbuffer_add(out, p, len) != 0 || evbuffer_add(out, "\n", 1) != 0)
+		goto out;
+	rc = 0;
+out:
+	if (g != NULL)
+		yajl_gen_free(g);
+	memset(&a, 0, sizeof(a));
+	a.listener = r->listener;
+	a.peer = r->peer;
+	a.identity = r->identity;
+	a.method = r->method;
+	a.path = r->path;
+	a.status = r->status;
+	a.bytes_in = r->bytes_in;
+	a.bytes_out = rc == 0 ? len + 1 : 0;
+	a.reason = r->reason;
+	log_access(&a);
+	if (strcmp(r->listener, "api") == 0)
+		metrics_request(ROUTE_NONE, r->status, 0);
+	return rc;
 }

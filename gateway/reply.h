@@ -57,4 +57,27 @@ void reply_error(struct reply_ctx *rc, int status, const char *reason,
 /* Sends `body` (taken) as text/plain Prometheus exposition. */
 void reply_text(struct reply_ctx *rc, int status, struct evbuffer *body);
 
+/*
+ * A refusal written outside evhttp (conn.c, for requests http_guard
+ * refuses): status line, Date, Content-Type, Content-Length, Connection:
+ * close, the same security headers as every other answer, and the error
+ * body.  The access line and the request metrics are written here too.
+ */
+struct reply_raw {
+	const char *listener; /* "api" */
+	int tls;
+	int status;
+	const char *reason;
+	const char *message;
+	const char *peer;
+	const char *identity;
+	const char *method; /* sanitized by the caller */
+	const char *path;   /* sanitized by the caller */
+	size_t bytes_in;
+};
+
+/* Appends the whole answer to `out`; 0, or -1 when it could not be built
+ * (it is logged either way). */
+int reply_raw_error(struct evbuffer *out, const struct reply_raw *r);
+
 #endif /* GW_REPLY_H */
