@@ -273,9 +273,11 @@ refuse_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (!c->refusing || c->taken_over ||
+	/* Not refused (the "lost" close in guard_cb has nothing to say), or
+	 * an earlier request is still being answered. */
+	if (!c->refusing || c->taken_over || !http_guard_rejected(&c->guard) ||
 	    c->answered < http_guard_completed(&c->guard))
-		return; /* an earlier request is still being answered */
+		return;
 	log_sanitize(method, sizeof(method), m, strlen(m));
 	log_sanitize(path, sizeof(path), t, strlen(t));
 	memset(&r, 0, sizeof(r));

@@ -114,6 +114,13 @@ printf 'POST %s HTTP/1.1\r\n%b%bContent-Length: 14\r\n\r\n{"replicas":8}GET / HT
     "$P" "$H" "$JSON" | raw "POST then a bad version in one write -> 200, 505" \
     200,505:http_version_not_supported
 
+# The core holds its answer: the refusal waits behind it, never overtakes it.
+gw_control "delay 700"
+printf 'GET /api/v1/deployments/frontend/replicas HTTP/1.1\r\n%b\r\nGET /x HTTP/1.1\r\nA\r\n\r\n' \
+    "$H" | raw "slow answer, then the refusal, in order -> 200, 400" \
+    200,400:bad_request
+gw_control ""
+
 # --- nothing refused reached the core; nothing came from libevent -------------
 writes=$(grep -c SCALE "$T/writes.log")
 expect_eq "only the three valid writes reached the core" "$writes" 3
