@@ -281,20 +281,20 @@ refuse_cb(evutil_socket_t fd, short what, void *arg)
 	log_sanitize(method, sizeof(method), m, strlen(m));
 	log_sanitize(path, sizeof(path), t, strlen(t));
 	memset(&r, 0, sizeof(r));
-	r.listener = "api";
 	r.tls = 1;
-	r.status = c->guard.err.status;
-	r.reason = c->guard.err.reason;
 	r.message = c->guard.err.message;
-	r.peer = c->peer;
-	r.identity = "-";
-	r.method = method;
-	r.path = path;
+	r.log.listener = "api";
+	r.log.status = c->guard.err.status;
+	r.log.reason = c->guard.err.reason;
+	r.log.peer = c->peer;
+	r.log.identity = "-";
+	r.log.method = method;
+	r.log.path = path;
 	/* The identity for the access log, when the handshake gave one. */
 	id = calloc(1, sizeof(*id));
 	cert = SSL_get0_peer_certificate(c->ssl);
 	if (id != NULL && cert != NULL && authz_id_from_cert(cert, id) == 0)
-		r.identity = id->identity;
+		r.log.identity = id->identity;
 
 	bufferevent_getcb(c->bev, &c->saved_read, &c->saved_write,
 	    &c->saved_event, &c->saved_arg);

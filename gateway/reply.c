@@ -162,6 +162,15 @@ reply_gen_kv_bool(yajl_gen g, const char *k, int v)
 	yajl_gen_bool(g, v);
 }
 
+/* The access line and, for the API, the request metrics. */
+static void
+account(const struct log_access *a, enum route_id route)
+{
+	log_access(a);
+	if (strcmp(a->listener, "api") == 0)
+		metrics_request(route, a->status, a->latency_us);
+}
+
 static void
 finish(struct reply_ctx *rc, int status, struct evbuffer *body,
     const char *ctype, const char *reason, const char *extra_name,
@@ -198,9 +207,7 @@ finish(struct reply_ctx *rc, int status, struct evbuffer *body,
 	a.bytes_in = rc->bytes_in;
 	a.bytes_out = out;
 	a.reason = reason;
-	log_access(&a);
-	if (strcmp(rc->listener, "api") == 0)
-		metrics_request(rc->route, status, us);
+	account(&a, rc->route);
 	/* If the client is gone evhttp frees the request here. */
 	evhttp_send_reply(rc->req, status, phrase(status), body);
 	if (body != NULL)
@@ -269,7 +276,7 @@ error_body(const char *reason, const char *message)
 int
 reply_raw_error(struct evbuffer *out, const struct reply_raw *r)
 {
-	yajl_gen g = error_body(r->reason, r->message);
+	yajl_gen g = error_body(r->log.reason, r->message);
 	const unsigned char *p;
 	size_t len = 0, i;
 	char date[64];
@@ -288,7 +295,7 @@ reply_raw_error(struct evbuffer *out, const struct reply_raw *r)
 	        "Content-Type: application/json\r\n"
 	        "Content-Length: %zu\r\n"
 	        "Connection: close\r\n",
-	        r->status, phrase(r->status), date, len + 1) < 0)
+	        r->log.status, phrase(r->log.status), date, len + 1) < 0)
 		goto out;
 	for (i = 0; i < sizeof(always_headers) / sizeof(always_headers[0]); i++)
 		if (evbuffer_add_printf(out, "%s: %s\r\n", always_headers[i][0],
@@ -304,18 +311,8 @@ reply_raw_error(struct evbuffer *out, const struct reply_raw *r)
 out:
 	if (g != NULL)
 		yajl_gen_free(g);
-	memset(&a, 0, sizeof(a));
-	a.listener = r->listener;
-	a.peer = r->peer;
-	a.identity = r->identity;
-	a.method = r->method;
-	a.path = r->path;
-	a.status = r->status;
-	a.bytes_in = r->bytes_in;
+	a = r->log;
 	a.bytes_out = rc == 0 ? len + 1 : 0;
-	a.reason = r->reason;
-	log_access(&a);
-	if (strcmp(r->listener, "api") == 0)
-		metrics_request(ROUTE_NONE, r->status, 0);
+	account(&a, ROUTE_NONE);
 	return rc;
 }

@@ -13,6 +13,7 @@
 #include <yajl_gen.h>
 
 #include "gateway/gw_limits.h"
+#include "gateway/log.h"
 #include "gateway/route.h"
 
 struct evhttp_request;
@@ -64,16 +65,9 @@ void reply_text(struct reply_ctx *rc, int status, struct evbuffer *body);
  * body.  The access line and the request metrics are written here too.
  */
 struct reply_raw {
-	const char *listener; /* "api" */
 	int tls;
-	int status;
-	const char *reason;
-	const char *message;
-	const char *peer;
-	const char *identity;
-	const char *method; /* sanitized by the caller */
-	const char *path;   /* sanitized by the caller */
-	size_t bytes_in;
+	const char *message;   /* the error body's "message" */
+	struct log_access log; /* status, reason ("error" token), who, what */
 };
 
 /* Appends the whole answer to `out`; 0, or -1 when it could not be built
