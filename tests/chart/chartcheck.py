@@ -24,8 +24,10 @@ import os
 import re
 import sys
 
-import jsonschema
 import yaml
+
+# libyaml's loader when present: the checks parse the chart many times.
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CHART = os.path.join(ROOT, "charts", "replicad")
@@ -58,7 +60,7 @@ def read(path):
 
 
 def load_yaml(path):
-    return yaml.safe_load(read(path))
+    return yaml.load(read(path), Loader=LOADER)
 
 
 def default_values():
@@ -84,6 +86,11 @@ def values_with(files):
     return v
 
 
+def draft7():
+    import jsonschema  # only the schema checks need it (slow to import)
+    return jsonschema.Draft7Validator
+
+
 def schema():
     with open(os.path.join(CHART, "values.schema.json"), encoding="utf-8") as f:
         return json.load(f)
@@ -106,7 +113,7 @@ class Skeleton:
             self.raw[name] = text
             if not name.endswith(".yaml"):
                 continue
-            for doc in yaml.safe_load_all(self.strip(text)):
+            for doc in yaml.load_all(Loader=LOADER, stream=self.strip(text)):
                 if doc is not None:
                     self.docs.append((name, doc))
 
@@ -189,7 +196,7 @@ class Docs:
 
 def rendered_docs(manifest, value_files):
     docs = []
-    for d in yaml.safe_load_all(read(manifest)):
+    for d in yaml.load_all(Loader=LOADER, stream=read(manifest)):
         if d is not None:
             docs.append(("rendered", d))
     return Docs(docs, values=values_with(value_files))
@@ -673,7 +680,7 @@ def cmd_rendered(manifest, namespace, name, *value_files):
 def cmd_schema_self():
     """values.schema.json is a valid draft-07 schema, closed everywhere."""
     s = schema()
-    jsonschema.Draft7Validator.check_schema(s)
+    draft7().check_schema(s)
     open_ok = {"podSelector", "namespaceSelector", "affinity", "tolerations", "topologySpreadConstraints"}
 
     def walk(node, path):
@@ -694,7 +701,7 @@ def cmd_schema_self():
 
 def validation_errors(files):
     v = values_with(files)
-    return sorted(jsonschema.Draft7Validator(schema()).iter_errors(v), key=lambda e: list(e.path))
+    return sorted(draft7()(schema()).iter_errors(v), key=lambda e: list(e.path))
 
 
 def fmt_err(e):
