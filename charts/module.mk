@@ -1,13 +1,16 @@
 # charts/replicad — the Helm chart (issue #6) and its workflow.
 #
 # `make chart-check` runs the chart's checks, which need no helm and no
-# cluster (tests/chart/chart_test.sh; `make test` runs it too).  The KIND
+# cluster (tests/chart/chart_test.sh: schema, templates, rendering;
+# tests/chart/pod_sim_test.sh: the rendered pod's containers run as their
+# uids over kube-sim).  `make test` runs both too.  The KIND
 # targets need docker, kind, kubectl and helm, which this project's
 # machines do not have: each fails at once naming what is missing
 # (scripts/kind.sh check).  The images come from `make docker-build`
 # (defined with the Dockerfiles), tagged replicad-{core,gateway}:$(IMAGE_TAG).
 
-COMPONENT_TESTS += tests/chart/chart_test.sh
+CHART_TESTS := tests/chart/chart_test.sh tests/chart/pod_sim_test.sh
+COMPONENT_TESTS += $(CHART_TESTS)
 
 KIND_CLUSTER  ?= replicad
 K8S_NAMESPACE ?= replicad
@@ -18,9 +21,10 @@ KIND_ENV = KIND_CLUSTER=$(KIND_CLUSTER) K8S_NAMESPACE=$(K8S_NAMESPACE) \
 
 .PHONY: chart-check kind-up kind-down setup deploy undeploy run-k8s e2e
 
-chart-check:
+# The chart's checks; pod_sim_test runs the daemons, hence `build`.
+chart-check: build
 	$(Q)scripts/install-deps.sh --if-missing >&2
-	$(Q)tests/chart/chart_test.sh
+	$(Q)BUILD=$(BUILD) scripts/run-tests.sh chart $(CHART_TESTS)
 
 kind-up:
 	$(Q)$(KIND_ENV) scripts/kind.sh up

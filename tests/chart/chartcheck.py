@@ -836,7 +836,40 @@ def cmd_security_literals():
             need(bad not in t, "%s mentions %r" % (name, bad))
 
 
+def cmd_pod_spec(manifest):
+    """Print, as bash assignments, what tests/chart/pod_sim_test.sh needs
+    to run the rendered pod's two containers as processes."""
+    import shlex
+    ds = rendered_docs(manifest, [])
+    cs = containers(ds)
+    cm = ds.one("ConfigMap")["data"]
+    psc = pod(ds)["securityContext"]
+
+    def env_of(c):
+        out = []
+        for ef in c.get("envFrom") or []:
+            out += ["%s=%s" % kv for kv in sorted(cm.items())]
+        for e in c.get("env") or []:
+            ref = (e.get("valueFrom") or {}).get("configMapKeyRef")
+            out.append("%s=%s" % (e["name"], cm[ref["key"]] if ref else e["value"]))
+        return out
+
+    def arr(name, items):
+        print("%s=(%s)" % (name, " ".join(shlex.quote(str(x)) for x in items)))
+    sc = {n: c["securityContext"] for n, c in cs.items()}
+    need(sc["core"]["runAsGroup"] == sc["gateway"]["runAsGroup"], "runAsGroup differs")
+    print("CORE_UID=%d GW_UID=%d GID=%d FS_GROUP=%d" % (
+        sc["core"]["runAsUser"], sc["gateway"]["runAsUser"], sc["core"]["runAsGroup"], psc["fsGroup"]))
+    print("TLS_MODE=%o" % volumes(ds)["tls"]["projected"]["defaultMode"])
+    arr("CORE_ARGS", cs["core"]["args"])
+    arr("GW_ARGS", cs["gateway"]["args"])
+    arr("CORE_ENV", env_of(cs["core"]))
+    arr("GW_ENV", env_of(cs["gateway"]))
+    arr("CORE_PROBE", cs["core"]["livenessProbe"]["exec"]["command"])
+
+
 COMMANDS = {
+    "pod-spec": cmd_pod_spec,
     "skeleton": cmd_skeleton,
     "rendered": cmd_rendered,
     "schema-self": cmd_schema_self,
