@@ -13,7 +13,8 @@ set -eu
 PACKAGES="build-essential pkg-config git ca-certificates
 libevent-dev libssl-dev libyajl-dev libcurl4-openssl-dev libcmocka-dev
 clang libclang-rt-14-dev clang-format cppcheck valgrind curl openssl
-procps iproute2 python3 testssl.sh"
+procps iproute2 python3 testssl.sh
+python3-yaml python3-jsonschema yamllint"
 
 mode=${1:-install}
 

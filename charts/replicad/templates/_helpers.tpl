@@ -1,0 +1,137 @@
+{{/*
+Named templates of the replicad chart.  Each resource template includes
+"replicad.validate" through "replicad.labels", so a bad combination of values
+stops the render with a message instead of installing something broken.
+*/}}
+
+{{- define "replicad.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+The release name when it already contains the chart name (so `helm install
+replicad` gives "replicad", the name the development certificates carry),
+else RELEASE-NAME.
+*/}}
+{{- define "replicad.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "replicad.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "replicad.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "replicad.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/* Common labels; every resource carries them. */}}
+{{- define "replicad.labels" -}}
+{{- include "replicad.validate" . -}}
+helm.sh/chart: {{ include "replicad.chart" . }}
+{{ include "replicad.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: replicad
+{{- end }}
+
+{{- define "replicad.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "replicad.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- required "serviceAccount.name is required when serviceAccount.create=false" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* The namespace whose Deployments the core watches and scales. */}}
+{{- define "replicad.targetNamespace" -}}
+{{- default .Release.Namespace .Values.targetNamespace.name }}
+{{- end }}
+
+{{/* image reference: dict "root" $ "component" "core"|"gateway" */}}
+{{- define "replicad.image" -}}
+{{- $img := index .root.Values.image .component }}
+{{- $repo := $img.repository }}
+{{- if .root.Values.image.registry }}
+{{- $repo = printf "%s/%s" (trimSuffix "/" .root.Values.image.registry) $repo }}
+{{- end }}
+{{- if $img.digest }}
+{{- printf "%s@%s" $repo $img.digest }}
+{{- else }}
+{{- printf "%s:%s" $repo (.root.Values.image.tag | default .root.Chart.AppVersion) }}
+{{- end }}
+{{- end }}
+
+{{/* The Secret the gateway's server certificate, key (and client CA) come from. */}}
+{{- define "replicad.tlsSecretName" -}}
+{{- if .Values.tls.existingSecret }}
+{{- .Values.tls.existingSecret }}
+{{- else }}
+{{- printf "%s-tls" (include "replicad.fullname" .) }}
+{{- end }}
+{{- end }}
+
+{{/* "true" when the client CA comes from its own secret or ConfigMap. */}}
+{{- define "replicad.separateClientCA" -}}
+{{- if or .Values.tls.clientCAFrom.secret .Values.tls.clientCAFrom.configMap }}true{{ end }}
+{{- end }}
+
+{{/* "true" when the chart itself makes the TLS Secret from PEM values. */}}
+{{- define "replicad.inlineTLS" -}}
+{{- if not (or .Values.tls.existingSecret .Values.tls.certManager.enabled) }}true{{ end }}
+{{- end }}
+
+{{/*
+Termination timing (see values.yaml "lifecycle").  The gateway sleeps S
+seconds in preStop (kube-proxies drop the pod), then drains for up to D.
+The core must outlive that: it sleeps S + D + 2, then drains its own
+in-flight answers (at most 10 s, core/README.md "Signals").  The grace
+period covers all of it plus a margin, so nothing is SIGKILLed mid-answer.
+*/}}
+{{- define "replicad.gatewayPreStopSeconds" -}}
+{{- .Values.lifecycle.preStopSleepSeconds | int }}
+{{- end }}
+
+{{- define "replicad.corePreStopSeconds" -}}
+{{- add .Values.lifecycle.preStopSleepSeconds .Values.config.drainTimeout 2 }}
+{{- end }}
+
+{{- define "replicad.terminationGracePeriodSeconds" -}}
+{{- add (include "replicad.corePreStopSeconds" . | int) 10 5 }}
+{{- end }}
+
+{{/* Refuse combinations of values that would install something broken. */}}
+{{- define "replicad.validate" -}}
+{{- $tls := .Values.tls }}
+{{- if and (not $tls.existingSecret) (not $tls.certManager.enabled) (not $tls.certificate) }}
+{{- fail "TLS: set tls.existingSecret, or tls.certManager.enabled=true, or tls.certificate + tls.privateKey + tls.clientCA (charts/README.md, \"TLS\")" }}
+{{- end }}
+{{- if and (include "replicad.inlineTLS" .) (not $tls.privateKey) }}
+{{- fail "TLS: tls.certificate is set but tls.privateKey is empty" }}
+{{- end }}
+{{- if and (include "replicad.inlineTLS" .) (not $tls.clientCA) (not (include "replicad.separateClientCA" .)) }}
+{{- fail "TLS: the gateway needs the client CA: set tls.clientCA or tls.clientCAFrom" }}
+{{- end }}
+{{- if and $tls.certManager.enabled (not $tls.existingSecret) (not $tls.certManager.issuerRef.name) }}
+{{- fail "TLS: tls.certManager.enabled needs tls.certManager.issuerRef.name" }}
+{{- end }}
+{{- if eq (int .Values.core.uid) (int .Values.gateway.uid) }}
+{{- fail "core.uid and gateway.uid must differ: the core's socket tells them apart by uid" }}
+{{- end }}
+{{- if and .Values.networkPolicy.enabled (not .Values.networkPolicy.apiServer.cidrs) }}
+{{- fail "networkPolicy.apiServer.cidrs is empty: the core could not reach the API server. Set it to the API server's addresses (kubectl get endpointslices -n default -l kubernetes.io/service-name=kubernetes), or networkPolicy.enabled=false" }}
+{{- end }}
+{{- if and .Values.targetNamespace.create (or (not .Values.targetNamespace.name) (eq .Values.targetNamespace.name .Release.Namespace)) }}
+{{- fail "targetNamespace.create needs targetNamespace.name, other than the release namespace (helm install --create-namespace makes that one)" }}
+{{- end }}
+{{- end }}

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# chart_test.sh — checks of the Helm chart charts/replicad that need neither
+# helm nor a cluster (`make chart-check`; also part of `make test`).
+#
+#   1. Static files: yamllint of Chart.yaml, values.yaml and the test values;
+#      Chart.yaml; values.schema.json is a closed draft-07 schema that covers
+#      values.yaml and stays within the gateway's own flag bounds.
+#   2. Schema: values.yaml and every tests/chart/values/good-*.yaml (merged
+#      over it, as helm does) are accepted; every bad-*.yaml is rejected at
+#      the path its "# expect:" line names.
+#   3. Templates, read as a skeleton (control lines dropped, expressions
+#      kept as tokens; see chartcheck.py): the security and operations
+#      properties — token in the core only, TLS in the gateway only, the
+#      restricted securityContext, the socket, scale-only Role, NetworkPolicy,
+#      probes, rolling update, preStop — and that every .Values reference
+#      exists.
+#   4. Rendering (when Debian's golang-go and golang-github-masterminds-
+#      sprig-dev are installed, else SKIP): the chart rendered by Go's
+#      text/template + sprig, the engines of helm, for each good values file
+#      and the KIND values; the same checks on the real manifests; and each
+#      fail-*.yaml refused with its "# expect:" message.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+# shellcheck source=tests/component/lib.sh
+. tests/component/lib.sh
+lib_init chart_test
+
+CHART=charts/replicad
+VALUES=tests/chart/values
+SEMANTIC="parse deployment token_core_only tls_gateway_only restricted socket
+config_env probes termination rbac networkpolicy service pdb labels images
+secret"
+
+# cc CHECK ARGS...: one check of chartcheck.py (exit 0 or the reason).
+cc() {
+	python3 tests/chart/chartcheck.py "$@"
+}
+
+if ! python3 -c 'import yaml, jsonschema' 2>/dev/null || ! command -v yamllint >/dev/null; then
+	echo "chart_test: python3-yaml, python3-jsonschema and yamllint are needed:"
+	echo "chart_test: run scripts/install-deps.sh"
+	echo "chart_test: 0 passed, 1 failed"
+	exit 1
+fi
+
+# --- 1. static files
+check "yamllint: Chart.yaml, values.yaml, test values" \
+	yamllint -s -c tests/chart/yamllint.yaml "$CHART/Chart.yaml" \
+	"$CHART/values.yaml" tests/k8s/values-kind.yaml "$VALUES"/*.yaml
+check "Chart.yaml: v2, name, semver, appVersion = CORE_VERSION" cc chart-yaml
+check "schema: valid draft-07, every object closed" cc schema-self
+check "schema: describes every key of values.yaml" cc schema-covers-values
+check "schema: config bounds within replicad-gateway's flag bounds" cc schema-bounds
+check "templates: every .Values reference exists, every value is used" cc values-refs
+check "templates: security settings are literals, no host*/ClusterRole/subPath" \
+	cc security-literals
+check "NOTES.txt: port-forward and curl with client certificate" cc notes
+
+# --- 2. schema
+check "schema: accepts values.yaml" cc schema-accepts
+check "schema: accepts tests/k8s/values-kind.yaml" cc schema-accepts tests/k8s/values-kind.yaml
+for f in "$VALUES"/good-*.yaml; do
+	check "schema: accepts $(basename "$f")" cc schema-accepts "$f"
+done
+for f in "$VALUES"/fail-*.yaml; do
+	check "schema: accepts $(basename "$f") (the templates refuse it)" cc schema-accepts "$f"
+done
+for f in "$VALUES"/bad-*.yaml; do
+	check "schema: rejects $(basename "$f")" cc schema-rejects "$f"
+done
+
+# --- 3. template skeleton
+for c in $SEMANTIC; do
+	check "templates: $c" cc skeleton "$c"
+done
+
+# --- 4. rendering
+gopath=/usr/share/gocode
+# CHART_TEST_NO_RENDER=1 runs as a machine without Go would (to test that).
+if [ -n "${CHART_TEST_NO_RENDER:-}" ] || ! command -v go >/dev/null ||
+	[ ! -d "$gopath/src/github.com/Masterminds/sprig" ] ||
+	[ ! -d "$gopath/src/sigs.k8s.io/yaml" ]; then
+	echo "SKIP render checks: need Debian's golang-go, golang-github-masterminds-sprig-dev"
+	echo "     and golang-k8s-sigs-yaml-dev (apt-get install them to run these too)"
+	lib_finish
+	exit
+fi
+render=$LIB_TMP/render
+# GOPATH mode against Debian's packaged sources: no module download.  The
+# build cache stays in the build directory (absolute, as go wants it).
+gocache=${BUILD:-build}/chart-test/gocache
+case $gocache in /*) ;; *) gocache=$PWD/$gocache ;; esac
+build_render() {
+	GO111MODULE=off GOPATH=$gopath GOFLAGS='' GOCACHE=$gocache \
+	    go build -o "$render" ./tests/chart/render
+}
+check "render: build tests/chart/render" build_render
+if [ ! -x "$render" ]; then
+	lib_finish
+	exit
+fi
+
+# render_to OUT NAMESPACE [-notes] VALUES...: the manifests (or NOTES.txt)
+# into OUT.
+render_to() {
+	local out=$1 ns=$2 notes=
+	shift 2
+	if [ "${1:-}" = -notes ]; then
+		notes=-notes
+		shift
+	fi
+	"$render" -namespace "$ns" $notes "$CHART" "$@" >"$out"
+}
+
+# render_case NAME NAMESPACE VALUES...: render, then every semantic check
+# on the result, against the values it was rendered with.
+render_case() {
+	local name=$1 ns=$2 out=$LIB_TMP/$1.yaml c
+	shift 2
+	check "render: $name" render_to "$out" "$ns" "$@"
+	for c in $SEMANTIC; do
+		check "render $name: $c" cc rendered "$out" "$ns" "$c" "$@"
+	done
+}
+render_case inline-tls default "$VALUES/good-inline-tls.yaml"
+render_case existing-secret replicad "$VALUES/good-existing-secret.yaml"
+render_case cert-manager ops "$VALUES/good-cert-manager.yaml"
+# The KIND deployment as scripts/kind.sh makes it (TLS and API range added).
+render_case kind replicad tests/k8s/values-kind.yaml "$VALUES/good-inline-tls.yaml"
+
+check "render: NOTES.txt" render_to "$LIB_TMP/notes.txt" default -notes \
+	"$VALUES/good-inline-tls.yaml"
+check "render NOTES.txt: port-forward and curl" cc notes "$LIB_TMP/notes.txt"
+
+# render_refuses WANT VALUES...: the render stops, saying WANT.
+render_refuses() {
+	local want=$1
+	shift
+	if "$render" "$CHART" "$@" >/dev/null 2>"$LIB_TMP/refused.err"; then
+		echo "rendered, want an error with: $want"
+		return 1
+	fi
+	grep -qF -- "$want" "$LIB_TMP/refused.err" ||
+		{ echo "want an error with: $want"; cat "$LIB_TMP/refused.err"; return 1; }
+}
+check "render: refuses the defaults (no TLS material)" render_refuses "TLS: set"
+for f in "$VALUES"/fail-*.yaml; do
+	check "render: refuses $(basename "$f")" \
+		render_refuses "$(sed -n 's/^# expect: //p' "$f")" "$f"
+done
+
+lib_finish

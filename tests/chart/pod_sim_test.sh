@@ -1,0 +1,209 @@
+#!/usr/bin/env bash
+# pod_sim_test.sh — the chart's pod, without a cluster: the two containers
+# of the rendered Deployment (KIND values) run as processes with the uids,
+# gid and supplementary fsGroup the chart gives them (setpriv), their args
+# and their environment from the rendered ConfigMap, over directories laid
+# out as the kubelet lays out the pod's volumes (socket dir: setgid, group
+# fsGroup, 0777; TLS files: group fsGroup, the volume's defaultMode), with
+# kube-sim as the API server.  It shows what a regression in the chart or
+# in the daemons would break in a cluster:
+#
+#   - the gateway (uid 10001) connects to the socket the core (uid 10002)
+#     creates, through the shared group, and reads its TLS files;
+#   - the allow-lists from the ConfigMap's REPLICAD_* variables take effect;
+#   - the core's exec probe works as the core's uid, and a third uid with
+#     the same group is refused by the core's uid check;
+#   - that probe (`replicad-ctl metrics`) keeps passing while the API server
+#     is down, when `replicad-ctl health` fails (so liveness does not
+#     restart a core for an API outage);
+#   - SIGTERM: both exit 0, the socket is removed.
+#
+# Not shown here: what only a kubelet does (the projected token itself,
+# in-cluster discovery — core_kube_test covers the core's side of that —
+# probes, preStop, NetworkPolicy).  Needs root (setpriv), the built
+# binaries and the Go renderer of chart_test.sh; says SKIP without them.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+# shellcheck source=tests/component/lib.sh
+. tests/component/lib.sh
+lib_init pod_sim
+BUILD=${BUILD:-build}
+
+[ "$(id -u)" = 0 ] || lib_skip "needs root to run the containers' uids (setpriv)"
+command -v setpriv >/dev/null || lib_skip "no setpriv (util-linux)"
+for b in replicad-core replicad-gateway replicad-ctl kube-sim; do
+	[ -x "$BUILD/$b" ] || { echo "pod_sim: $BUILD/$b missing: make build"; exit 1; }
+done
+gopath=/usr/share/gocode
+if ! command -v go >/dev/null || [ ! -d "$gopath/src/github.com/Masterminds/sprig" ]; then
+	lib_skip "no Go renderer (golang-go, golang-github-masterminds-sprig-dev)"
+fi
+gocache=$BUILD/chart-test/gocache
+case $gocache in /*) ;; *) gocache=$PWD/$gocache ;; esac
+GO111MODULE=off GOPATH=$gopath GOFLAGS='' GOCACHE=$gocache \
+    go build -o "$LIB_TMP/render" ./tests/chart/render || exit 1
+
+# The processes run as other uids: they must reach the binaries and the
+# volumes' directories.
+chmod 711 "$LIB_TMP"
+BIN=$(cd "$BUILD" && pwd)
+
+PKI=$LIB_TMP/pki
+scripts/gen-certs.sh "$PKI" >/dev/null
+python3 - "$PKI" >"$LIB_TMP/tls-values.yaml" <<'EOF'
+import json, sys
+d = sys.argv[1]
+pem = lambda f: open(d + "/" + f).read()
+# JSON is YAML: the PEM strings keep their newlines.
+print(json.dumps({
+    "tls": {"certificate": pem("server.crt"), "privateKey": pem("server.key"),
+            "clientCA": pem("ca.crt")},
+    "networkPolicy": {"apiServer": {"cidrs": ["127.0.0.1/32"]}},
+}))
+EOF
+"$LIB_TMP/render" -namespace default charts/replicad tests/k8s/values-kind.yaml \
+    "$LIB_TMP/tls-values.yaml" >"$LIB_TMP/pod.yaml" || exit 1
+spec=$(python3 tests/chart/chartcheck.py pod-spec "$LIB_TMP/pod.yaml") || {
+	echo "$spec"
+	exit 1
+}
+# What pod-spec sets (declared for the reader and for shellcheck).
+CORE_UID='' GW_UID='' GID='' FS_GROUP='' TLS_MODE=''
+CORE_ARGS=() GW_ARGS=() CORE_ENV=() GW_ENV=() CORE_PROBE=()
+eval "$spec"
+lib_log "core uid $CORE_UID, gateway uid $GW_UID, gid $GID, fsGroup $FS_GROUP"
+
+# The volumes as the kubelet makes them.  emptyDir with fsGroup: 0777 and
+# setgid, group fsGroup.  Projected TLS: files of group fsGroup, defaultMode.
+RUN=$LIB_TMP/run
+TLS=$LIB_TMP/tls
+mkdir -p "$RUN" "$TLS"
+chgrp "$FS_GROUP" "$RUN" && chmod 2777 "$RUN"
+secret=$(python3 -c '
+import sys, yaml
+for d in yaml.safe_load_all(open(sys.argv[1])):
+    if d and d["kind"] == "Secret":
+        for k, v in d["data"].items():
+            print(k, v)' "$LIB_TMP/pod.yaml")
+while read -r k v; do
+	printf '%s' "$v" | base64 -d >"$TLS/$k"
+done <<<"$secret"
+chgrp -R "$FS_GROUP" "$TLS"
+chmod "$TLS_MODE" "$TLS"/*
+chmod 755 "$TLS"
+
+# The paths of the pod, mapped onto these directories.
+map() {
+	sed -e "s#/run/replicad#$RUN#g" -e "s#/etc/replicad/tls#$TLS#g" \
+	    -e "s#^--listen=0.0.0.0:8443#--listen=127.0.0.1:$GW_PORT#" \
+	    -e "s#^--probe-listen=0.0.0.0:8080#--probe-listen=127.0.0.1:$PROBE_PORT#"
+}
+GW_PORT=$(lib_free_port)
+PROBE_PORT=$(lib_free_port)
+mapfile -t core_args < <(printf '%s\n' "${CORE_ARGS[@]}" | map)
+mapfile -t gw_args < <(printf '%s\n' "${GW_ARGS[@]}" | map)
+
+# as_exec UID GID CMD...: become CMD as a container's process would run:
+# that uid and gid, fsGroup as supplementary group, no capabilities, no
+# privilege escalation, only its own environment.  exec, so that lib_bg's
+# pid is the daemon's (signals reach it).  `as` is the same in a subshell.
+as_exec() {
+	local uid=$1 gid=$2
+	shift 2
+	exec setpriv --reuid="$uid" --regid="$gid" --groups="$FS_GROUP" --inh-caps=-all \
+	    --bounding-set=-all --no-new-privs env -i PATH=/usr/bin:/bin "$@"
+}
+as() {
+	(as_exec "$@")
+}
+
+# The API server, and the token the kubelet would project (0640, fsGroup).
+TOKEN=tok-$RANDOM$RANDOM
+SA=$LIB_TMP/sa
+mkdir -p "$SA"
+printf '%s' "$TOKEN" >"$SA/token"
+cp "$PKI/ca.crt" "$SA/ca.crt"
+chgrp -R "$FS_GROUP" "$SA" && chmod 640 "$SA/token" && chmod 644 "$SA/ca.crt" && chmod 755 "$SA"
+lib_bg kube-sim "$BUILD/kube-sim" --listen 127.0.0.1:0 --token "$TOKEN" \
+    --deployments frontend=3,orders=2,worker=1 \
+    --tls-cert "$PKI/server.crt" --tls-key "$PKI/server.key"
+KS_PID=$LIB_LAST_PID
+lib_wait_line 20 "$LIB_TMP/kube-sim.out" '^kube-sim: listening on ' || {
+	cat "$LIB_TMP/kube-sim.err"
+	exit 1
+}
+KS_URL=$(sed -n 's/^kube-sim: listening on //p' "$LIB_TMP/kube-sim.out")
+
+lib_bg core as_exec "$CORE_UID" "$GID" "${CORE_ENV[@]}" "$BIN/replicad-core" "${core_args[@]}" \
+    --kube-api "$KS_URL" --kube-token-file "$SA/token" --kube-ca-file "$SA/ca.crt" \
+    --namespace default
+CORE_PID=$LIB_LAST_PID
+check "core (uid $CORE_UID) creates its socket" lib_wait 20 test -S "$RUN/core.sock"
+expect_eq "socket: mode 660, owner core uid, group fsGroup" \
+	"$(stat -c '%a %u %g' "$RUN/core.sock")" "660 $CORE_UID $FS_GROUP"
+
+lib_bg gateway as_exec "$GW_UID" "$GID" "${GW_ENV[@]}" "$BIN/replicad-gateway" "${gw_args[@]}"
+GW_PID=$LIB_LAST_PID
+ready() {
+	[ "$(lib_http_code "http://127.0.0.1:$PROBE_PORT/readyz")" = 200 ]
+}
+check "gateway (uid $GW_UID) reads its TLS files and reaches the core: /readyz 200" \
+	lib_wait 30 ready
+
+URL=https://localhost:$GW_PORT/api/v1/deployments
+A=(--cacert "$PKI/ca.crt" --cert "$PKI/client.crt" --key "$PKI/client.key")
+R=(--cacert "$PKI/ca.crt" --cert "$PKI/reader.crt" --key "$PKI/reader.key")
+expect_eq "admin (allowWrite) lists" "$(lib_http_code "$URL" "${A[@]}")" 200
+expect_eq "reader (allowRead) lists" "$(lib_http_code "$URL" "${R[@]}")" 200
+post() {
+	lib_http_code "$URL/orders/replicas" "$@" -X POST \
+	    -H 'Content-Type: application/json' -d '{"replicas":4}'
+}
+expect_eq "reader may not write: REPLICAD_ALLOW_WRITE from the ConfigMap applies" \
+	"$(post "${R[@]}")" 403
+expect_eq "admin writes" "$(post "${A[@]}")" 200
+expect_match "the write reached the API server" \
+	"$(curl -s --cacert "$PKI/ca.crt" -H "Authorization: Bearer $TOKEN" \
+	    "$KS_URL/apis/apps/v1/namespaces/default/deployments/orders")" \
+	'"spec":\{[^}]*"replicas":4[,}]'
+
+
+# The core's exec probe, as the kubelet runs it: the container's uid.
+probe=("$BIN/replicad-ctl" "${CORE_PROBE[@]:1}")
+check "core liveness probe (${CORE_PROBE[*]}) passes as uid $CORE_UID" \
+	as "$CORE_UID" "$GID" REPLICAD_SOCKET="$RUN/core.sock" "${probe[@]}"
+third() {
+	as 10003 "$GID" REPLICAD_SOCKET="$RUN/core.sock" "${probe[@]}" >/dev/null 2>&1
+	[ $? = 3 ]
+}
+check "a third uid with the pod's group is refused by the core's uid check (exit 3)" third
+health() {
+	as "$CORE_UID" "$GID" REPLICAD_SOCKET="$RUN/core.sock" \
+	    "$BIN/replicad-ctl" --timeout 5 health >/dev/null 2>&1
+	echo $?
+}
+expect_eq "replicad-ctl health: 0 while the API answers" "$(health)" 0
+
+# The API server goes away: health fails, the liveness probe does not.
+kill -TERM "$KS_PID"
+wait "$KS_PID"
+lib_forget "$KS_PID"
+api_down() { [ "$(health)" = 4 ]; }
+check "API down: replicad-ctl health exits 4" lib_wait 60 api_down
+check "API down: the liveness probe still passes (no restart for an API outage)" \
+	as "$CORE_UID" "$GID" REPLICAD_SOCKET="$RUN/core.sock" "${probe[@]}"
+expect_eq "API down: cached reads still served" "$(lib_http_code "$URL" "${A[@]}")" 200
+
+# SIGTERM, as at the end of the pod's preStop.
+stopped() { # PID: exited, with status 0
+	local rc
+	kill -TERM "$1"
+	wait "$1"
+	rc=$?
+	lib_forget "$1"
+	return $rc
+}
+check "gateway: SIGTERM, exit 0" stopped "$GW_PID"
+check "core: SIGTERM, exit 0" stopped "$CORE_PID"
+check "core removed its socket" test ! -e "$RUN/core.sock"
+lib_finish
