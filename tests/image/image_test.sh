@@ -154,14 +154,19 @@ chmod 0644 "$LIB_TMP"/sa/* "$LIB_TMP"/tls/*
 chmod 0640 "$LIB_TMP/sa/token" "$LIB_TMP/tls/tls.key"
 
 "$ENGINE" volume create --driver local --opt type=tmpfs --opt device=tmpfs \
-    --opt "o=size=1m,mode=2777,gid=$FSGROUP" "$P-sock" >/dev/null
+    --opt "o=mode=2777,gid=$FSGROUP" "$P-sock" >/dev/null
 
 # The same restrictions for every container of the pod.
 HARDEN=(--read-only --cap-drop ALL --security-opt no-new-privileges)
 
 "$ENGINE" run -d --name "$P-pod" --network none "${HARDEN[@]}" \
     --user 65535:65535 --entrypoint sleep "$CORE_IMG" infinity >/dev/null
-POD_PID=$("$ENGINE" inspect -f '{{.State.Pid}}' "$P-pod")
+POD_PID=$("$ENGINE" inspect -f '{{.State.Pid}}' "$P-pod" 2>/dev/null)
+if [ "${POD_PID:-0}" = 0 ]; then
+	check "the pod's sandbox container runs" false
+	lib_finish
+	exit 1
+fi
 NETNS=/proc/$POD_PID/ns/net
 inpod() { nsenter --net="$NETNS" "$@"; }
 
