@@ -30,12 +30,14 @@ created=$(git log -1 --format=%cI 2>/dev/null || date -u +%FT%TZ)
 
 build() {
 	for n in $IMAGES; do
+		t0=$(date +%s)
 		echo "images: building replicad-$n:$IMAGE_TAG with $ENGINE"
 		"$ENGINE" build --network host -f "Dockerfile.$n" \
 		    --build-arg VERSION="$IMAGE_TAG" \
 		    --build-arg REVISION="$revision" \
 		    --build-arg CREATED="$created" \
 		    -t "replicad-$n:$IMAGE_TAG" .
+		echo "images: replicad-$n:$IMAGE_TAG built in $(($(date +%s) - t0)) s"
 	done
 	"$ENGINE" image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' |
 	    grep -E "^replicad-(core|gateway):$IMAGE_TAG " | sed 's/^/images: /'

@@ -41,7 +41,10 @@ PIDFILE=$RUNDIR/dockerd.pid
 BASE_IMAGE=debian:bookworm-slim
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
-say() { echo "local-engine: $*" >&2; }
+T0=$(date +%s)
+# Messages carry the seconds since this script started: CI logs then show
+# where the time of a first run goes.
+say() { echo "local-engine: [$(($(date +%s) - T0)) s] $*" >&2; }
 die() {
 	say "$*"
 	exit 1
@@ -235,6 +238,9 @@ stop_engine() {
 	read -r what pid <"$RUNDIR/started" || true
 	rm -f "$RUNDIR/started"
 	[ "$what" = docker ] || return 0 # podman leaves nothing running
+	# Images replaced by rebuilds would pile up in our state directory
+	# (the build cache is kept: that is what makes the next build fast).
+	DOCKER_HOST=unix://$SOCK "$(docker_cli)" image prune -f >/dev/null 2>&1 || true
 	say "stopping dockerd $pid"
 	kill -TERM "$pid" 2>/dev/null || return 0
 	# dockerd stops its containers and its own containerd, then exits.

@@ -51,9 +51,19 @@ P=replicad-it-$$ # names of our containers and volume
 SA=/var/run/secrets/kubernetes.io/serviceaccount
 TOKEN=tok-$RANDOM$RANDOM-$RANDOM$RANDOM
 
+# One at a time, the pod's sandbox last: podman refuses to remove a
+# container whose network namespace others still use, and refuses a whole
+# list for one such error.
 it_cleanup() {
-	"$ENGINE" rm -f "$P-gateway" "$P-core" "$P-pod" >/dev/null 2>&1 || true
+	local c
+	for c in gateway core pod; do
+		"$ENGINE" rm -f "$P-$c" >/dev/null 2>&1 || true
+	done
 	"$ENGINE" volume rm -f "$P-sock" >/dev/null 2>&1 || true
+	if "$ENGINE" ps -a --format '{{.Names}}' 2>/dev/null | grep -q "^$P-"; then
+		echo "image-test: WARNING: containers left behind:" \
+		    "$("$ENGINE" ps -a --format '{{.Names}}' | grep "^$P-" | tr '\n' ' ')"
+	fi
 }
 trap 'it_cleanup; lib_cleanup' EXIT
 
@@ -65,11 +75,14 @@ trap 'it_cleanup; lib_cleanup' EXIT
 
 # ------------------------------------------------------------ the images
 
-if IMAGE_TAG=$IMAGE_TAG scripts/images.sh build >"$LIB_TMP/build.log" 2>&1; then
+# The build's whole output goes to $BUILD/image-build.log; here only the
+# timings, or its end when it failed.
+if IMAGE_TAG=$IMAGE_TAG scripts/images.sh build >"$BUILD/image-build.log" 2>&1; then
 	check "images build: $CORE_IMG and $GW_IMG" true
+	grep '^images: .* built in' "$BUILD/image-build.log" | sed 's/^images:/image-test:/'
 else
 	check "images build: $CORE_IMG and $GW_IMG" false
-	tail -n 40 "$LIB_TMP/build.log"
+	tail -n 40 "$BUILD/image-build.log"
 	lib_finish
 	exit 1
 fi
@@ -159,8 +172,11 @@ chmod 0640 "$LIB_TMP/sa/token" "$LIB_TMP/tls/tls.key"
 # The same restrictions for every container of the pod.
 HARDEN=(--read-only --cap-drop ALL --security-opt no-new-privileges)
 
+# The sandbox (Kubernetes' pause container): sleeps as pid 1, which
+# ignores SIGTERM, so it is stopped with SIGKILL at once.
 "$ENGINE" run -d --name "$P-pod" --network none "${HARDEN[@]}" \
-    --user 65535:65535 --entrypoint sleep "$CORE_IMG" infinity >/dev/null
+    --user 65535:65535 --stop-signal KILL --entrypoint sleep "$CORE_IMG" \
+    infinity >/dev/null
 POD_PID=$("$ENGINE" inspect -f '{{.State.Pid}}' "$P-pod" 2>/dev/null)
 if [ "${POD_PID:-0}" = 0 ]; then
 	check "the pod's sandbox container runs" false
