@@ -118,9 +118,9 @@ need_pkgs() {
 	say "installing:$missing (log: $STATE/apt.log)"
 	mkdir -p "$STATE"
 	export DEBIAN_FRONTEND=noninteractive
+	# shellcheck disable=SC2086 # $missing is a word list
 	if ! {
 		apt-get update -qq &&
-		    # shellcheck disable=SC2086 # a word list
 		    apt-get install -y -qq --no-install-recommends $missing
 	} >"$STATE/apt.log" 2>&1; then
 		tail -n 20 "$STATE/apt.log" >&2
@@ -184,6 +184,7 @@ podman_env() {
 	# this shell's open-files limit, as dockerd's containers get; and 4096
 	# processes per uid, far more than a daemon or a build needs and below
 	# the 32768 podman leaves itself.
+	# shellcheck disable=SC3045 # dash, bash and busybox have ulimit -S/-H
 	cat >"$STATE/podman/containers.conf" <<-EOF
 	[containers]
 	default_ulimits = ["nofile=$(ulimit -Sn):$(ulimit -Hn)", "nproc=4096:4096"]
@@ -347,15 +348,17 @@ make_base() {
 # ------------------------------------------------------------------ main
 
 # Finds or starts an engine, and makes the base image where it cannot be
-# pulled.  Sets STARTED=1 when it started one; returns 1 (with WHY) when it
-# cannot have one.
+# pulled.  Returns 1 (with WHY) when it cannot have one.
 ensure() {
-	STARTED=0
 	WHY=""
 	if ! find_running; then
 		start_engine || return 1
-		STARTED=1
 		OURS=1
+		# `run` stops it however it ends, a failing base image included.
+		if [ "${STOP_ON_EXIT:-0}" = 1 ]; then
+			trap stop_engine EXIT
+			trap 'exit 130' INT TERM
+		fi
 	fi
 	export ENGINE
 	# Ours cannot pull; a user's engine can (docker build pulls the base
@@ -375,6 +378,7 @@ run)
 		shift 2
 	fi
 	[ $# -gt 0 ] || die "usage: $0 run [--skip-as NAME] CMD..."
+	STOP_ON_EXIT=1
 	if ! ensure; then
 		if [ -n "$skip_as" ] && [ "${REQUIRE_ENGINE:-0}" != 1 ]; then
 			echo "$skip_as: SKIP $WHY"
@@ -382,10 +386,6 @@ run)
 			exit 0
 		fi
 		die "$WHY"
-	fi
-	if [ "$STARTED" = 1 ]; then
-		trap stop_engine EXIT
-		trap 'exit 130' INT TERM
 	fi
 	rc=0
 	"$@" || rc=$?
