@@ -53,7 +53,7 @@ endif
 
 # Generated once per build dir: package flags, after the deps are present.
 CONFIG_MK := $(BUILD)/config.mk
-NO_CONFIG_GOALS := clean help format lint certs
+NO_CONFIG_GOALS := clean help format lint certs docker-build docker-push
 ifneq ($(filter-out $(NO_CONFIG_GOALS),$(or $(MAKECMDGOALS),build)),)
   -include $(CONFIG_MK)
 endif
@@ -172,7 +172,7 @@ clean:
 
 help:
 	@echo "targets: build test unit-test integration-test sanitize valgrind fuzz"
-	@echo "         lint format run clean"
-	@echo "vars:    BUILD=dir SANITIZE=1 FUZZ_SECONDS=n V=1"
+	@echo "         lint format run clean docker-build docker-push image-test"
+	@echo "vars:    BUILD=dir SANITIZE=1 FUZZ_SECONDS=n V=1 IMAGE_TAG=tag REGISTRY=host/path"
 
 -include $(ALL_OBJS)

@@ -5,6 +5,9 @@
 #   scripts/install-deps.sh --if-missing  same, silent when nothing is missing
 #   scripts/install-deps.sh --check       exit 1 (and name them) if any missing
 #
+# REPLICAD_DEPS=build limits all three to what compiling the daemons needs
+# (the container images' build stage sets it; `make` calls this script too).
+#
 # Idempotent.  As root it uses apt-get; otherwise it prints the exact command.
 # kubectl is not a Debian bookworm package (kubernetes-client is 1.20, too old
 # for our tests); tests that need it say SKIP when it is absent.
@@ -14,7 +17,12 @@ PACKAGES="build-essential pkg-config git ca-certificates
 libevent-dev libssl-dev libyajl-dev libcurl4-openssl-dev libcmocka-dev
 clang libclang-rt-14-dev clang-format cppcheck valgrind curl openssl
 procps iproute2 python3 testssl.sh
-python3-yaml python3-jsonschema yamllint"
+python3-yaml python3-jsonschema yamllint
+golang-go golang-github-masterminds-sprig-dev golang-k8s-sigs-yaml-dev"
+if [ "${REPLICAD_DEPS:-}" = build ]; then
+	PACKAGES="gcc libc6-dev make pkg-config
+libevent-dev libssl-dev libyajl-dev libcurl4-openssl-dev"
+fi
 
 mode=${1:-install}
 
