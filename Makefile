@@ -53,7 +53,8 @@ endif
 
 # Generated once per build dir: package flags, after the deps are present.
 CONFIG_MK := $(BUILD)/config.mk
-NO_CONFIG_GOALS := clean help format lint certs docker-build docker-push
+NO_CONFIG_GOALS := clean help format lint certs docker-build docker-push \
+                   kind-up kind-down undeploy
 ifneq ($(filter-out $(NO_CONFIG_GOALS),$(or $(MAKECMDGOALS),build)),)
   -include $(CONFIG_MK)
 endif
@@ -172,7 +173,9 @@ clean:
 
 help:
 	@echo "targets: build test unit-test integration-test sanitize valgrind fuzz"
-	@echo "         lint format run clean docker-build docker-push image-test"
+	@echo "         lint format certs run clean chart-check"
+	@echo "images:  docker-build docker-push image-test"
+	@echo "KIND:    kind-up kind-down setup deploy undeploy run-k8s e2e"
 	@echo "vars:    BUILD=dir SANITIZE=1 FUZZ_SECONDS=n V=1 IMAGE_TAG=tag REGISTRY=host/path"
 
 -include $(ALL_OBJS)
