@@ -3,10 +3,13 @@
  *
  *	replicad-ctl [--socket PATH] [--timeout SEC] [--identity ID] COMMAND
  *	  list | get NAME | scale NAME N | health | metrics | pins |
- *	  pin NAME [N | --delete]
+ *	  pin NAME [N | --delete] | ping
  *
  * Prints one line of JSON (made with yajl_gen) per answer; `metrics`
- * prints the Prometheus text as is.  Exit status: 0 success, 1 the core
+ * prints the Prometheus text as is.  `ping` is only the HELLO round trip:
+ * it proves the core's event loop answers on its socket, whatever the
+ * Kubernetes API is doing, and costs the core nothing else (the liveness
+ * probe of the chart's core container).  Exit status: 0 success, 1 the core
  * answered an error (code and message on stderr), 2 usage, 3 connection
  * or protocol failure, 4 `health` answered but not healthy.
  * Writes carry the identity "ctl:uid=<uid>" unless --identity is given.
@@ -51,7 +54,7 @@ usage(FILE *out)
 	    "usage: replicad-ctl [--socket PATH] [--timeout SEC] "
 	    "[--identity ID] COMMAND\n"
 	    "commands: list | get NAME | scale NAME N | health | metrics |\n"
-	    "          pins | pin NAME [N | --delete]\n"
+	    "          pins | pin NAME [N | --delete] | ping\n"
 	    "socket: --socket, else $REPLICAD_SOCKET, else %s\n",
 	    CTL_DEFAULT_SOCKET);
 	exit(out == stdout ? 0 : EXIT_USAGE);
@@ -202,6 +205,20 @@ gen_print(yajl_gen g)
 
 /* ------------------------------------------------------------------ */
 /* Commands                                                            */
+
+/* `ping`: what HELLO told us, as one JSON line. */
+static void
+cmd_ping(const struct ps_hello_ok *ok)
+{
+	yajl_gen g = gen_new();
+
+	gen_check(yajl_gen_map_open(g));
+	gen_kint(g, "version", ok->version);
+	gen_kint(g, "maxInflight", ok->max_inflight);
+	gen_kint(g, "maxFrame", ok->max_frame);
+	gen_check(yajl_gen_map_close(g));
+	gen_print(g);
+}
 
 static void
 cmd_list(struct ctl *ctl, uint16_t type)
@@ -515,7 +532,8 @@ main(int argc, char *argv[])
 
 	/* Check the command line completely before connecting. */
 	if (strcmp(cmd, "list") == 0 || strcmp(cmd, "health") == 0 ||
-	    strcmp(cmd, "metrics") == 0 || strcmp(cmd, "pins") == 0) {
+	    strcmp(cmd, "metrics") == 0 || strcmp(cmd, "pins") == 0 ||
+	    strcmp(cmd, "ping") == 0) {
 		need_args(nargs, 0, cmd);
 	} else if (strcmp(cmd, "get") == 0) {
 		need_args(nargs, 1, cmd);
@@ -557,7 +575,9 @@ main(int argc, char *argv[])
 		die_ps(&ctl, rc);
 	}
 
-	if (strcmp(cmd, "list") == 0)
+	if (strcmp(cmd, "ping") == 0)
+		cmd_ping(&ok);
+	else if (strcmp(cmd, "list") == 0)
 		cmd_list(&ctl, PS_T_LIST);
 	else if (strcmp(cmd, "pins") == 0)
 		cmd_list(&ctl, PS_T_PIN_LIST);

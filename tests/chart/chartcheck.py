@@ -473,7 +473,7 @@ def check_probes(ds):
         need(cmd[:1] == ["/usr/local/bin/replicad-ctl"], "core %s is not replicad-ctl" % probe)
         # `health` exits 4 while the API server is down: a liveness probe on
         # it would restart a healthy core.
-        need(cmd[-1:] == ["metrics"], "core %s runs %r, want metrics" % (probe, cmd[1:]))
+        need(cmd[-1:] == ["ping"], "core %s runs %r, want ping" % (probe, cmd[1:]))
     need("readinessProbe" not in c, "core has a readiness probe (the gateway's /readyz covers it)")
 
 

@@ -13,7 +13,7 @@
 #   - the allow-lists from the ConfigMap's REPLICAD_* variables take effect;
 #   - the core's exec probe works as the core's uid, and a third uid with
 #     the same group is refused by the core's uid check;
-#   - that probe (`replicad-ctl metrics`) keeps passing while the API server
+#   - that probe (`replicad-ctl ping`) keeps passing while the API server
 #     is down, when `replicad-ctl health` fails (so liveness does not
 #     restart a core for an API outage);
 #   - SIGTERM: both exit 0, the socket is removed.

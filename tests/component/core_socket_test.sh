@@ -147,6 +147,9 @@ run "ctl health: answered, not healthy" 4 "$CTL" --socket "$sock" health
 has "health JSON" "$out" '"healthy":false,"apiReachable":false'
 has "health ages never" "$out" '"lastEventAgeMs":null,"apiOkAgeMs":null'
 has "health message says why" "$out" "Kubernetes API probe failed"
+run "ctl ping: the loop answers while the API is down" 0 \
+    "$CTL" --socket "$sock" ping
+has "ping JSON" "$out" '{"version":1,"maxInflight":'
 run "ctl list: unavailable" 1 "$CTL" --socket "$sock" list
 has "list error text" "$err" "list: unavailable: cache not synced"
 has "list retry advice" "$err" "retry after 5 s"
@@ -170,6 +173,8 @@ kill -0 "$core_pid" 2>/dev/null && ok "core alive" || bad "core died"
 chmod 0666 "$sock" # let the kernel pass it: SO_PEERCRED must refuse it
 run "nobody refused (ctl)" 3 setpriv --reuid=65534 --regid=65534 \
     --clear-groups "$CTL" --socket "$sock" --timeout 5 health
+run "nobody refused (ctl ping)" 3 setpriv --reuid=65534 --regid=65534 \
+    --clear-groups "$CTL" --socket "$sock" --timeout 5 ping
 if [ -x /usr/bin/python3 ]; then
 	run "nobody gets no byte, only EOF" 0 setpriv --reuid=65534 \
 	    --regid=65534 --clear-groups /usr/bin/python3 "$RAW" "$sock" silent
@@ -185,7 +190,7 @@ run "client $((CORE_MAX_CLIENTS + 1)) gets GOAWAY(UNAVAILABLE)" 0 \
 run "ctl metrics" 0 "$CTL" --socket "$sock" metrics
 has "metrics: clients gauge" "$out" "replicad_core_socket_clients 1"
 has "metrics: refused uid" "$out" \
-    'replicad_core_socket_refused_total{reason="uid"} 2'
+    'replicad_core_socket_refused_total{reason="uid"} 3'
 has "metrics: refused capacity" "$out" \
     'replicad_core_socket_refused_total{reason="capacity"} 1'
 has "metrics: protocol errors" "$out" \
