@@ -128,4 +128,33 @@ _Static_assert(KC_WATCH_STALL_S > 60, "longer than the bookmark interval");
 _Static_assert(
     HEALTH_HUNG_MS < HEALTH_WAIT_MS, "a timed-out waiter sees a hang");
 
+/* --- Leader election (lease.c): client-go's / kube-controller-manager's
+ * defaults.  A leader that has not renewed within LEASE_RENEW_DEADLINE_MS
+ * of sending its last successful renew stops leading; the others take
+ * over only LEASE_DURATION_MS after they last saw the record change (by
+ * their own monotonic clock), so there is a 5 s margin.  Acquire attempts
+ * come every LEASE_RETRY_MS * [1, 2.2) (client-go's JitterFactor 1.2);
+ * after 401/403 (RBAC) they back off, doubling up to
+ * LEASE_BACKOFF_CAP_MS.  One API request may take LEASE_ATTEMPT_TIMEOUT_MS;
+ * the release on shutdown at most LEASE_RELEASE_TIMEOUT_MS in all.  A
+ * Lease answer is at most KJSON_MAX_LEASE_BYTES. */
+#define LEASE_DURATION_MS         15000
+#define LEASE_RENEW_DEADLINE_MS   10000
+#define LEASE_RETRY_MS            2000
+#define LEASE_JITTER_NUM          6 /* jitter factor 1.2 = 6/5 */
+#define LEASE_JITTER_DEN          5
+#define LEASE_BACKOFF_CAP_MS      30000
+#define LEASE_ATTEMPT_TIMEOUT_MS  5000
+#define LEASE_RELEASE_TIMEOUT_MS  2000
+#define LEASE_MAX_IDENTITY        128
+#define KJSON_MAX_LEASE_BYTES     (64 * 1024)
+
+_Static_assert(LEASE_DURATION_MS > LEASE_RENEW_DEADLINE_MS,
+    "client-go: leaseDuration > renewDeadline");
+_Static_assert(LEASE_RENEW_DEADLINE_MS * LEASE_JITTER_DEN >
+        LEASE_RETRY_MS * LEASE_JITTER_NUM,
+    "client-go: renewDeadline > 1.2 * retryPeriod");
+_Static_assert(LEASE_ATTEMPT_TIMEOUT_MS < LEASE_RENEW_DEADLINE_MS,
+    "a hung renew is given up before the deadline");
+
 #endif /* CORE_LIMITS_H */

@@ -4,7 +4,8 @@
  *
  * Modules: kclient (HTTP to the API), reflector (list+watch into the
  * cache), cache, scale (write path), health (API probe), serve (the
- * proto-socket handlers), ipc_server (the socket).  No flag turns off TLS
+ * proto-socket handlers), ipc_server (the socket), lease (leader
+ * election, with --lease-name).  No flag turns off TLS
  * verification of the API server.
  */
 #include <sys/types.h>
@@ -31,6 +32,7 @@
 #include "core/health.h"
 #include "core/ipc_server.h"
 #include "core/kclient.h"
+#include "core/lease.h"
 #include "core/log.h"
 #include "core/reflector.h"
 #include "core/scale.h"
@@ -56,6 +58,10 @@ struct core_opts {
 	const char *ca_file;
 	char api_buf[CORE_MAX_API_URL];
 	char ns_buf[PS_MAX_NAMESPACE + 1];
+	/* Leader election: no lease name, no election (always leader). */
+	const char *lease_name;
+	const char *identity; /* set (default or given) with lease_name */
+	char id_buf[LEASE_MAX_IDENTITY + 1];
 };
 
 struct core {
@@ -70,6 +76,10 @@ struct core {
 	struct event *sigterm;
 	struct event *sigint;
 	int signals;
+	/* Leader election (NULL without --lease-name). */
+	struct lease *lease;
+	int drained;   /* clients drained; exit once the lease is released */
+	int releasing; /* lease_release() has not called back yet */
 };
 
 static void usage(FILE *) __attribute__((noreturn));
@@ -85,7 +95,9 @@ usage(FILE *out)
 	    "[--log-format text|json]\n"
 	    "           [--namespace NS] [--kube-api URL] "
 	    "[--kube-token-file PATH]\n"
-	    "           [--kube-ca-file PATH] [--version] [--help]\n"
+	    "           [--kube-ca-file PATH] [--lease-name NAME] "
+	    "[--identity ID]\n"
+	    "           [--version] [--help]\n"
 	    "Each flag may also be set as REPLICAD_<NAME> in the environment\n"
 	    "(REPLICAD_SOCKET, REPLICAD_ALLOW_UID=uid[,uid...], ...);\n"
 	    "a flag wins over the environment.\n");
@@ -200,6 +212,40 @@ env(const char *name)
 	return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
+/*
+ * Leader election: --lease-name is a DNS-1123 subdomain; --identity (or
+ * the pod name) 1..LEASE_MAX_IDENTITY visible ASCII bytes, by default
+ * hostname + "_" + 16 random hex digits, like client-go's id.
+ */
+static void
+check_lease_opts(struct core_opts *o)
+{
+	char host[65];
+	size_t i;
+
+	if (o->identity != NULL && !lease_valid_identity(o->identity))
+		usage_error("--identity: 1 to %d visible ASCII characters",
+		    LEASE_MAX_IDENTITY);
+	if (o->lease_name == NULL)
+		return;
+	if (ps_valid_name(o->lease_name, strlen(o->lease_name)) != PS_OK)
+		usage_error("--lease-name: not a DNS-1123 subdomain");
+	if (o->identity != NULL)
+		return;
+	if (gethostname(host, sizeof(host)) != 0)
+		host[0] = '\0';
+	host[sizeof(host) - 1] = '\0';
+	for (i = 0; host[i] != '\0'; i++)
+		if ((unsigned char)host[i] < 0x21 ||
+		    (unsigned char)host[i] > 0x7e)
+			break;
+	if (i == 0 || host[i] != '\0')
+		snprintf(host, sizeof(host), "replicad-core");
+	snprintf(o->id_buf, sizeof(o->id_buf), "%s_%08x%08x", host,
+	    arc4random(), arc4random());
+	o->identity = o->id_buf;
+}
+
 static void
 parse_opts(int argc, char *argv[], struct core_opts *o)
 {
@@ -212,6 +258,8 @@ parse_opts(int argc, char *argv[], struct core_opts *o)
 		O_KUBE_API,
 		O_TOKEN_FILE,
 		O_CA_FILE,
+		O_LEASE_NAME,
+		O_IDENTITY,
 		O_VERSION,
 		O_HELP
 	};
@@ -224,6 +272,8 @@ parse_opts(int argc, char *argv[], struct core_opts *o)
 	    {"kube-api", required_argument, NULL, O_KUBE_API},
 	    {"kube-token-file", required_argument, NULL, O_TOKEN_FILE},
 	    {"kube-ca-file", required_argument, NULL, O_CA_FILE},
+	    {"lease-name", required_argument, NULL, O_LEASE_NAME},
+	    {"identity", required_argument, NULL, O_IDENTITY},
 	    {"version", no_argument, NULL, O_VERSION},
 	    {"help", no_argument, NULL, O_HELP},
 	    {NULL, 0, NULL, 0},
@@ -239,6 +289,8 @@ parse_opts(int argc, char *argv[], struct core_opts *o)
 	o->kube_api = env("REPLICAD_KUBE_API");
 	o->token_file = env("REPLICAD_KUBE_TOKEN_FILE");
 	o->ca_file = env("REPLICAD_KUBE_CA_FILE");
+	o->lease_name = env("REPLICAD_LEASE_NAME");
+	o->identity = env("REPLICAD_POD_NAME");
 	if (uids != NULL)
 		add_uids(o, "REPLICAD_ALLOW_UID", uids);
 
@@ -277,6 +329,12 @@ parse_opts(int argc, char *argv[], struct core_opts *o)
 		case O_CA_FILE:
 			o->ca_file = optarg;
 			break;
+		case O_LEASE_NAME:
+			o->lease_name = optarg;
+			break;
+		case O_IDENTITY:
+			o->identity = optarg;
+			break;
 		case O_VERSION:
 			printf("replicad-core %s (proto-socket v%d)\n",
 			    CORE_VERSION, PS_VERSION);
@@ -312,6 +370,7 @@ parse_opts(int argc, char *argv[], struct core_opts *o)
 		check_path("--kube-token-file", o->token_file, 1);
 	if (o->ca_file != NULL)
 		check_path("--kube-ca-file", o->ca_file, 1);
+	check_lease_opts(o);
 }
 
 /* ------------------------------------------------------------------ */
@@ -436,6 +495,15 @@ start_kube(struct core *core, const struct core_opts *o)
 	deps.kc = core->kc;
 	deps.namespace = o->namespace;
 	deps.version = CORE_VERSION;
+	/* Leader election: only the holder of the Lease reconciles; it logs
+	 * when leadership starts and stops.  The reconciler asks
+	 * lease_leading(core->lease) (1 when there is no election). */
+	if (o->lease_name != NULL &&
+	    ((core->lease = lease_new(core->base, core->kc, o->namespace,
+	          o->lease_name, o->identity, NULL)) == NULL ||
+	        lease_start(core->lease) != 0))
+		fatalx("cannot set up leader election");
+	deps.lease = core->lease;
 	if ((core->serve = serve_new(&deps)) == NULL)
 		fatal("cannot register handlers");
 	if (refl_start(core->refl) != 0)
@@ -450,8 +518,22 @@ drained_cb(void *arg)
 {
 	struct core *core = arg;
 
+	core->drained = 1;
+	if (core->releasing)
+		return; /* released_cb exits (the release is bounded) */
 	log_info("all clients closed; exiting");
 	event_base_loopexit(core->base, NULL);
+}
+
+/* Leader election: the Lease was released (or could not be in time). */
+static void
+released_cb(void *arg)
+{
+	struct core *core = arg;
+
+	core->releasing = 0;
+	if (core->drained)
+		drained_cb(core);
 }
 
 static void
@@ -460,10 +542,16 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	struct core *core = arg;
 
 	(void)what;
-	if (core->signals++ == 0)
+	if (core->signals++ == 0) {
 		log_info("signal %d: draining (up to %d ms), then exiting",
 		    (int)sig, CORE_DRAIN_TIMEOUT_MS);
-	else
+		/* Stop leading and release the Lease (at most
+		 * LEASE_RELEASE_TIMEOUT_MS) while the clients drain. */
+		if (core->lease != NULL) {
+			core->releasing = 1;
+			lease_release(core->lease, released_cb, core);
+		}
+	} else
 		log_info("signal %d again: closing now", (int)sig);
 	ipcs_shutdown(core->srv, drained_cb, core);
 }
@@ -520,6 +608,7 @@ main(int argc, char *argv[])
 	serve_free(core.serve);
 	health_free(core.health);
 	scale_free(core.scale);
+	lease_free(core.lease);
 	refl_free(core.refl);
 	cache_free(core.cache);
 	kc_free(core.kc);

@@ -2,6 +2,8 @@
 # The core links libcurl for the Kubernetes client; the ctl never does.
 CORE_KUBE_SRCS := core/kjson.c core/cache.c core/kclient.c \
                   core/reflector.c core/scale.c core/health.c
+# Leader election (lease.c).
+CORE_KUBE_SRCS += core/lease.c
 CORE_SRCS := core/ipc_server.c core/log.c core/serve.c $(CORE_KUBE_SRCS) \
              core/main.c
 CORE_BIN  := $(BUILD)/replicad-core

@@ -19,6 +19,7 @@
 #include "core/health.h"
 #include "core/ipc_server.h"
 #include "core/kclient.h"
+#include "core/lease.h"
 #include "core/log.h"
 #include "core/reflector.h"
 #include "core/scale.h"
@@ -322,6 +323,9 @@ handle_metrics(struct ipcs_req *req, void *arg)
 	    "replicad_core_writes_total{outcome=\"failed\"} %llu\n",
 	    (unsigned long long)ss.ok_synced,
 	    (unsigned long long)ss.ok_unsynced, (unsigned long long)ss.failed);
+	/* Leader election (lease.c); without it: always leader. */
+	if (lease_stats_prometheus(s->d.lease, b) != 0)
+		err = 1;
 	if (err || ipcs_stats_prometheus(s->d.srv, b) != 0) {
 		evbuffer_free(b);
 		(void)ipcs_answer_error(req, PS_E_INTERNAL, 1, "out of memory");

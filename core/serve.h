@@ -13,6 +13,7 @@ struct refl;
 struct scale;
 struct health;
 struct kc;
+struct lease;
 struct serve;
 
 struct serve_deps {
@@ -24,6 +25,8 @@ struct serve_deps {
 	struct kc *kc;
 	const char *namespace;
 	const char *version;
+	/* Leader election; NULL: not configured (always leader). */
+	struct lease *lease;
 };
 
 /* Registers a handler for every request type; NULL on failure. */
