@@ -46,6 +46,9 @@ $(eval $(call CORE_UNIT_TEST,test_reflector,core/reflector.c core/kjson.c \
     core/cache.c core/kclient.c core/log.c))
 $(eval $(call CORE_UNIT_TEST,test_scale,core/scale.c core/reflector.c \
     core/kjson.c core/cache.c core/kclient.c core/log.c))
+# Leader election: policy and the Lease JSON both ways.
+$(eval $(call CORE_UNIT_TEST,test_lease,core/lease.c core/kjson.c \
+    core/kclient.c core/reflector.c core/cache.c core/log.c))
 
 # Component tests: start the real binaries.
 COMPONENT_TESTS += $(wildcard tests/component/core_socket_test.sh \
