@@ -53,3 +53,5 @@ $(eval $(call CORE_UNIT_TEST,test_lease,core/lease.c core/kjson.c \
 # Component tests: start the real binaries.
 COMPONENT_TESTS += $(wildcard tests/component/core_socket_test.sh \
     tests/component/core_kube_test.sh tests/component/core_kube_more_test.sh)
+# Leader election between cores (kube-sim Leases).
+COMPONENT_TESTS += $(wildcard tests/component/core_lease_test.sh)
