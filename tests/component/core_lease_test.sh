@@ -107,6 +107,20 @@ stop_core() { # SIGTERM and require exit 0
 	return $rc
 }
 
+# Bad flags exit 2 before anything starts.
+bad_flag() {
+	"$CORE_BIN" --socket "$LIB_TMP/bad.sock" --kube-api http://127.0.0.1:1 \
+	    "$@" >/dev/null 2>&1
+	[ $? -eq 2 ]
+}
+check "--lease-name must be a DNS-1123 subdomain" bad_flag --lease-name Bad_Name
+export REPLICAD_LEASE_NAME=x..y
+check "REPLICAD_LEASE_NAME is checked too" bad_flag
+unset REPLICAD_LEASE_NAME
+check "--identity: no spaces" bad_flag --lease-name ok --identity 'a b'
+check "--identity: at most 128 bytes" bad_flag --lease-name ok \
+    --identity "$(printf 'x%.0s' $(seq 129))"
+
 ks_start --namespace "$NS" --token "$TOKEN" --deployments frontend=1
 
 # --- RBAC missing: a clear warning, retries, then success -------------
