@@ -138,21 +138,21 @@ _Static_assert(
  * LEASE_BACKOFF_CAP_MS.  One API request may take LEASE_ATTEMPT_TIMEOUT_MS;
  * the release on shutdown at most LEASE_RELEASE_TIMEOUT_MS in all.  A
  * Lease answer is at most KJSON_MAX_LEASE_BYTES. */
-#define LEASE_DURATION_MS         15000
-#define LEASE_RENEW_DEADLINE_MS   10000
-#define LEASE_RETRY_MS            2000
-#define LEASE_JITTER_NUM          6 /* jitter factor 1.2 = 6/5 */
-#define LEASE_JITTER_DEN          5
-#define LEASE_BACKOFF_CAP_MS      30000
-#define LEASE_ATTEMPT_TIMEOUT_MS  5000
-#define LEASE_RELEASE_TIMEOUT_MS  2000
-#define LEASE_MAX_IDENTITY        128
-#define KJSON_MAX_LEASE_BYTES     (64 * 1024)
+#define LEASE_DURATION_MS        15000
+#define LEASE_RENEW_DEADLINE_MS  10000
+#define LEASE_RETRY_MS           2000
+#define LEASE_JITTER_NUM         6 /* jitter factor 1.2 = 6/5 */
+#define LEASE_JITTER_DEN         5
+#define LEASE_BACKOFF_CAP_MS     30000
+#define LEASE_ATTEMPT_TIMEOUT_MS 5000
+#define LEASE_RELEASE_TIMEOUT_MS 2000
+#define LEASE_MAX_IDENTITY       128
+#define KJSON_MAX_LEASE_BYTES    (64 * 1024)
 
 _Static_assert(LEASE_DURATION_MS > LEASE_RENEW_DEADLINE_MS,
     "client-go: leaseDuration > renewDeadline");
-_Static_assert(LEASE_RENEW_DEADLINE_MS * LEASE_JITTER_DEN >
-        LEASE_RETRY_MS * LEASE_JITTER_NUM,
+_Static_assert((LEASE_RETRY_MS * LEASE_JITTER_NUM) <
+        (LEASE_RENEW_DEADLINE_MS * LEASE_JITTER_DEN),
     "client-go: renewDeadline > 1.2 * retryPeriod");
 _Static_assert(LEASE_ATTEMPT_TIMEOUT_MS < LEASE_RENEW_DEADLINE_MS,
     "a hung renew is given up before the deadline");

@@ -969,8 +969,8 @@ lease_on_integer(void *ctx, long long v)
 
 /* Bytes in [lo, hi], at most dstsz - 1 of them, copied with a NUL. */
 static int
-lease_copy(struct kjson_lease_parser *p, enum lfield f, char *dst,
-    size_t dstsz, const unsigned char *s, size_t len, unsigned char lo)
+lease_copy(struct kjson_lease_parser *p, enum lfield f, char *dst, size_t dstsz,
+    const unsigned char *s, size_t len, unsigned char lo)
 {
 	if (len >= dstsz) {
 		lfail(p, "%s too long", lfield_names[f]);
@@ -1192,7 +1192,8 @@ kjson_lease_finish(struct kjson_lease_parser *p, struct kjson_lease *out)
 		return -1;
 	}
 	if (p->out.name[0] == '\0' || p->out.rv[0] == '\0') {
-		lfail(p, "%s", "Lease without metadata.name or resourceVersion");
+		lfail(
+		    p, "%s", "Lease without metadata.name or resourceVersion");
 		return -1;
 	}
 	*out = p->out;

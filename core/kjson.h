@@ -103,8 +103,8 @@ size_t kjson_count(const struct kjson *k);
  * API's MicroTime).  The answer must carry a name and a resourceVersion.
  */
 
-#define KJSON_MAX_HOLDER   128
-#define KJSON_MAX_MICROTIME 40 /* "2026-12-06T05:16:07.544000Z" is 27 */
+#define KJSON_MAX_HOLDER         128
+#define KJSON_MAX_MICROTIME      40 /* "2026-12-06T05:16:07.544000Z" is 27 */
 #define KJSON_LEASE_MIN_DURATION 1
 #define KJSON_LEASE_MAX_DURATION 3600
 

@@ -37,8 +37,8 @@
 #include "proto-socket/ps.h"
 #include "proto-socket/ps_buf.h"
 
-_Static_assert(LEASE_MAX_IDENTITY == KJSON_MAX_HOLDER,
-    "what we write is what we accept");
+_Static_assert(
+    LEASE_MAX_IDENTITY == KJSON_MAX_HOLDER, "what we write is what we accept");
 _Static_assert(LEASE_DURATION_MS / 1000 >= KJSON_LEASE_MIN_DURATION &&
         LEASE_DURATION_MS / 1000 <= KJSON_LEASE_MAX_DURATION,
     "our leaseDurationSeconds passes our own parser");
@@ -76,14 +76,14 @@ struct lease {
 	char name[PS_MAX_NAME + 1];
 	char identity[LEASE_MAX_IDENTITY + 1];
 	char label[PS_MAX_NAMESPACE + PS_MAX_NAME + 2]; /* "ns/name" */
-	char path[KC_MAX_PATH + 1];      /* .../leases/NAME */
-	char coll_path[KC_MAX_PATH + 1]; /* .../leases */
+	char path[KC_MAX_PATH + 1];                     /* .../leases/NAME */
+	char coll_path[KC_MAX_PATH + 1];                /* .../leases */
 	enum lease_state state;
 	enum lease_step step; /* of the request in flight */
 	struct kc_req *req;
 	struct kjson_lease_parser *kj;
 	uint64_t req_sent_ms;
-	int fast_path;         /* the PUT in flight is the leader's fast path */
+	int fast_path; /* the PUT in flight is the leader's fast path */
 	struct event *timer;
 	struct event *deadline; /* leading: no renew within the deadline */
 	struct lease_observed obs;
@@ -233,33 +233,38 @@ lease_format_time(int64_t sec, long nsec, char *buf, size_t bufsz)
 	    tm.tm_year > 9999 - 1900)
 		return -1;
 	n = snprintf(buf, bufsz, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, nsec / 1000);
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec, nsec / 1000);
 	return n > 0 && (size_t)n < bufsz ? 0 : -1;
+}
+
+/* A key and its value; 0, or 1 when yajl_gen failed. */
+static int
+gen_key(yajl_gen g, const char *k)
+{
+	yajl_gen_status st;
+
+	st = yajl_gen_string(g, (const unsigned char *)k, strlen(k));
+	return st != yajl_gen_status_ok;
 }
 
 static int
 gen_kstr(yajl_gen g, const char *k, const char *v)
 {
-	return yajl_gen_string(g, (const unsigned char *)k, strlen(k)) !=
-	        yajl_gen_status_ok ||
-	    yajl_gen_string(g, (const unsigned char *)v, strlen(v)) !=
-	        yajl_gen_status_ok;
+	yajl_gen_status st;
+
+	if (gen_key(g, k))
+		return 1;
+	st = yajl_gen_string(g, (const unsigned char *)v, strlen(v));
+	return st != yajl_gen_status_ok;
 }
 
 static int
 gen_kint(yajl_gen g, const char *k, long long v)
 {
-	return yajl_gen_string(g, (const unsigned char *)k, strlen(k)) !=
-	        yajl_gen_status_ok ||
-	    yajl_gen_integer(g, v) != yajl_gen_status_ok;
-}
-
-static int
-gen_key(yajl_gen g, const char *k)
-{
-	return yajl_gen_string(g, (const unsigned char *)k, strlen(k)) !=
-	    yajl_gen_status_ok;
+	if (gen_key(g, k))
+		return 1;
+	return yajl_gen_integer(g, v) != yajl_gen_status_ok;
 }
 
 char *
@@ -278,8 +283,8 @@ lease_gen_body(const char *namespace, const char *name,
 	    yajl_gen_map_open(g) != yajl_gen_status_ok ||
 	    gen_kstr(g, "name", name) || gen_kstr(g, "namespace", namespace) ||
 	    (rec->rv[0] != '\0' && gen_kstr(g, "resourceVersion", rec->rv)) ||
-	    yajl_gen_map_close(g) != yajl_gen_status_ok ||
-	    gen_key(g, "spec") || yajl_gen_map_open(g) != yajl_gen_status_ok ||
+	    yajl_gen_map_close(g) != yajl_gen_status_ok || gen_key(g, "spec") ||
+	    yajl_gen_map_open(g) != yajl_gen_status_ok ||
 	    gen_kstr(g, "holderIdentity", rec->holder) ||
 	    gen_kint(g, "leaseDurationSeconds", rec->duration_s) ||
 	    (rec->acquire_time[0] != '\0' &&
@@ -360,10 +365,10 @@ arm(struct event *ev, uint64_t ms)
 }
 
 /* One line with the lease and our identity as context. */
-#define LEASE_LOG(l, level, ...)                                        \
-	log_kv((level), 0,                                              \
-	    (struct log_kv[]){LOG_S("lease", (l)->label),               \
-	        LOG_S("identity", (l)->identity)},                      \
+#define LEASE_LOG(l, level, ...)                                               \
+	log_kv((level), 0,                                                     \
+	    (struct log_kv[]){                                                 \
+	        LOG_S("lease", (l)->label), LOG_S("identity", (l)->identity)}, \
 	    2, __VA_ARGS__)
 
 static void
@@ -424,7 +429,7 @@ attempt_failed(struct lease *l, const struct kc_result *res, const char *why)
 		l->renew_failures++;
 	l->forbidden = denied ? l->forbidden + 1 : 0;
 	snprintf(what, sizeof(what), "%s %s", step_verbs[l->step],
-	    res == NULL              ? "failed"
+	    res == NULL                ? "failed"
 	        : res->transport_error ? "failed"
 	                               : "answered HTTP");
 	if (denied)
@@ -476,9 +481,10 @@ send_req(struct lease *l, enum lease_step step, const struct kjson_lease *rec)
 		return -1;
 	l->step = step;
 	l->req_sent_ms = refl_now_ms();
-	l->req = kc_start(l->kc, verb, step == STEP_CREATE ? l->coll_path : l->path,
-	    body != NULL ? "application/json" : NULL, body, len, data_cb,
-	    done_cb, l);
+	l->req =
+	    kc_start(l->kc, verb, step == STEP_CREATE ? l->coll_path : l->path,
+	        body != NULL ? "application/json" : NULL, body, len, data_cb,
+	        done_cb, l);
 	free(body);
 	return l->req != NULL ? 0 : -1;
 }
@@ -701,7 +707,8 @@ got_release(struct lease *l, const struct kc_result *res)
 	if (res->status == 409) {
 		/* A renew we gave up on may have landed: read it once more. */
 		if (l->release_retried) {
-			release_finish(l, "conflict again; it expires on its own");
+			release_finish(
+			    l, "conflict again; it expires on its own");
 			return;
 		}
 		l->release_retried = 1;
@@ -787,8 +794,8 @@ lease_new(struct event_base *base, struct kc *kc, const char *namespace,
 	struct lease *l;
 	int n, m;
 
-	if (ps_valid_namespace(namespace, strnlen(namespace,
-	                                      PS_MAX_NAMESPACE + 1)) != PS_OK ||
+	if (ps_valid_namespace(
+	        namespace, strnlen(namespace, PS_MAX_NAMESPACE + 1)) != PS_OK ||
 	    ps_valid_name(name, strnlen(name, PS_MAX_NAME + 1)) != PS_OK ||
 	    !lease_valid_identity(identity))
 		return NULL;
@@ -848,7 +855,7 @@ lease_start(struct lease *l)
 int
 lease_is_leader(const struct lease *l)
 {
-	return l->leader;
+	return l != NULL && l->leader;
 }
 
 int

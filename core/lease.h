@@ -46,9 +46,10 @@ struct lease *lease_new(struct event_base *base, struct kc *kc,
     const struct lease_hooks *hooks);
 /* Cancels everything without releasing (see lease_release). NULL ok. */
 void lease_free(struct lease *l);
-/* Starts the first acquire attempt now; 0, or -1 (allocation). */
+/* Starts the first acquire attempt now; 0, or -1 if already started. */
 int lease_start(struct lease *l);
-/* 1 while we hold the lease (and renewed it within the deadline). */
+/* 1 while we hold the lease (and renewed it within the deadline); 0 for
+ * NULL. */
 int lease_is_leader(const struct lease *l);
 /* For the reconciler: 1 when `l` leads or when there is no election. */
 int lease_leading(const struct lease *l);
@@ -78,9 +79,9 @@ void lease_timing_default(struct lease_timing *t);
 
 /* client-go's observedRecord/observedTime. */
 struct lease_observed {
-	int valid;               /* a record has been seen */
-	struct kjson_lease rec;  /* the last record seen */
-	uint64_t at_ms;          /* our monotonic time it last changed */
+	int valid;              /* a record has been seen */
+	struct kjson_lease rec; /* the last record seen */
+	uint64_t at_ms;         /* our monotonic time it last changed */
 };
 
 /*

@@ -286,8 +286,8 @@ test_lease_next_delay_jitter(void **state)
 	uint64_t d;
 
 	(void)state;
-	assert_int_equal(lease_next_delay(&T, LEASE_PHASE_LEADING, 0, 0, 0),
-	    2000);
+	assert_int_equal(
+	    lease_next_delay(&T, LEASE_PHASE_LEADING, 0, 0, 0), 2000);
 	assert_int_equal(
 	    lease_next_delay(&T, LEASE_PHASE_LEADING, 0, 0, UINT32_MAX), 2000);
 	assert_int_equal(
@@ -312,8 +312,8 @@ test_lease_next_delay_backoff(void **state)
 	    lease_next_delay(&T, LEASE_PHASE_ACQUIRING, 4, 0, 0), 16000);
 	assert_int_equal(lease_next_delay(&T, LEASE_PHASE_ACQUIRING, 5, 0, 0),
 	    LEASE_BACKOFF_CAP_MS);
-	assert_int_equal(lease_next_delay(&T, LEASE_PHASE_ACQUIRING,
-	                     UINT_MAX, 0, 0),
+	assert_int_equal(
+	    lease_next_delay(&T, LEASE_PHASE_ACQUIRING, UINT_MAX, 0, 0),
 	    LEASE_BACKOFF_CAP_MS);
 	assert_true(lease_next_delay(&T, LEASE_PHASE_ACQUIRING, UINT_MAX, 0,
 	                UINT32_MAX) < LEASE_BACKOFF_CAP_MS * 22 / 10);
@@ -369,18 +369,16 @@ test_lease_format_time(void **state)
 	char buf[KJSON_MAX_MICROTIME + 1];
 
 	(void)state;
-	assert_int_equal(lease_format_time(1796534167, 544000000, buf,
-	                     sizeof(buf)),
-	    0);
+	assert_int_equal(
+	    lease_format_time(1796534167, 544000000, buf, sizeof(buf)), 0);
 	assert_string_equal(buf, NOW);
 	assert_int_equal(lease_format_time(0, 999999999, buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "1970-01-01T00:00:00.999999Z");
 	assert_true(kjson_valid_time(buf, strlen(buf)));
 	assert_int_equal(lease_format_time(0, -1, buf, sizeof(buf)), -1);
-	assert_int_equal(lease_format_time(0, 1000000000, buf, sizeof(buf)),
-	    -1);
 	assert_int_equal(
-	    lease_format_time(INT64_MAX, 0, buf, sizeof(buf)), -1);
+	    lease_format_time(0, 1000000000, buf, sizeof(buf)), -1);
+	assert_int_equal(lease_format_time(INT64_MAX, 0, buf, sizeof(buf)), -1);
 	assert_int_equal(lease_format_time(0, 0, buf, 27), -1); /* no room */
 }
 
@@ -575,11 +573,10 @@ test_kjson_lease_released_and_nulls(void **state)
 }
 
 #define META "\"metadata\":{\"name\":\"replicad\",\"resourceVersion\":\"1\"}"
-#define H129                                                                 \
+#define H129                                                               \
 	"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" \
 	"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-#define RV65                                                                 \
-	"11111111111111111111111111111111111111111111111111111111111111111"
+#define RV65 "11111111111111111111111111111111111111111111111111111111111111111"
 
 /** Hostile answers: each fails, with a reason, and yields nothing. */
 static void
@@ -603,7 +600,8 @@ test_kjson_lease_rejects_hostile(void **state)
 	    {"{" META ",\"spec\":{\"holderIdentity\":5}}", "not a string"},
 	    {"{" META ",\"spec\":{\"holderIdentity\":true}}", "not a string"},
 	    {"{" META ",\"spec\":{\"holderIdentity\":{}}}", "not a string"},
-	    {"{" META ",\"spec\":{\"holderIdentity\":[\"a\"]}}", "not a string"},
+	    {"{" META ",\"spec\":{\"holderIdentity\":[\"a\"]}}",
+	        "not a string"},
 	    {"{" META ",\"spec\":{\"holderIdentity\":1.5}}", "not a string"},
 	    {"{" META ",\"spec\":{\"leaseDurationSeconds\":\"15\"}}",
 	        "not an integer"},
@@ -629,7 +627,8 @@ test_kjson_lease_rejects_hostile(void **state)
 	    {"{\"metadata\":{\"name\":\"replicad\",\"resourceVersion\":5}}",
 	        "not a string"},
 	    /* ranges and sizes */
-	    {"{" META ",\"spec\":{\"leaseDurationSeconds\":0}}", "out of range"},
+	    {"{" META ",\"spec\":{\"leaseDurationSeconds\":0}}",
+	        "out of range"},
 	    {"{" META ",\"spec\":{\"leaseDurationSeconds\":-1}}",
 	        "out of range"},
 	    {"{" META ",\"spec\":{\"leaseDurationSeconds\":3601}}",
@@ -655,7 +654,8 @@ test_kjson_lease_rejects_hostile(void **state)
 	    {"{\"metadata\":{\"name\":\"replicad\",\"resourceVersion\":\"" RV65
 	     "\"}}",
 	        "too long"},
-	    {"{\"metadata\":{\"name\":\"replicad\",\"resourceVersion\":\"1 2\"}}",
+	    {"{\"metadata\":{\"name\":\"replicad\",\"resourceVersion\":\"1 "
+	     "2\"}}",
 	        "invalid bytes"},
 	    {"{\"metadata\":{\"name\":\"replicad\",\"resourceVersion\":\"\"}}",
 	        "without metadata.name or resourceVersion"},
@@ -688,8 +688,8 @@ test_kjson_lease_rejects_hostile(void **state)
 			    cases[i].why);
 		assert_string_equal(r.rv, "");
 		/* Byte at a time fails the same way. */
-		assert_int_equal(parse(cases[i].in, strlen(cases[i].in), 1,
-		                     &r, err, sizeof(err)),
+		assert_int_equal(parse(cases[i].in, strlen(cases[i].in), 1, &r,
+		                     err, sizeof(err)),
 		    -1);
 	}
 }
@@ -796,8 +796,8 @@ test_lease_gen_body_round_trip(void **state)
 		lease_next_record(LEASE_TAKE, &old, ids[i], LATER, &T, &rec);
 		body = lease_gen_body("shop", "replicad", &rec, &len);
 		assert_non_null(body);
-		assert_int_equal(parse(body, len, 0, &back, err, sizeof(err)),
-		    0);
+		assert_int_equal(
+		    parse(body, len, 0, &back, err, sizeof(err)), 0);
 		assert_string_equal(back.holder, ids[i]);
 		assert_string_equal(back.rv, "9012");
 		assert_string_equal(back.namespace, "shop");
