@@ -32,6 +32,8 @@
 #include "core/ipc_server.h"
 #include "core/kclient.h"
 #include "core/log.h"
+#include "core/pins.h"
+#include "core/reconcile.h"
 #include "core/reflector.h"
 #include "core/scale.h"
 #include "core/serve.h"
@@ -54,6 +56,7 @@ struct core_opts {
 	const char *kube_api;   /* NULL: in-cluster service env */
 	const char *token_file; /* NULL: the projected default in-cluster */
 	const char *ca_file;
+	const char *pin_file; /* NULL: pins not enabled */
 	char api_buf[CORE_MAX_API_URL];
 	char ns_buf[PS_MAX_NAMESPACE + 1];
 };
@@ -67,6 +70,8 @@ struct core {
 	struct scale *scale;
 	struct health *health;
 	struct serve *serve;
+	struct pins *pins; /* NULL without --pin-file */
+	struct recon *recon;
 	struct event *sigterm;
 	struct event *sigint;
 	int signals;
@@ -85,7 +90,8 @@ usage(FILE *out)
 	    "[--log-format text|json]\n"
 	    "           [--namespace NS] [--kube-api URL] "
 	    "[--kube-token-file PATH]\n"
-	    "           [--kube-ca-file PATH] [--version] [--help]\n"
+	    "           [--kube-ca-file PATH] [--pin-file PATH] [--version] "
+	    "[--help]\n"
 	    "Each flag may also be set as REPLICAD_<NAME> in the environment\n"
 	    "(REPLICAD_SOCKET, REPLICAD_ALLOW_UID=uid[,uid...], ...);\n"
 	    "a flag wins over the environment.\n");
@@ -212,6 +218,7 @@ parse_opts(int argc, char *argv[], struct core_opts *o)
 		O_KUBE_API,
 		O_TOKEN_FILE,
 		O_CA_FILE,
+		O_PIN_FILE,
 		O_VERSION,
 		O_HELP
 	};
@@ -224,6 +231,7 @@ parse_opts(int argc, char *argv[], struct core_opts *o)
 	    {"kube-api", required_argument, NULL, O_KUBE_API},
 	    {"kube-token-file", required_argument, NULL, O_TOKEN_FILE},
 	    {"kube-ca-file", required_argument, NULL, O_CA_FILE},
+	    {"pin-file", required_argument, NULL, O_PIN_FILE},
 	    {"version", no_argument, NULL, O_VERSION},
 	    {"help", no_argument, NULL, O_HELP},
 	    {NULL, 0, NULL, 0},
@@ -239,6 +247,7 @@ parse_opts(int argc, char *argv[], struct core_opts *o)
 	o->kube_api = env("REPLICAD_KUBE_API");
 	o->token_file = env("REPLICAD_KUBE_TOKEN_FILE");
 	o->ca_file = env("REPLICAD_KUBE_CA_FILE");
+	o->pin_file = env("REPLICAD_PIN_FILE");
 	if (uids != NULL)
 		add_uids(o, "REPLICAD_ALLOW_UID", uids);
 
@@ -277,6 +286,9 @@ parse_opts(int argc, char *argv[], struct core_opts *o)
 		case O_CA_FILE:
 			o->ca_file = optarg;
 			break;
+		case O_PIN_FILE:
+			o->pin_file = optarg;
+			break;
 		case O_VERSION:
 			printf("replicad-core %s (proto-socket v%d)\n",
 			    CORE_VERSION, PS_VERSION);
@@ -312,6 +324,8 @@ parse_opts(int argc, char *argv[], struct core_opts *o)
 		check_path("--kube-token-file", o->token_file, 1);
 	if (o->ca_file != NULL)
 		check_path("--kube-ca-file", o->ca_file, 1);
+	if (o->pin_file != NULL)
+		check_path("--pin-file", o->pin_file, 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -392,6 +406,8 @@ applied_cb(void *arg, const char *name, const char *rv)
 	struct core *core = arg;
 
 	scale_applied(core->scale, name, rv);
+	if (core->recon != NULL)
+		recon_check(core->recon, name);
 }
 
 static void
@@ -400,6 +416,8 @@ synced_cb(void *arg, uint64_t list_started_ms)
 	struct core *core = arg;
 
 	scale_relisted(core->scale, list_started_ms);
+	if (core->recon != NULL)
+		recon_check_all(core->recon);
 }
 
 static void
@@ -427,6 +445,18 @@ start_kube(struct core *core, const struct core_opts *o)
 	    (core->health = health_new(core->base, core->kc, core->refl,
 	         core->cache, o->namespace)) == NULL)
 		fatal("cannot set up the cache");
+	if (core->pins != NULL) {
+		struct recon_deps rd;
+
+		memset(&rd, 0, sizeof(rd));
+		rd.base = core->base;
+		rd.cache = core->cache;
+		rd.pins = core->pins;
+		rd.scale = core->scale;
+		rd.refl = core->refl;
+		if ((core->recon = recon_new(&rd)) == NULL)
+			fatal("cannot set up the reconciler");
+	}
 	memset(&deps, 0, sizeof(deps));
 	deps.srv = core->srv;
 	deps.cache = core->cache;
@@ -434,6 +464,8 @@ start_kube(struct core *core, const struct core_opts *o)
 	deps.scale = core->scale;
 	deps.health = core->health;
 	deps.kc = core->kc;
+	deps.pins = core->pins;
+	deps.recon = core->recon;
 	deps.namespace = o->namespace;
 	deps.version = CORE_VERSION;
 	if ((core->serve = serve_new(&deps)) == NULL)
@@ -479,6 +511,16 @@ main(int argc, char *argv[])
 	resolve_endpoint(&o);
 	log_init("replicad-core", o.level, o.format);
 	memset(&core, 0, sizeof(core));
+	/* Before the socket: a bad pins file stops the core at once. */
+	if (o.pin_file != NULL) {
+		char err[512];
+
+		if ((core.pins = pins_open_file(o.pin_file, o.namespace,
+		         PS_MAX_REPLICAS, err, sizeof(err))) == NULL)
+			fatalx("%s", err);
+		log_info("pins: %zu in namespace %s, stored in %s",
+		    pins_count(core.pins), o.namespace, o.pin_file);
+	}
 
 	/* A peer that vanishes mid-write is an error return, not a signal. */
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
@@ -518,10 +560,12 @@ main(int argc, char *argv[])
 
 	ipcs_free(core.srv);
 	serve_free(core.serve);
+	recon_free(core.recon);
 	health_free(core.health);
 	scale_free(core.scale);
 	refl_free(core.refl);
 	cache_free(core.cache);
+	pins_free(core.pins);
 	kc_free(core.kc);
 	event_free(core.sigterm);
 	event_free(core.sigint);

@@ -1,7 +1,8 @@
 # replicad-core (the privileged half) and replicad-ctl (its operator client).
 # The core links libcurl for the Kubernetes client; the ctl never does.
 CORE_KUBE_SRCS := core/kjson.c core/cache.c core/kclient.c \
-                  core/reflector.c core/scale.c core/health.c
+                  core/reflector.c core/scale.c core/health.c \
+                  core/pin_doc.c core/pins.c core/reconcile.c
 CORE_SRCS := core/ipc_server.c core/log.c core/serve.c $(CORE_KUBE_SRCS) \
              core/main.c
 CORE_BIN  := $(BUILD)/replicad-core
@@ -44,6 +45,11 @@ $(eval $(call CORE_UNIT_TEST,test_reflector,core/reflector.c core/kjson.c \
     core/cache.c core/kclient.c core/log.c))
 $(eval $(call CORE_UNIT_TEST,test_scale,core/scale.c core/reflector.c \
     core/kjson.c core/cache.c core/kclient.c core/log.c))
+$(eval $(call CORE_UNIT_TEST,test_pin_doc,core/pin_doc.c))
+$(eval $(call CORE_UNIT_TEST,test_pins,core/pins.c core/pin_doc.c))
+$(eval $(call CORE_UNIT_TEST,test_reconcile,core/reconcile.c core/pins.c \
+    core/pin_doc.c core/scale.c core/reflector.c core/kjson.c core/cache.c \
+    core/kclient.c core/log.c))
 
 # Component tests: start the real binaries.
 COMPONENT_TESTS += $(wildcard tests/component/core_socket_test.sh \
