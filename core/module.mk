@@ -53,4 +53,5 @@ $(eval $(call CORE_UNIT_TEST,test_reconcile,core/reconcile.c core/pins.c \
 
 # Component tests: start the real binaries.
 COMPONENT_TESTS += $(wildcard tests/component/core_socket_test.sh \
-    tests/component/core_kube_test.sh tests/component/core_kube_more_test.sh)
+    tests/component/core_kube_test.sh tests/component/core_kube_more_test.sh \
+    tests/component/core_pins_test.sh)

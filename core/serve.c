@@ -492,6 +492,37 @@ handle_metrics(struct ipcs_req *req, void *arg)
 	    "replicad_core_writes_total{outcome=\"failed\"} %llu\n",
 	    (unsigned long long)ss.ok_synced,
 	    (unsigned long long)ss.ok_unsynced, (unsigned long long)ss.failed);
+	if (s->d.pins != NULL) {
+		struct pins_stats ps;
+		struct recon_stats rcs;
+
+		pins_get_stats(s->d.pins, &ps);
+		recon_get_stats(s->d.recon, &rcs);
+		metric(b, &err,
+		    "# HELP replicad_core_pins Pinned deployments.\n"
+		    "# TYPE replicad_core_pins gauge\n"
+		    "replicad_core_pins %zu\n"
+		    "# HELP replicad_core_pin_store_failures_total Pin changes "
+		    "refused because the store could not be written.\n"
+		    "# TYPE replicad_core_pin_store_failures_total counter\n"
+		    "replicad_core_pin_store_failures_total %llu\n"
+		    "# HELP replicad_core_reconcile_writes_total Writes that "
+		    "scaled a deployment back to its pin, by outcome.\n"
+		    "# TYPE replicad_core_reconcile_writes_total counter\n"
+		    "replicad_core_reconcile_writes_total{outcome=\"ok\"} "
+		    "%llu\n"
+		    "replicad_core_reconcile_writes_total{outcome=\"failed\"} "
+		    "%llu\n"
+		    "# HELP replicad_core_reconcile_pending Pinned deployments "
+		    "waiting for or in a write back to their pin.\n"
+		    "# TYPE replicad_core_reconcile_pending gauge\n"
+		    "replicad_core_reconcile_pending %llu\n",
+		    pins_count(s->d.pins),
+		    (unsigned long long)ps.store_failures,
+		    (unsigned long long)rcs.writes_ok,
+		    (unsigned long long)rcs.writes_failed,
+		    (unsigned long long)rcs.pending);
+	}
 	if (err || ipcs_stats_prometheus(s->d.srv, b) != 0) {
 		evbuffer_free(b);
 		(void)ipcs_answer_error(req, PS_E_INTERNAL, 1, "out of memory");
