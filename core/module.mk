@@ -55,3 +55,17 @@ $(eval $(call CORE_UNIT_TEST,test_reconcile,core/reconcile.c core/pins.c \
 COMPONENT_TESTS += $(wildcard tests/component/core_socket_test.sh \
     tests/component/core_kube_test.sh tests/component/core_kube_more_test.sh \
     tests/component/core_pins_test.sh)
+
+# libFuzzer driver for the pins document (FUZZ=1 only).
+ifeq ($(FUZZ),1)
+CORE_FUZZERS := $(BUILD)/fuzz/fuzz_pin_doc
+FUZZERS      += $(CORE_FUZZERS)
+
+$(call obj,tests/fuzz/fuzz_pin_doc.c): MOD_CFLAGS := $(CFLAGS_YAJL)
+
+$(CORE_FUZZERS): $(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o \
+    $(call obj,core/pin_doc.c) $(PS_LIB)
+	$(Q)mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS_YAJL)
+endif
