@@ -19,7 +19,7 @@
 
 enum member { M_NONE, M_NAME, M_NAMESPACE, M_REPLICAS };
 
-#define SEEN(m) (1u << (m))
+#define SEEN(m)  (1u << (m))
 #define SEEN_ALL (SEEN(M_NAME) | SEEN(M_NAMESPACE) | SEEN(M_REPLICAS))
 
 struct parse {
@@ -54,10 +54,12 @@ unexpected(struct parse *p, const char *what)
 	if (p->depth == 0)
 		return fail(p, "the document is not a JSON array");
 	if (p->depth == 1)
-		return fail(p, "entry %zu is %s, not an object", p->n + 1, what);
+		return fail(
+		    p, "entry %zu is %s, not an object", p->n + 1, what);
 	return fail(p, "entry %zu: \"%s\" must not be %s", p->n + 1,
-	    p->key == M_REPLICAS ? "replicas" : p->key == M_NAME ? "name"
-	                                                          : "namespace",
+	    p->key == M_REPLICAS   ? "replicas"
+	        : p->key == M_NAME ? "name"
+	                           : "namespace",
 	    what);
 }
 
@@ -179,9 +181,9 @@ on_end_map(void *ctx)
 
 	if (p->seen != SEEN_ALL)
 		return fail(p, "entry %zu: %s missing", p->n + 1,
-		    !(p->seen & SEEN(M_NAME))        ? "name"
-		    : !(p->seen & SEEN(M_NAMESPACE)) ? "namespace"
-		                                     : "replicas");
+		    !(p->seen & SEEN(M_NAME))            ? "name"
+		        : !(p->seen & SEEN(M_NAMESPACE)) ? "namespace"
+		                                         : "replicas");
 	if (p->n == p->cap) {
 		size_t cap = p->cap != 0 ? p->cap * 2 : 16;
 
@@ -291,8 +293,9 @@ pin_doc_parse(const char *buf, size_t len, struct pin_entry **out, size_t *n,
 		qsort(p.v, p.n, sizeof(*p.v), pin_entry_cmp);
 		for (size_t i = 1; i < p.n; i++)
 			if (pin_entry_cmp(&p.v[i - 1], &p.v[i]) == 0) {
-				fail(&p, "deployment \"%s\" in namespace \"%s\" "
-				         "twice",
+				fail(&p,
+				    "deployment \"%s\" in namespace \"%s\" "
+				    "twice",
 				    p.v[i].name, p.v[i].namespace);
 				break;
 			}
@@ -306,7 +309,7 @@ pin_doc_parse(const char *buf, size_t len, struct pin_entry **out, size_t *n,
 	return 0;
 }
 
-#define GEN_STR(g, s)                                                         \
+#define GEN_STR(g, s) \
 	yajl_gen_string((g), (const unsigned char *)(s), strlen(s))
 
 int

@@ -111,8 +111,8 @@ store(struct pins *p, const struct pin_entry *own, size_t n, char *err,
 		snprintf(err, errsz, "out of memory");
 		goto out;
 	}
-	if ((fd = open(p->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-	                           O_NOFOLLOW,
+	if ((fd = open(p->tmp,
+	         O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
 	         0600)) == -1) {
 		what = "create";
 		goto io;
@@ -139,8 +139,8 @@ store(struct pins *p, const struct pin_entry *own, size_t n, char *err,
 	rc = 0;
 	goto out;
 io:
-	snprintf(err, errsz, "cannot store the pins file %s (%s): %s",
-	    p->path, what, strerror(errno));
+	snprintf(err, errsz, "cannot store the pins file %s (%s): %s", p->path,
+	    what, strerror(errno));
 	if (fd != -1)
 		(void)close(fd);
 	(void)unlink(p->tmp);
@@ -169,8 +169,8 @@ load(const char *path, char **out, size_t *len, char *err, size_t errsz)
 		return -1;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errsz, "the pins file %s is not a regular file",
-		    path);
+		snprintf(
+		    err, errsz, "the pins file %s is not a regular file", path);
 		(void)close(fd);
 		return -1;
 	}
@@ -233,8 +233,8 @@ adopt(struct pins *p, struct pin_entry *v, size_t n, char *err, size_t errsz)
 		if (strcmp(v[i].namespace, p->namespace) == 0)
 			no++;
 	if ((p->own = malloc((no != 0 ? no : 1) * sizeof(*p->own))) == NULL ||
-	    (p->other = malloc((n - no != 0 ? n - no : 1) *
-	                       sizeof(*p->other))) == NULL) {
+	    (p->other = malloc(
+	         (n - no != 0 ? n - no : 1) * sizeof(*p->other))) == NULL) {
 		snprintf(err, errsz, "out of memory");
 		return -1;
 	}
@@ -261,7 +261,8 @@ pins_open_file(const char *path, const char *namespace, uint32_t max_replicas,
 
 	if (strlen(path) > CORE_MAX_PATH ||
 	    ps_valid_namespace(namespace, strlen(namespace)) != PS_OK) {
-		snprintf(err, errsz, "pins file path too long or bad namespace");
+		snprintf(
+		    err, errsz, "pins file path too long or bad namespace");
 		return NULL;
 	}
 	if ((p = calloc(1, sizeof(*p))) == NULL) {

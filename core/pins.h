@@ -25,7 +25,7 @@ struct pins;
 
 /* Results of pins_put / pins_delete besides 0. */
 enum {
-	PINS_REFUSED = -1, /* bad name or count, too many pins */
+	PINS_REFUSED = -1,      /* bad name or count, too many pins */
 	PINS_STORE_FAILED = -2, /* the file could not be written */
 	PINS_NO_PIN = 1         /* pins_delete: there was none */
 };
@@ -68,8 +68,8 @@ int pins_put(struct pins *p, const char *name, uint32_t replicas, int *had,
  * there was none; PINS_STORE_FAILED with a reason in `err` when the file
  * could not be written (the pin stays).
  */
-int pins_delete(struct pins *p, const char *name, uint32_t *old, char *err,
-    size_t errsz);
+int pins_delete(
+    struct pins *p, const char *name, uint32_t *old, char *err, size_t errsz);
 
 /* Counters for /metrics. */
 struct pins_stats {

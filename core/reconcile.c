@@ -146,8 +146,8 @@ item_remove(struct recon *r, struct item *it)
 
 	if (!found)
 		return;
-	memmove(&r->items[i], &r->items[i + 1],
-	    (r->n - i - 1) * sizeof(*r->items));
+	memmove(
+	    &r->items[i], &r->items[i + 1], (r->n - i - 1) * sizeof(*r->items));
 	r->n--;
 	free(it);
 }
@@ -172,8 +172,7 @@ synced(const struct recon *r)
  * pinned, cached and drifted; 0 otherwise.
  */
 static int
-drifted(const struct recon *r, const char *name, uint32_t *want,
-    int32_t *have)
+drifted(const struct recon *r, const char *name, uint32_t *want, int32_t *have)
 {
 	struct cache_deploy d;
 
@@ -188,8 +187,8 @@ drifted(const struct recon *r, const char *name, uint32_t *want,
 static void
 arm(struct recon *r, uint64_t delay_ms)
 {
-	struct timeval tv = {(time_t)(delay_ms / 1000),
-	    (suseconds_t)(delay_ms % 1000) * 1000};
+	struct timeval tv = {
+	    (time_t)(delay_ms / 1000), (suseconds_t)(delay_ms % 1000) * 1000};
 
 	(void)event_add(r->timer, &tv);
 }
@@ -297,8 +296,7 @@ write_done(void *arg, const struct scale_result *res)
 		if (res->retry_after != 0 &&
 		    it->not_before_ms < now + res->retry_after * 1000ull)
 			it->not_before_ms = now + res->retry_after * 1000ull;
-		log_warnx(
-		    "reconcile %s: write failed (%s); retry in %llu ms",
+		log_warnx("reconcile %s: write failed (%s); retry in %llu ms",
 		    it->name, res->message,
 		    (unsigned long long)(it->not_before_ms - now));
 	}

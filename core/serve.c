@@ -116,7 +116,8 @@ handle_get(struct ipcs_req *req, void *arg)
 	m.generation = (uint64_t)d.generation;
 	m.observed_generation = (uint64_t)d.observed_generation;
 	memcpy(m.resource_version, d.rv, sizeof(m.resource_version));
-	if (s->d.pins != NULL && pins_get(s->d.pins, d.name, &m.pin_replicas) == 0)
+	if (s->d.pins != NULL &&
+	    pins_get(s->d.pins, d.name, &m.pin_replicas) == 0)
 		m.pinned = 1;
 	(void)ipcs_answer_deployment(req, &m);
 }
@@ -272,8 +273,8 @@ handle_pin_get(struct ipcs_req *req, void *arg)
 
 /* One audit line per pin change, like scale.c's for writes. */
 static void
-audit_pin(const char *what, const struct ps_write_req *w, int had,
-    uint32_t old, int has_new, uint32_t new, const char *outcome)
+audit_pin(const char *what, const struct ps_write_req *w, int had, uint32_t old,
+    int has_new, uint32_t new, const char *outcome)
 {
 	char o[16] = "none", n[16] = "none";
 
@@ -314,8 +315,8 @@ handle_pin_put(struct ipcs_req *req, void *arg)
 	if (cache_get(s->d.cache, w->name, &d) == -1) {
 		audit_pin("pin", w, 0, 0, 1, w->replicas, "not_found");
 		(void)ipcs_answer_error(req, PS_E_NOT_FOUND, 0,
-		    "deployment \"%s\" not found in namespace \"%s\"",
-		    w->name, s->namespace);
+		    "deployment \"%s\" not found in namespace \"%s\"", w->name,
+		    s->namespace);
 		return;
 	}
 	if ((rc = pins_put(s->d.pins, w->name, w->replicas, &had, &old, err,

@@ -42,8 +42,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	for (size_t i = 0; i < n; i++) {
 		CHECK(ps_valid_name(v[i].name, strlen(v[i].name)) == PS_OK);
-		CHECK(ps_valid_namespace(v[i].namespace,
-		          strlen(v[i].namespace)) == PS_OK);
+		CHECK(ps_valid_namespace(
+		          v[i].namespace, strlen(v[i].namespace)) == PS_OK);
 		CHECK(v[i].replicas <= PS_MAX_REPLICAS);
 		CHECK(i == 0 || pin_entry_cmp(&v[i - 1], &v[i]) < 0);
 	}

@@ -137,7 +137,8 @@ test_pin_doc_refused(void **state)
 static void
 test_pin_doc_bounds(void **state)
 {
-	const char *one = "{\"name\":\"a\",\"namespace\":\"n\",\"replicas\":1},";
+	const char *one =
+	    "{\"name\":\"a\",\"namespace\":\"n\",\"replicas\":1},";
 	size_t cap = (size_t)PIN_DOC_MAX_ENTRIES + 2;
 	size_t unit = strlen(one), len = 0;
 	char *big = malloc(cap * unit + 8), err[256];

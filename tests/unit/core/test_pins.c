@@ -32,8 +32,10 @@ setup(void **state)
 	if (f == NULL)
 		return -1;
 	snprintf(f->dir, sizeof(f->dir), "/tmp/test_pins.XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
+	if (mkdtemp(f->dir) == NULL) {
+		free(f);
 		return -1;
+	}
 	snprintf(f->path, sizeof(f->path), "%s/pins.json", f->dir);
 	*state = f;
 	return 0;
@@ -109,9 +111,10 @@ test_pins_changes_persist(void **state)
 	uint32_t n, old;
 	int had;
 
-	write_file(f->path, "[{\"name\":\"web\",\"namespace\":\"other\","
-	                    "\"replicas\":4},{\"name\":\"db\",\"namespace\":"
-	                    "\"shop\",\"replicas\":1}]");
+	write_file(f->path,
+	    "[{\"name\":\"web\",\"namespace\":\"other\","
+	    "\"replicas\":4},{\"name\":\"db\",\"namespace\":"
+	    "\"shop\",\"replicas\":1}]");
 	p = pins_open_file(f->path, "shop", 100, err, sizeof(err));
 	assert_non_null(p);
 	assert_int_equal(pins_count(p), 1);
@@ -119,9 +122,11 @@ test_pins_changes_persist(void **state)
 	assert_int_equal(pins_get(p, "db", &n), 0);
 	assert_int_equal(n, 1);
 
-	assert_int_equal(pins_put(p, "web", 3, &had, &old, err, sizeof(err)), 0);
+	assert_int_equal(
+	    pins_put(p, "web", 3, &had, &old, err, sizeof(err)), 0);
 	assert_int_equal(had, 0);
-	assert_int_equal(pins_put(p, "api", 0, &had, &old, err, sizeof(err)), 0);
+	assert_int_equal(
+	    pins_put(p, "api", 0, &had, &old, err, sizeof(err)), 0);
 	assert_int_equal(pins_put(p, "db", 2, &had, &old, err, sizeof(err)), 0);
 	assert_int_equal(had, 1);
 	assert_int_equal(old, 1);
@@ -182,8 +187,9 @@ test_pins_open_refused(void **state)
 	assert_null(pins_open_file(f->path, "shop", 100, err, sizeof(err)));
 	assert_non_null(strstr(err, "is invalid: entry 1: namespace missing"));
 
-	write_file(f->path, "[{\"name\":\"db\",\"namespace\":\"x\","
-	                    "\"replicas\":101}]");
+	write_file(f->path,
+	    "[{\"name\":\"db\",\"namespace\":\"x\","
+	    "\"replicas\":101}]");
 	assert_null(pins_open_file(f->path, "shop", 100, err, sizeof(err)));
 	assert_non_null(strstr(err, "above the core's --max-replicas 100"));
 
@@ -212,11 +218,11 @@ test_pins_failure_changes_nothing(void **state)
 
 	assert_non_null(p);
 	assert_int_equal(pins_put(p, "db", 5, &had, &old, err, sizeof(err)), 0);
-	assert_int_equal(pins_put(p, "db", 101, &had, &old, err, sizeof(err)),
-	    PINS_REFUSED);
+	assert_int_equal(
+	    pins_put(p, "db", 101, &had, &old, err, sizeof(err)), PINS_REFUSED);
 	assert_non_null(strstr(err, "above the maximum 100"));
-	assert_int_equal(pins_put(p, "Bad", 1, &had, &old, err, sizeof(err)),
-	    PINS_REFUSED);
+	assert_int_equal(
+	    pins_put(p, "Bad", 1, &had, &old, err, sizeof(err)), PINS_REFUSED);
 
 	/* PATH.tmp cannot be created (a directory is in the way). */
 	snprintf(tmp, sizeof(tmp), "%s.tmp", f->path);
@@ -226,8 +232,8 @@ test_pins_failure_changes_nothing(void **state)
 	assert_non_null(strstr(err, "cannot store the pins file"));
 	assert_int_equal(pins_put(p, "web", 6, &had, &old, err, sizeof(err)),
 	    PINS_STORE_FAILED);
-	assert_int_equal(pins_delete(p, "db", &old, err, sizeof(err)),
-	    PINS_STORE_FAILED);
+	assert_int_equal(
+	    pins_delete(p, "db", &old, err, sizeof(err)), PINS_STORE_FAILED);
 	assert_int_equal(rmdir(tmp), 0);
 
 	assert_int_equal(pins_count(p), 1);
