@@ -9,41 +9,17 @@
 #
 # CORE_WRAPPER runs every core under a tool (`make valgrind`).  Every wait
 # is a condition polled against a deadline.
-. "$(dirname "$0")/ks-common.sh"
+. "$(dirname "$0")/core-common.sh"
 lib_init core-pins
 
-CORE_BIN=$BUILD/replicad-core
-CTL_BIN=$BUILD/replicad-ctl
 NS=shop
 SOCK=$LIB_TMP/core.sock
 PINS=$LIB_TMP/state/pins.json
 DEPS=/apis/apps/v1/namespaces/$NS/deployments
 
-ctl() {
-	"$CTL_BIN" --socket "$SOCK" "$@"
-}
-
-metric() {
-	ctl metrics | awk -v m="$1" '$1 == m { print $2 }'
-}
-
-metric_ge() {
-	local v
-	v=$(metric "$1")
-	[ -n "$v" ] && [ "$v" -ge "$2" ]
-}
-
-admin() {
-	curl -s -X "${2:-POST}" "$KS_URL/_sim/$1"
-}
-
 # spec_is NAME N: kube-sim's own spec.replicas of NAME is N.
 spec_is() {
 	[ "$(kget "$DEPS/$1" | jq_py 'j["spec"]["replicas"]')" = "$2" ]
-}
-
-synced() {
-	ctl health | jq_py 'j["cacheSynced"]' | grep -q True
 }
 
 CORE_RUN=0
