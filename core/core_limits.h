@@ -116,6 +116,18 @@
 /* ...and a probe unanswered for this long counts as a hung API. */
 #define HEALTH_HUNG_MS           1000
 
+/* Reconciler (pins): writes a second over all Deployments and the burst
+ * allowed at once (client-go's workqueue default is 10/s); the delay after
+ * a failed write, or a write repeated within the fight window, doubles
+ * from INITIAL to MAX; a Deployment's bookkeeping is dropped after it has
+ * been idle this long. */
+#define RECON_RATE             10
+#define RECON_BURST            20
+#define RECON_DELAY_INITIAL_MS 1000
+#define RECON_DELAY_MAX_MS     300000
+#define RECON_FIGHT_WINDOW_MS  60000
+#define RECON_ITEM_IDLE_MS     600000
+
 _Static_assert(CORE_MAX_INFLIGHT >= 1 && CORE_MAX_INFLIGHT <= PS_MAX_INFLIGHT,
     "in-flight limit within the protocol's");
 _Static_assert(CORE_MAX_ANSWER_FRAME <= PS_MAX_FRAME,
@@ -127,6 +139,8 @@ _Static_assert(REFL_BACKOFF_INITIAL_MS < REFL_BACKOFF_CAP_MS, "backoff grows");
 _Static_assert(KC_WATCH_STALL_S > 60, "longer than the bookmark interval");
 _Static_assert(
     HEALTH_HUNG_MS < HEALTH_WAIT_MS, "a timed-out waiter sees a hang");
+_Static_assert(RECON_RATE >= 1 && RECON_RATE <= 1000 && RECON_BURST >= 1,
+    "the token bucket refills at least a thousandth of a token a ms");
 
 /* --- Leader election (lease.c): client-go's / kube-controller-manager's
  * defaults.  A leader that has not renewed within LEASE_RENEW_DEADLINE_MS

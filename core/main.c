@@ -34,6 +34,8 @@
 #include "core/kclient.h"
 #include "core/lease.h"
 #include "core/log.h"
+#include "core/pins.h"
+#include "core/reconcile.h"
 #include "core/reflector.h"
 #include "core/scale.h"
 #include "core/serve.h"
@@ -56,6 +58,7 @@ struct core_opts {
 	const char *kube_api;   /* NULL: in-cluster service env */
 	const char *token_file; /* NULL: the projected default in-cluster */
 	const char *ca_file;
+	const char *pin_file; /* NULL: pins not enabled */
 	char api_buf[CORE_MAX_API_URL];
 	char ns_buf[PS_MAX_NAMESPACE + 1];
 	/* Leader election: no lease name, no election (always leader). */
@@ -73,6 +76,8 @@ struct core {
 	struct scale *scale;
 	struct health *health;
 	struct serve *serve;
+	struct pins *pins; /* NULL without --pin-file */
+	struct recon *recon;
 	struct event *sigterm;
 	struct event *sigint;
 	int signals;
@@ -95,9 +100,9 @@ usage(FILE *out)
 	    "[--log-format text|json]\n"
 	    "           [--namespace NS] [--kube-api URL] "
 	    "[--kube-token-file PATH]\n"
-	    "           [--kube-ca-file PATH] [--lease-name NAME] "
-	    "[--identity ID]\n"
-	    "           [--version] [--help]\n"
+	    "           [--kube-ca-file PATH] [--pin-file PATH] "
+	    "[--lease-name NAME]\n"
+	    "           [--identity ID] [--version] [--help]\n"
 	    "Each flag may also be set as REPLICAD_<NAME> in the environment\n"
 	    "(REPLICAD_SOCKET, REPLICAD_ALLOW_UID=uid[,uid...], ...);\n"
 	    "a flag wins over the environment.\n");
@@ -260,6 +265,7 @@ parse_opts(int argc, char *argv[], struct core_opts *o)
 		O_CA_FILE,
 		O_LEASE_NAME,
 		O_IDENTITY,
+		O_PIN_FILE,
 		O_VERSION,
 		O_HELP
 	};
@@ -274,6 +280,7 @@ parse_opts(int argc, char *argv[], struct core_opts *o)
 	    {"kube-ca-file", required_argument, NULL, O_CA_FILE},
 	    {"lease-name", required_argument, NULL, O_LEASE_NAME},
 	    {"identity", required_argument, NULL, O_IDENTITY},
+	    {"pin-file", required_argument, NULL, O_PIN_FILE},
 	    {"version", no_argument, NULL, O_VERSION},
 	    {"help", no_argument, NULL, O_HELP},
 	    {NULL, 0, NULL, 0},
@@ -291,6 +298,7 @@ parse_opts(int argc, char *argv[], struct core_opts *o)
 	o->ca_file = env("REPLICAD_KUBE_CA_FILE");
 	o->lease_name = env("REPLICAD_LEASE_NAME");
 	o->identity = env("REPLICAD_POD_NAME");
+	o->pin_file = env("REPLICAD_PIN_FILE");
 	if (uids != NULL)
 		add_uids(o, "REPLICAD_ALLOW_UID", uids);
 
@@ -335,6 +343,9 @@ parse_opts(int argc, char *argv[], struct core_opts *o)
 		case O_IDENTITY:
 			o->identity = optarg;
 			break;
+		case O_PIN_FILE:
+			o->pin_file = optarg;
+			break;
 		case O_VERSION:
 			printf("replicad-core %s (proto-socket v%d)\n",
 			    CORE_VERSION, PS_VERSION);
@@ -370,6 +381,8 @@ parse_opts(int argc, char *argv[], struct core_opts *o)
 		check_path("--kube-token-file", o->token_file, 1);
 	if (o->ca_file != NULL)
 		check_path("--kube-ca-file", o->ca_file, 1);
+	if (o->pin_file != NULL)
+		check_path("--pin-file", o->pin_file, 0);
 	check_lease_opts(o);
 }
 
@@ -451,6 +464,8 @@ applied_cb(void *arg, const char *name, const char *rv)
 	struct core *core = arg;
 
 	scale_applied(core->scale, name, rv);
+	if (core->recon != NULL)
+		recon_check(core->recon, name);
 }
 
 static void
@@ -459,6 +474,27 @@ synced_cb(void *arg, uint64_t list_started_ms)
 	struct core *core = arg;
 
 	scale_relisted(core->scale, list_started_ms);
+	if (core->recon != NULL)
+		recon_check_all(core->recon);
+}
+
+/* Leader election: only the holder of the Lease reconciles pins. */
+static int
+leading_cb(void *arg)
+{
+	struct core *core = arg;
+
+	return lease_leading(core->lease); /* 1 without --lease-name */
+}
+
+/* Just became leader: look at every pin (drift while we did not lead). */
+static void
+started_leading_cb(void *arg)
+{
+	struct core *core = arg;
+
+	if (core->recon != NULL)
+		recon_check_all(core->recon);
 }
 
 static void
@@ -486,6 +522,20 @@ start_kube(struct core *core, const struct core_opts *o)
 	    (core->health = health_new(core->base, core->kc, core->refl,
 	         core->cache, o->namespace)) == NULL)
 		fatal("cannot set up the cache");
+	if (core->pins != NULL) {
+		struct recon_deps rd;
+
+		memset(&rd, 0, sizeof(rd));
+		rd.base = core->base;
+		rd.cache = core->cache;
+		rd.pins = core->pins;
+		rd.scale = core->scale;
+		rd.refl = core->refl;
+		rd.leading = leading_cb;
+		rd.leading_arg = core;
+		if ((core->recon = recon_new(&rd)) == NULL)
+			fatal("cannot set up the reconciler");
+	}
 	memset(&deps, 0, sizeof(deps));
 	deps.srv = core->srv;
 	deps.cache = core->cache;
@@ -493,16 +543,24 @@ start_kube(struct core *core, const struct core_opts *o)
 	deps.scale = core->scale;
 	deps.health = core->health;
 	deps.kc = core->kc;
+	deps.pins = core->pins;
+	deps.recon = core->recon;
 	deps.namespace = o->namespace;
 	deps.version = CORE_VERSION;
-	/* Leader election: only the holder of the Lease reconciles; it logs
-	 * when leadership starts and stops.  The reconciler asks
-	 * lease_leading(core->lease) (1 when there is no election). */
-	if (o->lease_name != NULL &&
-	    ((core->lease = lease_new(core->base, core->kc, o->namespace,
-	          o->lease_name, o->identity, NULL)) == NULL ||
-	        lease_start(core->lease) != 0))
-		fatalx("cannot set up leader election");
+	/* Leader election (lease.c logs when leadership starts and stops).
+	 * A reconcile write already in flight when leadership is lost still
+	 * completes; none starts after. */
+	if (o->lease_name != NULL) {
+		struct lease_hooks lh;
+
+		memset(&lh, 0, sizeof(lh));
+		lh.started_leading = started_leading_cb;
+		lh.arg = core;
+		if ((core->lease = lease_new(core->base, core->kc, o->namespace,
+		         o->lease_name, o->identity, &lh)) == NULL ||
+		    lease_start(core->lease) != 0)
+			fatalx("cannot set up leader election");
+	}
 	deps.lease = core->lease;
 	if ((core->serve = serve_new(&deps)) == NULL)
 		fatal("cannot register handlers");
@@ -567,6 +625,16 @@ main(int argc, char *argv[])
 	resolve_endpoint(&o);
 	log_init("replicad-core", o.level, o.format);
 	memset(&core, 0, sizeof(core));
+	/* Before the socket: a bad pins file stops the core at once. */
+	if (o.pin_file != NULL) {
+		char err[512];
+
+		if ((core.pins = pins_open_file(o.pin_file, o.namespace,
+		         PS_MAX_REPLICAS, err, sizeof(err))) == NULL)
+			fatalx("%s", err);
+		log_info("pins: %zu in namespace %s, stored in %s",
+		    pins_count(core.pins), o.namespace, o.pin_file);
+	}
 
 	/* A peer that vanishes mid-write is an error return, not a signal. */
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
@@ -606,11 +674,13 @@ main(int argc, char *argv[])
 
 	ipcs_free(core.srv);
 	serve_free(core.serve);
+	recon_free(core.recon);
 	health_free(core.health);
 	scale_free(core.scale);
 	lease_free(core.lease);
 	refl_free(core.refl);
 	cache_free(core.cache);
+	pins_free(core.pins);
 	kc_free(core.kc);
 	event_free(core.sigterm);
 	event_free(core.sigint);

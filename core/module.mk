@@ -1,7 +1,8 @@
 # replicad-core (the privileged half) and replicad-ctl (its operator client).
 # The core links libcurl for the Kubernetes client; the ctl never does.
 CORE_KUBE_SRCS := core/kjson.c core/cache.c core/kclient.c \
-                  core/reflector.c core/scale.c core/health.c
+                  core/reflector.c core/scale.c core/health.c \
+                  core/pin_doc.c core/pins.c core/reconcile.c
 # Leader election (lease.c).
 CORE_KUBE_SRCS += core/lease.c
 CORE_SRCS := core/ipc_server.c core/log.c core/serve.c $(CORE_KUBE_SRCS) \
@@ -46,12 +47,34 @@ $(eval $(call CORE_UNIT_TEST,test_reflector,core/reflector.c core/kjson.c \
     core/cache.c core/kclient.c core/log.c))
 $(eval $(call CORE_UNIT_TEST,test_scale,core/scale.c core/reflector.c \
     core/kjson.c core/cache.c core/kclient.c core/log.c))
+$(eval $(call CORE_UNIT_TEST,test_pin_doc,core/pin_doc.c))
+$(eval $(call CORE_UNIT_TEST,test_pins,core/pins.c core/pin_doc.c))
+$(eval $(call CORE_UNIT_TEST,test_reconcile,core/reconcile.c core/pins.c \
+    core/pin_doc.c core/scale.c core/reflector.c core/kjson.c core/cache.c \
+    core/kclient.c core/log.c))
+
 # Leader election: policy and the Lease JSON both ways.
 $(eval $(call CORE_UNIT_TEST,test_lease,core/lease.c core/kjson.c \
     core/kclient.c core/reflector.c core/cache.c core/log.c))
 
 # Component tests: start the real binaries.
 COMPONENT_TESTS += $(wildcard tests/component/core_socket_test.sh \
-    tests/component/core_kube_test.sh tests/component/core_kube_more_test.sh)
+    tests/component/core_kube_test.sh tests/component/core_kube_more_test.sh \
+    tests/component/core_pins_test.sh)
+
 # Leader election between cores (kube-sim Leases).
 COMPONENT_TESTS += $(wildcard tests/component/core_lease_test.sh)
+
+# libFuzzer driver for the pins document (FUZZ=1 only).
+ifeq ($(FUZZ),1)
+CORE_FUZZERS := $(BUILD)/fuzz/fuzz_pin_doc
+FUZZERS      += $(CORE_FUZZERS)
+
+$(call obj,tests/fuzz/fuzz_pin_doc.c): MOD_CFLAGS := $(CFLAGS_YAJL)
+
+$(CORE_FUZZERS): $(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o \
+    $(call obj,core/pin_doc.c) $(PS_LIB)
+	$(Q)mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS_YAJL)
+endif

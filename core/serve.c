@@ -21,6 +21,8 @@
 #include "core/kclient.h"
 #include "core/lease.h"
 #include "core/log.h"
+#include "core/pins.h"
+#include "core/reconcile.h"
 #include "core/reflector.h"
 #include "core/scale.h"
 #include "core/serve.h"
@@ -115,6 +117,9 @@ handle_get(struct ipcs_req *req, void *arg)
 	m.generation = (uint64_t)d.generation;
 	m.observed_generation = (uint64_t)d.observed_generation;
 	memcpy(m.resource_version, d.rv, sizeof(m.resource_version));
+	if (s->d.pins != NULL &&
+	    pins_get(s->d.pins, d.name, &m.pin_replicas) == 0)
+		m.pinned = 1;
 	(void)ipcs_answer_deployment(req, &m);
 }
 
@@ -152,10 +157,20 @@ handle_scale(struct ipcs_req *req, void *arg)
 	struct serve *s = arg;
 	const struct ps_write_req *w = ipcs_req_write(req);
 	struct scale_op *op;
+	uint32_t pin;
 
 	/* Read-your-writes needs the watch: no write before the cache. */
 	if (!synced(s)) {
 		answer_not_synced(req);
+		return;
+	}
+	/* The reconciler would undo it at once: say so instead. */
+	if (s->d.pins != NULL && pins_get(s->d.pins, w->name, &pin) == 0 &&
+	    pin != w->replicas) {
+		(void)ipcs_answer_error(req, PS_E_CONFLICT, 0,
+		    "deployment \"%s\" is pinned to %u replicas: change or "
+		    "remove its pin instead",
+		    w->name, pin);
 		return;
 	}
 	log_kv(LOG_LEVEL_DEBUG, 0,
@@ -191,12 +206,168 @@ handle_health(struct ipcs_req *req, void *arg)
 		ipcs_req_set_cancel(req, health_cancel, w);
 }
 
-static void
-handle_pins(struct ipcs_req *req, void *arg)
+/* ---------------------------------------------------------------- pins */
+
+static int
+pins_enabled(struct serve *s, struct ipcs_req *req)
 {
-	(void)arg;
+	if (s->d.pins != NULL)
+		return 1;
 	(void)ipcs_answer_error(req, PS_E_UNSUPPORTED, 0,
-	    "pins are not available in this core yet");
+	    "pins are not enabled in this core (start it with --pin-file)");
+	return 0;
+}
+
+/* A PIN_LIST answer being streamed: the last name sent. */
+static int
+pin_list_next(void *arg, struct ps_pin *pin)
+{
+	struct list_cursor *cur = arg;
+
+	if (!pins_next(cur->s->d.pins, cur->last, pin))
+		return 0;
+	memcpy(cur->last, pin->name, sizeof(cur->last));
+	return 1;
+}
+
+static void
+handle_pin_list(struct ipcs_req *req, void *arg)
+{
+	struct serve *s = arg;
+	struct list_cursor *cur;
+
+	if (!pins_enabled(s, req))
+		return;
+	if ((cur = calloc(1, sizeof(*cur))) == NULL) {
+		(void)ipcs_answer_error(req, PS_E_INTERNAL, 1, "out of memory");
+		return;
+	}
+	cur->s = s;
+	(void)ipcs_answer_pins(req, pin_list_next, free, cur);
+}
+
+static void
+answer_no_pin(struct serve *s, struct ipcs_req *req, const char *name)
+{
+	(void)ipcs_answer_error(req, PS_E_NOT_FOUND, 0,
+	    "deployment \"%s\" has no pin in namespace \"%s\"", name,
+	    s->namespace);
+}
+
+static void
+handle_pin_get(struct ipcs_req *req, void *arg)
+{
+	struct serve *s = arg;
+	const struct ps_name_req *nr = ipcs_req_name(req);
+	struct ps_pin m;
+
+	if (!pins_enabled(s, req))
+		return;
+	memset(&m, 0, sizeof(m));
+	if (pins_get(s->d.pins, nr->name, &m.replicas) != 0) {
+		answer_no_pin(s, req, nr->name);
+		return;
+	}
+	memcpy(m.name, nr->name, sizeof(m.name));
+	(void)ipcs_answer_pin(req, &m);
+}
+
+/* One audit line per pin change, like scale.c's for writes. */
+static void
+audit_pin(const char *what, const struct ps_write_req *w, int had, uint32_t old,
+    int has_new, uint32_t new, const char *outcome)
+{
+	char o[16] = "none", n[16] = "none";
+
+	if (had)
+		snprintf(o, sizeof(o), "%u", old);
+	if (has_new)
+		snprintf(n, sizeof(n), "%u", new);
+	log_kv(LOG_LEVEL_INFO, 0,
+	    (struct log_kv[]){LOG_S("audit", what),
+	        LOG_S("identity", w->identity), LOG_S("deployment", w->name),
+	        LOG_S("old", o), LOG_S("new", n), LOG_S("outcome", outcome)},
+	    6, "%s %s %s -> %s: %s", what, w->name, o, n, outcome);
+}
+
+/*
+ * PIN_PUT: only for a Deployment the cache knows (a typo should not
+ * create a pin that waits forever for a Deployment of that name), so only
+ * once the cache is synced.  The pin then applies to the Deployment of
+ * that name until it is removed, also across a delete and re-create.
+ */
+static void
+handle_pin_put(struct ipcs_req *req, void *arg)
+{
+	struct serve *s = arg;
+	const struct ps_write_req *w = ipcs_req_write(req);
+	struct cache_deploy d;
+	struct ps_pin m;
+	char err[PS_MAX_MESSAGE - 64];
+	uint32_t old;
+	int had, rc;
+
+	if (!pins_enabled(s, req))
+		return;
+	if (!synced(s)) {
+		answer_not_synced(req);
+		return;
+	}
+	if (cache_get(s->d.cache, w->name, &d) == -1) {
+		audit_pin("pin", w, 0, 0, 1, w->replicas, "not_found");
+		(void)ipcs_answer_error(req, PS_E_NOT_FOUND, 0,
+		    "deployment \"%s\" not found in namespace \"%s\"", w->name,
+		    s->namespace);
+		return;
+	}
+	if ((rc = pins_put(s->d.pins, w->name, w->replicas, &had, &old, err,
+	         sizeof(err))) != 0) {
+		audit_pin("pin", w, 0, 0, 1, w->replicas, "failed");
+		log_warnx("pin %s: %s", w->name, err);
+		(void)ipcs_answer_error(req,
+		    rc == PINS_REFUSED ? PS_E_INVALID : PS_E_INTERNAL, 0,
+		    "pin not stored: %s", err);
+		return;
+	}
+	audit_pin("pin", w, had, old, 1, w->replicas, "ok");
+	recon_pin_changed(s->d.recon, w->name);
+	memset(&m, 0, sizeof(m));
+	memcpy(m.name, w->name, sizeof(m.name));
+	m.replicas = w->replicas;
+	(void)ipcs_answer_pin(req, &m);
+}
+
+static void
+handle_pin_delete(struct ipcs_req *req, void *arg)
+{
+	struct serve *s = arg;
+	const struct ps_write_req *w = ipcs_req_write(req);
+	struct ps_pin m;
+	char err[PS_MAX_MESSAGE - 64];
+	uint32_t old = 0;
+	int rc;
+
+	if (!pins_enabled(s, req))
+		return;
+	if ((rc = pins_delete(s->d.pins, w->name, &old, err, sizeof(err))) ==
+	    PINS_NO_PIN) {
+		audit_pin("unpin", w, 0, 0, 0, 0, "not_found");
+		answer_no_pin(s, req, w->name);
+		return;
+	}
+	if (rc != 0) {
+		audit_pin("unpin", w, 1, old, 0, 0, "failed");
+		log_warnx("unpin %s: %s", w->name, err);
+		(void)ipcs_answer_error(
+		    req, PS_E_INTERNAL, 0, "pin not removed: %s", err);
+		return;
+	}
+	audit_pin("unpin", w, 1, old, 0, 0, "ok");
+	recon_pin_changed(s->d.recon, w->name);
+	memset(&m, 0, sizeof(m));
+	memcpy(m.name, w->name, sizeof(m.name));
+	m.replicas = old;
+	(void)ipcs_answer_pin(req, &m);
 }
 
 /* evbuffer_add_printf for a series; remembers the first failure. */
@@ -323,6 +494,37 @@ handle_metrics(struct ipcs_req *req, void *arg)
 	    "replicad_core_writes_total{outcome=\"failed\"} %llu\n",
 	    (unsigned long long)ss.ok_synced,
 	    (unsigned long long)ss.ok_unsynced, (unsigned long long)ss.failed);
+	if (s->d.pins != NULL) {
+		struct pins_stats ps;
+		struct recon_stats rcs;
+
+		pins_get_stats(s->d.pins, &ps);
+		recon_get_stats(s->d.recon, &rcs);
+		metric(b, &err,
+		    "# HELP replicad_core_pins Pinned deployments.\n"
+		    "# TYPE replicad_core_pins gauge\n"
+		    "replicad_core_pins %zu\n"
+		    "# HELP replicad_core_pin_store_failures_total Pin changes "
+		    "refused because the store could not be written.\n"
+		    "# TYPE replicad_core_pin_store_failures_total counter\n"
+		    "replicad_core_pin_store_failures_total %llu\n"
+		    "# HELP replicad_core_reconcile_writes_total Writes that "
+		    "scaled a deployment back to its pin, by outcome.\n"
+		    "# TYPE replicad_core_reconcile_writes_total counter\n"
+		    "replicad_core_reconcile_writes_total{outcome=\"ok\"} "
+		    "%llu\n"
+		    "replicad_core_reconcile_writes_total{outcome=\"failed\"} "
+		    "%llu\n"
+		    "# HELP replicad_core_reconcile_pending Pinned deployments "
+		    "waiting for or in a write back to their pin.\n"
+		    "# TYPE replicad_core_reconcile_pending gauge\n"
+		    "replicad_core_reconcile_pending %llu\n",
+		    pins_count(s->d.pins),
+		    (unsigned long long)ps.store_failures,
+		    (unsigned long long)rcs.writes_ok,
+		    (unsigned long long)rcs.writes_failed,
+		    (unsigned long long)rcs.pending);
+	}
 	/* Leader election (lease.c); without it: always leader. */
 	if (lease_stats_prometheus(s->d.lease, b) != 0)
 		err = 1;
@@ -346,10 +548,10 @@ serve_new(const struct serve_deps *deps)
 	    {PS_T_SCALE, handle_scale},
 	    {PS_T_HEALTH, handle_health},
 	    {PS_T_METRICS, handle_metrics},
-	    {PS_T_PIN_LIST, handle_pins},
-	    {PS_T_PIN_GET, handle_pins},
-	    {PS_T_PIN_PUT, handle_pins},
-	    {PS_T_PIN_DELETE, handle_pins},
+	    {PS_T_PIN_LIST, handle_pin_list},
+	    {PS_T_PIN_GET, handle_pin_get},
+	    {PS_T_PIN_PUT, handle_pin_put},
+	    {PS_T_PIN_DELETE, handle_pin_delete},
 	};
 	struct serve *s;
 

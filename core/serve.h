@@ -1,6 +1,7 @@
 /*
  * serve.h — the core's answers to proto-socket requests: reads from the
- * cache, scale writes through scale.c, health through health.c, and
+ * cache, scale writes through scale.c, health through health.c, pins
+ * through pins.c (each change audit-logged and handed to reconcile.c), and
  * metrics gathered from every module.  It owns no state of its own beyond
  * per-request cursors; the modules it is given outlive it.
  */
@@ -13,6 +14,8 @@ struct refl;
 struct scale;
 struct health;
 struct kc;
+struct pins;
+struct recon;
 struct lease;
 struct serve;
 
@@ -23,6 +26,8 @@ struct serve_deps {
 	struct scale *scale;
 	struct health *health;
 	struct kc *kc;
+	struct pins *pins;   /* NULL: pins not enabled (UNSUPPORTED) */
+	struct recon *recon; /* with pins */
 	const char *namespace;
 	const char *version;
 	/* Leader election; NULL: not configured (always leader). */

@@ -10,7 +10,9 @@
 #
 # Environment: BUILD (build), CERTS (certs), GATEWAY_ADDR (127.0.0.1:8443),
 # PROBE_ADDR (127.0.0.1:8080), SIM_ADDR (127.0.0.1:6443), NAMESPACE
-# (default), KUBE_API (unset: kube-sim), RUN_DIR (a new temp dir).
+# (default), KUBE_API (unset: kube-sim), RUN_DIR (a new temp dir),
+# PIN_FILE (RUN_DIR/pins.json; set it to keep pins from one run to the
+# next).
 set -euo pipefail
 
 BUILD=${BUILD:-build}
@@ -21,6 +23,7 @@ SIM_ADDR=${SIM_ADDR:-127.0.0.1:6443}
 NAMESPACE=${NAMESPACE:-default}
 KUBE_API=${KUBE_API:-}
 RUN_DIR=${RUN_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/replicad-run.XXXXXX")}
+PIN_FILE=${PIN_FILE:-$RUN_DIR/pins.json}
 umask 077
 mkdir -p "$RUN_DIR"
 
@@ -76,6 +79,7 @@ else
 	echo "run: using the Kubernetes API at $KUBE_API (namespace $NAMESPACE)"
 fi
 
+core_args+=(--pin-file "$PIN_FILE")
 "$BUILD/replicad-core" "${core_args[@]}" >"$RUN_DIR/core.log" 2>&1 &
 pids+=($!)
 wait_for 20 replicad-core test -S "$RUN_DIR/core.sock"
@@ -97,6 +101,10 @@ run: replicad is ready (logs in $RUN_DIR). Try:
   curl \$C $url/api/v1/deployments/frontend/replicas
   curl \$C -X POST -H 'Content-Type: application/json' -d '{"replicas":5}' \\
       $url/api/v1/deployments/frontend/replicas
+  curl \$C -X PUT -H 'Content-Type: application/json' -d '{"replicas":2}' \\
+      $url/api/v1/deployments/orders/pin      # keep orders at 2
+  curl \$C $url/api/v1/pins
+  curl \$C -X DELETE $url/api/v1/deployments/orders/pin
   curl \$C $url/healthz
   curl http://$PROBE_ADDR/metrics
 

@@ -7,11 +7,9 @@
 #
 # CORE_WRAPPER (e.g. "valgrind --error-exitcode=99 ...") runs the core
 # under a tool.  Every wait is a condition polled against a deadline.
-. "$(dirname "$0")/ks-common.sh"
+. "$(dirname "$0")/core-common.sh"
 lib_init core-kube-more
 
-CORE_BIN=$BUILD/replicad-core
-CTL_BIN=$BUILD/replicad-ctl
 NS=shop
 TOKEN=tok-$RANDOM-$RANDOM
 SOCK=$LIB_TMP/core.sock
@@ -20,28 +18,7 @@ HERE=$(dirname "$0")
 # Slower under valgrind: deadlines scale, assertions do not.
 SLOW=${CORE_WRAPPER:+4}
 SLOW=${SLOW:-1}
-
-ctl() {
-	"$CTL_BIN" --socket "$SOCK" --timeout $((10 * SLOW)) "$@"
-}
-
-field_is() {
-	[ "$(ctl get "$1" 2>/dev/null | jq_py "$2")" = "$3" ]
-}
-
-metric() {
-	ctl metrics | awk -v m="$1" '$1 == m { print $2 }'
-}
-
-metric_ge() {
-	local v
-	v=$(metric "$1")
-	[ -n "$v" ] && [ "$v" -ge "$2" ]
-}
-
-admin() {
-	curl -s ${KS_CA:+--cacert "$KS_CA"} -X "${2:-POST}" "$KS_URL/_sim/$1"
-}
+CTL_TIMEOUT=$((10 * SLOW))
 
 # API answers with status $1 (any verb) counted by the core, at least $2.
 refused_ge() {
@@ -52,11 +29,6 @@ refused_ge() {
 
 health_has() {
 	ctl health | grep -q "$1"
-}
-
-# From metrics, not health: a health request may cost an API probe.
-synced() {
-	[ "$(metric replicad_core_cache_synced)" = 1 ]
 }
 
 CORE_RUN=0

@@ -8,42 +8,13 @@
 # CORE_WRAPPER (e.g. "valgrind --error-exitcode=99 ...") runs every core
 # under a tool; `make valgrind` does that.  Every wait is a condition polled
 # against a deadline.
-. "$(dirname "$0")/ks-common.sh"
+. "$(dirname "$0")/core-common.sh"
 lib_init core-kube
 
-CORE_BIN=$BUILD/replicad-core
-CTL_BIN=$BUILD/replicad-ctl
 NS=shop
 TOKEN=tok-$RANDOM-$RANDOM-first
 SOCK=$LIB_TMP/core.sock
 DEPS=/apis/apps/v1/namespaces/$NS/deployments
-
-ctl() {
-	"$CTL_BIN" --socket "$SOCK" "$@"
-}
-
-# field NAME EXPR: a field of `ctl get NAME` (Python expression on j).
-field() {
-	ctl get "$1" 2>/dev/null | jq_py "$2"
-}
-
-field_is() {
-	[ "$(field "$1" "$2")" = "$3" ]
-}
-
-metric() {
-	ctl metrics | awk -v m="$1" '$1 == m { print $2 }'
-}
-
-metric_ge() {
-	local v
-	v=$(metric "$1")
-	[ -n "$v" ] && [ "$v" -ge "$2" ]
-}
-
-admin() {
-	curl -s -X "${2:-POST}" "$KS_URL/_sim/$1"
-}
 
 CORE_RUN=0
 start_core() {
@@ -59,10 +30,6 @@ start_core() {
 		cat "$CORE_LOG"
 		exit 1
 	}
-}
-
-synced() {
-	ctl health | jq_py 'j["cacheSynced"]' | grep -q True
 }
 
 echo "$TOKEN" >"$LIB_TMP/token"

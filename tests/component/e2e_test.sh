@@ -4,8 +4,9 @@
 # as the client.  What only the whole chain can show: a POST lands in the
 # API server and is read back from the cache (read-your-writes), drift made
 # in the API shows through the gateway, /healthz follows the API's health,
-# the gateway rides out a core restart on its own, and `make run`'s script
-# brings everything up and down.
+# pins hold a Deployment against drift and refuse conflicting writes, the
+# gateway rides out a core restart on its own (the pins survive it), and
+# `make run`'s script brings everything up and down.
 . "$(dirname "$0")/ks-common.sh"
 lib_init e2e
 
@@ -30,7 +31,7 @@ sim() {
 start_core() {
 	lib_bg core "$BUILD/replicad-core" --socket "$SOCK" --namespace "$NS" \
 	    --kube-api "$KS_URL" --kube-token-file "$LIB_TMP/token" \
-	    --kube-ca-file "$KS_CA"
+	    --kube-ca-file "$KS_CA" --pin-file "$LIB_TMP/pins.json"
 	CORE_PID=$LIB_LAST_PID
 }
 start_core
@@ -97,6 +98,41 @@ worker_is() {
 }
 check "drift seen through the gateway" lib_wait 20 worker_is 4
 
+# Pins: PUT holds worker at 2 against drift; a POST of another count is
+# refused while the pin holds; DELETE lets it go.
+
+# sim_spec_is NAME N: kube-sim's own spec.replicas of NAME is N.
+sim_spec_is() {
+	[ "$(sim "$KS_URL$DEPS/$1" | jq_py 'j["spec"]["replicas"]')" = "$2" ]
+}
+expect_eq "PUT pin" "$(api -X PUT -H 'Content-Type: application/json' \
+    -d '{"replicas":2}' "$GW/api/v1/deployments/worker/pin")" \
+    '{"status":"pinned","name":"worker","replicas":2}'
+check "the pin scales worker to 2" lib_wait 20 worker_is 2
+check "…in kube-sim too" sim_spec_is worker 2
+expect_eq "GET pin" "$(api "$GW/api/v1/deployments/worker/pin")" \
+    '{"name":"worker","replicas":2}'
+expect_eq "GET pins" "$(api "$GW/api/v1/pins")" \
+    '{"pins":[{"name":"worker","replicas":2}]}'
+expect_eq "GET replicas shows the pin" \
+    "$(api "$GW/api/v1/deployments/worker/replicas" | jq_py 'j["pinned"]')" 2
+curl -s --cacert "$KS_CA" -X POST "$KS_URL/_sim/scale?name=worker&replicas=7" >/dev/null
+check "drift to 7 is scaled back to the pin" lib_wait 20 sim_spec_is worker 2
+expect_eq "POST of another count to a pinned deployment: 409" \
+    "$(code POST /api/v1/deployments/worker/replicas '{"replicas":5}')" 409
+expect_eq "PUT pin of an unknown deployment: 404" \
+    "$(code PUT /api/v1/deployments/nosuch/pin '{"replicas":1}')" 404
+expect_eq "PUT pin with a bad body: 400" \
+    "$(code PUT /api/v1/deployments/worker/pin '{"replicas":"2"}')" 400
+expect_eq "…and the pin is unchanged" "$(api "$GW/api/v1/pins")" \
+    '{"pins":[{"name":"worker","replicas":2}]}'
+expect_eq "DELETE pin" "$(api -X DELETE "$GW/api/v1/deployments/worker/pin")" \
+    '{"status":"unpinned","name":"worker","replicas":2}'
+expect_eq "GET pin after DELETE: 404" \
+    "$(code GET /api/v1/deployments/worker/pin)" 404
+expect_eq "PUT pin orders 2 (kept across the core restart below)" \
+    "$(code PUT /api/v1/deployments/orders/pin '{"replicas":2}')" 200
+
 # /healthz follows the API: a hung API makes it 503, then 200 again.
 healthz() {
 	[ "$(api -o /dev/null -w '%{http_code}' "$GW/healthz")" = "$1" ]
@@ -123,6 +159,8 @@ expect_match "…with Retry-After" \
 start_core
 check "core back: 200 without restarting the gateway" lib_wait 60 list_code 200
 check "gateway is the same process" kill -0 "$GW_PID"
+expect_eq "pins survive the core restart" "$(api "$GW/api/v1/pins")" \
+    '{"pins":[{"name":"orders","replicas":2}]}'
 
 # Logs: no token, no key material, anywhere.
 check "no token in any log" sh -c \
@@ -147,6 +185,8 @@ expect_eq "make run: list" \
     '{"deployments":["frontend","orders","worker"]}'
 expect_match "make run: printed curl commands" "$(cat "$LIB_TMP/run.out")" \
     "curl .*https://localhost:$RG/api/v1/deployments"
+expect_eq "make run: pins are on" \
+    "$(api "https://localhost:$RG/api/v1/pins")" '{"pins":[]}'
 kill -TERM "$RUN_PID"
 check "make run: stops" lib_wait_pid "$RUN_PID" 30
 lib_forget "$RUN_PID"

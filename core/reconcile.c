@@ -1,0 +1,414 @@
+/*
+ * reconcile.c — scale pinned Deployments back to their pin (see
+ * reconcile.h).
+ *
+ * Each Deployment that drifted gets an `item` (separately allocated, so
+ * that a write's callback can hold it; indexed by a sorted array of
+ * pointers).  An item is queued with a due time; one timer runs the queue:
+ * due items are checked again against the cache and the pin (the world may
+ * have moved on) and written while the token bucket allows.  Writes are
+ * never started from inside recon_check(), which runs from the reflector's
+ * and the request handlers' callbacks: only from the timer.
+ *
+ * An item outlives its write to remember failures and repeated drifts;
+ * idle ones are dropped after RECON_ITEM_IDLE_MS by recon_check_all().
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "core/cache.h"
+#include "core/core_limits.h"
+#include "core/log.h"
+#include "core/pins.h"
+#include "core/reconcile.h"
+#include "core/reflector.h"
+#include "core/scale.h"
+
+struct item {
+	struct recon *r;
+	char name[PS_MAX_NAME + 1];
+	struct scale_op *op; /* the write in flight, or NULL */
+	int queued;
+	uint64_t due_ms;        /* queued: not before this */
+	uint64_t not_before_ms; /* after a failure or a repeated drift */
+	unsigned failures;      /* failed writes in a row */
+	unsigned repeats;       /* writes repeated within the fight window */
+	uint64_t last_write_ms; /* when the last successful write ended */
+};
+
+struct recon {
+	struct recon_deps d;
+	struct event *timer;
+	struct recon_bucket bucket;
+	struct item **items; /* sorted by name */
+	size_t n, cap;
+	struct recon_stats stats;
+};
+
+uint64_t
+recon_delay_ms(unsigned n)
+{
+	uint64_t d = RECON_DELAY_INITIAL_MS;
+
+	for (unsigned i = 1; i < n && d < RECON_DELAY_MAX_MS; i++)
+		d *= 2;
+	return d < RECON_DELAY_MAX_MS ? d : RECON_DELAY_MAX_MS;
+}
+
+void
+recon_bucket_init(struct recon_bucket *b, uint64_t now_ms)
+{
+	b->milli = (uint64_t)RECON_BURST * 1000;
+	b->last_ms = now_ms;
+}
+
+uint64_t
+recon_bucket_take(struct recon_bucket *b, uint64_t now_ms)
+{
+	const uint64_t full = (uint64_t)RECON_BURST * 1000;
+
+	/* RECON_RATE tokens a second = RECON_RATE thousandths a ms. */
+	if (now_ms > b->last_ms) {
+		/* Capped first: days of idle time must not overflow. */
+		uint64_t idle = now_ms - b->last_ms;
+		uint64_t add = (idle < full ? idle : full) * RECON_RATE;
+
+		b->milli = add >= full - b->milli ? full : b->milli + add;
+		b->last_ms = now_ms;
+	}
+	if (b->milli >= 1000) {
+		b->milli -= 1000;
+		return 0;
+	}
+	return (1000 - b->milli + RECON_RATE - 1) / RECON_RATE;
+}
+
+/* Index of `name` in items, or where it would go (*found = 0). */
+static size_t
+find(const struct recon *r, const char *name, int *found)
+{
+	size_t lo = 0, hi = r->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(name, r->items[mid]->name);
+
+		if (c == 0) {
+			*found = 1;
+			return mid;
+		}
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	*found = 0;
+	return lo;
+}
+
+static struct item *
+item_get(struct recon *r, const char *name, int create)
+{
+	struct item *it;
+	int found;
+	size_t i = find(r, name, &found);
+
+	if (found)
+		return r->items[i];
+	if (!create)
+		return NULL;
+	if (r->n == r->cap) {
+		size_t cap = r->cap != 0 ? r->cap * 2 : 16;
+		struct item **v = realloc(r->items, cap * sizeof(*v));
+
+		if (v == NULL)
+			return NULL;
+		r->items = v;
+		r->cap = cap;
+	}
+	if ((it = calloc(1, sizeof(*it))) == NULL)
+		return NULL;
+	it->r = r;
+	memcpy(it->name, name, strlen(name) + 1);
+	memmove(&r->items[i + 1], &r->items[i], (r->n - i) * sizeof(*r->items));
+	r->items[i] = it;
+	r->n++;
+	return it;
+}
+
+static void
+item_remove(struct recon *r, struct item *it)
+{
+	int found;
+	size_t i = find(r, it->name, &found);
+
+	if (!found)
+		return;
+	memmove(
+	    &r->items[i], &r->items[i + 1], (r->n - i - 1) * sizeof(*r->items));
+	r->n--;
+	free(it);
+}
+
+static int
+leading(const struct recon *r)
+{
+	return r->d.leading == NULL || r->d.leading(r->d.leading_arg);
+}
+
+static int
+synced(const struct recon *r)
+{
+	struct refl_status st;
+
+	refl_get_status(r->d.refl, &st);
+	return st.synced;
+}
+
+/*
+ * The count `name` should be scaled to: 1 with it in *want when it is
+ * pinned, cached and drifted; 0 otherwise.
+ */
+static int
+drifted(const struct recon *r, const char *name, uint32_t *want, int32_t *have)
+{
+	struct cache_deploy d;
+
+	if (pins_get(r->d.pins, name, want) != 0)
+		return 0;
+	if (cache_get(r->d.cache, name, &d) != 0)
+		return 0;
+	*have = d.desired;
+	return d.desired < 0 || (uint32_t)d.desired != *want;
+}
+
+static void
+arm(struct recon *r, uint64_t delay_ms)
+{
+	struct timeval tv = {
+	    (time_t)(delay_ms / 1000), (suseconds_t)(delay_ms % 1000) * 1000};
+
+	(void)event_add(r->timer, &tv);
+}
+
+/* Arms the timer for the earliest queued item. */
+static void
+rearm(struct recon *r, uint64_t now)
+{
+	uint64_t next = UINT64_MAX;
+
+	for (size_t i = 0; i < r->n; i++)
+		if (r->items[i]->queued && r->items[i]->due_ms < next)
+			next = r->items[i]->due_ms;
+	if (next == UINT64_MAX)
+		(void)event_del(r->timer);
+	else
+		arm(r, next > now ? next - now : 0);
+}
+
+static void
+pending_count(struct recon *r)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < r->n; i++)
+		n += r->items[i]->queued || r->items[i]->op != NULL;
+	r->stats.pending = n;
+}
+
+void
+recon_check(struct recon *r, const char *name)
+{
+	struct item *it = item_get(r, name, 0);
+	uint64_t now = refl_now_ms();
+	uint32_t want;
+	int32_t have;
+
+	if (!drifted(r, name, &want, &have)) {
+		if (it != NULL && it->queued)
+			it->queued = 0;
+		pending_count(r);
+		return;
+	}
+	if (!leading(r) || !synced(r))
+		return; /* recon_check_all() runs when that changes */
+	if (it == NULL && (it = item_get(r, name, 1)) == NULL) {
+		log_warnx("reconcile %s: out of memory", name);
+		return;
+	}
+	if (it->op != NULL || it->queued)
+		return; /* the write's end checks again; or already due */
+	it->queued = 1;
+	it->due_ms = it->not_before_ms > now ? it->not_before_ms : now;
+	pending_count(r);
+	rearm(r, now);
+}
+
+void
+recon_pin_changed(struct recon *r, const char *name)
+{
+	struct item *it = item_get(r, name, 0);
+
+	if (it != NULL) {
+		it->failures = 0;
+		it->repeats = 0;
+		it->last_write_ms = 0;
+		it->not_before_ms = 0;
+		if (it->queued)
+			it->due_ms = refl_now_ms();
+	}
+	recon_check(r, name);
+}
+
+static void
+write_done(void *arg, const struct scale_result *res)
+{
+	struct item *it = arg;
+	struct recon *r = it->r;
+	uint64_t now = refl_now_ms();
+
+	it->op = NULL;
+	if (res->code == 0) {
+		r->stats.writes_ok++;
+		it->failures = 0;
+		if (it->last_write_ms != 0 &&
+		    now - it->last_write_ms < RECON_FIGHT_WINDOW_MS)
+			it->repeats++;
+		else
+			it->repeats = 0;
+		it->last_write_ms = now;
+		it->not_before_ms =
+		    it->repeats != 0 ? now + recon_delay_ms(it->repeats) : 0;
+		if (it->repeats != 0)
+			log_warnx(
+			    "reconcile %s: scaled back again within %d s of "
+			    "the last time (%u in a row): something else keeps "
+			    "scaling it; the next write waits %llu ms",
+			    it->name, RECON_FIGHT_WINDOW_MS / 1000,
+			    it->repeats + 1,
+			    (unsigned long long)recon_delay_ms(it->repeats));
+	} else {
+		r->stats.writes_failed++;
+		it->failures++;
+		it->not_before_ms = now + recon_delay_ms(it->failures);
+		if (res->retry_after != 0 &&
+		    it->not_before_ms < now + res->retry_after * 1000ull)
+			it->not_before_ms = now + res->retry_after * 1000ull;
+		log_warnx("reconcile %s: write failed (%s); retry in %llu ms",
+		    it->name, res->message,
+		    (unsigned long long)(it->not_before_ms - now));
+	}
+	/* Still drifted (another change meanwhile, a failure): queue again. */
+	recon_check(r, it->name);
+}
+
+/* The timer: write what is due, as the token bucket allows. */
+static void
+run_queue(evutil_socket_t fd, short what, void *arg)
+{
+	struct recon *r = arg;
+	uint64_t now = refl_now_ms();
+
+	(void)fd;
+	(void)what;
+	if (!leading(r) || !synced(r)) {
+		for (size_t i = 0; i < r->n; i++)
+			r->items[i]->queued = 0;
+		pending_count(r);
+		return;
+	}
+	for (size_t i = 0; i < r->n; i++) {
+		struct item *it = r->items[i];
+		uint32_t want;
+		int32_t have;
+		uint64_t wait;
+
+		if (!it->queued || it->due_ms > now)
+			continue;
+		if (!drifted(r, it->name, &want, &have)) {
+			it->queued = 0;
+			continue;
+		}
+		if ((wait = recon_bucket_take(&r->bucket, now)) != 0) {
+			/* Everything still due waits for the next token. */
+			for (size_t j = i; j < r->n; j++)
+				if (r->items[j]->queued &&
+				    r->items[j]->due_ms < now + wait)
+					r->items[j]->due_ms = now + wait;
+			break;
+		}
+		it->queued = 0;
+		log_kv(LOG_LEVEL_INFO, 0,
+		    (struct log_kv[]){LOG_S("deployment", it->name),
+		        LOG_I("replicas", have), LOG_U("pin", want)},
+		    3, "reconcile: %s drifted from its pin, scaling it back",
+		    it->name);
+		/* scale_start may call write_done at once (refused input),
+		 * which may queue it again: hold the op only if it is live. */
+		it->op = scale_start(
+		    r->d.scale, it->name, want, RECON_IDENTITY, write_done, it);
+	}
+	pending_count(r);
+	rearm(r, now);
+}
+
+void
+recon_check_all(struct recon *r)
+{
+	struct ps_pin pin;
+	char after[PS_MAX_NAME + 1] = "";
+	uint64_t now = refl_now_ms();
+
+	/* Forget idle items: no work, nothing to remember lately. */
+	for (size_t i = r->n; i-- > 0;) {
+		struct item *it = r->items[i];
+
+		if (it->op == NULL && !it->queued &&
+		    now - it->last_write_ms > RECON_ITEM_IDLE_MS &&
+		    it->not_before_ms <= now)
+			item_remove(r, it);
+	}
+	while (pins_next(r->d.pins, after, &pin) == 1) {
+		recon_check(r, pin.name);
+		memcpy(after, pin.name, sizeof(after));
+	}
+}
+
+struct recon *
+recon_new(const struct recon_deps *deps)
+{
+	struct recon *r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	r->d = *deps;
+	if ((r->timer = evtimer_new(deps->base, run_queue, r)) == NULL) {
+		free(r);
+		return NULL;
+	}
+	recon_bucket_init(&r->bucket, refl_now_ms());
+	return r;
+}
+
+void
+recon_free(struct recon *r)
+{
+	if (r == NULL)
+		return;
+	for (size_t i = 0; i < r->n; i++) {
+		if (r->items[i]->op != NULL)
+			scale_detach(r->items[i]->op);
+		free(r->items[i]);
+	}
+	free(r->items);
+	event_free(r->timer);
+	free(r);
+}
+
+void
+recon_get_stats(const struct recon *r, struct recon_stats *st)
+{
+	*st = r->stats;
+}
