@@ -5,7 +5,8 @@
 # other takes over without waiting for expiry, kill -9 (no release) is
 # taken over only after expiry, failing renews (503) make the leader stand
 # down and later re-acquire, and a foreign holder that keeps renewing is
-# never taken over (and is once it stops).
+# never taken over (and is once it stops); with pins, only the leader
+# reconciles, and a new leader applies its pins at once.
 #
 # Every wait is a condition polled against a deadline.  Where the test must
 # show that something did NOT happen for a lease duration, it waits for a
@@ -27,15 +28,16 @@ admin() {
 	curl -s -X "${2:-POST}" "$KS_URL/_sim/$1"
 }
 
-# start_core ID: a core with --identity ID on $LIB_TMP/ID.sock; sets
-# PID_<ID> (ids are [a-z] letters).
+# start_core ID [ARGS...]: a core with --identity core-ID on
+# $LIB_TMP/ID.sock; sets PID_<ID> (ids are [a-z] letters).
 start_core() {
 	local id=$1
+	shift
 	# shellcheck disable=SC2086 # the wrapper is a command line
 	lib_bg "core-$id" ${CORE_WRAPPER:-} "$CORE_BIN" \
 	    --socket "$LIB_TMP/$id.sock" --namespace "$NS" \
 	    --kube-api "$KS_URL" --kube-token-file "$LIB_TMP/token" \
-	    --lease-name "$LEASE" --identity "core-$id" --log-level debug
+	    --lease-name "$LEASE" --identity "core-$id" --log-level debug "$@"
 	eval "PID_$id=$LIB_LAST_PID"
 	lib_wait 20 test -S "$LIB_TMP/$id.sock" || {
 		echo "core $id did not start"
@@ -266,6 +268,36 @@ expect_eq "leaseTransitions + 1 over the foreign holder's" \
     "$(lease_field 'j["spec"]["leaseTransitions"]')" $((ftrans + 1))
 check "SIGTERM core-d: exits 0" stop_core d
 check "released on the way out" holder_is ""
+
+# --- only the leader reconciles pins ------------------------------------
+# Two cores pin frontend to different counts (each its own pin file): the
+# leader's pin holds and the follower never writes; when the leader goes,
+# the new leader applies its own pin at once (it re-checks every pin when
+# it starts leading).
+echo '[{"name":"frontend","namespace":"shop","replicas":2}]' >"$LIB_TMP/pins-e.json"
+echo '[{"name":"frontend","namespace":"shop","replicas":3}]' >"$LIB_TMP/pins-f.json"
+desired_is() { # ID N: that core's cache has frontend at N
+	[ "$("$CTL_BIN" --socket "$LIB_TMP/$1.sock" get frontend 2>/dev/null |
+	    jq_py 'j["desired"]')" = "$2" ]
+}
+start_core e --pin-file "$LIB_TMP/pins-e.json"
+check "core-e leads" lib_wait 20 leader_is e 1
+check "the leader applies its pin" lib_wait 20 desired_is e 2
+start_core f --pin-file "$LIB_TMP/pins-f.json"
+check "core-f follows" lib_wait 20 lines_ge f 'Lease held by "core-e"; waiting' 1
+admin "scale?name=frontend&replicas=7" >/dev/null
+check "drift is undone by the leader" lib_wait 20 metric_ge e \
+    'replicad_core_reconcile_writes_total{outcome="ok"}' 2
+check "the follower's cache has the leader's count" lib_wait 20 desired_is f 2
+# A reconciling follower would have queued (pending) or made a write the
+# moment its watch delivered a count other than its pin.
+expect_eq "the follower made no reconcile write" \
+    "$(metric f 'replicad_core_reconcile_writes_total{outcome="ok"}')" 0
+expect_eq "...and has none pending" "$(metric f replicad_core_reconcile_pending)" 0
+check "SIGTERM core-e: exits 0" stop_core e
+check "core-f leads" lib_wait 14 leader_is f 1
+check "...and applies its own pin at once" lib_wait 20 desired_is f 3
+check "SIGTERM core-f: exits 0" stop_core f
 
 check "no sanitizer or valgrind report in any core log" sh -c \
     "! grep -l 'Sanitizer\\|runtime error\\|^==[0-9]*== ' '$LIB_TMP'/core-*.err"
