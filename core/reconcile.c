@@ -44,6 +44,7 @@ struct recon {
 	struct recon_bucket bucket;
 	struct item **items; /* sorted by name */
 	size_t n, cap;
+	uint64_t armed_at; /* when the timer fires; UINT64_MAX: not armed */
 	struct recon_stats stats;
 };
 
@@ -184,16 +185,22 @@ drifted(const struct recon *r, const char *name, uint32_t *want, int32_t *have)
 	return d.desired < 0 || (uint32_t)d.desired != *want;
 }
 
+/* Makes the timer fire at `due` at the latest. */
 static void
-arm(struct recon *r, uint64_t delay_ms)
+arm(struct recon *r, uint64_t due, uint64_t now)
 {
+	uint64_t delay = due > now ? due - now : 0;
 	struct timeval tv = {
-	    (time_t)(delay_ms / 1000), (suseconds_t)(delay_ms % 1000) * 1000};
+	    (time_t)(delay / 1000), (suseconds_t)(delay % 1000) * 1000};
 
-	(void)event_add(r->timer, &tv);
+	if (due >= r->armed_at)
+		return;
+	if (event_add(r->timer, &tv) == 0)
+		r->armed_at = due;
 }
 
-/* Arms the timer for the earliest queued item. */
+/* After a run of the queue: the timer for the earliest queued item.  The
+ * one O(n) scan per timer run; recon_check() only ever brings it closer. */
 static void
 rearm(struct recon *r, uint64_t now)
 {
@@ -202,20 +209,10 @@ rearm(struct recon *r, uint64_t now)
 	for (size_t i = 0; i < r->n; i++)
 		if (r->items[i]->queued && r->items[i]->due_ms < next)
 			next = r->items[i]->due_ms;
-	if (next == UINT64_MAX)
-		(void)event_del(r->timer);
-	else
-		arm(r, next > now ? next - now : 0);
-}
-
-static void
-pending_count(struct recon *r)
-{
-	uint64_t n = 0;
-
-	for (size_t i = 0; i < r->n; i++)
-		n += r->items[i]->queued || r->items[i]->op != NULL;
-	r->stats.pending = n;
+	(void)event_del(r->timer);
+	r->armed_at = UINT64_MAX;
+	if (next != UINT64_MAX)
+		arm(r, next, now);
 }
 
 void
@@ -227,9 +224,8 @@ recon_check(struct recon *r, const char *name)
 	int32_t have;
 
 	if (!drifted(r, name, &want, &have)) {
-		if (it != NULL && it->queued)
+		if (it != NULL)
 			it->queued = 0;
-		pending_count(r);
 		return;
 	}
 	if (!leading(r) || !synced(r))
@@ -242,8 +238,7 @@ recon_check(struct recon *r, const char *name)
 		return; /* the write's end checks again; or already due */
 	it->queued = 1;
 	it->due_ms = it->not_before_ms > now ? it->not_before_ms : now;
-	pending_count(r);
-	rearm(r, now);
+	arm(r, it->due_ms, now);
 }
 
 void
@@ -313,10 +308,10 @@ run_queue(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	r->armed_at = UINT64_MAX;
 	if (!leading(r) || !synced(r)) {
 		for (size_t i = 0; i < r->n; i++)
 			r->items[i]->queued = 0;
-		pending_count(r);
 		return;
 	}
 	for (size_t i = 0; i < r->n; i++) {
@@ -350,7 +345,6 @@ run_queue(evutil_socket_t fd, short what, void *arg)
 		it->op = scale_start(
 		    r->d.scale, it->name, want, RECON_IDENTITY, write_done, it);
 	}
-	pending_count(r);
 	rearm(r, now);
 }
 
@@ -389,6 +383,7 @@ recon_new(const struct recon_deps *deps)
 		return NULL;
 	}
 	recon_bucket_init(&r->bucket, refl_now_ms());
+	r->armed_at = UINT64_MAX;
 	return r;
 }
 
@@ -411,4 +406,7 @@ void
 recon_get_stats(const struct recon *r, struct recon_stats *st)
 {
 	*st = r->stats;
+	st->pending = 0;
+	for (size_t i = 0; i < r->n; i++)
+		st->pending += r->items[i]->queued || r->items[i]->op != NULL;
 }
