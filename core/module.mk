@@ -3,6 +3,12 @@
 CORE_KUBE_SRCS := core/kjson.c core/cache.c core/kclient.c \
                   core/reflector.c core/scale.c core/health.c \
                   core/pin_doc.c core/pins.c core/reconcile.c
+# Pins in a ConfigMap (--pin-configmap): the set, the JSON, the backend.
+CORE_KUBE_SRCS += core/pin_set.c core/cmjson.c core/pins_cm.c
+# What the pins store links (file and ConfigMap backends).
+CORE_PINS_SRCS := core/pins.c core/pins_cm.c core/pin_set.c core/pin_doc.c \
+                  core/cmjson.c core/kclient.c core/kjson.c core/reflector.c \
+                  core/cache.c core/log.c
 CORE_SRCS := core/ipc_server.c core/log.c core/serve.c $(CORE_KUBE_SRCS) \
              core/main.c
 CORE_BIN  := $(BUILD)/replicad-core
@@ -46,15 +52,20 @@ $(eval $(call CORE_UNIT_TEST,test_reflector,core/reflector.c core/kjson.c \
 $(eval $(call CORE_UNIT_TEST,test_scale,core/scale.c core/reflector.c \
     core/kjson.c core/cache.c core/kclient.c core/log.c))
 $(eval $(call CORE_UNIT_TEST,test_pin_doc,core/pin_doc.c))
-$(eval $(call CORE_UNIT_TEST,test_pins,core/pins.c core/pin_doc.c))
-$(eval $(call CORE_UNIT_TEST,test_reconcile,core/reconcile.c core/pins.c \
-    core/pin_doc.c core/scale.c core/reflector.c core/kjson.c core/cache.c \
-    core/kclient.c core/log.c))
+$(eval $(call CORE_UNIT_TEST,test_pins,$(CORE_PINS_SRCS)))
+$(eval $(call CORE_UNIT_TEST,test_reconcile,core/reconcile.c core/scale.c \
+    $(CORE_PINS_SRCS)))
+# Pins in a ConfigMap: the set, the ConfigMap parser, the write policy.
+$(eval $(call CORE_UNIT_TEST,test_pin_set,core/pin_set.c core/pin_doc.c))
+$(eval $(call CORE_UNIT_TEST,test_cmjson,core/cmjson.c))
+$(eval $(call CORE_UNIT_TEST,test_pins_cm,$(CORE_PINS_SRCS)))
 
 # Component tests: start the real binaries.
 COMPONENT_TESTS += $(wildcard tests/component/core_socket_test.sh \
     tests/component/core_kube_test.sh tests/component/core_kube_more_test.sh \
     tests/component/core_pins_test.sh)
+# Pins in a ConfigMap shared by two cores (kube-sim).
+COMPONENT_TESTS += $(wildcard tests/component/core_pins_cm_test.sh)
 
 # libFuzzer driver for the pins document (FUZZ=1 only).
 ifeq ($(FUZZ),1)
