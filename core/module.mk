@@ -58,7 +58,12 @@ $(eval $(call CORE_UNIT_TEST,test_reconcile,core/reconcile.c core/scale.c \
 # Pins in a ConfigMap: the set, the ConfigMap parser, the write policy.
 $(eval $(call CORE_UNIT_TEST,test_pin_set,core/pin_set.c core/pin_doc.c))
 $(eval $(call CORE_UNIT_TEST,test_cmjson,core/cmjson.c))
-$(eval $(call CORE_UNIT_TEST,test_pins_cm,$(CORE_PINS_SRCS)))
+# The ConfigMap store against a fake kclient (tests/fakes/fake_kclient.c).
+$(call obj,tests/fakes/fake_kclient.c): \
+    MOD_CFLAGS := $(CFLAGS_TEST) $(CFLAGS_YAJL)
+$(eval $(call CORE_UNIT_TEST,test_pins_cm,core/pins.c core/pins_cm.c \
+    core/pin_set.c core/pin_doc.c core/cmjson.c core/reflector.c \
+    core/cache.c core/kjson.c core/log.c tests/fakes/fake_kclient.c))
 
 # Component tests: start the real binaries.
 COMPONENT_TESTS += $(wildcard tests/component/core_socket_test.sh \
