@@ -134,7 +134,10 @@
  * write); one ConfigMap answer or watch event by CMJSON_MAX_UNIT_BYTES
  * (JSON escapes can make 1 MiB of data up to 6 MiB, plus metadata).  A
  * change tries at most PINS_CM_MAX_ATTEMPTS writes (each 409 re-reads the
- * ConfigMap first), then answers CONFLICT; at most PINS_CM_MAX_QUEUED
+ * ConfigMap first, after a jittered pause of PINS_CM_RETRY_BASE_MS
+ * doubling up to PINS_CM_RETRY_CAP_MS, as client-go's RetryOnConflict
+ * pauses, so that two cores do not collide in lockstep), then answers
+ * CONFLICT; at most PINS_CM_MAX_QUEUED
  * changes wait per core (they are written one at a time).  A write's
  * resourceVersion must come back on the watch within
  * PINS_CM_RYW_TIMEOUT_MS, else the core relists; the last PINS_CM_SEEN
@@ -145,6 +148,8 @@
 #define CMJSON_MAX_UNIT_BYTES      (8 * 1024 * 1024)
 #define PINS_CM_MAX_ATTEMPTS       5
 #define PINS_CM_MAX_QUEUED         64
+#define PINS_CM_RETRY_BASE_MS      10
+#define PINS_CM_RETRY_CAP_MS       160
 #define PINS_CM_RYW_TIMEOUT_MS     10000
 #define PINS_CM_SEEN               16
 #define CORE_RETRY_PINS_NOT_LOADED 2

@@ -63,7 +63,9 @@ struct pins_cm_op {
 	struct pin_change change;
 	pins_done_cb done;
 	void *arg;
-	unsigned attempts; /* writes made */
+	unsigned attempts;   /* writes made */
+	unsigned conflicts;  /* of which 409 (or 404) */
+	struct event *pause; /* before a re-read after a conflict */
 	struct cm_read b;  /* the base: b.set is NULL for memory */
 	int post;
 	struct kc_req *req;
@@ -120,6 +122,7 @@ static void start_list(struct pins_cm *cm);
 static void start_watch(struct pins_cm *cm);
 static void kick(struct pins_cm *cm);
 static void op_reread(struct pins_cm_op *op);
+static void op_pause(struct pins_cm_op *op, const struct kc_result *res);
 
 /* ------------------------------------------------------------ policy */
 
@@ -153,6 +156,18 @@ pins_cm_after_write(long status, int transport_error, unsigned attempts)
 		return attempts >= PINS_CM_MAX_ATTEMPTS ? PINS_CM_GIVE_UP
 		                                        : PINS_CM_RETRY;
 	return PINS_CM_FAILED;
+}
+
+uint64_t
+pins_cm_retry_delay_ms(unsigned conflicts, uint32_t rnd)
+{
+	uint64_t d = PINS_CM_RETRY_BASE_MS;
+
+	for (unsigned i = 1; i < conflicts && d < PINS_CM_RETRY_CAP_MS; i++)
+		d *= 2;
+	if (d > PINS_CM_RETRY_CAP_MS)
+		d = PINS_CM_RETRY_CAP_MS;
+	return d / 2 + ((d / 2) * rnd >> 32);
 }
 
 uint16_t
@@ -669,6 +684,8 @@ op_free(struct pins_cm_op *op)
 	kc_cancel(op->req);
 	cmjson_free(op->cj);
 	read_clear(&op->b);
+	if (op->pause != NULL)
+		event_free(op->pause);
 	free(op);
 }
 
@@ -788,13 +805,8 @@ op_write_done(void *arg, const struct kc_result *res)
 		return;
 	case PINS_CM_RETRY:
 		cm->stats.conflicts++;
-		log_kv(LOG_LEVEL_INFO, 0,
-		    (struct log_kv[]){LOG_I("status", res->status),
-		        LOG_S("deployment", op->name),
-		        LOG_U("attempt", op->attempts)},
-		    3, "pins: %s changed since it was read; reading it again",
-		    cm->where);
-		op_reread(op);
+		op->conflicts++;
+		op_pause(op, res);
 		return;
 	case PINS_CM_GIVE_UP:
 		cm->stats.conflicts++;
@@ -807,6 +819,35 @@ op_write_done(void *arg, const struct kc_result *res)
 		op_api_fail(op, res, "writing");
 		return;
 	}
+}
+
+static void
+op_pause_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	op_reread(arg);
+}
+
+/* Another writer came first: re-read after a short jittered pause. */
+static void
+op_pause(struct pins_cm_op *op, const struct kc_result *res)
+{
+	uint64_t ms = pins_cm_retry_delay_ms(op->conflicts, arc4random());
+	struct timeval tv = {(time_t)(ms / 1000),
+	    (suseconds_t)(ms % 1000) * 1000};
+
+	log_kv(LOG_LEVEL_INFO, 0,
+	    (struct log_kv[]){LOG_I("status", res->status),
+	        LOG_S("deployment", op->name), LOG_U("attempt", op->attempts),
+	        LOG_U("delay_ms", ms)},
+	    4, "pins: %s changed since it was read; reading it again",
+	    op->cm->where);
+	if ((op->pause == NULL &&
+	        (op->pause = evtimer_new(op->cm->base, op_pause_cb, op)) ==
+	            NULL) ||
+	    evtimer_add(op->pause, &tv) != 0)
+		op_reread(op); /* no timer: at once */
 }
 
 /* PUT (or POST) the document `next` (taken). */

@@ -119,6 +119,11 @@ enum pins_cm_after {
 enum pins_cm_after pins_cm_after_write(
     long status, int transport_error, unsigned attempts);
 
+/* The pause before re-reading after the `conflicts`-th (>= 1) conflict,
+ * with `rnd` uniform in [0, 2^32): in [d/2, d), d = PINS_CM_RETRY_BASE_MS
+ * doubling up to PINS_CM_RETRY_CAP_MS. */
+uint64_t pins_cm_retry_delay_ms(unsigned conflicts, uint32_t rnd);
+
 /* An API failure as a proto-socket code, as scale.c maps its writes. */
 uint16_t pins_cm_map_status(long status, int transport_error, int timed_out);
 

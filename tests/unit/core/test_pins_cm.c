@@ -79,6 +79,24 @@ test_pins_cm_after_write(void **state)
 	assert_int_equal(pins_cm_after_write(302, 0, 1), PINS_CM_FAILED);
 }
 
+/** The pause after a conflict: jittered in [d/2, d), d doubling from
+ *  the base to the cap, also for huge counts. */
+static void
+test_pins_cm_retry_delay(void **state)
+{
+	(void)state;
+	assert_int_equal(pins_cm_retry_delay_ms(1, 0), PINS_CM_RETRY_BASE_MS / 2);
+	assert_true(pins_cm_retry_delay_ms(1, UINT32_MAX) < PINS_CM_RETRY_BASE_MS);
+	assert_int_equal(pins_cm_retry_delay_ms(2, 0), PINS_CM_RETRY_BASE_MS);
+	assert_int_equal(pins_cm_retry_delay_ms(3, 0), 2 * PINS_CM_RETRY_BASE_MS);
+	assert_int_equal(pins_cm_retry_delay_ms(40, 0), PINS_CM_RETRY_CAP_MS / 2);
+	assert_true(pins_cm_retry_delay_ms(4000000000u, UINT32_MAX) <
+	    PINS_CM_RETRY_CAP_MS);
+	for (unsigned n = 1; n < 20; n++)
+		assert_true(pins_cm_retry_delay_ms(n + 1, 0) >=
+		    pins_cm_retry_delay_ms(n, 0));
+}
+
 /** API failures map as scale.c's writes do. */
 static void
 test_pins_cm_map_status(void **state)
@@ -284,6 +302,20 @@ pin_of(struct fx *f, const char *name)
 	return n;
 }
 
+/* The request of `verb` that a conflict's pause will start: runs the
+ * loop (at most ~2 s) until it is there. */
+static struct kc_req *
+after_pause(struct fx *f, enum kc_verb verb)
+{
+	struct timeval tv = {0, 20000};
+
+	for (int i = 0; i < 100 && fake_kc_next(verb) == NULL; i++) {
+		event_base_loopexit(f->base, &tv);
+		event_base_dispatch(f->base);
+	}
+	return fake_kc_next(verb);
+}
+
 /* Loaded with `doc` at rv `rv` (NULL doc: no ConfigMap). */
 static void
 load(struct fx *f, const char *rv, const char *doc)
@@ -405,7 +437,8 @@ test_pins_cm_conflict_retry(void **state)
 	    "\"status\":\"Failure\",\"message\":\"Operation cannot be "
 	    "fulfilled\",\"reason\":\"Conflict\",\"code\":409}");
 	assert_int_equal(o.called, 0);
-	r = fake_kc_next(KC_GET);
+	assert_null(fake_kc_next(KC_GET)); /* after a pause */
+	r = after_pause(f, KC_GET);
 	assert_non_null(r);
 	assert_string_equal(
 	    fake_kc_path(r), "/api/v1/namespaces/" NS "/configmaps/" NAME);
@@ -466,7 +499,7 @@ test_pins_cm_conflict_give_up(void **state)
 		if (i + 1 == PINS_CM_MAX_ATTEMPTS)
 			break;
 		snprintf(rv, sizeof(rv), "%d", 10 + i);
-		fake_kc_answer(fake_kc_next(KC_GET), 200,
+		fake_kc_answer(after_pause(f, KC_GET), 200,
 		    cm(rv, pins_doc(PIN("a", 1))));
 	}
 	assert_int_equal(o.called, 1);
@@ -479,7 +512,7 @@ test_pins_cm_conflict_give_up(void **state)
 	/* Deleted between read and write: 404, GET 404, POST. */
 	put(f, "b", 2, &o);
 	fake_kc_answer(fake_kc_next(KC_PUT), 404, NULL);
-	fake_kc_answer(fake_kc_next(KC_GET), 404, NULL);
+	fake_kc_answer(after_pause(f, KC_GET), 404, NULL);
 	r = fake_kc_next(KC_POST);
 	assert_non_null(r);
 	fake_kc_answer(r, 201, cm("30", pins_doc(PIN("b", 2))));
@@ -539,8 +572,14 @@ test_pins_cm_failures_change_nothing(void **state)
 
 	/* Cannot even start a request. */
 	put(f, "a", 2, &o);
-	fake_kc_fail_next_start();
 	fake_kc_answer(fake_kc_next(KC_PUT), 409, conflict);
+	fake_kc_fail_next_start();
+	{
+		struct timeval tv = {0, 400000};
+
+		event_base_loopexit(f->base, &tv);
+		event_base_dispatch(f->base);
+	}
 	assert_int_equal(o.res.code, PS_E_INTERNAL);
 
 	assert_int_equal(pin_of(f, "a"), 1);
@@ -767,22 +806,52 @@ test_pins_cm_size_bound(void **state)
 
 	entries = malloc(cap);
 	assert_non_null(entries);
-	memset(name, 'n', 250);
-	/* Entries until the generated document is just under the limit. */
-	for (i = 0;; i++) {
-		snprintf(name + 245, sizeof(name) - 245, "%05d", i);
-		len += (size_t)snprintf(entries + len, cap - len,
-		    "%s{\"name\":\"%s\",\"namespace\":\"shop\",\"replicas\":1}",
-		    i == 0 ? "[" : ",", name);
+	/* Entries of one size: enough for a document just under the limit
+	 * (the size per entry measured on a document of one and of two). */
+	{
+		size_t one = 0, two = 0, want;
+		static const char e[] =
+		    "{\"name\":\"%.245s%05d\",\"namespace\":\"shop\","
+		    "\"replicas\":1}";
+
+		memset(name, 'n', 250);
+		name[250] = '\0';
+		for (int k = 1; k <= 2; k++) {
+			len = 0;
+			for (int j = 0; j < k; j++) {
+				len += (size_t)snprintf(entries + len, cap - len,
+				    j == 0 ? "[" : ",");
+				len += (size_t)snprintf(
+				    entries + len, cap - len, e, name, j);
+			}
+			entries[len] = ']';
+			assert_int_equal(pin_set_parse(entries, len + 1, "shop",
+			                     100, &s, err, sizeof(err)),
+			    0);
+			assert_int_equal(pin_set_generate(s, &doc, &dlen), 0);
+			free(doc);
+			pin_set_free(s);
+			*(k == 1 ? &one : &two) = dlen;
+		}
+		want = (CMJSON_MAX_VALUE - 1 - (one - (two - one))) /
+		    (two - one);
+		len = 0;
+		for (i = 0; i < (int)want; i++) {
+			len += (size_t)snprintf(
+			    entries + len, cap - len, i == 0 ? "[" : ",");
+			len += (size_t)snprintf(
+			    entries + len, cap - len, e, name, i);
+		}
+		i--;
 		entries[len] = ']';
-		assert_int_equal(pin_set_parse(entries, len + 1, "shop", 100, &s,
-		                     err, sizeof(err)),
+		assert_int_equal(pin_set_parse(entries, len + 1, "shop", 100,
+		                     &s, err, sizeof(err)),
 		    0);
 		assert_int_equal(pin_set_generate(s, &doc, &dlen), 0);
+		assert_true(dlen + 1 <= CMJSON_MAX_VALUE);
+		assert_true(dlen + 1 + (two - one) > CMJSON_MAX_VALUE);
 		free(doc);
 		pin_set_free(s);
-		if (dlen + 400 > CMJSON_MAX_VALUE)
-			break;
 	}
 	entries[len++] = ']';
 	entries[len] = '\0';
@@ -822,7 +891,7 @@ test_pins_cm_size_bound(void **state)
 	/* Changing a count keeps the size: written. */
 	memset(name, 'n', 250);
 	snprintf(name + 245, sizeof(name) - 245, "%05d", 0);
-	put(f, name, 2, &o);
+	put(f, name, 2, &o); /* the first entry */
 	r = fake_kc_next(KC_PUT);
 	assert_non_null(r);
 	fake_kc_answer(r, 500, NULL); /* done before `o` goes out of scope */
@@ -884,6 +953,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_pins_cm_decide),
 	    cmocka_unit_test(test_pins_cm_after_write),
+	    cmocka_unit_test(test_pins_cm_retry_delay),
 	    cmocka_unit_test(test_pins_cm_map_status),
 	    cmocka_unit_test_setup_teardown(
 	        test_pins_cm_not_loaded, setup, teardown),
