@@ -189,9 +189,9 @@ complete(struct pins_op *op, struct pins_result *res)
 			*c = '?';
 	if (res->rc == PINS_STORE_FAILED)
 		op->p->stats.store_failures++;
+	/* had/old are known once the change met its base (else 0). */
 	pins_audit(op->del ? "unpin" : "pin", op->identity, op->name,
-	    res->rc == 0 || res->rc == PINS_NO_PIN ? res->had : 0,
-	    res->old, !op->del, op->replicas, outcome);
+	    res->had, res->old, !op->del, op->replicas, outcome);
 	if (res->rc < 0)
 		log_warnx("%s", res->message);
 	if (op->done != NULL)

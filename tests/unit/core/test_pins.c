@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/log.h"
 #include "core/pin_doc.h"
 #include "core/pins.h"
 
@@ -406,5 +407,6 @@ main(void)
 	        test_pins_revalidates, setup, teardown),
 	};
 
+	log_set_level(LOG_LEVEL_ERROR);
 	return cmocka_run_group_tests_name("pins", tests, NULL, NULL);
 }
