@@ -93,8 +93,8 @@ struct cmjson {
 	yajl_handle h;
 	struct level st[KJSON_MAX_DEPTH];
 	int depth;
-	struct cmjson_cm top; /* the object, or the list's own fields */
-	struct cmjson_cm obj; /* the current list item or event object */
+	struct cmjson_cm top;  /* the object, or the list's own fields */
+	struct cmjson_cm obj;  /* the current list item or event object */
 	struct cmjson_cm *cur; /* the object being read: &top or &obj */
 	char *value;           /* cur's data[key], malloc'ed */
 	enum kjson_event ev;   /* the current watch event's type */
@@ -163,11 +163,11 @@ slot_of(const struct cmjson *c)
 		return p->role == R_ITEMS ? S_OBJ : S_SKIP;
 	switch (p->role) {
 	case R_EVENT:
-		return p->key == K_TYPE ? S_TYPE
+		return p->key == K_TYPE  ? S_TYPE
 		    : p->key == K_OBJECT ? S_OBJ
 		                         : S_SKIP;
 	case R_LIST:
-		return p->key == K_KIND ? S_KIND
+		return p->key == K_KIND    ? S_KIND
 		    : p->key == K_METADATA ? S_LIST_META
 		    : p->key == K_ITEMS    ? S_ITEMS
 		                           : S_SKIP;
@@ -225,9 +225,9 @@ type_ok(struct cmjson *c, enum slot s, enum vtype t)
 		if (t == V_MAP)
 			return 1;
 		return fail(c,
-		    c->depth == 0 ? "answer is not a JSON object"
-		    : s == S_OBJ  ? "an object is not a JSON object"
-		                  : "not a JSON object");
+		    c->depth == 0    ? "answer is not a JSON object"
+		        : s == S_OBJ ? "an object is not a JSON object"
+		                     : "not a JSON object");
 	case S_LIST_META:
 	case S_META:
 	case S_DATA:
@@ -409,8 +409,9 @@ on_string(void *ctx, const unsigned char *s, size_t len)
 		    "metadata.resourceVersion too long or not visible ASCII");
 	case S_VALUE:
 		if (len > CMJSON_MAX_VALUE)
-			return fail(c, "the data value kept is longer than "
-			               "the API's ConfigMap limit");
+			return fail(c,
+			    "the data value kept is longer than "
+			    "the API's ConfigMap limit");
 		drop_value(c);
 		if ((c->value = malloc(len + 1)) == NULL)
 			return fail(c, "out of memory");
@@ -514,8 +515,9 @@ static int
 complete_object(struct cmjson *c, const struct cmjson_cm *o)
 {
 	if (o->name[0] == '\0' || o->rv[0] == '\0')
-		return fail(c, "object without metadata.name or "
-		               "resourceVersion");
+		return fail(c,
+		    "object without metadata.name or "
+		    "resourceVersion");
 	return 1;
 }
 
@@ -722,7 +724,7 @@ cmjson_count(const struct cmjson *c)
 	return c->count;
 }
 
-#define GEN_STR(g, s) \
+#define GEN_STR(g, s)                                                   \
 	(yajl_gen_string((g), (const unsigned char *)(s), strlen(s)) == \
 	    yajl_gen_status_ok)
 
@@ -742,20 +744,19 @@ cmjson_body(const struct cmjson_body *b, char **out, size_t *len)
 	    GEN_STR(g, "apiVersion") && GEN_STR(g, "v1") &&
 	    GEN_STR(g, "kind") && GEN_STR(g, "ConfigMap") &&
 	    GEN_STR(g, "metadata") &&
-	    yajl_gen_map_open(g) == yajl_gen_status_ok &&
-	    GEN_STR(g, "name") && GEN_STR(g, b->name) &&
-	    GEN_STR(g, "namespace") && GEN_STR(g, b->namespace);
+	    yajl_gen_map_open(g) == yajl_gen_status_ok && GEN_STR(g, "name") &&
+	    GEN_STR(g, b->name) && GEN_STR(g, "namespace") &&
+	    GEN_STR(g, b->namespace);
 	if (ok && b->rv != NULL)
 		ok = GEN_STR(g, "resourceVersion") && GEN_STR(g, b->rv);
 	ok = ok && GEN_STR(g, "labels") &&
 	    yajl_gen_map_open(g) == yajl_gen_status_ok &&
 	    GEN_STR(g, b->label_key) && GEN_STR(g, b->label_value) &&
 	    yajl_gen_map_close(g) == yajl_gen_status_ok &&
-	    yajl_gen_map_close(g) == yajl_gen_status_ok &&
-	    GEN_STR(g, "data") && yajl_gen_map_open(g) == yajl_gen_status_ok &&
-	    GEN_STR(g, b->key) &&
-	    yajl_gen_string(g, (const unsigned char *)b->value,
-	        b->value_len) == yajl_gen_status_ok &&
+	    yajl_gen_map_close(g) == yajl_gen_status_ok && GEN_STR(g, "data") &&
+	    yajl_gen_map_open(g) == yajl_gen_status_ok && GEN_STR(g, b->key) &&
+	    yajl_gen_string(g, (const unsigned char *)b->value, b->value_len) ==
+	        yajl_gen_status_ok &&
 	    yajl_gen_map_close(g) == yajl_gen_status_ok &&
 	    yajl_gen_map_close(g) == yajl_gen_status_ok &&
 	    yajl_gen_get_buf(g, &buf, &blen) == yajl_gen_status_ok;

@@ -30,8 +30,8 @@
 
 enum cmjson_mode {
 	CMJSON_OBJECT, /* one ConfigMap */
-	CMJSON_LIST,   /* {"kind":"ConfigMapList","metadata":{..},"items":[..]} */
-	CMJSON_WATCH   /* {"type":"ADDED","object":{..}} per line, any number */
+	CMJSON_LIST, /* {"kind":"ConfigMapList","metadata":{..},"items":[..]} */
+	CMJSON_WATCH /* {"type":"ADDED","object":{..}} per line, any number */
 };
 
 /* What the core keeps of one ConfigMap (or of a list, or a Status). */

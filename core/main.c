@@ -340,8 +340,8 @@ parse_opts(int argc, char *argv[], struct core_opts *o)
 		if (o->pin_file != NULL)
 			usage_error("--pin-file and --pin-configmap are "
 			            "exclusive: pins live in one store");
-		if (ps_valid_name(o->pin_configmap,
-		        strlen(o->pin_configmap)) != PS_OK)
+		if (ps_valid_name(o->pin_configmap, strlen(o->pin_configmap)) !=
+		    PS_OK)
 			usage_error(
 			    "--pin-configmap: not a DNS-1123 subdomain");
 	}

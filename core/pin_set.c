@@ -166,16 +166,17 @@ copy(const struct pin_set *base)
 	if (base->n_own != 0)
 		memcpy(c->own, base->own, base->n_own * sizeof(*c->own));
 	if (base->n_other != 0)
-		memcpy(c->other, base->other, base->n_other * sizeof(*c->other));
+		memcpy(
+		    c->other, base->other, base->n_other * sizeof(*c->other));
 	c->n_own = base->n_own;
 	c->n_other = base->n_other;
 	return c;
 }
 
 enum pin_set_result
-pin_set_apply(const struct pin_set *base, const char *ns,
-    uint32_t max_replicas, const struct pin_change *c, struct pin_set **out,
-    int *had, uint32_t *old, char *err, size_t errsz)
+pin_set_apply(const struct pin_set *base, const char *ns, uint32_t max_replicas,
+    const struct pin_change *c, struct pin_set **out, int *had, uint32_t *old,
+    char *err, size_t errsz)
 {
 	struct pin_set *n;
 	size_t i;

@@ -43,7 +43,8 @@ int pin_set_get(const struct pin_set *s, const char *name, uint32_t *replicas);
 
 /* The first pin whose name is greater than `after` ("" for the first):
  * 1 with it in *out, 0 when there is none.  O(log n). */
-int pin_set_next(const struct pin_set *s, const char *after, struct ps_pin *out);
+int pin_set_next(
+    const struct pin_set *s, const char *after, struct ps_pin *out);
 
 /* A requested change of one pin. */
 struct pin_change {

@@ -190,8 +190,8 @@ complete(struct pins_op *op, struct pins_result *res)
 	if (res->rc == PINS_STORE_FAILED)
 		op->p->stats.store_failures++;
 	/* had/old are known once the change met its base (else 0). */
-	pins_audit(op->del ? "unpin" : "pin", op->identity, op->name,
-	    res->had, res->old, !op->del, op->replicas, outcome);
+	pins_audit(op->del ? "unpin" : "pin", op->identity, op->name, res->had,
+	    res->old, !op->del, op->replicas, outcome);
 	if (res->rc < 0)
 		log_warnx("%s", res->message);
 	if (op->done != NULL)
@@ -424,8 +424,8 @@ file_change(struct pins_op *op, struct pins_result *res)
 		res->rc = PINS_NO_PIN;
 		res->code = PS_E_NOT_FOUND;
 		snprintf(res->message, sizeof(res->message),
-		    "deployment \"%s\" has no pin in namespace \"%s\"", op->name,
-		    p->namespace);
+		    "deployment \"%s\" has no pin in namespace \"%s\"",
+		    op->name, p->namespace);
 		return;
 	case PIN_SET_REFUSED:
 		res->rc = PINS_REFUSED;
@@ -547,8 +547,8 @@ change(struct pins *p, const char *name, int del, uint32_t replicas,
 		return NULL;
 	}
 	op->in_call = 1;
-	pins_cm_write(p->cm, &(struct pin_change){op->name, del, replicas},
-	    cm_done, op);
+	pins_cm_write(
+	    p->cm, &(struct pin_change){op->name, del, replicas}, cm_done, op);
 	op->in_call = 0;
 	if (op->finished) {
 		free(op);

@@ -46,8 +46,8 @@ enum {
 
 /* What became of a pins_put / pins_delete. */
 struct pins_result {
-	int rc;           /* 0, PINS_NO_PIN, PINS_REFUSED, PINS_STORE_FAILED */
-	uint16_t code;    /* 0 on success, else the enum ps_code to answer */
+	int rc;        /* 0, PINS_NO_PIN, PINS_REFUSED, PINS_STORE_FAILED */
+	uint16_t code; /* 0 on success, else the enum ps_code to answer */
 	unsigned retry_after; /* seconds, with PS_E_UNAVAILABLE */
 	char name[PS_MAX_NAME + 1];
 	int had;           /* there was a pin before the change */

@@ -66,7 +66,7 @@ struct pins_cm_op {
 	unsigned attempts;   /* writes made */
 	unsigned conflicts;  /* of which 409 (or 404) */
 	struct event *pause; /* before a re-read after a conflict */
-	struct cm_read b;  /* the base: b.set is NULL for memory */
+	struct cm_read b;    /* the base: b.set is NULL for memory */
 	int post;
 	struct kc_req *req;
 	struct cmjson *cj;
@@ -219,8 +219,8 @@ read_absent(struct cm_read *r)
 /* A ConfigMap the API showed (validated by cmjson).  A document that does
  * not parse is a state too (r->invalid).  0, or -1 when out of memory. */
 static int
-read_object(const struct pins_cm *cm, const struct cmjson_cm *o,
-    struct cm_read *r)
+read_object(
+    const struct pins_cm *cm, const struct cmjson_cm *o, struct cm_read *r)
 {
 	read_clear(r);
 	r->exists = 1;
@@ -290,11 +290,10 @@ install(struct pins_cm *cm, struct cm_read *r, const char *how)
 		cm->invalid = 1;
 		memcpy(cm->invalid_why, r->why, sizeof(cm->invalid_why));
 		log_kv(LOG_LEVEL_WARN, 0,
-		    (struct log_kv[]){LOG_S("configmap", cm->name),
-		        LOG_S("rv", r->rv)},
-		    2,
-		    "pins: %s (%s) holds an invalid document: %s; %s", cm->where,
-		    how, r->why,
+		    (struct log_kv[]){
+		        LOG_S("configmap", cm->name), LOG_S("rv", r->rv)},
+		    2, "pins: %s (%s) holds an invalid document: %s; %s",
+		    cm->where, how, r->why,
 		    cur != NULL ? "keeping the last good pins"
 		                : "no pins are loaded until it is fixed");
 		if (cur == NULL)
@@ -437,7 +436,8 @@ start_list(struct pins_cm *cm)
 	cm->l_items = 0;
 	cm->cj = cmjson_new(CMJSON_LIST, PINS_CM_KEY, list_item_cb, cm);
 	snprintf(path, sizeof(path),
-	    "/api/v1/namespaces/%s/configmaps?fieldSelector=metadata.name%%3D%s",
+	    "/api/v1/namespaces/%s/"
+	    "configmaps?fieldSelector=metadata.name%%3D%s",
 	    cm->namespace, cm->name);
 	cm->state = CS_LISTING;
 	if (cm->cj == NULL ||
@@ -460,8 +460,8 @@ static void
 list_failed(struct pins_cm *cm, const struct kc_result *res, const char *why)
 {
 	log_kv(LOG_LEVEL_WARN, 0,
-	    (struct log_kv[]){LOG_I("status", res->status),
-	        LOG_S("configmap", cm->name)},
+	    (struct log_kv[]){
+	        LOG_I("status", res->status), LOG_S("configmap", cm->name)},
 	    2, "pins: cannot list %s: %s%s", cm->where, why,
 	    rbac_hint(res->status));
 	if (!cm->loaded)
@@ -720,9 +720,8 @@ op_ok(struct pins_cm_op *op)
 	op_finish(op);
 }
 
-static void __attribute__((format(printf, 5, 6)))
-op_fail(struct pins_cm_op *op, int rc, uint16_t code, unsigned retry_after,
-    const char *fmt, ...)
+static void __attribute__((format(printf, 5, 6))) op_fail(struct pins_cm_op *op,
+    int rc, uint16_t code, unsigned retry_after, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -737,8 +736,8 @@ op_fail(struct pins_cm_op *op, int rc, uint16_t code, unsigned retry_after,
 
 /* A failed API request: mapped like scale.c's writes; nothing changed. */
 static void
-op_api_fail(struct pins_cm_op *op, const struct kc_result *res,
-    const char *doing)
+op_api_fail(
+    struct pins_cm_op *op, const struct kc_result *res, const char *doing)
 {
 	uint16_t code = pins_cm_map_status(
 	    res->status, res->transport_error, res->timed_out);
@@ -834,8 +833,8 @@ static void
 op_pause(struct pins_cm_op *op, const struct kc_result *res)
 {
 	uint64_t ms = pins_cm_retry_delay_ms(op->conflicts, arc4random());
-	struct timeval tv = {(time_t)(ms / 1000),
-	    (suseconds_t)(ms % 1000) * 1000};
+	struct timeval tv = {
+	    (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
 
 	log_kv(LOG_LEVEL_INFO, 0,
 	    (struct log_kv[]){LOG_I("status", res->status),
@@ -863,8 +862,8 @@ op_write(struct pins_cm_op *op, struct pin_set *next)
 	    (p = realloc(doc, dlen + 1)) == NULL) {
 		free(doc);
 		pin_set_free(next);
-		op_fail(op, PINS_STORE_FAILED, PS_E_INTERNAL, 0,
-		    "out of memory");
+		op_fail(
+		    op, PINS_STORE_FAILED, PS_E_INTERNAL, 0, "out of memory");
 		return;
 	}
 	pin_set_free(next);
@@ -902,8 +901,8 @@ op_write(struct pins_cm_op *op, struct pin_set *next)
 	        NULL ||
 	    cmjson_body(&b, &body, &blen) != 0) {
 		free(doc);
-		op_fail(op, PINS_STORE_FAILED, PS_E_INTERNAL, 0,
-		    "out of memory");
+		op_fail(
+		    op, PINS_STORE_FAILED, PS_E_INTERNAL, 0, "out of memory");
 		return;
 	}
 	free(doc);
@@ -951,16 +950,16 @@ op_attempt(struct pins_cm_op *op, const struct pin_set *base, int fresh)
 		return;
 	case PIN_SET_NO_PIN:
 		op_fail(op, PINS_NO_PIN, PS_E_NOT_FOUND, 0,
-		    "deployment \"%s\" has no pin in namespace \"%s\"", op->name,
-		    cm->namespace);
+		    "deployment \"%s\" has no pin in namespace \"%s\"",
+		    op->name, cm->namespace);
 		return;
 	case PIN_SET_REFUSED:
 		op_fail(op, PINS_REFUSED, PS_E_INVALID, 0, "%s", err);
 		return;
 	default:
 		pin_set_free(next);
-		op_fail(op, PINS_STORE_FAILED, PS_E_INTERNAL, 0,
-		    "out of memory");
+		op_fail(
+		    op, PINS_STORE_FAILED, PS_E_INTERNAL, 0, "out of memory");
 		return;
 	}
 }
@@ -1002,8 +1001,8 @@ op_reread(struct pins_cm_op *op)
 	    cm->namespace, cm->name);
 	if ((op->cj = cmjson_new(CMJSON_OBJECT, PINS_CM_KEY, NULL, NULL)) ==
 	        NULL ||
-	    (op->req = kc_start(cm->kc, KC_GET, path, NULL, NULL, 0,
-	         op_data_cb, op_get_done, op)) == NULL)
+	    (op->req = kc_start(cm->kc, KC_GET, path, NULL, NULL, 0, op_data_cb,
+	         op_get_done, op)) == NULL)
 		op_fail(op, PINS_STORE_FAILED, PS_E_INTERNAL, 0,
 		    "cannot start the API request");
 }
@@ -1042,8 +1041,8 @@ kick(struct pins_cm *cm)
 }
 
 void
-pins_cm_write(struct pins_cm *cm, const struct pin_change *c,
-    pins_done_cb done, void *arg)
+pins_cm_write(struct pins_cm *cm, const struct pin_change *c, pins_done_cb done,
+    void *arg)
 {
 	struct pins_cm_op *op;
 	struct pins_result res;

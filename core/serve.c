@@ -330,8 +330,8 @@ handle_pin_put(struct ipcs_req *req, void *arg)
 		    s->namespace);
 		return;
 	}
-	op = pins_put(s->d.pins, w->name, w->replicas, w->identity, pin_done,
-	    req);
+	op = pins_put(
+	    s->d.pins, w->name, w->replicas, w->identity, pin_done, req);
 	if (op != NULL)
 		ipcs_req_set_cancel(req, pin_cancel, op);
 }

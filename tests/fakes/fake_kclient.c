@@ -212,7 +212,8 @@ fake_kc_end(struct kc_req *r, const struct fake_kc_answer *a)
 	res.retry_after = a->retry_after;
 	res.error = a->transport_error ? "Connection refused" : "";
 	if (!a->transport_error && (a->status < 200 || a->status >= 300) &&
-	    a->body != NULL && (kj = kjson_new(KJSON_OBJECT, NULL, NULL)) != NULL &&
+	    a->body != NULL &&
+	    (kj = kjson_new(KJSON_OBJECT, NULL, NULL)) != NULL &&
 	    kjson_feed(kj, a->body, strlen(a->body)) == 0 &&
 	    kjson_finish(kj) == 0 && strcmp(kjson_top(kj)->kind, "Status") == 0)
 		res.status_obj = kjson_top(kj);

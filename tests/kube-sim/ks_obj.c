@@ -781,8 +781,8 @@ check_configmap(const struct ks_obj *o, struct ks_status *st)
 		ks_status_invalid(st, "ConfigMap", "", o->name);
 		snprintf(q, sizeof(q), "Too long: must have at most %d bytes",
 		    KS_MAX_CONFIGMAP_DATA);
-		ks_status_add_cause(st, KS_CAUSE_PLAIN, "[]", "FieldValueTooLong",
-		    q);
+		ks_status_add_cause(
+		    st, KS_CAUSE_PLAIN, "[]", "FieldValueTooLong", q);
 		return -1;
 	}
 	return 0;

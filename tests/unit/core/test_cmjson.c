@@ -240,7 +240,8 @@ check_watch(const struct seen *s)
 	assert_int_equal(s->ev[4], KJSON_EV_ERROR);
 	assert_int_equal(s->cm[4].code, 410);
 	assert_string_equal(s->cm[4].reason, "Expired");
-	assert_string_equal(s->cm[4].message, "too old resource version: 1 (12)");
+	assert_string_equal(
+	    s->cm[4].message, "too old resource version: 1 (12)");
 }
 
 /** A watch stream: every event type, whole, split anywhere, byte-wise. */
@@ -356,7 +357,8 @@ test_cmjson_rejects_hostile_objects(void **state)
 	     "12345678901234567890123456789012345678901234567890123456789012345"
 	     "\"}}",
 	        "resourceVersion too long"},
-	    {"{\"kind\":\"ConfigMapConfigMapConfigMapConfigMapConfigMapConfigMap"
+	    {"{\"kind\":"
+	     "\"ConfigMapConfigMapConfigMapConfigMapConfigMapConfigMap"
 	     "ConfigMapConfigMap\"," MD "}",
 	        "kind longer than 64 bytes"},
 	    {"{\"metadata\":{\"name\":\"p\",\"uid\":\"a\\u0000b\","
@@ -421,8 +423,7 @@ test_cmjson_rejects_hostile_streams(void **state)
 	    {CMJSON_WATCH,
 	        "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\"}}\n",
 	        "ERROR event without a status code"},
-	    {CMJSON_WATCH,
-	        "{\"type\":\"ERROR\",\"object\":{\"code\":99999}}\n",
+	    {CMJSON_WATCH, "{\"type\":\"ERROR\",\"object\":{\"code\":99999}}\n",
 	        "status code out of range"},
 	    {CMJSON_WATCH, "{\"type\":\"ERROR\",\"object\":{\"code\":4.1}}\n",
 	        "status code is not an integer"},
@@ -514,8 +515,8 @@ test_cmjson_value_bound(void **state)
 static void
 test_cmjson_rejects_endless_string(void **state)
 {
-	static const char head[] = "{\"type\":\"ADDED\",\"object\":{" MD
-	                           ",\"data\":{\"other\":\"";
+	static const char head[] =
+	    "{\"type\":\"ADDED\",\"object\":{" MD ",\"data\":{\"other\":\"";
 	char chunk[65536];
 	struct cmjson *c = cmjson_new(CMJSON_WATCH, KEY, NULL, NULL);
 	size_t fed = 0;
@@ -570,10 +571,11 @@ test_cmjson_body(void **state)
 	assert_int_equal(cmjson_body(&b, &out, &len), 0);
 	assert_int_equal(strlen(out), len);
 	assert_non_null(strstr(out, "\"resourceVersion\":\"42\""));
+	assert_non_null(strstr(
+	    out, "\"labels\":{\"app.kubernetes.io/managed-by\":\"replicad\"}"));
 	assert_non_null(strstr(out,
-	    "\"labels\":{\"app.kubernetes.io/managed-by\":\"replicad\"}"));
-	assert_non_null(strstr(out, "\"apiVersion\":\"v1\",\"kind\":"
-	                            "\"ConfigMap\""));
+	    "\"apiVersion\":\"v1\",\"kind\":"
+	    "\"ConfigMap\""));
 	c = cmjson_new(CMJSON_OBJECT, KEY, NULL, NULL);
 	assert_int_equal(cmjson_feed(c, out, len), 0);
 	assert_int_equal(cmjson_finish(c), 0);

@@ -28,8 +28,8 @@ parse(const char *text)
 	struct pin_set *s = NULL;
 	char err[256];
 
-	assert_int_equal(
-	    pin_set_parse(text, strlen(text), "shop", 100, &s, err, sizeof(err)),
+	assert_int_equal(pin_set_parse(text, strlen(text), "shop", 100, &s, err,
+	                     sizeof(err)),
 	    0);
 	return s;
 }
@@ -80,8 +80,8 @@ test_pin_set_parse_refusals(void **state)
 	assert_non_null(strstr(err,
 	    "deployment \"web\" in namespace \"other\" is pinned to 4, above "
 	    "the core's --max-replicas 3"));
-	assert_int_equal(pin_set_parse("", 0, "shop", 3, &s, err, sizeof(err)),
-	    -1);
+	assert_int_equal(
+	    pin_set_parse("", 0, "shop", 3, &s, err, sizeof(err)), -1);
 	assert_ptr_equal(s, (struct pin_set *)&s);
 }
 
@@ -98,8 +98,8 @@ test_pin_set_apply(void **state)
 	(void)state;
 	/* Set a new pin: CHANGED, base untouched. */
 	c = (struct pin_change){"cache", 0, 7};
-	assert_int_equal(pin_set_apply(s, "shop", 100, &c, &n, &had, &old, err,
-	                     sizeof(err)),
+	assert_int_equal(
+	    pin_set_apply(s, "shop", 100, &c, &n, &had, &old, err, sizeof(err)),
 	    PIN_SET_CHANGED);
 	assert_int_equal(had, 0);
 	assert_int_equal(pin_set_count(n), 3);
@@ -111,8 +111,8 @@ test_pin_set_apply(void **state)
 	/* Change one: old count reported. */
 	c = (struct pin_change){"db", 0, 2};
 	n = NULL;
-	assert_int_equal(pin_set_apply(s, "shop", 100, &c, &n, &had, &old, err,
-	                     sizeof(err)),
+	assert_int_equal(
+	    pin_set_apply(s, "shop", 100, &c, &n, &had, &old, err, sizeof(err)),
 	    PIN_SET_CHANGED);
 	assert_int_equal(had, 1);
 	assert_int_equal(old, 1);
@@ -124,16 +124,16 @@ test_pin_set_apply(void **state)
 	/* The same count: SAME, no new set. */
 	c = (struct pin_change){"db", 0, 1};
 	n = NULL;
-	assert_int_equal(pin_set_apply(s, "shop", 100, &c, &n, &had, &old, err,
-	                     sizeof(err)),
+	assert_int_equal(
+	    pin_set_apply(s, "shop", 100, &c, &n, &had, &old, err, sizeof(err)),
 	    PIN_SET_SAME);
 	assert_null(n);
 	assert_int_equal(had, 1);
 	assert_int_equal(old, 1);
 	/* Remove: CHANGED, then the removal of a missing one: NO_PIN. */
 	c = (struct pin_change){"api", 1, 0};
-	assert_int_equal(pin_set_apply(s, "shop", 100, &c, &n, &had, &old, err,
-	                     sizeof(err)),
+	assert_int_equal(
+	    pin_set_apply(s, "shop", 100, &c, &n, &had, &old, err, sizeof(err)),
 	    PIN_SET_CHANGED);
 	assert_int_equal(old, 0);
 	assert_int_equal(pin_set_count(n), 1);
@@ -141,24 +141,24 @@ test_pin_set_apply(void **state)
 	pin_set_free(n);
 	n = NULL;
 	c = (struct pin_change){"web", 1, 0}; /* only in another namespace */
-	assert_int_equal(pin_set_apply(s, "shop", 100, &c, &n, &had, &old, err,
-	                     sizeof(err)),
+	assert_int_equal(
+	    pin_set_apply(s, "shop", 100, &c, &n, &had, &old, err, sizeof(err)),
 	    PIN_SET_NO_PIN);
 	assert_null(n);
 	assert_int_equal(had, 0);
 	/* Refusals. */
 	c = (struct pin_change){"db", 0, 101};
-	assert_int_equal(pin_set_apply(s, "shop", 100, &c, &n, &had, &old, err,
-	                     sizeof(err)),
+	assert_int_equal(
+	    pin_set_apply(s, "shop", 100, &c, &n, &had, &old, err, sizeof(err)),
 	    PIN_SET_REFUSED);
 	assert_non_null(strstr(err, "above the maximum 100"));
 	c = (struct pin_change){"Not_Valid", 0, 1};
-	assert_int_equal(pin_set_apply(s, "shop", 100, &c, &n, &had, &old, err,
-	                     sizeof(err)),
+	assert_int_equal(
+	    pin_set_apply(s, "shop", 100, &c, &n, &had, &old, err, sizeof(err)),
 	    PIN_SET_REFUSED);
 	c = (struct pin_change){"", 1, 0};
-	assert_int_equal(pin_set_apply(s, "shop", 100, &c, &n, &had, &old, err,
-	                     sizeof(err)),
+	assert_int_equal(
+	    pin_set_apply(s, "shop", 100, &c, &n, &had, &old, err, sizeof(err)),
 	    PIN_SET_REFUSED);
 	assert_null(n);
 	pin_set_free(s);
@@ -217,11 +217,11 @@ static void
 test_pin_set_diff(void **state)
 {
 	struct pin_set *a = parse(doc);
-	struct pin_set *b = parse(
-	    "[{\"name\":\"web\",\"namespace\":\"other\",\"replicas\":9},"
-	    "{\"name\":\"db\",\"namespace\":\"shop\",\"replicas\":3},"
-	    "{\"name\":\"cache\",\"namespace\":\"shop\",\"replicas\":1},"
-	    "{\"name\":\"zed\",\"namespace\":\"shop\",\"replicas\":1}]");
+	struct pin_set *b =
+	    parse("[{\"name\":\"web\",\"namespace\":\"other\",\"replicas\":9},"
+	          "{\"name\":\"db\",\"namespace\":\"shop\",\"replicas\":3},"
+	          "{\"name\":\"cache\",\"namespace\":\"shop\",\"replicas\":1},"
+	          "{\"name\":\"zed\",\"namespace\":\"shop\",\"replicas\":1}]");
 	struct names nm;
 
 	(void)state;
@@ -270,13 +270,13 @@ test_pin_set_entry_bound(void **state)
 	assert_int_equal(
 	    pin_set_parse(text, len, "shop", 100, &s, err, sizeof(err)), 0);
 	c = (struct pin_change){"new", 0, 1};
-	assert_int_equal(pin_set_apply(s, "shop", 100, &c, &n, &had, &old, err,
-	                     sizeof(err)),
+	assert_int_equal(
+	    pin_set_apply(s, "shop", 100, &c, &n, &had, &old, err, sizeof(err)),
 	    PIN_SET_REFUSED);
 	assert_non_null(strstr(err, "too many pins"));
 	c = (struct pin_change){"d1", 0, 2};
-	assert_int_equal(pin_set_apply(s, "shop", 100, &c, &n, &had, &old, err,
-	                     sizeof(err)),
+	assert_int_equal(
+	    pin_set_apply(s, "shop", 100, &c, &n, &had, &old, err, sizeof(err)),
 	    PIN_SET_CHANGED);
 	pin_set_free(n);
 	pin_set_free(s);

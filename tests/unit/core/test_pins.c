@@ -143,7 +143,8 @@ test_pins_create(void **state)
 {
 	struct fx *f = *state;
 	char err[256];
-	struct pins *p = pins_open_file(f->path, "shop", 100, NULL, err, sizeof(err));
+	struct pins *p =
+	    pins_open_file(f->path, "shop", 100, NULL, err, sizeof(err));
 	struct pin_entry *v;
 	struct stat st;
 
@@ -179,11 +180,9 @@ test_pins_changes_persist(void **state)
 	assert_int_equal(pins_get(p, "db", &n), 0);
 	assert_int_equal(n, 1);
 
-	assert_int_equal(
-	    put(p, "web", 3, &had, &old, err, sizeof(err)), 0);
+	assert_int_equal(put(p, "web", 3, &had, &old, err, sizeof(err)), 0);
 	assert_int_equal(had, 0);
-	assert_int_equal(
-	    put(p, "api", 0, &had, &old, err, sizeof(err)), 0);
+	assert_int_equal(put(p, "api", 0, &had, &old, err, sizeof(err)), 0);
 	assert_int_equal(put(p, "db", 2, &had, &old, err, sizeof(err)), 0);
 	assert_int_equal(had, 1);
 	assert_int_equal(old, 1);
@@ -212,8 +211,7 @@ test_pins_changes_persist(void **state)
 
 	assert_int_equal(del(p, "api", &old, err, sizeof(err)), 0);
 	assert_int_equal(old, 0);
-	assert_int_equal(
-	    del(p, "api", &old, err, sizeof(err)), PINS_NO_PIN);
+	assert_int_equal(del(p, "api", &old, err, sizeof(err)), PINS_NO_PIN);
 	pins_free(p);
 
 	p = pins_open_file(f->path, "shop", 100, NULL, err, sizeof(err));
@@ -241,18 +239,21 @@ test_pins_open_refused(void **state)
 	char err[256];
 
 	write_file(f->path, "[{\"name\":\"db\"}]");
-	assert_null(pins_open_file(f->path, "shop", 100, NULL, err, sizeof(err)));
+	assert_null(
+	    pins_open_file(f->path, "shop", 100, NULL, err, sizeof(err)));
 	assert_non_null(strstr(err, "is invalid: entry 1: namespace missing"));
 
 	write_file(f->path,
 	    "[{\"name\":\"db\",\"namespace\":\"x\","
 	    "\"replicas\":101}]");
-	assert_null(pins_open_file(f->path, "shop", 100, NULL, err, sizeof(err)));
+	assert_null(
+	    pins_open_file(f->path, "shop", 100, NULL, err, sizeof(err)));
 	assert_non_null(strstr(err, "above the core's --max-replicas 100"));
 
 	assert_int_equal(unlink(f->path), 0);
 	assert_int_equal(mkdir(f->path, 0700), 0);
-	assert_null(pins_open_file(f->path, "shop", 100, NULL, err, sizeof(err)));
+	assert_null(
+	    pins_open_file(f->path, "shop", 100, NULL, err, sizeof(err)));
 	assert_non_null(strstr(err, "not a regular file"));
 	assert_int_equal(rmdir(f->path), 0);
 
@@ -268,7 +269,8 @@ test_pins_failure_changes_nothing(void **state)
 {
 	struct fx *f = *state;
 	char err[256], tmp[160];
-	struct pins *p = pins_open_file(f->path, "shop", 100, NULL, err, sizeof(err));
+	struct pins *p =
+	    pins_open_file(f->path, "shop", 100, NULL, err, sizeof(err));
 	struct pin_entry *v;
 	uint32_t n, old;
 	int had;
@@ -284,11 +286,11 @@ test_pins_failure_changes_nothing(void **state)
 	/* PATH.tmp cannot be created (a directory is in the way). */
 	snprintf(tmp, sizeof(tmp), "%s.tmp", f->path);
 	assert_int_equal(mkdir(tmp, 0700), 0);
-	assert_int_equal(put(p, "db", 6, &had, &old, err, sizeof(err)),
-	    PINS_STORE_FAILED);
+	assert_int_equal(
+	    put(p, "db", 6, &had, &old, err, sizeof(err)), PINS_STORE_FAILED);
 	assert_non_null(strstr(err, "cannot store the pins file"));
-	assert_int_equal(put(p, "web", 6, &had, &old, err, sizeof(err)),
-	    PINS_STORE_FAILED);
+	assert_int_equal(
+	    put(p, "web", 6, &had, &old, err, sizeof(err)), PINS_STORE_FAILED);
 	assert_int_equal(
 	    del(p, "db", &old, err, sizeof(err)), PINS_STORE_FAILED);
 	assert_int_equal(rmdir(tmp), 0);
@@ -349,14 +351,14 @@ test_pins_hook(void **state)
 	assert_string_equal(nm.v[0], "web");
 	assert_int_equal(pins_get(p, "web", &n), 0);
 	assert_int_equal(put(p, "web", 2, &had, &old, err, sizeof(err)), 0);
-	assert_int_equal(put(p, "web", 999, &had, &old, err, sizeof(err)),
-	    PINS_REFUSED);
+	assert_int_equal(
+	    put(p, "web", 999, &had, &old, err, sizeof(err)), PINS_REFUSED);
 	assert_int_equal(del(p, "nope", &old, err, sizeof(err)), PINS_NO_PIN);
 	assert_int_equal(nm.n, 1);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", f->path);
 	assert_int_equal(mkdir(tmp, 0700), 0);
-	assert_int_equal(del(p, "db", &old, err, sizeof(err)),
-	    PINS_STORE_FAILED);
+	assert_int_equal(
+	    del(p, "db", &old, err, sizeof(err)), PINS_STORE_FAILED);
 	assert_int_equal(rmdir(tmp), 0);
 	assert_int_equal(nm.n, 1);
 	assert_int_equal(del(p, "db", &old, err, sizeof(err)), 0);
@@ -372,8 +374,8 @@ test_pins_revalidates(void **state)
 {
 	struct fx *f = *state;
 	char err[256], big[300];
-	struct pins *p = pins_open_file(f->path, "shop", 100, NULL, err,
-	    sizeof(err));
+	struct pins *p =
+	    pins_open_file(f->path, "shop", 100, NULL, err, sizeof(err));
 	struct outcome o;
 
 	assert_non_null(p);

@@ -49,8 +49,7 @@ test_pins_cm_decide(void **state)
 	assert_int_equal(pins_cm_decide(PIN_SET_REFUSED, 0, 0), PINS_CM_ANSWER);
 	assert_int_equal(pins_cm_decide(PIN_SET_NOMEM, 0, 0), PINS_CM_ANSWER);
 	/* An invalid document: re-read it; if it still is, refuse. */
-	assert_int_equal(
-	    pins_cm_decide(PIN_SET_CHANGED, 0, 1), PINS_CM_REREAD);
+	assert_int_equal(pins_cm_decide(PIN_SET_CHANGED, 0, 1), PINS_CM_REREAD);
 	assert_int_equal(
 	    pins_cm_decide(PIN_SET_CHANGED, 1, 1), PINS_CM_FAIL_INVALID);
 	assert_int_equal(
@@ -69,8 +68,8 @@ test_pins_cm_after_write(void **state)
 	assert_int_equal(pins_cm_after_write(404, 0, 1), PINS_CM_RETRY);
 	assert_int_equal(pins_cm_after_write(409, 0, PINS_CM_MAX_ATTEMPTS - 1),
 	    PINS_CM_RETRY);
-	assert_int_equal(pins_cm_after_write(409, 0, PINS_CM_MAX_ATTEMPTS),
-	    PINS_CM_GIVE_UP);
+	assert_int_equal(
+	    pins_cm_after_write(409, 0, PINS_CM_MAX_ATTEMPTS), PINS_CM_GIVE_UP);
 	assert_int_equal(pins_cm_after_write(404, 0, 1000), PINS_CM_GIVE_UP);
 	assert_int_equal(pins_cm_after_write(0, 1, 1), PINS_CM_FAILED);
 	assert_int_equal(pins_cm_after_write(409, 1, 1), PINS_CM_FAILED);
@@ -85,11 +84,15 @@ static void
 test_pins_cm_retry_delay(void **state)
 {
 	(void)state;
-	assert_int_equal(pins_cm_retry_delay_ms(1, 0), PINS_CM_RETRY_BASE_MS / 2);
-	assert_true(pins_cm_retry_delay_ms(1, UINT32_MAX) < PINS_CM_RETRY_BASE_MS);
+	assert_int_equal(
+	    pins_cm_retry_delay_ms(1, 0), PINS_CM_RETRY_BASE_MS / 2);
+	assert_true(
+	    pins_cm_retry_delay_ms(1, UINT32_MAX) < PINS_CM_RETRY_BASE_MS);
 	assert_int_equal(pins_cm_retry_delay_ms(2, 0), PINS_CM_RETRY_BASE_MS);
-	assert_int_equal(pins_cm_retry_delay_ms(3, 0), 2 * PINS_CM_RETRY_BASE_MS);
-	assert_int_equal(pins_cm_retry_delay_ms(40, 0), PINS_CM_RETRY_CAP_MS / 2);
+	assert_int_equal(
+	    pins_cm_retry_delay_ms(3, 0), 2 * PINS_CM_RETRY_BASE_MS);
+	assert_int_equal(
+	    pins_cm_retry_delay_ms(40, 0), PINS_CM_RETRY_CAP_MS / 2);
 	assert_true(pins_cm_retry_delay_ms(4000000000u, UINT32_MAX) <
 	    PINS_CM_RETRY_CAP_MS);
 	for (unsigned n = 1; n < 20; n++)
@@ -287,8 +290,8 @@ event(const char *type, const char *obj)
 	char line[8192];
 
 	assert_non_null(r);
-	snprintf(line, sizeof(line), "{\"type\":\"%s\",\"object\":%s}\n", type,
-	    obj);
+	snprintf(
+	    line, sizeof(line), "{\"type\":\"%s\",\"object\":%s}\n", type, obj);
 	return fake_kc_feed(r, line);
 }
 
@@ -448,8 +451,8 @@ test_pins_cm_conflict_retry(void **state)
 	assert_non_null(strstr(fake_kc_body(r), "\"resourceVersion\":\"7\""));
 	assert_non_null(strstr(fake_kc_body(r), "\\\"name\\\": \\\"c\\\""));
 	assert_non_null(strstr(fake_kc_body(r), "\\\"name\\\": \\\"b\\\""));
-	fake_kc_answer(
-	    r, 200, cm("8", pins_doc(PIN("a", 1) "," PIN("b", 2) "," PIN("c", 3))));
+	fake_kc_answer(r, 200,
+	    cm("8", pins_doc(PIN("a", 1) "," PIN("b", 2) "," PIN("c", 3))));
 	assert_int_equal(o.called, 1);
 	assert_int_equal(o.res.rc, 0);
 	assert_int_equal(pin_of(f, "b"), 2);
@@ -460,13 +463,13 @@ test_pins_cm_conflict_retry(void **state)
 
 	/* The watch now brings rv 7 (older than the write): skipped; then
 	 * 8, the write itself; then someone else's change: applied. */
-	assert_int_equal(event("MODIFIED",
-	                     cm("7", pins_doc(PIN("a", 1) "," PIN("c", 3)))),
+	assert_int_equal(
+	    event("MODIFIED", cm("7", pins_doc(PIN("a", 1) "," PIN("c", 3)))),
 	    0);
 	assert_int_equal(pin_of(f, "b"), 2);
-	assert_int_equal(event("MODIFIED",
-	                     cm("8", pins_doc(PIN("a", 1) "," PIN("b", 2) ","
-	                                 PIN("c", 3)))),
+	assert_int_equal(
+	    event("MODIFIED",
+	        cm("8", pins_doc(PIN("a", 1) "," PIN("b", 2) "," PIN("c", 3)))),
 	    0);
 	assert_int_equal(f->n_changed, 2);
 	assert_int_equal(event("MODIFIED", cm("9", pins_doc(PIN("a", 4)))), 0);
@@ -499,8 +502,8 @@ test_pins_cm_conflict_give_up(void **state)
 		if (i + 1 == PINS_CM_MAX_ATTEMPTS)
 			break;
 		snprintf(rv, sizeof(rv), "%d", 10 + i);
-		fake_kc_answer(after_pause(f, KC_GET), 200,
-		    cm(rv, pins_doc(PIN("a", 1))));
+		fake_kc_answer(
+		    after_pause(f, KC_GET), 200, cm(rv, pins_doc(PIN("a", 1))));
 	}
 	assert_int_equal(o.called, 1);
 	assert_int_equal(o.res.code, PS_E_CONFLICT);
@@ -556,7 +559,8 @@ test_pins_cm_failures_change_nothing(void **state)
 	    "\"status\":\"Failure\",\"message\":\"configmaps \\\"pins\\\" is "
 	    "forbidden\",\"reason\":\"Forbidden\",\"code\":403}");
 	assert_int_equal(o.res.code, PS_E_FORBIDDEN);
-	assert_non_null(strstr(o.res.message, "configmaps \"pins\" is forbidden"));
+	assert_non_null(
+	    strstr(o.res.message, "configmaps \"pins\" is forbidden"));
 	assert_non_null(strstr(o.res.message, "Role needs"));
 
 	put(f, "a", 2, &o);
@@ -603,7 +607,8 @@ test_pins_cm_noop_confirmed(void **state)
 	/* Memory and the API agree: answered after the GET, no write. */
 	put(f, "a", 1, &o);
 	assert_int_equal(o.called, 0);
-	fake_kc_answer(fake_kc_next(KC_GET), 200, cm("5", pins_doc(PIN("a", 1))));
+	fake_kc_answer(
+	    fake_kc_next(KC_GET), 200, cm("5", pins_doc(PIN("a", 1))));
 	assert_int_equal(o.called, 1);
 	assert_int_equal(o.res.rc, 0);
 	assert_int_equal(o.res.had, 1);
@@ -633,7 +638,8 @@ test_pins_cm_noop_confirmed(void **state)
 	memset(&o, 0, sizeof(o));
 	started = fake_kc_started();
 	(void)pins_delete(f->p, "z", "bob", done_cb, &o);
-	fake_kc_answer(fake_kc_next(KC_GET), 200, cm("9", pins_doc(PIN("a", 1))));
+	fake_kc_answer(
+	    fake_kc_next(KC_GET), 200, cm("9", pins_doc(PIN("a", 1))));
 	assert_int_equal(o.res.rc, PINS_NO_PIN);
 	assert_int_equal(o.res.code, PS_E_NOT_FOUND);
 	assert_string_equal(
@@ -668,12 +674,14 @@ test_pins_cm_watch_foreign_and_invalid(void **state)
 	pins_get_stats(f->p, &st);
 	assert_int_equal(st.invalid, 1);
 	assert_int_equal(st.invalid_documents, 1);
-	assert_int_equal(
-	    event("MODIFIED", cm("8", "[{\"name\":\"a\",\"namespace\":\"shop\","
-	                              "\"replicas\":1e3}]")),
+	assert_int_equal(event("MODIFIED",
+	                     cm("8",
+	                         "[{\"name\":\"a\",\"namespace\":\"shop\","
+	                         "\"replicas\":1e3}]")),
 	    0);
 	/* Counts above the core's maximum are invalid too. */
-	assert_int_equal(event("MODIFIED", cm("9", pins_doc(PIN("a", 101)))), 0);
+	assert_int_equal(
+	    event("MODIFIED", cm("9", pins_doc(PIN("a", 101)))), 0);
 	assert_int_equal(pin_of(f, "a"), 5);
 	/* A change re-reads, sees it still invalid, refuses; no write. */
 	put(f, "c", 1, &o);
@@ -767,7 +775,8 @@ test_pins_cm_detach(void **state)
 	op = pins_put(f->p, "a", 1, "alice", done_cb, &o);
 	assert_non_null(op);
 	pins_detach(op);
-	fake_kc_answer(fake_kc_next(KC_PUT), 200, cm("6", pins_doc(PIN("a", 1))));
+	fake_kc_answer(
+	    fake_kc_next(KC_PUT), 200, cm("6", pins_doc(PIN("a", 1))));
 	assert_int_equal(o.called, 0);
 	assert_int_equal(pin_of(f, "a"), 1);
 }
@@ -809,7 +818,7 @@ test_pins_cm_size_bound(void **state)
 	/* Entries of one size: enough for a document just under the limit
 	 * (the size per entry measured on a document of one and of two). */
 	{
-		size_t one = 0, two = 0, want;
+		size_t sz[3] = {0, 0, 0}, one, per, want;
 		static const char e[] =
 		    "{\"name\":\"%.245s%05d\",\"namespace\":\"shop\","
 		    "\"replicas\":1}";
@@ -819,8 +828,8 @@ test_pins_cm_size_bound(void **state)
 		for (int k = 1; k <= 2; k++) {
 			len = 0;
 			for (int j = 0; j < k; j++) {
-				len += (size_t)snprintf(entries + len, cap - len,
-				    j == 0 ? "[" : ",");
+				len += (size_t)snprintf(entries + len,
+				    cap - len, j == 0 ? "[" : ",");
 				len += (size_t)snprintf(
 				    entries + len, cap - len, e, name, j);
 			}
@@ -831,10 +840,11 @@ test_pins_cm_size_bound(void **state)
 			assert_int_equal(pin_set_generate(s, &doc, &dlen), 0);
 			free(doc);
 			pin_set_free(s);
-			*(k == 1 ? &one : &two) = dlen;
+			sz[k] = dlen;
 		}
-		want = (CMJSON_MAX_VALUE - 1 - (one - (two - one))) /
-		    (two - one);
+		one = sz[1];
+		per = sz[2] > sz[1] ? sz[2] - sz[1] : 1;
+		want = (CMJSON_MAX_VALUE - 1 - (one - per)) / per;
 		len = 0;
 		for (i = 0; i < (int)want; i++) {
 			len += (size_t)snprintf(
@@ -849,7 +859,7 @@ test_pins_cm_size_bound(void **state)
 		    0);
 		assert_int_equal(pin_set_generate(s, &doc, &dlen), 0);
 		assert_true(dlen + 1 <= CMJSON_MAX_VALUE);
-		assert_true(dlen + 1 + (two - one) > CMJSON_MAX_VALUE);
+		assert_true(dlen + 1 + per > CMJSON_MAX_VALUE);
 		free(doc);
 		pin_set_free(s);
 	}
@@ -942,8 +952,8 @@ test_pins_cm_relist_waits_for_write(void **state)
 	w = fake_kc_next(KC_PUT);
 	assert_non_null(w);
 	assert_non_null(strstr(fake_kc_body(w), "\"resourceVersion\":\"8\""));
-	fake_kc_answer(
-	    w, 200, cm("10", pins_doc(PIN("a", 2) "," PIN("b", 3) "," PIN("z", 9))));
+	fake_kc_answer(w, 200,
+	    cm("10", pins_doc(PIN("a", 2) "," PIN("b", 3) "," PIN("z", 9))));
 	assert_int_equal(o2.res.rc, 0);
 }
 
@@ -957,7 +967,8 @@ main(void)
 	    cmocka_unit_test(test_pins_cm_map_status),
 	    cmocka_unit_test_setup_teardown(
 	        test_pins_cm_not_loaded, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_pins_cm_create, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_pins_cm_create, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_pins_cm_conflict_retry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
@@ -970,8 +981,10 @@ main(void)
 	        test_pins_cm_watch_foreign_and_invalid, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_pins_cm_event_beats_answer, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_pins_cm_queue, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_pins_cm_detach, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_pins_cm_queue, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_pins_cm_detach, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_pins_cm_free_in_flight, setup, teardown),
 	    cmocka_unit_test_setup_teardown(

@@ -270,8 +270,10 @@ test_ks_obj_configmap_validation(void **state)
 	(void)state;
 	assert_non_null(body);
 	/* Exactly at the limit over two keys: accepted. */
-	p = body + sprintf(body, "{\"metadata\":{\"name\":\"cm\"},"
-	                         "\"data\":{\"a\":\"");
+	p = body +
+	    sprintf(body,
+	        "{\"metadata\":{\"name\":\"cm\"},"
+	        "\"data\":{\"a\":\"");
 	memset(p, 'x', max - 1);
 	p += max - 1;
 	p += sprintf(p, "\",\"b\":\"y\"}}");
