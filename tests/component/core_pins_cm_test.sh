@@ -18,11 +18,9 @@
 #
 # CORE_WRAPPER runs every core under a tool.  Every wait is a condition
 # polled against a deadline.
-. "$(dirname "$0")/ks-common.sh"
+. "$(dirname "$0")/core-common.sh"
 lib_init core-pins-cm
 
-CORE_BIN=$BUILD/replicad-core
-CTL_BIN=$BUILD/replicad-ctl
 NS=shop
 CM=replicad-pins
 CMS=/api/v1/namespaces/$NS/configmaps
@@ -31,23 +29,14 @@ DEPS=/apis/apps/v1/namespaces/$NS/deployments
 SOCK_A=$LIB_TMP/a.sock
 SOCK_B=$LIB_TMP/b.sock
 
-ctl_a() { "$CTL_BIN" --socket "$SOCK_A" "$@"; }
-ctl_b() { "$CTL_BIN" --socket "$SOCK_B" "$@"; }
-
-metric() { # SOCK NAME
-	"$CTL_BIN" --socket "$1" metrics | awk -v m="$2" '$1 == m { print $2 }'
-}
-
-admin() {
-	curl -s -X "${2:-POST}" "$KS_URL/_sim/$1"
-}
+# core-common.sh's helpers work on $SOCK: one core at a time.
+ctl_a() { SOCK=$SOCK_A ctl "$@"; }
+ctl_b() { SOCK=$SOCK_B ctl "$@"; }
+metric_at() { SOCK=$1 metric "$2"; } # SOCK NAME
+synced_at() { SOCK=$1 synced; }      # SOCK
 
 spec_is() {
 	[ "$(kget "$DEPS/$1" | jq_py 'j["spec"]["replicas"]')" = "$2" ]
-}
-
-synced() { # SOCK
-	"$CTL_BIN" --socket "$1" health | jq_py 'j["cacheSynced"]' | grep -q True
 }
 
 # The ConfigMap's pins as "name=N ..." sorted (namespace shop only), or
@@ -131,12 +120,12 @@ ks_start --namespace "$NS" --deployments frontend=3,orders=2,worker=1 \
 # ------------------------------------- no ConfigMap: no pins, both cores
 start_core A
 start_core B
-check "core A syncs" lib_wait 20 synced "$SOCK_A"
-check "core B syncs" lib_wait 20 synced "$SOCK_B"
+check "core A syncs" lib_wait 20 synced_at "$SOCK_A"
+check "core B syncs" lib_wait 20 synced_at "$SOCK_B"
 check "A: pins loaded (no ConfigMap: none)" lib_wait 20 pins_are "$SOCK_A" ""
 check "B: pins loaded (none)" lib_wait 20 pins_are "$SOCK_B" ""
 expect_eq "no ConfigMap in kube-sim" "$(kcode "$CMPATH")" 404
-expect_eq "pins_loaded gauge" "$(metric "$SOCK_A" replicad_core_pins_loaded)" 1
+expect_eq "pins_loaded gauge" "$(metric_at "$SOCK_A" replicad_core_pins_loaded)" 1
 expect_match "A logged where its pins are" "$(cat "$LOG_A")" \
     'pins: loaded 0 from ConfigMap shop/replicad-pins \(no ConfigMap yet'
 
@@ -208,8 +197,8 @@ expect_eq "the other namespace's entry was kept" \
     "$(kget "$CMPATH" | jq_py \
     '[e for e in json.loads(j["data"]["pins.json"]) if e["namespace"] != "shop"]')" \
     '[{"name":"web","namespace":"elsewhere","replicas":2}]'
-conflicts=$(( $(metric "$SOCK_A" replicad_core_pin_store_conflicts_total) + \
-    $(metric "$SOCK_B" replicad_core_pin_store_conflicts_total) ))
+conflicts=$(( $(metric_at "$SOCK_A" replicad_core_pin_store_conflicts_total) + \
+    $(metric_at "$SOCK_B" replicad_core_pin_store_conflicts_total) ))
 lib_log "conflicting writes re-read and retried: $conflicts"
 if [ "$conflicts" -gt 0 ]; then
 	check "conflicts were logged as re-reads" sh -c "grep -q \
@@ -226,7 +215,7 @@ check "B logs a warning" lib_wait 10 grep -q 'holds an invalid document' "$LOG_B
 expect_eq "A keeps the last good pins" "$(core_pins "$SOCK_A")" "$want"
 expect_eq "B keeps the last good pins" "$(core_pins "$SOCK_B")" "$want"
 expect_eq "the invalid gauge says so" \
-    "$(metric "$SOCK_B" replicad_core_pin_store_invalid)" 1
+    "$(metric_at "$SOCK_B" replicad_core_pin_store_invalid)" 1
 expect_match "a change is refused until it is fixed" \
     "$(ctl_a pin worker 2 2>&1)" \
     'conflict: pin not stored: ConfigMap shop/replicad-pins holds an invalid pins document'
@@ -240,7 +229,7 @@ expect_eq "fix it by hand" \
 check "A applies the fixed document" lib_wait 10 pins_are "$SOCK_A" "orders=4"
 check "B applies the fixed document" lib_wait 10 pins_are "$SOCK_B" "orders=4"
 expect_eq "the invalid gauge is back to 0" \
-    "$(metric "$SOCK_A" replicad_core_pin_store_invalid)" 0
+    "$(metric_at "$SOCK_A" replicad_core_pin_store_invalid)" 0
 
 # ------------------------------------------------- DELETE: no pins
 kcurl -X DELETE "$KS_URL$CMPATH" >/dev/null
@@ -269,12 +258,12 @@ expect_match "the failure is audited" "$(cat "$LOG_A")" \
 expect_eq "a retry succeeds" "$(ctl_a pin orders 6)" \
     '{"name":"orders","replicas":6}'
 # A 409 on the write (another writer came first): re-read, retried, stored.
-c0=$(metric "$SOCK_A" replicad_core_pin_store_conflicts_total)
+c0=$(metric_at "$SOCK_A" replicad_core_pin_store_conflicts_total)
 admin "faults?method=PUT&path=$CMPATH&status=409&count=2" >/dev/null
 expect_eq "two conflicts on the write: the pin is still stored" \
     "$(ctl_a pin frontend 4)" '{"name":"frontend","replicas":4}'
 expect_eq "…after two re-reads" \
-    "$(metric "$SOCK_A" replicad_core_pin_store_conflicts_total)" $((c0 + 2))
+    "$(metric_at "$SOCK_A" replicad_core_pin_store_conflicts_total)" $((c0 + 2))
 expect_eq "…into the ConfigMap" "$(cm_pins)" "frontend=4 orders=6 worker=2"
 expect_eq "unpin frontend" "$(ctl_a pin frontend --delete)" \
     '{"name":"frontend","replicas":4,"deleted":true}'
@@ -287,7 +276,7 @@ check "A sees the unpin" lib_wait 10 pins_are "$SOCK_A" "orders=6"
 stop_core B
 rm -f "$SOCK_B"
 start_core B
-check "restarted B syncs" lib_wait 20 synced "$SOCK_B"
+check "restarted B syncs" lib_wait 20 synced_at "$SOCK_B"
 check "restarted B loads the pins from the ConfigMap" lib_wait 10 \
     pins_are "$SOCK_B" "orders=6"
 expect_match "…and says where from" "$(cat "$LOG_B")" \
@@ -298,7 +287,7 @@ stop_core B
 rm -f "$SOCK_B"
 admin "deny?rule=list:configmaps" >/dev/null
 start_core B
-check "B syncs its cache" lib_wait 20 synced "$SOCK_B"
+check "B syncs its cache" lib_wait 20 synced_at "$SOCK_B"
 check "B's pins: unavailable, not loaded yet, saying why" lib_wait 10 sh -c \
     "'$CTL_BIN' --socket '$SOCK_B' pins 2>&1 | grep -q \
     'unavailable: pins not loaded yet: cannot read the pins from ConfigMap shop/replicad-pins: .*forbidden.*Role needs get, list, watch, create and update on configmaps'"
