@@ -128,6 +128,36 @@
 #define RECON_FIGHT_WINDOW_MS  60000
 #define RECON_ITEM_IDLE_MS     600000
 
+/* --- Pins in a ConfigMap (--pin-configmap: pins_cm.c, cmjson.c) ---
+ * The data value kept is bounded by the API's own ConfigMap limit (1 MiB
+ * of data; a change whose document would exceed it is refused before any
+ * write); one ConfigMap answer or watch event by CMJSON_MAX_UNIT_BYTES
+ * (JSON escapes can make 1 MiB of data up to 6 MiB, plus metadata).  A
+ * change tries at most PINS_CM_MAX_ATTEMPTS writes (each 409 re-reads the
+ * ConfigMap first, after a jittered pause of PINS_CM_RETRY_BASE_MS
+ * doubling up to PINS_CM_RETRY_CAP_MS, as client-go's RetryOnConflict
+ * pauses, so that two cores do not collide in lockstep), then answers
+ * CONFLICT.  Each core writes its changes one at a time, so a change can
+ * lose to every change queued at another core: 10 attempts (over a second
+ * of pauses) outlast a dozen changes queued there; 5 did not, in
+ * core_pins_cm_test's 24 concurrent pins (writing all queued changes in
+ * one PUT would remove the bound; not done yet).  At most PINS_CM_MAX_QUEUED
+ * changes wait per core (they are written one at a time).  A write's
+ * resourceVersion must come back on the watch within
+ * PINS_CM_RYW_TIMEOUT_MS, else the core relists; the last PINS_CM_SEEN
+ * resourceVersions the watch delivered are remembered for answers that
+ * the watch beat.  Before the first load PIN_* get UNAVAILABLE with
+ * Retry-After CORE_RETRY_PINS_NOT_LOADED.  List/watch backoff: REFL_*. */
+#define CMJSON_MAX_VALUE           (1024 * 1024)
+#define CMJSON_MAX_UNIT_BYTES      (8 * 1024 * 1024)
+#define PINS_CM_MAX_ATTEMPTS       10
+#define PINS_CM_MAX_QUEUED         64
+#define PINS_CM_RETRY_BASE_MS      10
+#define PINS_CM_RETRY_CAP_MS       160
+#define PINS_CM_RYW_TIMEOUT_MS     10000
+#define PINS_CM_SEEN               16
+#define CORE_RETRY_PINS_NOT_LOADED 2
+
 _Static_assert(CORE_MAX_INFLIGHT >= 1 && CORE_MAX_INFLIGHT <= PS_MAX_INFLIGHT,
     "in-flight limit within the protocol's");
 _Static_assert(CORE_MAX_ANSWER_FRAME <= PS_MAX_FRAME,

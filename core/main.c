@@ -59,6 +59,8 @@ struct core_opts {
 	const char *token_file; /* NULL: the projected default in-cluster */
 	const char *ca_file;
 	const char *pin_file; /* NULL: pins not enabled */
+	/* Pins in a ConfigMap (exclusive with pin_file); NULL: not. */
+	const char *pin_configmap;
 	char api_buf[CORE_MAX_API_URL];
 	char ns_buf[PS_MAX_NAMESPACE + 1];
 	/* Leader election: no lease name, no election (always leader). */
@@ -76,7 +78,7 @@ struct core {
 	struct scale *scale;
 	struct health *health;
 	struct serve *serve;
-	struct pins *pins; /* NULL without --pin-file */
+	struct pins *pins; /* NULL without --pin-file / --pin-configmap */
 	struct recon *recon;
 	struct event *sigterm;
 	struct event *sigint;
@@ -100,9 +102,10 @@ usage(FILE *out)
 	    "[--log-format text|json]\n"
 	    "           [--namespace NS] [--kube-api URL] "
 	    "[--kube-token-file PATH]\n"
-	    "           [--kube-ca-file PATH] [--pin-file PATH] "
-	    "[--lease-name NAME]\n"
-	    "           [--identity ID] [--version] [--help]\n"
+	    "           [--kube-ca-file PATH] [--pin-file PATH | "
+	    "--pin-configmap NAME]\n"
+	    "           [--lease-name NAME] [--identity ID] [--version] "
+	    "[--help]\n"
 	    "Each flag may also be set as REPLICAD_<NAME> in the environment\n"
 	    "(REPLICAD_SOCKET, REPLICAD_ALLOW_UID=uid[,uid...], ...);\n"
 	    "a flag wins over the environment.\n");
@@ -266,6 +269,7 @@ parse_opts(int argc, char *argv[], struct core_opts *o)
 		O_LEASE_NAME,
 		O_IDENTITY,
 		O_PIN_FILE,
+		O_PIN_CONFIGMAP,
 		O_VERSION,
 		O_HELP
 	};
@@ -281,6 +285,7 @@ parse_opts(int argc, char *argv[], struct core_opts *o)
 	    {"lease-name", required_argument, NULL, O_LEASE_NAME},
 	    {"identity", required_argument, NULL, O_IDENTITY},
 	    {"pin-file", required_argument, NULL, O_PIN_FILE},
+	    {"pin-configmap", required_argument, NULL, O_PIN_CONFIGMAP},
 	    {"version", no_argument, NULL, O_VERSION},
 	    {"help", no_argument, NULL, O_HELP},
 	    {NULL, 0, NULL, 0},
@@ -299,6 +304,7 @@ parse_opts(int argc, char *argv[], struct core_opts *o)
 	o->lease_name = env("REPLICAD_LEASE_NAME");
 	o->identity = env("REPLICAD_POD_NAME");
 	o->pin_file = env("REPLICAD_PIN_FILE");
+	o->pin_configmap = env("REPLICAD_PIN_CONFIGMAP");
 	if (uids != NULL)
 		add_uids(o, "REPLICAD_ALLOW_UID", uids);
 
@@ -346,6 +352,9 @@ parse_opts(int argc, char *argv[], struct core_opts *o)
 		case O_PIN_FILE:
 			o->pin_file = optarg;
 			break;
+		case O_PIN_CONFIGMAP:
+			o->pin_configmap = optarg;
+			break;
 		case O_VERSION:
 			printf("replicad-core %s (proto-socket v%d)\n",
 			    CORE_VERSION, PS_VERSION);
@@ -383,6 +392,16 @@ parse_opts(int argc, char *argv[], struct core_opts *o)
 		check_path("--kube-ca-file", o->ca_file, 1);
 	if (o->pin_file != NULL)
 		check_path("--pin-file", o->pin_file, 0);
+	/* Pins in a ConfigMap: one store only. */
+	if (o->pin_configmap != NULL) {
+		if (o->pin_file != NULL)
+			usage_error("--pin-file and --pin-configmap are "
+			            "exclusive: pins live in one store");
+		if (ps_valid_name(o->pin_configmap, strlen(o->pin_configmap)) !=
+		    PS_OK)
+			usage_error(
+			    "--pin-configmap: not a DNS-1123 subdomain");
+	}
 	check_lease_opts(o);
 }
 
@@ -497,6 +516,16 @@ started_leading_cb(void *arg)
 		recon_check_all(core->recon);
 }
 
+/* Pins store hook: a pin was set, changed or removed, by anyone. */
+static void
+pin_changed_cb(void *arg, const char *name)
+{
+	struct core *core = arg;
+
+	if (core->recon != NULL)
+		recon_pin_changed(core->recon, name);
+}
+
 static void
 start_kube(struct core *core, const struct core_opts *o)
 {
@@ -522,6 +551,18 @@ start_kube(struct core *core, const struct core_opts *o)
 	    (core->health = health_new(core->base, core->kc, core->refl,
 	         core->cache, o->namespace)) == NULL)
 		fatal("cannot set up the cache");
+	/* Pins in a ConfigMap: read (list+watch) once the loop runs. */
+	if (o->pin_configmap != NULL) {
+		struct pins_hooks ph = {pin_changed_cb, core};
+		char err[512];
+
+		if ((core->pins = pins_open_configmap(core->base, core->kc,
+		         o->namespace, o->pin_configmap, PS_MAX_REPLICAS, &ph,
+		         err, sizeof(err))) == NULL)
+			fatalx("%s", err);
+		log_info("pins: kept in ConfigMap %s/%s", o->namespace,
+		    o->pin_configmap);
+	}
 	if (core->pins != NULL) {
 		struct recon_deps rd;
 
@@ -566,6 +607,8 @@ start_kube(struct core *core, const struct core_opts *o)
 		fatal("cannot register handlers");
 	if (refl_start(core->refl) != 0)
 		fatalx("cannot start the reflector");
+	if (core->pins != NULL && pins_start(core->pins) != 0)
+		fatalx("cannot start reading the pins");
 }
 
 /* ------------------------------------------------------------------ */
@@ -628,9 +671,10 @@ main(int argc, char *argv[])
 	/* Before the socket: a bad pins file stops the core at once. */
 	if (o.pin_file != NULL) {
 		char err[512];
+		struct pins_hooks ph = {pin_changed_cb, &core};
 
 		if ((core.pins = pins_open_file(o.pin_file, o.namespace,
-		         PS_MAX_REPLICAS, err, sizeof(err))) == NULL)
+		         PS_MAX_REPLICAS, &ph, err, sizeof(err))) == NULL)
 			fatalx("%s", err);
 		log_info("pins: %zu in namespace %s, stored in %s",
 		    pins_count(core.pins), o.namespace, o.pin_file);
@@ -675,6 +719,7 @@ main(int argc, char *argv[])
 	ipcs_free(core.srv);
 	serve_free(core.serve);
 	recon_free(core.recon);
+	core.recon = NULL;
 	health_free(core.health);
 	scale_free(core.scale);
 	lease_free(core.lease);

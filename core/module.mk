@@ -5,6 +5,12 @@ CORE_KUBE_SRCS := core/kjson.c core/cache.c core/kclient.c \
                   core/pin_doc.c core/pins.c core/reconcile.c
 # Leader election (lease.c).
 CORE_KUBE_SRCS += core/lease.c
+# Pins in a ConfigMap (--pin-configmap): the set, the JSON, the backend.
+CORE_KUBE_SRCS += core/pin_set.c core/cmjson.c core/pins_cm.c
+# What the pins store links (file and ConfigMap backends).
+CORE_PINS_SRCS := core/pins.c core/pins_cm.c core/pin_set.c core/pin_doc.c \
+                  core/cmjson.c core/kclient.c core/kjson.c core/reflector.c \
+                  core/cache.c core/log.c
 CORE_SRCS := core/ipc_server.c core/log.c core/serve.c $(CORE_KUBE_SRCS) \
              core/main.c
 CORE_BIN  := $(BUILD)/replicad-core
@@ -48,10 +54,18 @@ $(eval $(call CORE_UNIT_TEST,test_reflector,core/reflector.c core/kjson.c \
 $(eval $(call CORE_UNIT_TEST,test_scale,core/scale.c core/reflector.c \
     core/kjson.c core/cache.c core/kclient.c core/log.c))
 $(eval $(call CORE_UNIT_TEST,test_pin_doc,core/pin_doc.c))
-$(eval $(call CORE_UNIT_TEST,test_pins,core/pins.c core/pin_doc.c))
-$(eval $(call CORE_UNIT_TEST,test_reconcile,core/reconcile.c core/pins.c \
-    core/pin_doc.c core/scale.c core/reflector.c core/kjson.c core/cache.c \
-    core/kclient.c core/log.c))
+$(eval $(call CORE_UNIT_TEST,test_pins,$(CORE_PINS_SRCS)))
+$(eval $(call CORE_UNIT_TEST,test_reconcile,core/reconcile.c core/scale.c \
+    $(CORE_PINS_SRCS)))
+# Pins in a ConfigMap: the set, the ConfigMap parser, the write policy.
+$(eval $(call CORE_UNIT_TEST,test_pin_set,core/pin_set.c core/pin_doc.c))
+$(eval $(call CORE_UNIT_TEST,test_cmjson,core/cmjson.c))
+# The ConfigMap store against a fake kclient (tests/fakes/fake_kclient.c).
+$(call obj,tests/fakes/fake_kclient.c): \
+    MOD_CFLAGS := $(CFLAGS_TEST) $(CFLAGS_YAJL)
+$(eval $(call CORE_UNIT_TEST,test_pins_cm,core/pins.c core/pins_cm.c \
+    core/pin_set.c core/pin_doc.c core/cmjson.c core/reflector.c \
+    core/cache.c core/kjson.c core/log.c tests/fakes/fake_kclient.c))
 
 # Leader election: policy and the Lease JSON both ways.
 $(eval $(call CORE_UNIT_TEST,test_lease,core/lease.c core/kjson.c \
@@ -61,6 +75,8 @@ $(eval $(call CORE_UNIT_TEST,test_lease,core/lease.c core/kjson.c \
 COMPONENT_TESTS += $(wildcard tests/component/core_socket_test.sh \
     tests/component/core_kube_test.sh tests/component/core_kube_more_test.sh \
     tests/component/core_pins_test.sh)
+# Pins in a ConfigMap shared by two cores (kube-sim).
+COMPONENT_TESTS += $(wildcard tests/component/core_pins_cm_test.sh)
 
 # Leader election between cores (kube-sim Leases).
 COMPONENT_TESTS += $(wildcard tests/component/core_lease_test.sh)
@@ -74,6 +90,15 @@ $(call obj,tests/fuzz/fuzz_pin_doc.c): MOD_CFLAGS := $(CFLAGS_YAJL)
 
 $(CORE_FUZZERS): $(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o \
     $(call obj,core/pin_doc.c) $(PS_LIB)
+	$(Q)mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS_YAJL)
+
+# ...and for the ConfigMap parsers (pins in a ConfigMap).
+FUZZERS += $(BUILD)/fuzz/fuzz_cmjson
+$(call obj,tests/fuzz/fuzz_cmjson.c): MOD_CFLAGS := $(CFLAGS_YAJL)
+$(BUILD)/fuzz/fuzz_cmjson: $(BUILD)/obj/tests/fuzz/fuzz_cmjson.o \
+    $(call obj,core/cmjson.c) $(PS_LIB)
 	$(Q)mkdir -p $(@D)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS_YAJL)

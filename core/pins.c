@@ -1,13 +1,13 @@
 /*
- * pins.c — the pin store (see pins.h).
+ * pins.c — the pin store (see pins.h): what both backends share (the set
+ * in memory, change notifications, the audit line, the asynchronous
+ * interface) and the file backend.  The ConfigMap backend is pins_cm.c.
  *
- * Two sorted arrays: `own` (the core's namespace, searched by name) and
- * `other` (every other namespace, kept only to be written back).  A change
- * builds the whole new document from a copy, writes it to PATH.tmp,
- * fsyncs it, renames it over PATH and fsyncs the directory; only then is
- * the copy swapped in.  The file is small (at most PIN_DOC_MAX_BYTES) and
- * changes are rare (a person pins a deployment), so doing this on the
- * event loop is a few milliseconds now and then.
+ * The file backend builds the whole new document from a copy of the set,
+ * writes it to PATH.tmp, fsyncs it, renames it over PATH and fsyncs the
+ * directory; only then is the copy installed.  The file is small (at most
+ * PIN_DOC_MAX_BYTES) and changes are rare (a person pins a deployment), so
+ * doing this on the event loop is a few milliseconds now and then.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,51 +19,186 @@
 #include <unistd.h>
 
 #include "core/core_limits.h"
+#include "core/log.h"
 #include "core/pin_doc.h"
+#include "core/pin_set.h"
 #include "core/pins.h"
+#include "core/pins_cm.h"
 #include "proto-socket/ps_buf.h"
 
+enum backend { B_FILE, B_CONFIGMAP };
+
 struct pins {
+	enum backend backend;
+	char namespace[PS_MAX_NAMESPACE + 1];
+	uint32_t max_replicas;
+	struct pins_hooks hooks;
+	struct pin_set *set; /* NULL until loaded */
+	char where[CORE_MAX_PATH + 16];
+	/* B_FILE */
 	char path[CORE_MAX_PATH + 1];
 	char tmp[CORE_MAX_PATH + 8];
 	char dir[CORE_MAX_PATH + 1];
-	char namespace[PS_MAX_NAMESPACE + 1];
-	uint32_t max_replicas;
-	struct pin_entry *own; /* sorted by name; namespace == ours */
-	size_t n_own;
-	struct pin_entry *other; /* sorted by namespace, name */
-	size_t n_other;
+	/* B_CONFIGMAP */
+	struct pins_cm *cm;
 	struct pins_stats stats;
 };
 
-static int
-by_name(const void *key, const void *elem)
+/* A change in progress (the ConfigMap backend answers later). */
+struct pins_op {
+	struct pins *p;
+	pins_done_cb done; /* NULL once detached */
+	void *arg;
+	char identity[PS_MAX_IDENTITY + 1];
+	char name[PS_MAX_NAME + 1];
+	int del;
+	uint32_t replicas;
+	int in_call;  /* pins_put/pins_delete has not returned yet */
+	int finished; /* ...and the change is already done */
+};
+
+/* ------------------------------------------------------------ memory */
+
+static void
+changed(void *arg, const char *name)
 {
-	return strcmp(key, ((const struct pin_entry *)elem)->name);
+	struct pins *p = arg;
+
+	if (p->hooks.changed_cb != NULL)
+		p->hooks.changed_cb(p->hooks.arg, name);
 }
 
-/* Index of `name` in own, or where it would go (with *found = 0). */
-static size_t
-find(const struct pins *p, const char *name, int *found)
+/* `set` (taken) becomes the pins; every pin that differs is reported,
+ * once the new set is in place (the hook reads it). */
+static void
+install(struct pins *p, struct pin_set *set)
 {
-	size_t lo = 0, hi = p->n_own;
+	struct pin_set *old = p->set;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = by_name(name, &p->own[mid]);
+	p->set = set;
+	pin_set_diff(old, set, changed, p);
+	pin_set_free(old);
+}
 
-		if (c == 0) {
-			*found = 1;
-			return mid;
-		}
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
+static const struct pin_set *
+cm_current(void *arg)
+{
+	return ((struct pins *)arg)->set;
+}
+
+static void
+cm_replace(void *arg, struct pin_set *set)
+{
+	install(arg, set);
+}
+
+size_t
+pins_count(const struct pins *p)
+{
+	return p->set != NULL ? pin_set_count(p->set) : 0;
+}
+
+int
+pins_get(const struct pins *p, const char *name, uint32_t *replicas)
+{
+	return p->set != NULL ? pin_set_get(p->set, name, replicas) : -1;
+}
+
+int
+pins_next(const struct pins *p, const char *after, struct ps_pin *out)
+{
+	return p->set != NULL ? pin_set_next(p->set, after, out) : 0;
+}
+
+int
+pins_loaded(const struct pins *p)
+{
+	return p->set != NULL;
+}
+
+const char *
+pins_not_loaded(const struct pins *p)
+{
+	if (p->set != NULL)
+		return "loaded";
+	return p->backend == B_CONFIGMAP ? pins_cm_not_loaded(p->cm)
+	                                 : "not loaded";
+}
+
+const char *
+pins_where(const struct pins *p)
+{
+	return p->where;
+}
+
+void
+pins_get_stats(const struct pins *p, struct pins_stats *st)
+{
+	*st = p->stats;
+	st->loaded = p->set != NULL;
+	if (p->backend == B_CONFIGMAP) {
+		struct pins_cm_stats cs;
+
+		pins_cm_get_stats(p->cm, &cs);
+		st->conflicts = cs.conflicts;
+		st->invalid_documents = cs.invalid_documents;
+		st->invalid = cs.invalid;
 	}
-	*found = 0;
-	return lo;
 }
+
+/* ------------------------------------------------------------- audit */
+
+void
+pins_audit(const char *what, const char *identity, const char *name, int had,
+    uint32_t old, int has_new, uint32_t new, const char *outcome)
+{
+	char o[16] = "none", n[16] = "none";
+
+	if (had)
+		snprintf(o, sizeof(o), "%u", old);
+	if (has_new)
+		snprintf(n, sizeof(n), "%u", new);
+	log_kv(LOG_LEVEL_INFO, 0,
+	    (struct log_kv[]){LOG_S("audit", what), LOG_S("identity", identity),
+	        LOG_S("deployment", name), LOG_S("old", o), LOG_S("new", n),
+	        LOG_S("outcome", outcome)},
+	    6, "%s %s %s -> %s: %s", what, name, o, n, outcome);
+}
+
+/* The end of a change: message, audit, counters, answer. */
+static void
+complete(struct pins_op *op, struct pins_result *res)
+{
+	const char *outcome = res->rc == 0 ? "ok"
+	    : res->rc == PINS_NO_PIN       ? "not_found"
+	                                   : "failed";
+	char msg[PS_MAX_MESSAGE + 32];
+
+	snprintf(res->name, sizeof(res->name), "%s", op->name);
+	if (res->rc < 0) {
+		snprintf(msg, sizeof(msg), "%s: %s",
+		    op->del ? "pin not removed" : "pin not stored",
+		    res->message);
+		/* Cut to the wire's limit. */
+		msg[PS_MAX_MESSAGE] = '\0';
+		memcpy(res->message, msg, sizeof(res->message));
+	}
+	/* The message goes on the wire: printable ASCII only. */
+	for (char *c = res->message; *c != '\0'; c++)
+		if (*c < 0x20 || *c > 0x7e)
+			*c = '?';
+	if (res->rc == PINS_STORE_FAILED)
+		op->p->stats.store_failures++;
+	/* had/old are known once the change met its base (else 0). */
+	pins_audit(op->del ? "unpin" : "pin", op->identity, op->name, res->had,
+	    res->old, !op->del, op->replicas, outcome);
+	if (res->rc < 0)
+		log_warnx("%s", res->message);
+	if (op->done != NULL)
+		op->done(op->arg, res);
+}
+
+/* -------------------------------------------------------------- file */
 
 /* write(2) all of it, through EINTR and short writes. */
 static int
@@ -83,31 +218,16 @@ write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-/*
- * Writes `own` (n entries) plus p->other as the document, atomically.
- * The merged array is sorted like a parsed document, so that the file
- * reads the same whichever core wrote it.
- */
+/* Writes `s` as the document, atomically. */
 static int
-store(struct pins *p, const struct pin_entry *own, size_t n, char *err,
-    size_t errsz)
+file_store(struct pins *p, const struct pin_set *s, char *err, size_t errsz)
 {
-	struct pin_entry *all;
 	char *doc = NULL;
-	size_t len = 0, total = n + p->n_other;
+	size_t len = 0;
 	int fd = -1, dfd = -1, rc = -1;
 	const char *what = "write";
 
-	if ((all = malloc((total != 0 ? total : 1) * sizeof(*all))) == NULL) {
-		snprintf(err, errsz, "out of memory");
-		goto out;
-	}
-	if (n != 0)
-		memcpy(all, own, n * sizeof(*all));
-	if (p->n_other != 0)
-		memcpy(all + n, p->other, p->n_other * sizeof(*all));
-	qsort(all, total, sizeof(*all), pin_entry_cmp);
-	if (pin_doc_generate(all, total, &doc, &len) != 0) {
+	if (pin_set_generate(s, &doc, &len) != 0) {
 		snprintf(err, errsz, "out of memory");
 		goto out;
 	}
@@ -145,16 +265,13 @@ io:
 		(void)close(fd);
 	(void)unlink(p->tmp);
 out:
-	if (rc != 0)
-		p->stats.store_failures++;
 	free(doc);
-	free(all);
 	return rc;
 }
 
 /* Reads the whole file; 1 when it does not exist. */
 static int
-load(const char *path, char **out, size_t *len, char *err, size_t errsz)
+file_load(const char *path, char **out, size_t *len, char *err, size_t errsz)
 {
 	struct stat st;
 	char *buf;
@@ -214,49 +331,29 @@ load(const char *path, char **out, size_t *len, char *err, size_t errsz)
 	return -1;
 }
 
-/* Splits parsed entries into own and other; -1 on a refused count. */
-static int
-adopt(struct pins *p, struct pin_entry *v, size_t n, char *err, size_t errsz)
+static struct pins *
+pins_alloc(enum backend b, const char *namespace, uint32_t max_replicas,
+    const struct pins_hooks *hooks)
 {
-	size_t no = 0, nt = 0;
+	struct pins *p;
 
-	for (size_t i = 0; i < n; i++)
-		if (v[i].replicas > p->max_replicas) {
-			snprintf(err, errsz,
-			    "deployment \"%s\" in namespace \"%s\" is pinned "
-			    "to %u, above the core's --max-replicas %u",
-			    v[i].name, v[i].namespace, v[i].replicas,
-			    p->max_replicas);
-			return -1;
-		}
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(v[i].namespace, p->namespace) == 0)
-			no++;
-	if ((p->own = malloc((no != 0 ? no : 1) * sizeof(*p->own))) == NULL ||
-	    (p->other = malloc(
-	         (n - no != 0 ? n - no : 1) * sizeof(*p->other))) == NULL) {
-		snprintf(err, errsz, "out of memory");
-		return -1;
-	}
-	/* v is sorted by namespace then name: each part stays sorted. */
-	for (size_t i = 0; i < n; i++) {
-		if (strcmp(v[i].namespace, p->namespace) == 0)
-			p->own[p->n_own++] = v[i];
-		else
-			p->other[nt++] = v[i];
-	}
-	p->n_other = nt;
-	return 0;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	p->backend = b;
+	snprintf(p->namespace, sizeof(p->namespace), "%s", namespace);
+	p->max_replicas = max_replicas;
+	if (hooks != NULL)
+		p->hooks = *hooks;
+	return p;
 }
 
 struct pins *
 pins_open_file(const char *path, const char *namespace, uint32_t max_replicas,
-    char *err, size_t errsz)
+    const struct pins_hooks *hooks, char *err, size_t errsz)
 {
 	struct pins *p;
-	struct pin_entry *v = NULL;
 	char *buf = NULL, dircopy[CORE_MAX_PATH + 1];
-	size_t len = 0, n = 0;
+	size_t len = 0;
 	int r;
 
 	if (strlen(path) > CORE_MAX_PATH ||
@@ -265,7 +362,7 @@ pins_open_file(const char *path, const char *namespace, uint32_t max_replicas,
 		    err, errsz, "pins file path too long or bad namespace");
 		return NULL;
 	}
-	if ((p = calloc(1, sizeof(*p))) == NULL) {
+	if ((p = pins_alloc(B_FILE, namespace, max_replicas, hooks)) == NULL) {
 		snprintf(err, errsz, "out of memory");
 		return NULL;
 	}
@@ -273,33 +370,218 @@ pins_open_file(const char *path, const char *namespace, uint32_t max_replicas,
 	snprintf(p->tmp, sizeof(p->tmp), "%s.tmp", path);
 	snprintf(dircopy, sizeof(dircopy), "%s", path);
 	snprintf(p->dir, sizeof(p->dir), "%s", dirname(dircopy));
-	snprintf(p->namespace, sizeof(p->namespace), "%s", namespace);
-	p->max_replicas = max_replicas;
+	snprintf(p->where, sizeof(p->where), "file %s", path);
 
-	if ((r = load(path, &buf, &len, err, errsz)) < 0)
+	if ((r = file_load(path, &buf, &len, err, errsz)) < 0)
 		goto fail;
 	if (r == 0) {
 		char why[256];
 
-		if (pin_doc_parse(buf, len, &v, &n, why, sizeof(why)) != 0) {
+		if (pin_set_parse(buf, len, namespace, max_replicas, &p->set,
+		        why, sizeof(why)) != 0) {
 			snprintf(err, errsz, "the pins file %s is invalid: %s",
 			    path, why);
 			goto fail;
 		}
+	} else if ((p->set = pin_set_new()) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		goto fail;
 	}
-	if (adopt(p, v, n, err, errsz) != 0)
-		goto fail;
 	/* A new store is written now: an unwritable path fails at start. */
-	if (r == 1 && store(p, NULL, 0, err, errsz) != 0)
+	if (r == 1 && file_store(p, p->set, err, errsz) != 0)
 		goto fail;
-	free(v);
 	free(buf);
 	return p;
 fail:
-	free(v);
 	free(buf);
 	pins_free(p);
 	return NULL;
+}
+
+/* A change of the file store: stored, then installed; at once. */
+static void
+file_change(struct pins_op *op, struct pins_result *res)
+{
+	struct pins *p = op->p;
+	struct pin_change c = {op->name, op->del, op->replicas};
+	struct pin_set *next = NULL;
+
+	switch (pin_set_apply(p->set, p->namespace, p->max_replicas, &c, &next,
+	    &res->had, &res->old, res->message, sizeof(res->message))) {
+	case PIN_SET_CHANGED:
+		if (file_store(p, next, res->message, sizeof(res->message)) !=
+		    0) {
+			pin_set_free(next);
+			res->rc = PINS_STORE_FAILED;
+			res->code = PS_E_INTERNAL;
+			return;
+		}
+		install(p, next);
+		break;
+	case PIN_SET_SAME:
+		break; /* already stored: nothing to write */
+	case PIN_SET_NO_PIN:
+		res->rc = PINS_NO_PIN;
+		res->code = PS_E_NOT_FOUND;
+		snprintf(res->message, sizeof(res->message),
+		    "deployment \"%s\" has no pin in namespace \"%s\"",
+		    op->name, p->namespace);
+		return;
+	case PIN_SET_REFUSED:
+		res->rc = PINS_REFUSED;
+		res->code = PS_E_INVALID;
+		return;
+	case PIN_SET_NOMEM:
+		res->rc = PINS_STORE_FAILED;
+		res->code = PS_E_INTERNAL;
+		return;
+	}
+	res->rc = 0;
+	res->replicas = op->del ? res->old : op->replicas;
+}
+
+/* -------------------------------------------------------- ConfigMap */
+
+struct pins *
+pins_open_configmap(struct event_base *base, struct kc *kc,
+    const char *namespace, const char *name, uint32_t max_replicas,
+    const struct pins_hooks *hooks, char *err, size_t errsz)
+{
+	struct pins *p;
+	struct pins_cm_config cfg;
+	struct pins_cm_hooks ch;
+
+	if (ps_valid_namespace(namespace, strlen(namespace)) != PS_OK ||
+	    ps_valid_name(name, strlen(name)) != PS_OK) {
+		snprintf(err, errsz,
+		    "the ConfigMap name is not a DNS-1123 subdomain or the "
+		    "namespace not a label");
+		return NULL;
+	}
+	if ((p = pins_alloc(B_CONFIGMAP, namespace, max_replicas, hooks)) ==
+	    NULL) {
+		snprintf(err, errsz, "out of memory");
+		return NULL;
+	}
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.base = base;
+	cfg.kc = kc;
+	cfg.namespace = namespace;
+	cfg.name = name;
+	cfg.max_replicas = max_replicas;
+	ch.current = cm_current;
+	ch.replace = cm_replace;
+	ch.arg = p;
+	if ((p->cm = pins_cm_new(&cfg, &ch)) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		free(p);
+		return NULL;
+	}
+	snprintf(p->where, sizeof(p->where), "%s", pins_cm_where(p->cm));
+	return p;
+}
+
+static void
+cm_done(void *arg, const struct pins_result *r)
+{
+	struct pins_op *op = arg;
+	struct pins_result res = *r;
+
+	complete(op, &res);
+	if (op->in_call)
+		op->finished = 1; /* freed when pins_put/delete returns */
+	else
+		free(op);
+}
+
+/* ------------------------------------------------------------ common */
+
+static struct pins_op *
+change(struct pins *p, const char *name, int del, uint32_t replicas,
+    const char *identity, pins_done_cb done, void *arg)
+{
+	struct pins_op *op;
+	struct pins_result res;
+	size_t name_len = strnlen(name, PS_MAX_NAME + 1);
+	size_t id_len = strnlen(identity, PS_MAX_IDENTITY + 1);
+
+	memset(&res, 0, sizeof(res));
+	if ((op = calloc(1, sizeof(*op))) == NULL) {
+		res.rc = PINS_STORE_FAILED;
+		res.code = PS_E_INTERNAL;
+		snprintf(res.message, sizeof(res.message), "out of memory");
+		snprintf(res.name, sizeof(res.name), "%.*s",
+		    (int)(name_len < PS_MAX_NAME ? name_len : PS_MAX_NAME),
+		    name);
+		done(arg, &res);
+		return NULL;
+	}
+	op->p = p;
+	op->done = done;
+	op->arg = arg;
+	op->del = del;
+	op->replicas = replicas;
+	/* Untrusted (gateway): re-validated before any use. */
+	if (ps_valid_str(PS_STR_IDENTITY, identity, id_len) == PS_OK)
+		memcpy(op->identity, identity, id_len + 1);
+	else
+		snprintf(op->identity, sizeof(op->identity), "(invalid)");
+	if (ps_valid_name(name, name_len) == PS_OK)
+		memcpy(op->name, name, name_len + 1);
+	else
+		snprintf(op->name, sizeof(op->name), "(invalid)");
+	if (op->name[0] == '(' || op->identity[0] == '(') {
+		res.rc = PINS_REFUSED;
+		res.code = PS_E_INVALID;
+		snprintf(res.message, sizeof(res.message), "%s",
+		    op->name[0] == '(' ? "not a DNS-1123 subdomain"
+		                       : "invalid client identity");
+		complete(op, &res);
+		free(op);
+		return NULL;
+	}
+	if (p->backend == B_FILE) {
+		file_change(op, &res);
+		complete(op, &res);
+		free(op);
+		return NULL;
+	}
+	op->in_call = 1;
+	pins_cm_write(
+	    p->cm, &(struct pin_change){op->name, del, replicas}, cm_done, op);
+	op->in_call = 0;
+	if (op->finished) {
+		free(op);
+		return NULL;
+	}
+	return op;
+}
+
+struct pins_op *
+pins_put(struct pins *p, const char *name, uint32_t replicas,
+    const char *identity, pins_done_cb done, void *arg)
+{
+	return change(p, name, 0, replicas, identity, done, arg);
+}
+
+struct pins_op *
+pins_delete(struct pins *p, const char *name, const char *identity,
+    pins_done_cb done, void *arg)
+{
+	return change(p, name, 1, 0, identity, done, arg);
+}
+
+void
+pins_detach(struct pins_op *op)
+{
+	if (op != NULL)
+		op->done = NULL;
+}
+
+int
+pins_start(struct pins *p)
+{
+	return p->backend == B_CONFIGMAP ? pins_cm_start(p->cm) : 0;
 }
 
 void
@@ -307,138 +589,7 @@ pins_free(struct pins *p)
 {
 	if (p == NULL)
 		return;
-	free(p->own);
-	free(p->other);
+	pins_cm_free(p->cm); /* completes (and frees) its changes first */
+	pin_set_free(p->set);
 	free(p);
-}
-
-size_t
-pins_count(const struct pins *p)
-{
-	return p->n_own;
-}
-
-int
-pins_get(const struct pins *p, const char *name, uint32_t *replicas)
-{
-	int found;
-	size_t i = find(p, name, &found);
-
-	if (!found)
-		return -1;
-	*replicas = p->own[i].replicas;
-	return 0;
-}
-
-int
-pins_next(const struct pins *p, const char *after, struct ps_pin *out)
-{
-	int found;
-	size_t i = find(p, after, &found);
-
-	if (found)
-		i++;
-	if (i >= p->n_own)
-		return 0;
-	memcpy(out->name, p->own[i].name, sizeof(out->name));
-	out->replicas = p->own[i].replicas;
-	return 1;
-}
-
-/*
- * The array that a change produces: a copy of own with room for one more
- * (the copy is what gets stored; it replaces own only once stored).
- */
-static struct pin_entry *
-copy_own(const struct pins *p)
-{
-	struct pin_entry *c;
-
-	if ((c = malloc((p->n_own + 1) * sizeof(*c))) == NULL)
-		return NULL;
-	if (p->n_own != 0)
-		memcpy(c, p->own, p->n_own * sizeof(*c));
-	return c;
-}
-
-int
-pins_put(struct pins *p, const char *name, uint32_t replicas, int *had,
-    uint32_t *old, char *err, size_t errsz)
-{
-	struct pin_entry *c;
-	size_t i, n = p->n_own;
-	int found;
-
-	if (ps_valid_name(name, strlen(name)) != PS_OK) {
-		snprintf(err, errsz, "not a DNS-1123 subdomain");
-		return PINS_REFUSED;
-	}
-	if (replicas > p->max_replicas) {
-		snprintf(err, errsz, "replicas %u above the maximum %u",
-		    replicas, p->max_replicas);
-		return PINS_REFUSED;
-	}
-	i = find(p, name, &found);
-	if (!found && p->n_own + p->n_other >= PIN_DOC_MAX_ENTRIES) {
-		snprintf(err, errsz, "too many pins (at most %d)",
-		    PIN_DOC_MAX_ENTRIES);
-		return PINS_REFUSED;
-	}
-	*had = found;
-	*old = found ? p->own[i].replicas : 0;
-	if (found && p->own[i].replicas == replicas)
-		return 0; /* already stored: nothing to write */
-	if ((c = copy_own(p)) == NULL) {
-		snprintf(err, errsz, "out of memory");
-		return PINS_STORE_FAILED;
-	}
-	if (!found) {
-		memmove(&c[i + 1], &c[i], (n - i) * sizeof(*c));
-		memset(&c[i], 0, sizeof(c[i]));
-		snprintf(c[i].name, sizeof(c[i].name), "%s", name);
-		memcpy(c[i].namespace, p->namespace, sizeof(c[i].namespace));
-		n++;
-	}
-	c[i].replicas = replicas;
-	if (store(p, c, n, err, errsz) != 0) {
-		free(c);
-		return PINS_STORE_FAILED;
-	}
-	free(p->own);
-	p->own = c;
-	p->n_own = n;
-	return 0;
-}
-
-int
-pins_delete(
-    struct pins *p, const char *name, uint32_t *old, char *err, size_t errsz)
-{
-	struct pin_entry *c;
-	size_t i;
-	int found;
-
-	i = find(p, name, &found);
-	if (!found)
-		return PINS_NO_PIN;
-	if ((c = copy_own(p)) == NULL) {
-		snprintf(err, errsz, "out of memory");
-		return PINS_STORE_FAILED;
-	}
-	memmove(&c[i], &c[i + 1], (p->n_own - i - 1) * sizeof(*c));
-	if (store(p, c, p->n_own - 1, err, errsz) != 0) {
-		free(c);
-		return PINS_STORE_FAILED;
-	}
-	*old = p->own[i].replicas;
-	free(p->own);
-	p->own = c;
-	p->n_own--;
-	return 0;
-}
-
-void
-pins_get_stats(const struct pins *p, struct pins_stats *st)
-{
-	*st = p->stats;
 }

@@ -208,14 +208,23 @@ handle_health(struct ipcs_req *req, void *arg)
 
 /* ---------------------------------------------------------------- pins */
 
+/* Pins enabled (--pin-file or --pin-configmap) and loaded, else answered. */
 static int
-pins_enabled(struct serve *s, struct ipcs_req *req)
+pins_ready(struct serve *s, struct ipcs_req *req)
 {
-	if (s->d.pins != NULL)
-		return 1;
-	(void)ipcs_answer_error(req, PS_E_UNSUPPORTED, 0,
-	    "pins are not enabled in this core (start it with --pin-file)");
-	return 0;
+	if (s->d.pins == NULL) {
+		(void)ipcs_answer_error(req, PS_E_UNSUPPORTED, 0,
+		    "pins are not enabled in this core (start it with "
+		    "--pin-file or --pin-configmap)");
+		return 0;
+	}
+	if (!pins_loaded(s->d.pins)) {
+		(void)ipcs_answer_error(req, PS_E_UNAVAILABLE,
+		    CORE_RETRY_PINS_NOT_LOADED, "pins not loaded yet: %s",
+		    pins_not_loaded(s->d.pins));
+		return 0;
+	}
+	return 1;
 }
 
 /* A PIN_LIST answer being streamed: the last name sent. */
@@ -236,7 +245,7 @@ handle_pin_list(struct ipcs_req *req, void *arg)
 	struct serve *s = arg;
 	struct list_cursor *cur;
 
-	if (!pins_enabled(s, req))
+	if (!pins_ready(s, req))
 		return;
 	if ((cur = calloc(1, sizeof(*cur))) == NULL) {
 		(void)ipcs_answer_error(req, PS_E_INTERNAL, 1, "out of memory");
@@ -247,47 +256,50 @@ handle_pin_list(struct ipcs_req *req, void *arg)
 }
 
 static void
-answer_no_pin(struct serve *s, struct ipcs_req *req, const char *name)
-{
-	(void)ipcs_answer_error(req, PS_E_NOT_FOUND, 0,
-	    "deployment \"%s\" has no pin in namespace \"%s\"", name,
-	    s->namespace);
-}
-
-static void
 handle_pin_get(struct ipcs_req *req, void *arg)
 {
 	struct serve *s = arg;
 	const struct ps_name_req *nr = ipcs_req_name(req);
 	struct ps_pin m;
 
-	if (!pins_enabled(s, req))
+	if (!pins_ready(s, req))
 		return;
 	memset(&m, 0, sizeof(m));
 	if (pins_get(s->d.pins, nr->name, &m.replicas) != 0) {
-		answer_no_pin(s, req, nr->name);
+		(void)ipcs_answer_error(req, PS_E_NOT_FOUND, 0,
+		    "deployment \"%s\" has no pin in namespace \"%s\"",
+		    nr->name, s->namespace);
 		return;
 	}
 	memcpy(m.name, nr->name, sizeof(m.name));
 	(void)ipcs_answer_pin(req, &m);
 }
 
-/* One audit line per pin change, like scale.c's for writes. */
+/* The store's answer to PIN_PUT / PIN_DELETE (already audited there; the
+ * reconciler hears of the change through the store's hook). */
 static void
-audit_pin(const char *what, const struct ps_write_req *w, int had, uint32_t old,
-    int has_new, uint32_t new, const char *outcome)
+pin_done(void *arg, const struct pins_result *res)
 {
-	char o[16] = "none", n[16] = "none";
+	struct ipcs_req *req = arg;
+	struct ps_pin m;
 
-	if (had)
-		snprintf(o, sizeof(o), "%u", old);
-	if (has_new)
-		snprintf(n, sizeof(n), "%u", new);
-	log_kv(LOG_LEVEL_INFO, 0,
-	    (struct log_kv[]){LOG_S("audit", what),
-	        LOG_S("identity", w->identity), LOG_S("deployment", w->name),
-	        LOG_S("old", o), LOG_S("new", n), LOG_S("outcome", outcome)},
-	    6, "%s %s %s -> %s: %s", what, w->name, o, n, outcome);
+	if (res->code != 0) {
+		(void)ipcs_answer_error(
+		    req, res->code, res->retry_after, "%s", res->message);
+		return;
+	}
+	memset(&m, 0, sizeof(m));
+	memcpy(m.name, res->name, sizeof(m.name));
+	m.replicas = res->replicas;
+	(void)ipcs_answer_pin(req, &m);
+}
+
+/* The client left: the change goes on (and is audited), the answer not. */
+static void
+pin_cancel(struct ipcs_req *req, void *arg)
+{
+	pins_detach(arg);
+	ipcs_req_drop(req);
 }
 
 /*
@@ -295,6 +307,7 @@ audit_pin(const char *what, const struct ps_write_req *w, int had, uint32_t old,
  * create a pin that waits forever for a Deployment of that name), so only
  * once the cache is synced.  The pin then applies to the Deployment of
  * that name until it is removed, also across a delete and re-create.
+ * The store may answer later (a ConfigMap is written through the API).
  */
 static void
 handle_pin_put(struct ipcs_req *req, void *arg)
@@ -302,39 +315,26 @@ handle_pin_put(struct ipcs_req *req, void *arg)
 	struct serve *s = arg;
 	const struct ps_write_req *w = ipcs_req_write(req);
 	struct cache_deploy d;
-	struct ps_pin m;
-	char err[PS_MAX_MESSAGE - 64];
-	uint32_t old;
-	int had, rc;
+	struct pins_op *op;
 
-	if (!pins_enabled(s, req))
+	if (!pins_ready(s, req))
 		return;
 	if (!synced(s)) {
 		answer_not_synced(req);
 		return;
 	}
 	if (cache_get(s->d.cache, w->name, &d) == -1) {
-		audit_pin("pin", w, 0, 0, 1, w->replicas, "not_found");
+		pins_audit("pin", w->identity, w->name, 0, 0, 1, w->replicas,
+		    "not_found");
 		(void)ipcs_answer_error(req, PS_E_NOT_FOUND, 0,
 		    "deployment \"%s\" not found in namespace \"%s\"", w->name,
 		    s->namespace);
 		return;
 	}
-	if ((rc = pins_put(s->d.pins, w->name, w->replicas, &had, &old, err,
-	         sizeof(err))) != 0) {
-		audit_pin("pin", w, 0, 0, 1, w->replicas, "failed");
-		log_warnx("pin %s: %s", w->name, err);
-		(void)ipcs_answer_error(req,
-		    rc == PINS_REFUSED ? PS_E_INVALID : PS_E_INTERNAL, 0,
-		    "pin not stored: %s", err);
-		return;
-	}
-	audit_pin("pin", w, had, old, 1, w->replicas, "ok");
-	recon_pin_changed(s->d.recon, w->name);
-	memset(&m, 0, sizeof(m));
-	memcpy(m.name, w->name, sizeof(m.name));
-	m.replicas = w->replicas;
-	(void)ipcs_answer_pin(req, &m);
+	op = pins_put(
+	    s->d.pins, w->name, w->replicas, w->identity, pin_done, req);
+	if (op != NULL)
+		ipcs_req_set_cancel(req, pin_cancel, op);
 }
 
 static void
@@ -342,32 +342,13 @@ handle_pin_delete(struct ipcs_req *req, void *arg)
 {
 	struct serve *s = arg;
 	const struct ps_write_req *w = ipcs_req_write(req);
-	struct ps_pin m;
-	char err[PS_MAX_MESSAGE - 64];
-	uint32_t old = 0;
-	int rc;
+	struct pins_op *op;
 
-	if (!pins_enabled(s, req))
+	if (!pins_ready(s, req))
 		return;
-	if ((rc = pins_delete(s->d.pins, w->name, &old, err, sizeof(err))) ==
-	    PINS_NO_PIN) {
-		audit_pin("unpin", w, 0, 0, 0, 0, "not_found");
-		answer_no_pin(s, req, w->name);
-		return;
-	}
-	if (rc != 0) {
-		audit_pin("unpin", w, 1, old, 0, 0, "failed");
-		log_warnx("unpin %s: %s", w->name, err);
-		(void)ipcs_answer_error(
-		    req, PS_E_INTERNAL, 0, "pin not removed: %s", err);
-		return;
-	}
-	audit_pin("unpin", w, 1, old, 0, 0, "ok");
-	recon_pin_changed(s->d.recon, w->name);
-	memset(&m, 0, sizeof(m));
-	memcpy(m.name, w->name, sizeof(m.name));
-	m.replicas = old;
-	(void)ipcs_answer_pin(req, &m);
+	op = pins_delete(s->d.pins, w->name, w->identity, pin_done, req);
+	if (op != NULL)
+		ipcs_req_set_cancel(req, pin_cancel, op);
 }
 
 /* evbuffer_add_printf for a series; remembers the first failure. */
@@ -505,7 +486,8 @@ handle_metrics(struct ipcs_req *req, void *arg)
 		    "# TYPE replicad_core_pins gauge\n"
 		    "replicad_core_pins %zu\n"
 		    "# HELP replicad_core_pin_store_failures_total Pin changes "
-		    "refused because the store could not be written.\n"
+		    "that failed because the store could not be read or "
+		    "written.\n"
 		    "# TYPE replicad_core_pin_store_failures_total counter\n"
 		    "replicad_core_pin_store_failures_total %llu\n"
 		    "# HELP replicad_core_reconcile_writes_total Writes that "
@@ -524,6 +506,30 @@ handle_metrics(struct ipcs_req *req, void *arg)
 		    (unsigned long long)rcs.writes_ok,
 		    (unsigned long long)rcs.writes_failed,
 		    (unsigned long long)rcs.pending);
+		/* The store's state; the ConfigMap counters stay 0 with a
+		 * file. */
+		metric(b, &err,
+		    "# HELP replicad_core_pins_loaded 1 once the pins have "
+		    "been read from their store.\n"
+		    "# TYPE replicad_core_pins_loaded gauge\n"
+		    "replicad_core_pins_loaded %d\n"
+		    "# HELP replicad_core_pin_store_invalid 1 while the "
+		    "ConfigMap holds a document that does not parse (the last "
+		    "good pins are kept).\n"
+		    "# TYPE replicad_core_pin_store_invalid gauge\n"
+		    "replicad_core_pin_store_invalid %d\n"
+		    "# HELP replicad_core_pin_store_conflicts_total ConfigMap "
+		    "writes that conflicted with another writer (re-read and "
+		    "retried).\n"
+		    "# TYPE replicad_core_pin_store_conflicts_total counter\n"
+		    "replicad_core_pin_store_conflicts_total %llu\n"
+		    "# HELP replicad_core_pin_store_invalid_documents_total "
+		    "ConfigMap states seen whose document did not parse.\n"
+		    "# TYPE replicad_core_pin_store_invalid_documents_total "
+		    "counter\n"
+		    "replicad_core_pin_store_invalid_documents_total %llu\n",
+		    ps.loaded, ps.invalid, (unsigned long long)ps.conflicts,
+		    (unsigned long long)ps.invalid_documents);
 	}
 	/* Leader election (lease.c); without it: always leader. */
 	if (lease_stats_prometheus(s->d.lease, b) != 0)

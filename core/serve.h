@@ -1,8 +1,9 @@
 /*
  * serve.h — the core's answers to proto-socket requests: reads from the
  * cache, scale writes through scale.c, health through health.c, pins
- * through pins.c (each change audit-logged and handed to reconcile.c), and
- * metrics gathered from every module.  It owns no state of its own beyond
+ * through pins.c (which audit-logs each change and tells reconcile.c
+ * through its hook; a change may complete later), and metrics gathered
+ * from every module.  It owns no state of its own beyond
  * per-request cursors; the modules it is given outlive it.
  */
 #ifndef SERVE_H

@@ -24,10 +24,17 @@
 #define KS_HTTP_TIMEOUT     120
 
 /* JSON documents (bodies, continue tokens, token files are not JSON). */
-#define KS_JSON_MAX_DEPTH   64      /* nesting of objects/arrays */
-#define KS_JSON_MAX_NODES   100000  /* values in one document */
-#define KS_JSON_MAX_MEMBERS 4096    /* members of one object */
-#define KS_JSON_MAX_STRING  1048576 /* bytes in one string or key */
+#define KS_JSON_MAX_DEPTH   64     /* nesting of objects/arrays */
+#define KS_JSON_MAX_NODES   100000 /* values in one document */
+#define KS_JSON_MAX_MEMBERS 4096   /* members of one object */
+/* Bytes in one string or key: as large as a body may be, so that a
+ * ConfigMap value above 1 MiB reaches validation (422), as on the real
+ * server, instead of failing to decode. */
+#define KS_JSON_MAX_STRING  KS_MAX_BODY
+
+/* ConfigMap data + binaryData values together (the API's MaxSecretSize,
+ * which ValidateConfigMap uses): above it a create/update is 422. */
+#define KS_MAX_CONFIGMAP_DATA (1024 * 1024)
 
 /* Kubernetes names: DNS-1123 subdomain (253) / label (63). */
 #define KS_MAX_NAME       253

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "tests/kube-sim/ks_json.h"
+#include "tests/kube-sim/ks_limits.h"
 #include "tests/kube-sim/ks_obj.h"
 #include "tests/kube-sim/ks_status.h"
 
@@ -719,6 +720,74 @@ check_replicas(struct ks_obj *o, const char *name, struct ks_status *st)
 	return 0;
 }
 
+/* A ConfigMap data or binaryData key: [-._a-zA-Z0-9]+, at most 253. */
+static int
+valid_config_key(const char *k, size_t len)
+{
+	if (len == 0 || len > KS_MAX_NAME)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (!((k[i] >= 'a' && k[i] <= 'z') ||
+		        (k[i] >= 'A' && k[i] <= 'Z') ||
+		        (k[i] >= '0' && k[i] <= '9') || k[i] == '-' ||
+		        k[i] == '_' || k[i] == '.'))
+			return 0;
+	return 1;
+}
+
+/*
+ * ValidateConfigMap: keys of data and binaryData are config keys, and the
+ * values together (binaryData decoded from base64) hold at most
+ * KS_MAX_CONFIGMAP_DATA bytes: 422 `ConfigMap "x" is invalid: []: Too
+ * long: must have at most 1048576 bytes`, as the real server says.
+ */
+static int
+check_configmap(const struct ks_obj *o, struct ks_status *st)
+{
+	static const char *const maps[] = {"data", "binaryData"};
+	const struct ks_json *m, *c;
+	size_t total = 0;
+	char q[300];
+
+	for (size_t i = 0; i < 2; i++) {
+		m = ks_json_get(o->doc, maps[i]);
+		if (m == NULL || m->type != KS_JSON_OBJECT)
+			continue;
+		for (c = m->child; c != NULL; c = c->next) {
+			if (!valid_config_key(c->key, c->keylen)) {
+				char field[300];
+
+				snprintf(field, sizeof(field), "%s[%.253s]",
+				    maps[i], c->key);
+				snprintf(q, sizeof(q), "\"%.253s\"", c->key);
+				ks_status_invalid(st, "ConfigMap", "", o->name);
+				ks_status_add_cause(st, KS_CAUSE_INVALID, field,
+				    q,
+				    "a valid config key must consist of "
+				    "alphanumeric characters, '-', '_' or '.' "
+				    "(e.g. 'key.name',  or 'KEY_NAME',  or "
+				    "'key-name', regex used for validation is "
+				    "'[-._a-zA-Z0-9]+')");
+				return -1;
+			}
+			if (c->type != KS_JSON_STRING)
+				continue;
+			/* binaryData is base64 on the wire; its size is the
+			 * decoded one. */
+			total += i == 0 ? c->len : c->len / 4 * 3;
+		}
+	}
+	if (total > KS_MAX_CONFIGMAP_DATA) {
+		ks_status_invalid(st, "ConfigMap", "", o->name);
+		snprintf(q, sizeof(q), "Too long: must have at most %d bytes",
+		    KS_MAX_CONFIGMAP_DATA);
+		ks_status_add_cause(
+		    st, KS_CAUSE_PLAIN, "[]", "FieldValueTooLong", q);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 check_maps(const struct ks_obj *o, struct ks_status *st)
 {
@@ -738,6 +807,8 @@ check_maps(const struct ks_obj *o, struct ks_status *st)
 		    "ConfigMap.data of type map[string]string");
 		return -1;
 	}
+	if (o->kind == KS_KIND_CONFIGMAP)
+		return check_configmap(o, st);
 	return 0;
 }
 

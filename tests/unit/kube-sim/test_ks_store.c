@@ -255,6 +255,62 @@ test_ks_obj_from_create_validation(void **state)
 	}
 }
 
+/* ConfigMap validation: data + binaryData at most 1 MiB in all (exact
+ * Status text of ValidateConfigMap), config keys. */
+static void
+test_ks_obj_configmap_validation(void **state)
+{
+	const size_t max = 1024 * 1024;
+	char *body = malloc(max + 128), *p, body_small[64];
+	struct ks_status st;
+	struct ks_json *b;
+	struct ks_obj *o;
+	enum ks_json_err err;
+
+	(void)state;
+	assert_non_null(body);
+	/* Exactly at the limit over two keys: accepted. */
+	p = body +
+	    sprintf(body,
+	        "{\"metadata\":{\"name\":\"cm\"},"
+	        "\"data\":{\"a\":\"");
+	memset(p, 'x', max - 1);
+	p += max - 1;
+	p += sprintf(p, "\",\"b\":\"y\"}}");
+	b = ks_json_parse(body, (size_t)(p - body), &err, NULL, 0);
+	assert_non_null(b);
+	memset(&st, 0, sizeof(st));
+	o = ks_obj_from_create(KS_KIND_CONFIGMAP, "ns", b, &st);
+	assert_non_null(o);
+	ks_obj_unref(o);
+	ks_json_free(b);
+	/* One byte more: 422. */
+	p -= 4;
+	p += sprintf(p, "yy\"}}");
+	b = ks_json_parse(body, (size_t)(p - body), &err, NULL, 0);
+	assert_non_null(b);
+	memset(&st, 0, sizeof(st));
+	assert_null(ks_obj_from_create(KS_KIND_CONFIGMAP, "ns", b, &st));
+	assert_int_equal(st.code, 422);
+	assert_string_equal(st.message,
+	    "ConfigMap \"cm\" is invalid: []: Too long: must have at most "
+	    "1048576 bytes");
+	ks_json_free(b);
+	free(body);
+
+	snprintf(body_small, sizeof(body_small), "%s",
+	    "{\"metadata\":{\"name\":\"cm\"},\"data\":{\"a b\":\"x\"}}");
+	b = ks_json_parse(body_small, strlen(body_small), &err, NULL, 0);
+	assert_non_null(b);
+	memset(&st, 0, sizeof(st));
+	assert_null(ks_obj_from_create(KS_KIND_CONFIGMAP, "ns", b, &st));
+	assert_int_equal(st.code, 422);
+	assert_non_null(strstr(st.message,
+	    "ConfigMap \"cm\" is invalid: data[a b]: Invalid value: \"a b\": "
+	    "a valid config key must consist of alphanumeric characters"));
+	ks_json_free(b);
+}
+
 int
 main(void)
 {
@@ -267,6 +323,7 @@ main(void)
 	    cmocka_unit_test(test_ks_store_delete_event),
 	    cmocka_unit_test(test_ks_obj_controller_steps),
 	    cmocka_unit_test(test_ks_obj_from_create_validation),
+	    cmocka_unit_test(test_ks_obj_configmap_validation),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
