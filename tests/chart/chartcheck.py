@@ -446,6 +446,21 @@ def check_config_env(ds):
             need(ref["key"] in keys, "core env %s from missing key %s" % (n, ref["key"]))
     need(not any("secretKeyRef" in str(e) for c in cs.values() for e in c.get("env") or []),
          "a secret passed through the environment")
+    # Pins: the store and the election together, or neither.
+    pin_env = {"REPLICAD_PIN_CONFIGMAP", "REPLICAD_LEASE_NAME", "REPLICAD_POD_NAME"}
+    if ds.rendered and not ds.value("pins.enabled"):
+        need(not pin_env & set(core_env), "pins disabled, yet core env %s" % sorted(pin_env & set(core_env)))
+    else:
+        need(pin_env <= set(core_env), "pins: core env lacks %s" % sorted(pin_env - set(core_env)))
+        need(core_env["REPLICAD_POD_NAME"].get("valueFrom") == {"fieldRef": {"fieldPath": "metadata.name"}},
+             "REPLICAD_POD_NAME is not the pod's name (downward API)")
+        if ds.rendered:
+            role = ds.one("Role")
+            named = {r["resources"][0]: r["resourceNames"][0] for r in role["rules"] if r.get("resourceNames")}
+            need(core_env["REPLICAD_PIN_CONFIGMAP"].get("value") == named.get("configmaps"),
+                 "REPLICAD_PIN_CONFIGMAP is not the ConfigMap the Role names")
+            need(core_env["REPLICAD_LEASE_NAME"].get("value") == named.get("leases"),
+                 "REPLICAD_LEASE_NAME is not the Lease the Role names")
     if ds.rendered:
         d = cm["data"]
         need(all(isinstance(x, str) for x in d.values()), "ConfigMap values must be strings")
@@ -509,7 +524,33 @@ def check_rbac(ds):
     for k in ("ClusterRole", "ClusterRoleBinding"):
         need(not ds.kind(k), "the chart makes a " + k)
     role = ds.one("Role")
-    need(role["rules"] == ROLE_RULES, "Role rules are %r" % role["rules"])
+    rules = role["rules"]
+    need(rules[:len(ROLE_RULES)] == ROLE_RULES, "Role rules are %r" % rules)
+    # Pins add exactly these (both branches are in the skeleton): create,
+    # and the rest only on the two named objects.
+    pins = ds.sk is not None or ds.value("pins.enabled")
+    extra = rules[len(ROLE_RULES):]
+    if not pins:
+        need(not extra, "pins disabled, yet the Role grants %r" % extra)
+    else:
+        want = [([""], ["configmaps"], ["create"], None),
+                ([""], ["configmaps"], ["get", "list", "watch", "update"], "replicad.pinsConfigMap"),
+                (["coordination.k8s.io"], ["leases"], ["create"], None),
+                (["coordination.k8s.io"], ["leases"], ["get", "update"], "replicad.pinsLease")]
+        need(len(extra) == len(want), "pins rules are %r" % extra)
+        for r, (groups, res, verbs, named) in zip(extra, want):
+            need(r.get("apiGroups") == groups and r.get("resources") == res and r.get("verbs") == verbs,
+                 "pins rule %r" % r)
+            if named is None:
+                need("resourceNames" not in r, "create rule with resourceNames %r" % r)
+                continue
+            names = r.get("resourceNames") or []
+            need(len(names) == 1, "pins rule %r is not for one object" % r)
+            if ds.rendered:
+                fn = ds.value("pins.configMapName" if res == ["configmaps"] else "pins.leaseName")
+                need(not fn or names[0] == fn, "pins rule names %r, want %r" % (names, fn))
+            else:
+                need(ds.is_include(names[0], named), "pins rule %r not named by %s" % (r, named))
     rb = ds.one("RoleBinding")
     need(ds.n(rb["roleRef"]) == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
                                  "name": ds.n(role["metadata"]["name"])}, "RoleBinding roleRef %r" % rb["roleRef"])
@@ -836,6 +877,9 @@ def cmd_security_literals():
             need(bad not in t, "%s mentions %r" % (name, bad))
 
 
+POD_SIM_NAME = "replicad-pod-sim-0"
+
+
 def cmd_pod_spec(manifest):
     """Print, as bash assignments, what tests/chart/pod_sim_test.sh needs
     to run the rendered pod's two containers as processes."""
@@ -850,8 +894,16 @@ def cmd_pod_spec(manifest):
         for ef in c.get("envFrom") or []:
             out += ["%s=%s" % kv for kv in sorted(cm.items())]
         for e in c.get("env") or []:
-            ref = (e.get("valueFrom") or {}).get("configMapKeyRef")
-            out.append("%s=%s" % (e["name"], cm[ref["key"]] if ref else e["value"]))
+            vf = e.get("valueFrom") or {}
+            if "configMapKeyRef" in vf:
+                v = cm[vf["configMapKeyRef"]["key"]]
+            elif "fieldRef" in vf:
+                # The downward API: the pod's name is all the chart asks.
+                need(vf["fieldRef"] == {"fieldPath": "metadata.name"}, "fieldRef %r" % vf)
+                v = POD_SIM_NAME
+            else:
+                v = e["value"]
+            out.append("%s=%s" % (e["name"], v))
         return out
 
     def arr(name, items):

@@ -16,6 +16,8 @@
 #   - that probe (`replicad-ctl ping`) keeps passing while the API server
 #     is down, when `replicad-ctl health` fails (so liveness does not
 #     restart a core for an API outage);
+#   - pins: the ConfigMap and Lease the chart names, the pod's name from
+#     the downward API as the Lease holder, and the leader reconciling;
 #   - SIGTERM: both exit 0, the socket is removed.
 #
 # Not shown here: what only a kubelet does (the projected token itself,
@@ -167,6 +169,35 @@ expect_match "the write reached the API server" \
 	    "$KS_URL/apis/apps/v1/namespaces/default/deployments/orders")" \
 	'"spec":\{[^}]*"replicas":4[,}]'
 
+# Pins, as the chart turns them on: the ConfigMap and Lease names from the
+# environment, the pod's name (downward API) as the Lease holder.
+sim() {
+	curl -s --cacert "$PKI/ca.crt" -H "Authorization: Bearer $TOKEN" \
+	    "$KS_URL/apis/$1"
+}
+pin_code() {
+	lib_http_code "$URL/worker/pin" "${A[@]}" -X PUT \
+	    -H 'Content-Type: application/json' -d '{"replicas":2}'
+}
+pins_ready() { [ "$(pin_code)" = 200 ]; }
+check "pins: PUT worker=2 (REPLICAD_PIN_CONFIGMAP from the chart)" \
+	lib_wait 30 pins_ready
+cm=$(printf '%s\n' "${CORE_ENV[@]}" | sed -n 's/^REPLICAD_PIN_CONFIGMAP=//p')
+lease=$(printf '%s\n' "${CORE_ENV[@]}" | sed -n 's/^REPLICAD_LEASE_NAME=//p')
+expect_match "pins: the ConfigMap $cm holds the pin" \
+	"$(curl -s --cacert "$PKI/ca.crt" -H "Authorization: Bearer $TOKEN" \
+	    "$KS_URL/api/v1/namespaces/default/configmaps/$cm")" '\\"name\\": \\"worker\\"'
+holder_is_pod() {
+	sim "coordination.k8s.io/v1/namespaces/default/leases/$lease" |
+	    grep -q '"holderIdentity":"replicad-pod-sim-0"'
+}
+check "pins: the pod (REPLICAD_POD_NAME) holds the Lease $lease" \
+	lib_wait 30 holder_is_pod
+worker_at() {
+	sim "apps/v1/namespaces/default/deployments/worker" |
+	    grep -qE '"spec":\{[^}]*"replicas":'"$1"'[,}]'
+}
+check "pins: the leader scales worker to its pin" lib_wait 30 worker_at 2
 
 # The core's exec probe, as the kubelet runs it: the container's uid.
 probe=("$BIN/replicad-ctl" "${CORE_PROBE[@]:1}")

@@ -10,10 +10,11 @@
 # through a port-forward (list, get, scale with read-your-writes, healthz,
 # errors); mTLS refusals (no certificate, another CA, plain HTTP, a reader
 # writing); the NetworkPolicy (an unlabelled pod cannot connect); drift (a
-# change made with kubectl shows in the API; with pins, it is undone); a
+# change made with kubectl shows in the API) and pins (a pin lands in its
+# ConfigMap, one pod holds the Lease, kubectl's drift is undone); a
 # `helm upgrade` that rolls every pod while an in-cluster client sends
-# requests through the Service, with zero failed requests; recovery after a
-# pod is deleted.
+# requests through the Service, with zero failed requests, and the pin
+# outlives it; recovery after a pod is deleted.
 #
 # Environment: KIND_CLUSTER, K8S_NAMESPACE, RELEASE, IMAGE_TAG (as
 # scripts/kind.sh), CERTS (certs), SAMPLE_IMAGE (registry.k8s.io/pause:3.10),
@@ -100,6 +101,11 @@ check "rbac: may not read secrets" cannot "$NS" get secrets
 check "rbac: may not list pods" cannot "$NS" list pods
 check "rbac: may not exec into pods" cannot "$NS" create pods --subresource=exec
 check "rbac: nothing in kube-system" cannot kube-system list deployments.apps
+check "rbac: may update the pins ConfigMap" can "$NS" update "configmaps/$FULL-pins"
+check "rbac: may not read another ConfigMap" cannot "$NS" get configmaps/kube-root-ca.crt
+check "rbac: may not delete the pins ConfigMap" cannot "$NS" delete "configmaps/$FULL-pins"
+check "rbac: may renew its Lease" can "$NS" update "leases.coordination.k8s.io/$FULL-reconciler"
+check "rbac: may not take over another Lease" cannot "$NS" update leases.coordination.k8s.io/other
 
 # --- sample deployments (pods that the restricted namespace admits)
 sample() { # NAME REPLICAS
@@ -216,19 +222,20 @@ worker_is() {
 	api GET /api/v1/deployments/worker/replicas | grep -q "^200 .*\"replicas\":$1[,}]"
 }
 check "drift: kubectl scale worker=5 shows in the API" lib_wait 30 worker_is 5
-pin=$(api PUT /api/v1/deployments/worker/pin '{"replicas":2}')
-case $pin in
-501*)
-	echo "e2e: pins are not built yet (501): no reconcile to check"
-	;;
-*)
-	expect_match "drift: pin worker=2" "$pin" '^200 '
-	kc scale deployment worker --replicas=7 >/dev/null
-	spec_is() { [ "$(kc get deployment worker -o jsonpath='{.spec.replicas}')" = "$1" ]; }
-	check "drift: the core scales worker back to its pin" lib_wait 60 spec_is 2
-	api DELETE /api/v1/deployments/worker/pin >/dev/null
-	;;
-esac
+expect_match "pins: pin worker=2" \
+	"$(api PUT /api/v1/deployments/worker/pin '{"replicas":2}')" '^200 '
+spec_is() { [ "$(kc get deployment worker -o jsonpath='{.spec.replicas}')" = "$1" ]; }
+check "pins: the core scales worker to its pin" lib_wait 60 spec_is 2
+expect_match "pins: the ConfigMap holds it" \
+	"$(kc get configmap "$FULL-pins" -o jsonpath='{.data.pins\.json}')" '"name": "worker"'
+holder() { kc get lease "$FULL-reconciler" -o jsonpath='{.spec.holderIdentity}'; }
+holder_is_pod() { local h; h=$(holder); [ -n "$h" ] && kc get pod "$h" >/dev/null 2>&1; }
+check "pins: a pod of the release holds the Lease" lib_wait 60 holder_is_pod
+expect_match "pins: the API lists the pin" \
+	"$(api GET /api/v1/pins)" '^200 .*"name":"worker","replicas":2'
+kc scale deployment worker --replicas=7 >/dev/null
+check "pins: kubectl's drift is scaled back" lib_wait 60 spec_is 2
+lease_holder_before=$(holder)
 
 # --- in-cluster clients: the certificates and tests/k8s/client.sh
 kc delete secret replicad-e2e-client --ignore-not-found >/dev/null
@@ -312,6 +319,14 @@ summary=$(kc logs replicad-e2e-load | tail -n 20)
 while IFS= read -r line; do echo "     | $line"; done <<<"$summary"
 expect_match "upgrade under load: zero failed requests" "$summary" \
 	'load: total=[1-9][0-9]* failed=0$'
+check "upgrade: the pin outlives it" pf_start
+expect_match "upgrade: pins still listed" "$(api GET /api/v1/pins)" \
+	'^200 .*"name":"worker","replicas":2'
+new_holder() { local h; h=$(holder); [ -n "$h" ] && [ "$h" != "$lease_holder_before" ]; }
+check "upgrade: a new pod took the Lease over" lib_wait 120 new_holder
+kc scale deployment worker --replicas=6 >/dev/null
+check "upgrade: the new leader scales drift back" lib_wait 60 spec_is 2
+expect_match "pins: unpin worker" "$(api DELETE /api/v1/deployments/worker/pin)" '^200 '
 
 # --- recovery: a deleted pod is replaced and the API carries on
 victim=$(kc get pods -l "app.kubernetes.io/instance=$RELEASE" -o name | head -n 1)

@@ -58,6 +58,15 @@ app.kubernetes.io/part-of: replicad
 {{- default .Release.Namespace .Values.targetNamespace.name }}
 {{- end }}
 
+{{/* Pins: the ConfigMap the core keeps them in, and the Lease of the
+replica that reconciles (both in the target namespace, made by the core). */}}
+{{- define "replicad.pinsConfigMap" -}}
+{{- default (printf "%s-pins" (include "replicad.fullname" .)) .Values.pins.configMapName }}
+{{- end }}
+{{- define "replicad.pinsLease" -}}
+{{- default (printf "%s-reconciler" (include "replicad.fullname" .)) .Values.pins.leaseName }}
+{{- end }}
+
 {{/* image reference: dict "root" $ "component" "core"|"gateway" */}}
 {{- define "replicad.image" -}}
 {{- $img := index .root.Values.image .component }}
