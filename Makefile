@@ -119,16 +119,17 @@ integration-test: build $(COMPONENT_TESTS)
 sanitize:
 	$(Q)$(MAKE) --no-print-directory BUILD=build/sanitize SANITIZE=1 test
 
-# Component tests with every replicad-core (core_kube_test, core_pins_test)
-# and every replicad-gateway (gateway_guard) under valgrind's memcheck: any
-# error or definite/indirect leak fails them.
+# Component tests with every replicad-core (core_kube_test and the pins and
+# lease tests) and every replicad-gateway (gateway_guard) under valgrind's
+# memcheck: any error or definite/indirect leak fails them.
 VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full \
             --errors-for-leak-kinds=definite,indirect \
             --show-leak-kinds=definite,indirect
 valgrind: build
 	$(Q)BUILD=$(BUILD) CORE_WRAPPER="$(VALGRIND)" \
 	    scripts/run-tests.sh valgrind tests/component/core_kube_test.sh \
-	    tests/component/core_pins_test.sh
+	    tests/component/core_pins_test.sh tests/component/core_pins_cm_test.sh \
+	    tests/component/core_lease_test.sh
 	$(Q)BUILD=$(BUILD) GW_WRAPPER="$(VALGRIND)" GW_START_SECS=60 \
 	    scripts/run-tests.sh valgrind tests/component/gateway_guard.sh
 
