@@ -212,7 +212,9 @@ sim() { inpod curl -s --cacert "$LIB_TMP/cluster/ca.crt" -H "Authorization: Bear
     -v "$LIB_TMP/sa:$SA:ro" \
     "$CORE_IMG" --allow-uid 10001 --allow-uid 10002 \
     --kube-api https://127.0.0.1:6443 --kube-token-file "$SA/token" \
-    --kube-ca-file "$SA/ca.crt" --namespace "$NS" >/dev/null
+    --kube-ca-file "$SA/ca.crt" --namespace "$NS" \
+    --pin-configmap replicad-pins --lease-name replicad-reconciler \
+    --identity "$P-pod" >/dev/null
 "$ENGINE" run -d --name "$P-gateway" --network "container:$P-pod" "${HARDEN[@]}" \
     --group-add "$FSGROUP" -v "$P-sock:/run/replicad" \
     -v "$LIB_TMP/tls:/etc/replicad/tls:ro" \
@@ -266,6 +268,25 @@ expect_match "gateway counts the refusals (no_certificate)" "$metrics" \
     'replicad_gateway_tls_handshake_failures_total\{reason="no_certificate"\} [1-9]'
 expect_match "…(unknown_ca)" "$metrics" \
     'replicad_gateway_tls_handshake_failures_total\{reason="unknown_ca"\} [1-9]'
+
+# Pins as the chart runs them: a ConfigMap for the pins, a Lease for the
+# reconciling replica (nothing is written inside the read-only container).
+expect_eq "pin: PUT worker=2" \
+    "$(api -X PUT -H 'Content-Type: application/json' -d '{"replicas":2}' \
+	"$GW/api/v1/deployments/worker/pin")" '{"status":"pinned","name":"worker","replicas":2}'
+expect_match "…the pins ConfigMap holds it" \
+    "$(sim "$KS/api/v1/namespaces/$NS/configmaps/replicad-pins" | jq_py 'j["data"]["pins.json"]')" \
+    '"name": "worker"'
+holder_is_pod() {
+	[ "$(sim "$KS/apis/coordination.k8s.io/v1/namespaces/$NS/leases/replicad-reconciler" |
+	    jq_py 'j["spec"]["holderIdentity"]')" = "$P-pod" ]
+}
+check "…the core holds the Lease" lib_wait 30 holder_is_pod
+worker_at() {
+	[ "$(sim "$KS/apis/apps/v1/namespaces/$NS/deployments/worker" |
+	    jq_py 'j["spec"]["replicas"]')" = "$1" ]
+}
+check "…and scales worker to its pin" lib_wait 30 worker_at 2
 
 # --------------------------------------------------------------- the split
 
