@@ -5,8 +5,8 @@
 #
 #   flags; no ConfigMap → no pins, the first pin creates it (labelled);
 #   a pin through A is in the ConfigMap and reaches B; the pinned
-#   Deployment is scaled and held (both cores reconcile: leader election
-#   is added separately, so either may be the one that writes); a change
+#   Deployment is scaled and held by the one core that holds the Lease
+#   (both run leader election, as the chart runs them); a change
 #   made in the ConfigMap by hand reaches both; many pins through A and B
 #   at once, none lost (409 → re-read → retry); an invalid document: the
 #   last good pins are kept, a warning logged, changes refused until it is
@@ -91,7 +91,8 @@ start_core() { # A|B ARGS...
 	if [ "$which" = A ]; then sock=$SOCK_A; else sock=$SOCK_B; fi
 	# shellcheck disable=SC2086 # the wrapper is a command line
 	lib_bg "core$RUN" ${CORE_WRAPPER:-} "$CORE_BIN" --socket "$sock" \
-	    --namespace "$NS" --kube-api "$KS_URL" --pin-configmap "$CM" "$@"
+	    --namespace "$NS" --kube-api "$KS_URL" --pin-configmap "$CM" \
+	    --lease-name replicad-reconciler --identity "core-$which" "$@"
 	eval "PID_$which=$LIB_LAST_PID LOG_$which=$LIB_TMP/core$RUN.err"
 }
 
@@ -150,14 +151,26 @@ expect_match "B's SCALE of it to another count: conflict" \
     "$(ctl_b scale frontend 7 2>&1)" 'conflict: .*pinned to 5 replicas'
 
 # ------------------------------------------------------------ reconcile
-# XXX both cores reconcile until leader election (Lease) is merged; the
-# writes are idempotent, so either (or both) may scale it back.
+# Both cores elect a leader on one Lease, as the chart runs them: only the
+# holder scales Deployments back to their pins.
+leads() { [ "$(metric_at "$1" replicad_core_leader)" = 1 ]; }
+one_leader() {
+	if leads "$SOCK_A"; then ! leads "$SOCK_B"; else leads "$SOCK_B"; fi
+}
+check "exactly one of A and B leads" lib_wait 30 one_leader
+if leads "$SOCK_A"; then
+	LEAD_LOG=$LOG_A OTHER_LOG=$LOG_B
+else
+	LEAD_LOG=$LOG_B OTHER_LOG=$LOG_A
+fi
 check "frontend is scaled to its pin" lib_wait 20 spec_is frontend 5
 admin "scale?name=frontend&replicas=9" >/dev/null
 check "drift to 9 is scaled back to 5" lib_wait 20 spec_is frontend 5
-check "…by a reconciler (audited)" lib_wait 10 sh -c "grep -q \
+check "…by the leader (audited)" lib_wait 10 grep -q \
     'identity=replicad:reconciler deployment=frontend old=9 new=5 outcome=ok' \
-    '$LOG_A' '$LOG_B'"
+    "$LEAD_LOG"
+check "…and never by the other core" sh -c \
+    "! grep -q 'identity=replicad:reconciler' '$OTHER_LOG'"
 
 # ------------------------------------------- a change made by hand (kubectl)
 expect_eq "edit the ConfigMap by hand (PUT with its RV)" "$(cm_edit \
