@@ -651,33 +651,18 @@ fail_yajl(struct cmjson *c, yajl_status st)
 int
 cmjson_feed(struct cmjson *c, const void *buf, size_t len)
 {
-	const unsigned char *p = buf;
 	yajl_status st;
-	size_t n;
 
 	if (c->dead)
 		return -1;
-	for (size_t i = 0; i < len && !c->nonblank; i++)
-		c->nonblank =
-		    p[i] != ' ' && p[i] != '\t' && p[i] != '\n' && p[i] != '\r';
-	/* In slices, so that the bytes-per-object bound holds to within one
-	 * slice even inside one endless string (yajl buffers it). */
-	while (len > 0) {
-		n = len < KJSON_FEED_SLICE ? len : KJSON_FEED_SLICE;
-		c->unit_bytes += n;
-		if (c->unit_bytes > CMJSON_MAX_UNIT_BYTES + KJSON_FEED_SLICE) {
-			fail(c, "one object exceeds the size limit");
-			return -1;
-		}
-		st = yajl_parse(c->h, p, n);
-		if (st != yajl_status_ok) {
-			fail_yajl(c, st);
-			return -1;
-		}
-		p += n;
-		len -= n;
-	}
-	return 0;
+	if (kjson_feed_slices(c->h, buf, len, &c->unit_bytes,
+	        CMJSON_MAX_UNIT_BYTES, &c->nonblank, &st) == 0)
+		return 0;
+	if (st == yajl_status_ok)
+		fail(c, "one object exceeds the size limit");
+	else
+		fail_yajl(c, st);
+	return -1;
 }
 
 int

@@ -636,38 +636,44 @@ fail_yajl(struct kjson *k, yajl_status st)
 }
 
 int
-kjson_feed(struct kjson *k, const void *buf, size_t len)
+kjson_feed_slices(yajl_handle h, const void *buf, size_t len,
+    size_t *unit_bytes, size_t max_unit, int *nonblank, yajl_status *st)
 {
 	const unsigned char *p = buf;
-	yajl_status st;
 	size_t n;
 
-	if (k->dead)
-		return -1;
-	for (size_t i = 0; i < len && !k->nonblank; i++)
-		k->nonblank =
+	*st = yajl_status_ok;
+	for (size_t i = 0; i < len && !*nonblank; i++)
+		*nonblank =
 		    p[i] != ' ' && p[i] != '\t' && p[i] != '\n' && p[i] != '\r';
-	/*
-	 * Fed in slices so that the bytes-per-item bound is exact to within
-	 * one slice: yajl buffers a value split across calls, and without
-	 * this an endless string would grow its buffer without limit.
-	 */
 	while (len > 0) {
 		n = len < KJSON_FEED_SLICE ? len : KJSON_FEED_SLICE;
-		k->unit_bytes += n;
-		if (k->unit_bytes > KJSON_MAX_UNIT_BYTES + KJSON_FEED_SLICE) {
-			fail(k, "one object exceeds the size limit");
+		*unit_bytes += n;
+		if (*unit_bytes > max_unit + KJSON_FEED_SLICE)
 			return -1;
-		}
-		st = yajl_parse(k->h, p, n);
-		if (st != yajl_status_ok) {
-			fail_yajl(k, st);
+		if ((*st = yajl_parse(h, p, n)) != yajl_status_ok)
 			return -1;
-		}
 		p += n;
 		len -= n;
 	}
 	return 0;
+}
+
+int
+kjson_feed(struct kjson *k, const void *buf, size_t len)
+{
+	yajl_status st;
+
+	if (k->dead)
+		return -1;
+	if (kjson_feed_slices(k->h, buf, len, &k->unit_bytes,
+	        KJSON_MAX_UNIT_BYTES, &k->nonblank, &st) == 0)
+		return 0;
+	if (st == yajl_status_ok)
+		fail(k, "one object exceeds the size limit");
+	else
+		fail_yajl(k, st);
+	return -1;
 }
 
 int

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <yajl/yajl_parse.h>
+
 #include "proto-socket/ps.h"
 
 #define KJSON_MAX_UID     64
@@ -78,6 +80,20 @@ struct kjson *kjson_new(enum kjson_mode mode, kjson_cb cb, void *arg);
 void kjson_free(struct kjson *k);
 /* 0, or -1 with kjson_error() set; after an error the parser is dead. */
 int kjson_feed(struct kjson *k, const void *buf, size_t len);
+
+/*
+ * The feeding both streaming parsers of API answers share (this one and
+ * cmjson.c): `len` bytes to yajl handle `h` in slices of KJSON_FEED_SLICE,
+ * so that the bytes-per-unit bound holds to within one slice even inside
+ * one endless string (yajl buffers a value split across calls, and would
+ * grow that buffer without limit).  *unit_bytes counts the bytes of the
+ * current unit (the caller resets it when a list item, watch event or
+ * object ends); *nonblank becomes 1 at the first byte that is not JSON
+ * whitespace.  Returns 0; or -1 with *st = yajl_status_ok when the unit
+ * exceeded `max_unit`, or yajl's failing status in *st.
+ */
+int kjson_feed_slices(yajl_handle h, const void *buf, size_t len,
+    size_t *unit_bytes, size_t max_unit, int *nonblank, yajl_status *st);
 /* End of body: 0 if the input was complete, -1 otherwise. */
 int kjson_finish(struct kjson *k);
 const char *kjson_error(const struct kjson *k);

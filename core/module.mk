@@ -59,7 +59,7 @@ $(eval $(call CORE_UNIT_TEST,test_reconcile,core/reconcile.c core/scale.c \
     $(CORE_PINS_SRCS)))
 # Pins in a ConfigMap: the set, the ConfigMap parser, the write policy.
 $(eval $(call CORE_UNIT_TEST,test_pin_set,core/pin_set.c core/pin_doc.c))
-$(eval $(call CORE_UNIT_TEST,test_cmjson,core/cmjson.c))
+$(eval $(call CORE_UNIT_TEST,test_cmjson,core/cmjson.c core/kjson.c))
 # The ConfigMap store against a fake kclient (tests/fakes/fake_kclient.c).
 $(call obj,tests/fakes/fake_kclient.c): \
     MOD_CFLAGS := $(CFLAGS_TEST) $(CFLAGS_YAJL)
@@ -98,7 +98,7 @@ $(CORE_FUZZERS): $(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o \
 FUZZERS += $(BUILD)/fuzz/fuzz_cmjson
 $(call obj,tests/fuzz/fuzz_cmjson.c): MOD_CFLAGS := $(CFLAGS_YAJL)
 $(BUILD)/fuzz/fuzz_cmjson: $(BUILD)/obj/tests/fuzz/fuzz_cmjson.o \
-    $(call obj,core/cmjson.c) $(PS_LIB)
+    $(call obj,core/cmjson.c core/kjson.c) $(PS_LIB)
 	$(Q)mkdir -p $(@D)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS_YAJL)
