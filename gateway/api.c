@@ -3,10 +3,15 @@
  * Every answer is built with yajl_gen and sent through reply.c.  The core
  * is asked through ipc_client.c; its error codes map to HTTP via errmap.c.
  *
- * A request lives in a struct api_req from the evhttp callback until its
- * answer is sent.  It never points at the connection (which evhttp may
- * free while we wait for the core); evhttp keeps the request itself alive
- * until we answer and frees it then if the client has gone.
+ * A request lives in a struct api_req from serve() until its answer is
+ * sent.  While it waits for the core it holds the connection's struct
+ * http_req, and an abort callback tells it when the connection goes away
+ * first: it then cancels its core request and frees itself, and never
+ * touches the http_req again (http_conn.h, "Lifetime").
+ *
+ * The client's identity and permissions are worked out once per
+ * connection, from its verified certificate, and kept in the
+ * connection's struct http_peer.
  */
 #include <sys/queue.h>
 
@@ -15,15 +20,12 @@
 #include <string.h>
 #include <strings.h>
 
-#include <event2/buffer.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <openssl/x509.h>
 
 #include "gateway/api.h"
 #include "gateway/authz.h"
 #include "gateway/body.h"
-#include "gateway/conn.h"
+#include "gateway/http_conn.h"
 #include "gateway/errmap.h"
 #include "gateway/gw_limits.h"
 #include "gateway/ipc_client.h"
@@ -39,8 +41,12 @@ struct api_req {
 	unsigned method;
 	char name[PS_MAX_NAME + 1];
 	uint32_t replicas;
-	struct authz_id id;
+	const char *identity; /* the connection's, while it lives */
 };
+
+/* struct http_peer.perms */
+#define PERM_READ  0x1u
+#define PERM_WRITE 0x2u
 
 TAILQ_HEAD(api_req_list, api_req);
 
@@ -48,8 +54,6 @@ struct api {
 	struct ipcc *ipcc;
 	struct authz *authz;
 	uint32_t max_replicas;
-	int draining;
-	int inflight;
 	struct api_req_list reqs;
 };
 
@@ -77,28 +81,28 @@ api_free(struct api *a)
 	while ((r = TAILQ_FIRST(&a->reqs)) != NULL) {
 		TAILQ_REMOVE(&a->reqs, r, link);
 		ipcc_cancel(r->core);
+		if (r->rc.req != NULL)
+			http_req_on_abort(r->rc.req, NULL, NULL);
 		free(r);
 	}
 	free(a);
-}
-
-void
-api_set_draining(struct api *a)
-{
-	a->draining = 1;
-}
-
-int
-api_inflight(const struct api *a)
-{
-	return a->inflight;
 }
 
 static void
 req_done(struct api_req *r)
 {
 	TAILQ_REMOVE(&r->api->reqs, r, link);
-	r->api->inflight--;
+	free(r);
+}
+
+/* The connection went away first (http_req_on_abort). */
+static void
+abort_cb(void *arg)
+{
+	struct api_req *r = arg;
+
+	ipcc_cancel(r->core);
+	TAILQ_REMOVE(&r->api->reqs, r, link);
 	free(r);
 }
 
@@ -178,7 +182,7 @@ audit(struct api_req *r, const char *action, const struct ipcc_answer *a)
 		outcome = "timeout";
 	else if (a->status != IPCC_OK)
 		outcome = "unavailable";
-	log_audit(r->id.identity, action, r->name, (long)r->replicas, outcome);
+	log_audit(r->identity, action, r->name, (long)r->replicas, outcome);
 }
 
 static void
@@ -301,20 +305,23 @@ core_cb(const struct ipcc_answer *a, void *arg)
 	send_ok(r, 200, g);
 }
 
-/* 0 and `*id` filled, or -1: no verified client certificate. */
+/*
+ * Works out who the peer is, once per connection: 0, or -1 when there is
+ * no verified client certificate.
+ */
 static int
-identify(struct api_req *r, struct conn *c)
+identify(struct api *api, struct http_peer *p)
 {
-	SSL *ssl;
-	X509 *cert;
+	struct authz_id id;
 
-	if (c == NULL || (ssl = conn_ssl(c)) == NULL ||
-	    SSL_get_verify_result(ssl) != X509_V_OK ||
-	    (cert = SSL_get0_peer_certificate(ssl)) == NULL)
+	if (p->identified)
+		return 0;
+	if (p->cert == NULL || authz_id_from_cert(p->cert, &id) != 0)
 		return -1;
-	if (authz_id_from_cert(cert, &r->id) != 0)
-		return -1;
-	memcpy(r->rc.identity, r->id.identity, sizeof(r->rc.identity));
+	memcpy(p->identity, id.identity, sizeof(p->identity));
+	p->perms = (authz_check(api->authz, &id, AUTHZ_READ) ? PERM_READ : 0) |
+	    (authz_check(api->authz, &id, AUTHZ_WRITE) ? PERM_WRITE : 0);
+	p->identified = 1;
 	return 0;
 }
 
@@ -347,25 +354,24 @@ content_type_ok(const char *ct)
 	    p[strspn(p + 5, " \t") + 5] == '\0';
 }
 
-/* Reads the JSON body of a PUT/POST.  0, or -1 after answering. */
+/* Checks and decodes the JSON body of a PUT/POST.  0, or -1 after
+ * answering. */
 static int
-read_body(struct api_req *r, struct evhttp_request *req)
+read_body(struct api_req *r, struct http_req *req)
 {
-	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
-	struct evbuffer *buf = evhttp_request_get_input_buffer(req);
-	unsigned char tmp[GW_MAX_BODY];
+	const struct http_parse_req *h = http_req_head(req);
+	const unsigned char *body;
 	enum body_err e;
-	size_t len = evbuffer_get_length(buf);
+	size_t len;
 	char msg[128];
 
-	r->rc.bytes_in = len;
-	if (!content_type_ok(evhttp_find_header(in, "Content-Type"))) {
+	body = http_req_body(req, &len);
+	if (h->content_type_long || !content_type_ok(h->content_type)) {
 		fail(r, 415, "unsupported_media_type",
 		    "Content-Type must be application/json");
 		return -1;
 	}
-	if (evhttp_find_header(in, "Content-Length") == NULL &&
-	    evhttp_find_header(in, "Transfer-Encoding") == NULL) {
+	if (!h->has_length) {
 		fail(r, 411, "length_required",
 		    "a Content-Length (or chunked body) is required");
 		return -1;
@@ -376,11 +382,7 @@ read_body(struct api_req *r, struct evhttp_request *req)
 		fail(r, 413, "body_too_large", msg);
 		return -1;
 	}
-	if (evbuffer_copyout(buf, tmp, len) != (ev_ssize_t)len) {
-		fail(r, 500, "internal", "cannot read the body");
-		return -1;
-	}
-	e = body_parse_replicas(tmp, len, r->api->max_replicas, &r->replicas);
+	e = body_parse_replicas(body, len, r->api->max_replicas, &r->replicas);
 	if (e == BODY_OK)
 		return 0;
 	if (e == BODY_RANGE) {
@@ -405,10 +407,12 @@ submit(struct api_req *r, uint16_t type)
 	call.type = type;
 	call.name = r->name;
 	call.replicas = r->replicas;
-	call.identity = r->id.identity;
+	call.identity = r->identity;
 	st = ipcc_submit(r->api->ipcc, &call, core_cb, r, &r->core);
-	if (st == IPCC_OK)
+	if (st == IPCC_OK) {
+		http_req_on_abort(r->rc.req, abort_cb, r);
 		return;
+	}
 	memset(&a, 0, sizeof(a));
 	a.status = st;
 	a.type = type;
@@ -440,47 +444,38 @@ core_type(enum route_id route, unsigned method)
 }
 
 void
-api_handle_cb(struct evhttp_request *req, void *arg)
+api_serve(void *arg, struct http_req *req)
 {
 	struct api *api = arg;
 	struct api_req *r;
-	struct conn *c = conn_of_request(req);
+	struct http_peer *peer = http_req_peer(req);
 	struct route_match m;
-	const struct evhttp_uri *uri;
 	const char *path;
+	size_t plen;
 	char msg[128];
 
-	if (c != NULL)
-		conn_request_begin(c, req);
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
 		struct reply_ctx rc; /* still our headers, even now */
 
 		log_warn("api request");
-		reply_ctx_init(
-		    &rc, req, "api", 1, c != NULL ? conn_peer(c) : "-");
+		reply_ctx_init(&rc, req, "api");
 		reply_error(&rc, 500, "internal", "out of memory", NULL, NULL);
 		return;
 	}
 	r->api = api;
 	TAILQ_INSERT_TAIL(&api->reqs, r, link);
-	api->inflight++;
-	reply_ctx_init(&r->rc, req, "api", 1, c != NULL ? conn_peer(c) : "-");
-	r->rc.draining = api->draining;
-	r->method = route_method_bit(r->rc.method);
+	reply_ctx_init(&r->rc, req, "api");
+	r->method = route_method_bit(http_req_method(req));
 
-	if (identify(r, c) != 0) {
-		r->rc.draining = 1; /* not one of ours: close after */
+	if (identify(api, peer) != 0) {
+		http_req_close_after(req); /* not one of ours */
 		fail(r, 401, "unauthenticated",
 		    "a verified client certificate is required");
 		return;
 	}
-	uri = evhttp_request_get_evhttp_uri(req);
-	path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
-	if (path == NULL || strlen(evhttp_request_get_uri(req)) > GW_MAX_URI) {
-		fail(r, 400, "bad_request", "malformed request target");
-		return;
-	}
-	route_match(path, strlen(path), &m);
+	r->identity = peer->identity;
+	path = http_req_path(req, &plen);
+	route_match(path, plen, &m);
 	r->rc.route = m.id;
 	if (m.id == ROUTE_NONE) {
 		fail(r, 404, "not_found", "no such resource");
@@ -494,10 +489,11 @@ api_handle_cb(struct evhttp_request *req, void *arg)
 		req_done(r);
 		return;
 	}
-	if (!authz_check(api->authz, &r->id,
-	        route_is_write(m.id, r->method) ? AUTHZ_WRITE : AUTHZ_READ)) {
-		log_info("authz: %s may not %s %s", r->id.identity,
-		    r->rc.method, r->rc.path);
+	if ((peer->perms &
+	        (route_is_write(m.id, r->method) ? PERM_WRITE : PERM_READ)) ==
+	    0) {
+		log_info("authz: %s may not %s %s", r->identity,
+		    http_req_method(req), route_label(m.id));
 		fail(r, 403, "forbidden",
 		    "this client certificate is not allowed to do that");
 		return;
@@ -512,4 +508,14 @@ api_handle_cb(struct evhttp_request *req, void *arg)
 	    read_body(r, req) != 0)
 		return;
 	submit(r, core_type(m.id, r->method));
+}
+
+void
+api_refuse(void *arg, struct http_req *req, const struct http_parse_error *e)
+{
+	struct http_peer *peer = http_req_peer(req);
+
+	/* The access line names the client when the handshake did. */
+	(void)identify(arg, peer);
+	reply_refusal(req, "api", e);
 }

@@ -12,7 +12,8 @@
 #include <stdint.h>
 
 struct authz;
-struct evhttp_request;
+struct http_parse_error;
+struct http_req;
 struct ipcc;
 struct api;
 
@@ -20,11 +21,9 @@ struct api *api_new(
     struct ipcc *ipcc, struct authz *authz, uint32_t max_replicas);
 /* Requests still waiting for the core are dropped without an answer. */
 void api_free(struct api *a);
-/* The evhttp generic callback; `arg` is the struct api. */
-void api_handle_cb(struct evhttp_request *req, void *arg);
-/* Answers with Connection: close from now on. */
-void api_set_draining(struct api *a);
-/* Requests accepted and not yet answered. */
-int api_inflight(const struct api *a);
+/* struct http_handler's serve and refuse; `arg` is the struct api. */
+void api_serve(void *arg, struct http_req *req);
+void api_refuse(
+    void *arg, struct http_req *req, const struct http_parse_error *e);
 
 #endif /* GW_API_H */

@@ -9,24 +9,25 @@
 #define GW_LIMITS_H
 
 /* HTTP, per request. */
-#define GW_MAX_HEADERS_SIZE        8192 /* request line + all headers, bytes */
-#define GW_MAX_HEADERS             64   /* header fields per request */
-#define GW_MAX_BODY                4096 /* JSON body we accept (POST/PUT) */
-#define GW_MAX_URI                 2048 /* request-target, bytes */
-#define GW_MAX_JSON_OUT            (20 * 1024 * 1024) /* largest JSON answer */
+#define GW_MAX_HEADERS_SIZE 8192 /* request line + all headers, bytes */
+#define GW_MAX_HEADERS      64   /* header fields per request */
+#define GW_MAX_BODY         4096 /* JSON body we accept (POST/PUT) */
+#define GW_MAX_URI          2048 /* request-target, bytes */
+#define GW_MAX_JSON_OUT     (20 * 1024 * 1024) /* largest JSON answer */
 /*
  * Bodies up to this size reach the router, which answers 413 (with the
  * API's check order) above GW_MAX_BODY; larger ones are refused by the
  * request guard (http_guard.h) before they are read.
  */
-#define GW_MAX_BODY_READ           16384
-/*
- * evhttp's own limits on the API listener: above the guard's, so that
- * evhttp never refuses a request itself (its answers carry none of our
- * headers).  The probe listener has no guard and uses the guard's values.
- */
-#define GW_EVHTTP_MAX_HEADERS_SIZE (2 * GW_MAX_HEADERS_SIZE)
-#define GW_EVHTTP_MAX_BODY         (2 * GW_MAX_BODY_READ)
+#define GW_MAX_BODY_READ    16384
+
+/* HTTP, per connection (http_conn.c). */
+#define GW_MAX_PIPELINE     16    /* requests queued on one connection */
+#define GW_READ_CHUNK       16384 /* bytes read at once (one TLS record) */
+#define GW_CONN_KEEP_BUF    4096  /* output buffer kept between answers */
+#define GW_LINGER_MS        2000  /* after our close: drop the peer's bytes */
+#define GW_LINGER_MAX_BYTES 65536 /* ... at most this many */
+#define GW_LISTEN_BACKLOG   511
 
 /* HTTP, per connection (seconds). */
 #define GW_IO_TIMEOUT           10 /* flag: idle read/write on a connection */

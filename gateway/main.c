@@ -20,17 +20,17 @@
 #include <string.h>
 
 #include <event2/event.h>
-#include <event2/http.h>
-#include <event2/listener.h>
 #include <openssl/ssl.h>
 
 #include "gateway/api.h"
 #include "gateway/authz.h"
-#include "gateway/conn.h"
 #include "gateway/gw_limits.h"
+#include "gateway/http_conn.h"
+#include "gateway/http_io.h"
 #include "gateway/ipc_client.h"
 #include "gateway/log.h"
 #include "gateway/probe.h"
+#include "gateway/reply.h"
 #include "gateway/tlsctx.h"
 #include "proto-socket/ps.h"
 
@@ -57,10 +57,10 @@ struct gw {
 	struct tlsctx *tls;
 	struct ipcc *ipcc;
 	struct authz *authz;
-	struct conn_server *cs;
 	struct api *api;
 	struct probe *probe;
-	struct evhttp *http, *probe_http;
+	struct http_handler api_handler, probe_handler;
+	struct http_server *http, *probe_http;
 	struct event *ev_term, *ev_int, *ev_hup, *drain_timer;
 	struct timeval drain_deadline;
 	struct timeval idle_since; /* draining: nothing in flight since */
@@ -353,14 +353,16 @@ finish_if_idle(struct gw *g, const struct timeval *now)
 	                   (GW_DRAIN_FLUSH_GRACE_MS % 1000) * 1000},
 	               until;
 
-	if (api_inflight(g->api) != 0 || probe_inflight(g->probe) != 0) {
+	if (http_server_inflight(g->http) != 0 ||
+	    http_server_inflight(g->probe_http) != 0) {
 		g->idle_since.tv_sec = 0;
 		return;
 	}
 	if (g->idle_since.tv_sec == 0)
 		g->idle_since = *now;
 	evutil_timeradd(&g->idle_since, &grace, &until);
-	if (conn_server_count(g->cs) == 0 || now->tv_sec > until.tv_sec ||
+	if (http_server_connections(g->http) == 0 ||
+	    now->tv_sec > until.tv_sec ||
 	    (now->tv_sec == until.tv_sec && now->tv_usec >= until.tv_usec)) {
 		log_info("drained; exiting");
 		event_base_loopexit(g->base, NULL);
@@ -380,7 +382,8 @@ drain_cb(evutil_socket_t fd, short what, void *arg)
 	    (now.tv_sec == g->drain_deadline.tv_sec &&
 	        now.tv_usec >= g->drain_deadline.tv_usec)) {
 		log_warnx("drain timeout: %d request(s) still in flight",
-		    api_inflight(g->api) + probe_inflight(g->probe));
+		    http_server_inflight(g->http) +
+		        http_server_inflight(g->probe_http));
 		event_base_loopexit(g->base, NULL);
 		return;
 	}
@@ -399,8 +402,7 @@ term_cb(evutil_socket_t sig, short what, void *arg)
 	g->draining = 1;
 	log_info("signal %d: no longer accepting; draining for up to %ld s",
 	    (int)sig, g->drain_timeout);
-	conn_server_drain(g->cs);
-	api_set_draining(g->api);
+	http_server_drain(g->http);
 	probe_set_draining(g->probe);
 	event_base_gettimeofday_cached(g->base, &g->drain_deadline);
 	evutil_timeradd(&g->drain_deadline, &d, &g->drain_deadline);
@@ -421,26 +423,21 @@ hup_cb(evutil_socket_t sig, short what, void *arg)
 	(void)tlsctx_reload(g->tls);
 }
 
-static struct evhttp *
-http_new(struct event_base *base, int max_headers, int max_body, int timeout)
+/* One listener: every limit explicit (STYLE.md §4). */
+static struct http_server *
+listen_on(struct gw *g, const char *flag, const char *addr,
+    const struct http_server_config *cfg)
 {
-	struct evhttp *h = evhttp_new(base);
+	struct http_server *s = http_server_new(g->base, cfg);
+	char host[256];
+	unsigned short port;
 
-	if (h == NULL)
-		fatalx("evhttp_new");
-	/* Every limit explicit (STYLE.md §4). */
-	evhttp_set_max_headers_size(h, max_headers);
-	evhttp_set_max_body_size(h, max_body);
-	evhttp_set_timeout(h, timeout);
-	/* All methods reach the router, which answers 405 with Allow. */
-	evhttp_set_allowed_methods(h,
-	    EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-	        EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
-	        EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
-	evhttp_set_default_content_type(h, "application/json");
-	if (evhttp_set_flags(h, EVHTTP_SERVER_LINGERING_CLOSE) != 0)
-		fatalx("evhttp_set_flags");
-	return h;
+	if (s == NULL)
+		fatalx("out of memory");
+	split_addr(flag, addr, host, sizeof(host), &port);
+	if (http_server_listen(s, host, port) != 0)
+		fatal("cannot listen on %s", addr);
+	return s;
 }
 
 int
@@ -449,9 +446,7 @@ main(int argc, char *argv[])
 	struct gw g;
 	struct opts o;
 	struct ipcc_config ic;
-	struct evhttp_bound_socket *bound;
-	char host[256];
-	unsigned short port;
+	struct http_server_config hc;
 
 	memset(&g, 0, sizeof(g));
 	memset(&o, 0, sizeof(o));
@@ -478,27 +473,39 @@ main(int argc, char *argv[])
 		fatalx("ipcc_new");
 	if ((g.api = api_new(g.ipcc, g.authz, (uint32_t)o.max_replicas)) ==
 	        NULL ||
-	    (g.probe = probe_new(g.ipcc)) == NULL ||
-	    (g.cs = conn_server_new(g.base, g.tls, (int)o.max_connections,
-	         (int)o.request_timeout)) == NULL)
+	    (g.probe = probe_new(g.ipcc)) == NULL)
 		fatalx("out of memory");
 
-	g.http = http_new(g.base, GW_EVHTTP_MAX_HEADERS_SIZE,
-	    GW_EVHTTP_MAX_BODY, (int)o.idle_timeout);
-	evhttp_set_bevcb(g.http, conn_bevcb, g.cs);
-	evhttp_set_gencb(g.http, api_handle_cb, g.api);
-	split_addr("listen", o.listen, host, sizeof(host), &port);
-	if ((bound = evhttp_bind_socket_with_handle(g.http, host, port)) ==
-	    NULL)
-		fatal("cannot listen on %s", o.listen);
-	conn_server_set_listener(g.cs, evhttp_bound_socket_get_listener(bound));
+	g.api_handler.serve = api_serve;
+	g.api_handler.refuse = api_refuse;
+	g.api_handler.arg = g.api;
+	memset(&hc, 0, sizeof(hc));
+	hc.handler = &g.api_handler;
+	hc.io_new = http_io_tls_new;
+	hc.io_arg = g.tls;
+	hc.limits.max_head = GW_MAX_HEADERS_SIZE;
+	hc.limits.max_fields = GW_MAX_HEADERS;
+	hc.limits.max_target = GW_MAX_URI;
+	hc.limits.max_body = GW_MAX_BODY_READ;
+	hc.always_headers = REPLY_HEADERS_TLS;
+	hc.max_connections = (int)o.max_connections;
+	hc.request_deadline_s = (int)o.request_timeout;
+	hc.idle_timeout_s = (int)o.idle_timeout;
+	hc.count_metrics = 1;
+	g.http = listen_on(&g, "listen", o.listen, &hc);
 
-	g.probe_http = http_new(
-	    g.base, GW_MAX_HEADERS_SIZE, GW_MAX_BODY_READ, GW_PROBE_TIMEOUT);
-	evhttp_set_gencb(g.probe_http, probe_handle_cb, g.probe);
-	split_addr("probe-listen", o.probe_listen, host, sizeof(host), &port);
-	if (evhttp_bind_socket_with_handle(g.probe_http, host, port) == NULL)
-		fatal("cannot listen on %s", o.probe_listen);
+	g.probe_handler.serve = probe_serve;
+	g.probe_handler.refuse = probe_refuse;
+	g.probe_handler.arg = g.probe;
+	hc.handler = &g.probe_handler;
+	hc.io_new = http_io_plain_new;
+	hc.io_arg = NULL;
+	hc.always_headers = REPLY_HEADERS_PLAIN;
+	hc.max_connections = GW_PROBE_MAX_CONNECTIONS;
+	hc.request_deadline_s = GW_PROBE_TIMEOUT;
+	hc.idle_timeout_s = GW_PROBE_TIMEOUT;
+	hc.count_metrics = 0;
+	g.probe_http = listen_on(&g, "probe-listen", o.probe_listen, &hc);
 
 	g.ev_term = evsignal_new(g.base, SIGTERM, term_cb, &g);
 	g.ev_int = evsignal_new(g.base, SIGINT, term_cb, &g);
@@ -517,14 +524,12 @@ main(int argc, char *argv[])
 	if (event_base_dispatch(g.base) != 0)
 		log_warnx("event loop failed");
 
-	/* Teardown in dependency order; ASan checks we free it all. */
-	conn_server_drain(g.cs);
-	conn_server_set_listener(g.cs, NULL);
+	/* Teardown in dependency order; ASan checks we free it all.  The
+	 * connections go first: their requests' aborts reach the API. */
+	http_server_free(g.http);
+	http_server_free(g.probe_http);
 	api_free(g.api);
 	probe_free(g.probe);
-	evhttp_free(g.http);
-	evhttp_free(g.probe_http);
-	conn_server_free(g.cs);
 	ipcc_free(g.ipcc);
 	tlsctx_free(g.tls);
 	authz_free(g.authz);

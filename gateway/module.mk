@@ -44,16 +44,23 @@ $(GW_TESTS): $(BUILD)/tests/gateway/%: $(BUILD)/obj/tests/unit/gateway/%.o $(GW_
 COMPONENT_TESTS += $(sort $(filter-out tests/component/gateway_lib.sh,\
                      $(wildcard tests/component/gateway_*.sh)))
 
-# libFuzzer driver for the request guard (FUZZ=1 only); links libevent for
-# its URI parser, the other side of the guard's promise.
+# libFuzzer drivers (FUZZ=1 only): the request parser alone, and the whole
+# connection (http_conn + API/probe handlers + reply) over a socketpair
+# with a fake core that replaces ipc_client (so libgateway.a's
+# ipc_client.o is not linked).
 ifeq ($(FUZZ),1)
-GW_FUZZERS := $(BUILD)/fuzz/fuzz_http_guard
+GW_FUZZERS := $(BUILD)/fuzz/fuzz_http_parse $(BUILD)/fuzz/fuzz_gateway_conn
 FUZZERS    += $(GW_FUZZERS)
 
-$(call obj,tests/fuzz/fuzz_http_guard.c): MOD_CFLAGS := $(CFLAGS_EVENT)
+$(call obj,tests/fuzz/fuzz_gateway_conn.c): MOD_CFLAGS := $(CFLAGS_EVENT) $(CFLAGS_YAJL)
 
-$(GW_FUZZERS): $(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(GW_LIB)
+$(BUILD)/fuzz/fuzz_http_parse: $(BUILD)/obj/tests/fuzz/fuzz_http_parse.o $(GW_LIB)
 	$(Q)mkdir -p $(@D)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS_EVENT)
+	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^
+
+$(BUILD)/fuzz/fuzz_gateway_conn: $(BUILD)/obj/tests/fuzz/fuzz_gateway_conn.o $(GW_LIB) $(PS_LIB)
+	$(Q)mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS_EVENT) $(LIBS_YAJL)
 endif

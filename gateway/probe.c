@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include <event2/buffer.h>
-#include <event2/http.h>
 
 #include "gateway/gw_limits.h"
 #include "gateway/ipc_client.h"
@@ -32,7 +31,6 @@ TAILQ_HEAD(probe_req_list, probe_req);
 struct probe {
 	struct ipcc *ipcc;
 	int draining;
-	int inflight;
 	struct probe_req_list reqs;
 };
 
@@ -58,6 +56,8 @@ probe_free(struct probe *p)
 	while ((r = TAILQ_FIRST(&p->reqs)) != NULL) {
 		TAILQ_REMOVE(&p->reqs, r, link);
 		ipcc_cancel(r->core);
+		if (r->rc.req != NULL)
+			http_req_on_abort(r->rc.req, NULL, NULL);
 		free(r);
 	}
 	free(p);
@@ -69,17 +69,27 @@ probe_set_draining(struct probe *p)
 	p->draining = 1;
 }
 
-int
-probe_inflight(const struct probe *p)
+static int
+path_is(const char *path, size_t len, const char *want)
 {
-	return p->inflight;
+	return strlen(want) == len && memcmp(path, want, len) == 0;
 }
 
 static void
 done(struct probe_req *r)
 {
 	TAILQ_REMOVE(&r->p->reqs, r, link);
-	r->p->inflight--;
+	free(r);
+}
+
+/* The connection went away first (http_req_on_abort). */
+static void
+abort_cb(void *arg)
+{
+	struct probe_req *r = arg;
+
+	ipcc_cancel(r->core);
+	TAILQ_REMOVE(&r->p->reqs, r, link);
 	free(r);
 }
 
@@ -136,6 +146,7 @@ metrics_cb(const struct ipcc_answer *a, void *arg)
 		return;
 	}
 	reply_text(&r->rc, 200, out);
+	evbuffer_free(out);
 	done(r);
 }
 
@@ -149,8 +160,10 @@ ask(struct probe_req *r, uint16_t type, ipcc_cb cb)
 	memset(&call, 0, sizeof(call));
 	call.type = type;
 	st = ipcc_submit(r->p->ipcc, &call, cb, r, &r->core);
-	if (st == IPCC_OK)
+	if (st == IPCC_OK) {
+		http_req_on_abort(r->rc.req, abort_cb, r);
 		return;
+	}
 	memset(&a, 0, sizeof(a));
 	a.status = st;
 	a.type = type;
@@ -158,42 +171,42 @@ ask(struct probe_req *r, uint16_t type, ipcc_cb cb)
 }
 
 void
-probe_handle_cb(struct evhttp_request *req, void *arg)
+probe_serve(void *arg, struct http_req *req)
 {
 	struct probe *p = arg;
 	struct probe_req *r;
 	const char *path;
+	size_t len;
 
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
 		struct reply_ctx rc;
 
-		reply_ctx_init(&rc, req, "probe", 0, "-");
+		reply_ctx_init(&rc, req, "probe");
 		reply_error(&rc, 500, "internal", "out of memory", NULL, NULL);
 		return;
 	}
 	r->p = p;
 	TAILQ_INSERT_TAIL(&p->reqs, r, link);
-	p->inflight++;
-	reply_ctx_init(&r->rc, req, "probe", 0, "-");
-	r->rc.draining = p->draining;
-	path = r->rc.path;
-	if (strcmp(path, "/livez") != 0 && strcmp(path, "/readyz") != 0 &&
-	    strcmp(path, "/metrics") != 0) {
+	reply_ctx_init(&r->rc, req, "probe");
+	path = http_req_path(req, &len);
+	if (!path_is(path, len, "/livez") && !path_is(path, len, "/readyz") &&
+	    !path_is(path, len, "/metrics")) {
 		reply_error(&r->rc, 404, "not_found",
 		    "the probe port serves /livez, /readyz and /metrics", NULL,
 		    NULL);
 		done(r);
 		return;
 	}
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+	if (strcmp(http_req_method(req), "GET") != 0 &&
+	    !http_req_is_head(req)) {
 		reply_error(&r->rc, 405, "method_not_allowed",
-		    "allowed methods: GET", "Allow", "GET");
+		    "allowed methods: GET, HEAD", "Allow", "GET, HEAD");
 		done(r);
 		return;
 	}
-	if (strcmp(path, "/livez") == 0)
+	if (path_is(path, len, "/livez"))
 		status_json(r, 200, "alive", NULL);
-	else if (strcmp(path, "/readyz") == 0) {
+	else if (path_is(path, len, "/readyz")) {
 		if (p->draining)
 			status_json(r, 503, "not_ready", "draining");
 		else if (!ipcc_ready(p->ipcc))
@@ -202,4 +215,11 @@ probe_handle_cb(struct evhttp_request *req, void *arg)
 			ask(r, PS_T_HEALTH, ready_cb);
 	} else
 		ask(r, PS_T_METRICS, metrics_cb);
+}
+
+void
+probe_refuse(void *arg, struct http_req *req, const struct http_parse_error *e)
+{
+	(void)arg;
+	reply_refusal(req, "probe", e);
 }

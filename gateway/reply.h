@@ -1,42 +1,41 @@
 /*
- * reply.h — how every gateway response leaves: the security headers on
- * every response (errors included), JSON bodies built with yajl_gen, the
- * error body {"error":"<reason>","message":"<text>"}, the access log line
- * and the request metrics.  Shared by the API and the probe listener.
+ * reply.h — how every gateway answer leaves: JSON bodies built with
+ * yajl_gen, the error body {"error":"<reason>","message":"<text>"}, the
+ * access log line and the request metrics, then http_respond().  The
+ * security headers are the listener's always_headers (main.c), so no
+ * answer can leave without them.  Shared by the API and the probe
+ * listener.
  */
 #ifndef GW_REPLY_H
 #define GW_REPLY_H
 
 #include <stddef.h>
-#include <sys/time.h>
 
 #include <yajl_gen.h>
 
 #include "gateway/gw_limits.h"
-#include "gateway/log.h"
+#include "gateway/http_conn.h"
 #include "gateway/route.h"
 
-struct evhttp_request;
 struct evbuffer;
 
-/* What the access line and metrics need to know about a request. */
+/* The headers on every answer (http_server_config.always_headers). */
+#define REPLY_HEADERS_PLAIN                   \
+	"X-Content-Type-Options: nosniff\r\n" \
+	"Cache-Control: no-store\r\n"
+#define REPLY_HEADERS_TLS   \
+	REPLY_HEADERS_PLAIN \
+	"Strict-Transport-Security: max-age=" GW_HSTS_MAX_AGE "\r\n"
+
+/* What the access line and metrics need besides the request itself. */
 struct reply_ctx {
-	struct evhttp_request *req;
+	struct http_req *req; /* NULL once answered */
 	const char *listener; /* "api" / "probe" */
 	enum route_id route;
-	struct timeval start;
-	int draining; /* add Connection: close */
-	int tls;      /* add Strict-Transport-Security */
-	size_t bytes_in;
-	char peer[64];
-	char identity[PS_MAX_IDENTITY + 1];
-	char method[16];
-	char path[GW_LOG_PATH_MAX + 1];
 };
 
-/* Fills the logging fields of `rc` from the request. */
-void reply_ctx_init(struct reply_ctx *rc, struct evhttp_request *req,
-    const char *listener, int tls, const char *peer);
+void reply_ctx_init(
+    struct reply_ctx *rc, struct http_req *req, const char *listener);
 
 /* A yajl generator that refuses invalid UTF-8; NULL on allocation. */
 yajl_gen reply_gen_new(void);
@@ -55,23 +54,10 @@ void reply_json(struct reply_ctx *rc, int status, yajl_gen g,
 /* Sends the error body. */
 void reply_error(struct reply_ctx *rc, int status, const char *reason,
     const char *message, const char *extra_name, const char *extra_value);
-/* Sends `body` (taken) as text/plain Prometheus exposition. */
+/* Sends `body` (not taken) as text/plain Prometheus exposition. */
 void reply_text(struct reply_ctx *rc, int status, struct evbuffer *body);
-
-/*
- * A refusal written outside evhttp (conn.c, for requests http_guard
- * refuses): status line, Date, Content-Type, Content-Length, Connection:
- * close, the same security headers as every other answer, and the error
- * body.  The access line and the request metrics are written here too.
- */
-struct reply_raw {
-	int tls;
-	const char *message;   /* the error body's "message" */
-	struct log_access log; /* status, reason ("error" token), who, what */
-};
-
-/* Appends the whole answer to `out`; 0, or -1 when it could not be built
- * (it is logged either way). */
-int reply_raw_error(struct evbuffer *out, const struct reply_raw *r);
+/* Answers a request http_parse refused (the connection then closes). */
+void reply_refusal(
+    struct http_req *r, const char *listener, const struct http_parse_error *e);
 
 #endif /* GW_REPLY_H */

@@ -95,14 +95,14 @@ route_allow(enum route_id id)
 {
 	switch (id) {
 	case ROUTE_REPLICAS:
-		return "GET, POST";
+		return "GET, HEAD, POST";
 	case ROUTE_PIN:
-		return "GET, PUT, DELETE";
+		return "GET, HEAD, PUT, DELETE";
 	case ROUTE_NONE:
 	case ROUTE_COUNT:
 		return "";
 	default:
-		return "GET";
+		return "GET, HEAD";
 	}
 }
 
@@ -128,7 +128,8 @@ route_label(enum route_id id)
 unsigned
 route_method_bit(const char *method)
 {
-	if (strcmp(method, "GET") == 0)
+	/* HEAD is GET without the body (RFC 9110 §9.3.2). */
+	if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
 		return ROUTE_M_GET;
 	if (strcmp(method, "POST") == 0)
 		return ROUTE_M_POST;

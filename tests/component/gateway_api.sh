@@ -51,9 +51,9 @@ expect_match "404 error body" "$body" '^\{"error":"not_found","message":"[^"]+"\
 expect_eq "DELETE list 405" "$(gw_code -X DELETE "$URL/api/v1/deployments")" 405
 h=$(gw_curl client -D - -o /dev/null -X PATCH \
     "$URL/api/v1/deployments/frontend/replicas")
-expect_match "PATCH 405 with Allow" "$h" 'Allow: GET, POST'
+expect_match "PATCH 405 with Allow" "$h" 'Allow: GET, HEAD, POST'
 h=$(gw_curl client -D - -o /dev/null -X POST "$URL/api/v1/deployments/a/pin")
-expect_match "pin Allow" "$h" 'Allow: GET, PUT, DELETE'
+expect_match "pin Allow" "$h" 'Allow: GET, HEAD, PUT, DELETE'
 expect_eq "bad name 400" \
     "$(gw_code "$URL/api/v1/deployments/Front_End/replicas")" 400
 expect_eq "encoded name 400" \

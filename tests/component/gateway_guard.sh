@@ -1,7 +1,7 @@
 #!/bin/bash
 # gateway_guard.sh — requests that libevent would have answered with its
 # own HTML page (and none of our headers) are refused by the request
-# guard (gateway/http_guard.c) with our JSON error, HSTS and nosniff, then
+# parser (gateway/http_parse.c) with our JSON error, HSTS and nosniff, then
 # the connection is closed; nothing reaches the core; earlier pipelined
 # requests on the same connection are still answered first; a normal
 # client is served throughout.  Raw bytes over mutual TLS via gw_raw.py.
@@ -88,7 +88,7 @@ printf 'POST %s HTTP/1.1\r\n%b%bContent-Length: 14\r\nContent-Length: 14\r\n\r\n
 printf 'POST %s HTTP/1.1\r\n%b%bContent-Length: -1\r\n\r\n' "$P" "$H" "$JSON" |
 	raw "negative Content-Length -> 400" 400:bad_request
 printf 'HEAD /api/v1/deployments HTTP/1.1\r\n%bContent-Length: 5\r\n\r\nhello' "$H" |
-	raw "HEAD with a body -> 400" 400:bad_request
+	raw "HEAD with a body -> 400 (no body: it answers a HEAD)" 400 --head
 printf 'POST %s HTTP/1.1\r\n%b%bContent-Length: 14\r\nExpect: teapot\r\n\r\n' \
     "$P" "$H" "$JSON" | raw "Expect other than 100-continue -> 417" 417:expectation_failed
 printf 'POST %s HTTP/1.1\r\n%b%bTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: 1\r\n\r\n' \

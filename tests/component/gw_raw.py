@@ -5,14 +5,15 @@ each HTTP response that comes back, as one JSON object per line:
 
 Used by gateway_guard.sh for requests no well-behaved client sends.
 
-  gw_raw.py PORT CERTDIR [--expect-continue BODY] [--want LIST]
+  gw_raw.py PORT CERTDIR [--expect-continue BODY] [--want LIST] [--head]
       < request-bytes
 
 Reads responses until the server closes the connection (or 10 s pass
 with nothing new).  A final line {"closed": true|false} says whether the
 server closed the connection.  --expect-continue: the request on stdin
 is a header block with Expect: 100-continue; BODY is sent after the
-interim 100 response arrives (printed as its own line).
+interim 100 response arrives (printed as its own line).  --head: the
+requests are HEAD, so the answers carry no body.
 
 --want STATUS[:REASON],... checks the final (non-1xx) responses: their
 statuses in order, the JSON error token of each REASON given, and that
@@ -26,8 +27,9 @@ import ssl
 import sys
 
 
-def parse(buf):
-    """Splits complete responses off the front of buf."""
+def parse(buf, no_body=False):
+    """Splits complete responses off the front of buf (answers to HEAD,
+    when no_body is set, announce a length but carry no body)."""
     out = []
     while True:
         end = buf.find(b"\r\n\r\n")
@@ -40,7 +42,7 @@ def parse(buf):
             k, _, v = line.partition(":")
             headers[k.strip().lower()] = v.strip()
         n = int(headers.get("content-length", "0"))
-        if status < 200:
+        if status < 200 or no_body:
             n = 0
         if len(buf) < end + 4 + n:
             return out, buf
@@ -79,13 +81,17 @@ def check(want, got, closed):
 
 def main():
     port, certs = int(sys.argv[1]), sys.argv[2]
-    cont, want = None, None
+    cont, want, head = None, None, False
     args = sys.argv[3:]
     while args:
         if args[0] == "--expect-continue":
             cont = args[1].encode()
         elif args[0] == "--want":
             want = args[1].split(",")
+        elif args[0] == "--head":
+            head = True
+            args = args[1:]
+            continue
         args = args[2:]
     ctx = ssl.create_default_context(cafile=certs + "/ca.crt")
     ctx.load_cert_chain(certs + "/client.crt", certs + "/client.key")
@@ -105,7 +111,7 @@ def main():
             closed = True
             break
         buf += data
-        done, buf = parse(buf)
+        done, buf = parse(buf, head)
         for r in done:
             got.append(r)
             print(json.dumps(r), flush=True)

@@ -101,9 +101,10 @@ test_route_methods_and_allow(void **state)
 	    route_methods(ROUTE_REPLICAS), ROUTE_M_GET | ROUTE_M_POST);
 	assert_int_equal(route_methods(ROUTE_PIN),
 	    ROUTE_M_GET | ROUTE_M_PUT | ROUTE_M_DELETE);
-	assert_string_equal(route_allow(ROUTE_REPLICAS), "GET, POST");
-	assert_string_equal(route_allow(ROUTE_PIN), "GET, PUT, DELETE");
-	assert_string_equal(route_allow(ROUTE_HEALTHZ), "GET");
+	assert_string_equal(route_allow(ROUTE_REPLICAS), "GET, HEAD, POST");
+	assert_string_equal(route_allow(ROUTE_PIN), "GET, HEAD, PUT, DELETE");
+	assert_string_equal(route_allow(ROUTE_HEALTHZ), "GET, HEAD");
+	assert_int_equal(route_method_bit("HEAD"), ROUTE_M_GET);
 	assert_int_equal(route_method_bit("PATCH"), ROUTE_M_OTHER);
 	assert_int_equal(route_method_bit("get"), ROUTE_M_OTHER);
 	assert_true(route_is_write(ROUTE_REPLICAS, ROUTE_M_POST));
