@@ -143,7 +143,7 @@ fuzz-run: $(FUZZERS)
 	$(Q)set -e; for f in $(FUZZERS); do \
 	  n=$$(basename $$f); mkdir -p $(BUILD)/corpus/$$n tests/fuzz/corpus/$$n; \
 	  echo "fuzz: $$n for $(FUZZ_SECONDS)s"; \
-	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 \
 	      -artifact_prefix=$(BUILD)/ $(BUILD)/corpus/$$n tests/fuzz/corpus/$$n; \
 	done
 

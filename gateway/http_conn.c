@@ -730,6 +730,7 @@ begin_linger(struct http_conn *c)
 	}
 	c->phase = PH_LINGER;
 	c->want_read = c->want_write = 0;
+	(void)stash_rest(c, NULL, 0); /* never to be parsed */
 	c->linger_until = now_ms() + GW_LINGER_MS;
 }
 
@@ -903,7 +904,8 @@ conn_settle(struct http_conn *c)
 		timer_arm(c, due);
 	/* Bytes already inside (stash, or the transport's buffer) are not
 	 * announced by the socket: go on from a fresh event. */
-	if (rd && !c->want_read && (c->stash_len > 0 || c->ops->pending(c->io)))
+	if (rd && !c->want_read && can_parse(c) &&
+	    (c->stash_len > 0 || c->ops->pending(c->io)))
 		event_active(c->rev, EV_READ, 1);
 }
 
@@ -1018,7 +1020,9 @@ note_peer(struct http_conn *c)
 	char host[48], port[8];
 
 	snprintf(c->peer.addr, sizeof(c->peer.addr), "-");
+	memset(&ss, 0, sizeof(ss));
 	if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) != 0 ||
+	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6) ||
 	    getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), port,
 	        sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
 		return;
