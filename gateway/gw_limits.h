@@ -58,8 +58,10 @@
 #define GW_HSTS_MAX_AGE       "63072000" /* two years */
 
 /* Logging. */
-#define GW_LOG_LINE     2048 /* one formatted message */
-#define GW_LOG_PATH_MAX 256  /* request path bytes kept in the access log */
+#define GW_LOG_LINE     2048  /* one formatted message */
+#define GW_LOG_PATH_MAX 256   /* request path bytes kept in the access log */
+#define GW_LOG_BUFFER   65536 /* access lines waiting for one write */
+#define GW_LOG_FLUSH_MS 1000  /* ... at most this long */
 
 /* Probe listener. */
 #define GW_PROBE_MAX_CONNECTIONS 16

@@ -2,10 +2,15 @@
  * ipc_client.c — proto-socket requester on libevent.
  *
  * State: IDLE (never started) -> HELLO (connected, HELLO sent) -> READY;
- * any failure -> WAIT (backoff timer) -> HELLO again.  One bufferevent,
- * one ps_reader, a table of outstanding requests (at most PS_MAX_INFLIGHT,
+ * any failure -> WAIT (backoff timer) -> HELLO again.  One socket, one
+ * ps_reader, a table of outstanding requests (at most PS_MAX_INFLIGHT,
  * searched linearly).  Anything the core sends that breaks PROTOCOL.md
  * resets the link: every pending request fails with IPCC_UNAVAILABLE.
+ *
+ * The socket's events stay off the request path: the read event is always
+ * on; frames submitted during one loop turn are queued and leave together
+ * in one writev at the end of that turn (a deferred event), and the write
+ * event is added only while the socket is full.
  */
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -19,7 +24,6 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "gateway/gw_limits.h"
@@ -55,7 +59,12 @@ struct ipcc {
 	char *path;
 	struct ipcc_config cfg;
 	enum ipcc_state state;
-	struct bufferevent *bev;
+	int fd;              /* -1 while down */
+	struct event *rev;   /* readable, while up */
+	struct event *wev;   /* writable, only while the socket is full */
+	struct event *flush; /* the queued frames leave, this turn */
+	int wev_on, flushing;
+	struct evbuffer *in, *out;
 	struct ps_reader *rd;
 	struct event *timer; /* backoff, or the HELLO deadline */
 	struct timeval next_try;
@@ -69,6 +78,7 @@ struct ipcc {
 };
 
 static void link_down(struct ipcc *c, const char *why, uint32_t retry_after);
+static void link_close(struct ipcc *c);
 static void connect_now(struct ipcc *c);
 
 static void
@@ -206,10 +216,7 @@ link_down(struct ipcc *c, const char *why, uint32_t retry_after)
 {
 	int was_ready = c->state == IPCC_S_READY;
 
-	if (c->bev != NULL) {
-		bufferevent_free(c->bev);
-		c->bev = NULL;
-	}
+	link_close(c);
 	ps_reader_free(c->rd);
 	c->rd = NULL;
 	evtimer_del(c->timer);
@@ -235,10 +242,17 @@ protocol_error(struct ipcc *c, const char *what, int rc)
 	link_down(c, why, 0);
 }
 
+/* Queues a frame; it leaves with the others of this loop turn. */
 static int
 send_frame(struct ipcc *c, const uint8_t *frame, size_t len)
 {
-	return bufferevent_write(c->bev, frame, len);
+	if (c->fd < 0 || evbuffer_add(c->out, frame, len) != 0)
+		return -1;
+	if (!c->flushing && !c->wev_on) {
+		c->flushing = 1;
+		event_active(c->flush, EV_WRITE, 1);
+	}
+	return 0;
 }
 
 static void
@@ -510,17 +524,61 @@ handle_goaway(struct ipcc *c, const struct ps_frame *f)
 	link_down(c, why, err.retry_after);
 }
 
+/* Writes what is queued; the write event waits for room if need be. */
 static void
-read_cb(struct bufferevent *bev, void *arg)
+write_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct ipcc *c = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
+	int n, full = 0;
+
+	(void)fd;
+	(void)what;
+	c->flushing = 0;
+	while (c->fd >= 0 && evbuffer_get_length(c->out) > 0) {
+		n = evbuffer_write(c->out, c->fd);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			full = 1;
+			break;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			link_down(c, strerror(errno), 0);
+			return;
+		}
+	}
+	if (c->fd >= 0 && full != c->wev_on) {
+		if ((full ? event_add(c->wev, NULL) : event_del(c->wev)) != 0) {
+			link_down(c, "cannot watch the core socket", 0);
+			return;
+		}
+		c->wev_on = full;
+	}
+}
+
+static void
+read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ipcc *c = arg;
+	struct evbuffer *in = c->in;
 	struct evbuffer_iovec v;
 	struct ps_frame f;
 	size_t used;
-	int rc;
+	int rc, n, s = c->fd;
 
-	while (c->bev == bev && evbuffer_get_length(in) > 0) {
+	(void)what;
+	n = evbuffer_read(in, fd, GW_CORE_READ_HIWAT);
+	if (n == 0) {
+		link_down(c, "the core closed the connection", 0);
+		return;
+	}
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			link_down(c, strerror(errno), 0);
+		return;
+	}
+	/* A handler may take the link down: stop as soon as it is gone. */
+	while (c->fd == s && evbuffer_get_length(in) > 0) {
 		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
 			break;
 		rc = ps_reader_read(c->rd, v.iov_base, v.iov_len, &used, &f);
@@ -540,16 +598,22 @@ read_cb(struct bufferevent *bev, void *arg)
 	}
 }
 
+/* Closes the socket and its events (the buffers are kept for the next). */
 static void
-event_cb(struct bufferevent *bev, short what, void *arg)
+link_close(struct ipcc *c)
 {
-	struct ipcc *c = arg;
-
-	(void)bev;
-	if (what & BEV_EVENT_EOF)
-		link_down(c, "the core closed the connection", 0);
-	else if (what & BEV_EVENT_ERROR)
-		link_down(c, strerror(EVUTIL_SOCKET_ERROR()), 0);
+	if (c->fd < 0)
+		return;
+	event_free(c->rev);
+	event_free(c->wev);
+	c->rev = c->wev = NULL;
+	c->wev_on = 0;
+	event_del(c->flush);
+	c->flushing = 0;
+	close(c->fd);
+	c->fd = -1;
+	(void)evbuffer_drain(c->in, evbuffer_get_length(c->in));
+	(void)evbuffer_drain(c->out, evbuffer_get_length(c->out));
 }
 
 static int
@@ -560,21 +624,24 @@ start_link(struct ipcc *c, int fd)
 	struct timeval tv;
 	size_t len;
 
-	if ((c->rd = ps_reader_new(PS_DIR_ANSWER)) == NULL) {
-		close(fd);
-		return -1;
-	}
-	c->bev = bufferevent_socket_new(c->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL) {
-		close(fd);
-		return -1;
-	}
-	bufferevent_setcb(c->bev, read_cb, NULL, event_cb, c);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, GW_CORE_READ_HIWAT);
-	if (bufferevent_enable(c->bev, EV_READ | EV_WRITE) != 0 ||
+	c->fd = fd; /* link_close() closes it from here on */
+	if ((c->rd = ps_reader_new(PS_DIR_ANSWER)) == NULL ||
+	    (c->rev = event_new(
+	         c->base, fd, EV_READ | EV_PERSIST, read_cb, c)) == NULL ||
+	    (c->wev = event_new(
+	         c->base, fd, EV_WRITE | EV_PERSIST, write_cb, c)) == NULL ||
+	    event_add(c->rev, NULL) != 0 ||
 	    ps_codec_encode_hello(frame, sizeof(frame), &h, &len) != PS_OK ||
-	    send_frame(c, frame, len) != 0)
+	    send_frame(c, frame, len) != 0) {
+		if (c->rev == NULL) {
+			close(fd);
+			c->fd = -1;
+			if (c->wev != NULL)
+				event_free(c->wev);
+			c->wev = NULL;
+		}
 		return -1;
+	}
 	c->state = IPCC_S_HELLO;
 	tv.tv_sec = GW_CORE_HELLO_MS / 1000;
 	tv.tv_usec = (GW_CORE_HELLO_MS % 1000) * 1000;
@@ -632,8 +699,12 @@ ipcc_new(struct event_base *base, const struct ipcc_config *cfg)
 		c->cfg.backoff_max_ms = c->cfg.backoff_min_ms;
 	c->cfg.path = NULL;
 	c->next_id = 1;
+	c->fd = -1;
 	if ((cfg->path != NULL && (c->path = strdup(cfg->path)) == NULL) ||
-	    (c->timer = evtimer_new(base, timer_cb, c)) == NULL) {
+	    (c->timer = evtimer_new(base, timer_cb, c)) == NULL ||
+	    (c->flush = event_new(base, -1, 0, write_cb, c)) == NULL ||
+	    (c->in = evbuffer_new()) == NULL ||
+	    (c->out = evbuffer_new()) == NULL) {
 		ipcc_free(c);
 		return NULL;
 	}
@@ -650,11 +721,17 @@ ipcc_free(struct ipcc *c)
 	for (i = 0; i < c->nslots; i++)
 		req_free(c->slots[i]);
 	metrics_core_inflight(-(int)c->nslots);
-	if (c->bev != NULL)
-		bufferevent_free(c->bev);
+	if (c->flush != NULL)
+		link_close(c);
 	ps_reader_free(c->rd);
 	if (c->timer != NULL)
 		event_free(c->timer);
+	if (c->flush != NULL)
+		event_free(c->flush);
+	if (c->in != NULL)
+		evbuffer_free(c->in);
+	if (c->out != NULL)
+		evbuffer_free(c->out);
 	free(c->path);
 	free(c);
 }
@@ -802,8 +879,7 @@ ipcc_submit(struct ipcc *c, const struct ipcc_call *call, ipcc_cb cb, void *arg,
 	if (c->state != IPCC_S_READY)
 		return IPCC_UNAVAILABLE;
 	if (c->nslots >= ipcc_max_inflight(c) ||
-	    evbuffer_get_length(bufferevent_get_output(c->bev)) >
-	        GW_CORE_MAX_OUTPUT)
+	    evbuffer_get_length(c->out) > GW_CORE_MAX_OUTPUT)
 		return IPCC_BUSY;
 	id = fresh_id(c);
 	if (encode_call(call, id, frame, sizeof(frame), &len) != PS_OK)

@@ -3,7 +3,13 @@
  * JSON.  JSON lines are generated with yajl_gen (no hand-built JSON); text
  * lines are "time level message" with untrusted fields sanitized.  Each
  * line is emitted with a single write(2) so lines from one process never
- * interleave.  This module does not rate-limit and does not buffer.
+ * interleave.  This module does not rate-limit.
+ *
+ * Access lines, one per request, are the volume: with log_buffer_access()
+ * on they collect in a buffer written when full, by log_flush() (main.c
+ * calls it every second, on SIGHUP and at exit), and before any other
+ * line, which is written at once: so lines keep their order and every
+ * line but an access line leaves immediately.
  */
 #include <sys/time.h>
 
@@ -23,6 +29,10 @@
 
 static enum log_level log_level = LOG_LVL_INFO;
 static enum log_format log_format = LOG_FMT_TEXT;
+
+static char access_buf[GW_LOG_BUFFER];
+static size_t access_len;
+static int access_buffered;
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
@@ -79,22 +89,30 @@ log_sanitize(char *dst, size_t dstsz, const char *src, size_t srclen)
 	dst[n] = '\0';
 }
 
+/* "2026-01-02T03:04:05.678Z"; the seconds are formatted once a second. */
 static void
 timestamp(char *buf, size_t len)
 {
+	static char base[32];
+	static time_t base_sec = -1;
 	struct timeval tv;
 	struct tm tm;
-	char base[32];
+	unsigned ms;
 
 	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(
-	    buf, len, "%.20s.%03dZ", base, (int)(tv.tv_usec / 1000) % 1000);
+	if (tv.tv_sec != base_sec) {
+		gmtime_r(&tv.tv_sec, &tm);
+		if (strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+			base[0] = '\0';
+		base_sec = tv.tv_sec;
+	}
+	ms = (unsigned)(tv.tv_usec / 1000) % 1000;
+	snprintf(buf, len, "%.20s.%c%c%cZ", base, '0' + ms / 100,
+	    '0' + ms / 10 % 10, '0' + ms % 10);
 }
 
 static void
-emit(const char *line, size_t len)
+write_all(const char *line, size_t len)
 {
 	ssize_t n;
 
@@ -107,6 +125,39 @@ emit(const char *line, size_t len)
 		line += n;
 		len -= (size_t)n;
 	}
+}
+
+void
+log_flush(void)
+{
+	if (access_len > 0)
+		write_all(access_buf, access_len);
+	access_len = 0;
+}
+
+void
+log_buffer_access(int on)
+{
+	if (!on)
+		log_flush();
+	access_buffered = on;
+}
+
+/* One line out: an access line may wait in the buffer, others do not. */
+static void
+emit(const char *line, size_t len, int access)
+{
+	if (access && access_buffered) {
+		if (len > sizeof(access_buf) - access_len)
+			log_flush();
+		if (len <= sizeof(access_buf) - access_len) {
+			memcpy(access_buf + access_len, line, len);
+			access_len += len;
+			return;
+		}
+	}
+	log_flush();
+	write_all(line, len);
 }
 
 /* Field list for one JSON line; values are printable ASCII or numbers. */
@@ -123,8 +174,8 @@ gen_str(yajl_gen g, const char *s)
 }
 
 static void
-emit_json(
-    enum log_level lvl, const char *msg, const struct log_field *f, size_t nf)
+emit_json(enum log_level lvl, const char *msg, const struct log_field *f,
+    size_t nf, int access)
 {
 	yajl_gen g;
 	const unsigned char *out;
@@ -156,51 +207,91 @@ emit_json(
 			outlen = sizeof(line) - 1;
 		memcpy(line, out, outlen);
 		line[outlen] = '\n';
-		emit(line, outlen + 1);
+		emit(line, outlen + 1, access);
 	}
 	yajl_gen_free(g);
 }
 
-static void
-emit_text(
-    enum log_level lvl, const char *msg, const struct log_field *f, size_t nf)
-{
-	char line[GW_LOG_LINE * 2], ts[40];
-	size_t i, len;
-	int n;
+/* Appends to a line with a bound; a full line is cut, never overrun. */
+struct line {
+	char *p;
+	size_t len, cap;
+};
 
-	timestamp(ts, sizeof(ts));
-	n = snprintf(line, sizeof(line), "%s %s %s", ts, level_names[lvl], msg);
-	len = n < 0 ? 0 : (size_t)n;
-	for (i = 0; i < nf && len < sizeof(line); i++) {
-		if (f[i].str != NULL)
-			n = snprintf(line + len, sizeof(line) - len,
-			    " %s=\"%s\"", f[i].key, f[i].str);
-		else
-			n = snprintf(line + len, sizeof(line) - len, " %s=%lld",
-			    f[i].key, f[i].num);
-		if (n < 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len > sizeof(line) - 2)
-		len = sizeof(line) - 2;
-	line[len++] = '\n';
-	emit(line, len);
+static void
+put(struct line *l, const char *s, size_t n)
+{
+	if (n > l->cap - l->len)
+		n = l->cap - l->len;
+	memcpy(l->p + l->len, s, n);
+	l->len += n;
 }
 
 static void
-emit_line(
-    enum log_level lvl, const char *msg, const struct log_field *f, size_t nf)
+put_str(struct line *l, const char *s)
+{
+	put(l, s, strlen(s));
+}
+
+static void
+put_num(struct line *l, long long v)
+{
+	char d[24];
+	size_t i = sizeof(d);
+	unsigned long long u =
+	    v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+
+	do {
+		d[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		d[--i] = '-';
+	put(l, d + i, sizeof(d) - i);
+}
+
+static void
+emit_text(enum log_level lvl, const char *msg, const struct log_field *f,
+    size_t nf, int access)
+{
+	char buf[GW_LOG_LINE * 2], ts[40];
+	struct line l = {buf, 0, sizeof(buf) - 1};
+	size_t i;
+
+	timestamp(ts, sizeof(ts));
+	put_str(&l, ts);
+	put(&l, " ", 1);
+	put_str(&l, level_names[lvl]);
+	put(&l, " ", 1);
+	put_str(&l, msg);
+	for (i = 0; i < nf; i++) {
+		put(&l, " ", 1);
+		put_str(&l, f[i].key);
+		if (f[i].str != NULL) {
+			put(&l, "=\"", 2);
+			put_str(&l, f[i].str);
+			put(&l, "\"", 1);
+		} else {
+			put(&l, "=", 1);
+			put_num(&l, f[i].num);
+		}
+	}
+	buf[l.len++] = '\n'; /* cap leaves room for it */
+	emit(buf, l.len, access);
+}
+
+static void
+emit_line(enum log_level lvl, const char *msg, const struct log_field *f,
+    size_t nf, int access)
 {
 	char clean[GW_LOG_LINE];
 
 	/* Messages may quote peer data; keep lines single and printable. */
 	log_sanitize(clean, sizeof(clean), msg, strlen(msg));
 	if (log_format == LOG_FMT_JSON)
-		emit_json(lvl, clean, f, nf);
+		emit_json(lvl, clean, f, nf, access);
 	else
-		emit_text(lvl, clean, f, nf);
+		emit_text(lvl, clean, f, nf, access);
 }
 
 static void vlog(enum log_level lvl, int with_errno, const char *fmt,
@@ -220,7 +311,7 @@ vlog(enum log_level lvl, int with_errno, const char *fmt, va_list ap)
 		len = strlen(msg);
 		snprintf(msg + len, sizeof(msg) - len, ": %s", strerror(saved));
 	}
-	emit_line(lvl, msg, NULL, 0);
+	emit_line(lvl, msg, NULL, 0, 0);
 	errno = saved;
 }
 
@@ -338,7 +429,7 @@ log_access(const struct log_access *a)
 	f[n++] = (struct log_field){"bytes_out", NULL, (long long)a->bytes_out};
 	if (a->reason != NULL)
 		f[n++] = (struct log_field){"reason", a->reason, 0};
-	emit_line(LOG_LVL_INFO, "access", f, n);
+	emit_line(LOG_LVL_INFO, "access", f, n, 1);
 }
 
 void
@@ -355,5 +446,5 @@ log_audit(const char *identity, const char *action, const char *name,
 	f[n++] = (struct log_field){"deployment", name, 0};
 	f[n++] = (struct log_field){"replicas", NULL, replicas};
 	f[n++] = (struct log_field){"outcome", outcome, 0};
-	emit_line(LOG_LVL_INFO, "audit", f, n);
+	emit_line(LOG_LVL_INFO, "audit", f, n, 0);
 }

@@ -67,6 +67,14 @@ struct log_access {
 void log_access(const struct log_access *a);
 
 /*
+ * Access lines wait in a buffer (GW_LOG_BUFFER bytes) until it is full,
+ * log_flush() is called, or any other line is logged; off: each is
+ * written at once.  Off by default (tests, tools); the gateway turns it on.
+ */
+void log_buffer_access(int on);
+void log_flush(void);
+
+/*
  * An audit line for a write the gateway forwarded (identity, deployment,
  * action, outcome); the core keeps the authoritative audit log.
  */

@@ -61,7 +61,7 @@ struct gw {
 	struct probe *probe;
 	struct http_handler api_handler, probe_handler;
 	struct http_server *http, *probe_http;
-	struct event *ev_term, *ev_int, *ev_hup, *drain_timer;
+	struct event *ev_term, *ev_int, *ev_hup, *drain_timer, *log_timer;
 	struct timeval drain_deadline;
 	struct timeval idle_since; /* draining: nothing in flight since */
 	int draining;
@@ -419,11 +419,21 @@ hup_cb(evutil_socket_t sig, short what, void *arg)
 
 	(void)sig;
 	(void)what;
-	log_info("SIGHUP: reloading certificates");
+	log_info("SIGHUP: reloading certificates"); /* flushes the log too */
 	(void)tlsctx_reload(g->tls);
 }
 
 /* One listener: every limit explicit (STYLE.md §4). */
+/* Buffered access lines leave at least this often. */
+static void
+log_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	log_flush();
+}
+
 static struct http_server *
 listen_on(struct gw *g, const char *flag, const char *addr,
     const struct http_server_config *cfg)
@@ -507,6 +517,16 @@ main(int argc, char *argv[])
 	hc.count_metrics = 0;
 	g.probe_http = listen_on(&g, "probe-listen", o.probe_listen, &hc);
 
+	{
+		struct timeval tv = {
+		    GW_LOG_FLUSH_MS / 1000, (GW_LOG_FLUSH_MS % 1000) * 1000};
+
+		g.log_timer =
+		    event_new(g.base, -1, EV_PERSIST, log_flush_cb, NULL);
+		if (g.log_timer == NULL || event_add(g.log_timer, &tv) != 0)
+			fatalx("cannot start the log timer");
+		log_buffer_access(1);
+	}
 	g.ev_term = evsignal_new(g.base, SIGTERM, term_cb, &g);
 	g.ev_int = evsignal_new(g.base, SIGINT, term_cb, &g);
 	g.ev_hup = evsignal_new(g.base, SIGHUP, hup_cb, &g);
@@ -535,6 +555,7 @@ main(int argc, char *argv[])
 	authz_free(g.authz);
 	if (g.drain_timer != NULL)
 		event_free(g.drain_timer);
+	event_free(g.log_timer);
 	event_free(g.ev_term);
 	event_free(g.ev_int);
 	event_free(g.ev_hup);
