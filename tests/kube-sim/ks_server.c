@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 
 #include <errno.h>
@@ -222,6 +223,16 @@ ks_server_listen(struct ks_server *srv)
 	fd = evhttp_bound_socket_get_fd(bound);
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
 		fatal("getsockname");
+	/* Accepted sockets inherit it (Linux): a watch event or an answer
+	 * written in pieces must not wait ~40 ms for the client's delayed
+	 * ACK (Nagle), as the real API server's do not. */
+	{
+		int one = 1;
+
+		if (setsockopt(
+		        fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
+			log_warn("TCP_NODELAY");
+	}
 	if (ss.ss_family == AF_INET6) {
 		char a[INET6_ADDRSTRLEN];
 		const struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
