@@ -2,40 +2,49 @@
 """gw_conn.py — connection-level checks of the gateway over mutual TLS,
 for gateway_conn.sh (python3 standard library only).
 
-  gw_conn.py COMMAND --port P --certs DIR [--pport P] [--pid PID]
-             [--who client|reader] [--name NAME] [--log FILE] [options]
+  gw_conn.py COMMAND --port P --pport P --pid PID --certs DIR
+             [--log FILE] [--from N] [options]
 
 Every command prints one line per check, "ok   - NAME" or
 "FAIL - NAME: why", which gateway_conn.sh counts; details (the bytes
 sent, the answers parsed) go to --log.  GW_CONN_SLOW=1 (under valgrind)
 lengthens every deadline.  Nothing here sleeps: every wait is a read with
-a deadline.
+a deadline.  A section runs in one process (starting python costs most
+of a second on a small machine); after each step of `cases` and `fuzz`
+the gateway must live: its process (kill -0, no zombie) and a normal curl
+request.  When it does not, the command prints "RESTART N" and stops; the
+shell starts a new gateway and runs it again with --from N.
 
-  once      stdin in ONE TLS write; reads until the server closes (or, with
-            --keep, until the wanted answers are in and nothing more comes
-            for a short while); checks the final answers' statuses
-            (--want 200,400:bad_request), our JSON headers on each, and
-            with --close that the last says Connection: close and the
-            server closed (--ends: closed, the header not required, as
-            for HTTP/1.0).  With --keep, answers after the wanted ones may
-            only be one refusal (4xx with Connection: close); whether the
-            server then keeps the connection open is not checked.
-  splits    stdin as single-byte TLS writes (--mode bytes), or split into
-            two writes at every position (--mode two; --step N: every Nth,
-            plus the last 8), a connection each; checks only that every
-            answer parses and the gateway lives.
-  fuzz      --seed S --first I --count N: connections I..I+N-1 of the
-            seeded mutation loop (each case depends only on S and its
-            index, so any one replays alone with --count 1).
-  head      HEAD wherever GET is, on one kept-alive connection (http.client).
-  rawhead   HEAD with Connection: close: nothing after the header block.
-  continue  Expect: 100-continue, head first and the body after the 100.
-  pipeline  pipelined requests in one write, then one more on the same
-            connection.
+  cases FILE  the cases of FILE, one a line: NAME<TAB>OPTIONS<TAB>BYTES
+            (BYTES with \\r \\n \\\\ escapes).  Each is three steps:
+            1. BYTES in ONE TLS write; read until the server closes (or,
+               with --keep, until the wanted answers are in and nothing
+               more comes for a short while); the final answers' statuses
+               (--want 200,400:bad_request), our JSON headers on each, and
+               with --close the last says Connection: close and the server
+               closed (--ends: closed, no header required, as for
+               HTTP/1.0).  With --keep, answers after the wanted ones may
+               only be one refusal (4xx, Connection: close); whether the
+               server then keeps the connection open is not checked.
+               --who reader: with the read-only certificate.
+            2. the same bytes as single-byte TLS writes;
+            3. split into two writes at every position (--step N: every
+               Nth, plus the last 8), a connection each.
+            Steps 2 and 3 check only that every answer parses, and are
+            not run (one failure) when step 1 killed the gateway.
+  fuzz      --seed S --count N: the seeded mutation loop, in batches of 50
+            (each case depends only on S and its index, so any one replays
+            alone: --from-case I --count 1).
+  framing   HEAD wherever GET is on one kept-alive connection
+            (http.client); HEAD with Connection: close (nothing after the
+            header block); Expect: 100-continue, head first and the body
+            after the 100, then another request; pipelined requests in
+            one write, then one more on the same connection.
 
 Every answer read is parsed strictly: status line "HTTP/1.1 NNN reason",
-token field names, a body framed by Content-Length or chunked (none on
-1xx/204/304 and on an answer to HEAD), nothing between answers.
+token field names, a body framed by Content-Length or chunked (or by the
+close), none on 1xx/204/304 (no Content-Length on 1xx/204 either) and on
+an answer to HEAD, nothing between answers.
 """
 import argparse
 import concurrent.futures
@@ -44,8 +53,10 @@ import json
 import os
 import random
 import re
+import shlex
 import socket
 import ssl
+import subprocess
 import sys
 import time
 
@@ -86,18 +97,17 @@ def report(name, problem):
 # --- TLS ---------------------------------------------------------------------
 
 
-def context(a, who=None):
+def context(a, who="client"):
     ctx = ssl.create_default_context(cafile=a.certs + "/ca.crt")
-    who = who or a.who
     ctx.load_cert_chain(a.certs + "/%s.crt" % who, a.certs + "/%s.key" % who)
     return ctx
 
 
-def connect(a):
+def connect(a, who="client"):
     raw = socket.create_connection(("127.0.0.1", a.port), timeout=HARD)
     raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
-        return context(a).wrap_socket(raw, server_hostname="localhost")
+        return context(a, who).wrap_socket(raw, server_hostname="localhost")
     except BaseException:
         raw.close()
         raise
@@ -109,9 +119,9 @@ class Conn:
     FIN), "reset" after a reset or a broken TLS stream (data in flight may
     then be lost, so a partial answer is not held against the server)."""
 
-    def __init__(self, a):
+    def __init__(self, a, who="client"):
         self.a = a
-        self.s = connect(a)
+        self.s = connect(a, who)
         self.buf = bytearray()
         self.closed = None
         self.note = ""
@@ -378,16 +388,42 @@ def says_close(r):
                        for t in r["headers"].get("connection", "").split(",")]
 
 
+def process_gone(a):
+    """kill -0, and not a zombie (a dead child not yet reaped by the test
+    shell still answers kill -0)."""
+    try:
+        os.kill(a.pid, 0)
+        with open("/proc/%d/stat" % a.pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def lives(a, label):
+    """The check after each step: the process is there and a normal curl
+    request gets 200.  False: print RESTART for the shell."""
+    code = subprocess.run(
+        ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+         "--max-time", str(int(HARD)), "--cacert", a.certs + "/ca.crt",
+         "--cert", a.certs + "/client.crt", "--key", a.certs + "/client.key",
+         "https://localhost:%d/api/v1/deployments" % a.port],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        check=False).stdout.decode()
+    gone = process_gone(a)
+    problem = None
+    if code != "200" or gone:
+        problem = "the gateway died (process %s, a normal request got %r)" % (
+            "gone" if gone else "there", code)
+    report("%s: the gateway lives and serves a normal request" % label,
+           problem)
+    return problem is None
+
+
 def alive(a):
-    """The gateway process exists (and is no zombie) and its event loop
+    """Quick, between batches: the process is there and its event loop
     answers /livez on the probe port."""
-    if a.pid:
-        try:
-            with open("/proc/%d/stat" % a.pid) as f:
-                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
-                    return False
-        except OSError:
-            return False
+    if a.pid and process_gone(a):
+        return False
     if a.pport:
         c = http.client.HTTPConnection("127.0.0.1", a.pport, timeout=HARD)
         try:
@@ -403,19 +439,19 @@ def alive(a):
 # --- commands ----------------------------------------------------------------
 
 
-def cmd_once(a):
-    data = sys.stdin.buffer.read()
-    want = a.want.split(",") if a.want else []
-    c = Conn(a)
+def check_once(a, name, o, data):
+    """Step 1 of a case: one write, the owed answers."""
+    want = o.want.split(",") if o.want else []
+    c = Conn(a, o.who)
     c.send(data)
-    if a.keep:
+    if o.keep:
         c.read(done=lambda c: have(c, len(want)))
     else:
         c.read(done=lambda c: False)  # until the close, or HARD
     c.close()
     answers, problems, pending = c.answers()
     got = finals(answers)
-    log("once", a.name, repr(data), "->", show(answers), c.closed, c.note,
+    log("once", name, repr(data), "->", show(answers), c.closed, c.note,
         "pending %d" % len(pending))
     for r in answers:
         log("  ", r["version"], r["status"], r["headers"], r["body"][:200])
@@ -430,18 +466,18 @@ def cmd_once(a):
                 break
     extra = got[len(want):]
     if problem is None and extra:
-        if not a.keep:
+        if not o.keep:
             problem = "answers %s, want only %s" % (show(got), want)
         elif len(extra) > 1 or extra[0]["status"] < 400 or \
                 not says_close(extra[0]) or check_want(
                     str(extra[0]["status"]), extra[0]):
             problem = "answers %s after %s: only one refusal may follow" % (
                 show(extra), want)
-    if problem is None and a.close and (not got or not says_close(got[-1])):
+    if problem is None and o.close and (not got or not says_close(got[-1])):
         problem = "the last answer does not say Connection: close"
-    if problem is None and (a.close or a.ends) and c.closed is None:
+    if problem is None and (o.close or o.ends) and c.closed is None:
         problem = "the server did not close the connection"
-    report(a.name, problem)
+    report(name, problem)
 
 
 def run_cases(a, cases, label, batch):
@@ -496,18 +532,59 @@ def run_cases(a, cases, label, batch):
     report("%s: every status line is HTTP/1.1" % label, first(bad_version))
 
 
-def cmd_splits(a):
-    data = sys.stdin.buffer.read()
-    if a.mode == "bytes":
-        run_cases(a, [("single bytes", [data[i:i + 1]
-                                        for i in range(len(data))])],
-                  a.name + ", one byte per write", 1)
-        return
-    pos = [p for p in range(1, len(data))
-           if p % a.step == 0 or p >= len(data) - 8]
-    run_cases(a, [("split at %d" % p, [data[:p], data[p:]]) for p in pos],
-              a.name + ", in two writes, split at %d positions" % len(pos),
-              16)
+def unescape(text):
+    out, i = bytearray(), 0
+    while i < len(text):
+        if text[i] == "\\" and i + 1 < len(text):
+            out += {"r": b"\r", "n": b"\n", "t": b"\t",
+                    "\\": b"\\"}[text[i + 1]]
+            i += 2
+        else:
+            out += text[i].encode("latin-1")
+            i += 1
+    return bytes(out)
+
+
+def case_options(text):
+    p = argparse.ArgumentParser(prog="case")
+    p.add_argument("--want", default="")
+    p.add_argument("--close", action="store_true")
+    p.add_argument("--ends", action="store_true")
+    p.add_argument("--keep", action="store_true")
+    p.add_argument("--who", default="client")
+    return p.parse_args(shlex.split(text))
+
+
+def cmd_cases(a):
+    cases = []
+    with open(a.file) as f:
+        for line in f:
+            if line.strip():
+                name, opts, data = line.rstrip("\n").split("\t")
+                cases.append((name, case_options(opts), unescape(data)))
+    for step in range(a.start, 3 * len(cases)):
+        name, o, data = cases[step // 3]
+        if step % 3 == 0:
+            label = name
+            check_once(a, name, o, data)
+        elif step % 3 == 1:
+            label = name + ", one byte per write"
+            run_cases(a, [("single bytes", [data[i:i + 1]
+                                            for i in range(len(data))])],
+                      label, 1)
+        else:
+            pos = [p for p in range(1, len(data))
+                   if p % a.step == 0 or p >= len(data) - 8]
+            label = name + ", in two writes split at %d positions" % len(pos)
+            run_cases(a, [("split at %d" % p, [data[:p], data[p:]])
+                          for p in pos], label, 16)
+        if not lives(a, label):
+            if step % 3 == 0:  # the splits of what killed it: not run
+                report(name + ", one byte per write, and in two writes",
+                       "not run: the one-write step killed the gateway")
+                step += 2
+            print("RESTART %d" % (step + 1), flush=True)
+            return
 
 
 # The mutation loop's valid requests.
@@ -589,12 +666,28 @@ def fuzz_case(seed, i):
 
 
 def cmd_fuzz(a):
-    cases = [fuzz_case(a.seed, i) for i in range(a.first, a.first + a.count)]
-    run_cases(a, cases, "mutations %d..%d (seed %s)" % (
-        a.first, a.first + a.count - 1, a.seed), a.count)
+    """Batches of 50 from the --from'th on; --from-case I --count N runs
+    cases I..I+N-1 (to replay one)."""
+    lo = a.from_case or 0
+    hi = lo + a.count
+    for b0 in range(lo + 50 * a.start, hi, 50):
+        b1 = min(b0 + 50, hi)
+        label = "mutations %d..%d (seed %s)" % (b0, b1 - 1, a.seed)
+        run_cases(a, [fuzz_case(a.seed, i) for i in range(b0, b1)], label,
+                  b1 - b0)
+        if not lives(a, label):
+            print("RESTART %d" % ((b0 - lo) // 50 + 1), flush=True)
+            return
 
 
-def cmd_head(a):
+def cmd_framing(a):
+    head_session(a)
+    raw_head(a)
+    expect_continue(a)
+    pipeline(a)
+
+
+def head_session(a):
     """HEAD answered wherever GET is, on ONE kept-alive connection: the
     same status, Content-Type and Content-Length as GET, no body (the
     next request on the connection proves it)."""
@@ -700,7 +793,7 @@ def cmd_head(a):
         state["conn"].close()
 
 
-def cmd_rawhead(a):
+def raw_head(a):
     """HEAD with Connection: close: the header block, then nothing."""
     for path, want in ((LIST, 200), (REPL, 200), ("/nope", 404)):
         c = Conn(a)
@@ -727,7 +820,7 @@ def cmd_rawhead(a):
                "header block" % (path, want), problem)
 
 
-def cmd_continue(a):
+def expect_continue(a):
     c = Conn(a)
     c.send(b"POST " + REPL.encode() + b" HTTP/1.1\r\n" + H + JS +
            b"Content-Length: 14\r\nExpect: 100-continue\r\n\r\n")
@@ -774,7 +867,7 @@ def cmd_continue(a):
            "-> 200", problem)
 
 
-def cmd_pipeline(a):
+def pipeline(a):
     for label, first, heads, musts in (
             ("GET list; GET replicas", R_LIST + R_REPL, None,
              ["deployments", "replicas"]),
@@ -818,24 +911,18 @@ def cmd_pipeline(a):
 def main():
     global LOG
     p = argparse.ArgumentParser()
-    p.add_argument("command", choices=["once", "splits", "fuzz", "head",
-                                       "rawhead", "continue", "pipeline"])
+    p.add_argument("command", choices=["cases", "fuzz", "framing"])
+    p.add_argument("file", nargs="?")
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--pport", type=int, default=0)
     p.add_argument("--pid", type=int, default=0)
     p.add_argument("--certs", required=True)
-    p.add_argument("--who", default="client")
-    p.add_argument("--name", default="")
     p.add_argument("--log")
-    p.add_argument("--want", default="")
-    p.add_argument("--close", action="store_true")
-    p.add_argument("--ends", action="store_true")
-    p.add_argument("--keep", action="store_true")
-    p.add_argument("--mode", choices=["bytes", "two"], default="two")
+    p.add_argument("--from", dest="start", type=int, default=0)
     p.add_argument("--step", type=int, default=1)
     p.add_argument("--seed", default="17")
-    p.add_argument("--first", type=int, default=0)
-    p.add_argument("--count", type=int, default=50)
+    p.add_argument("--count", type=int, default=300)
+    p.add_argument("--from-case", type=int)
     p.add_argument("--idle", type=float, default=FUZZ_IDLE)
     p.add_argument("--jobs", type=int, default=JOBS)
     a = p.parse_args()
@@ -844,7 +931,7 @@ def main():
     try:
         globals()["cmd_" + a.command](a)
     except Exception as e:  # a check that could not run is a failure
-        report("%s %s" % (a.command, a.name), "%s: %r" % (
+        report("gw_conn.py %s ran to the end" % a.command, "%s: %r" % (
             type(e).__name__, e))
     sys.exit(1 if RESULTS["fail"] else 0)
 
