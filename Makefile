@@ -120,8 +120,8 @@ sanitize:
 	$(Q)$(MAKE) --no-print-directory BUILD=build/sanitize SANITIZE=1 test
 
 # Component tests with every replicad-core (core_kube_test and the pins and
-# lease tests) and every replicad-gateway (gateway_guard) under valgrind's
-# memcheck: any error or definite/indirect leak fails them.
+# lease tests) and every replicad-gateway (gateway_guard, gateway_conn) under
+# valgrind's memcheck: any error or definite/indirect leak fails them.
 VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full \
             --errors-for-leak-kinds=definite,indirect \
             --show-leak-kinds=definite,indirect
@@ -131,7 +131,8 @@ valgrind: build
 	    tests/component/core_pins_test.sh tests/component/core_pins_cm_test.sh \
 	    tests/component/core_lease_test.sh
 	$(Q)BUILD=$(BUILD) GW_WRAPPER="$(VALGRIND)" GW_START_SECS=60 \
-	    scripts/run-tests.sh valgrind tests/component/gateway_guard.sh
+	    scripts/run-tests.sh valgrind tests/component/gateway_guard.sh \
+	    tests/component/gateway_conn.sh
 
 # libFuzzer targets, each for FUZZ_SECONDS, seeded from tests/fuzz/corpus/.
 FUZZ_SECONDS ?= 60
