@@ -280,12 +280,12 @@ core_cb(const struct ipcc_answer *a, void *arg)
 		if (h->last_event_age_ms == PS_AGE_NEVER)
 			yajl_gen_null(g);
 		else
-			yajl_gen_integer(g, h->last_event_age_ms);
+			reply_gen_int(g, h->last_event_age_ms);
 		reply_gen_str(g, "apiOkAgeMs");
 		if (h->api_ok_age_ms == PS_AGE_NEVER)
 			yajl_gen_null(g);
 		else
-			yajl_gen_integer(g, h->api_ok_age_ms);
+			reply_gen_int(g, h->api_ok_age_ms);
 		reply_gen_kv_str(g, "message", h->message);
 		if (!healthy) {
 			yajl_gen_map_close(g);

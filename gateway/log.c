@@ -98,7 +98,10 @@ timestamp(char *buf, size_t len)
 	struct timeval tv;
 	struct tm tm;
 	unsigned ms;
+	size_t n;
 
+	if (len > 0)
+		buf[0] = '\0';
 	gettimeofday(&tv, NULL);
 	if (tv.tv_sec != base_sec) {
 		gmtime_r(&tv.tv_sec, &tm);
@@ -107,8 +110,16 @@ timestamp(char *buf, size_t len)
 		base_sec = tv.tv_sec;
 	}
 	ms = (unsigned)(tv.tv_usec / 1000) % 1000;
-	snprintf(buf, len, "%.20s.%c%c%cZ", base, '0' + ms / 100,
-	    '0' + ms / 10 % 10, '0' + ms % 10);
+	n = strnlen(base, 20);
+	if (len < n + 6)
+		return;
+	memcpy(buf, base, n);
+	buf[n++] = '.';
+	buf[n++] = (char)('0' + ms / 100);
+	buf[n++] = (char)('0' + ms / 10 % 10);
+	buf[n++] = (char)('0' + ms % 10);
+	buf[n++] = 'Z';
+	buf[n] = '\0';
 }
 
 static void

@@ -46,11 +46,29 @@ reply_gen_kv_str(yajl_gen g, const char *k, const char *v)
 	reply_gen_str(g, v);
 }
 
+/* yajl_gen_integer formats with printf; numbers are on every answer. */
+void
+reply_gen_int(yajl_gen g, long long v)
+{
+	char d[24];
+	size_t i = sizeof(d);
+	unsigned long long u =
+	    v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+
+	do {
+		d[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		d[--i] = '-';
+	yajl_gen_number(g, d + i, sizeof(d) - i);
+}
+
 void
 reply_gen_kv_int(yajl_gen g, const char *k, long long v)
 {
 	reply_gen_str(g, k);
-	yajl_gen_integer(g, v);
+	reply_gen_int(g, v);
 }
 
 void

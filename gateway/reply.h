@@ -41,6 +41,7 @@ void reply_ctx_init(
 yajl_gen reply_gen_new(void);
 void reply_gen_str(yajl_gen g, const char *s);
 void reply_gen_kv_str(yajl_gen g, const char *k, const char *v);
+void reply_gen_int(yajl_gen g, long long v);
 void reply_gen_kv_int(yajl_gen g, const char *k, long long v);
 void reply_gen_kv_bool(yajl_gen g, const char *k, int v);
 
