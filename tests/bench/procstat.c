@@ -6,6 +6,7 @@
  * moments.  A process that has exited is counted as missing rather than
  * failing the run; the harness treats missing > 0 as a broken run.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -103,6 +104,41 @@ read_cpu(pid_t pid, uint64_t *ticks)
 	return 0;
 }
 
+/* Sum of the first field of /proc/PID/task/TID/schedstat (ns on CPU). */
+static int
+read_sched_ns(pid_t pid, uint64_t *ns)
+{
+	char path[64], what[64], buf[256], *end;
+	struct dirent *de;
+	unsigned long long v;
+	uint64_t sum = 0;
+	int any = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%ld/task", (long)pid);
+	if ((d = opendir(path)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(
+		    what, sizeof(what), "task/%.20s/schedstat", de->d_name);
+		if (read_proc(pid, what, buf, sizeof(buf)) < 0)
+			continue; /* the thread just exited */
+		errno = 0;
+		v = strtoull(buf, &end, 10);
+		if (errno != 0 || end == buf)
+			continue;
+		sum += v;
+		any = 1;
+	}
+	closedir(d);
+	if (!any)
+		return -1;
+	*ns = sum;
+	return 0;
+}
+
 /* The number after "key" at the start of a line of `buf`, or -1. */
 static int
 find_u64(const char *buf, const char *key, uint64_t *v)
@@ -130,7 +166,8 @@ void
 procstat_sample(const struct procstat_group *g, struct procstat_sample *s)
 {
 	char buf[4096];
-	uint64_t ticks, r, w, rss, hwm;
+	uint64_t ticks, ns, r, w, rss, hwm;
+	long hz = sysconf(_SC_CLK_TCK);
 	int i;
 
 	memset(s, 0, sizeof(*s));
@@ -146,6 +183,12 @@ procstat_sample(const struct procstat_group *g, struct procstat_sample *s)
 			continue;
 		}
 		s->cpu_ticks += ticks;
+		if (read_sched_ns(g->pid[i], &ns) != 0) {
+			s->no_schedstat++;
+			ns = ticks *
+			    (1000000000ull / (uint64_t)(hz > 0 ? hz : 100));
+		}
+		s->cpu_ns += ns;
 		s->rw_calls += r + w;
 		s->rss_kib += rss;
 		s->hwm_kib += hwm;
@@ -158,21 +201,25 @@ procstat_print_kv(FILE *out, const struct procstat_group *g,
     uint64_t requests)
 {
 	long hz = sysconf(_SC_CLK_TCK);
-	double cpu_us, rw;
+	double cpu_us, tick_us, rw;
 
 	if (hz <= 0)
 		hz = 100;
-	cpu_us = b->cpu_ticks >= a->cpu_ticks
+	cpu_us =
+	    b->cpu_ns >= a->cpu_ns ? (double)(b->cpu_ns - a->cpu_ns) / 1e3 : 0;
+	tick_us = b->cpu_ticks >= a->cpu_ticks
 	    ? (double)(b->cpu_ticks - a->cpu_ticks) * 1e6 / (double)hz
 	    : 0;
 	rw = b->rw_calls >= a->rw_calls ? (double)(b->rw_calls - a->rw_calls)
 	                                : 0;
 	fprintf(out,
-	    " %s_cpu_us=%.0f %s_cpu_us_req=%.2f %s_rw_calls=%.0f"
-	    " %s_rw_per_req=%.2f %s_rss_kib=%llu %s_hwm_kib=%llu"
-	    " %s_missing=%d",
+	    " %s_cpu_us=%.0f %s_cpu_us_req=%.2f %s_tick_cpu_us=%.0f"
+	    " %s_rw_calls=%.0f %s_rw_per_req=%.2f %s_rss_kib=%llu"
+	    " %s_hwm_kib=%llu %s_missing=%d %s_no_schedstat=%d",
 	    g->name, cpu_us, g->name, requests ? cpu_us / (double)requests : 0,
-	    g->name, rw, g->name, requests ? rw / (double)requests : 0, g->name,
+	    g->name, tick_us, g->name, rw, g->name,
+	    requests ? rw / (double)requests : 0, g->name,
 	    (unsigned long long)b->rss_kib, g->name,
-	    (unsigned long long)b->hwm_kib, g->name, a->missing + b->missing);
+	    (unsigned long long)b->hwm_kib, g->name, a->missing + b->missing,
+	    g->name, b->no_schedstat);
 }

@@ -485,7 +485,7 @@ main(int argc, char **argv)
 			pb.socket = optarg;
 			break;
 		case 'n':
-			if (!ps_valid_name(optarg, strlen(optarg)))
+			if (ps_valid_name(optarg, strlen(optarg)) != PS_OK)
 				die("--name: not a DNS-1123 subdomain");
 			pb.name = optarg;
 			break;
