@@ -135,16 +135,18 @@ status_kib() {
 	awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"
 }
 
-# Descriptors: the hold test needs one per connection on each side.
+# Descriptors: the hold test needs one per connection on each side.  Only
+# the soft limit is raised: nginx's worker (unprivileged) raises its own
+# to worker_rlimit_nofile, under the hard limit.
 want_fd=$((HOLD * 2 + 512))
 hard=$(ulimit -Hn)
 if [ "$hard" != unlimited ] && [ "$hard" -lt "$want_fd" ]; then
 	want_fd=$hard
 fi
-ulimit -n "$want_fd" 2>/dev/null || true
-if [ "$(ulimit -n)" -lt $((HOLD + 256)) ]; then
-	log "ulimit -n is $(ulimit -n): the hold test uses fewer connections"
-	HOLD=$(($(ulimit -n) - 256))
+ulimit -Sn "$want_fd" 2>/dev/null || true
+if [ "$(ulimit -Sn)" -lt $((HOLD + 256)) ]; then
+	log "ulimit -n is $(ulimit -Sn): the hold test uses fewer connections"
+	HOLD=$(($(ulimit -Sn) - 256))
 fi
 
 {

@@ -1472,7 +1472,10 @@ main(int argc, char **argv)
 	print_result(&lg, stdout, "result");
 
 	for (i = 0; i < lg.o.connections; i++) {
-		conn_close(&lg.conns[i], 0);
+		/* A close_notify where a handshake completed: a clean end. */
+		conn_close(&lg.conns[i],
+		    lg.conns[i].ssl != NULL &&
+		        SSL_is_init_finished(lg.conns[i].ssl));
 		SSL_SESSION_free(lg.conns[i].sess);
 		for (unsigned j = 0; j < lg.conns[i].nreq; j++)
 			free(lg.conns[i].req[j]);
