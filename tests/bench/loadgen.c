@@ -801,6 +801,16 @@ window_count_done(struct lg *lg, struct conn *c)
 	}
 }
 
+/* A held connection the server dropped: counted, never reopened. */
+static void
+held_lost(struct lg *lg, struct conn *c)
+{
+	c->st = C_DONE;
+	c->established = 0;
+	lg->established--;
+	lg->n.held_closed++;
+}
+
 static void
 conn_fail(struct lg *lg, struct conn *c, enum err_kind kind, const char *what)
 {
@@ -815,9 +825,7 @@ conn_fail(struct lg *lg, struct conn *c, enum err_kind kind, const char *what)
 	window_count_done(lg, c);
 	conn_close(c, 0);
 	if (lg->o.mode == M_HOLD && c->established) {
-		/* A held connection the server dropped: not reopened. */
-		c->st = C_DONE;
-		lg->n.held_closed++;
+		held_lost(lg, c);
 		return;
 	}
 	c->st = C_IDLE;
@@ -938,7 +946,12 @@ conn_answered(struct lg *lg, struct conn *c)
 		break;
 	case M_HOLD:
 		if (c->resp.status < 200 || c->resp.status >= 300 || close_it) {
-			conn_fail(lg, c, E_IO, "hold: the GET was refused");
+			/* E.g. 503 busy: counted, and this one tries again. */
+			if (c->resp.status < 200 || c->resp.status >= 300)
+				lg->n.non2xx++;
+			conn_close(c, 1);
+			c->st = C_IDLE;
+			c->retry_at = now + LG_RETRY_NS;
 			break;
 		}
 		c->established = 1;
@@ -1132,10 +1145,11 @@ step_drain(struct lg *lg, struct conn *c)
 	char buf[1024];
 	int rc, err;
 
-	ERR_clear_error();
-	rc = SSL_read(c->ssl, buf, sizeof(buf));
-	if (rc > 0)
-		return; /* e.g. session tickets; keep draining */
+	/* Anything that comes (session tickets...) is read and dropped. */
+	do {
+		ERR_clear_error();
+		rc = SSL_read(c->ssl, buf, sizeof(buf));
+	} while (rc > 0);
 	err = SSL_get_error(c->ssl, rc);
 	if (err == SSL_ERROR_WANT_READ) {
 		conn_want(lg, c, EPOLLIN);
@@ -1148,8 +1162,7 @@ step_drain(struct lg *lg, struct conn *c)
 	ERR_clear_error();
 	if (c->st == C_HELD) {
 		conn_close(c, 0);
-		c->st = C_DONE;
-		lg->n.held_closed++;
+		held_lost(lg, c);
 		return;
 	}
 	conn_close(c, 0);
@@ -1403,7 +1416,15 @@ run(struct lg *lg)
 				print_result(lg, stdout, "established");
 				announced = 1;
 			}
-			if (!announced && now > hold_deadline) {
+			/*
+			 * Every connection was opened once and none is still
+			 * opening, yet not all are open: the server closed
+			 * some.  Waiting longer would not change that.
+			 */
+			if (!announced &&
+			    (now > hold_deadline ||
+			        (lg->next_start == lg->o.connections &&
+			            lg->opening == 0))) {
 				fprintf(stderr,
 				    "loadgen: hold: only %d of %d"
 				    " connections opened\n",

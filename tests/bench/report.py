@@ -88,8 +88,8 @@ def main():
         by.setdefault((r.get("test"), r.get("server")), []).append(r)
 
     head = ("test", "server", "req/s", "p50", "p90", "p99", "p99.9",
-            "CPU us/req", "rw sys/req", "RSS MiB", "err/non2xx")
-    widths = (14, 8, 9, 7, 7, 7, 7, 10, 10, 7, 10)
+            "CPU µs/req", "rw syscalls/req", "RSS MiB", "errors/non2xx")
+    widths = (14, 8, 9, 7, 7, 7, 7, 10, 15, 7, 13)
     lines = []
 
     def row(cells):
@@ -128,7 +128,7 @@ def main():
                  fmt(mib(m["server_rss_kib"])), "%d/%d" % (errs, non2xx)))
             if server == "replicad" and m["gateway_cpu_us_req"] is not None:
                 notes.append(
-                    "%s: replicad CPU us/req = gateway %s + core %s%s" % (
+                    "%s: replicad CPU µs/req = gateway %s + core %s%s" % (
                         test, fmt(m["gateway_cpu_us_req"]),
                         fmt(m["core_cpu_us_req"]),
                         "" if m["api_cpu_us_req"] is None else
@@ -155,6 +155,13 @@ def main():
     for line in lines:
         print(line)
     print()
+    mem_early = parse(out + "/memory.txt")
+    for m in mem_early:
+        if m.get("test") == "idle-cpu":
+            notes.append("idle (no client, %s s): %s uses %s µs of CPU per "
+                         "second; it is inside every CPU µs/req figure" % (
+                             m.get("seconds"), m.get("server"),
+                             m.get("cpu_us_per_s")))
     for n in notes:
         print("  " + n)
 
@@ -203,6 +210,12 @@ def main():
     nh = memby.get("mem-nginx-hold", {})
     mrow("nginx, %d open mTLS connections" % int(num(nh, "held") or 0),
          "mem-nginx-hold", "nginx_rss_kib", "nginx_hwm_kib")
+    for key in ("mem-replicad-hold", "mem-nginx-hold"):
+        m = memby.get(key, {})
+        if (num(m, "non2xx") or 0) > 0 or (num(m, "errors") or 0) > 0:
+            print("  (%s: %s answers not 2xx and %s errors while opening "
+                  "them, each retried)" % (m.get("server"), m.get("non2xx"),
+                                           m.get("errors")))
     if gh.get("gateway_open_connections") not in (None, "-"):
         print("  (the gateway's own gauge while held: "
               "replicad_gateway_open_connections %s)" %
