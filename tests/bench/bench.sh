@@ -155,6 +155,8 @@ fi
 	echo "cpus: $(nproc) x $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
 	echo "kernel: $(uname -r)"
 	echo "placement: $PLACEMENT"
+	# Other work on the machine moves every figure: say how busy it was.
+	echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "openssl: $(openssl version)"
 	echo "nginx: $("$NGINX" -v 2>&1)"
 	echo "rounds=$ROUNDS seconds=$SECS warmup=$WARMUP hold=$HOLD deployments=$DEPLOYMENTS quick=${QUICK:-0}"
@@ -448,6 +450,7 @@ for p in "$KS_PID" "$CORE_PID" "$GW_PID" "$NG_PID"; do
 	}
 done
 
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/env.txt"
 python3 tests/bench/report.py "$OUT" | tee "$OUT/table.txt"
 rc=${PIPESTATUS[0]}
 [ "$rc" -eq 0 ] || FAILED=1
