@@ -95,7 +95,7 @@ def main():
     def row(cells):
         lines.append("  ".join(
             (c.ljust(w) if i < 2 else c.rjust(w))
-            for i, (c, w) in enumerate(zip(cells, widths))))
+            for i, (c, w) in enumerate(zip(cells, widths))).rstrip())
 
     row(head)
     row(("", "", "", "ms", "ms", "ms", "ms", "", "", "", ""))
@@ -171,7 +171,8 @@ def main():
         if m.get("status") == "failed":
             bad.append("%s: failed" % m.get("test"))
     print()
-    print("memory (VmRSS; peak = VmHWM)        RSS MiB  peak MiB  issue #11 target")
+    print("%-42s %7s  %8s  %s" % ("memory (VmRSS; peak = VmHWM)", "RSS MiB",
+                                   "peak MiB", "issue #11 target"))
 
     def mrow(label, key, rss_key="rss_kib", hwm_key="hwm_kib", target=None,
              full=True):
@@ -179,7 +180,7 @@ def main():
         if m is None:
             return
         if m.get("status") == "failed":
-            print("  %-34s %s" % (label, "FAILED"))
+            print("  %-40s %s" % (label, "FAILED"))
             return
         rss = mib(num(m, rss_key))
         hwm = mib(num(m, hwm_key))
@@ -190,7 +191,8 @@ def main():
             elif rss is not None:
                 verdict = "<= %d MiB: %s" % (
                     target, "within" if rss <= target else "OVER")
-        print("  %-34s %7s  %8s  %s" % (label, fmt(rss), fmt(hwm), verdict))
+        print(("  %-40s %7s  %8s  %s" % (label, fmt(rss), fmt(hwm),
+                                          verdict)).rstrip())
 
     big = memby.get("mem-core-cache", {})
     ndep = int(num(big, "deployments") or 0)
