@@ -171,6 +171,7 @@ certs:
 # CI smoke run: one short round, no thresholds.
 BENCH_QUICK ?=
 bench: build $(BENCH_BINS)
+	$(Q)scripts/install-deps.sh --if-missing >&2
 	$(Q)BUILD=$(BUILD) BENCH_QUICK=$(BENCH_QUICK) tests/bench/bench.sh
 
 # The whole service locally: kube-sim + core + gateway (scripts/run.sh);
