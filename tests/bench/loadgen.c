@@ -51,7 +51,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -59,14 +58,13 @@
 #include <openssl/ssl.h>
 
 #include "tests/bench/hist.h"
+#include "tests/bench/http_resp.h"
 #include "tests/bench/procstat.h"
 
 #define LG_MAX_CONNS    20000 /* --connections bound */
 #define LG_MAX_BODIES   8     /* --body, used round-robin per connection */
 #define LG_MAX_BODY     1024  /* bytes of one request body */
 #define LG_MAX_PATH     512   /* request target */
-#define LG_HEAD_MAX     8192  /* answer status line + header fields */
-#define LG_LINE_MAX     256   /* one chunk-size or trailer line */
 #define LG_READ_CHUNK   16384 /* one SSL_read */
 #define LG_RETRY_NS     (10 * 1000000ull)     /* pause after an error */
 #define LG_TICK_MS      10                    /* timer scan period */
@@ -94,32 +92,6 @@ enum conn_state {
 	C_DONE        /* hold mode: closed for good */
 };
 
-/* Answer parser states (RFC 9112 message framing, the client's side). */
-enum resp_state {
-	R_HEAD,       /* status line and fields, up to the empty line */
-	R_BODY_LEN,   /* Content-Length bytes left */
-	R_CHUNK_SIZE, /* a chunk-size line */
-	R_CHUNK_DATA, /* chunk bytes left */
-	R_CHUNK_CRLF, /* the CRLF after chunk data */
-	R_TRAILER,    /* trailer lines up to the empty one */
-	R_BODY_EOF,   /* no framing: the body runs to the connection's end */
-	R_DONE
-};
-
-enum { RESP_MORE, RESP_DONE, RESP_ERR };
-
-struct resp {
-	enum resp_state st;
-	char head[LG_HEAD_MAX];
-	size_t head_len;
-	char line[LG_LINE_MAX];
-	size_t line_len;
-	int status;
-	int conn_close;
-	uint64_t left;
-	uint64_t body_bytes;
-};
-
 struct conn {
 	int idx;
 	int fd;
@@ -137,7 +109,7 @@ struct conn {
 	char *req[LG_MAX_BODIES];
 	size_t req_len[LG_MAX_BODIES];
 	unsigned cur; /* variant being sent */
-	struct resp resp;
+	struct http_resp resp;
 };
 
 struct opts {
@@ -505,258 +477,6 @@ conn_build_requests(struct conn *c, const struct opts *o)
 	return 0;
 }
 
-/* ---- The answer parser ---- */
-
-static void
-resp_init(struct resp *r)
-{
-	r->st = R_HEAD;
-	r->head_len = 0;
-	r->line_len = 0;
-	r->status = 0;
-	r->conn_close = 0;
-	r->left = 0;
-	r->body_bytes = 0;
-}
-
-/* Does the comma-separated header value `v` (length n) hold `token`? */
-static int
-has_token(const char *v, size_t n, const char *token)
-{
-	size_t tl = strlen(token), i = 0, s, e;
-
-	while (i < n) {
-		while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
-			i++;
-		s = i;
-		while (i < n && v[i] != ',')
-			i++;
-		e = i;
-		while (e > s && (v[e - 1] == ' ' || v[e - 1] == '\t'))
-			e--;
-		if (e - s == tl && strncasecmp(v + s, token, tl) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-/* Parses the complete head in r->head (r->head_len bytes, CRLFCRLF last). */
-static int
-resp_parse_head(struct resp *r)
-{
-	const char *p = r->head, *end = r->head + r->head_len, *eol, *colon;
-	int http10, have_len = 0, chunked = 0, keep_alive = 0;
-	uint64_t clen = 0, v;
-	const char *q;
-
-	if ((eol = memchr(p, '\n', (size_t)(end - p))) == NULL)
-		return RESP_ERR;
-	if (eol - p < 13 || memcmp(p, "HTTP/1.", 7) != 0 ||
-	    (p[7] != '0' && p[7] != '1') || p[8] != ' ' || p[9] < '1' ||
-	    p[9] > '5' || p[10] < '0' || p[10] > '9' || p[11] < '0' ||
-	    p[11] > '9' || (p[12] != ' ' && p[12] != '\r'))
-		return RESP_ERR;
-	http10 = p[7] == '0';
-	r->status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
-	for (p = eol + 1; p < end; p = eol + 1) {
-		size_t nlen, vlen;
-		const char *val;
-
-		if ((eol = memchr(p, '\n', (size_t)(end - p))) == NULL)
-			return RESP_ERR;
-		if (eol == p || (eol == p + 1 && *p == '\r'))
-			break; /* the empty line */
-		if ((colon = memchr(p, ':', (size_t)(eol - p))) == NULL)
-			return RESP_ERR;
-		nlen = (size_t)(colon - p);
-		val = colon + 1;
-		while (val < eol && (*val == ' ' || *val == '\t'))
-			val++;
-		vlen = (size_t)(eol - val);
-		if (vlen > 0 && val[vlen - 1] == '\r')
-			vlen--;
-		if (nlen == 14 && strncasecmp(p, "Content-Length", 14) == 0) {
-			v = 0;
-			if (vlen == 0)
-				return RESP_ERR;
-			for (q = val; q < val + vlen; q++) {
-				if (*q < '0' || *q > '9' || v > UINT64_MAX / 20)
-					return RESP_ERR;
-				v = v * 10 + (uint64_t)(*q - '0');
-			}
-			/* Two different lengths: smuggling-shaped, refuse. */
-			if (have_len && v != clen)
-				return RESP_ERR;
-			clen = v;
-			have_len = 1;
-		} else if (nlen == 17 &&
-		    strncasecmp(p, "Transfer-Encoding", 17) == 0) {
-			if (!has_token(val, vlen, "chunked"))
-				return RESP_ERR; /* no other coding is asked */
-			chunked = 1;
-		} else if (nlen == 10 &&
-		    strncasecmp(p, "Connection", 10) == 0) {
-			if (has_token(val, vlen, "close"))
-				r->conn_close = 1;
-			if (has_token(val, vlen, "keep-alive"))
-				keep_alive = 1;
-		}
-	}
-	if (http10 && !keep_alive)
-		r->conn_close = 1;
-	if (r->status == 204 || r->status == 304 ||
-	    (r->status >= 100 && r->status < 200)) {
-		r->st = R_DONE;
-	} else if (chunked) {
-		r->st = R_CHUNK_SIZE;
-	} else if (have_len) {
-		r->left = clen;
-		r->st = clen > 0 ? R_BODY_LEN : R_DONE;
-	} else {
-		r->st = R_BODY_EOF;
-		r->conn_close = 1;
-	}
-	return RESP_MORE;
-}
-
-/* A chunk-size line in r->line: hex digits, then extensions or CR. */
-static int
-resp_chunk_size(struct resp *r)
-{
-	uint64_t v = 0;
-	size_t i;
-	int d, any = 0;
-
-	for (i = 0; i < r->line_len; i++) {
-		char ch = r->line[i];
-
-		if (ch >= '0' && ch <= '9')
-			d = ch - '0';
-		else if (ch >= 'a' && ch <= 'f')
-			d = ch - 'a' + 10;
-		else if (ch >= 'A' && ch <= 'F')
-			d = ch - 'A' + 10;
-		else
-			break;
-		if (v > (UINT64_MAX >> 4))
-			return RESP_ERR;
-		v = (v << 4) | (uint64_t)d;
-		any = 1;
-	}
-	if (!any)
-		return RESP_ERR;
-	r->left = v;
-	r->st = v > 0 ? R_CHUNK_DATA : R_TRAILER;
-	return RESP_MORE;
-}
-
-/* Collects one line into r->line; 1 when complete (LF seen), 0 more. */
-static int
-resp_line(struct resp *r, const char *p, size_t n, size_t *used, int *err)
-{
-	const char *lf = memchr(p, '\n', n);
-	size_t take = lf != NULL ? (size_t)(lf - p) + 1 : n;
-
-	*used = take;
-	if (r->line_len + take > sizeof(r->line)) {
-		*err = 1;
-		return 0;
-	}
-	memcpy(r->line + r->line_len, p, take);
-	r->line_len += take;
-	return lf != NULL;
-}
-
-/*
- * Feeds answer bytes.  RESP_DONE with *used the bytes that belonged to the
- * answer, RESP_MORE when all were used without completing it, RESP_ERR.
- */
-static int
-resp_feed(struct resp *r, const char *p, size_t n, size_t *used)
-{
-	size_t off = 0, take, scan;
-	const char *crlf;
-	int err = 0, rc;
-
-	while (off < n && r->st != R_DONE) {
-		switch (r->st) {
-		case R_HEAD:
-			/* Look for CRLFCRLF across the boundary of feeds. */
-			scan = r->head_len > 3 ? r->head_len - 3 : 0;
-			take = n - off;
-			if (take > sizeof(r->head) - r->head_len)
-				take = sizeof(r->head) - r->head_len;
-			memcpy(r->head + r->head_len, p + off, take);
-			r->head_len += take;
-			crlf = NULL;
-			for (size_t i = scan; i + 4 <= r->head_len; i++)
-				if (memcmp(r->head + i, "\r\n\r\n", 4) == 0) {
-					crlf = r->head + i;
-					break;
-				}
-			if (crlf == NULL) {
-				if (r->head_len == sizeof(r->head))
-					return RESP_ERR;
-				off += take;
-				break;
-			}
-			/* Give back what came after the head. */
-			take -= r->head_len - (size_t)(crlf + 4 - r->head);
-			r->head_len = (size_t)(crlf + 4 - r->head);
-			off += take;
-			if (resp_parse_head(r) != RESP_MORE)
-				return RESP_ERR;
-			if (r->st == R_DONE && r->status >= 100 &&
-			    r->status < 200) {
-				/* An interim answer: the real one follows. */
-				resp_init(r);
-			}
-			break;
-		case R_BODY_LEN:
-		case R_CHUNK_DATA:
-			take = n - off;
-			if (take > r->left)
-				take = (size_t)r->left;
-			r->left -= take;
-			r->body_bytes += take;
-			off += take;
-			if (r->left == 0)
-				r->st =
-				    r->st == R_BODY_LEN ? R_DONE : R_CHUNK_CRLF;
-			break;
-		case R_CHUNK_SIZE:
-		case R_CHUNK_CRLF:
-		case R_TRAILER:
-			rc = resp_line(r, p + off, n - off, &take, &err);
-			off += take;
-			if (err)
-				return RESP_ERR;
-			if (!rc)
-				break;
-			if (r->st == R_CHUNK_SIZE) {
-				if (resp_chunk_size(r) != RESP_MORE)
-					return RESP_ERR;
-			} else if (r->st == R_CHUNK_CRLF) {
-				if (!(r->line_len == 2 && r->line[0] == '\r'))
-					return RESP_ERR;
-				r->st = R_CHUNK_SIZE;
-			} else if (r->line_len <= 2) {
-				r->st = R_DONE; /* the empty line ends it */
-			}
-			r->line_len = 0;
-			break;
-		case R_BODY_EOF:
-			r->body_bytes += n - off;
-			off = n;
-			break;
-		case R_DONE:
-			break;
-		}
-	}
-	*used = off;
-	return r->st == R_DONE ? RESP_DONE : RESP_MORE;
-}
-
 /* ---- Connections ---- */
 
 static void
@@ -1087,7 +807,7 @@ step_sending(struct lg *lg, struct conn *c)
 			conn_fail(lg, c, E_IO, "write");
 		return;
 	}
-	resp_init(&c->resp);
+	http_resp_init(&c->resp);
 	c->st = C_READING;
 }
 
@@ -1105,12 +825,12 @@ step_reading(struct lg *lg, struct conn *c)
 		if (rc <= 0)
 			break;
 		lg->n.bytes_in += (uint64_t)rc;
-		pr = resp_feed(&c->resp, buf, (size_t)rc, &used);
-		if (pr == RESP_ERR) {
+		pr = http_resp_feed(&c->resp, buf, (size_t)rc, &used);
+		if (pr == HTTP_RESP_ERR) {
 			conn_fail(lg, c, E_PARSE, "malformed answer");
 			return;
 		}
-		if (pr == RESP_DONE) {
+		if (pr == HTTP_RESP_DONE) {
 			if (used != (size_t)rc)
 				conn_fail(lg, c, E_PARSE, "unasked bytes");
 			else
@@ -1125,8 +845,7 @@ step_reading(struct lg *lg, struct conn *c)
 	        ERR_GET_REASON(ERR_peek_error()) ==
 	            SSL_R_UNEXPECTED_EOF_WHILE_READING)) {
 		/* The server closed: the end of an unframed body, or a loss. */
-		if (c->resp.st == R_BODY_EOF) {
-			c->resp.st = R_DONE;
+		if (http_resp_eof(&c->resp) == HTTP_RESP_DONE) {
 			conn_answered(lg, c);
 		} else {
 			errno = 0;
