@@ -166,6 +166,15 @@ format:
 certs:
 	$(Q)scripts/gen-certs.sh certs
 
+# `make bench`: replicad against nginx (Debian's) under the same load, in
+# alternating runs, and the core alone; prints a table and keeps raw
+# results in $(BUILD)/bench/ (tests/bench/README.md).  BENCH_QUICK=1 is the
+# CI smoke run: one short round, no thresholds.
+BENCH_QUICK ?=
+bench: build $(BENCH_BINS)
+	$(Q)scripts/install-deps.sh --if-missing >&2
+	$(Q)BUILD=$(BUILD) BENCH_QUICK=$(BENCH_QUICK) tests/bench/bench.sh
+
 # The whole service locally: kube-sim + core + gateway (scripts/run.sh);
 # KUBE_API=http://127.0.0.1:8001 uses a cluster through kubectl proxy.
 run: build certs
@@ -176,9 +185,10 @@ clean:
 
 help:
 	@echo "targets: build test unit-test integration-test sanitize valgrind fuzz"
-	@echo "         lint format certs run clean chart-check"
+	@echo "         lint format certs run bench clean chart-check"
 	@echo "images:  docker-build docker-push image-test"
 	@echo "KIND:    kind-up kind-down setup deploy undeploy run-k8s e2e"
 	@echo "vars:    BUILD=dir SANITIZE=1 FUZZ_SECONDS=n V=1 IMAGE_TAG=tag REGISTRY=host/path"
+	@echo "         BENCH_QUICK=1 BENCH_ROUNDS=n BENCH_SECONDS=s"
 
 -include $(ALL_OBJS)

@@ -16,7 +16,7 @@ set -eu
 PACKAGES="build-essential pkg-config git ca-certificates
 libevent-dev libssl-dev libyajl-dev libcurl4-openssl-dev libcmocka-dev
 clang libclang-rt-14-dev clang-format cppcheck valgrind curl openssl
-procps iproute2 python3 testssl.sh
+procps iproute2 python3 testssl.sh nginx
 python3-yaml python3-jsonschema yamllint
 golang-go golang-github-masterminds-sprig-dev golang-k8s-sigs-yaml-dev"
 if [ "${REPLICAD_DEPS:-}" = build ]; then
