@@ -97,6 +97,8 @@ struct http_conn {
 	int eof;           /* the peer closed its side */
 	int no_more;       /* no further request will be parsed */
 	int ending;        /* a closing answer was moved to the output */
+	int dropped;       /* bytes after the last request were not read */
+	int client_closes; /* its last request asked to close */
 	int want_read;     /* the blocked transport call waits to read */
 	int want_write;    /* ... or to write */
 	int write_blocked; /* the output waits for the socket */
@@ -549,8 +551,10 @@ consume(struct http_conn *c, const unsigned char *data, size_t n)
 
 	while (done < n || c->parser.st == HP_S_DONE) {
 		/* After the last request of the connection nothing is read. */
-		if (c->dead || c->no_more)
+		if (c->dead || c->no_more) {
+			c->dropped = 1;
 			return n;
+		}
 		/* Between requests: room in the queue for one more? */
 		if (c->parser.st == HP_S_METHOD && c->parser.head_bytes == 0 &&
 		    c->nreqs >= GW_MAX_PIPELINE)
@@ -582,11 +586,12 @@ consume(struct http_conn *c, const unsigned char *data, size_t n)
 			if (r == NULL)
 				break;
 			if (!r->head.keep_alive)
-				c->no_more = 1;
+				c->no_more = c->client_closes = 1;
 			dispatch(c, r);
 			break;
 		case HP_REFUSED:
 			refused(c);
+			c->dropped = 1;
 			return n;
 		}
 	}
@@ -762,10 +767,19 @@ maybe_finish(struct http_conn *c)
 	if (c->dead || c->phase != PH_OPEN || c->out.len > 0)
 		return;
 	if (c->ending || (c->nreqs == 0 && (c->no_more || c->eof))) {
+		/* Linger only where the client may still be sending: bytes
+		 * were left unread, or we end a connection it meant to keep
+		 * (a refusal, an answer that closes, draining).  A client that
+		 * asked to close sends nothing more: close_notify, and done. */
 		if (c->eof)
 			conn_close(c, NULL);
-		else
+		else if (c->dropped || c->stash_len > 0 || c->nreqs > 0 ||
+		    c->srv->draining || !c->client_closes) {
 			begin_linger(c);
+		} else {
+			c->ops->close_notify(c->io);
+			conn_close(c, NULL);
+		}
 	}
 }
 
@@ -1012,26 +1026,31 @@ conn_free(struct http_conn *c)
 	server_resume(s);
 }
 
+/* "ip:port" of `sa` (from accept), else of the socket's peer. */
 static void
-note_peer(struct http_conn *c)
+note_peer(struct http_conn *c, const struct sockaddr *sa, socklen_t sl)
 {
 	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
 	char host[48], port[8];
 
 	snprintf(c->peer.addr, sizeof(c->peer.addr), "-");
-	memset(&ss, 0, sizeof(ss));
-	if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) != 0 ||
-	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6) ||
-	    getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), port,
-	        sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+	if (sa == NULL) {
+		sl = sizeof(ss);
+		memset(&ss, 0, sizeof(ss));
+		if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) != 0)
+			return;
+		sa = (const struct sockaddr *)&ss;
+	}
+	if ((sa->sa_family != AF_INET && sa->sa_family != AF_INET6) ||
+	    getnameinfo(sa, sl, host, sizeof(host), port, sizeof(port),
+	        NI_NUMERICHOST | NI_NUMERICSERV) != 0)
 		return;
 	snprintf(c->peer.addr, sizeof(c->peer.addr), "%s:%s", host, port);
 }
 
-struct http_conn *
-http_conn_new(
-    struct http_server *s, int fd, const struct http_io_ops *ops, void *io)
+static struct http_conn *
+conn_new(struct http_server *s, int fd, const struct http_io_ops *ops, void *io,
+    const struct sockaddr *sa, socklen_t sl)
 {
 	struct http_conn *c = calloc(1, sizeof(*c));
 
@@ -1059,7 +1078,7 @@ http_conn_new(
 	c->io = io;
 	TAILQ_INIT(&c->reqs);
 	http_parse_init(&c->parser, &s->cfg.limits);
-	note_peer(c);
+	note_peer(c, sa, sl);
 	c->wait_since = c->last_io = now_ms();
 	TAILQ_INSERT_TAIL(&s->conns, c, link);
 	s->count++;
@@ -1080,6 +1099,13 @@ http_conn_new(
 	return c;
 }
 
+struct http_conn *
+http_conn_new(
+    struct http_server *s, int fd, const struct http_io_ops *ops, void *io)
+{
+	return conn_new(s, fd, ops, io, NULL, 0);
+}
+
 /* --- the server ---------------------------------------------------------- */
 
 static void
@@ -1088,22 +1114,15 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 {
 	struct http_server *s = arg;
 	const struct http_io_ops *ops = NULL;
-	int one = 1;
 	void *io;
 
 	(void)l;
-	(void)salen;
-	/* Answers leave in one write; Nagle would hold the last segment of a
-	 * larger one until the client's delayed ACK (~40 ms). */
-	if ((sa->sa_family == AF_INET || sa->sa_family == AF_INET6) &&
-	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
-		log_warn("TCP_NODELAY");
 	if (s->draining ||
 	    (io = s->cfg.io_new(s->cfg.io_arg, (int)fd, &ops)) == NULL) {
 		close(fd);
 		return;
 	}
-	(void)http_conn_new(s, (int)fd, ops, io);
+	(void)conn_new(s, (int)fd, ops, io, sa, (socklen_t)salen);
 }
 
 struct http_server *
@@ -1124,7 +1143,7 @@ http_server_listen(struct http_server *s, const char *host, int port)
 {
 	struct addrinfo hints, *ai = NULL;
 	char ps[8];
-	int rc;
+	int rc, one = 1;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
@@ -1139,7 +1158,15 @@ http_server_listen(struct http_server *s, const char *host, int port)
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE,
 	    GW_LISTEN_BACKLOG, ai->ai_addr, (int)ai->ai_addrlen);
 	freeaddrinfo(ai);
-	return s->listener != NULL ? 0 : -1;
+	if (s->listener == NULL)
+		return -1;
+	/* Answers leave in one write; Nagle would hold the last segment of a
+	 * larger one until the client's delayed ACK (~40 ms).  Set on the
+	 * listener, every accepted socket inherits it (Linux). */
+	if (setsockopt(evconnlistener_get_fd(s->listener), IPPROTO_TCP,
+	        TCP_NODELAY, &one, sizeof(one)) != 0)
+		log_warn("TCP_NODELAY");
+	return 0;
 }
 
 void

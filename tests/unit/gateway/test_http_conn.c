@@ -258,6 +258,18 @@ test_conn_close_ignores_what_follows(void **state)
 	assert_int_equal(http_server_connections(f->srv), 0);
 }
 
+/* A client that asked to close and sent nothing more is not waited for. */
+static void
+test_conn_close_without_linger(void **state)
+{
+	struct fixture *f = *state;
+
+	client_send(f, "GET /a HTTP/1.1\r\nConnection: close\r\n\r\n");
+	assert_int_equal(f->nserved, 1);
+	assert_true(f->client_eof);
+	assert_int_equal(http_server_connections(f->srv), 0);
+}
+
 static void
 test_conn_http10(void **state)
 {
@@ -451,6 +463,7 @@ main(void)
 	    T(test_conn_head_has_no_body),
 	    T(test_conn_1xx_204_304_have_no_body),
 	    T(test_conn_close_ignores_what_follows),
+	    T(test_conn_close_without_linger),
 	    T(test_conn_http10),
 	    T(test_conn_refusal_after_earlier_answers),
 	    T(test_conn_client_leaving_aborts_requests),
