@@ -49,6 +49,51 @@ test_cache_put_get_replace(void **state)
 }
 
 /** Absent names: get and del fail with ENOENT and change nothing. */
+/* Entries are stored at their own lengths: the longest of each field and
+ * the empty ones come back exactly, replaced by longer or shorter. */
+static void
+test_cache_field_lengths_round_trip(void **state)
+{
+	struct cache *c = cache_new(4);
+	struct cache_deploy d, got;
+
+	(void)state;
+	assert_non_null(c);
+	memset(&d, 0, sizeof(d));
+	memset(d.name, 'n', PS_MAX_NAME);
+	memset(d.namespace, 's', PS_MAX_NAMESPACE);
+	memset(d.uid, 'u', CACHE_MAX_UID);
+	memset(d.rv, 'r', PS_MAX_RV);
+	d.generation = INT64_MAX;
+	d.observed_generation = -1;
+	d.desired = INT32_MAX;
+	d.replicas = 1;
+	d.ready = 2;
+	d.available = 3;
+	d.updated = 4;
+	assert_int_equal(cache_put(c, &d), 0);
+	assert_int_equal(cache_get(c, d.name, &got), 0);
+	assert_string_equal(got.name, d.name);
+	assert_string_equal(got.namespace, d.namespace);
+	assert_string_equal(got.uid, d.uid);
+	assert_string_equal(got.rv, d.rv);
+	assert_true(
+	    got.generation == INT64_MAX && got.observed_generation == -1);
+	assert_true(got.desired == INT32_MAX && got.replicas == 1 &&
+	    got.ready == 2 && got.available == 3 && got.updated == 4);
+	/* Shorter strings replace longer ones in place of the same name. */
+	d.namespace[0] = '\0';
+	d.uid[1] = '\0';
+	snprintf(d.rv, sizeof(d.rv), "7");
+	assert_int_equal(cache_put(c, &d), 0);
+	assert_int_equal(cache_size(c), 1);
+	assert_int_equal(cache_get(c, d.name, &got), 0);
+	assert_string_equal(got.namespace, "");
+	assert_string_equal(got.uid, "u");
+	assert_string_equal(got.rv, "7");
+	cache_free(c);
+}
+
 static void
 test_cache_absent(void **state)
 {
@@ -197,6 +242,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_cache_put_get_replace),
+	    cmocka_unit_test(test_cache_field_lengths_round_trip),
 	    cmocka_unit_test(test_cache_absent),
 	    cmocka_unit_test(test_cache_bound),
 	    cmocka_unit_test(test_cache_mark_sweep),
