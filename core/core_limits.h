@@ -201,4 +201,10 @@ _Static_assert((LEASE_RETRY_MS * LEASE_JITTER_NUM) <
 _Static_assert(LEASE_ATTEMPT_TIMEOUT_MS < LEASE_RENEW_DEADLINE_MS,
     "a hung renew is given up before the deadline");
 
+/*
+ * Identities beginning with this are the core's own (the reconciler is
+ * "replicad:reconciler"); the core refuses them from any socket peer.
+ */
+#define CORE_IDENTITY_PREFIX "replicad:"
+
 #endif /* CORE_LIMITS_H */

@@ -67,6 +67,9 @@ struct core_opts {
 	const char *lease_name;
 	const char *identity; /* set (default or given) with lease_name */
 	char id_buf[LEASE_MAX_IDENTITY + 1];
+	/* Every write's bounds, enforced here whatever the gateway checked. */
+	uint32_t max_replicas;
+	const char *self_deployment; /* replicad's own: never scaled */
 };
 
 struct core {
@@ -104,8 +107,9 @@ usage(FILE *out)
 	    "[--kube-token-file PATH]\n"
 	    "           [--kube-ca-file PATH] [--pin-file PATH | "
 	    "--pin-configmap NAME]\n"
-	    "           [--lease-name NAME] [--identity ID] [--version] "
-	    "[--help]\n"
+	    "           [--lease-name NAME] [--identity ID] "
+	    "[--max-replicas N]\n"
+	    "           [--self-deployment NAME] [--version] [--help]\n"
 	    "Each flag may also be set as REPLICAD_<NAME> in the environment\n"
 	    "(REPLICAD_SOCKET, REPLICAD_ALLOW_UID=uid[,uid...], ...);\n"
 	    "a flag wins over the environment.\n");
@@ -270,6 +274,8 @@ parse_opts(int argc, char *argv[], struct core_opts *o)
 		O_IDENTITY,
 		O_PIN_FILE,
 		O_PIN_CONFIGMAP,
+		O_MAX_REPLICAS,
+		O_SELF_DEPLOYMENT,
 		O_VERSION,
 		O_HELP
 	};
@@ -286,6 +292,8 @@ parse_opts(int argc, char *argv[], struct core_opts *o)
 	    {"identity", required_argument, NULL, O_IDENTITY},
 	    {"pin-file", required_argument, NULL, O_PIN_FILE},
 	    {"pin-configmap", required_argument, NULL, O_PIN_CONFIGMAP},
+	    {"max-replicas", required_argument, NULL, O_MAX_REPLICAS},
+	    {"self-deployment", required_argument, NULL, O_SELF_DEPLOYMENT},
 	    {"version", no_argument, NULL, O_VERSION},
 	    {"help", no_argument, NULL, O_HELP},
 	    {NULL, 0, NULL, 0},
@@ -293,6 +301,7 @@ parse_opts(int argc, char *argv[], struct core_opts *o)
 	const char *level = env("REPLICAD_LOG_LEVEL");
 	const char *format = env("REPLICAD_LOG_FORMAT");
 	const char *uids = env("REPLICAD_ALLOW_UID");
+	const char *max_replicas = env("REPLICAD_MAX_REPLICAS");
 	int ch, flag_uids = 0;
 
 	memset(o, 0, sizeof(*o));
@@ -305,6 +314,7 @@ parse_opts(int argc, char *argv[], struct core_opts *o)
 	o->identity = env("REPLICAD_POD_NAME");
 	o->pin_file = env("REPLICAD_PIN_FILE");
 	o->pin_configmap = env("REPLICAD_PIN_CONFIGMAP");
+	o->self_deployment = env("REPLICAD_SELF_DEPLOYMENT");
 	if (uids != NULL)
 		add_uids(o, "REPLICAD_ALLOW_UID", uids);
 
@@ -355,6 +365,12 @@ parse_opts(int argc, char *argv[], struct core_opts *o)
 		case O_PIN_CONFIGMAP:
 			o->pin_configmap = optarg;
 			break;
+		case O_MAX_REPLICAS:
+			max_replicas = optarg;
+			break;
+		case O_SELF_DEPLOYMENT:
+			o->self_deployment = optarg;
+			break;
 		case O_VERSION:
 			printf("replicad-core %s (proto-socket v%d)\n",
 			    CORE_VERSION, PS_VERSION);
@@ -403,6 +419,31 @@ parse_opts(int argc, char *argv[], struct core_opts *o)
 			    "--pin-configmap: not a DNS-1123 subdomain");
 	}
 	check_lease_opts(o);
+	o->max_replicas = PS_MAX_REPLICAS;
+	if (max_replicas != NULL) {
+		char *end;
+		unsigned long v;
+
+		errno = 0;
+		v = strtoul(max_replicas, &end, 10);
+		if (errno != 0 || end == max_replicas || *end != '\0' ||
+		    max_replicas[0] == '-' || v > PS_MAX_REPLICAS)
+			usage_error("--max-replicas: an integer from 0 to %u",
+			    (unsigned)PS_MAX_REPLICAS);
+		o->max_replicas = (uint32_t)v;
+	}
+	if (o->self_deployment != NULL &&
+	    ps_valid_name(o->self_deployment, strlen(o->self_deployment)) !=
+	        PS_OK)
+		usage_error("--self-deployment: not a DNS-1123 subdomain");
+	/* A bearer token over plain HTTP is a token in clear: plain http is
+	 * for `kubectl proxy`, which needs none (it adds its own). */
+	if (o->kube_api != NULL && strncmp(o->kube_api, "http://", 7) == 0 &&
+	    o->token_file != NULL)
+		usage_error(
+		    "--kube-token-file with an http:// --kube-api would "
+		    "send the token in clear; use https://, or "
+		    "kubectl proxy without a token");
 }
 
 /* ------------------------------------------------------------------ */
@@ -547,7 +588,7 @@ start_kube(struct core *core, const struct core_opts *o)
 	    (core->refl = refl_new(core->base, core->kc, core->cache,
 	         o->namespace, &hooks)) == NULL ||
 	    (core->scale = scale_new(core->base, core->kc, core->cache,
-	         o->namespace, PS_MAX_REPLICAS)) == NULL ||
+	         o->namespace, o->max_replicas, o->self_deployment)) == NULL ||
 	    (core->health = health_new(core->base, core->kc, core->refl,
 	         core->cache, o->namespace)) == NULL)
 		fatal("cannot set up the cache");
@@ -557,7 +598,7 @@ start_kube(struct core *core, const struct core_opts *o)
 		char err[512];
 
 		if ((core->pins = pins_open_configmap(core->base, core->kc,
-		         o->namespace, o->pin_configmap, PS_MAX_REPLICAS, &ph,
+		         o->namespace, o->pin_configmap, o->max_replicas, &ph,
 		         err, sizeof(err))) == NULL)
 			fatalx("%s", err);
 		log_info("pins: kept in ConfigMap %s/%s", o->namespace,
@@ -588,6 +629,7 @@ start_kube(struct core *core, const struct core_opts *o)
 	deps.recon = core->recon;
 	deps.namespace = o->namespace;
 	deps.version = CORE_VERSION;
+	deps.self = o->self_deployment;
 	/* Leader election (lease.c logs when leadership starts and stops).
 	 * A reconcile write already in flight when leadership is lost still
 	 * completes; none starts after. */
@@ -674,7 +716,7 @@ main(int argc, char *argv[])
 		struct pins_hooks ph = {pin_changed_cb, &core};
 
 		if ((core.pins = pins_open_file(o.pin_file, o.namespace,
-		         PS_MAX_REPLICAS, &ph, err, sizeof(err))) == NULL)
+		         o.max_replicas, &ph, err, sizeof(err))) == NULL)
 			fatalx("%s", err);
 		log_info("pins: %zu in namespace %s, stored in %s",
 		    pins_count(core.pins), o.namespace, o.pin_file);

@@ -49,6 +49,7 @@ struct pins_op {
 	struct pins *p;
 	pins_done_cb done; /* NULL once detached */
 	void *arg;
+	long peer_uid; /* who asked: socket peer uid */
 	char identity[PS_MAX_IDENTITY + 1];
 	char name[PS_MAX_NAME + 1];
 	int del;
@@ -149,8 +150,9 @@ pins_get_stats(const struct pins *p, struct pins_stats *st)
 /* ------------------------------------------------------------- audit */
 
 void
-pins_audit(const char *what, const char *identity, const char *name, int had,
-    uint32_t old, int has_new, uint32_t new, const char *outcome)
+pins_audit(const char *what, const char *identity, long peer_uid,
+    const char *name, int had, uint32_t old, int has_new, uint32_t new,
+    const char *outcome)
 {
 	char o[16] = "none", n[16] = "none";
 
@@ -160,9 +162,9 @@ pins_audit(const char *what, const char *identity, const char *name, int had,
 		snprintf(n, sizeof(n), "%u", new);
 	log_kv(LOG_LEVEL_INFO, 0,
 	    (struct log_kv[]){LOG_S("audit", what), LOG_S("identity", identity),
-	        LOG_S("deployment", name), LOG_S("old", o), LOG_S("new", n),
-	        LOG_S("outcome", outcome)},
-	    6, "%s %s %s -> %s: %s", what, name, o, n, outcome);
+	        LOG_I("peer_uid", peer_uid), LOG_S("deployment", name),
+	        LOG_S("old", o), LOG_S("new", n), LOG_S("outcome", outcome)},
+	    7, "%s %s %s -> %s: %s", what, name, o, n, outcome);
 }
 
 /* The end of a change: message, audit, counters, answer. */
@@ -190,8 +192,8 @@ complete(struct pins_op *op, struct pins_result *res)
 	if (res->rc == PINS_STORE_FAILED)
 		op->p->stats.store_failures++;
 	/* had/old are known once the change met its base (else 0). */
-	pins_audit(op->del ? "unpin" : "pin", op->identity, op->name, res->had,
-	    res->old, !op->del, op->replicas, outcome);
+	pins_audit(op->del ? "unpin" : "pin", op->identity, op->peer_uid,
+	    op->name, res->had, res->old, !op->del, op->replicas, outcome);
 	if (res->rc < 0)
 		log_warnx("%s", res->message);
 	if (op->done != NULL)
@@ -498,7 +500,7 @@ cm_done(void *arg, const struct pins_result *r)
 
 static struct pins_op *
 change(struct pins *p, const char *name, int del, uint32_t replicas,
-    const char *identity, pins_done_cb done, void *arg)
+    const char *identity, long peer_uid, pins_done_cb done, void *arg)
 {
 	struct pins_op *op;
 	struct pins_result res;
@@ -521,6 +523,7 @@ change(struct pins *p, const char *name, int del, uint32_t replicas,
 	op->arg = arg;
 	op->del = del;
 	op->replicas = replicas;
+	op->peer_uid = peer_uid;
 	/* Untrusted (gateway): re-validated before any use. */
 	if (ps_valid_str(PS_STR_IDENTITY, identity, id_len) == PS_OK)
 		memcpy(op->identity, identity, id_len + 1);
@@ -559,16 +562,16 @@ change(struct pins *p, const char *name, int del, uint32_t replicas,
 
 struct pins_op *
 pins_put(struct pins *p, const char *name, uint32_t replicas,
-    const char *identity, pins_done_cb done, void *arg)
+    const char *identity, long peer_uid, pins_done_cb done, void *arg)
 {
-	return change(p, name, 0, replicas, identity, done, arg);
+	return change(p, name, 0, replicas, identity, peer_uid, done, arg);
 }
 
 struct pins_op *
 pins_delete(struct pins *p, const char *name, const char *identity,
-    pins_done_cb done, void *arg)
+    long peer_uid, pins_done_cb done, void *arg)
 {
-	return change(p, name, 1, 0, identity, done, arg);
+	return change(p, name, 1, 0, identity, peer_uid, done, arg);
 }
 
 void

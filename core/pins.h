@@ -121,13 +121,13 @@ int pins_next(const struct pins *p, const char *after, struct ps_pin *out);
  * or NULL when `done` has already been called.
  */
 struct pins_op *pins_put(struct pins *p, const char *name, uint32_t replicas,
-    const char *identity, pins_done_cb done, void *arg);
+    const char *identity, long peer_uid, pins_done_cb done, void *arg);
 
 /* Removes the pin of `name`: rc 0 with its count in `old`/`replicas`,
  * PINS_NO_PIN (code PS_E_NOT_FOUND) when there was none, or an error
  * (the pin stays).  Returns as pins_put() does. */
 struct pins_op *pins_delete(struct pins *p, const char *name,
-    const char *identity, pins_done_cb done, void *arg);
+    const char *identity, long peer_uid, pins_done_cb done, void *arg);
 
 /* The requester is gone: `done` will not be called; the change goes on
  * and is audited. */
@@ -135,8 +135,9 @@ void pins_detach(struct pins_op *op);
 
 /* The audit line of a pin change (`what` "pin" or "unpin"), for the
  * refusals decided before the store is asked. */
-void pins_audit(const char *what, const char *identity, const char *name,
-    int had, uint32_t old, int has_new, uint32_t new, const char *outcome);
+void pins_audit(const char *what, const char *identity, long peer_uid,
+    const char *name, int had, uint32_t old, int has_new, uint32_t new,
+    const char *outcome);
 
 /* Counters for /metrics. */
 struct pins_stats {

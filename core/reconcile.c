@@ -342,8 +342,8 @@ run_queue(evutil_socket_t fd, short what, void *arg)
 		    it->name);
 		/* scale_start may call write_done at once (refused input),
 		 * which may queue it again: hold the op only if it is live. */
-		it->op = scale_start(
-		    r->d.scale, it->name, want, RECON_IDENTITY, write_done, it);
+		it->op = scale_start(r->d.scale, it->name, want, RECON_IDENTITY,
+		    AUDIT_SELF, write_done, it);
 	}
 	rearm(r, now);
 }

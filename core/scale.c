@@ -40,6 +40,7 @@ struct scale_op {
 	scale_done_cb done;  /* NULL once detached */
 	void *arg;
 	uint64_t answered_ms; /* when the PATCH answer came */
+	long peer_uid;        /* who asked: socket peer, or AUDIT_SELF */
 	char identity[PS_MAX_IDENTITY + 1];
 	struct scale_result res;
 };
@@ -50,6 +51,7 @@ struct scale {
 	struct cache *cache;
 	char namespace[PS_MAX_NAMESPACE + 1];
 	uint32_t max_replicas;
+	char self[PS_MAX_NAME + 1]; /* "" when unknown */
 	struct scale_op *ops;
 	struct recent recent[SCALE_RECENT];
 	size_t recent_next;
@@ -118,11 +120,14 @@ audit(const struct scale_op *op)
 
 	log_kv(LOG_LEVEL_INFO, 0,
 	    (struct log_kv[]){LOG_S("audit", "scale"),
-	        LOG_S("identity", op->identity), LOG_S("deployment", r->name),
-	        LOG_U("old", r->previous), LOG_U("new", r->replicas),
+	        LOG_S("identity", op->identity),
+	        op->peer_uid == AUDIT_SELF ? LOG_S("peer_uid", "self")
+	                                   : LOG_I("peer_uid", op->peer_uid),
+	        LOG_S("deployment", r->name), LOG_U("old", r->previous),
+	        LOG_U("new", r->replicas),
 	        LOG_S("outcome", r->code == 0 ? "ok" : ps_code_name(r->code)),
 	        LOG_S("rv", r->rv), LOG_U("synced", r->synced)},
-	    8, "scale %s %u -> %u: %s", r->name, r->previous, r->replicas,
+	    9, "scale %s %u -> %u: %s", r->name, r->previous, r->replicas,
 	    r->code == 0 ? "ok" : r->message);
 }
 
@@ -278,7 +283,7 @@ out:
 
 struct scale_op *
 scale_start(struct scale *s, const char *name, uint32_t replicas,
-    const char *identity, scale_done_cb done, void *arg)
+    const char *identity, long peer_uid, scale_done_cb done, void *arg)
 {
 	struct scale_op *op;
 	struct cache_deploy cur;
@@ -295,6 +300,7 @@ scale_start(struct scale *s, const char *name, uint32_t replicas,
 	op->s = s;
 	op->done = done;
 	op->arg = arg;
+	op->peer_uid = peer_uid;
 	/* Untrusted (gateway): re-validated before any use. */
 	name_len = strnlen(name, PS_MAX_NAME + 1);
 	id_len = strnlen(identity, PS_MAX_IDENTITY + 1);
@@ -321,6 +327,16 @@ scale_start(struct scale *s, const char *name, uint32_t replicas,
 		op->res.code = PS_E_INVALID;
 		snprintf(op->res.message, sizeof(op->res.message),
 		    "replicas must be between 0 and %u", s->max_replicas);
+		complete(op);
+		return NULL;
+	}
+	/* RBAC cannot say "every Deployment but replicad's own". */
+	if (s->self[0] != '\0' && strcmp(op->res.name, s->self) == 0) {
+		op->res.code = PS_E_INVALID;
+		snprintf(op->res.message, sizeof(op->res.message),
+		    "\"%s\" is replicad's own Deployment: replicad does not "
+		    "scale itself",
+		    s->self);
 		complete(op);
 		return NULL;
 	}
@@ -391,7 +407,7 @@ scale_relisted(struct scale *s, uint64_t list_started_ms)
 
 struct scale *
 scale_new(struct event_base *base, struct kc *kc, struct cache *cache,
-    const char *namespace, uint32_t max_replicas)
+    const char *namespace, uint32_t max_replicas, const char *self)
 {
 	struct scale *s;
 
@@ -406,6 +422,8 @@ scale_new(struct event_base *base, struct kc *kc, struct cache *cache,
 	s->kc = kc;
 	s->cache = cache;
 	s->max_replicas = max_replicas;
+	if (self != NULL)
+		snprintf(s->self, sizeof(s->self), "%s", self);
 	snprintf(s->namespace, sizeof(s->namespace), "%s", namespace);
 	return s;
 }

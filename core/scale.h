@@ -34,9 +34,17 @@ struct scale_result {
 
 typedef void (*scale_done_cb)(void *arg, const struct scale_result *res);
 
-/* `max_replicas` is the core's own ceiling (<= PS_MAX_REPLICAS). */
+/*
+ * `max_replicas` is the core's own ceiling (<= PS_MAX_REPLICAS);
+ * `self` (NULL: none) names replicad's own Deployment, which no write
+ * may scale, whoever asks (the reconciler included).
+ */
 struct scale *scale_new(struct event_base *base, struct kc *kc,
-    struct cache *cache, const char *namespace, uint32_t max_replicas);
+    struct cache *cache, const char *namespace, uint32_t max_replicas,
+    const char *self);
+
+/* The peer uid of the core's own writes (the reconciler) in audit lines. */
+#define AUDIT_SELF (-1L)
 void scale_free(struct scale *s);
 
 /*
@@ -45,7 +53,8 @@ void scale_free(struct scale *s);
  * scale_detach(), or NULL when `done` was already called.
  */
 struct scale_op *scale_start(struct scale *s, const char *name,
-    uint32_t replicas, const char *identity, scale_done_cb done, void *arg);
+    uint32_t replicas, const char *identity, long peer_uid, scale_done_cb done,
+    void *arg);
 /*
  * The requester is gone: `done` will not be called.  The write itself
  * goes on (it may already be applied) and is still audit-logged.

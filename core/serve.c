@@ -151,6 +151,30 @@ scale_cancel(struct ipcs_req *req, void *arg)
 	ipcs_req_drop(req);
 }
 
+/*
+ * What no socket peer may claim, whatever the gateway let through: an
+ * identity of the core's own (the audit log would show the reconciler).
+ * 1 after refusing (audited, answered INVALID).
+ */
+static int
+write_refused(
+    struct ipcs_req *req, const struct ps_write_req *w, const char *what)
+{
+	if (strncmp(w->identity, CORE_IDENTITY_PREFIX,
+	        strlen(CORE_IDENTITY_PREFIX)) != 0)
+		return 0;
+	log_kv(LOG_LEVEL_WARN, 0,
+	    (struct log_kv[]){LOG_S("audit", what),
+	        LOG_S("identity", w->identity),
+	        LOG_I("peer_uid", (long)ipcs_req_uid(req)),
+	        LOG_S("deployment", w->name), LOG_S("outcome", "refused")},
+	    5, "%s %s refused: reserved identity", what, w->name);
+	(void)ipcs_answer_error(req, PS_E_INVALID, 0,
+	    "identities beginning with \"%s\" are the core's own",
+	    CORE_IDENTITY_PREFIX);
+	return 1;
+}
+
 static void
 handle_scale(struct ipcs_req *req, void *arg)
 {
@@ -159,6 +183,8 @@ handle_scale(struct ipcs_req *req, void *arg)
 	struct scale_op *op;
 	uint32_t pin;
 
+	if (write_refused(req, w, "scale"))
+		return;
 	/* Read-your-writes needs the watch: no write before the cache. */
 	if (!synced(s)) {
 		answer_not_synced(req);
@@ -177,8 +203,8 @@ handle_scale(struct ipcs_req *req, void *arg)
 	    (struct log_kv[]){LOG_U("peer_uid", ipcs_req_uid(req)),
 	        LOG_U("id", ipcs_req_id(req)), LOG_S("identity", w->identity)},
 	    3, "scale %s to %u requested", w->name, w->replicas);
-	op = scale_start(
-	    s->d.scale, w->name, w->replicas, w->identity, scale_done, req);
+	op = scale_start(s->d.scale, w->name, w->replicas, w->identity,
+	    (long)ipcs_req_uid(req), scale_done, req);
 	if (op != NULL)
 		ipcs_req_set_cancel(req, scale_cancel, op);
 }
@@ -317,22 +343,31 @@ handle_pin_put(struct ipcs_req *req, void *arg)
 	struct cache_deploy d;
 	struct pins_op *op;
 
-	if (!pins_ready(s, req))
+	if (write_refused(req, w, "pin") || !pins_ready(s, req))
 		return;
+	if (s->d.self != NULL && strcmp(w->name, s->d.self) == 0) {
+		pins_audit("pin", w->identity, (long)ipcs_req_uid(req), w->name,
+		    0, 0, 1, w->replicas, "refused");
+		(void)ipcs_answer_error(req, PS_E_INVALID, 0,
+		    "\"%s\" is replicad's own Deployment: replicad does not "
+		    "pin itself",
+		    w->name);
+		return;
+	}
 	if (!synced(s)) {
 		answer_not_synced(req);
 		return;
 	}
 	if (cache_get(s->d.cache, w->name, &d) == -1) {
-		pins_audit("pin", w->identity, w->name, 0, 0, 1, w->replicas,
-		    "not_found");
+		pins_audit("pin", w->identity, (long)ipcs_req_uid(req), w->name,
+		    0, 0, 1, w->replicas, "not_found");
 		(void)ipcs_answer_error(req, PS_E_NOT_FOUND, 0,
 		    "deployment \"%s\" not found in namespace \"%s\"", w->name,
 		    s->namespace);
 		return;
 	}
-	op = pins_put(
-	    s->d.pins, w->name, w->replicas, w->identity, pin_done, req);
+	op = pins_put(s->d.pins, w->name, w->replicas, w->identity,
+	    (long)ipcs_req_uid(req), pin_done, req);
 	if (op != NULL)
 		ipcs_req_set_cancel(req, pin_cancel, op);
 }
@@ -344,9 +379,10 @@ handle_pin_delete(struct ipcs_req *req, void *arg)
 	const struct ps_write_req *w = ipcs_req_write(req);
 	struct pins_op *op;
 
-	if (!pins_ready(s, req))
+	if (write_refused(req, w, "unpin") || !pins_ready(s, req))
 		return;
-	op = pins_delete(s->d.pins, w->name, w->identity, pin_done, req);
+	op = pins_delete(s->d.pins, w->name, w->identity,
+	    (long)ipcs_req_uid(req), pin_done, req);
 	if (op != NULL)
 		ipcs_req_set_cancel(req, pin_cancel, op);
 }

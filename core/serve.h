@@ -33,6 +33,8 @@ struct serve_deps {
 	const char *version;
 	/* Leader election; NULL: not configured (always leader). */
 	struct lease *lease;
+	/* replicad's own Deployment (NULL: unknown): never pinned. */
+	const char *self;
 };
 
 /* Registers a handler for every request type; NULL on failure. */

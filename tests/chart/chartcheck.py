@@ -468,6 +468,14 @@ def check_config_env(ds):
              "REPLICAD_ALLOW_WRITE does not join config.allowWrite")
         need(d["REPLICAD_MAX_REPLICAS"] == str(ds.value("config.maxReplicas")),
              "REPLICAD_MAX_REPLICAS %r" % d["REPLICAD_MAX_REPLICAS"])
+        # The core enforces the same bound (issue #12), and knows its own
+        # Deployment, which it must never scale.
+        ref = (core_env.get("REPLICAD_MAX_REPLICAS", {}).get("valueFrom") or {}).get("configMapKeyRef") or {}
+        need(ref.get("key") == "REPLICAD_MAX_REPLICAS",
+             "the core does not get REPLICAD_MAX_REPLICAS from the gateway's key")
+        dep = ds.one("Deployment")
+        need(core_env.get("REPLICAD_SELF_DEPLOYMENT", {}).get("value") == dep["metadata"]["name"],
+             "REPLICAD_SELF_DEPLOYMENT is not the chart's Deployment")
 
 
 def check_probes(ds):

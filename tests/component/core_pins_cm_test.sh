@@ -146,7 +146,7 @@ check "B lists it (from its watch)" lib_wait 10 pins_are "$SOCK_B" "frontend=5"
 expect_match "B's get shows the pin" "$(ctl_b get frontend)" \
     '"pinned":true,"pinReplicas":5'
 expect_match "the change is audited on A" "$(cat "$LOG_A")" \
-    'audit=pin identity=alice deployment=frontend old=none new=5 outcome=ok'
+    'audit=pin identity=alice peer_uid=[0-9]+ deployment=frontend old=none new=5 outcome=ok'
 expect_match "B's SCALE of it to another count: conflict" \
     "$(ctl_b scale frontend 7 2>&1)" 'conflict: .*pinned to 5 replicas'
 
@@ -167,7 +167,7 @@ check "frontend is scaled to its pin" lib_wait 20 spec_is frontend 5
 admin "scale?name=frontend&replicas=9" >/dev/null
 check "drift to 9 is scaled back to 5" lib_wait 20 spec_is frontend 5
 check "…by the leader (audited)" lib_wait 10 grep -q \
-    'identity=replicad:reconciler deployment=frontend old=9 new=5 outcome=ok' \
+    'identity=replicad:reconciler peer_uid=self deployment=frontend old=9 new=5 outcome=ok' \
     "$LEAD_LOG"
 check "…and never by the other core" sh -c \
     "! grep -q 'identity=replicad:reconciler' '$OTHER_LOG'"
@@ -267,7 +267,7 @@ expect_eq "B's pins unchanged" "$(core_pins "$SOCK_B")" "worker=2"
 expect_eq "the ConfigMap unchanged" \
     "$(kget "$CMPATH" | jq_py 'j["metadata"]["resourceVersion"]')" "$before"
 expect_match "the failure is audited" "$(cat "$LOG_A")" \
-    'audit=pin identity="ctl:uid=[0-9]+" deployment=orders old=none new=6 outcome=failed'
+    'audit=pin identity="ctl:uid=[0-9]+" peer_uid=[0-9]+ deployment=orders old=none new=6 outcome=failed'
 expect_eq "a retry succeeds" "$(ctl_a pin orders 6)" \
     '{"name":"orders","replicas":6}'
 # A 409 on the write (another writer came first): re-read, retried, stored.

@@ -69,10 +69,10 @@ expect_match "get of an unpinned one says so" "$(ctl get orders)" \
     '"pinned":false'
 expect_match "the pin change is audited with its identity" \
     "$(cat "$CORE_LOG")" \
-    'audit=pin identity=alice deployment=frontend old=none new=5 outcome=ok'
+    'audit=pin identity=alice peer_uid=[0-9]+ deployment=frontend old=none new=5 outcome=ok'
 expect_match "the reconciler's write is audited as such" \
     "$(cat "$CORE_LOG")" \
-    'audit=scale identity=replicad:reconciler deployment=frontend old=3 new=5 outcome=ok'
+    'audit=scale identity=replicad:reconciler peer_uid=self deployment=frontend old=3 new=5 outcome=ok'
 expect_eq "pins lists it" "$(ctl pins)" \
     '{"pins":[{"name":"frontend","replicas":5}]}'
 expect_eq "pin get" "$(ctl pin frontend)" '{"name":"frontend","replicas":5}'
@@ -99,7 +99,7 @@ check "reconcile writes counted" metric_ge \
 # A second drift within a minute of the last write is a fight: logged.
 admin "scale?name=frontend&replicas=8" >/dev/null
 check "a second drift is scaled back too" lib_wait 30 sh -c \
-    "[ \"\$(grep -c 'identity=replicad:reconciler deployment=frontend' \
+    "[ \"\$(grep -c 'identity=replicad:reconciler peer_uid=self deployment=frontend' \
     '$CORE_LOG')\" -ge 3 ]"
 check "…and frontend is at 5" lib_wait 20 spec_is frontend 5
 check "the fight is logged" lib_wait_line 10 "$CORE_LOG" \
@@ -131,7 +131,7 @@ expect_eq "unpin frontend answers the old pin" \
     "$(ctl --identity bob pin frontend --delete)" \
     '{"name":"frontend","replicas":5,"deleted":true}'
 expect_match "the unpin is audited" "$(cat "$CORE_LOG")" \
-    'audit=unpin identity=bob deployment=frontend old=5 new=none outcome=ok'
+    'audit=unpin identity=bob peer_uid=[0-9]+ deployment=frontend old=5 new=none outcome=ok'
 admin "scale?name=frontend&replicas=8" >/dev/null
 check "the core sees frontend at 8" lib_wait 20 sh -c \
     "'$CTL_BIN' --socket '$SOCK' get frontend | grep -q '\"desired\":8'"

@@ -333,7 +333,7 @@ static void
 put(struct fx *f, const char *name, uint32_t n, struct outcome *o)
 {
 	memset(o, 0, sizeof(*o));
-	(void)pins_put(f->p, name, n, "alice", done_cb, o);
+	(void)pins_put(f->p, name, n, "alice", 10001, done_cb, o);
 }
 
 /** Before the first list answers, pins are not loaded and changes are
@@ -570,7 +570,7 @@ test_pins_cm_failures_change_nothing(void **state)
 
 	/* A GET that fails fails the change too. */
 	memset(&o, 0, sizeof(o));
-	(void)pins_delete(f->p, "zzz", "bob", done_cb, &o);
+	(void)pins_delete(f->p, "zzz", "bob", 10001, done_cb, &o);
 	fake_kc_answer(fake_kc_next(KC_GET), 500, NULL);
 	assert_int_equal(o.res.code, PS_E_UNAVAILABLE);
 
@@ -625,7 +625,7 @@ test_pins_cm_noop_confirmed(void **state)
 	assert_int_equal(o.res.had, 0);
 	/* Unpin of what memory does not know: the API has it: removed. */
 	memset(&o, 0, sizeof(o));
-	(void)pins_delete(f->p, "z", "bob", done_cb, &o);
+	(void)pins_delete(f->p, "z", "bob", 10001, done_cb, &o);
 	fake_kc_answer(fake_kc_next(KC_GET), 200,
 	    cm("8", pins_doc(PIN("a", 1) "," PIN("z", 4))));
 	r = fake_kc_next(KC_PUT);
@@ -637,7 +637,7 @@ test_pins_cm_noop_confirmed(void **state)
 	/* ...and when the API has none either: NOT_FOUND. */
 	memset(&o, 0, sizeof(o));
 	started = fake_kc_started();
-	(void)pins_delete(f->p, "z", "bob", done_cb, &o);
+	(void)pins_delete(f->p, "z", "bob", 10001, done_cb, &o);
 	fake_kc_answer(
 	    fake_kc_next(KC_GET), 200, cm("9", pins_doc(PIN("a", 1))));
 	assert_int_equal(o.res.rc, PINS_NO_PIN);
@@ -772,7 +772,7 @@ test_pins_cm_detach(void **state)
 
 	load(f, "5", pins_doc(""));
 	memset(&o, 0, sizeof(o));
-	op = pins_put(f->p, "a", 1, "alice", done_cb, &o);
+	op = pins_put(f->p, "a", 1, "alice", 10001, done_cb, &o);
 	assert_non_null(op);
 	pins_detach(op);
 	fake_kc_answer(

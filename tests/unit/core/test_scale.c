@@ -90,12 +90,13 @@ test_scale_refuses_bad_input_without_api_call(void **state)
 	    {"over int32", "web", "client", 0x80000000u},
 	    {"identity with a newline (log injection)", "web", "a\nb", 1},
 	    {"empty identity", "web", "", 1},
+	    {"replicad's own Deployment", "replicad", "client", 1},
 	};
 	struct event_base *base = event_base_new();
 	struct kc_config cfg = {.api_url = "http://127.0.0.1:9"};
 	struct kc *kc = kc_new(base, &cfg);
 	struct cache *cache = cache_new(10);
-	struct scale *s = scale_new(base, kc, cache, "shop", 10);
+	struct scale *s = scale_new(base, kc, cache, "shop", 10, "replicad");
 
 	(void)state;
 	assert_non_null(s);
@@ -104,7 +105,7 @@ test_scale_refuses_bad_input_without_api_call(void **state)
 
 		memset(&a, 0, sizeof(a));
 		if (scale_start(s, bad[i].name, bad[i].replicas,
-		        bad[i].identity, done_cb, &a) != NULL ||
+		        bad[i].identity, 10001, done_cb, &a) != NULL ||
 		    a.calls != 1 || a.res.code != PS_E_INVALID)
 			fail_msg("%s: calls %d code %u", bad[i].doc, a.calls,
 			    a.res.code);
