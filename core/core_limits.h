@@ -18,6 +18,11 @@
 /* Socket clients.  The gateway keeps one connection (two while it rolls
  * over); the rest is headroom for replicad-ctl and probes. */
 #define CORE_MAX_CLIENTS     32
+/* Of those, kept for the core's own uid (its probes, an operator's
+ * replicad-ctl through kubectl exec): every other allowed uid together
+ * holds at most CORE_MAX_CLIENTS - CORE_OWN_UID_SLOTS, so a hostile
+ * gateway cannot starve the liveness probe and get the core restarted. */
+#define CORE_OWN_UID_SLOTS   4
 /* Descriptors kept free for the Kubernetes client, the pins file and the
  * log; accepting pauses (CORE_ACCEPT_PAUSE_MS) when fewer are left. */
 #define CORE_FD_RESERVE      16
@@ -200,6 +205,9 @@ _Static_assert((LEASE_RETRY_MS * LEASE_JITTER_NUM) <
     "client-go: renewDeadline > 1.2 * retryPeriod");
 _Static_assert(LEASE_ATTEMPT_TIMEOUT_MS < LEASE_RENEW_DEADLINE_MS,
     "a hung renew is given up before the deadline");
+
+_Static_assert(
+    CORE_OWN_UID_SLOTS < CORE_MAX_CLIENTS, "other uids keep some slots");
 
 /*
  * Identities beginning with this are the core's own (the reconciler is

@@ -13,6 +13,12 @@
  * answered an error (code and message on stderr), 2 usage, 3 connection
  * or protocol failure, 4 `health` answered but not healthy.
  * Writes carry the identity "ctl:uid=<uid>" unless --identity is given.
+ *
+ * Before a byte is sent, the process serving the socket must run as the
+ * expected uid (SO_PEERCRED): ours, as the core and its probe share a
+ * container, or --expect-uid.  Another writer of the socket's directory
+ * could otherwise put its own socket in the core's place and be told
+ * what an operator asks (exit 3).
  */
 #include <sys/types.h>
 
@@ -52,7 +58,7 @@ usage(FILE *out)
 {
 	fprintf(out,
 	    "usage: replicad-ctl [--socket PATH] [--timeout SEC] "
-	    "[--identity ID] COMMAND\n"
+	    "[--identity ID] [--expect-uid UID] COMMAND\n"
 	    "commands: list | get NAME | scale NAME N | health | metrics |\n"
 	    "          pins | pin NAME [N | --delete] | ping\n"
 	    "socket: --socket, else $REPLICAD_SOCKET, else %s\n",
@@ -469,6 +475,7 @@ main(int argc, char *argv[])
 	    {"timeout", required_argument, NULL, 't'},
 	    {"identity", required_argument, NULL, 'i'},
 	    {"delete", no_argument, NULL, 'd'},
+	    {"expect-uid", required_argument, NULL, 'u'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
@@ -484,6 +491,8 @@ main(int argc, char *argv[])
 	char *end;
 	int ch, del = 0, nargs, rc, status = 0;
 	uint16_t type;
+	uid_t expect_uid = geteuid(), server_uid;
+	unsigned long v;
 
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -502,6 +511,14 @@ main(int argc, char *argv[])
 			break;
 		case 'd':
 			del = 1;
+			break;
+		case 'u':
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || optarg[0] < '0' ||
+			    optarg[0] > '9' || v > 0x7fffffffUL)
+				die(EXIT_USAGE, "--expect-uid: a uid");
+			expect_uid = (uid_t)v;
 			break;
 		case 'h':
 			usage(stdout);
@@ -564,6 +581,15 @@ main(int argc, char *argv[])
 	ctl.what = what;
 	if ((ctl.c = ctlc_connect(socket_path, (int)timeout * 1000)) == NULL)
 		die(EXIT_CONN, "connect %s: %s", socket_path, strerror(errno));
+	if (ctlc_server_uid(ctl.c, &server_uid) != 0)
+		die(EXIT_CONN, "%s: cannot tell who serves it: %s", socket_path,
+		    strerror(errno));
+	if (server_uid != expect_uid)
+		die(EXIT_CONN,
+		    "%s is served by uid %lu, not the core's uid %lu "
+		    "(--expect-uid); not talking to it",
+		    socket_path, (unsigned long)server_uid,
+		    (unsigned long)expect_uid);
 	memset(&e, 0, sizeof(e));
 	rc = ctlc_hello(ctl.c, &ok, &e, &type);
 	if (rc == CTLC_ERROR_ANSWER) {

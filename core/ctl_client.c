@@ -6,6 +6,7 @@
  * Output goes through ps_writer, input through ps_reader (answer
  * direction): the same framing code the gateway uses.
  */
+#define _GNU_SOURCE /* struct ucred, SO_PEERCRED */
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -100,6 +101,19 @@ fail:
 	ctlc_close(c);
 	errno = err;
 	return NULL;
+}
+
+int
+ctlc_server_uid(const struct ctlc *c, uid_t *uid)
+{
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) != 0 ||
+	    len != sizeof(uc))
+		return -1;
+	*uid = uc.uid;
+	return 0;
 }
 
 void

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sys/types.h>
+
 #include "proto-socket/ps.h"
 #include "proto-socket/ps_codec.h"
 
@@ -19,6 +21,8 @@ struct ctlc;
 
 /* Connects to `path`; every later call waits at most `timeout_ms`. */
 struct ctlc *ctlc_connect(const char *path, int timeout_ms);
+/* The uid of the process serving the socket (SO_PEERCRED); 0 or -1. */
+int ctlc_server_uid(const struct ctlc *c, uid_t *uid);
 void ctlc_close(struct ctlc *c);
 
 /* ctlc_hello() result: the core answered an error frame or a GOAWAY. */

@@ -142,7 +142,8 @@ struct ipcs {
 	struct event_base *base;
 	struct ipcs_config cfg;
 	uid_t uids[CORE_MAX_ALLOW_UIDS];
-	char *path; /* NULL: no listener, or already removed */
+	uid_t own_uid; /* the core's euid: its share is kept (own_uid_slots) */
+	char *path;    /* NULL: no listener, or already removed */
 	dev_t sock_dev;
 	ino_t sock_ino;
 	struct evconnlistener *lev;
@@ -183,6 +184,7 @@ ipcs_config_init(struct ipcs_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->max_clients = CORE_MAX_CLIENTS;
+	cfg->own_uid_slots = CORE_OWN_UID_SLOTS;
 	cfg->max_inflight = CORE_MAX_INFLIGHT;
 	cfg->max_output = CORE_MAX_OUTPUT;
 	cfg->output_low = CORE_OUTPUT_LOW;
@@ -406,6 +408,8 @@ conn_free(struct conn *c)
 	conn_detach_reqs(c);
 	TAILQ_REMOVE(&srv->conns, c, entry);
 	srv->stats.clients--;
+	if (c->uid != srv->own_uid)
+		srv->stats.clients_other--;
 	bufferevent_free(c->bev); /* closes the descriptor */
 	ps_reader_free(c->rd);
 	event_free(c->timer);
@@ -1179,13 +1183,19 @@ ipcs_add_client(struct ipcs *srv, int fd)
 		    "refused peer: uid not allowed");
 		goto refuse;
 	}
-	if (srv->stats.clients >= srv->cfg.max_clients) {
+	/* Every other uid shares what the core's own does not keep. */
+	if (srv->stats.clients >= srv->cfg.max_clients ||
+	    (uc.uid != srv->own_uid &&
+	        srv->stats.clients_other >=
+	            srv->cfg.max_clients - srv->cfg.own_uid_slots)) {
 		struct log_kv kv[] = {
 		    LOG_U("peer_uid", uc.uid), LOG_I("peer_pid", uc.pid)};
 
 		srv->stats.refused_capacity++;
 		log_kv(LOG_LEVEL_WARN, 0, kv, NITEMS(kv),
-		    "refused peer: %u clients connected", srv->cfg.max_clients);
+		    "refused peer: %llu clients connected (%llu of other uids)",
+		    (unsigned long long)srv->stats.clients,
+		    (unsigned long long)srv->stats.clients_other);
 		refuse_capacity(srv, fd);
 		goto refuse;
 	}
@@ -1228,6 +1238,8 @@ ipcs_add_client(struct ipcs *srv, int fd)
 	conn_arm(c, srv->cfg.handshake_timeout_ms);
 	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
 	srv->stats.clients++;
+	if (c->uid != srv->own_uid)
+		srv->stats.clients_other++;
 	srv->stats.accepted++;
 	log_kv(LOG_LEVEL_INFO, 0, (struct log_kv[]){CONN_KV(c)}, 3,
 	    "client connected");
@@ -1360,8 +1372,10 @@ sock_listen(struct ipcs *srv)
 		log_warn("socket");
 		return -1;
 	}
-	/* No window in which the socket is wider than 0600. */
-	old = umask(0177);
+	/* Created 0660 by the umask: never wider, and no chmod by path
+	 * afterwards, which another writer of the directory could aim at
+	 * a file of its own choosing by renaming in between. */
+	old = umask(0117);
 	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
 	err = errno;
 	umask(old);
@@ -1370,8 +1384,10 @@ sock_listen(struct ipcs *srv)
 		log_warn("bind %s", srv->path);
 		goto fail;
 	}
-	if (chmod(srv->path, 0660) != 0 || stat(srv->path, &st) != 0) {
-		log_warn("chmod %s", srv->path);
+	if (lstat(srv->path, &st) != 0 || !S_ISSOCK(st.st_mode) ||
+	    (st.st_mode & 07777) != 0660) {
+		log_warnx("%s: not the socket just bound (mode %o)", srv->path,
+		    (unsigned)(st.st_mode & 07777));
 		goto fail_unlink;
 	}
 	srv->sock_dev = st.st_dev;
@@ -1428,8 +1444,8 @@ ipcs_new(struct event_base *base, const struct ipcs_config *cfg)
 
 	if (cfg->nuids == 0 || cfg->nuids > CORE_MAX_ALLOW_UIDS ||
 	    cfg->max_inflight == 0 || cfg->max_inflight > PS_MAX_INFLIGHT ||
-	    cfg->max_clients == 0 || cfg->output_low == 0 ||
-	    cfg->output_low > cfg->max_output) {
+	    cfg->max_clients == 0 || cfg->own_uid_slots >= cfg->max_clients ||
+	    cfg->output_low == 0 || cfg->output_low > cfg->max_output) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -1438,6 +1454,7 @@ ipcs_new(struct event_base *base, const struct ipcs_config *cfg)
 	srv->base = base;
 	srv->cfg = *cfg;
 	memcpy(srv->uids, cfg->uids, cfg->nuids * sizeof(uid_t));
+	srv->own_uid = geteuid();
 	srv->cfg.uids = srv->uids;
 	srv->cfg.path = NULL;
 	TAILQ_INIT(&srv->conns);

@@ -37,6 +37,8 @@ struct ipcs_config {
 	const uid_t *uids; /* peers allowed (SO_PEERCRED uid) */
 	size_t nuids;
 	unsigned max_clients;
+	/* Of max_clients, kept for peers with the core's own euid. */
+	unsigned own_uid_slots;
 	unsigned max_inflight; /* 1..PS_MAX_INFLIGHT, sent in HELLO */
 	size_t max_output;     /* stop reading a client above this */
 	size_t output_low;     /* resume below this; streams fill to it */
@@ -49,6 +51,7 @@ struct ipcs_config {
 /* Counters for METRICS; read-only for callers. */
 struct ipcs_stats {
 	uint64_t clients;              /* connected now */
+	uint64_t clients_other;        /* ...of them not the core's uid */
 	uint64_t accepted;             /* allowed peers, since start */
 	uint64_t refused_uid;          /* peer uid not allowed */
 	uint64_t refused_capacity;     /* over max_clients */

@@ -400,6 +400,11 @@ def check_socket(ds):
     for name, c in cs.items():
         m = mounts(c).get("socket")
         need(m and m["mountPath"] == SOCK_DIR, "%s does not mount socket at %s" % (name, SOCK_DIR))
+    # The gateway may connect, never rename or replace the socket (#12).
+    need(mounts(cs["gateway"])["socket"].get("readOnly") is True,
+         "the gateway mounts the socket directory read-write")
+    need(not mounts(cs["core"])["socket"].get("readOnly"),
+         "the core cannot create its socket on a read-only mount")
     need(arg(cs["core"], "socket") == SOCKET, "core --socket is not " + SOCKET)
     need(arg(cs["gateway"], "core-socket") == SOCKET, "gateway --core-socket is not " + SOCKET)
     allow = [v for k, v in args(cs["core"]) if k == "allow-uid"]

@@ -9,7 +9,7 @@
 #   metric_ge NAME N   ...is at least N
 #   synced             the cache is synced (from metrics: no API probe)
 #   admin PATH [METHOD]  kube-sim's /_sim/ endpoint (POST by default)
-. "$(dirname "$0")/ks-common.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/ks-common.sh"
 
 CORE_BIN=$BUILD/replicad-core
 CTL_BIN=$BUILD/replicad-ctl

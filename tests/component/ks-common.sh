@@ -6,7 +6,7 @@
 #   kget PATH ARGS...  curl GET $KS_URL$PATH with $KS_AUTH
 #   ksend METHOD PATH CTYPE BODY   curl with a body; prints the body
 #   jq_py EXPR         evaluate a Python expression on JSON from stdin (j)
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 BUILD=${BUILD:-build}
 KS_BIN=$BUILD/kube-sim

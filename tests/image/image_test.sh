@@ -20,7 +20,8 @@
 #     a pod's fsGroup to every container.
 #   - /run/replicad: one memory volume shared by both, setgid and group
 #     FSGROUP like a memory emptyDir with fsGroup, so the core's 0660
-#     socket belongs to that group and the gateway may connect.
+#     socket belongs to that group and the gateway may connect; read-only
+#     in the gateway's container, as the chart mounts it.
 #   - the ServiceAccount files (token, ca.crt, namespace) mounted into the
 #     core only, the token mode 0640 group FSGROUP: readable by the group
 #     the gateway has too, so that only the mount keeps the token from it
@@ -216,7 +217,7 @@ sim() { inpod curl -s --cacert "$LIB_TMP/cluster/ca.crt" -H "Authorization: Bear
     --pin-configmap replicad-pins --lease-name replicad-reconciler \
     --identity "$P-pod" >/dev/null
 "$ENGINE" run -d --name "$P-gateway" --network "container:$P-pod" "${HARDEN[@]}" \
-    --group-add "$FSGROUP" -v "$P-sock:/run/replicad" \
+    --group-add "$FSGROUP" -v "$P-sock:/run/replicad:ro" \
     -v "$LIB_TMP/tls:/etc/replicad/tls:ro" \
     "$GW_IMG" --tls-cert /etc/replicad/tls/tls.crt \
     --tls-key /etc/replicad/tls/tls.key --client-ca /etc/replicad/tls/ca.crt \

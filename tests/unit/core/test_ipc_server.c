@@ -865,6 +865,7 @@ static void
 tweak_one_client(struct ipcs_config *cfg)
 {
 	cfg->max_clients = 1;
+	cfg->own_uid_slots = 0;
 }
 
 /* Over the client cap: GOAWAY(UNAVAILABLE) and close; the first stays. */
