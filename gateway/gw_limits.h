@@ -32,6 +32,7 @@
 /* HTTP, per connection (seconds). */
 #define GW_IO_TIMEOUT           10 /* flag: idle read/write on a connection */
 #define GW_REQUEST_DEADLINE     15 /* flag: a whole request must arrive in this */
+#define GW_HANDSHAKE_TIMEOUT    5   /* the TLS handshake must be done in this */
 #define GW_MAX_CONNECTIONS      256 /* flag: open TLS connections */
 #define GW_MAX_CONNECTIONS_CAP  65536
 #define GW_DRAIN_TIMEOUT        10 /* flag: SIGTERM waits this long for requests */

@@ -109,6 +109,8 @@ struct http_conn {
 	unsigned char *stash; /* read, not yet parsed */
 	size_t stash_len;
 	struct obuf out;
+	int64_t accepted; /* when (ms): the handshake's deadline runs from it */
+	int served;       /* a request was complete: never evicted */
 	int64_t wait_since; /* waiting for a request since (ms) */
 	int64_t last_io;    /* last read or write progress (ms) */
 	int64_t linger_until;
@@ -509,6 +511,7 @@ dispatch(struct http_conn *c, struct http_req *r)
 
 	r->complete = 1;
 	r->start_us = http_req_now_us();
+	c->served = 1;
 	c->srv->inflight++;
 	h->serve(h->arg, r);
 }
@@ -831,11 +834,12 @@ conn_run(struct http_conn *c)
 
 /* What a connection's timer waits for. */
 enum deadline {
-	DL_NONE,    /* a request is with the handler: the core has its own */
-	DL_REQUEST, /* a whole request must arrive (slowloris) */
-	DL_IDLE,    /* an idle keep-alive connection */
-	DL_WRITE,   /* the client must read its answer */
-	DL_LINGER   /* the end of lingering */
+	DL_NONE,      /* a request is with the handler: the core has its own */
+	DL_HANDSHAKE, /* the TLS handshake must end */
+	DL_REQUEST,   /* a whole request must arrive (slowloris) */
+	DL_IDLE,      /* an idle keep-alive connection */
+	DL_WRITE,     /* the client must read its answer */
+	DL_LINGER     /* the end of lingering */
 };
 
 static enum deadline
@@ -860,8 +864,17 @@ deadline_of(const struct http_conn *c, int64_t *at)
 			return DL_NONE;
 	}
 	*at = whole < idle ? whole : idle;
-	if (c->phase == PH_HANDSHAKE || c->cur != NULL ||
-	    c->parser.head_bytes > 0 || c->stash_len > 0)
+	if (c->phase == PH_HANDSHAKE) {
+		int64_t hs =
+		    c->accepted + (int64_t)cfg->handshake_timeout_s * 1000;
+
+		if (cfg->handshake_timeout_s > 0 && hs < *at) {
+			*at = hs;
+			return DL_HANDSHAKE;
+		}
+		return whole < idle ? DL_REQUEST : DL_IDLE;
+	}
+	if (c->cur != NULL || c->parser.head_bytes > 0 || c->stash_len > 0)
 		return whole < idle ? DL_REQUEST : DL_IDLE;
 	return DL_IDLE;
 }
@@ -954,7 +967,11 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	d = deadline_of(c, &due);
 	if (d != DL_NONE && due <= now_ms()) {
-		if (d == DL_REQUEST)
+		if (d == DL_HANDSHAKE)
+			log_debug("closing connection from %s: no TLS "
+			          "handshake within %d s",
+			    c->peer.addr, c->srv->cfg.handshake_timeout_s);
+		else if (d == DL_REQUEST)
 			log_info("closing connection from %s: no complete "
 			         "request within %d s",
 			    c->peer.addr, c->srv->cfg.request_deadline_s);
@@ -1048,6 +1065,36 @@ note_peer(struct http_conn *c, const struct sockaddr *sa, socklen_t sl)
 	snprintf(c->peer.addr, sizeof(c->peer.addr), "%s:%s", host, port);
 }
 
+/* The oldest live connection that never completed a request, but `not`. */
+static struct http_conn *
+evictable(struct http_server *s, const struct http_conn * not )
+{
+	struct http_conn *c;
+
+	TAILQ_FOREACH(c, &s->conns, link)
+	{
+		if (c != not &&!c->dead && !c->served)
+			return c;
+	}
+	return NULL;
+}
+
+/* Over the limit: close the oldest connection that has served nothing. */
+static void
+make_room(struct http_server *s, const struct http_conn * not )
+{
+	struct http_conn *c = evictable(s, not );
+
+	if (c == NULL)
+		return;
+	log_info("closing connection from %s: %d connections, and it has "
+	         "sent no complete request",
+	    c->peer.addr, s->cfg.max_connections);
+	if (s->cfg.count_metrics)
+		metrics_connection_refused();
+	conn_close(c, NULL);
+}
+
 static struct http_conn *
 conn_new(struct http_server *s, int fd, const struct http_io_ops *ops, void *io,
     const struct sockaddr *sa, socklen_t sl)
@@ -1079,13 +1126,15 @@ conn_new(struct http_server *s, int fd, const struct http_io_ops *ops, void *io,
 	TAILQ_INIT(&c->reqs);
 	http_parse_init(&c->parser, &s->cfg.limits);
 	note_peer(c, sa, sl);
-	c->wait_since = c->last_io = now_ms();
+	c->accepted = c->wait_since = c->last_io = now_ms();
 	TAILQ_INSERT_TAIL(&s->conns, c, link);
 	s->count++;
 	if (s->cfg.count_metrics)
 		metrics_connections(1);
+	if (s->count > s->cfg.max_connections)
+		make_room(s, c);
 	if (s->count >= s->cfg.max_connections && !s->paused &&
-	    s->listener != NULL) {
+	    s->listener != NULL && evictable(s, c) == NULL) {
 		evconnlistener_disable(s->listener);
 		s->paused = 1;
 		if (s->cfg.count_metrics)

@@ -87,9 +87,11 @@ struct http_server_config {
 	/* Header lines on every answer, each ending in CRLF. */
 	const char *always_headers;
 	int max_connections;
-	int request_deadline_s; /* a whole request must arrive in this */
-	int idle_timeout_s;     /* read/write inactivity */
-	int count_metrics;      /* report open connections (the API) */
+	int handshake_timeout_s; /* the TLS handshake must be done in this
+	                          * (0: only the request deadline applies) */
+	int request_deadline_s;  /* a whole request must arrive in this */
+	int idle_timeout_s;      /* read/write inactivity */
+	int count_metrics;       /* report open connections (the API) */
 };
 
 struct http_server *http_server_new(
@@ -99,6 +101,14 @@ int http_server_listen(struct http_server *s, const char *host, int port);
 /* Closes every connection (calling their requests' abort callbacks),
  * then the listener. */
 void http_server_free(struct http_server *s);
+/*
+ * At max_connections the listener makes room first: the oldest connection
+ * that has not completed a request (a handshake that never ends, an idle
+ * TCP connection) is closed for the new one, so unauthenticated clients
+ * cannot hold every slot; only when every connection has served a request
+ * does accepting pause (new clients wait in the listen backlog).
+ */
+
 /* Stop accepting; idle connections close now, the others after their
  * answers, which say Connection: close. */
 void http_server_drain(struct http_server *s);

@@ -499,6 +499,7 @@ main(int argc, char *argv[])
 	hc.limits.max_body = GW_MAX_BODY_READ;
 	hc.always_headers = REPLY_HEADERS_TLS;
 	hc.max_connections = (int)o.max_connections;
+	hc.handshake_timeout_s = GW_HANDSHAKE_TIMEOUT;
 	hc.request_deadline_s = (int)o.request_timeout;
 	hc.idle_timeout_s = (int)o.idle_timeout;
 	hc.count_metrics = 1;

@@ -82,9 +82,29 @@ code=$(gw_code -H "X-Big: $big" "$URL/api/v1/deployments")
 expect_eq "oversized header refused with our 431" "$code" 431
 expect_eq "normal client still served" "$(gw_code "$URL/api/v1/deployments")" 200
 
-# --- max connections (4): the fifth waits until one closes -------------------
-gw_gateway --request-timeout 30 --max-connections 4
+# --- max connections (4) ------------------------------------------------------
+gw_gateway --request-timeout 30 --idle-timeout 30 --max-connections 4
 gw_ready || bad "ready (max connections)"
+# Connections that never send a request (here: TCP, no TLS) cannot hold
+# the listener: the oldest makes room for a new client.
+python3 - "$PORT" >"$T/silent.out" 2>&1 <<'PY' &
+import socket, sys, time
+port = int(sys.argv[1])
+held = [socket.create_connection(("127.0.0.1", port)) for _ in range(4)]
+print("SILENT", flush=True)
+time.sleep(30)
+PY
+silent=$!
+GW_PIDS="$GW_PIDS $silent"
+gw_wait 10 grep -q SILENT "$T/silent.out" || bad "held 4 silent connections"
+expect_eq "4 silent TCP connections do not lock a client out" \
+    "$(gw_code --max-time 10 "$URL/api/v1/deployments")" 200
+kill "$silent" 2>/dev/null
+check "...the gateway logged the eviction" gw_wait 5 grep -q \
+    'it has sent no complete request' "$T/gw.err"
+check "...the silent ones are gone" gw_wait 10 sh -c \
+    "curl -s http://127.0.0.1:$PPORT/metrics | grep -q '^replicad_gateway_open_connections 0'"
+# Clients that have been served keep their connections: the fifth waits.
 python3 - "$PORT" "$C" "$T/hold.go" >"$T/hold.out" 2>&1 <<'PY' &
 import os, socket, ssl, sys, time
 port, c, go = int(sys.argv[1]), sys.argv[2], sys.argv[3]
@@ -92,8 +112,13 @@ ctx = ssl.create_default_context(cafile=c + "/ca.crt")
 ctx.load_cert_chain(c + "/client.crt", c + "/client.key")
 held = []
 for i in range(4):
-    held.append(ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)),
-                                server_hostname="localhost"))
+    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)),
+                        server_hostname="localhost")
+    s.sendall(b"GET /api/v1/deployments HTTP/1.1\r\nHost: x\r\n\r\n")
+    got = b""
+    while b"\r\n\r\n" not in got or not got.endswith(b"\n"):
+        got += s.recv(4096)
+    held.append(s)
 print("HELD", flush=True)
 end = time.time() + 30
 while not os.path.exists(go) and time.time() < end:

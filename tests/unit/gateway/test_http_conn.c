@@ -442,6 +442,58 @@ test_conn_drain(void **state)
 	assert_int_equal(http_server_connections(f->srv), 0);
 }
 
+/* A socketpair connection on f->srv; returns the client's end. */
+static int
+another_conn(struct fixture *f)
+{
+	const struct http_io_ops *ops;
+	void *io;
+	int sv[2];
+
+	assert_int_equal(
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+	assert_non_null(io = http_io_plain_new(NULL, sv[0], &ops));
+	assert_non_null(http_conn_new(f->srv, sv[0], ops, io));
+	return sv[1];
+}
+
+static int
+peer_closed(int fd)
+{
+	char b;
+
+	return recv(fd, &b, 1, MSG_DONTWAIT) == 0;
+}
+
+/* At the limit, the oldest connection that never sent a request makes
+ * room; one that has served a request is kept (issue #12, item 8). */
+static void
+test_conn_full_listener_evicts_silent_connections(void **state)
+{
+	struct fixture *f = *state;
+	int b, c, d;
+
+	/* The fixture's connection (f->client) is served; cap is 8. */
+	client_send(f, "GET /a HTTP/1.1\r\n\r\n");
+	assert_int_equal(f->nserved, 1);
+	b = another_conn(f); /* silent */
+	spin(f);
+	for (c = 0; c < 6; c++)
+		(void)another_conn(f); /* silent too, newer than b */
+	spin(f);
+	assert_int_equal(http_server_connections(f->srv), 8);
+	d = another_conn(f); /* the ninth */
+	spin(f);
+	assert_true(peer_closed(b)); /* the oldest silent one went */
+	assert_false(peer_closed(d));
+	assert_int_equal(http_server_connections(f->srv), 8);
+	/* The served connection still works. */
+	client_send(f, "GET /b HTTP/1.1\r\n\r\n");
+	assert_int_equal(f->nserved, 2);
+	close(b);
+	close(d);
+}
+
 static void
 test_conn_free_with_requests_aborts_them(void **state)
 {
@@ -472,6 +524,7 @@ main(void)
 	    T(test_conn_pipeline_cap),
 	    T(test_conn_closing_answer_with_requests_waiting),
 	    T(test_conn_drain),
+	    T(test_conn_full_listener_evicts_silent_connections),
 	    T(test_conn_free_with_requests_aborts_them),
 	};
 
