@@ -1248,6 +1248,30 @@ http_server_connections(const struct http_server *s)
 }
 
 int
+http_server_recheck(struct http_server *s,
+    int (*trusted)(void *arg, const struct http_peer *p, const char **why),
+    void *arg)
+{
+	struct http_conn *c;
+	const char *why;
+	int n = 0;
+
+	TAILQ_FOREACH(c, &s->conns, link)
+	{
+		if (c->dead || c->peer.cert == NULL ||
+		    trusted(arg, &c->peer, &why))
+			continue;
+		log_info("closing connection from %s (%s): its certificate is "
+		         "no longer trusted: %s",
+		    c->peer.addr, c->peer.identified ? c->peer.identity : "-",
+		    why);
+		conn_close(c, NULL);
+		n++;
+	}
+	return n;
+}
+
+int
 http_server_inflight(const struct http_server *s)
 {
 	return s->inflight;

@@ -46,10 +46,11 @@ struct http_server;
 
 /* Who is on the other end; filled by the transport, then the handler. */
 struct http_peer {
-	char addr[64];  /* "ip:port", for logs */
-	X509 *cert;     /* verified client certificate (TLS), borrowed */
-	int identified; /* the handler has set identity and perms */
-	unsigned perms; /* handler-defined */
+	char addr[64]; /* "ip:port", for logs */
+	X509 *cert;    /* verified client certificate (TLS), borrowed */
+	STACK_OF(X509) * chain; /* what the client sent beside it, borrowed */
+	int identified;         /* the handler has set identity and perms */
+	unsigned perms;         /* handler-defined */
 	char identity[PS_MAX_IDENTITY + 1];
 };
 
@@ -113,6 +114,14 @@ void http_server_free(struct http_server *s);
  * answers, which say Connection: close. */
 void http_server_drain(struct http_server *s);
 int http_server_connections(const struct http_server *s);
+/*
+ * Closes every open connection whose verified client certificate
+ * `trusted` no longer accepts (after a reload of the CA or the CRL);
+ * `*why` is logged.  Returns how many were closed.
+ */
+int http_server_recheck(struct http_server *s,
+    int (*trusted)(void *arg, const struct http_peer *p, const char **why),
+    void *arg);
 /* Requests being served (handed to the handler, not yet answered). */
 int http_server_inflight(const struct http_server *s);
 

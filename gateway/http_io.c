@@ -105,6 +105,7 @@ tls_peer(void *ctx, struct http_peer *p)
 	p->cert = SSL_get_verify_result(ssl) == X509_V_OK
 	    ? SSL_get0_peer_certificate(ssl)
 	    : NULL;
+	p->chain = p->cert != NULL ? SSL_get_peer_cert_chain(ssl) : NULL;
 }
 
 static void

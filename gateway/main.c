@@ -39,7 +39,7 @@
 struct opts {
 	const char *listen;
 	const char *probe_listen;
-	const char *tls_cert, *tls_key, *client_ca;
+	const char *tls_cert, *tls_key, *client_ca, *client_crl;
 	const char *core_socket;
 	const char *log_level, *log_format;
 	long max_connections;
@@ -74,6 +74,7 @@ enum {
 	O_TLS_CERT,
 	O_TLS_KEY,
 	O_CLIENT_CA,
+	O_CLIENT_CRL,
 	O_CORE_SOCKET,
 	O_ALLOW_READ,
 	O_ALLOW_WRITE,
@@ -97,6 +98,7 @@ static const struct option longopts[] = {
     {"tls-cert", required_argument, NULL, O_TLS_CERT},
     {"tls-key", required_argument, NULL, O_TLS_KEY},
     {"client-ca", required_argument, NULL, O_CLIENT_CA},
+    {"client-crl", required_argument, NULL, O_CLIENT_CRL},
     {"core-socket", required_argument, NULL, O_CORE_SOCKET},
     {"allow-read", required_argument, NULL, O_ALLOW_READ},
     {"allow-write", required_argument, NULL, O_ALLOW_WRITE},
@@ -124,6 +126,8 @@ usage(FILE *out)
 	    "  --tls-cert FILE             server certificate chain (PEM)\n"
 	    "  --tls-key FILE              server private key (PEM)\n"
 	    "  --client-ca FILE            CA that issues client certificates\n"
+	    "  --client-crl FILE           its CRL(s): revoked clients "
+	    "refused\n"
 	    "  --core-socket PATH          replicad-core's Unix socket\n"
 	    "  --probe-listen ADDR:PORT    plain HTTP probes (default "
 	    "0.0.0.0:8080)\n"
@@ -207,6 +211,9 @@ set_opt(struct opts *o, struct authz *a, int id, const char *v, int from_env)
 		break;
 	case O_CLIENT_CA:
 		o->client_ca = v;
+		break;
+	case O_CLIENT_CRL:
+		o->client_crl = v;
 		break;
 	case O_CORE_SOCKET:
 		o->core_socket = v;
@@ -412,6 +419,27 @@ term_cb(evutil_socket_t sig, short what, void *arg)
 		event_base_loopexit(g->base, NULL);
 }
 
+/* A reload changed the CA or the CRL: open connections are checked. */
+static int
+peer_trusted(void *arg, const struct http_peer *p, const char **why)
+{
+	return tlsctx_still_trusted(arg, p->cert, p->chain, why);
+}
+
+static void
+tls_reloaded(void *arg)
+{
+	struct gw *g = arg;
+	int n;
+
+	if (g->http == NULL)
+		return; /* the first load, before any connection */
+	if ((n = http_server_recheck(g->http, peer_trusted, g->tls)) > 0)
+		log_info("tls: closed %d connection(s) whose certificates the "
+		         "new material no longer trusts",
+		    n);
+}
+
 static void
 hup_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -469,7 +497,7 @@ main(int argc, char *argv[])
 	if ((g.base = event_base_new()) == NULL)
 		fatalx("event_base_new");
 	g.tls = tlsctx_new(g.base, o.tls_cert, o.tls_key, o.client_ca,
-	    (int)o.tls_reload_interval);
+	    o.client_crl, (int)o.tls_reload_interval);
 	if (g.tls == NULL)
 		fatalx("cannot load the TLS material");
 
@@ -504,6 +532,7 @@ main(int argc, char *argv[])
 	hc.idle_timeout_s = (int)o.idle_timeout;
 	hc.count_metrics = 1;
 	g.http = listen_on(&g, "listen", o.listen, &hc);
+	tlsctx_on_reload(g.tls, tls_reloaded, &g);
 
 	g.probe_handler.serve = probe_serve;
 	g.probe_handler.refuse = probe_refuse;

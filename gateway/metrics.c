@@ -33,8 +33,8 @@ static struct {
 } m;
 
 static const char *const tls_names[MT_COUNT] = {"no_certificate", "unknown_ca",
-    "expired", "not_yet_valid", "bad_eku", "verify_other", "protocol_version",
-    "no_shared_cipher", "other"};
+    "expired", "not_yet_valid", "bad_eku", "revoked", "verify_other",
+    "protocol_version", "no_shared_cipher", "other"};
 
 const char *
 metrics_tls_reason_name(enum metrics_tls_reason r)

@@ -27,7 +27,7 @@
 #include "gateway/metrics.h"
 #include "gateway/tlsctx.h"
 
-#define NFILES 3
+#define NFILES 4 /* cert, key, ca, crl (optional: NULL) */
 
 struct stamp {
 	int ok; /* stat succeeded */
@@ -39,10 +39,12 @@ struct stamp {
 
 struct tlsctx {
 	SSL_CTX *ctx;
-	char *paths[NFILES]; /* cert, key, ca */
+	char *paths[NFILES]; /* cert, key, ca, crl (NULL: none) */
 	struct stamp stamps[NFILES];
 	struct event *poll_ev;
 	struct timeval poll_tv;
+	void (*reloaded)(void *arg); /* after a new context is in use */
+	void *reloaded_arg;
 };
 
 int
@@ -89,6 +91,8 @@ verify_reason(long v)
 		return MT_NOT_YET_VALID;
 	case X509_V_ERR_INVALID_PURPOSE:
 		return MT_BAD_EKU;
+	case X509_V_ERR_CERT_REVOKED:
+		return MT_REVOKED;
 	default:
 		return MT_VERIFY_OTHER;
 	}
@@ -215,6 +219,21 @@ build(const struct tlsctx *t)
 		goto fail;
 	SSL_CTX_set_client_CA_list(ctx, names); /* takes `names` */
 	names = NULL;
+	/* Revocation: the leaf is checked against the CRL(s) of its issuer;
+	 * a CRL that cannot be read fails the whole (re)load, and one past
+	 * its nextUpdate fails every handshake (a stale list is not proof
+	 * that nothing was revoked since). */
+	step = "client CRL";
+	if (t->paths[3] != NULL) {
+		X509_STORE *st = SSL_CTX_get_cert_store(ctx);
+		X509_LOOKUP *lu = X509_STORE_add_lookup(st, X509_LOOKUP_file());
+
+		if (lu == NULL ||
+		    X509_load_crl_file(lu, t->paths[3], X509_FILETYPE_PEM) <
+		        1 ||
+		    X509_STORE_set_flags(st, X509_V_FLAG_CRL_CHECK) != 1)
+			goto fail;
+	}
 	SSL_CTX_set_verify(ctx,
 	    SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT |
 	        SSL_VERIFY_CLIENT_ONCE,
@@ -237,7 +256,7 @@ take_stamps(struct tlsctx *t, struct stamp out[NFILES])
 
 	for (i = 0; i < NFILES; i++) {
 		memset(&out[i], 0, sizeof(out[i]));
-		if (stat(t->paths[i], &st) != 0)
+		if (t->paths[i] == NULL || stat(t->paths[i], &st) != 0)
 			continue;
 		out[i].ok = 1;
 		out[i].dev = st.st_dev;
@@ -274,8 +293,11 @@ tlsctx_reload(struct tlsctx *t)
 	SSL_CTX_free(t->ctx); /* open connections hold their own refs */
 	t->ctx = ctx;
 	metrics_cert_reload(1);
-	log_info("tls: certificates loaded from %s, %s, %s", t->paths[0],
-	    t->paths[1], t->paths[2]);
+	log_info("tls: certificates loaded from %s, %s, %s%s%s", t->paths[0],
+	    t->paths[1], t->paths[2], t->paths[3] != NULL ? ", CRL " : "",
+	    t->paths[3] != NULL ? t->paths[3] : "");
+	if (t->reloaded != NULL)
+		t->reloaded(t->reloaded_arg);
 	return 0;
 }
 
@@ -300,17 +322,19 @@ poll_cb(evutil_socket_t fd, short what, void *arg)
 
 struct tlsctx *
 tlsctx_new(struct event_base *base, const char *cert, const char *key,
-    const char *ca, int poll_seconds)
+    const char *ca, const char *crl, int poll_seconds)
 {
 	struct tlsctx *t;
-	const char *in[NFILES] = {cert, key, ca};
+	const char *in[NFILES] = {cert, key, ca, crl};
 	int i;
 
 	if ((t = calloc(1, sizeof(*t))) == NULL) {
 		log_warn("tlsctx");
 		return NULL;
 	}
-	for (i = 0; i < NFILES; i++) {
+	if (crl != NULL && (t->paths[3] = strdup(crl)) == NULL)
+		goto fail;
+	for (i = 0; i < 3; i++) {
 		if (in[i] == NULL || (t->paths[i] = strdup(in[i])) == NULL) {
 			log_warnx("tls: certificate, key and client CA paths "
 			          "are required");
@@ -353,4 +377,35 @@ SSL_CTX *
 tlsctx_get(struct tlsctx *t)
 {
 	return t->ctx;
+}
+
+void
+tlsctx_on_reload(struct tlsctx *t, void (*cb)(void *arg), void *arg)
+{
+	t->reloaded = cb;
+	t->reloaded_arg = arg;
+}
+
+int
+tlsctx_still_trusted(
+    struct tlsctx *t, X509 *cert, STACK_OF(X509) * chain, const char **why)
+{
+	X509_STORE_CTX *x = X509_STORE_CTX_new();
+	int ok = 0;
+
+	*why = "out of memory";
+	if (x != NULL &&
+	    X509_STORE_CTX_init(
+	        x, SSL_CTX_get_cert_store(t->ctx), cert, chain) == 1 &&
+	    X509_STORE_CTX_set_purpose(x, X509_PURPOSE_SSL_CLIENT) == 1) {
+		X509_VERIFY_PARAM_set_depth(
+		    X509_STORE_CTX_get0_param(x), GW_TLS_VERIFY_DEPTH);
+		ok = X509_verify_cert(x) == 1 && tlsctx_cert_is_client(cert);
+		*why = ok ? ""
+		          : X509_verify_cert_error_string(
+		                X509_STORE_CTX_get_error(x));
+	}
+	X509_STORE_CTX_free(x);
+	ERR_clear_error();
+	return ok;
 }

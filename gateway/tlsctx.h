@@ -33,16 +33,27 @@ struct tlsctx;
 
 /*
  * Loads the files and builds the first context; NULL (logged) on failure.
- * `poll_seconds` > 0 arms a timer on `base` that reloads when the files
- * change; 0 disables polling.
+ * `crl` (NULL: none) holds the CRL(s) of the client CA, PEM: a client
+ * certificate it revokes is refused at the handshake.  `poll_seconds` > 0
+ * arms a timer on `base` that reloads when any file changes; 0 disables
+ * polling.
  */
 struct tlsctx *tlsctx_new(struct event_base *base, const char *cert,
-    const char *key, const char *ca, int poll_seconds);
+    const char *key, const char *ca, const char *crl, int poll_seconds);
 void tlsctx_free(struct tlsctx *t);
 /* The current context (borrowed; SSL_new takes its own reference). */
 SSL_CTX *tlsctx_get(struct tlsctx *t);
 /* 0 when the new material is in use, -1 when the old one was kept. */
 int tlsctx_reload(struct tlsctx *t);
+/* `cb` runs after every reload that put new material in use. */
+void tlsctx_on_reload(struct tlsctx *t, void (*cb)(void *arg), void *arg);
+/*
+ * Whether a client certificate verified by an older context (with the
+ * untrusted `chain` it sent) still verifies against the current one: CA,
+ * CRL, validity, clientAuth.  `*why` says why not.
+ */
+int tlsctx_still_trusted(
+    struct tlsctx *t, X509 *cert, STACK_OF(X509) * chain, const char **why);
 
 /* Exposed for tests: the depth-0 check that requires EKU clientAuth. */
 int tlsctx_cert_is_client(X509 *cert);

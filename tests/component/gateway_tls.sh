@@ -209,4 +209,74 @@ expect_eq "no failure on the good file" \
     "$(grep -c 'reload failed' "$T/gw.err")" "$fails"
 expect_eq "API after file reload" "$(gw_code "$URL/api/v1/deployments")" 200
 
+# --- revocation: --client-crl (issue #12 item 7) -----------------------------
+cp "$C/ca.crl" "$T/clients.crl"
+gw_gateway --client-crl "$T/clients.crl" --tls-reload-interval 1
+gw_ready || bad "ready (CRL)"
+expect_eq "empty CRL: the reader is served" \
+    "$(gw_curl reader -o /dev/null -w '%{http_code}' "$URL/api/v1/deployments")" 200
+# The reader keeps a connection open across the revocation.
+python3 - "$PORT" "$C" >"$T/revoked.out" 2>&1 <<'PY' &
+import socket, ssl, sys
+port, c = int(sys.argv[1]), sys.argv[2]
+ctx = ssl.create_default_context(cafile=c + "/ca.crt")
+ctx.load_cert_chain(c + "/reader.crt", c + "/reader.key")
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)),
+                    server_hostname="localhost")
+s.sendall(b"GET /api/v1/deployments HTTP/1.1\r\nHost: x\r\n\r\n")
+got = b""
+while not got.endswith(b"\n") or b"\r\n\r\n" not in got:
+    got += s.recv(4096)
+print("SERVED", flush=True)
+s.settimeout(30)
+try:
+    print("CLOSED" if s.recv(4096) == b"" else "DATA", flush=True)
+except socket.timeout:
+    print("OPEN", flush=True)
+except (ssl.SSLError, OSError):
+    print("CLOSED", flush=True)
+PY
+GW_PIDS="$GW_PIDS $!"
+gw_wait 10 grep -q SERVED "$T/revoked.out" || bad "the reader's connection is up"
+# Revoke the reader with the dev CA; the new CRL replaces the file at once.
+mkdir -p "$T/ca"
+: >"$T/ca/index.txt"
+echo 02 >"$T/ca/crlnumber"
+cat >"$T/ca/ca.cnf" <<CNF
+[ ca ]
+default_ca = dev
+[ dev ]
+database = $T/ca/index.txt
+crlnumber = $T/ca/crlnumber
+default_md = sha256
+default_crl_days = 30
+CNF
+openssl ca -config "$T/ca/ca.cnf" -revoke "$C/reader.crt" \
+    -keyfile "$C/ca.key" -cert "$C/ca.crt" >/dev/null 2>&1 &&
+    openssl ca -config "$T/ca/ca.cnf" -gencrl -keyfile "$C/ca.key" \
+        -cert "$C/ca.crt" -out "$T/clients.crl.new" >/dev/null 2>&1 ||
+    bad "openssl ca: revoke the reader"
+mv "$T/clients.crl.new" "$T/clients.crl"
+check "the new CRL is loaded" gw_wait 10 sh -c \
+    "test \$(grep -c 'CRL $T/clients.crl' $T/gw.err) -ge 2"
+check "the reader's open connection is closed" \
+    gw_wait 10 grep -q CLOSED "$T/revoked.out"
+check "...and the reason logged" gw_wait 5 grep -q \
+    'no longer trusted: certificate revoked' "$T/gw.err"
+expect_eq "a new reader connection is refused" \
+    "$(gw_curl reader -o /dev/null -w '%{http_code}' "$URL/api/v1/deployments")" 000
+expect_match "metrics: handshake failure counted as revoked" \
+    "$(curl -s "http://127.0.0.1:$PPORT/metrics")" \
+    'replicad_gateway_tls_handshake_failures_total\{reason="revoked"\} [1-9]'
+expect_eq "the admin certificate is still served" \
+    "$(gw_code "$URL/api/v1/deployments")" 200
+# A CRL that cannot be read keeps the last good one.
+echo "not a CRL" >"$T/clients.crl.new"
+mv "$T/clients.crl.new" "$T/clients.crl"
+check "a bad CRL is refused, the old kept" gw_wait 10 grep -q \
+    'client CRL' "$T/gw.err"
+expect_eq "...the reader still refused" \
+    "$(gw_curl reader -o /dev/null -w '%{http_code}' "$URL/api/v1/deployments")" 000
+expect_eq "...the admin still served" "$(gw_code "$URL/api/v1/deployments")" 200
+
 gw_finish
