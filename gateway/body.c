@@ -178,6 +178,11 @@ body_parse_replicas(
 
 	if (len == 0 || only_space(buf, len))
 		return BODY_EMPTY;
+	/* yajl's lexer takes \f and \v for whitespace; RFC 8259 does not,
+	 * and neither byte can stand raw anywhere in JSON text (inside a
+	 * string it must be escaped).  fuzz_body.c checks it. */
+	if (memchr(buf, '\f', len) != NULL || memchr(buf, '\v', len) != NULL)
+		return BODY_SYNTAX;
 	memset(&c, 0, sizeof(c));
 	c.max = max;
 	if ((h = yajl_alloc(&body_callbacks, NULL, &c)) == NULL)
