@@ -140,10 +140,11 @@ strict_parse(const unsigned char *s, size_t len, uint32_t max, uint32_t *out)
 	if (i >= len || s[i] != '}')
 		return S_NO;
 	i = skip_ws(s, len, i + 1);
+	/* Out of range and followed by garbage: either refusal is right. */
+	if (i != len)
+		return big || v > max ? S_NO : S_TRAILING;
 	if (big || v > max)
 		return S_RANGE;
-	if (i != len)
-		return S_TRAILING;
 	*out = (uint32_t)v;
 	return S_OK;
 }

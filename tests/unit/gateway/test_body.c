@@ -79,6 +79,12 @@ static const struct row rows[] = {
     {"vertical tab before", "\v{\"replicas\":1}", 0, BODY_SYNTAX, 0},
     {"form feed inside", "{\"replicas\":\f1}", 0, BODY_SYNTAX, 0},
     {"only form feed", "\f", 0, BODY_SYNTAX, 0},
+    /* yajl takes an unterminated string after the value for more to
+     * come, and its yajl_complete_parse let it pass. */
+    {"unterminated string after", "{\"replicas\":1} \"", 0, BODY_SYNTAX, 0},
+    {"unterminated string with brace", "{\"replicas\":1}\"}", 0, BODY_SYNTAX,
+        0},
+    {"unterminated escape after", "{\"replicas\":1}\"\\", 0, BODY_SYNTAX, 0},
     {"depth bomb arrays", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[", 0, BODY_NOT_OBJECT,
         0},
     {"depth bomb objects", "{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{", 0,
