@@ -4,12 +4,13 @@
  * Status), a DeploymentList page, a watch event stream.  The Lease parser
  * has its own entry point and its own driver, fuzz_lease.c.
  *
- * Input: byte 0 picks the mode (object, list, watch), byte 1 the size of
- * the pieces the rest is fed in (1..192, or multiples of 257 up to 16448,
- * across the parser's own 4096-byte slices).  The body is parsed three
- * times: whole, in those pieces, and byte by byte, every piece copied into
- * an exactly-sized heap block freed after its feed (so a read past a piece
- * or a pointer kept into an old one is caught).  Oracles, beyond
+ * Input: byte 0 picks the mode (object, list, watch; byte 0 % 3) and a
+ * delivery at which the callback aborts the parse (byte 0 / 3 % 5, 0:
+ * none), byte 1 the size of the pieces the rest is fed in (1..192, or multiples
+ * of 257 up to 16448, across the parser's own 4096-byte slices).  The body is
+ * parsed three times: whole, in those pieces, and byte by byte, every piece
+ * copied into an exactly-sized heap block freed after its feed (so a read past
+ * a piece or a pointer kept into an old one is caught).  Oracles, beyond
  * ASan/UBSan and LeakSanitizer:
  *   - the split never changes the outcome: the same success or failure,
  *     in the same call (feed or finish), with the same error text, the
@@ -24,7 +25,7 @@
  *     spec.replicas defaults to 1), BOOKMARK a resourceVersion, ERROR a
  *     code; a list delivers only ADDED, an object nothing;
  *   - kjson_count() is the number of deliveries, at most KJSON_MAX_ITEMS
- *     for a list;
+ *     for a list; a callback that aborts stops the parse there;
  *   - an error has printable text and a dead parser stays dead (feed and
  *     finish fail, the text is kept); success leaves no error text.
  */
@@ -47,7 +48,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 struct run {
 	enum kjson_mode mode;
-	uint64_t hash; /* every delivery, in order */
+	size_t abort_at; /* the callback returns -1 at this delivery; 0 never */
+	uint64_t hash;   /* every delivery, in order */
 	size_t events;
 	int failed; /* 0, 1 in a feed, 2 in finish */
 	char err[200];
@@ -158,10 +160,11 @@ deliver_cb(void *arg, enum kjson_event ev, const struct kjson_obj *o)
 	default:
 		CHECK(0);
 	}
+	CHECK(r->abort_at == 0 || r->events < r->abort_at);
 	r->events++;
 	mix(&r->hash, &ev, sizeof(ev));
 	mix_obj(&r->hash, o);
-	return 0;
+	return r->events == r->abort_at ? -1 : 0;
 }
 
 /* Feeds a private, exactly-sized copy of `len` bytes. */
@@ -181,8 +184,8 @@ feed_copy(struct kjson *k, const uint8_t *p, size_t len)
 
 /* One parse of `data` in pieces of `piece` bytes (0: whole). */
 static void
-run(struct run *r, enum kjson_mode mode, const uint8_t *data, size_t size,
-    size_t piece)
+run(struct run *r, enum kjson_mode mode, size_t abort_at, const uint8_t *data,
+    size_t size, size_t piece)
 {
 	struct kjson *k;
 	const char *e;
@@ -190,6 +193,7 @@ run(struct run *r, enum kjson_mode mode, const uint8_t *data, size_t size,
 
 	memset(r, 0, sizeof(*r));
 	r->mode = mode;
+	r->abort_at = abort_at;
 	if ((k = kjson_new(mode, deliver_cb, r)) == NULL)
 		abort();
 	if (piece != 0 && feed_copy(k, data, 0) != 0)
@@ -216,6 +220,9 @@ run(struct run *r, enum kjson_mode mode, const uint8_t *data, size_t size,
 		CHECK(strcmp(e, "no error") == 0);
 	}
 	CHECK(kjson_count(k) == r->events);
+	if (abort_at != 0 && r->events == abort_at)
+		CHECK(
+		    r->failed != 0 && strcmp(r->err, "aborted by caller") == 0);
 	if (mode == KJSON_LIST)
 		CHECK(r->events <= KJSON_MAX_ITEMS);
 	check_obj(kjson_top(k));
@@ -239,19 +246,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    KJSON_OBJECT, KJSON_LIST, KJSON_WATCH};
 	static struct run whole, pieces, bytes;
 	enum kjson_mode mode;
-	size_t piece;
+	size_t piece, abort_at;
 
 	if (size < 2)
 		return 0;
 	mode = modes[data[0] % 3];
+	abort_at = (size_t)(data[0] / 3 % 5);
 	piece = data[1] < 0xc0 ? (size_t)data[1] + 1
 	                       : (size_t)(data[1] - 0xbf) * 257;
 	data += 2;
 	size -= 2;
 
-	run(&whole, mode, data, size, 0);
-	run(&pieces, mode, data, size, piece);
-	run(&bytes, mode, data, size, 1);
+	run(&whole, mode, abort_at, data, size, 0);
+	run(&pieces, mode, abort_at, data, size, piece);
+	run(&bytes, mode, abort_at, data, size, 1);
 	same(&whole, &pieces);
 	same(&whole, &bytes);
 	return 0;
