@@ -102,4 +102,16 @@ $(BUILD)/fuzz/fuzz_cmjson: $(BUILD)/obj/tests/fuzz/fuzz_cmjson.o \
 	$(Q)mkdir -p $(@D)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS_YAJL)
+
+# ...and for the API answers kjson.c reads: Deployment object, list page
+# and watch stream (fuzz_kjson), and the Lease (fuzz_lease).
+KJSON_FUZZERS := $(BUILD)/fuzz/fuzz_kjson $(BUILD)/fuzz/fuzz_lease
+FUZZERS       += $(KJSON_FUZZERS)
+$(call obj,tests/fuzz/fuzz_kjson.c tests/fuzz/fuzz_lease.c): \
+    MOD_CFLAGS := $(CFLAGS_YAJL)
+$(KJSON_FUZZERS): $(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o \
+    $(call obj,core/kjson.c) $(PS_LIB)
+	$(Q)mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS_YAJL)
 endif

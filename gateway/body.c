@@ -21,6 +21,8 @@ struct body_ctx {
 	uint32_t max;
 	uint32_t value;
 	enum body_err err;
+	yajl_handle h;
+	size_t end; /* bytes up to and including the object's '}' */
 };
 
 static int
@@ -126,6 +128,8 @@ on_end_map(void *arg)
 	struct body_ctx *c = arg;
 
 	c->depth = 0;
+	/* The whole body is one yajl_parse call: this is an offset in it. */
+	c->end = yajl_get_bytes_consumed(c->h);
 	return 1;
 }
 
@@ -178,10 +182,16 @@ body_parse_replicas(
 
 	if (len == 0 || only_space(buf, len))
 		return BODY_EMPTY;
+	/* yajl's lexer takes \f and \v for whitespace; RFC 8259 does not,
+	 * and neither byte can stand raw anywhere in JSON text (inside a
+	 * string it must be escaped). */
+	if (memchr(buf, '\f', len) != NULL || memchr(buf, '\v', len) != NULL)
+		return BODY_SYNTAX;
 	memset(&c, 0, sizeof(c));
 	c.max = max;
 	if ((h = yajl_alloc(&body_callbacks, NULL, &c)) == NULL)
 		return BODY_NOMEM;
+	c.h = h;
 	/* Defaults kept on purpose: no comments, UTF-8 validated, one value,
 	 * no trailing garbage, no partial values. */
 	st = yajl_parse(h, buf, len);
@@ -194,6 +204,11 @@ body_parse_replicas(
 		return BODY_SYNTAX;
 	if (!c.seen_object)
 		return BODY_NOT_OBJECT;
+	/* yajl lets an unterminated string after the value pass (its lexer
+	 * waits for the rest and yajl_complete_parse does not ask): only
+	 * whitespace may follow the '}'.  Found by fuzz_body.c. */
+	if (!only_space(buf + c.end, len - c.end))
+		return BODY_SYNTAX;
 	if (!c.have)
 		return BODY_MISSING_FIELD;
 	*replicas = c.value;

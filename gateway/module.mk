@@ -44,12 +44,13 @@ $(GW_TESTS): $(BUILD)/tests/gateway/%: $(BUILD)/obj/tests/unit/gateway/%.o $(GW_
 COMPONENT_TESTS += $(sort $(filter-out tests/component/gateway_lib.sh,\
                      $(wildcard tests/component/gateway_*.sh)))
 
-# libFuzzer drivers (FUZZ=1 only): the request parser alone, and the whole
-# connection (http_conn + API/probe handlers + reply) over a socketpair
-# with a fake core that replaces ipc_client (so libgateway.a's
-# ipc_client.o is not linked).
+# libFuzzer drivers (FUZZ=1 only): the request parser alone, the body
+# parser alone, and the whole connection (http_conn + API/probe handlers +
+# reply) over a socketpair with a fake core that replaces ipc_client (so
+# libgateway.a's ipc_client.o is not linked).
 ifeq ($(FUZZ),1)
-GW_FUZZERS := $(BUILD)/fuzz/fuzz_http_parse $(BUILD)/fuzz/fuzz_gateway_conn
+GW_FUZZERS := $(BUILD)/fuzz/fuzz_http_parse $(BUILD)/fuzz/fuzz_body \
+              $(BUILD)/fuzz/fuzz_gateway_conn
 FUZZERS    += $(GW_FUZZERS)
 
 $(call obj,tests/fuzz/fuzz_gateway_conn.c): MOD_CFLAGS := $(CFLAGS_EVENT) $(CFLAGS_YAJL)
@@ -58,6 +59,12 @@ $(BUILD)/fuzz/fuzz_http_parse: $(BUILD)/obj/tests/fuzz/fuzz_http_parse.o $(GW_LI
 	$(Q)mkdir -p $(@D)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^
+
+# Only body.o comes out of the archive; it needs yajl.
+$(BUILD)/fuzz/fuzz_body: $(BUILD)/obj/tests/fuzz/fuzz_body.o $(GW_LIB)
+	$(Q)mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS_YAJL)
 
 $(BUILD)/fuzz/fuzz_gateway_conn: $(BUILD)/obj/tests/fuzz/fuzz_gateway_conn.o $(GW_LIB) $(PS_LIB)
 	$(Q)mkdir -p $(@D)

@@ -74,6 +74,17 @@ static const struct row rows[] = {
     {"truncated UTF-8", "{\"\xe2\x82\":1}", 0, BODY_SYNTAX, 0},
     {"bad UTF-8 outside", "\xfe{\"replicas\":1}", 0, BODY_SYNTAX, 0},
     {"NUL byte after", "{\"replicas\":1}\0", 15, BODY_SYNTAX, 0},
+    /* Whitespace to yajl, not to JSON (RFC 8259 section 2). */
+    {"form feed after", "{\"replicas\":1}\f", 0, BODY_SYNTAX, 0},
+    {"vertical tab before", "\v{\"replicas\":1}", 0, BODY_SYNTAX, 0},
+    {"form feed inside", "{\"replicas\":\f1}", 0, BODY_SYNTAX, 0},
+    {"only form feed", "\f", 0, BODY_SYNTAX, 0},
+    /* yajl takes an unterminated string after the value for more to
+     * come, and its yajl_complete_parse let it pass. */
+    {"unterminated string after", "{\"replicas\":1} \"", 0, BODY_SYNTAX, 0},
+    {"unterminated string with brace", "{\"replicas\":1}\"}", 0, BODY_SYNTAX,
+        0},
+    {"unterminated escape after", "{\"replicas\":1}\"\\", 0, BODY_SYNTAX, 0},
     {"depth bomb arrays", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[", 0, BODY_NOT_OBJECT,
         0},
     {"depth bomb objects", "{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{", 0,
