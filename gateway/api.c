@@ -325,6 +325,20 @@ identify(struct api *api, struct http_peer *p)
 	return 0;
 }
 
+/* Why a request was refused, naming the flag that would allow it. */
+static const char *
+forbidden_message(
+    const struct api *api, const struct route_match *m, unsigned method)
+{
+	if (!route_is_write(m->id, method))
+		return "this client certificate is not on --allow-read or "
+		       "--allow-write";
+	if (authz_count(api->authz, AUTHZ_WRITE) == 0)
+		return "writes are refused: the gateway was started without "
+		       "--allow-write";
+	return "this client certificate is not on --allow-write";
+}
+
 /* media type "application/json", parameters: only charset=utf-8. */
 static int
 content_type_ok(const char *ct)
@@ -494,8 +508,8 @@ api_serve(void *arg, struct http_req *req)
 	    0) {
 		log_info("authz: %s may not %s %s", r->identity,
 		    http_req_method(req), route_label(m.id));
-		fail(r, 403, "forbidden",
-		    "this client certificate is not allowed to do that");
+		fail(
+		    r, 403, "forbidden", forbidden_message(api, &m, r->method));
 		return;
 	}
 	if ((m.id == ROUTE_REPLICAS || m.id == ROUTE_PIN) && !m.name_ok) {

@@ -1,12 +1,12 @@
 /*
- * authz.c — allow-lists and certificate names.  The lists are small
- * (GW_MAX_ALLOW each) and searched linearly.  This module trusts that the
- * certificate it is given was verified by the TLS layer; it never looks at
- * an unverified one (api.c checks SSL_get_verify_result first).
+ * authz.c — typed allow-lists and certificate names.  The lists are
+ * small (GW_MAX_ALLOW each) and searched linearly; an entry is compared
+ * only with the client's names of its own type.  This module trusts that
+ * the certificate it is given was verified by the TLS layer; it never
+ * looks at an unverified one (api.c checks SSL_get_verify_result first).
  */
 #include <arpa/inet.h>
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +20,23 @@
 
 struct authz {
 	size_t nread, nwrite;
-	char read[GW_MAX_ALLOW][GW_MAX_SUBJECT + 1];
-	char write[GW_MAX_ALLOW][GW_MAX_SUBJECT + 1];
+	struct authz_name read[GW_MAX_ALLOW];
+	struct authz_name write[GW_MAX_ALLOW];
+};
+
+#define AUTHZ_STR_(x) #x
+#define AUTHZ_STR(x)  AUTHZ_STR_(x)
+
+/* The type prefixes, exactly as an entry spells them. */
+static const struct {
+	const char *prefix;
+	enum authz_type type;
+} prefixes[] = {
+    {"CN=", AUTHZ_CN},
+    {"DNS:", AUTHZ_DNS},
+    {"URI:", AUTHZ_URI},
+    {"email:", AUTHZ_EMAIL},
+    {"IP:", AUTHZ_IP},
 };
 
 struct authz *
@@ -36,52 +51,130 @@ authz_free(struct authz *a)
 	free(a);
 }
 
-int
-authz_add(struct authz *a, enum authz_perm perm, const char *subject)
+const char *
+authz_strerror(int err)
 {
-	size_t len = strnlen(subject, GW_MAX_SUBJECT + 1), i;
-	size_t *n = perm == AUTHZ_WRITE ? &a->nwrite : &a->nread;
-	char(*list)[GW_MAX_SUBJECT + 1] =
-	    perm == AUTHZ_WRITE ? a->write : a->read;
-
-	if (len == 0 || len > GW_MAX_SUBJECT) {
-		errno = EINVAL;
-		return -1;
+	switch (err) {
+	case 0:
+		return "ok";
+	case AUTHZ_ERR_PREFIX:
+		return "no known type prefix";
+	case AUTHZ_ERR_EMPTY:
+		return "empty name after the type prefix";
+	case AUTHZ_ERR_LONG:
+		return "name longer than " AUTHZ_STR(GW_MAX_SUBJECT) " bytes";
+	case AUTHZ_ERR_CHAR:
+		return "name holds a character other than printable ASCII "
+		       "(or a space, allowed only inside a CN)";
+	case AUTHZ_ERR_IP:
+		return "IP: wants an IPv4 or IPv6 address";
+	case AUTHZ_ERR_FULL:
+		return "too many entries in one list";
+	default:
+		return "unknown error";
 	}
-	for (i = 0; i < len; i++) {
-		if (subject[i] < 0x20 || subject[i] > 0x7e) {
-			errno = EINVAL;
-			return -1;
+}
+
+/* Canonical text of an IP address, as read_sans() writes a SAN's. */
+static int
+canonical_ip(const char *s, char *out, size_t len)
+{
+	unsigned char bin[16];
+
+	if (inet_pton(AF_INET, s, bin) == 1)
+		return inet_ntop(AF_INET, bin, out, (socklen_t)len) ? 0 : -1;
+	if (inet_pton(AF_INET6, s, bin) == 1)
+		return inet_ntop(AF_INET6, bin, out, (socklen_t)len) ? 0 : -1;
+	return -1;
+}
+
+int
+authz_parse_entry(const char *entry, struct authz_name *out)
+{
+	const char *v = NULL;
+	char ip[INET6_ADDRSTRLEN];
+	size_t i, len, plen;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+		plen = strlen(prefixes[i].prefix);
+		if (strncmp(entry, prefixes[i].prefix, plen) == 0) {
+			out->type = prefixes[i].type;
+			v = entry + plen;
+			break;
 		}
 	}
-	if (*n >= GW_MAX_ALLOW) {
-		errno = ENOSPC;
-		return -1;
+	if (v == NULL)
+		return AUTHZ_ERR_PREFIX;
+	len = strnlen(v, GW_MAX_SUBJECT + 1);
+	if (len == 0)
+		return AUTHZ_ERR_EMPTY;
+	if (len > GW_MAX_SUBJECT)
+		return AUTHZ_ERR_LONG;
+	for (i = 0; i < len; i++) {
+		if (v[i] > 0x20 && v[i] < 0x7f)
+			continue;
+		/* "CN=replicad dev CA" is a name; "CN= admin" a typo. */
+		if (v[i] == ' ' && out->type == AUTHZ_CN && i > 0 &&
+		    i + 1 < len)
+			continue;
+		return AUTHZ_ERR_CHAR;
 	}
-	memcpy(list[*n], subject, len + 1);
-	(*n)++;
+	if (out->type == AUTHZ_IP) {
+		if (canonical_ip(v, ip, sizeof(ip)) != 0)
+			return AUTHZ_ERR_IP;
+		v = ip;
+		len = strlen(ip);
+	}
+	memcpy(out->value, v, len);
+	out->value[len] = '\0';
 	return 0;
 }
 
 int
-authz_is_open(const struct authz *a)
+authz_add(struct authz *a, enum authz_perm perm, const char *entry)
 {
-	return a->nread == 0 && a->nwrite == 0;
+	size_t *n = perm == AUTHZ_WRITE ? &a->nwrite : &a->nread;
+	struct authz_name *list = perm == AUTHZ_WRITE ? a->write : a->read;
+	int r;
+
+	if (*n >= GW_MAX_ALLOW)
+		return AUTHZ_ERR_FULL;
+	if ((r = authz_parse_entry(entry, &list[*n])) != 0)
+		return r;
+	(*n)++;
+	return 0;
+}
+
+size_t
+authz_count(const struct authz *a, enum authz_perm perm)
+{
+	return perm == AUTHZ_WRITE ? a->nwrite : a->nread;
+}
+
+/* Whether one of the client's names of the entry's type is the entry. */
+static int
+matches(const struct authz_name *e, const struct authz_id *id)
+{
+	size_t j;
+
+	if (e->type == AUTHZ_CN)
+		return id->has_cn && strcmp(e->value, id->cn) == 0;
+	for (j = 0; j < id->nsans; j++)
+		if (id->sans[j].type == e->type &&
+		    strcmp(e->value, id->sans[j].value) == 0)
+			return 1;
+	return 0;
 }
 
 static int
-in_list(
-    const char (*list)[GW_MAX_SUBJECT + 1], size_t n, const struct authz_id *id)
+in_list(const struct authz_name *list, size_t n, const struct authz_id *id)
 {
-	size_t i, j;
+	size_t i;
 
-	for (i = 0; i < n; i++) {
-		if (id->has_cn && strcmp(list[i], id->cn) == 0)
+	for (i = 0; i < n; i++)
+		if (matches(&list[i], id))
 			return 1;
-		for (j = 0; j < id->nsans; j++)
-			if (strcmp(list[i], id->sans[j]) == 0)
-				return 1;
-	}
 	return 0;
 }
 
@@ -89,11 +182,14 @@ int
 authz_check(
     const struct authz *a, const struct authz_id *id, enum authz_perm perm)
 {
-	if (authz_is_open(a))
-		return 1;
 	if (in_list(a->write, a->nwrite, id))
 		return 1;
-	return perm == AUTHZ_READ && in_list(a->read, a->nread, id);
+	if (perm == AUTHZ_WRITE)
+		return 0;
+	/* No list at all: reads are open to every verified client. */
+	if (a->nread == 0 && a->nwrite == 0)
+		return 1;
+	return in_list(a->read, a->nread, id);
 }
 
 /* Copies a counted name if usable: no NUL inside, fits. */
@@ -158,6 +254,15 @@ read_cn(X509 *cert, struct authz_id *id)
 	OPENSSL_free(utf8);
 }
 
+/* Adds a SAN of `type` if usable (see take_name). */
+static void
+add_san(struct authz_id *id, enum authz_type type, const unsigned char *src,
+    int len)
+{
+	if (take_name(id->sans[id->nsans].value, src, len) == 0)
+		id->sans[id->nsans++].type = type;
+}
+
 static void
 read_sans(X509 *cert, struct authz_id *id)
 {
@@ -166,6 +271,7 @@ read_sans(X509 *cert, struct authz_id *id)
 	const ASN1_STRING *s;
 	const unsigned char *ip;
 	char text[INET6_ADDRSTRLEN];
+	enum authz_type type;
 	int i, n;
 
 	gens = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
@@ -177,12 +283,15 @@ read_sans(X509 *cert, struct authz_id *id)
 		switch (g->type) {
 		case GEN_DNS:
 			s = g->d.dNSName;
+			type = AUTHZ_DNS;
 			break;
 		case GEN_EMAIL:
 			s = g->d.rfc822Name;
+			type = AUTHZ_EMAIL;
 			break;
 		case GEN_URI:
 			s = g->d.uniformResourceIdentifier;
+			type = AUTHZ_URI;
 			break;
 		case GEN_IPADD:
 			s = g->d.iPAddress;
@@ -192,19 +301,16 @@ read_sans(X509 *cert, struct authz_id *id)
 			            NULL) ||
 			    (ASN1_STRING_length(s) == 16 &&
 			        inet_ntop(AF_INET6, ip, text, sizeof(text)) !=
-			            NULL)) {
-				if (take_name(id->sans[id->nsans],
-				        (const unsigned char *)text,
-				        (int)strlen(text)) == 0)
-					id->nsans++;
-			}
+			            NULL))
+				add_san(id, AUTHZ_IP,
+				    (const unsigned char *)text,
+				    (int)strlen(text));
 			continue;
 		default:
 			continue;
 		}
-		if (take_name(id->sans[id->nsans], ASN1_STRING_get0_data(s),
-		        ASN1_STRING_length(s)) == 0)
-			id->nsans++;
+		add_san(
+		    id, type, ASN1_STRING_get0_data(s), ASN1_STRING_length(s));
 	}
 	GENERAL_NAMES_free(gens);
 }
@@ -226,7 +332,8 @@ authz_id_from_cert(X509 *cert, struct authz_id *id)
 		return 0;
 	}
 	if (id->nsans > 0) {
-		authz_id_set_identity(id, id->sans[0], strlen(id->sans[0]));
+		authz_id_set_identity(
+		    id, id->sans[0].value, strlen(id->sans[0].value));
 		return 0;
 	}
 	/* Nameless but verified: the serial is at least traceable. */

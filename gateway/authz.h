@@ -6,10 +6,16 @@
  * subject CN (exactly one, or none) and its SANs (DNS, email, URI, IP).
  * Chain verification says "issued by our CA"; these names say "who".
  *
- * Policy: with no --allow-read and no --allow-write every verified client
- * may read and write.  Otherwise reading needs a name in either list and
- * writing needs a name in --allow-write.  Matching is exact and
- * case-sensitive on the CN or any SAN.
+ * Allow-list entries are typed: CN=<cn>, DNS:<name>, URI:<uri>,
+ * email:<address>, IP:<address>.  An entry matches only a name of its own
+ * type (CN=x never matches a DNS SAN x, nor DNS:x a CN x), exactly and
+ * case-sensitively; IP entries are compared in inet_ntop's form.
+ *
+ * Policy (secure by default, issue #12):
+ *   - no --allow-read and no --allow-write: every verified client may
+ *     read, nobody may write;
+ *   - any list: reading needs a name in either list;
+ *   - writing always needs a name in --allow-write.
  */
 #ifndef GW_AUTHZ_H
 #define GW_AUTHZ_H
@@ -23,6 +29,28 @@
 
 enum authz_perm { AUTHZ_READ, AUTHZ_WRITE };
 
+/* The kinds of name a certificate carries, and an entry names. */
+enum authz_type { AUTHZ_CN, AUTHZ_DNS, AUTHZ_URI, AUTHZ_EMAIL, AUTHZ_IP };
+
+/* Errors of authz_parse_entry() and authz_add(); authz_strerror(). */
+#define AUTHZ_ERR_PREFIX (-1) /* no known type prefix */
+#define AUTHZ_ERR_EMPTY  (-2) /* nothing after the prefix */
+#define AUTHZ_ERR_LONG   (-3) /* value over GW_MAX_SUBJECT bytes */
+#define AUTHZ_ERR_CHAR   (-4) /* a byte this type may not hold */
+#define AUTHZ_ERR_IP     (-5) /* IP: not an IPv4 or IPv6 address */
+#define AUTHZ_ERR_FULL   (-6) /* GW_MAX_ALLOW entries already */
+
+/* The accepted entry forms, for messages. */
+#define AUTHZ_FORMS                                                  \
+	"CN=<common name>, DNS:<name>, URI:<uri>, email:<address>, " \
+	"IP:<address>"
+
+/* One typed name: an allow-list entry or a certificate's name. */
+struct authz_name {
+	enum authz_type type;
+	char value[GW_MAX_SUBJECT + 1];
+};
+
 struct authz;
 
 /* Names of one client, from its verified certificate. */
@@ -30,18 +58,28 @@ struct authz_id {
 	int has_cn;
 	char cn[GW_MAX_SUBJECT + 1];
 	size_t nsans;
-	char sans[GW_MAX_SANS][GW_MAX_SUBJECT + 1];
+	struct authz_name sans[GW_MAX_SANS]; /* type never AUTHZ_CN */
 	/* What goes to the core and the logs: printable ASCII, escaped. */
 	char identity[PS_MAX_IDENTITY + 1];
 };
 
 struct authz *authz_new(void);
 void authz_free(struct authz *a);
-/* 0, or -1 with errno EINVAL (empty, too long, not printable) / ENOSPC. */
-int authz_add(struct authz *a, enum authz_perm perm, const char *subject);
-/* 1 when no list was configured (every verified client may do all). */
-int authz_is_open(const struct authz *a);
-/* 1 allowed, 0 denied. */
+/*
+ * Parses one entry ("DNS:ops.example.com") into `out`: 0, or an
+ * AUTHZ_ERR_*.  The prefixes are exactly "CN=", "DNS:", "URI:", "email:",
+ * "IP:" (case matters); the value is 1..GW_MAX_SUBJECT bytes of printable
+ * ASCII without spaces, except that a CN may hold spaces inside (not at
+ * either end); an IP value must be an address and is kept as inet_ntop
+ * writes it ("::1" for "0:0::1").
+ */
+int authz_parse_entry(const char *entry, struct authz_name *out);
+/* Parses and adds an entry: 0, or an AUTHZ_ERR_*. */
+int authz_add(struct authz *a, enum authz_perm perm, const char *entry);
+const char *authz_strerror(int err);
+/* Entries in the list of `perm`. */
+size_t authz_count(const struct authz *a, enum authz_perm perm);
+/* 1 allowed, 0 denied (see "Policy" above). */
 int authz_check(
     const struct authz *a, const struct authz_id *id, enum authz_perm perm);
 

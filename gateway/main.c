@@ -4,7 +4,9 @@
  *
  * Every flag --NAME may also be given as REPLICAD_<NAME> (upper case, '-'
  * -> '_'); the command line wins.  Repeatable flags (--allow-read,
- * --allow-write) take a comma-separated list from the environment.
+ * --allow-write) take a comma-separated list from the environment.  Their
+ * entries are typed (authz.h); one without a known type stops the gateway
+ * with exit 2.  Without --allow-write every write is refused.
  *
  * The gateway links neither libcurl nor any Kubernetes client code: all it
  * can do to the cluster is ask the core for one of the typed requests of
@@ -131,10 +133,12 @@ usage(FILE *out)
 	    "  --core-socket PATH          replicad-core's Unix socket\n"
 	    "  --probe-listen ADDR:PORT    plain HTTP probes (default "
 	    "0.0.0.0:8080)\n"
-	    "  --allow-read SUBJECT        CN or SAN allowed to read "
-	    "(repeatable)\n"
-	    "  --allow-write SUBJECT       CN or SAN allowed to read and write "
-	    "(repeatable)\n"
+	    "  --allow-read ENTRY          name allowed to read (repeatable)\n"
+	    "  --allow-write ENTRY         name allowed to read and write "
+	    "(repeatable;\n"
+	    "                              none: writes are refused)\n"
+	    "    ENTRY: CN=<cn>, DNS:<name>, URI:<uri>, email:<addr>, "
+	    "IP:<addr>\n"
 	    "  --max-connections N         open TLS connections (default %d)\n"
 	    "  --max-replicas N            largest accepted replicas (default "
 	    "2147483647)\n"
@@ -172,24 +176,48 @@ number(const char *flag, const char *s, long min, long max)
 	return v;
 }
 
+/*
+ * A bad allow-list entry stops the gateway with exit 2, as a bad flag
+ * does: guessing the type of an untyped name would widen access.  The
+ * entry is echoed with anything unprintable as '?'.
+ */
+static void
+allow_fail(const char *where, const char *entry, int err)
+{
+	char shown[64];
+	size_t i;
+
+	for (i = 0; i + 1 < sizeof(shown) && entry[i] != '\0'; i++)
+		shown[i] = entry[i] >= 0x20 && entry[i] < 0x7f ? entry[i] : '?';
+	shown[i] = '\0';
+	fprintf(stderr,
+	    "replicad-gateway: %s \"%s%s\": %s; an entry is one of " AUTHZ_FORMS
+	    "\n",
+	    where, shown, entry[i] != '\0' ? "..." : "", authz_strerror(err));
+	exit(2);
+}
+
 static void
 add_allow(struct authz *a, enum authz_perm perm, const char *list, int split)
 {
 	char *copy, *tok, *save = NULL;
+	int r;
 
 	if (!split) {
-		if (authz_add(a, perm, list) != 0)
-			fatal("--allow-%s \"%s\"",
-			    perm == AUTHZ_WRITE ? "write" : "read", list);
+		if ((r = authz_add(a, perm, list)) != 0)
+			allow_fail(perm == AUTHZ_WRITE ? "--allow-write"
+			                               : "--allow-read",
+			    list, r);
 		return;
 	}
 	if ((copy = strdup(list)) == NULL)
 		fatal("strdup");
 	for (tok = strtok_r(copy, ",", &save); tok != NULL;
 	     tok = strtok_r(NULL, ",", &save))
-		if (*tok != '\0' && authz_add(a, perm, tok) != 0)
-			fatal("REPLICAD_ALLOW_%s \"%s\"",
-			    perm == AUTHZ_WRITE ? "WRITE" : "READ", tok);
+		if (*tok != '\0' && (r = authz_add(a, perm, tok)) != 0)
+			allow_fail(perm == AUTHZ_WRITE ? "REPLICAD_ALLOW_WRITE"
+			                               : "REPLICAD_ALLOW_READ",
+			    tok, r);
 	free(copy);
 }
 
@@ -567,10 +595,17 @@ main(int argc, char *argv[])
 
 	ipcc_start(g.ipcc);
 	log_info("replicad-gateway %s listening on %s (probes on %s), core "
-	         "at %s, %s",
+	         "at %s, reads: %s, writes: %zu allowed name(s)",
 	    GW_VERSION, o.listen, o.probe_listen, o.core_socket,
-	    authz_is_open(g.authz) ? "every verified client may read and write"
-	                           : "allow-lists in force");
+	    authz_count(g.authz, AUTHZ_READ) + authz_count(g.authz, AUTHZ_WRITE)
+	        ? "allow-lists"
+	        : "every verified client",
+	    authz_count(g.authz, AUTHZ_WRITE));
+	if (authz_count(g.authz, AUTHZ_WRITE) == 0)
+		log_warnx(
+		    "no --allow-write given: writes are refused (403); to "
+		    "allow a client, start with --allow-write CN=<name> (or "
+		    "DNS:, URI:, email:, IP:) or set REPLICAD_ALLOW_WRITE");
 	if (event_base_dispatch(g.base) != 0)
 		log_warnx("event loop failed");
 

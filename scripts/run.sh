@@ -3,7 +3,8 @@
 #
 # Starts kube-sim (HTTPS, bearer token, the seed's deployments frontend=3,
 # orders=2, worker=1), replicad-core (talking to it, verifying its
-# certificate) and replicad-gateway (mutual TLS on 127.0.0.1), prints
+# certificate) and replicad-gateway (mutual TLS on 127.0.0.1; the dev
+# client certificate may write, the reader certificate only read), prints
 # ready-to-paste curl commands, and stops everything on Ctrl-C.
 #
 #   KUBE_API=http://127.0.0.1:8001 make run   # a real cluster via kubectl proxy
@@ -84,10 +85,15 @@ core_args+=(--pin-file "$PIN_FILE")
 pids+=($!)
 wait_for 20 replicad-core test -S "$RUN_DIR/core.sock"
 
+# The development PKI's two clients (scripts/gen-certs.sh): `client`
+# (CN=replicad-admin) may write, `reader` (CN=replicad-reader) may only
+# read.  Any other certificate of the dev CA may do nothing.
 "$BUILD/replicad-gateway" --listen "$GATEWAY_ADDR" \
     --probe-listen "$PROBE_ADDR" --core-socket "$RUN_DIR/core.sock" \
     --tls-cert "$CERTS/server.crt" --tls-key "$CERTS/server.key" \
-    --client-ca "$CERTS/ca.crt" >"$RUN_DIR/gateway.log" 2>&1 &
+    --client-ca "$CERTS/ca.crt" \
+    --allow-write CN=replicad-admin --allow-read CN=replicad-reader \
+    >"$RUN_DIR/gateway.log" 2>&1 &
 pids+=($!)
 wait_for 30 "replicad-gateway (ready)" \
     curl -sf "http://$PROBE_ADDR/readyz"
@@ -107,6 +113,10 @@ run: replicad is ready (logs in $RUN_DIR). Try:
   curl \$C -X DELETE $url/api/v1/deployments/orders/pin
   curl \$C $url/healthz
   curl http://$PROBE_ADDR/metrics
+
+  # The reader certificate may read, and gets 403 for any write:
+  R="--cacert $CERTS/ca.crt --cert $CERTS/reader.crt --key $CERTS/reader.key"
+  curl \$R $url/api/v1/deployments
 
 Ctrl-C stops everything.
 EOF

@@ -192,10 +192,14 @@ wait_for 20 replicad-core test -S "$CORE_SOCK"
 
 GW_PORT=$(free_port)
 GW_PROBE=$(free_port)
+# make run's allow-lists: the write test's client certificate may write
+# (without --allow-write every write would be 403).
 "${ON_SERVER[@]}" "$BUILD/replicad-gateway" --listen "127.0.0.1:$GW_PORT" \
     --probe-listen "127.0.0.1:$GW_PROBE" --core-socket "$CORE_SOCK" \
     --tls-cert "$CERTS/server.crt" --tls-key "$CERTS/server.key" \
-    --client-ca "$CERTS/ca.crt" >"$OUT/logs/gateway.log" 2>&1 &
+    --client-ca "$CERTS/ca.crt" \
+    --allow-write CN=replicad-admin --allow-read CN=replicad-reader \
+    >"$OUT/logs/gateway.log" 2>&1 &
 GW_PID=$!
 PIDS+=("$GW_PID")
 wait_for 30 "replicad-gateway (ready)" \

@@ -51,10 +51,11 @@ check "Chart.yaml: v2, name, semver, appVersion = CORE_VERSION" cc chart-yaml
 check "schema: valid draft-07, every object closed" cc schema-self
 check "schema: describes every key of values.yaml" cc schema-covers-values
 check "schema: config bounds within replicad-gateway's flag bounds" cc schema-bounds
+check "schema: allow-list entries typed as replicad-gateway takes them" cc schema-subjects
 check "templates: every .Values reference exists, every value is used" cc values-refs
 check "templates: security settings are literals, no host*/ClusterRole/subPath" \
 	cc security-literals
-check "NOTES.txt: port-forward and curl with client certificate" cc notes
+check "NOTES.txt: port-forward and curl with client certificate; writes refused without writers" cc notes
 
 # --- 2. schema
 check "schema: accepts values.yaml" cc schema-accepts
@@ -130,7 +131,14 @@ render_case kind replicad tests/k8s/values-kind.yaml "$VALUES/good-inline-tls.ya
 
 check "render: NOTES.txt" render_to "$LIB_TMP/notes.txt" default -notes \
 	"$VALUES/good-inline-tls.yaml"
-check "render NOTES.txt: port-forward and curl" cc notes "$LIB_TMP/notes.txt"
+check "render NOTES.txt: port-forward and curl; names the writers" \
+	cc notes "$LIB_TMP/notes.txt" "$VALUES/good-inline-tls.yaml"
+# No config.allowWrite (the default): NOTES say writes are refused, and how
+# to grant them.
+check "render: NOTES.txt without writers" render_to "$LIB_TMP/notes-ro.txt" \
+	replicad -notes "$VALUES/good-existing-secret.yaml"
+check "render NOTES.txt without writers: writes refused, how to grant" \
+	cc notes "$LIB_TMP/notes-ro.txt" "$VALUES/good-existing-secret.yaml"
 
 # render_refuses WANT VALUES...: the render stops, saying WANT.
 render_refuses() {

@@ -866,11 +866,65 @@ def cmd_chart_yaml():
     need(default_values()["image"]["tag"] == "", "image.tag default must be empty (appVersion)")
 
 
-def cmd_notes(notes_file=None):
+NOTES_REFUSED = "WRITES ARE REFUSED"
+
+
+def cmd_notes(notes_file=None, *value_files):
+    """NOTES.txt shows how to reach the API; rendered (with the values it
+    was rendered with), it says whether writes are refused and, if so, how
+    to grant them (issue #12: the chart grants no writes by default)."""
     text = read(notes_file) if notes_file else read(os.path.join(TEMPLATES, "NOTES.txt"))
     for want in ("port-forward svc/", "--cacert", "--cert", "--key", "/api/v1/deployments",
                  "-X POST", "/healthz"):
         need(want in text, "NOTES.txt lacks %r" % want)
+    grant = "--set 'config.allowWrite={CN="
+    if not notes_file:
+        need(NOTES_REFUSED in text and grant in text,
+             "NOTES.txt does not say that writes are refused and how to grant them")
+        return
+    writers = values_with(value_files)["config"]["allowWrite"]
+    if writers:
+        need(NOTES_REFUSED not in text, "NOTES.txt says writes are refused, yet allowWrite is %r" % writers)
+        for w in writers:
+            need(w in text, "NOTES.txt does not name the writer %r" % w)
+    else:
+        need(NOTES_REFUSED in text, "allowWrite is empty, yet NOTES.txt does not say writes are refused")
+        need(grant in text and "helm upgrade" in text,
+             "NOTES.txt does not say how to grant writes (helm upgrade %s...})" % grant)
+
+
+def cmd_schema_subjects():
+    """The schema's allow-list entries are the gateway's (gateway/authz.c):
+    the same type prefixes, typed entries only, the same name rules."""
+    prefixes = re.findall(r'\{"([A-Za-z]+[=:])", AUTHZ_[A-Z]+\}',
+                          read(os.path.join(ROOT, "gateway", "authz.c")))
+    need(sorted(prefixes) == sorted(["CN=", "DNS:", "URI:", "email:", "IP:"]),
+         "gateway/authz.c prefixes %r" % prefixes)
+    sub = schema()["definitions"]["subject"]
+    pat = re.compile(sub["pattern"])
+
+    def ok(e):
+        return pat.search(e) is not None and sub["minLength"] <= len(e) <= sub["maxLength"]
+    for p in prefixes:
+        good = p + ("10.0.0.1" if p == "IP:" else "x")
+        need(ok(good), "schema refuses %r" % good)
+        need(not ok(p), "schema accepts the empty %r" % p)
+        need(not ok(good[len(p):]), "schema accepts the untyped %r" % good[len(p):])
+        for other in (p.lower(), p.upper(), p[:-1] + ("=" if p[-1] == ":" else ":")):
+            if other not in prefixes:
+                need(not ok(other + "x"), "schema accepts the prefix %r" % other)
+        if p != "IP:":
+            need(ok(p + "a" * 256), "schema refuses a 256-byte %s name" % p)
+            need(not ok(p + "a" * 257), "schema accepts a 257-byte %s name" % p)
+            need(not ok(p + "a,b"), "schema accepts a comma in a %s name (REPLICAD_ALLOW_* splits it)" % p)
+            need(not ok(p + "a\nb"), "schema accepts a control character in a %s name" % p)
+            need(not ok(p + "caf\u00e9"), "schema accepts non-ASCII in a %s name" % p)
+    for good in ("CN=replicad dev CA", "URI:spiffe://cluster.local/ns/x/sa/y", "IP:::1",
+                 "IP:2001:db8::1", "email:ops@example.com", "DNS:*.example.com"):
+        need(ok(good), "schema refuses %r" % good)
+    for bad in ("replicad-admin", "spiffe://cluster.local/ns/x/sa/y", "CN= admin", "CN=admin ",
+                "DNS:a b", "IP:localhost", "IP Address:10.0.0.1", "O=replicad"):
+        need(not ok(bad), "schema accepts %r" % bad)
 
 
 def cmd_security_literals():
@@ -942,6 +996,7 @@ COMMANDS = {
     "schema-rejects": cmd_schema_rejects,
     "schema-covers-values": cmd_schema_covers_values,
     "schema-bounds": cmd_schema_bounds,
+    "schema-subjects": cmd_schema_subjects,
     "values-refs": cmd_values_refs,
     "chart-yaml": cmd_chart_yaml,
     "notes": cmd_notes,

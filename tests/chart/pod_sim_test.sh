@@ -10,7 +10,8 @@
 #
 #   - the gateway (uid 10001) connects to the socket the core (uid 10002)
 #     creates, through the shared group, and reads its TLS files;
-#   - the allow-lists from the ConfigMap's REPLICAD_* variables take effect;
+#   - the allow-lists from the ConfigMap's REPLICAD_* variables take effect,
+#     and with the chart's defaults reads are served and writes refused;
 #   - the core's exec probe works as the core's uid, and a third uid with
 #     the same group is refused by the core's uid check;
 #   - that probe (`replicad-ctl ping`) keeps passing while the API server
@@ -198,6 +199,35 @@ worker_at() {
 	    grep -qE '"spec":\{[^}]*"replicas":'"$1"'[,}]'
 }
 check "pins: the leader scales worker to its pin" lib_wait 30 worker_at 2
+
+# The chart's defaults grant no writes (issue #12): the same pod rendered
+# without the KIND allow-lists serves reads to any certificate of the
+# client CA, refuses every write, and its gateway says so at start.
+"$LIB_TMP/render" -namespace default charts/replicad "$LIB_TMP/tls-values.yaml" \
+    >"$LIB_TMP/pod-default.yaml" || exit 1
+spec=$(python3 tests/chart/chartcheck.py pod-spec "$LIB_TMP/pod-default.yaml") || {
+	echo "$spec"
+	exit 1
+}
+GW_ENV_DEFAULT=()
+eval "$(printf '%s\n' "$spec" | sed -n 's/^GW_ENV=/GW_ENV_DEFAULT=/p')"
+expect_match "defaults: REPLICAD_ALLOW_WRITE is empty" \
+	"$(printf '%s\n' "${GW_ENV_DEFAULT[@]}")" '^REPLICAD_ALLOW_WRITE=$'
+stopped_gw() {
+	kill -TERM "$GW_PID"
+	wait "$GW_PID"
+}
+check "gateway (KIND values): SIGTERM, exit 0" stopped_gw
+lib_forget "$GW_PID"
+lib_bg gateway-default as_exec "$GW_UID" "$GID" "${GW_ENV_DEFAULT[@]}" \
+    "$BIN/replicad-gateway" "${gw_args[@]}"
+GW_PID=$LIB_LAST_PID
+check "defaults: gateway ready" lib_wait 30 ready
+expect_eq "defaults: the reader certificate lists" "$(lib_http_code "$URL" "${R[@]}")" 200
+expect_eq "defaults: the admin certificate lists" "$(lib_http_code "$URL" "${A[@]}")" 200
+expect_eq "defaults: the admin certificate may not write" "$(post "${A[@]}")" 403
+expect_match "defaults: the gateway warns that writes are refused" \
+	"$(cat "$LIB_TMP/gateway-default.err")" 'no --allow-write given: writes are refused'
 
 # The core's exec probe, as the kubelet runs it: the container's uid.
 probe=("$BIN/replicad-ctl" "${CORE_PROBE[@]:1}")

@@ -6,7 +6,8 @@
 # in the API shows through the gateway, /healthz follows the API's health,
 # pins hold a Deployment against drift and refuse conflicting writes, the
 # gateway rides out a core restart on its own (the pins survive it), and
-# `make run`'s script brings everything up and down.
+# `make run`'s script brings everything up and down, with its allow-lists
+# (the dev client writes, the reader only reads).
 . "$(dirname "$0")/ks-common.sh"
 lib_init e2e
 
@@ -41,7 +42,8 @@ PROBE_PORT=$(lib_free_port)
 lib_bg gateway "$BUILD/replicad-gateway" --listen "127.0.0.1:$GW_PORT" \
     --probe-listen "127.0.0.1:$PROBE_PORT" --core-socket "$SOCK" \
     --tls-cert "$PKI/server.crt" --tls-key "$PKI/server.key" \
-    --client-ca "$PKI/ca.crt"
+    --client-ca "$PKI/ca.crt" \
+    --allow-write CN=replicad-admin --allow-read CN=replicad-reader
 GW_PID=$LIB_LAST_PID
 GW=https://localhost:$GW_PORT
 C=(--cacert "$PKI/ca.crt" --cert "$PKI/client.crt" --key "$PKI/client.key")
@@ -187,6 +189,21 @@ expect_match "make run: printed curl commands" "$(cat "$LIB_TMP/run.out")" \
     "curl .*https://localhost:$RG/api/v1/deployments"
 expect_eq "make run: pins are on" \
     "$(api "https://localhost:$RG/api/v1/pins")" '{"pins":[]}'
+# make run's allow-lists: the dev client writes, the reader only reads.
+R=(--cacert "$PKI/ca.crt" --cert "$PKI/reader.crt" --key "$PKI/reader.key")
+run_scale() { # CERT-ARGS...: status of a POST through make run's gateway
+	curl -s -o /dev/null -w '%{http_code}' "$@" -X POST \
+	    -H 'Content-Type: application/json' -d '{"replicas":4}' \
+	    "https://localhost:$RG/api/v1/deployments/worker/replicas"
+}
+expect_eq "make run: the client certificate may write" "$(run_scale "${C[@]}")" 200
+expect_eq "make run: the reader certificate may read" \
+    "$(curl -s -o /dev/null -w '%{http_code}' "${R[@]}" \
+	"https://localhost:$RG/api/v1/deployments")" 200
+expect_eq "make run: the reader certificate may not write" \
+    "$(run_scale "${R[@]}")" 403
+expect_match "make run: printed the reader's curl" "$(cat "$LIB_TMP/run.out")" \
+    'reader\.crt'
 kill -TERM "$RUN_PID"
 check "make run: stops" lib_wait_pid "$RUN_PID" 30
 lib_forget "$RUN_PID"

@@ -209,7 +209,7 @@ expect_eq "list spanning frames" "$n" 3000
 
 # --- allow-lists: reader reads, admin writes, others nothing --------------
 gw_core --deployments frontend=3
-gw_gateway --allow-read replicad-reader --allow-write replicad-admin
+gw_gateway --allow-read CN=replicad-reader --allow-write CN=replicad-admin
 gw_ready || bad "ready with allow-lists"
 expect_eq "reader may read" \
     "$(gw_code -u reader "$URL/api/v1/deployments")" 200
@@ -217,7 +217,7 @@ expect_eq "reader may not write" "$(gw_code -u reader -X POST \
     -H 'Content-Type: application/json' -d '{"replicas":1}' \
     "$URL/api/v1/deployments/frontend/replicas")" 403
 expect_eq "admin may write" "$(gw_post frontend '{"replicas":2}')" 200
-gw_gateway --allow-write replicad-admin
+gw_gateway --allow-write CN=replicad-admin
 gw_ready || bad "ready with write list only"
 expect_eq "unlisted reader forbidden" \
     "$(gw_code -u reader "$URL/api/v1/deployments")" 403

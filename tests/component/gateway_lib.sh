@@ -4,7 +4,12 @@
 #
 #   gw_init NAME            temp dir $T, dev certs in $T/certs, cleanup trap
 #   gw_core [ARGS]          (re)start the fake core on $T/core.sock
-#   gw_gateway [ARGS]       start the gateway on free ports ($PORT, $PPORT)
+#   gw_gateway [ARGS]       start the gateway on free ports ($PORT, $PPORT);
+#                           unless ARGS hold --allow-read/--allow-write it
+#                           adds $GW_ALLOW: by default the dev PKI's client
+#                           (CN=replicad-admin) writes and its reader
+#                           (CN=replicad-reader) reads; GW_ALLOW= (empty)
+#                           starts it with no list at all (writes refused)
 #   gw_control LINES        replace the fake core's control file atomically
 #   gw_code ARGS            HTTP status of a curl request with the admin cert
 #   gw_wait SECS CMD...     poll CMD until it succeeds or SECS pass
@@ -177,8 +182,21 @@ gw_livez() {
 	    "http://127.0.0.1:$PPORT/livez" | grep -q 200
 }
 
+# The allow-lists gw_gateway adds when its caller gives none (typed
+# entries, as the gateway requires since issue #12).
+GW_ALLOW_DEFAULT="--allow-write CN=replicad-admin --allow-read CN=replicad-reader"
+
 gw_gateway() {
+	local a allow=()
 	gw_gateway_stop
+	read -ra allow <<<"${GW_ALLOW-$GW_ALLOW_DEFAULT}"
+	for a in "$@"; do
+		case $a in
+		--allow-read | --allow-write | --allow-read=* | --allow-write=*)
+			allow=()
+			;;
+		esac
+	done
 	PORT=$(gw_free_port)
 	PPORT=$(gw_free_port)
 	URL="https://localhost:$PORT"
@@ -187,7 +205,7 @@ gw_gateway() {
 	    --probe-listen "127.0.0.1:$PPORT" \
 	    --tls-cert "$T/certs/server.crt" --tls-key "$T/certs/server.key" \
 	    --client-ca "$T/certs/ca.crt" --core-socket "$T/core.sock" \
-	    "$@" 2>>"$T/gw.err" &
+	    ${allow[@]+"${allow[@]}"} "$@" 2>>"$T/gw.err" &
 	GW_PID=$!
 	GW_PIDS="$GW_PIDS $GW_PID"
 	gw_wait "${GW_START_SECS:-10}" gw_livez ||

@@ -27,7 +27,8 @@
 #     the gateway has too, so that only the mount keeps the token from it
 #     (the case to test: kubelet may project it group- or world-readable).
 #     The TLS secret into the gateway only, likewise.
-# Then: list, get, post, healthz through the gateway; clients without a
+# Then: list, get, post, healthz through the gateway (allow-lists from the
+# environment, as the chart's ConfigMap gives them); clients without a
 # certificate, or with one from another CA, refused; and the split itself.
 . "$(dirname "$0")/../component/lib.sh"
 lib_init image-test
@@ -216,9 +217,13 @@ sim() { inpod curl -s --cacert "$LIB_TMP/cluster/ca.crt" -H "Authorization: Bear
     --kube-ca-file "$SA/ca.crt" --namespace "$NS" \
     --pin-configmap replicad-pins --lease-name replicad-reconciler \
     --identity "$P-pod" >/dev/null
+# The allow-lists as the chart passes them (its ConfigMap's environment):
+# the dev client writes, the reader only reads.
 "$ENGINE" run -d --name "$P-gateway" --network "container:$P-pod" "${HARDEN[@]}" \
     --group-add "$FSGROUP" -v "$P-sock:/run/replicad:ro" \
     -v "$LIB_TMP/tls:/etc/replicad/tls:ro" \
+    -e REPLICAD_ALLOW_WRITE=CN=replicad-admin \
+    -e REPLICAD_ALLOW_READ=CN=replicad-reader \
     "$GW_IMG" --tls-cert /etc/replicad/tls/tls.crt \
     --tls-key /etc/replicad/tls/tls.key --client-ca /etc/replicad/tls/ca.crt \
     --core-socket /run/replicad/core.sock \
@@ -253,6 +258,12 @@ expect_eq "…kube-sim holds spec.replicas 5" \
     "$(sim "$KS/apis/apps/v1/namespaces/$NS/deployments/frontend" | jq_py 'j["spec"]["replicas"]')" 5
 expect_eq "…and the gateway reads it back" \
     "$(api "$GW/api/v1/deployments/frontend/replicas" | jq_py 'j["replicas"]')" 5
+R=(--cacert "$LIB_TMP/pki/ca.crt" --cert "$LIB_TMP/pki/reader.crt" --key "$LIB_TMP/pki/reader.key")
+expect_eq "the reader certificate reads, and may not post (403)" \
+    "$(inpod curl -s -o /dev/null -w '%{http_code}' --max-time 10 "${R[@]}" \
+	"$GW/api/v1/deployments") $(inpod curl -s -o /dev/null -w '%{http_code}' \
+	--max-time 10 "${R[@]}" -X POST -H 'Content-Type: application/json' \
+	-d '{"replicas":1}' "$GW/api/v1/deployments/frontend/replicas")" "200 403"
 healthz_ok() { [ "$(api -o /dev/null -w '%{http_code}' "$GW/healthz")" = 200 ]; }
 check "healthz 200" lib_wait 20 healthz_ok
 expect_match "…body says ok" "$(api "$GW/healthz")" '"status":"ok".*"apiReachable":true'

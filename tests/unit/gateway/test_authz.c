@@ -1,10 +1,11 @@
 /*
- * test_authz.c — allow-list policy, certificate names (CN, SANs), the
- * identity string sent to the core, and the EKU clientAuth requirement.
+ * test_authz.c — allow-list policy (writes refused by default), typed
+ * entries and their parser, typed matching, certificate names (CN, SANs),
+ * the identity string sent to the core, and the EKU clientAuth
+ * requirement.
  * Certificates are built in memory with OpenSSL; nothing is signed,
  * because these functions only ever see certificates TLS verified.
  */
-#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -53,30 +54,60 @@ cert(const char *const *cns, const char *san, const char *eku)
 	return x;
 }
 
+/* An identity: a CN (or NULL) and at most one SAN of `type`. */
 static void
-id_of(struct authz_id *id, const char *cn, const char *san)
+id_of(
+    struct authz_id *id, const char *cn, enum authz_type type, const char *san)
 {
 	memset(id, 0, sizeof(*id));
 	if (cn != NULL) {
 		id->has_cn = 1;
 		strcpy(id->cn, cn);
 	}
-	if (san != NULL)
-		strcpy(id->sans[id->nsans++], san);
+	if (san != NULL) {
+		id->sans[id->nsans].type = type;
+		strcpy(id->sans[id->nsans++].value, san);
+	}
 }
 
-/* No list configured: every verified client reads and writes. */
+/* No list configured: every verified client reads; nobody writes. */
 static void
-test_authz_open_policy(void **state)
+test_authz_default_refuses_writes(void **state)
 {
 	struct authz *a = authz_new();
 	struct authz_id id;
 
 	(void)state;
-	id_of(&id, "anyone", NULL);
-	assert_true(authz_is_open(a));
+	assert_int_equal(authz_count(a, AUTHZ_READ), 0);
+	assert_int_equal(authz_count(a, AUTHZ_WRITE), 0);
+	id_of(&id, "anyone", AUTHZ_DNS, "anyone.example");
 	assert_true(authz_check(a, &id, AUTHZ_READ));
-	assert_true(authz_check(a, &id, AUTHZ_WRITE));
+	assert_false(authz_check(a, &id, AUTHZ_WRITE));
+	/* The dev PKI's admin is nobody special without a list. */
+	id_of(&id, "replicad-admin", AUTHZ_DNS, NULL);
+	assert_false(authz_check(a, &id, AUTHZ_WRITE));
+	/* A nameless certificate still reads (it was verified). */
+	id_of(&id, NULL, AUTHZ_DNS, NULL);
+	assert_true(authz_check(a, &id, AUTHZ_READ));
+	assert_false(authz_check(a, &id, AUTHZ_WRITE));
+	authz_free(a);
+}
+
+/* Only --allow-read: its names read, nobody writes, others nothing. */
+static void
+test_authz_read_list_only(void **state)
+{
+	struct authz *a = authz_new();
+	struct authz_id reader, other;
+
+	(void)state;
+	assert_int_equal(authz_add(a, AUTHZ_READ, "CN=replicad-reader"), 0);
+	id_of(&reader, "replicad-reader", AUTHZ_DNS, NULL);
+	id_of(&other, "replicad-admin", AUTHZ_DNS, NULL);
+	assert_true(authz_check(a, &reader, AUTHZ_READ));
+	assert_false(authz_check(a, &reader, AUTHZ_WRITE));
+	assert_false(authz_check(a, &other, AUTHZ_READ));
+	assert_false(authz_check(a, &other, AUTHZ_WRITE));
 	authz_free(a);
 }
 
@@ -88,13 +119,15 @@ test_authz_lists(void **state)
 	struct authz_id reader, admin, other, bysan;
 
 	(void)state;
-	assert_int_equal(authz_add(a, AUTHZ_READ, "replicad-reader"), 0);
-	assert_int_equal(authz_add(a, AUTHZ_WRITE, "replicad-admin"), 0);
-	assert_int_equal(authz_add(a, AUTHZ_WRITE, "ops.example.com"), 0);
-	id_of(&reader, "replicad-reader", NULL);
-	id_of(&admin, "replicad-admin", NULL);
-	id_of(&other, "replicad-readerx", "replicad-reade");
-	id_of(&bysan, "someone", "ops.example.com");
+	assert_int_equal(authz_add(a, AUTHZ_READ, "CN=replicad-reader"), 0);
+	assert_int_equal(authz_add(a, AUTHZ_WRITE, "CN=replicad-admin"), 0);
+	assert_int_equal(authz_add(a, AUTHZ_WRITE, "DNS:ops.example.com"), 0);
+	assert_int_equal(authz_count(a, AUTHZ_READ), 1);
+	assert_int_equal(authz_count(a, AUTHZ_WRITE), 2);
+	id_of(&reader, "replicad-reader", AUTHZ_DNS, NULL);
+	id_of(&admin, "replicad-admin", AUTHZ_DNS, NULL);
+	id_of(&other, "replicad-readerx", AUTHZ_DNS, "replicad-reade");
+	id_of(&bysan, "someone", AUTHZ_DNS, "ops.example.com");
 	assert_true(authz_check(a, &reader, AUTHZ_READ));
 	assert_false(authz_check(a, &reader, AUTHZ_WRITE));
 	assert_true(authz_check(a, &admin, AUTHZ_READ));
@@ -103,32 +136,213 @@ test_authz_lists(void **state)
 	assert_false(authz_check(a, &other, AUTHZ_WRITE));
 	assert_true(authz_check(a, &bysan, AUTHZ_WRITE));
 	/* Case matters: names are compared byte for byte. */
-	id_of(&other, "Replicad-Admin", NULL);
+	id_of(&other, "Replicad-Admin", AUTHZ_DNS, NULL);
+	assert_false(authz_check(a, &other, AUTHZ_READ));
+	id_of(&other, NULL, AUTHZ_DNS, "OPS.example.com");
 	assert_false(authz_check(a, &other, AUTHZ_READ));
 	authz_free(a);
 }
 
-/* Entries: empty, too long, control bytes, over the count limit. */
+/* An entry matches only names of its own type, never the same text of
+ * another type. */
+static void
+test_authz_typed_matching(void **state)
+{
+	struct authz *a = authz_new();
+	struct authz_id id;
+
+	(void)state;
+	assert_int_equal(authz_add(a, AUTHZ_WRITE, "CN=admin"), 0);
+	assert_int_equal(authz_add(a, AUTHZ_WRITE, "DNS:ops.example.com"), 0);
+	assert_int_equal(
+	    authz_add(a, AUTHZ_WRITE, "URI:spiffe://cluster.local/ns/x/sa/y"),
+	    0);
+	assert_int_equal(authz_add(a, AUTHZ_WRITE, "email:ops@example.com"), 0);
+	assert_int_equal(authz_add(a, AUTHZ_WRITE, "IP:10.1.2.3"), 0);
+	assert_int_equal(authz_add(a, AUTHZ_WRITE, "IP:2001:db8:0:0::1"), 0);
+
+	/* Each entry matches its own type ... */
+	id_of(&id, "admin", AUTHZ_DNS, NULL);
+	assert_true(authz_check(a, &id, AUTHZ_WRITE));
+	id_of(&id, NULL, AUTHZ_DNS, "ops.example.com");
+	assert_true(authz_check(a, &id, AUTHZ_WRITE));
+	id_of(&id, NULL, AUTHZ_URI, "spiffe://cluster.local/ns/x/sa/y");
+	assert_true(authz_check(a, &id, AUTHZ_WRITE));
+	id_of(&id, NULL, AUTHZ_EMAIL, "ops@example.com");
+	assert_true(authz_check(a, &id, AUTHZ_WRITE));
+	id_of(&id, NULL, AUTHZ_IP, "10.1.2.3");
+	assert_true(authz_check(a, &id, AUTHZ_WRITE));
+	/* IP entries are kept as inet_ntop writes a certificate's address. */
+	id_of(&id, NULL, AUTHZ_IP, "2001:db8::1");
+	assert_true(authz_check(a, &id, AUTHZ_WRITE));
+
+	/* ... and no other: the same text under another type is nobody. */
+	id_of(&id, NULL, AUTHZ_DNS, "admin");
+	assert_false(authz_check(a, &id, AUTHZ_READ));
+	id_of(&id, "ops.example.com", AUTHZ_DNS, NULL);
+	assert_false(authz_check(a, &id, AUTHZ_READ));
+	id_of(&id, NULL, AUTHZ_URI, "ops.example.com");
+	assert_false(authz_check(a, &id, AUTHZ_READ));
+	id_of(&id, NULL, AUTHZ_DNS, "spiffe://cluster.local/ns/x/sa/y");
+	assert_false(authz_check(a, &id, AUTHZ_READ));
+	id_of(&id, "spiffe://cluster.local/ns/x/sa/y", AUTHZ_DNS, NULL);
+	assert_false(authz_check(a, &id, AUTHZ_READ));
+	id_of(&id, NULL, AUTHZ_URI, "ops@example.com");
+	assert_false(authz_check(a, &id, AUTHZ_READ));
+	id_of(&id, NULL, AUTHZ_DNS, "10.1.2.3");
+	assert_false(authz_check(a, &id, AUTHZ_READ));
+	id_of(&id, "10.1.2.3", AUTHZ_DNS, NULL);
+	assert_false(authz_check(a, &id, AUTHZ_READ));
+	/* A URI is matched whole, not as a prefix. */
+	id_of(&id, NULL, AUTHZ_URI, "spiffe://cluster.local/ns/x/sa/yy");
+	assert_false(authz_check(a, &id, AUTHZ_READ));
+	id_of(&id, NULL, AUTHZ_URI, "spiffe://cluster.local/ns/x/sa");
+	assert_false(authz_check(a, &id, AUTHZ_READ));
+	authz_free(a);
+}
+
+/* Every prefix parses to its type; the value is what follows it. */
+static void
+test_authz_parse_entry_prefixes(void **state)
+{
+	static const struct {
+		const char *entry;
+		enum authz_type type;
+		const char *value;
+	} good[] = {
+	    {"CN=replicad-admin", AUTHZ_CN, "replicad-admin"},
+	    {"CN=replicad dev CA", AUTHZ_CN, "replicad dev CA"},
+	    {"CN=a=b:c", AUTHZ_CN, "a=b:c"},
+	    {"DNS:ops.example.com", AUTHZ_DNS, "ops.example.com"},
+	    {"DNS:*.example.com", AUTHZ_DNS, "*.example.com"},
+	    {"URI:spiffe://cluster.local/ns/x/sa/y", AUTHZ_URI,
+	        "spiffe://cluster.local/ns/x/sa/y"},
+	    {"email:ops@example.com", AUTHZ_EMAIL, "ops@example.com"},
+	    {"IP:10.1.2.3", AUTHZ_IP, "10.1.2.3"},
+	    {"IP:::1", AUTHZ_IP, "::1"},
+	    {"IP:0:0:0:0:0:0:0:1", AUTHZ_IP, "::1"},
+	    {"IP:2001:DB8::1", AUTHZ_IP, "2001:db8::1"},
+	    /* A prefix is a prefix: the rest is the name, whatever it is. */
+	    {"CN=DNS:x", AUTHZ_CN, "DNS:x"},
+	    {"DNS:CN=x", AUTHZ_DNS, "CN=x"},
+	};
+	struct authz_name n;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		assert_int_equal(authz_parse_entry(good[i].entry, &n), 0);
+		assert_int_equal(n.type, good[i].type);
+		assert_string_equal(n.value, good[i].value);
+	}
+}
+
+/* Hostile and mistaken entries, each with the error it must get. */
+static void
+test_authz_parse_entry_rejects(void **state)
+{
+	static const struct {
+		const char *entry;
+		int err;
+	} bad[] = {
+	    /* untyped: the old syntax is refused, not guessed at */
+	    {"replicad-admin", AUTHZ_ERR_PREFIX},
+	    {"spiffe://cluster.local/ns/x/sa/y", AUTHZ_ERR_PREFIX},
+	    {"", AUTHZ_ERR_PREFIX},
+	    /* prefixes are exact, case included */
+	    {"cn=admin", AUTHZ_ERR_PREFIX},
+	    {"CN:admin", AUTHZ_ERR_PREFIX},
+	    {"dns:a.example", AUTHZ_ERR_PREFIX},
+	    {"DNS=a.example", AUTHZ_ERR_PREFIX},
+	    {"uri:spiffe://x", AUTHZ_ERR_PREFIX},
+	    {"Email:a@example.com", AUTHZ_ERR_PREFIX},
+	    {"EMAIL:a@example.com", AUTHZ_ERR_PREFIX},
+	    {"ip:10.0.0.1", AUTHZ_ERR_PREFIX},
+	    {"IP Address:10.0.0.1", AUTHZ_ERR_PREFIX},
+	    {"SAN:a.example", AUTHZ_ERR_PREFIX},
+	    {" CN=admin", AUTHZ_ERR_PREFIX},
+	    {"O=replicad", AUTHZ_ERR_PREFIX},
+	    /* empty value, for every prefix */
+	    {"CN=", AUTHZ_ERR_EMPTY},
+	    {"DNS:", AUTHZ_ERR_EMPTY},
+	    {"URI:", AUTHZ_ERR_EMPTY},
+	    {"email:", AUTHZ_ERR_EMPTY},
+	    {"IP:", AUTHZ_ERR_EMPTY},
+	    /* bad characters */
+	    {"CN=a\nb", AUTHZ_ERR_CHAR},
+	    {"CN=a\tb", AUTHZ_ERR_CHAR},
+	    {"CN= admin", AUTHZ_ERR_CHAR},
+	    {"CN=admin ", AUTHZ_ERR_CHAR},
+	    {"CN= ", AUTHZ_ERR_CHAR},
+	    {"CN=caf\xc3\xa9", AUTHZ_ERR_CHAR},
+	    {"CN=a\x7f", AUTHZ_ERR_CHAR},
+	    {"DNS:a b.example", AUTHZ_ERR_CHAR},
+	    {"URI:spiffe://x/ y", AUTHZ_ERR_CHAR},
+	    {"email:a b@example.com", AUTHZ_ERR_CHAR},
+	    {"email:\x1b[31m@example.com", AUTHZ_ERR_CHAR},
+	    {"IP:10.0.0.1 ", AUTHZ_ERR_CHAR},
+	    /* IP: an address, nothing else */
+	    {"IP:10.0.0", AUTHZ_ERR_IP},
+	    {"IP:10.0.0.256", AUTHZ_ERR_IP},
+	    {"IP:10.0.0.0/8", AUTHZ_ERR_IP},
+	    {"IP:localhost", AUTHZ_ERR_IP},
+	    {"IP:[::1]", AUTHZ_ERR_IP},
+	    {"IP:fe80::1%eth0", AUTHZ_ERR_IP},
+	};
+	static const char *const prefixes[] = {
+	    "CN=", "DNS:", "URI:", "email:", "IP:"};
+	char entry[8 + GW_MAX_SUBJECT + 2];
+	struct authz_name n;
+	size_t i, p;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (authz_parse_entry(bad[i].entry, &n) != bad[i].err)
+			fail_msg("entry %zu \"%s\": want %d", i, bad[i].entry,
+			    bad[i].err);
+		assert_non_null(authz_strerror(bad[i].err));
+	}
+	/* The value may be GW_MAX_SUBJECT bytes long, not one more. */
+	for (p = 0; p < sizeof(prefixes) / sizeof(prefixes[0]); p++) {
+		if (strcmp(prefixes[p], "IP:") == 0)
+			continue; /* no address is that long: AUTHZ_ERR_IP */
+		snprintf(entry, sizeof(entry), "%s", prefixes[p]);
+		memset(entry + strlen(prefixes[p]), 'a', GW_MAX_SUBJECT + 1);
+		entry[strlen(prefixes[p]) + GW_MAX_SUBJECT + 1] = '\0';
+		assert_int_equal(authz_parse_entry(entry, &n), AUTHZ_ERR_LONG);
+		entry[strlen(prefixes[p]) + GW_MAX_SUBJECT] = '\0';
+		assert_int_equal(authz_parse_entry(entry, &n), 0);
+		assert_int_equal(strlen(n.value), GW_MAX_SUBJECT);
+	}
+	snprintf(entry, sizeof(entry), "IP:");
+	memset(entry + 3, '1', GW_MAX_SUBJECT + 1);
+	entry[3 + GW_MAX_SUBJECT + 1] = '\0';
+	assert_int_equal(authz_parse_entry(entry, &n), AUTHZ_ERR_LONG);
+	assert_string_equal(
+	    authz_strerror(AUTHZ_ERR_PREFIX), "no known type prefix");
+}
+
+/* authz_add: a refused entry is not added; the count limit holds. */
 static void
 test_authz_add_rejects(void **state)
 {
 	struct authz *a = authz_new();
-	char longs[GW_MAX_SUBJECT + 2];
+	struct authz_id id;
 	int i;
 
 	(void)state;
-	memset(longs, 'a', sizeof(longs) - 1);
-	longs[sizeof(longs) - 1] = '\0';
-	assert_int_equal(authz_add(a, AUTHZ_READ, ""), -1);
-	assert_int_equal(errno, EINVAL);
-	assert_int_equal(authz_add(a, AUTHZ_READ, longs), -1);
-	assert_int_equal(authz_add(a, AUTHZ_READ, "a\nb"), -1);
-	longs[GW_MAX_SUBJECT] = '\0';
-	assert_int_equal(authz_add(a, AUTHZ_READ, longs), 0);
-	for (i = 1; i < GW_MAX_ALLOW; i++)
-		assert_int_equal(authz_add(a, AUTHZ_READ, "x"), 0);
-	assert_int_equal(authz_add(a, AUTHZ_READ, "x"), -1);
-	assert_int_equal(errno, ENOSPC);
+	assert_int_equal(
+	    authz_add(a, AUTHZ_WRITE, "replicad-admin"), AUTHZ_ERR_PREFIX);
+	assert_int_equal(authz_add(a, AUTHZ_WRITE, "CN="), AUTHZ_ERR_EMPTY);
+	assert_int_equal(authz_count(a, AUTHZ_WRITE), 0);
+	id_of(&id, "replicad-admin", AUTHZ_DNS, NULL);
+	assert_false(authz_check(a, &id, AUTHZ_WRITE));
+	for (i = 0; i < GW_MAX_ALLOW; i++)
+		assert_int_equal(authz_add(a, AUTHZ_READ, "CN=x"), 0);
+	assert_int_equal(authz_add(a, AUTHZ_READ, "CN=x"), AUTHZ_ERR_FULL);
+	assert_int_equal(authz_count(a, AUTHZ_READ), GW_MAX_ALLOW);
+	/* The write list has its own room. */
+	assert_int_equal(authz_add(a, AUTHZ_WRITE, "CN=y"), 0);
 	authz_free(a);
 }
 
@@ -148,12 +362,74 @@ test_authz_names_from_cert(void **state)
 	assert_true(id.has_cn);
 	assert_string_equal(id.cn, "replicad-admin");
 	assert_int_equal(id.nsans, 4);
-	assert_string_equal(id.sans[0], "ops.example.com");
-	assert_string_equal(id.sans[1], "ops@example.com");
-	assert_string_equal(id.sans[2], "spiffe://example/ops");
-	assert_string_equal(id.sans[3], "10.1.2.3");
+	assert_int_equal(id.sans[0].type, AUTHZ_DNS);
+	assert_string_equal(id.sans[0].value, "ops.example.com");
+	assert_int_equal(id.sans[1].type, AUTHZ_EMAIL);
+	assert_string_equal(id.sans[1].value, "ops@example.com");
+	assert_int_equal(id.sans[2].type, AUTHZ_URI);
+	assert_string_equal(id.sans[2].value, "spiffe://example/ops");
+	assert_int_equal(id.sans[3].type, AUTHZ_IP);
+	assert_string_equal(id.sans[3].value, "10.1.2.3");
 	assert_string_equal(id.identity, "replicad-admin");
 	X509_free(x);
+}
+
+/* From real certificates: a CN entry does not match a DNS SAN of the same
+ * text and a DNS entry does not match such a CN; a SPIFFE URI SAN (no CN,
+ * as meshes issue them) matches its URI: entry; an IPv6 SAN its IP:. */
+static void
+test_authz_typed_from_cert(void **state)
+{
+	static const char *const cn[] = {"replicad-admin", NULL};
+	static const char *const dnscn[] = {"ops.example.com", NULL};
+	X509 *cn_only = cert(cn, NULL, "clientAuth");
+	X509 *san_only = cert(NULL, "DNS:replicad-admin", "clientAuth");
+	X509 *dns_as_cn = cert(dnscn, NULL, "clientAuth");
+	X509 *spiffe = cert(NULL,
+	    "URI:spiffe://cluster.local/ns/x/sa/y,IP:2001:db8:0:0:0:0:0:1",
+	    "clientAuth");
+	struct authz *cn_list = authz_new(), *dns_list = authz_new();
+	struct authz *uri_list = authz_new(), *ip_list = authz_new();
+	struct authz_id id;
+
+	(void)state;
+	assert_int_equal(
+	    authz_add(cn_list, AUTHZ_WRITE, "CN=replicad-admin"), 0);
+	assert_int_equal(
+	    authz_add(dns_list, AUTHZ_WRITE, "DNS:ops.example.com"), 0);
+	assert_int_equal(
+	    authz_add(dns_list, AUTHZ_WRITE, "DNS:replicad-admin"), 0);
+	assert_int_equal(authz_add(uri_list, AUTHZ_WRITE,
+	                     "URI:spiffe://cluster.local/ns/x/sa/y"),
+	    0);
+	assert_int_equal(authz_add(ip_list, AUTHZ_WRITE, "IP:2001:db8::1"), 0);
+
+	assert_int_equal(authz_id_from_cert(cn_only, &id), 0);
+	assert_true(authz_check(cn_list, &id, AUTHZ_WRITE));
+	assert_false(authz_check(dns_list, &id, AUTHZ_READ));
+
+	assert_int_equal(authz_id_from_cert(san_only, &id), 0);
+	assert_false(authz_check(cn_list, &id, AUTHZ_READ));
+	assert_true(authz_check(dns_list, &id, AUTHZ_WRITE));
+
+	assert_int_equal(authz_id_from_cert(dns_as_cn, &id), 0);
+	assert_false(authz_check(dns_list, &id, AUTHZ_READ));
+
+	assert_int_equal(authz_id_from_cert(spiffe, &id), 0);
+	assert_string_equal(id.identity, "spiffe://cluster.local/ns/x/sa/y");
+	assert_true(authz_check(uri_list, &id, AUTHZ_WRITE));
+	assert_true(authz_check(ip_list, &id, AUTHZ_WRITE));
+	assert_false(authz_check(cn_list, &id, AUTHZ_READ));
+	assert_false(authz_check(dns_list, &id, AUTHZ_READ));
+
+	authz_free(cn_list);
+	authz_free(dns_list);
+	authz_free(uri_list);
+	authz_free(ip_list);
+	X509_free(cn_only);
+	X509_free(san_only);
+	X509_free(dns_as_cn);
+	X509_free(spiffe);
 }
 
 /* Two CNs are ambiguous: neither is used; the SAN names the client. */
@@ -169,7 +445,8 @@ test_authz_two_cns_ignored(void **state)
 	assert_int_equal(authz_id_from_cert(x, &id), 0);
 	assert_false(id.has_cn);
 	assert_string_equal(id.identity, "b.example");
-	assert_int_equal(authz_add(a, AUTHZ_WRITE, "replicad-admin"), 0);
+	assert_int_equal(authz_add(a, AUTHZ_WRITE, "CN=replicad-admin"), 0);
+	assert_int_equal(authz_add(a, AUTHZ_WRITE, "CN=reader"), 0);
 	assert_false(authz_check(a, &id, AUTHZ_WRITE));
 	authz_free(a);
 	X509_free(x);
@@ -246,10 +523,15 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_authz_open_policy),
+	    cmocka_unit_test(test_authz_default_refuses_writes),
+	    cmocka_unit_test(test_authz_read_list_only),
 	    cmocka_unit_test(test_authz_lists),
+	    cmocka_unit_test(test_authz_typed_matching),
+	    cmocka_unit_test(test_authz_parse_entry_prefixes),
+	    cmocka_unit_test(test_authz_parse_entry_rejects),
 	    cmocka_unit_test(test_authz_add_rejects),
 	    cmocka_unit_test(test_authz_names_from_cert),
+	    cmocka_unit_test(test_authz_typed_from_cert),
 	    cmocka_unit_test(test_authz_two_cns_ignored),
 	    cmocka_unit_test(test_authz_identity_escaping),
 	    cmocka_unit_test(test_authz_san_with_nul_ignored),
