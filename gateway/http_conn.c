@@ -1065,15 +1065,14 @@ note_peer(struct http_conn *c, const struct sockaddr *sa, socklen_t sl)
 	snprintf(c->peer.addr, sizeof(c->peer.addr), "%s:%s", host, port);
 }
 
-/* The oldest live connection that never completed a request, but `not`. */
+/* The oldest live connection that never completed a request, but `keep`. */
 static struct http_conn *
-evictable(struct http_server *s, const struct http_conn * not )
+evictable(struct http_server *s, const struct http_conn *keep)
 {
 	struct http_conn *c;
 
-	TAILQ_FOREACH(c, &s->conns, link)
-	{
-		if (c != not &&!c->dead && !c->served)
+	for (c = TAILQ_FIRST(&s->conns); c != NULL; c = TAILQ_NEXT(c, link)) {
+		if (c != keep && !c->dead && !c->served)
 			return c;
 	}
 	return NULL;
@@ -1081,9 +1080,9 @@ evictable(struct http_server *s, const struct http_conn * not )
 
 /* Over the limit: close the oldest connection that has served nothing. */
 static void
-make_room(struct http_server *s, const struct http_conn * not )
+make_room(struct http_server *s, const struct http_conn *keep)
 {
-	struct http_conn *c = evictable(s, not );
+	struct http_conn *c = evictable(s, keep);
 
 	if (c == NULL)
 		return;
@@ -1256,8 +1255,7 @@ http_server_recheck(struct http_server *s,
 	const char *why;
 	int n = 0;
 
-	TAILQ_FOREACH(c, &s->conns, link)
-	{
+	for (c = TAILQ_FIRST(&s->conns); c != NULL; c = TAILQ_NEXT(c, link)) {
 		if (c->dead || c->peer.cert == NULL ||
 		    trusted(arg, &c->peer, &why))
 			continue;
