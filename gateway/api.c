@@ -148,7 +148,8 @@ answer_failure(struct api_req *r, const struct ipcc_answer *a)
 		    "the service core is not reachable", a->retry_after);
 		return 1;
 	case IPCC_BUSY:
-		fail_retry(r, 503, "busy", "too many requests in flight",
+		fail_retry(r, 503, "busy",
+		    "too many requests waiting for the core",
 		    GW_RETRY_AFTER_DEFAULT);
 		return 1;
 	case IPCC_TIMEOUT:

@@ -44,6 +44,7 @@
 #define GW_CORE_BACKOFF_MIN_MS 100  /* first reconnect delay */
 #define GW_CORE_BACKOFF_MAX_MS 2000 /* reconnect delay cap (before jitter) */
 #define GW_CORE_MAX_INFLIGHT   64   /* flag: our cap, further capped by HELLO */
+#define GW_CORE_MAX_QUEUED     1024 /* beyond it, waiting for a slot; then 503 */
 #define GW_CORE_MAX_OUTPUT     (64 * 1024) /* queued request bytes to the core */
 #define GW_CORE_READ_HIWAT     (64 * 1024) /* bytes read per callback round */
 #define GW_RETRY_AFTER_DEFAULT 1 /* seconds, when nobody knows better */

@@ -12,6 +12,7 @@
  * in one writev at the end of that turn (a deferred event), and the write
  * event is added only while the socket is full.
  */
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -52,7 +53,15 @@ struct ipcc_req {
 	size_t arena_len, arena_cap;
 	struct item_off *items;
 	size_t nitems, items_cap;
+	/* Waiting for a slot (the core's max_inflight): the encoded frame,
+	 * its id set when it is sent. */
+	TAILQ_ENTRY(ipcc_req) qlink;
+	uint8_t *frame;
+	size_t frame_len;
+	int queued;
 };
+
+TAILQ_HEAD(ipcc_queue, ipcc_req);
 
 struct ipcc {
 	struct event_base *base;
@@ -75,6 +84,8 @@ struct ipcc {
 	uint32_t next_id;
 	struct ipcc_req *slots[PS_MAX_INFLIGHT];
 	size_t nslots;
+	struct ipcc_queue queue; /* beyond max_inflight, in order */
+	size_t nqueued;
 };
 
 static void link_down(struct ipcc *c, const char *why, uint32_t retry_after);
@@ -88,9 +99,18 @@ req_free(struct ipcc_req *r)
 		return;
 	if (r->timer != NULL)
 		event_free(r->timer);
+	free(r->frame);
 	free(r->arena);
 	free(r->items);
 	free(r);
+}
+
+static void
+dequeue(struct ipcc *c, struct ipcc_req *r)
+{
+	TAILQ_REMOVE(&c->queue, r, qlink);
+	c->nqueued--;
+	r->queued = 0;
 }
 
 static void
@@ -120,9 +140,12 @@ slot_find(struct ipcc *c, uint32_t id)
 }
 
 /* Removes `r`, calls its callback if it still has one, frees it. */
+static void send_queued(struct ipcc *c);
+
 static void
 complete(struct ipcc_req *r, struct ipcc_answer *a)
 {
+	struct ipcc *c = r->c;
 	ipcc_cb cb = r->cb;
 	void *arg = r->arg;
 
@@ -131,6 +154,7 @@ complete(struct ipcc_req *r, struct ipcc_answer *a)
 	if (cb != NULL)
 		cb(a, arg);
 	req_free(r);
+	send_queued(c);
 }
 
 uint32_t
@@ -155,7 +179,8 @@ ipcc_retry_after(const struct ipcc *c)
 static void
 fail_all(struct ipcc *c, uint32_t retry_after)
 {
-	struct ipcc_req *pending[PS_MAX_INFLIGHT];
+	struct ipcc_req *pending[PS_MAX_INFLIGHT], *r;
+	struct ipcc_queue q;
 	struct ipcc_answer a;
 	size_t n = c->nslots, i;
 
@@ -163,15 +188,25 @@ fail_all(struct ipcc *c, uint32_t retry_after)
 	memcpy(pending, c->slots, n * sizeof(pending[0]));
 	memset(c->slots, 0, sizeof(c->slots));
 	c->nslots = 0;
+	TAILQ_INIT(&q);
+	TAILQ_CONCAT(&q, &c->queue, qlink);
+	c->nqueued = 0;
 	metrics_core_inflight(-(int)n);
+	memset(&a, 0, sizeof(a));
+	a.status = IPCC_UNAVAILABLE;
+	a.retry_after = retry_after;
 	for (i = 0; i < n; i++) {
-		memset(&a, 0, sizeof(a));
-		a.status = IPCC_UNAVAILABLE;
 		a.type = pending[i]->type;
-		a.retry_after = retry_after;
 		if (pending[i]->cb != NULL)
 			pending[i]->cb(&a, pending[i]->arg);
 		req_free(pending[i]);
+	}
+	while ((r = TAILQ_FIRST(&q)) != NULL) {
+		TAILQ_REMOVE(&q, r, qlink);
+		a.type = r->type;
+		if (r->cb != NULL)
+			r->cb(&a, r->arg);
+		req_free(r);
 	}
 }
 
@@ -700,6 +735,7 @@ ipcc_new(struct event_base *base, const struct ipcc_config *cfg)
 	c->cfg.path = NULL;
 	c->next_id = 1;
 	c->fd = -1;
+	TAILQ_INIT(&c->queue);
 	if ((cfg->path != NULL && (c->path = strdup(cfg->path)) == NULL) ||
 	    (c->timer = evtimer_new(base, timer_cb, c)) == NULL ||
 	    (c->flush = event_new(base, -1, 0, write_cb, c)) == NULL ||
@@ -714,6 +750,7 @@ ipcc_new(struct event_base *base, const struct ipcc_config *cfg)
 void
 ipcc_free(struct ipcc *c)
 {
+	struct ipcc_req *r;
 	size_t i;
 
 	if (c == NULL)
@@ -721,6 +758,10 @@ ipcc_free(struct ipcc *c)
 	for (i = 0; i < c->nslots; i++)
 		req_free(c->slots[i]);
 	metrics_core_inflight(-(int)c->nslots);
+	while ((r = TAILQ_FIRST(&c->queue)) != NULL) {
+		dequeue(c, r);
+		req_free(r);
+	}
 	if (c->flush != NULL)
 		link_close(c);
 	ps_reader_free(c->rd);
@@ -792,6 +833,19 @@ req_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	r->fires++;
+	if (r->queued) {
+		/* Never sent: nothing can come back, so it simply ends. */
+		dequeue(c, r);
+		if (cb != NULL) {
+			metrics_core_timeout();
+			memset(&a, 0, sizeof(a));
+			a.status = IPCC_TIMEOUT;
+			a.type = r->type;
+			cb(&a, r->arg);
+		}
+		req_free(r);
+		return;
+	}
 	if (cb != NULL) {
 		r->cb = NULL; /* abandoned: its late answer is dropped */
 		metrics_core_timeout();
@@ -864,6 +918,49 @@ encode_call(const struct ipcc_call *call, uint32_t id, uint8_t *out, size_t cap,
 	}
 }
 
+/* A request enters its slot: a fresh id, sent with this loop turn. */
+static int
+start_req(struct ipcc *c, struct ipcc_req *r, uint8_t *frame, size_t len)
+{
+	uint32_t id = fresh_id(c);
+
+	/* The id field of the header (PROTOCOL.md §2: offset 8, big-endian). */
+	frame[8] = (uint8_t)(id >> 24);
+	frame[9] = (uint8_t)(id >> 16);
+	frame[10] = (uint8_t)(id >> 8);
+	frame[11] = (uint8_t)id;
+	if (send_frame(c, frame, len) != 0)
+		return -1;
+	r->id = id;
+	c->slots[c->nslots++] = r;
+	metrics_core_inflight(1);
+	return 0;
+}
+
+/* Slots freed: the queued requests go, in the order they came. */
+static void
+send_queued(struct ipcc *c)
+{
+	struct ipcc_req *r;
+	struct ipcc_answer a;
+
+	while (c->state == IPCC_S_READY && c->nslots < ipcc_max_inflight(c) &&
+	    (r = TAILQ_FIRST(&c->queue)) != NULL) {
+		dequeue(c, r);
+		if (start_req(c, r, r->frame, r->frame_len) == 0) {
+			free(r->frame);
+			r->frame = NULL;
+			continue;
+		}
+		memset(&a, 0, sizeof(a));
+		a.status = IPCC_INTERNAL;
+		a.type = r->type;
+		if (r->cb != NULL)
+			r->cb(&a, r->arg);
+		req_free(r);
+	}
+}
+
 enum ipcc_status
 ipcc_submit(struct ipcc *c, const struct ipcc_call *call, ipcc_cb cb, void *arg,
     struct ipcc_req **out)
@@ -872,34 +969,48 @@ ipcc_submit(struct ipcc *c, const struct ipcc_call *call, ipcc_cb cb, void *arg,
 	struct ipcc_req *r;
 	struct timeval tv;
 	size_t len;
-	uint32_t id;
+	int wait;
 
 	if (out != NULL)
 		*out = NULL;
 	if (c->state != IPCC_S_READY)
 		return IPCC_UNAVAILABLE;
-	if (c->nslots >= ipcc_max_inflight(c) ||
+	/* Beyond the core's max_inflight, requests wait their turn (their
+	 * deadline runs meanwhile); only a full queue is BUSY. */
+	wait = c->nslots >= ipcc_max_inflight(c) || c->nqueued > 0;
+	if ((wait && c->nqueued >= GW_CORE_MAX_QUEUED) ||
 	    evbuffer_get_length(c->out) > GW_CORE_MAX_OUTPUT)
 		return IPCC_BUSY;
-	id = fresh_id(c);
-	if (encode_call(call, id, frame, sizeof(frame), &len) != PS_OK)
+	/* Any valid id for now: start_req() writes the real one. */
+	if (encode_call(call, 1, frame, sizeof(frame), &len) != PS_OK)
 		return IPCC_INTERNAL;
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return IPCC_INTERNAL;
 	r->c = c;
-	r->id = id;
 	r->type = call->type;
 	r->cb = cb;
 	r->arg = arg;
 	tv.tv_sec = c->cfg.deadline_ms / 1000;
 	tv.tv_usec = (c->cfg.deadline_ms % 1000) * 1000;
 	if ((r->timer = evtimer_new(c->base, req_timer_cb, r)) == NULL ||
-	    evtimer_add(r->timer, &tv) != 0 || send_frame(c, frame, len) != 0) {
+	    evtimer_add(r->timer, &tv) != 0) {
 		req_free(r);
 		return IPCC_INTERNAL;
 	}
-	c->slots[c->nslots++] = r;
-	metrics_core_inflight(1);
+	if (wait) {
+		if ((r->frame = malloc(len)) == NULL) {
+			req_free(r);
+			return IPCC_INTERNAL;
+		}
+		memcpy(r->frame, frame, len);
+		r->frame_len = len;
+		r->queued = 1;
+		TAILQ_INSERT_TAIL(&c->queue, r, qlink);
+		c->nqueued++;
+	} else if (start_req(c, r, frame, len) != 0) {
+		req_free(r);
+		return IPCC_INTERNAL;
+	}
 	if (out != NULL)
 		*out = r;
 	return IPCC_OK;
@@ -908,6 +1019,13 @@ ipcc_submit(struct ipcc *c, const struct ipcc_call *call, ipcc_cb cb, void *arg,
 void
 ipcc_cancel(struct ipcc_req *r)
 {
-	if (r != NULL)
-		r->cb = NULL;
+	if (r == NULL)
+		return;
+	if (r->queued) {
+		/* Never sent: nothing to wait for. */
+		dequeue(r->c, r);
+		req_free(r);
+		return;
+	}
+	r->cb = NULL;
 }

@@ -33,7 +33,7 @@ enum ipcc_status {
 	IPCC_ERROR,       /* the core answered an error: see `err` */
 	IPCC_UNAVAILABLE, /* no link, or it dropped: HTTP 503 */
 	IPCC_TIMEOUT,     /* the deadline passed: HTTP 504 */
-	IPCC_BUSY,        /* too many requests in flight: HTTP 503 */
+	IPCC_BUSY,        /* the queue beyond max_inflight is full: 503 */
 	IPCC_INTERNAL     /* could not encode or allocate: HTTP 500 */
 };
 

@@ -23,6 +23,7 @@
 #include <cmocka.h>
 #include <event2/event.h>
 
+#include "gateway/gw_limits.h"
 #include "gateway/ipc_client.h"
 #include "proto-socket/ps_codec.h"
 #include "proto-socket/ps_frame.h"
@@ -230,21 +231,79 @@ test_ipcc_ids_and_out_of_order(void **state)
 	teardown_link(&f);
 }
 
-/* HELLO's max_inflight is enforced locally: the excess is BUSY. */
+/*
+ * HELLO's max_inflight is enforced locally: the excess waits in order and
+ * is sent as answers free slots; a cancelled or timed-out waiting request
+ * is never sent; only a full queue is BUSY.
+ */
 static void
-test_ipcc_busy_over_max_inflight(void **state)
+test_ipcc_queue_over_max_inflight(void **state)
 {
 	struct fix f;
-	struct got g = {0};
+	struct got g1 = {0}, g2 = {0}, g3 = {0}, g4 = {0}, gb = {0};
 	struct ipcc_call call = {PS_T_HEALTH, NULL, 0, NULL};
+	struct ipcc_req *r4;
+	uint32_t id1, id2;
+	int i;
 
 	(void)state;
 	setup_link(&f, 2, 5000);
 	assert_int_equal(ipcc_max_inflight(f.c), 2);
-	assert_int_equal(ipcc_submit(f.c, &call, record_cb, &g, NULL), IPCC_OK);
-	assert_int_equal(ipcc_submit(f.c, &call, record_cb, &g, NULL), IPCC_OK);
+	submit_get(&f, "a", &g1);
+	submit_get(&f, "b", &g2);
+	submit_get(&f, "c", &g3);      /* waits */
+	r4 = submit_get(&f, "d", &g4); /* waits, then is cancelled */
+	assert_int_equal(ipcc_outstanding(f.c), 2);
+	read_request(&f);
+	id1 = f.last.hdr.id;
+	read_request(&f);
+	id2 = f.last.hdr.id;
+	ipcc_cancel(r4);
+	answer_get(&f, id1, "a", 1);
+	run_until(&f, &g1.calls, 1);
+	/* The slot went to "c", the first that waited. */
+	read_request(&f);
+	assert_int_equal(f.last.hdr.type, PS_T_GET);
+	assert_true(f.last.hdr.id != 0 && f.last.hdr.id != id2);
+	assert_int_equal(f.last.body[0], 0); /* str<name> length, high byte */
+	assert_int_equal(f.last.body[1], 1);
+	assert_int_equal(f.last.body[2], 'c');
+	answer_get(&f, f.last.hdr.id, "c", 3);
+	answer_get(&f, id2, "b", 2);
+	run_until(&f, &g3.calls, 1);
+	run_until(&f, &g2.calls, 1);
+	assert_int_equal(g3.a.u.dep.desired, 3);
+	assert_int_equal(g4.calls, 0); /* cancelled: never sent, no call */
+	assert_int_equal(ipcc_outstanding(f.c), 0);
+	/* Full: max_inflight in flight and GW_CORE_MAX_QUEUED waiting. */
+	for (i = 0; i < 2 + GW_CORE_MAX_QUEUED; i++)
+		assert_int_equal(
+		    ipcc_submit(f.c, &call, record_cb, &gb, NULL), IPCC_OK);
 	assert_int_equal(
-	    ipcc_submit(f.c, &call, record_cb, &g, NULL), IPCC_BUSY);
+	    ipcc_submit(f.c, &call, record_cb, &gb, NULL), IPCC_BUSY);
+	teardown_link(&f);
+}
+
+/* A request that waits past its deadline times out, and is never sent. */
+static void
+test_ipcc_queued_request_times_out(void **state)
+{
+	struct fix f;
+	struct got g1 = {0}, g2 = {0};
+	ssize_t n;
+	uint8_t b;
+
+	(void)state;
+	setup_link(&f, 1, 200);
+	submit_get(&f, "a", &g1);
+	read_request(&f);
+	submit_get(&f, "b", &g2); /* waits behind "a" */
+	run_until(&f, &g2.calls, 1);
+	assert_int_equal(g2.a.status, IPCC_TIMEOUT);
+	/* "b" never went out. */
+	event_base_loop(f.base, EVLOOP_NONBLOCK);
+	n = recv(f.core, &b, 1, MSG_DONTWAIT);
+	assert_int_equal(n, -1);
 	teardown_link(&f);
 }
 
@@ -638,7 +697,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_ipcc_ids_and_out_of_order),
-	    cmocka_unit_test(test_ipcc_busy_over_max_inflight),
+	    cmocka_unit_test(test_ipcc_queue_over_max_inflight),
+	    cmocka_unit_test(test_ipcc_queued_request_times_out),
 	    cmocka_unit_test(test_ipcc_late_answer_after_cancel_dropped),
 	    cmocka_unit_test(test_ipcc_timeout_then_late_answer),
 	    cmocka_unit_test(test_ipcc_unanswered_resets_link),
