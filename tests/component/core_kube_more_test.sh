@@ -57,10 +57,12 @@ stop_core() {
 
 echo "$TOKEN" >"$LIB_TMP/token"
 KS_AUTH=$TOKEN
-ks_start --namespace "$NS" --token "$TOKEN" --generate 10000 \
+ks_pki
+ks_start --namespace "$NS" --token "$TOKEN" "${KS_TLS[@]}" --generate 10000 \
     --deployments frontend=3,orders=2 --bookmark-interval-ms 500 \
     --controller-delay-ms 100
-start_core --kube-api "$KS_URL" --kube-token-file "$LIB_TMP/token"
+start_core --kube-api "$KS_URL" --kube-token-file "$LIB_TMP/token" \
+    --kube-ca-file "$KS_CA"
 
 # --- 10,000 deployments ----------------------------------------------------
 check "10,002 deployments synced" lib_wait $((120 * SLOW)) synced
@@ -82,12 +84,14 @@ ks_stop
 # --- storms: the core backs off and recovers by itself ---------------------
 # A fresh core per storm: the backoff (client-go's, 0.8 s doubling to 30 s,
 # reset after 2 quiet minutes) starts from its base each time.
-ks_start --namespace "$NS" --token "$TOKEN" --deployments frontend=3,orders=2 \
+ks_start --namespace "$NS" --token "$TOKEN" "${KS_TLS[@]}" \
+    --deployments frontend=3,orders=2 \
     --bookmark-interval-ms 500 --controller-delay-ms 100
 n=10
 for st in 500 503 429; do
 	n=$((n + 1))
-	start_core --kube-api "$KS_URL" --kube-token-file "$LIB_TMP/token"
+	start_core --kube-api "$KS_URL" --kube-token-file "$LIB_TMP/token" \
+	    --kube-ca-file "$KS_CA"
 	check "$st storm: synced first" lib_wait $((20 * SLOW)) synced
 	# A watch closed before any event is a "very short watch" (relist);
 	# this one has delivered a bookmark, so its close is a plain resume.
@@ -112,7 +116,8 @@ for st in 500 503 429; do
 done
 
 # --- a hung API: health says so within HEALTH_WAIT_MS, then recovers -------
-start_core --kube-api "$KS_URL" --kube-token-file "$LIB_TMP/token"
+start_core --kube-api "$KS_URL" --kube-token-file "$LIB_TMP/token" \
+	    --kube-ca-file "$KS_CA"
 check "hang: synced first" lib_wait $((20 * SLOW)) synced
 admin "hang?ms=25000" >/dev/null
 check "hung API: health unhealthy, says why" lib_wait $((40 * SLOW)) \
@@ -132,9 +137,6 @@ if ! command -v kubectl >/dev/null 2>&1; then
 	exit $?
 fi
 ks_stop
-mkdir -p "$LIB_TMP/pki"
-KS_CA=$LIB_TMP/pki/ca.crt
-scripts/gen-certs.sh "$LIB_TMP/pki" >/dev/null
 ks_start --namespace "$NS" --token "$TOKEN" --deployments web=2,api=1 \
     --tls-cert "$LIB_TMP/pki/server.crt" --tls-key "$LIB_TMP/pki/server.key" \
     --bookmark-interval-ms 500

@@ -34,10 +34,12 @@ start_core() {
 
 echo "$TOKEN" >"$LIB_TMP/token"
 KS_AUTH=$TOKEN
-ks_start --namespace "$NS" --token "$TOKEN" \
+ks_pki
+ks_start --namespace "$NS" --token "$TOKEN" "${KS_TLS[@]}" \
     --deployments frontend=3,orders=2,worker=1 \
     --bookmark-interval-ms 500 --controller-delay-ms 100
-start_core --kube-api "$KS_URL" --kube-token-file "$LIB_TMP/token"
+start_core --kube-api "$KS_URL" --kube-token-file "$LIB_TMP/token" \
+    --kube-ca-file "$KS_CA"
 
 check "cache syncs from the first list" lib_wait 20 synced
 expect_eq "list is sorted names" "$(ctl list)" \
@@ -173,8 +175,6 @@ rm -f "$SOCK"
 
 # TLS: kube-sim over HTTPS; the core verifies it against the given CA.
 ks_stop
-mkdir -p "$LIB_TMP/pki"
-scripts/gen-certs.sh "$LIB_TMP/pki" >/dev/null
 ks_start --namespace "$NS" --token "$NEW" --deployments tls-one=1 \
     --tls-cert "$LIB_TMP/pki/server.crt" --tls-key "$LIB_TMP/pki/server.key"
 # In-cluster discovery: no --kube-api, the service host/port from the

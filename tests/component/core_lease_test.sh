@@ -25,7 +25,7 @@ echo "$TOKEN" >"$LIB_TMP/token"
 KS_AUTH=$TOKEN
 
 admin() {
-	curl -s -X "${2:-POST}" "$KS_URL/_sim/$1"
+	curl -s ${KS_CA:+--cacert "$KS_CA"} -X "${2:-POST}" "$KS_URL/_sim/$1"
 }
 
 # start_core ID [ARGS...]: a core with --identity core-ID on
@@ -37,6 +37,7 @@ start_core() {
 	lib_bg "core-$id" ${CORE_WRAPPER:-} "$CORE_BIN" \
 	    --socket "$LIB_TMP/$id.sock" --namespace "$NS" \
 	    --kube-api "$KS_URL" --kube-token-file "$LIB_TMP/token" \
+	    --kube-ca-file "$KS_CA" \
 	    --lease-name "$LEASE" --identity "core-$id" --log-level debug "$@"
 	eval "PID_$id=$LIB_LAST_PID"
 	lib_wait 20 test -S "$LIB_TMP/$id.sock" || {
@@ -123,7 +124,8 @@ check "--identity: no spaces" bad_flag --lease-name ok --identity 'a b'
 check "--identity: at most 128 bytes" bad_flag --lease-name ok \
     --identity "$(printf 'x%.0s' $(seq 129))"
 
-ks_start --namespace "$NS" --token "$TOKEN" --deployments frontend=1
+ks_pki
+ks_start --namespace "$NS" --token "$TOKEN" "${KS_TLS[@]}" --deployments frontend=1
 
 # --- RBAC missing: a clear warning, retries, then success -------------
 admin "deny?rule=get:leases" >/dev/null
@@ -242,7 +244,7 @@ while True:
     time.sleep(1)
 EOF
 lib_bg foreign env KS_URL="$KS_URL" LEASE_PATH="$LEASE_PATH" TOKEN="$TOKEN" \
-    python3 "$LIB_TMP/foreign.py"
+    SSL_CERT_FILE="$KS_CA" python3 "$LIB_TMP/foreign.py"
 FOREIGN=$LIB_LAST_PID
 check "the foreign holder has the Lease" lib_wait 20 holder_is foreign-x
 ftrans=$(lease_field 'j["spec"]["leaseTransitions"]')

@@ -6,6 +6,9 @@
 #   kget PATH ARGS...  curl GET $KS_URL$PATH with $KS_AUTH
 #   ksend METHOD PATH CTYPE BODY   curl with a body; prints the body
 #   jq_py EXPR         evaluate a Python expression on JSON from stdin (j)
+#   ks_pki             dev PKI in $LIB_TMP/pki; sets KS_CA and KS_TLS (the
+#                      kube-sim flags for HTTPS): a bearer token is only
+#                      ever sent over HTTPS (the core refuses http + token)
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 BUILD=${BUILD:-build}
@@ -35,10 +38,24 @@ ks_stop() {
 
 kcurl() {
 	if [ -n "$KS_AUTH" ]; then
-		curl -s -H "Authorization: Bearer $KS_AUTH" "$@"
+		curl -s ${KS_CA:+--cacert "$KS_CA"} \
+		    -H "Authorization: Bearer $KS_AUTH" "$@"
 	else
-		curl -s "$@"
+		curl -s ${KS_CA:+--cacert "$KS_CA"} "$@"
 	fi
+}
+
+ks_pki() {
+	local gen
+	gen="$(dirname "${BASH_SOURCE[0]}")/../../scripts/gen-certs.sh"
+	if [ ! -f "$LIB_TMP/pki/ca.crt" ]; then
+		mkdir -p "$LIB_TMP/pki"
+		"$gen" "$LIB_TMP/pki" >/dev/null 2>&1 ||
+			{ echo "gen-certs failed"; exit 1; }
+	fi
+	KS_CA=$LIB_TMP/pki/ca.crt
+	KS_TLS=(--tls-cert "$LIB_TMP/pki/server.crt" \
+	    --tls-key "$LIB_TMP/pki/server.key")
 }
 
 kget() {
