@@ -195,16 +195,13 @@ ob_str(struct obuf *b, const char *s)
 }
 
 static void
-ob_uint(struct obuf *b, unsigned long long v)
+ob_uint(struct obuf *b, size_t v)
 {
-	char d[24];
-	size_t i = sizeof(d);
+	char d[LOG_ITOA_SIZE];
+	size_t n;
+	const char *p = log_itoa((long long)v, d, &n);
 
-	do {
-		d[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	ob_add(b, d + i, sizeof(d) - i);
+	ob_add(b, p, n);
 }
 
 static void

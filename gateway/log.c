@@ -244,21 +244,31 @@ put_str(struct line *l, const char *s)
 	put(l, s, strlen(s));
 }
 
-static void
-put_num(struct line *l, long long v)
+const char *
+log_itoa(long long v, char buf[LOG_ITOA_SIZE], size_t *len)
 {
-	char d[24];
-	size_t i = sizeof(d);
+	size_t i = LOG_ITOA_SIZE;
 	unsigned long long u =
 	    v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
 
 	do {
-		d[--i] = (char)('0' + u % 10);
+		buf[--i] = (char)('0' + u % 10);
 		u /= 10;
 	} while (u != 0);
 	if (v < 0)
-		d[--i] = '-';
-	put(l, d + i, sizeof(d) - i);
+		buf[--i] = '-';
+	*len = LOG_ITOA_SIZE - i;
+	return buf + i;
+}
+
+static void
+put_num(struct line *l, long long v)
+{
+	char d[LOG_ITOA_SIZE];
+	size_t n;
+	const char *p = log_itoa(v, d, &n);
+
+	put(l, p, n);
 }
 
 static void

@@ -67,6 +67,14 @@ struct log_access {
 void log_access(const struct log_access *a);
 
 /*
+ * `v` in decimal at the end of `buf` (no NUL); returns where the digits
+ * start, and their count in `*len`.  printf costs more on every request
+ * (access lines, answers, JSON numbers) than this does.
+ */
+#define LOG_ITOA_SIZE 24
+const char *log_itoa(long long v, char buf[LOG_ITOA_SIZE], size_t *len);
+
+/*
  * Access lines wait in a buffer (GW_LOG_BUFFER bytes) until it is full,
  * log_flush() is called, or any other line is logged; off: each is
  * written at once.  Off by default (tests, tools); the gateway turns it on.

@@ -50,18 +50,11 @@ reply_gen_kv_str(yajl_gen g, const char *k, const char *v)
 void
 reply_gen_int(yajl_gen g, long long v)
 {
-	char d[24];
-	size_t i = sizeof(d);
-	unsigned long long u =
-	    v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+	char d[LOG_ITOA_SIZE];
+	size_t n;
+	const char *p = log_itoa(v, d, &n);
 
-	do {
-		d[--i] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u != 0);
-	if (v < 0)
-		d[--i] = '-';
-	yajl_gen_number(g, d + i, sizeof(d) - i);
+	yajl_gen_number(g, p, n);
 }
 
 void
