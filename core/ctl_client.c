@@ -22,6 +22,7 @@
 #include "proto-socket/ps.h"
 #include "proto-socket/ps_codec.h"
 #include "proto-socket/ps_frame.h"
+#include "core/clock.h"
 #include "core/ctl_client.h"
 
 struct ctlc {
@@ -38,10 +39,7 @@ struct ctlc {
 static long long
 now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (long long)clock_now_ms();
 }
 
 /* Waits for `events` until `deadline`; PS_OK or PS_ERR_SYS. */

@@ -12,6 +12,7 @@
 #include <event2/event.h>
 
 #include "core/cache.h"
+#include "core/clock.h"
 #include "core/core_limits.h"
 #include "core/health.h"
 #include "core/kclient.h"
@@ -54,7 +55,7 @@ void
 health_snapshot(struct health *h, struct ps_health *out)
 {
 	struct refl_status st;
-	uint64_t now = refl_now_ms();
+	uint64_t now = clock_now_ms();
 	int hung;
 
 	refl_get_status(h->refl, &st);
@@ -145,7 +146,7 @@ probe_done_cb(void *arg, const struct kc_result *res)
 	struct health *h = arg;
 
 	h->probe = NULL;
-	h->probed_ms = refl_now_ms();
+	h->probed_ms = clock_now_ms();
 	if (!res->transport_error && res->status == 200) {
 		h->probe_ok_ms = h->probed_ms;
 		h->probe_error[0] = '\0';
@@ -171,7 +172,7 @@ health_query(struct health *h, health_done_cb done, void *arg)
 	char path[KC_MAX_PATH + 1];
 	struct timeval tv = {
 	    HEALTH_WAIT_MS / 1000, (HEALTH_WAIT_MS % 1000) * 1000};
-	uint64_t now = refl_now_ms();
+	uint64_t now = clock_now_ms();
 
 	if (h->probe == NULL && h->probed_ms != 0 &&
 	    now - h->probed_ms < HEALTH_PROBE_INTERVAL_MS) {

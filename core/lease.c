@@ -28,12 +28,12 @@
 #include <event2/event.h>
 #include <yajl/yajl_gen.h>
 
+#include "core/clock.h"
 #include "core/core_limits.h"
 #include "core/kclient.h"
 #include "core/kjson.h"
 #include "core/lease.h"
 #include "core/log.h"
-#include "core/reflector.h"
 #include "proto-socket/ps.h"
 #include "proto-socket/ps_buf.h"
 
@@ -448,7 +448,7 @@ attempt_failed(struct lease *l, const struct kc_result *res, const char *why)
 		                                  : LOG_LEVEL_DEBUG,
 		    "Lease %s %ld: %s", what, status, why);
 	if (l->leader &&
-	    lease_renew_expired(&l->t, l->last_renew_ms, refl_now_ms()))
+	    lease_renew_expired(&l->t, l->last_renew_ms, clock_now_ms()))
 		stop_leading(l, "no successful renew within the deadline");
 	schedule(l, res != NULL ? res->retry_after : 0);
 }
@@ -480,7 +480,7 @@ send_req(struct lease *l, enum lease_step step, const struct kjson_lease *rec)
 	    (body = lease_gen_body(l->namespace, l->name, rec, &len)) == NULL)
 		return -1;
 	l->step = step;
-	l->req_sent_ms = refl_now_ms();
+	l->req_sent_ms = clock_now_ms();
 	l->req =
 	    kc_start(l->kc, verb, step == STEP_CREATE ? l->coll_path : l->path,
 	        body != NULL ? "application/json" : NULL, body, len, data_cb,
@@ -569,7 +569,7 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 static void
 acquired(struct lease *l, const struct kjson_lease *rec)
 {
-	uint64_t now = refl_now_ms();
+	uint64_t now = clock_now_ms();
 
 	if (strcmp(rec->holder, l->identity) != 0) {
 		attempt_failed(l, NULL, "the answer names another holder");
@@ -617,8 +617,8 @@ got_get(struct lease *l, const struct kc_result *res)
 		attempt_failed(l, res, why);
 		return;
 	}
-	(void)lease_observe(&l->obs, &rec, refl_now_ms());
-	action = lease_decide(&l->obs, l->identity, refl_now_ms(), &l->t);
+	(void)lease_observe(&l->obs, &rec, clock_now_ms());
+	action = lease_decide(&l->obs, l->identity, clock_now_ms(), &l->t);
 	if (action == LEASE_WAIT) {
 		/* Held by another and fresh: the API answered, so no failure
 		 * streak; a leader that sees this has lost the lease. */
@@ -730,7 +730,7 @@ got_release(struct lease *l, const struct kc_result *res)
 		release_finish(l, "no longer ours");
 		return;
 	}
-	(void)lease_observe(&l->obs, &rec, refl_now_ms());
+	(void)lease_observe(&l->obs, &rec, clock_now_ms());
 	release_put(l);
 }
 

@@ -1,6 +1,6 @@
 # replicad-core (the privileged half) and replicad-ctl (its operator client).
 # The core links libcurl for the Kubernetes client; the ctl never does.
-CORE_KUBE_SRCS := core/kjson.c core/cache.c core/kclient.c \
+CORE_KUBE_SRCS := core/clock.c core/kjson.c core/cache.c core/kclient.c \
                   core/reflector.c core/scale.c core/health.c \
                   core/pin_doc.c core/pins.c core/reconcile.c
 # Leader election (lease.c).
@@ -10,11 +10,11 @@ CORE_KUBE_SRCS += core/pin_set.c core/cmjson.c core/pins_cm.c
 # What the pins store links (file and ConfigMap backends).
 CORE_PINS_SRCS := core/pins.c core/pins_cm.c core/pin_set.c core/pin_doc.c \
                   core/cmjson.c core/kclient.c core/kjson.c core/reflector.c \
-                  core/cache.c core/log.c
+                  core/cache.c core/log.c core/clock.c
 CORE_SRCS := core/ipc_server.c core/log.c core/serve.c $(CORE_KUBE_SRCS) \
              core/main.c
 CORE_BIN  := $(BUILD)/replicad-core
-CTL_SRCS  := core/ctl.c core/ctl_client.c
+CTL_SRCS  := core/ctl.c core/ctl_client.c core/clock.c
 CTL_BIN   := $(BUILD)/replicad-ctl
 BINS      += $(CORE_BIN) $(CTL_BIN)
 
@@ -50,9 +50,9 @@ $(eval $(call CORE_UNIT_TEST,test_ipc_server,core/ipc_server.c core/log.c))
 $(eval $(call CORE_UNIT_TEST,test_kjson,core/kjson.c))
 $(eval $(call CORE_UNIT_TEST,test_cache,core/cache.c))
 $(eval $(call CORE_UNIT_TEST,test_reflector,core/reflector.c core/kjson.c \
-    core/cache.c core/kclient.c core/log.c))
+    core/cache.c core/kclient.c core/log.c core/clock.c))
 $(eval $(call CORE_UNIT_TEST,test_scale,core/scale.c core/reflector.c \
-    core/kjson.c core/cache.c core/kclient.c core/log.c))
+    core/kjson.c core/cache.c core/kclient.c core/log.c core/clock.c))
 $(eval $(call CORE_UNIT_TEST,test_pin_doc,core/pin_doc.c))
 $(eval $(call CORE_UNIT_TEST,test_pins,$(CORE_PINS_SRCS)))
 $(eval $(call CORE_UNIT_TEST,test_reconcile,core/reconcile.c core/scale.c \
@@ -65,11 +65,12 @@ $(call obj,tests/fakes/fake_kclient.c): \
     MOD_CFLAGS := $(CFLAGS_TEST) $(CFLAGS_YAJL)
 $(eval $(call CORE_UNIT_TEST,test_pins_cm,core/pins.c core/pins_cm.c \
     core/pin_set.c core/pin_doc.c core/cmjson.c core/reflector.c \
-    core/cache.c core/kjson.c core/log.c tests/fakes/fake_kclient.c))
+    core/cache.c core/kjson.c core/log.c core/clock.c \
+    tests/fakes/fake_kclient.c))
 
 # Leader election: policy and the Lease JSON both ways.
 $(eval $(call CORE_UNIT_TEST,test_lease,core/lease.c core/kjson.c \
-    core/kclient.c core/reflector.c core/cache.c core/log.c))
+    core/kclient.c core/log.c core/clock.c))
 
 # Component tests: start the real binaries.
 COMPONENT_TESTS += $(wildcard tests/component/core_socket_test.sh \

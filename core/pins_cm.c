@@ -30,6 +30,7 @@
 
 #include <event2/event.h>
 
+#include "core/clock.h"
 #include "core/cmjson.h"
 #include "core/core_limits.h"
 #include "core/kclient.h"
@@ -381,7 +382,7 @@ schedule(struct pins_cm *cm, enum refl_action action, unsigned retry_after)
 		return;
 	}
 	delay = refl_backoff_next(
-	    &cm->backoff, refl_now_ms(), arc4random(), retry_after);
+	    &cm->backoff, clock_now_ms(), arc4random(), retry_after);
 	cm->pending = action;
 	cm->state = CS_WAITING;
 	tv.tv_sec = (time_t)(delay / 1000u);
@@ -610,7 +611,7 @@ start_watch(struct pins_cm *cm)
 	cm->watch_events = 0;
 	cm->error_event = 0;
 	cm->error_msg[0] = '\0';
-	cm->watch_started_ms = refl_now_ms();
+	cm->watch_started_ms = clock_now_ms();
 	cm->state = CS_WATCHING;
 	if (!ok || cm->cj == NULL ||
 	    (cm->req = kc_start(cm->kc, KC_WATCH, path, NULL, NULL, 0, data_cb,
@@ -630,7 +631,7 @@ watch_done_cb(void *arg, const struct kc_result *res)
 	o.transport_error = res->transport_error;
 	o.error_event = cm->error_event;
 	o.events = cm->watch_events;
-	o.lasted_ms = refl_now_ms() - cm->watch_started_ms;
+	o.lasted_ms = clock_now_ms() - cm->watch_started_ms;
 	if (res->status == 200 && cm->error_event == 0 &&
 	    (res->aborted || cmjson_finish(cm->cj) == -1)) {
 		o.parse_error = 1;

@@ -19,6 +19,7 @@
 #include <event2/event.h>
 
 #include "core/cache.h"
+#include "core/clock.h"
 #include "core/core_limits.h"
 #include "core/log.h"
 #include "core/pins.h"
@@ -219,7 +220,7 @@ void
 recon_check(struct recon *r, const char *name)
 {
 	struct item *it = item_get(r, name, 0);
-	uint64_t now = refl_now_ms();
+	uint64_t now = clock_now_ms();
 	uint32_t want;
 	int32_t have;
 
@@ -252,7 +253,7 @@ recon_pin_changed(struct recon *r, const char *name)
 		it->last_write_ms = 0;
 		it->not_before_ms = 0;
 		if (it->queued)
-			it->due_ms = refl_now_ms();
+			it->due_ms = clock_now_ms();
 	}
 	recon_check(r, name);
 }
@@ -262,7 +263,7 @@ write_done(void *arg, const struct scale_result *res)
 {
 	struct item *it = arg;
 	struct recon *r = it->r;
-	uint64_t now = refl_now_ms();
+	uint64_t now = clock_now_ms();
 
 	it->op = NULL;
 	if (res->code == 0) {
@@ -304,7 +305,7 @@ static void
 run_queue(evutil_socket_t fd, short what, void *arg)
 {
 	struct recon *r = arg;
-	uint64_t now = refl_now_ms();
+	uint64_t now = clock_now_ms();
 
 	(void)fd;
 	(void)what;
@@ -353,7 +354,7 @@ recon_check_all(struct recon *r)
 {
 	struct ps_pin pin;
 	char after[PS_MAX_NAME + 1] = "";
-	uint64_t now = refl_now_ms();
+	uint64_t now = clock_now_ms();
 
 	/* Forget idle items: no work, nothing to remember lately. */
 	for (size_t i = r->n; i-- > 0;) {
@@ -382,7 +383,7 @@ recon_new(const struct recon_deps *deps)
 		free(r);
 		return NULL;
 	}
-	recon_bucket_init(&r->bucket, refl_now_ms());
+	recon_bucket_init(&r->bucket, clock_now_ms());
 	r->armed_at = UINT64_MAX;
 	return r;
 }

@@ -17,6 +17,7 @@
 #include <event2/event.h>
 
 #include "core/cache.h"
+#include "core/clock.h"
 #include "core/core_limits.h"
 #include "core/kclient.h"
 #include "core/kjson.h"
@@ -59,15 +60,6 @@ struct refl {
 
 static void start_list(struct refl *r);
 static void start_watch(struct refl *r);
-
-uint64_t
-refl_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 enum refl_action
 refl_after_watch(const struct refl_outcome *o)
@@ -142,7 +134,7 @@ schedule(struct refl *r, enum refl_action action, unsigned retry_after)
 	if (action == REFL_BACKOFF_REWATCH)
 		r->st.watch_restarts++;
 	delay = refl_backoff_next(
-	    &r->backoff, refl_now_ms(), arc4random(), retry_after);
+	    &r->backoff, clock_now_ms(), arc4random(), retry_after);
 	r->pending = action;
 	r->state = RS_WAITING;
 	tv.tv_sec = (time_t)(delay / 1000u);
@@ -264,7 +256,7 @@ start_list(struct refl *r)
 		r->cont[0] = '\0';
 		r->list_rv[0] = '\0';
 		r->list_failed = 0;
-		r->list_started_ms = refl_now_ms();
+		r->list_started_ms = clock_now_ms();
 		cache_mark(r->cache);
 	} else if (snprintf(path + strlen(path), sizeof(path) - strlen(path),
 	               "&continue=") < 0 ||
@@ -321,7 +313,7 @@ list_done_cb(void *arg, const struct kc_result *res)
 		    r, res, r->list_failed ? "cache full" : kjson_error(r->kj));
 		return;
 	}
-	r->st.last_api_ok_ms = refl_now_ms();
+	r->st.last_api_ok_ms = clock_now_ms();
 	top = kjson_top(r->kj);
 	if (top->rv[0] == '\0') {
 		list_failed(r, res, "list without resourceVersion");
@@ -341,7 +333,7 @@ list_done_cb(void *arg, const struct kc_result *res)
 	memcpy(r->last_rv, r->list_rv, sizeof(r->last_rv));
 	r->st.synced = 1;
 	r->st.lists++;
-	r->st.last_event_ms = refl_now_ms();
+	r->st.last_event_ms = clock_now_ms();
 	log_kv(LOG_LEVEL_INFO, 0,
 	    (struct log_kv[]){LOG_U("deployments", cache_size(r->cache)),
 	        LOG_U("removed", swept), LOG_S("rv", r->last_rv)},
@@ -378,7 +370,7 @@ watch_event_cb(void *arg, enum kjson_event ev, const struct kjson_obj *o)
 		}
 		memcpy(r->last_rv, o->rv, sizeof(r->last_rv));
 		r->st.events++;
-		r->st.last_event_ms = refl_now_ms();
+		r->st.last_event_ms = clock_now_ms();
 		if (r->hooks.applied_cb != NULL)
 			r->hooks.applied_cb(r->hooks.arg, o->name, o->rv);
 		return 0;
@@ -386,7 +378,7 @@ watch_event_cb(void *arg, enum kjson_event ev, const struct kjson_obj *o)
 		/* Only its resourceVersion means anything. */
 		memcpy(r->last_rv, o->rv, sizeof(r->last_rv));
 		r->st.bookmarks++;
-		r->st.last_event_ms = refl_now_ms();
+		r->st.last_event_ms = clock_now_ms();
 		return 0;
 	case KJSON_EV_ERROR:
 		r->error_event = o->code;
@@ -422,7 +414,7 @@ start_watch(struct refl *r)
 	r->watch_events = 0;
 	r->error_event = 0;
 	r->error_msg[0] = '\0';
-	r->watch_started_ms = refl_now_ms();
+	r->watch_started_ms = clock_now_ms();
 	r->state = RS_WATCHING;
 	r->st.watches++;
 	if (r->kj == NULL ||
@@ -444,14 +436,14 @@ watch_done_cb(void *arg, const struct kc_result *res)
 	o.transport_error = res->transport_error;
 	o.error_event = r->error_event;
 	o.events = r->watch_events;
-	o.lasted_ms = refl_now_ms() - r->watch_started_ms;
+	o.lasted_ms = clock_now_ms() - r->watch_started_ms;
 	if (res->status == 200 && r->error_event == 0 &&
 	    (res->aborted || kjson_finish(r->kj) == -1)) {
 		o.parse_error = 1;
 		log_warnx("watch: bad stream: %s", kjson_error(r->kj));
 	}
 	if (res->status == 200)
-		r->st.last_api_ok_ms = refl_now_ms();
+		r->st.last_api_ok_ms = clock_now_ms();
 	if (r->error_event == 410 || res->status == 410) {
 		r->st.expired++;
 		log_info(

@@ -52,9 +52,6 @@ void refl_free(struct refl *r);
 int refl_start(struct refl *r);
 void refl_get_status(const struct refl *r, struct refl_status *st);
 
-/* The monotonic clock every core timestamp uses, in ms. */
-uint64_t refl_now_ms(void);
-
 /* --- policy, pure --- */
 
 enum refl_action {

@@ -18,11 +18,11 @@
 #include <yajl/yajl_gen.h>
 
 #include "core/cache.h"
+#include "core/clock.h"
 #include "core/core_limits.h"
 #include "core/kclient.h"
 #include "core/kjson.h"
 #include "core/log.h"
-#include "core/reflector.h"
 #include "core/scale.h"
 #include "proto-socket/ps_buf.h"
 
@@ -234,7 +234,7 @@ patch_done_cb(void *arg, const struct kc_result *res)
 	    op->res.replicas)
 		log_warnx("scale %s: API answered replicas %d, asked %u",
 		    op->res.name, o->spec_replicas, op->res.replicas);
-	op->answered_ms = refl_now_ms();
+	op->answered_ms = clock_now_ms();
 	if (seen_recently(s, op->res.name, op->res.rv) ||
 	    (cache_get(s->cache, op->res.name, &cur) == 0 &&
 	        strcmp(cur.rv, op->res.rv) == 0)) {
