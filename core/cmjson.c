@@ -20,6 +20,7 @@
 
 #include "core/cmjson.h"
 #include "core/core_limits.h"
+#include "core/json_walk.h"
 #include "proto-socket/ps_buf.h"
 
 enum role {
@@ -78,21 +79,13 @@ enum slot {
 
 enum vtype { V_MAP, V_ARRAY, V_STRING, V_INTEGER, V_DOUBLE, V_BOOL, V_NULL };
 
-struct level {
-	unsigned char is_map;
-	unsigned char role; /* enum role */
-	unsigned char key;  /* enum key of the member being read (maps) */
-};
-
 struct cmjson {
 	enum cmjson_mode mode;
 	cmjson_cb cb;
 	void *arg;
 	char *key; /* the data key kept */
 	size_t key_len;
-	yajl_handle h;
-	struct level st[KJSON_MAX_DEPTH];
-	int depth;
+	struct jw w; /* levels' role: enum role; key: enum key (maps) */
 	struct cmjson_cm top;  /* the object, or the list's own fields */
 	struct cmjson_cm obj;  /* the current list item or event object */
 	struct cmjson_cm *cur; /* the object being read: &top or &obj */
@@ -100,19 +93,12 @@ struct cmjson {
 	enum kjson_event ev;   /* the current watch event's type */
 	int done;              /* OBJECT: the object has ended */
 	size_t count;
-	size_t unit_bytes; /* fed since the last item or event ended */
-	int nonblank;
-	int dead;
-	char err[160];
 };
 
 static int
 fail(struct cmjson *c, const char *what)
 {
-	if (c->err[0] == '\0')
-		snprintf(c->err, sizeof(c->err), "%s", what);
-	c->dead = 1;
-	return 0; /* yajl: stop */
+	return jw_fail(&c->w, "%s", what); /* 0: yajl stops */
 }
 
 static enum key
@@ -152,13 +138,13 @@ lookup_key(const struct cmjson *c, enum role parent, const unsigned char *s,
 static enum slot
 slot_of(const struct cmjson *c)
 {
-	const struct level *p;
+	const struct jw_level *p;
 
-	if (c->depth == 0)
+	if (c->w.depth == 0)
 		return c->mode == CMJSON_WATCH ? S_EVENT
 		    : c->mode == CMJSON_LIST   ? S_LIST
 		                               : S_OBJ;
-	p = &c->st[c->depth - 1];
+	p = &c->w.st[c->w.depth - 1];
 	if (!p->is_map)
 		return p->role == R_ITEMS ? S_OBJ : S_SKIP;
 	switch (p->role) {
@@ -225,7 +211,7 @@ type_ok(struct cmjson *c, enum slot s, enum vtype t)
 		if (t == V_MAP)
 			return 1;
 		return fail(c,
-		    c->depth == 0    ? "answer is not a JSON object"
+		    c->w.depth == 0  ? "answer is not a JSON object"
 		        : s == S_OBJ ? "an object is not a JSON object"
 		                     : "not a JSON object");
 	case S_LIST_META:
@@ -314,15 +300,13 @@ begin(struct cmjson *c, enum vtype t, enum slot *out)
 {
 	enum slot s = slot_of(c);
 	enum role role = R_SKIP;
-	struct level *l;
+	struct jw_level *l;
 
 	if (!type_ok(c, s, t))
 		return 0;
 	*out = s;
 	if (t != V_MAP && t != V_ARRAY)
 		return 1;
-	if (c->depth >= KJSON_MAX_DEPTH)
-		return fail(c, "JSON nested too deeply");
 	switch (s) {
 	case S_EVENT:
 		role = R_EVENT;
@@ -353,8 +337,8 @@ begin(struct cmjson *c, enum vtype t, enum slot *out)
 	default:
 		break;
 	}
-	l = &c->st[c->depth++];
-	l->is_map = t == V_MAP;
+	if ((l = jw_push(&c->w, t == V_MAP)) == NULL)
+		return 0;
 	l->role = (unsigned char)role;
 	l->key = K_OTHER;
 	return 1;
@@ -389,7 +373,7 @@ on_string(void *ctx, const unsigned char *s, size_t len)
 	}
 	case S_KIND:
 		/* The list's own kind sits in top, an object's in cur. */
-		o = c->st[c->depth - 1].role == R_LIST ? &c->top : o;
+		o = c->w.st[c->w.depth - 1].role == R_LIST ? &c->top : o;
 		return copy_field(c, o->kind, sizeof(o->kind), s, len,
 		    "kind longer than 64 bytes or not visible ASCII");
 	case S_LIST_RV:
@@ -504,7 +488,7 @@ static int
 on_map_key(void *ctx, const unsigned char *s, size_t len)
 {
 	struct cmjson *c = ctx;
-	struct level *l = &c->st[c->depth - 1];
+	struct jw_level *l = &c->w.st[c->w.depth - 1];
 
 	l->key = (unsigned char)lookup_key(c, (enum role)l->role, s, len);
 	return 1;
@@ -549,7 +533,7 @@ deliver(struct cmjson *c, enum kjson_event ev)
 	if (c->mode == CMJSON_LIST && c->count >= KJSON_MAX_ITEMS)
 		return fail(c, "too many items in one list");
 	c->count++;
-	c->unit_bytes = 0;
+	jw_unit_done(&c->w);
 	r = c->cb != NULL ? c->cb(c->arg, ev, o) : 0;
 	c->cur = &c->obj;
 	drop_value(c);
@@ -562,7 +546,7 @@ static int
 on_end_map(void *ctx)
 {
 	struct cmjson *c = ctx;
-	const struct level *l = &c->st[--c->depth];
+	const struct jw_level *l = jw_pop(&c->w);
 
 	if (l->role == R_EVENT)
 		return deliver(c, c->ev);
@@ -582,7 +566,7 @@ on_end_array(void *ctx)
 {
 	struct cmjson *c = ctx;
 
-	c->depth--;
+	jw_pop(&c->w);
 	return 1;
 }
 
@@ -602,6 +586,13 @@ static const yajl_callbacks callbacks = {
 struct cmjson *
 cmjson_new(enum cmjson_mode mode, const char *key, cmjson_cb cb, void *arg)
 {
+	struct jw_config cfg = {
+	    .callbacks = &callbacks,
+	    .many = mode == CMJSON_WATCH,
+	    .max_bytes = CMJSON_MAX_UNIT_BYTES,
+	    .units = 1,
+	    .too_big = "one object exceeds the size limit",
+	};
 	struct cmjson *c;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
@@ -611,14 +602,11 @@ cmjson_new(enum cmjson_mode mode, const char *key, cmjson_cb cb, void *arg)
 	c->arg = arg;
 	c->cur = mode == CMJSON_OBJECT ? &c->top : &c->obj;
 	c->key_len = strlen(key);
-	if ((c->key = strdup(key)) == NULL ||
-	    (c->h = yajl_alloc(&callbacks, NULL, c)) == NULL) {
+	if ((c->key = strdup(key)) == NULL || jw_init(&c->w, &cfg, c) != 0) {
 		free(c->key);
 		free(c);
 		return NULL;
 	}
-	if (mode == CMJSON_WATCH)
-		yajl_config(c->h, yajl_allow_multiple_values, 1);
 	return c;
 }
 
@@ -627,63 +615,23 @@ cmjson_free(struct cmjson *c)
 {
 	if (c == NULL)
 		return;
-	yajl_free(c->h);
+	jw_fini(&c->w);
 	free(c->value);
 	free(c->key);
 	free(c);
 }
 
-static void
-fail_yajl(struct cmjson *c, yajl_status st)
-{
-	char msg[96];
-
-	if (st == yajl_status_client_canceled && c->err[0] != '\0') {
-		c->dead = 1;
-		return;
-	}
-	/* yajl's verbose form quotes the input: never log the API's bytes. */
-	snprintf(
-	    msg, sizeof(msg), "invalid JSON (%s)", yajl_status_to_string(st));
-	fail(c, msg);
-}
-
 int
 cmjson_feed(struct cmjson *c, const void *buf, size_t len)
 {
-	yajl_status st;
-
-	if (c->dead)
-		return -1;
-	if (kjson_feed_slices(c->h, buf, len, &c->unit_bytes,
-	        CMJSON_MAX_UNIT_BYTES, &c->nonblank, &st) == 0)
-		return 0;
-	if (st == yajl_status_ok)
-		fail(c, "one object exceeds the size limit");
-	else
-		fail_yajl(c, st);
-	return -1;
+	return jw_feed(&c->w, buf, len);
 }
 
 int
 cmjson_finish(struct cmjson *c)
 {
-	yajl_status st;
-
-	if (c->dead)
+	if (jw_finish(&c->w) != 0)
 		return -1;
-	/* A watch that ended before its first event ended cleanly. */
-	if (c->mode == CMJSON_WATCH && !c->nonblank)
-		return 0;
-	st = yajl_complete_parse(c->h);
-	if (st != yajl_status_ok) {
-		fail_yajl(c, st);
-		return -1;
-	}
-	if (c->depth != 0) {
-		fail(c, "incomplete JSON");
-		return -1;
-	}
 	if (c->mode == CMJSON_OBJECT && !c->done) {
 		fail(c, "no object");
 		return -1;
@@ -694,7 +642,7 @@ cmjson_finish(struct cmjson *c)
 const char *
 cmjson_error(const struct cmjson *c)
 {
-	return c->err[0] != '\0' ? c->err : "no error";
+	return jw_error(&c->w);
 }
 
 const struct cmjson_cm *

@@ -186,7 +186,7 @@ _Static_assert(RECON_RATE >= 1 && RECON_RATE <= 1000 && RECON_BURST >= 1,
  * after 401/403 (RBAC) they back off, doubling up to
  * LEASE_BACKOFF_CAP_MS.  One API request may take LEASE_ATTEMPT_TIMEOUT_MS;
  * the release on shutdown at most LEASE_RELEASE_TIMEOUT_MS in all.  A
- * Lease answer is at most KJSON_MAX_LEASE_BYTES. */
+ * Lease answer is at most LEASE_JSON_MAX_BYTES. */
 #define LEASE_DURATION_MS        15000
 #define LEASE_RENEW_DEADLINE_MS  10000
 #define LEASE_RETRY_MS           2000
@@ -196,7 +196,7 @@ _Static_assert(RECON_RATE >= 1 && RECON_RATE <= 1000 && RECON_BURST >= 1,
 #define LEASE_ATTEMPT_TIMEOUT_MS 5000
 #define LEASE_RELEASE_TIMEOUT_MS 2000
 #define LEASE_MAX_IDENTITY       128
-#define KJSON_MAX_LEASE_BYTES    (64 * 1024)
+#define LEASE_JSON_MAX_BYTES     (64 * 1024)
 
 _Static_assert(LEASE_DURATION_MS > LEASE_RENEW_DEADLINE_MS,
     "client-go: leaseDuration > renewDeadline");

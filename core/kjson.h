@@ -81,19 +81,6 @@ void kjson_free(struct kjson *k);
 /* 0, or -1 with kjson_error() set; after an error the parser is dead. */
 int kjson_feed(struct kjson *k, const void *buf, size_t len);
 
-/*
- * The feeding both streaming parsers of API answers share (this one and
- * cmjson.c): `len` bytes to yajl handle `h` in slices of KJSON_FEED_SLICE,
- * so that the bytes-per-unit bound holds to within one slice even inside
- * one endless string (yajl buffers a value split across calls, and would
- * grow that buffer without limit).  *unit_bytes counts the bytes of the
- * current unit (the caller resets it when a list item, watch event or
- * object ends); *nonblank becomes 1 at the first byte that is not JSON
- * whitespace.  Returns 0; or -1 with *st = yajl_status_ok when the unit
- * exceeded `max_unit`, or yajl's failing status in *st.
- */
-int kjson_feed_slices(yajl_handle h, const void *buf, size_t len,
-    size_t *unit_bytes, size_t max_unit, int *nonblank, yajl_status *st);
 /* End of body: 0 if the input was complete, -1 otherwise. */
 int kjson_finish(struct kjson *k);
 const char *kjson_error(const struct kjson *k);
@@ -104,50 +91,5 @@ const char *kjson_error(const struct kjson *k);
 const struct kjson_obj *kjson_top(const struct kjson *k);
 /* Items or events delivered so far. */
 size_t kjson_count(const struct kjson *k);
-
-/* ------------------------------------------------------------------ */
-/* Lease (coordination.k8s.io/v1), for leader election (lease.c).      */
-/*
- * A separate, strict parser: a Lease answer is one small object, and a
- * wrong type in any field kept here (a number for holderIdentity, a string
- * for leaseDurationSeconds, an object for either) is an error, not a field
- * skipped.  null means absent, as in Go.  Checks: metadata.name DNS-1123
- * subdomain, namespace DNS-1123 label, resourceVersion visible ASCII of at
- * most PS_MAX_RV bytes (as above), holderIdentity printable ASCII of at
- * most KJSON_MAX_HOLDER bytes, leaseDurationSeconds 1..3600,
- * leaseTransitions 0..INT32_MAX, acquireTime/renewTime RFC 3339 (the
- * API's MicroTime).  The answer must carry a name and a resourceVersion.
- */
-
-#define KJSON_MAX_HOLDER         128
-#define KJSON_MAX_MICROTIME      40 /* "2026-12-06T05:16:07.544000Z" is 27 */
-#define KJSON_LEASE_MIN_DURATION 1
-#define KJSON_LEASE_MAX_DURATION 3600
-
-struct kjson_lease {
-	char kind[KJSON_MAX_KIND + 1];
-	char name[PS_MAX_NAME + 1];
-	char namespace[PS_MAX_NAMESPACE + 1];
-	char rv[PS_MAX_RV + 1];
-	char holder[KJSON_MAX_HOLDER + 1]; /* "" when absent or released */
-	int32_t duration_s;                /* 0 when absent */
-	char acquire_time[KJSON_MAX_MICROTIME + 1]; /* "" when absent */
-	char renew_time[KJSON_MAX_MICROTIME + 1];
-	int32_t transitions;
-};
-
-struct kjson_lease_parser;
-
-struct kjson_lease_parser *kjson_lease_new(void);
-void kjson_lease_free(struct kjson_lease_parser *p);
-/* 0, or -1 with kjson_lease_error() set; after an error it stays dead.
- * At most KJSON_MAX_LEASE_BYTES in all. */
-int kjson_lease_feed(struct kjson_lease_parser *p, const void *buf, size_t len);
-/* End of body: 0 and *out filled if the answer was a complete, valid
- * Lease; -1 otherwise (out is then zeroed). */
-int kjson_lease_finish(struct kjson_lease_parser *p, struct kjson_lease *out);
-const char *kjson_lease_error(const struct kjson_lease_parser *p);
-/* RFC 3339 date-time (e.g. "2026-12-06T05:16:07.544000Z"): 1 or 0. */
-int kjson_valid_time(const char *s, size_t len);
 
 #endif /* KJSON_H */

@@ -7,7 +7,7 @@
  * for the leader's renew deadline.  An attempt is: leader fast path (PUT
  * the cached record with a new renewTime; a 409 falls back to the slow
  * path at once), or the slow path (GET, observe, decide, then POST or PUT
- * with the resourceVersion read).  Every answer is parsed by kjson's
+ * with the resourceVersion read).  Every answer is parsed by lease_json.c's
  * strict Lease parser; a malformed one is a failed attempt.
  *
  * Safety margin: a leader stands down LEASE_RENEW_DEADLINE_MS after it
@@ -31,16 +31,16 @@
 #include "core/clock.h"
 #include "core/core_limits.h"
 #include "core/kclient.h"
-#include "core/kjson.h"
+#include "core/lease_json.h"
 #include "core/lease.h"
 #include "core/log.h"
 #include "proto-socket/ps.h"
 #include "proto-socket/ps_buf.h"
 
 _Static_assert(
-    LEASE_MAX_IDENTITY == KJSON_MAX_HOLDER, "what we write is what we accept");
-_Static_assert(LEASE_DURATION_MS / 1000 >= KJSON_LEASE_MIN_DURATION &&
-        LEASE_DURATION_MS / 1000 <= KJSON_LEASE_MAX_DURATION,
+    LEASE_MAX_IDENTITY == LEASE_MAX_HOLDER, "what we write is what we accept");
+_Static_assert(LEASE_DURATION_MS / 1000 >= LEASE_MIN_DURATION &&
+        LEASE_DURATION_MS / 1000 <= LEASE_MAX_DURATION,
     "our leaseDurationSeconds passes our own parser");
 
 enum lease_state {
@@ -81,7 +81,7 @@ struct lease {
 	enum lease_state state;
 	enum lease_step step; /* of the request in flight */
 	struct kc_req *req;
-	struct kjson_lease_parser *kj;
+	struct lease_json *kj;
 	uint64_t req_sent_ms;
 	int fast_path; /* the PUT in flight is the leader's fast path */
 	struct event *timer;
@@ -112,7 +112,7 @@ lease_timing_default(struct lease_timing *t)
 }
 
 static int
-same_record(const struct kjson_lease *a, const struct kjson_lease *b)
+same_record(const struct lease_rec *a, const struct lease_rec *b)
 {
 	return strcmp(a->holder, b->holder) == 0 &&
 	    a->duration_s == b->duration_s &&
@@ -123,7 +123,7 @@ same_record(const struct kjson_lease *a, const struct kjson_lease *b)
 
 int
 lease_observe(
-    struct lease_observed *obs, const struct kjson_lease *rec, uint64_t now_ms)
+    struct lease_observed *obs, const struct lease_rec *rec, uint64_t now_ms)
 {
 	int changed = !obs->valid || !same_record(&obs->rec, rec);
 
@@ -163,9 +163,9 @@ copy_str(char *dst, size_t dstsz, const char *src)
 }
 
 void
-lease_next_record(enum lease_action action, const struct kjson_lease *old,
+lease_next_record(enum lease_action action, const struct lease_rec *old,
     const char *identity, const char *now, const struct lease_timing *t,
-    struct kjson_lease *out)
+    struct lease_rec *out)
 {
 	uint64_t dur = t->duration_ms / 1000u;
 
@@ -176,10 +176,10 @@ lease_next_record(enum lease_action action, const struct kjson_lease *old,
 		memcpy(out->namespace, old->namespace, sizeof(out->namespace));
 	}
 	copy_str(out->holder, sizeof(out->holder), identity);
-	if (dur < KJSON_LEASE_MIN_DURATION)
-		dur = KJSON_LEASE_MIN_DURATION;
-	if (dur > KJSON_LEASE_MAX_DURATION)
-		dur = KJSON_LEASE_MAX_DURATION;
+	if (dur < LEASE_MIN_DURATION)
+		dur = LEASE_MIN_DURATION;
+	if (dur > LEASE_MAX_DURATION)
+		dur = LEASE_MAX_DURATION;
 	out->duration_s = (int32_t)dur;
 	copy_str(out->renew_time, sizeof(out->renew_time), now);
 	copy_str(out->acquire_time, sizeof(out->acquire_time), now);
@@ -209,7 +209,7 @@ lease_next_record(enum lease_action action, const struct kjson_lease *old,
 
 void
 lease_release_record(
-    const struct kjson_lease *old, const char *now, struct kjson_lease *out)
+    const struct lease_rec *old, const char *now, struct lease_rec *out)
 {
 	memset(out, 0, sizeof(*out));
 	memcpy(out->rv, old->rv, sizeof(out->rv));
@@ -269,7 +269,7 @@ gen_kint(yajl_gen g, const char *k, long long v)
 
 char *
 lease_gen_body(const char *namespace, const char *name,
-    const struct kjson_lease *rec, size_t *len)
+    const struct lease_rec *rec, size_t *len)
 {
 	yajl_gen g;
 	const unsigned char *buf;
@@ -372,13 +372,13 @@ arm(struct event *ev, uint64_t ms)
 	    2, __VA_ARGS__)
 
 static void
-now_text(char buf[KJSON_MAX_MICROTIME + 1])
+now_text(char buf[LEASE_MAX_MICROTIME + 1])
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	if (lease_format_time((int64_t)ts.tv_sec, ts.tv_nsec, buf,
-	        KJSON_MAX_MICROTIME + 1) != 0)
+	        LEASE_MAX_MICROTIME + 1) != 0)
 		buf[0] = '\0'; /* the spec then omits the time */
 }
 
@@ -458,14 +458,14 @@ data_cb(void *arg, const char *buf, size_t len)
 {
 	struct lease *l = arg;
 
-	return kjson_lease_feed(l->kj, buf, len);
+	return lease_json_feed(l->kj, buf, len);
 }
 
 static void done_cb(void *arg, const struct kc_result *res);
 
 /* Starts one request; the answer goes to done_cb.  0 or -1. */
 static int
-send_req(struct lease *l, enum lease_step step, const struct kjson_lease *rec)
+send_req(struct lease *l, enum lease_step step, const struct lease_rec *rec)
 {
 	enum kc_verb verb = step == STEP_GET || step == STEP_REL_GET ? KC_GET
 	    : step == STEP_CREATE                                    ? KC_POST
@@ -473,8 +473,8 @@ send_req(struct lease *l, enum lease_step step, const struct kjson_lease *rec)
 	char *body = NULL;
 	size_t len = 0;
 
-	kjson_lease_free(l->kj);
-	if ((l->kj = kjson_lease_new()) == NULL)
+	lease_json_free(l->kj);
+	if ((l->kj = lease_json_new()) == NULL)
 		return -1;
 	if (rec != NULL &&
 	    (body = lease_gen_body(l->namespace, l->name, rec, &len)) == NULL)
@@ -492,7 +492,7 @@ send_req(struct lease *l, enum lease_step step, const struct kjson_lease *rec)
 /* Starts an attempt's request with its bound; a failure to start is a
  * failed attempt. */
 static void
-request(struct lease *l, enum lease_step step, const struct kjson_lease *rec)
+request(struct lease *l, enum lease_step step, const struct lease_rec *rec)
 {
 	if (send_req(l, step, rec) != 0) {
 		attempt_failed(l, NULL, "cannot start the request");
@@ -505,8 +505,8 @@ request(struct lease *l, enum lease_step step, const struct kjson_lease *rec)
 static void
 write_lease(struct lease *l, enum lease_action action)
 {
-	struct kjson_lease rec;
-	char now[KJSON_MAX_MICROTIME + 1];
+	struct lease_rec rec;
+	char now[LEASE_MAX_MICROTIME + 1];
 
 	now_text(now);
 	lease_next_record(action, l->obs.valid ? &l->obs.rec : NULL,
@@ -531,10 +531,10 @@ attempt(struct lease *l)
 /* The answer's Lease, checked to be ours; 0 or -1 (a failed attempt). */
 static int
 parse_answer(struct lease *l, const struct kc_result *res,
-    struct kjson_lease *rec, const char **why)
+    struct lease_rec *rec, const char **why)
 {
-	if (res->aborted || kjson_lease_finish(l->kj, rec) != 0) {
-		*why = kjson_lease_error(l->kj);
+	if (res->aborted || lease_json_finish(l->kj, rec) != 0) {
+		*why = lease_json_error(l->kj);
 		return -1;
 	}
 	if (strcmp(rec->name, l->name) != 0 ||
@@ -567,7 +567,7 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 
 /* A write made (or kept) us the holder. */
 static void
-acquired(struct lease *l, const struct kjson_lease *rec)
+acquired(struct lease *l, const struct lease_rec *rec)
 {
 	uint64_t now = clock_now_ms();
 
@@ -600,7 +600,7 @@ acquired(struct lease *l, const struct kjson_lease *rec)
 static void
 got_get(struct lease *l, const struct kc_result *res)
 {
-	struct kjson_lease rec;
+	struct lease_rec rec;
 	const char *why;
 	enum lease_action action;
 
@@ -643,7 +643,7 @@ got_get(struct lease *l, const struct kc_result *res)
 static void
 got_write(struct lease *l, const struct kc_result *res)
 {
-	struct kjson_lease rec;
+	struct lease_rec rec;
 	const char *why;
 
 	if (!res->transport_error && res->status == 409 && l->fast_path) {
@@ -682,8 +682,8 @@ release_finish(struct lease *l, const char *how)
 static void
 release_put(struct lease *l)
 {
-	struct kjson_lease rec;
-	char now[KJSON_MAX_MICROTIME + 1];
+	struct lease_rec rec;
+	char now[LEASE_MAX_MICROTIME + 1];
 
 	now_text(now);
 	lease_release_record(&l->obs.rec, now, &rec);
@@ -694,7 +694,7 @@ release_put(struct lease *l)
 static void
 got_release(struct lease *l, const struct kc_result *res)
 {
-	struct kjson_lease rec;
+	struct lease_rec rec;
 	const char *why;
 
 	if (res->transport_error ||
@@ -829,7 +829,7 @@ lease_free(struct lease *l)
 	if (l == NULL)
 		return;
 	kc_cancel(l->req);
-	kjson_lease_free(l->kj);
+	lease_json_free(l->kj);
 	if (l->timer != NULL)
 		event_free(l->timer);
 	if (l->deadline != NULL)

@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/kjson.h"
+#include "core/lease_json.h"
 
 struct event_base;
 struct evbuffer;
@@ -79,9 +79,9 @@ void lease_timing_default(struct lease_timing *t);
 
 /* client-go's observedRecord/observedTime. */
 struct lease_observed {
-	int valid;              /* a record has been seen */
-	struct kjson_lease rec; /* the last record seen */
-	uint64_t at_ms;         /* our monotonic time it last changed */
+	int valid;            /* a record has been seen */
+	struct lease_rec rec; /* the last record seen */
+	uint64_t at_ms;       /* our monotonic time it last changed */
 };
 
 /*
@@ -90,7 +90,7 @@ struct lease_observed {
  * from the last one seen.  Returns 1 if it changed.
  */
 int lease_observe(
-    struct lease_observed *obs, const struct kjson_lease *rec, uint64_t now_ms);
+    struct lease_observed *obs, const struct lease_rec *rec, uint64_t now_ms);
 
 enum lease_action {
 	LEASE_CREATE, /* no Lease (404): POST one naming us */
@@ -112,16 +112,16 @@ enum lease_action lease_decide(const struct lease_observed *obs,
  * one (`old`, NULL for CREATE), at wall time `now` (MicroTime text).
  * resourceVersion is taken from `old`.
  */
-void lease_next_record(enum lease_action action, const struct kjson_lease *old,
+void lease_next_record(enum lease_action action, const struct lease_rec *old,
     const char *identity, const char *now, const struct lease_timing *t,
-    struct kjson_lease *out);
+    struct lease_rec *out);
 /* The released record: holder "", duration 1, acquire = renew = now,
  * transitions kept, resourceVersion from `old`. */
 void lease_release_record(
-    const struct kjson_lease *old, const char *now, struct kjson_lease *out);
+    const struct lease_rec *old, const char *now, struct lease_rec *out);
 
 /* Wall time as MicroTime, "2026-12-06T05:16:07.544000Z"; `buf` must hold
- * KJSON_MAX_MICROTIME + 1 bytes.  0, or -1. */
+ * LEASE_MAX_MICROTIME + 1 bytes.  0, or -1. */
 int lease_format_time(int64_t sec, long nsec, char *buf, size_t bufsz);
 
 /*
@@ -131,7 +131,7 @@ int lease_format_time(int64_t sec, long nsec, char *buf, size_t bufsz);
  * failure.
  */
 char *lease_gen_body(const char *namespace, const char *name,
-    const struct kjson_lease *rec, size_t *len);
+    const struct lease_rec *rec, size_t *len);
 
 enum lease_phase {
 	LEASE_PHASE_ACQUIRING, /* not leading: jittered retry, backoff */

@@ -1,15 +1,17 @@
 # replicad-core (the privileged half) and replicad-ctl (its operator client).
 # The core links libcurl for the Kubernetes client; the ctl never does.
-CORE_KUBE_SRCS := core/clock.c core/kjson.c core/cache.c core/kclient.c \
+CORE_KUBE_SRCS := core/clock.c core/json_walk.c core/kjson.c core/cache.c \
+                  core/kclient.c \
                   core/reflector.c core/scale.c core/health.c \
                   core/pin_doc.c core/pins.c core/reconcile.c
 # Leader election (lease.c).
-CORE_KUBE_SRCS += core/lease.c
+CORE_KUBE_SRCS += core/lease.c core/lease_json.c
 # Pins in a ConfigMap (--pin-configmap): the set, the JSON, the backend.
 CORE_KUBE_SRCS += core/pin_set.c core/cmjson.c core/pins_cm.c
 # What the pins store links (file and ConfigMap backends).
 CORE_PINS_SRCS := core/pins.c core/pins_cm.c core/pin_set.c core/pin_doc.c \
-                  core/cmjson.c core/kclient.c core/kjson.c core/reflector.c \
+                  core/cmjson.c core/kclient.c core/kjson.c core/json_walk.c \
+                  core/reflector.c \
                   core/cache.c core/log.c core/clock.c
 CORE_SRCS := core/ipc_server.c core/log.c core/serve.c $(CORE_KUBE_SRCS) \
              core/main.c
@@ -47,30 +49,35 @@ endif
 endef
 $(eval $(call CORE_UNIT_TEST,test_log,core/log.c))
 $(eval $(call CORE_UNIT_TEST,test_ipc_server,core/ipc_server.c core/log.c))
-$(eval $(call CORE_UNIT_TEST,test_kjson,core/kjson.c))
+$(eval $(call CORE_UNIT_TEST,test_json_walk,core/json_walk.c))
+$(eval $(call CORE_UNIT_TEST,test_kjson,core/kjson.c core/json_walk.c))
 $(eval $(call CORE_UNIT_TEST,test_cache,core/cache.c))
 $(eval $(call CORE_UNIT_TEST,test_reflector,core/reflector.c core/kjson.c \
+    core/json_walk.c \
     core/cache.c core/kclient.c core/log.c core/clock.c))
 $(eval $(call CORE_UNIT_TEST,test_scale,core/scale.c core/reflector.c \
-    core/kjson.c core/cache.c core/kclient.c core/log.c core/clock.c))
-$(eval $(call CORE_UNIT_TEST,test_pin_doc,core/pin_doc.c))
+    core/kjson.c core/json_walk.c core/cache.c core/kclient.c core/log.c \
+    core/clock.c))
+$(eval $(call CORE_UNIT_TEST,test_pin_doc,core/pin_doc.c core/json_walk.c))
 $(eval $(call CORE_UNIT_TEST,test_pins,$(CORE_PINS_SRCS)))
 $(eval $(call CORE_UNIT_TEST,test_reconcile,core/reconcile.c core/scale.c \
     $(CORE_PINS_SRCS)))
 # Pins in a ConfigMap: the set, the ConfigMap parser, the write policy.
-$(eval $(call CORE_UNIT_TEST,test_pin_set,core/pin_set.c core/pin_doc.c))
-$(eval $(call CORE_UNIT_TEST,test_cmjson,core/cmjson.c core/kjson.c))
+$(eval $(call CORE_UNIT_TEST,test_pin_set,core/pin_set.c core/pin_doc.c \
+    core/json_walk.c))
+$(eval $(call CORE_UNIT_TEST,test_cmjson,core/cmjson.c core/json_walk.c))
 # The ConfigMap store against a fake kclient (tests/fakes/fake_kclient.c).
 $(call obj,tests/fakes/fake_kclient.c): \
     MOD_CFLAGS := $(CFLAGS_TEST) $(CFLAGS_YAJL)
 $(eval $(call CORE_UNIT_TEST,test_pins_cm,core/pins.c core/pins_cm.c \
     core/pin_set.c core/pin_doc.c core/cmjson.c core/reflector.c \
-    core/cache.c core/kjson.c core/log.c core/clock.c \
+    core/cache.c core/kjson.c core/json_walk.c core/log.c core/clock.c \
     tests/fakes/fake_kclient.c))
 
 # Leader election: policy and the Lease JSON both ways.
-$(eval $(call CORE_UNIT_TEST,test_lease,core/lease.c core/kjson.c \
-    core/kclient.c core/log.c core/clock.c))
+$(eval $(call CORE_UNIT_TEST,test_lease,core/lease.c core/lease_json.c \
+    core/json_walk.c \
+    core/kjson.c core/kclient.c core/log.c core/clock.c))
 
 # Component tests: start the real binaries.
 COMPONENT_TESTS += $(wildcard tests/component/core_socket_test.sh \
@@ -90,7 +97,7 @@ FUZZERS      += $(CORE_FUZZERS)
 $(call obj,tests/fuzz/fuzz_pin_doc.c): MOD_CFLAGS := $(CFLAGS_YAJL)
 
 $(CORE_FUZZERS): $(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o \
-    $(call obj,core/pin_doc.c) $(PS_LIB)
+    $(call obj,core/pin_doc.c core/json_walk.c) $(PS_LIB)
 	$(Q)mkdir -p $(@D)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS_YAJL)
@@ -99,7 +106,7 @@ $(CORE_FUZZERS): $(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o \
 FUZZERS += $(BUILD)/fuzz/fuzz_cmjson
 $(call obj,tests/fuzz/fuzz_cmjson.c): MOD_CFLAGS := $(CFLAGS_YAJL)
 $(BUILD)/fuzz/fuzz_cmjson: $(BUILD)/obj/tests/fuzz/fuzz_cmjson.o \
-    $(call obj,core/cmjson.c core/kjson.c) $(PS_LIB)
+    $(call obj,core/cmjson.c core/json_walk.c) $(PS_LIB)
 	$(Q)mkdir -p $(@D)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS_YAJL)
@@ -111,7 +118,7 @@ FUZZERS       += $(KJSON_FUZZERS)
 $(call obj,tests/fuzz/fuzz_kjson.c tests/fuzz/fuzz_lease.c): \
     MOD_CFLAGS := $(CFLAGS_YAJL)
 $(KJSON_FUZZERS): $(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o \
-    $(call obj,core/kjson.c) $(PS_LIB)
+    $(call obj,core/kjson.c core/json_walk.c core/lease_json.c) $(PS_LIB)
 	$(Q)mkdir -p $(@D)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS_YAJL)

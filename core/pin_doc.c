@@ -2,8 +2,9 @@
  * pin_doc.c — parse and generate the pins document (see pin_doc.h).
  *
  * The parser is a yajl callback machine over a fixed shape (array of flat
- * objects), so it needs no stack: `depth` says where a token is, and each
- * object's members are collected in `cur` with a bit per member seen.
+ * objects) on the shared walker (json_walk.c), whose depth says where a
+ * token is; each object's members are collected in `cur` with a bit per
+ * member seen.
  * Entries grow in a doubling array bounded by PIN_DOC_MAX_ENTRIES.
  */
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_parse.h>
 
+#include "core/json_walk.h"
 #include "core/pin_doc.h"
 #include "proto-socket/ps_buf.h"
 
@@ -23,40 +25,24 @@ enum member { M_NONE, M_NAME, M_NAMESPACE, M_REPLICAS };
 #define SEEN_ALL (SEEN(M_NAME) | SEEN(M_NAMESPACE) | SEEN(M_REPLICAS))
 
 struct parse {
-	int depth; /* 0 outside, 1 in the array, 2 in an entry */
-	int done;  /* the top-level array has closed */
+	struct jw w; /* depth 0 outside, 1 in the array, 2 in an entry */
 	enum member key;
 	unsigned seen;
 	struct pin_entry cur;
 	struct pin_entry *v;
 	size_t n, cap;
-	char *err;
-	size_t errsz;
 };
-
-static int __attribute__((format(printf, 2, 3)))
-fail(struct parse *p, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (p->err[0] == '\0') {
-		va_start(ap, fmt);
-		vsnprintf(p->err, p->errsz, fmt, ap);
-		va_end(ap);
-	}
-	return 0; /* yajl: stop */
-}
 
 /* A value other than the ones an entry's members take. */
 static int
 unexpected(struct parse *p, const char *what)
 {
-	if (p->depth == 0)
-		return fail(p, "the document is not a JSON array");
-	if (p->depth == 1)
-		return fail(
-		    p, "entry %zu is %s, not an object", p->n + 1, what);
-	return fail(p, "entry %zu: \"%s\" must not be %s", p->n + 1,
+	if (p->w.depth == 0)
+		return jw_fail(&p->w, "the document is not a JSON array");
+	if (p->w.depth == 1)
+		return jw_fail(
+		    &p->w, "entry %zu is %s, not an object", p->n + 1, what);
+	return jw_fail(&p->w, "entry %zu: \"%s\" must not be %s", p->n + 1,
 	    p->key == M_REPLICAS   ? "replicas"
 	        : p->key == M_NAME ? "name"
 	                           : "namespace",
@@ -83,18 +69,18 @@ on_number(void *ctx, const char *s, size_t len)
 	struct parse *p = ctx;
 	uint64_t v = 0;
 
-	if (p->depth != 2 || p->key != M_REPLICAS)
+	if (p->w.depth != 2 || p->key != M_REPLICAS)
 		return unexpected(p, "a number");
 	for (size_t i = 0; i < len; i++) {
 		if (s[i] < '0' || s[i] > '9')
-			return fail(p,
+			return jw_fail(&p->w,
 			    "entry %zu: replicas must be a whole number "
 			    "(no sign, fraction or exponent)",
 			    p->n + 1);
 		v = v * 10 + (uint64_t)(s[i] - '0');
 		if (v > PS_MAX_REPLICAS)
-			return fail(p, "entry %zu: replicas above %u", p->n + 1,
-			    PS_MAX_REPLICAS);
+			return jw_fail(&p->w, "entry %zu: replicas above %u",
+			    p->n + 1, PS_MAX_REPLICAS);
 	}
 	p->cur.replicas = (uint32_t)v;
 	p->seen |= SEEN(M_REPLICAS);
@@ -106,11 +92,11 @@ on_string(void *ctx, const unsigned char *s, size_t len)
 {
 	struct parse *p = ctx;
 
-	if (p->depth != 2 || p->key == M_REPLICAS)
+	if (p->w.depth != 2 || p->key == M_REPLICAS)
 		return unexpected(p, "a string");
 	if (p->key == M_NAME) {
 		if (ps_valid_name((const char *)s, len) != PS_OK)
-			return fail(p,
+			return jw_fail(&p->w,
 			    "entry %zu: name is not a DNS-1123 subdomain of "
 			    "at most %d characters",
 			    p->n + 1, PS_MAX_NAME);
@@ -119,7 +105,7 @@ on_string(void *ctx, const unsigned char *s, size_t len)
 		p->seen |= SEEN(M_NAME);
 	} else {
 		if (ps_valid_namespace((const char *)s, len) != PS_OK)
-			return fail(p,
+			return jw_fail(&p->w,
 			    "entry %zu: namespace is not a DNS-1123 label of "
 			    "at most %d characters",
 			    p->n + 1, PS_MAX_NAMESPACE);
@@ -147,12 +133,12 @@ on_map_key(void *ctx, const unsigned char *s, size_t len)
 		if (strlen(members[i].s) == len &&
 		    memcmp(members[i].s, s, len) == 0) {
 			if (p->seen & SEEN(members[i].m))
-				return fail(p, "entry %zu: \"%s\" twice",
+				return jw_fail(&p->w, "entry %zu: \"%s\" twice",
 				    p->n + 1, members[i].s);
 			p->key = members[i].m;
 			return 1;
 		}
-	return fail(p,
+	return jw_fail(&p->w,
 	    "entry %zu: unknown member (only name, namespace and replicas)",
 	    p->n + 1);
 }
@@ -162,11 +148,12 @@ on_start_map(void *ctx)
 {
 	struct parse *p = ctx;
 
-	if (p->depth != 1)
+	if (p->w.depth != 1)
 		return unexpected(p, "an object");
 	if (p->n == PIN_DOC_MAX_ENTRIES)
-		return fail(p, "more than %d entries", PIN_DOC_MAX_ENTRIES);
-	p->depth = 2;
+		return jw_fail(
+		    &p->w, "more than %d entries", PIN_DOC_MAX_ENTRIES);
+	jw_push(&p->w, 1); /* depth 2 of JW_MAX_DEPTH */
 	p->seen = 0;
 	p->key = M_NONE;
 	memset(&p->cur, 0, sizeof(p->cur));
@@ -180,7 +167,7 @@ on_end_map(void *ctx)
 	struct pin_entry *v;
 
 	if (p->seen != SEEN_ALL)
-		return fail(p, "entry %zu: %s missing", p->n + 1,
+		return jw_fail(&p->w, "entry %zu: %s missing", p->n + 1,
 		    !(p->seen & SEEN(M_NAME))            ? "name"
 		        : !(p->seen & SEEN(M_NAMESPACE)) ? "namespace"
 		                                         : "replicas");
@@ -190,12 +177,12 @@ on_end_map(void *ctx)
 		if (cap > PIN_DOC_MAX_ENTRIES)
 			cap = PIN_DOC_MAX_ENTRIES;
 		if ((v = realloc(p->v, cap * sizeof(*v))) == NULL)
-			return fail(p, "out of memory");
+			return jw_fail(&p->w, "out of memory");
 		p->v = v;
 		p->cap = cap;
 	}
 	p->v[p->n++] = p->cur;
-	p->depth = 1;
+	jw_pop(&p->w);
 	return 1;
 }
 
@@ -204,9 +191,9 @@ on_start_array(void *ctx)
 {
 	struct parse *p = ctx;
 
-	if (p->depth != 0 || p->done)
+	if (p->w.depth != 0)
 		return unexpected(p, "an array");
-	p->depth = 1;
+	jw_push(&p->w, 0);
 	return 1;
 }
 
@@ -215,8 +202,7 @@ on_end_array(void *ctx)
 {
 	struct parse *p = ctx;
 
-	p->depth = 0;
-	p->done = 1;
+	jw_pop(&p->w);
 	return 1;
 }
 
@@ -255,13 +241,16 @@ int
 pin_doc_parse(const char *buf, size_t len, struct pin_entry **out, size_t *n,
     char *err, size_t errsz)
 {
+	static const struct jw_config walk = {
+	    .callbacks = &callbacks,
+	    .many = 0,
+	    .max_bytes = PIN_DOC_MAX_BYTES,
+	    .units = 0,
+	    .too_big = "larger than the size limit",
+	};
 	struct parse p;
-	yajl_handle h;
-	yajl_status st;
 
 	memset(&p, 0, sizeof(p));
-	p.err = err;
-	p.errsz = errsz;
 	err[0] = '\0';
 	if (len > PIN_DOC_MAX_BYTES) {
 		snprintf(err, errsz, "larger than %d bytes", PIN_DOC_MAX_BYTES);
@@ -271,36 +260,26 @@ pin_doc_parse(const char *buf, size_t len, struct pin_entry **out, size_t *n,
 		snprintf(err, errsz, "empty document (an empty store is [])");
 		return -1;
 	}
-	if ((h = yajl_alloc(&callbacks, NULL, &p)) == NULL) {
+	if (jw_init(&p.w, &walk, &p) != 0) {
 		snprintf(err, errsz, "out of memory");
 		return -1;
 	}
-	st = yajl_parse(h, (const unsigned char *)buf, len);
-	if (st == yajl_status_ok)
-		st = yajl_complete_parse(h);
-	if (st != yajl_status_ok && err[0] == '\0') {
-		unsigned char *msg = yajl_get_error(h, 0, NULL, 0);
-
-		/* yajl's message ends in a newline: keep the first line. */
-		snprintf(err, errsz, "not valid JSON: %.*s",
-		    msg != NULL ? (int)strcspn((const char *)msg, "\n") : 11,
-		    msg != NULL ? (const char *)msg : "parse error");
-		if (msg != NULL)
-			yajl_free_error(h, msg);
-	}
-	yajl_free(h);
-	if (err[0] == '\0' && p.n > 1) {
+	if (jw_feed(&p.w, buf, len) == 0)
+		jw_finish(&p.w);
+	jw_fini(&p.w);
+	if (!p.w.dead && p.n > 1) {
 		qsort(p.v, p.n, sizeof(*p.v), pin_entry_cmp);
 		for (size_t i = 1; i < p.n; i++)
 			if (pin_entry_cmp(&p.v[i - 1], &p.v[i]) == 0) {
-				fail(&p,
+				jw_fail(&p.w,
 				    "deployment \"%s\" in namespace \"%s\" "
 				    "twice",
 				    p.v[i].name, p.v[i].namespace);
 				break;
 			}
 	}
-	if (err[0] != '\0') {
+	if (p.w.dead) {
+		snprintf(err, errsz, "%s", jw_error(&p.w));
 		free(p.v);
 		return -1;
 	}

@@ -1,8 +1,8 @@
 /*
  * fuzz_lease.c — libFuzzer driver for the core's strict Lease parser
- * (kjson_lease_* in core/kjson.c), which reads what the API server (or
+ * (lease_json_* in core/lease_json.c), which reads what the API server (or
  * anything posing as it) answers for the leader-election Lease, and for
- * kjson_valid_time, its RFC 3339 check.
+ * lease_json_valid_time, its RFC 3339 check.
  *
  * Input: byte 0 is the size of the pieces the rest is fed in (1..256);
  * the body is parsed whole, in those pieces and byte by byte, each piece
@@ -10,15 +10,15 @@
  * beyond ASan/UBSan and LeakSanitizer:
  *   - the split never changes the outcome: the same success or failure,
  *     in the same call, with the same error text and the same Lease
- *     (within KJSON_MAX_LEASE_BYTES; above it every split fails);
+ *     (within LEASE_JSON_MAX_BYTES; above it every split fails);
  *   - an accepted Lease is one lease.c may use: kind "" or "Lease", a
  *     name ps_valid_name, a namespace "" or ps_valid_namespace, a
  *     resourceVersion ps_valid_str(PS_STR_RV), a holder printable ASCII
- *     of at most KJSON_MAX_HOLDER bytes, a duration 0 or 1..3600,
+ *     of at most LEASE_MAX_HOLDER bytes, a duration 0 or 1..3600,
  *     transitions >= 0, the times "" or valid RFC 3339 by an independent
  *     check; a refused one leaves `out` zeroed, has printable error text,
  *     and stays refused;
- *   - kjson_valid_time on the body itself agrees with that independent
+ *   - lease_json_valid_time on the body itself agrees with that independent
  *     check.
  */
 #include <stddef.h>
@@ -27,7 +27,7 @@
 #include <string.h>
 
 #include "core/core_limits.h"
-#include "core/kjson.h"
+#include "core/lease_json.h"
 #include "proto-socket/ps_buf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -41,12 +41,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 struct run {
 	int failed; /* 0, 1 in a feed, 2 in finish */
 	char err[200];
-	struct kjson_lease out;
+	struct lease_rec out;
 };
 
 /*
  * RFC 3339 date-time as the Lease's MicroTime, written independently of
- * kjson_valid_time: a template of digit positions, then the ranges.
+ * lease_json_valid_time: a template of digit positions, then the ranges.
  */
 static int
 num(const char *s, size_t at, size_t n)
@@ -64,7 +64,7 @@ ref_valid_time(const char *s, size_t len)
 	static const char tmpl[] = "dddd-dd-ddTdd:dd:dd";
 	size_t i, frac = 0, tz;
 
-	if (len < sizeof(tmpl) || len > KJSON_MAX_MICROTIME)
+	if (len < sizeof(tmpl) || len > LEASE_MAX_MICROTIME)
 		return 0;
 	for (i = 0; i < sizeof(tmpl) - 1; i++) {
 		int ok;
@@ -113,7 +113,7 @@ check_ascii(const char *s, size_t cap, unsigned char lo)
 }
 
 static void
-check_lease(const struct kjson_lease *o)
+check_lease(const struct lease_rec *o)
 {
 	check_ascii(o->kind, sizeof(o->kind), 0x21);
 	check_ascii(o->name, sizeof(o->name), 0x21);
@@ -128,10 +128,10 @@ check_lease(const struct kjson_lease *o)
 		CHECK(ps_valid_namespace(o->namespace, strlen(o->namespace)) ==
 		    PS_OK);
 	CHECK(ps_valid_str(PS_STR_RV, o->rv, strlen(o->rv)) == PS_OK);
-	CHECK(strlen(o->holder) <= KJSON_MAX_HOLDER);
+	CHECK(strlen(o->holder) <= LEASE_MAX_HOLDER);
 	CHECK(o->duration_s == 0 ||
-	    (o->duration_s >= KJSON_LEASE_MIN_DURATION &&
-	        o->duration_s <= KJSON_LEASE_MAX_DURATION));
+	    (o->duration_s >= LEASE_MIN_DURATION &&
+	        o->duration_s <= LEASE_MAX_DURATION));
 	CHECK(o->transitions >= 0);
 	if (o->acquire_time[0] != '\0')
 		CHECK(ref_valid_time(o->acquire_time, strlen(o->acquire_time)));
@@ -140,7 +140,7 @@ check_lease(const struct kjson_lease *o)
 }
 
 static int
-zeroed(const struct kjson_lease *o)
+zeroed(const struct lease_rec *o)
 {
 	const unsigned char *b = (const unsigned char *)o;
 
@@ -151,7 +151,7 @@ zeroed(const struct kjson_lease *o)
 }
 
 static int
-feed_copy(struct kjson_lease_parser *p, const uint8_t *d, size_t len)
+feed_copy(struct lease_json *p, const uint8_t *d, size_t len)
 {
 	unsigned char *c = malloc(len != 0 ? len : 1);
 	int rc;
@@ -159,7 +159,7 @@ feed_copy(struct kjson_lease_parser *p, const uint8_t *d, size_t len)
 	if (c == NULL)
 		abort();
 	memcpy(c, d, len);
-	rc = kjson_lease_feed(p, c, len);
+	rc = lease_json_feed(p, c, len);
 	free(c);
 	return rc;
 }
@@ -167,13 +167,13 @@ feed_copy(struct kjson_lease_parser *p, const uint8_t *d, size_t len)
 static void
 run(struct run *r, const uint8_t *data, size_t size, size_t piece)
 {
-	struct kjson_lease_parser *p;
-	struct kjson_lease again;
+	struct lease_json *p;
+	struct lease_rec again;
 	const char *e;
 	size_t i, n;
 
 	memset(r, 0, sizeof(*r));
-	if ((p = kjson_lease_new()) == NULL)
+	if ((p = lease_json_new()) == NULL)
 		abort();
 	for (i = 0; i < size && r->failed == 0; i += n) {
 		n = piece == 0 || size - i < piece ? size - i : piece;
@@ -181,29 +181,29 @@ run(struct run *r, const uint8_t *data, size_t size, size_t piece)
 			r->failed = 1;
 	}
 	memset(&r->out, 0xa5, sizeof(r->out));
-	if (kjson_lease_finish(p, &r->out) != 0 && r->failed == 0)
+	if (lease_json_finish(p, &r->out) != 0 && r->failed == 0)
 		r->failed = 2;
-	e = kjson_lease_error(p);
+	e = lease_json_error(p);
 	CHECK(e != NULL && strlen(e) < sizeof(r->err));
 	check_ascii(e, sizeof(r->err), 0x20);
 	if (r->failed != 0) {
 		CHECK(zeroed(&r->out));
 		CHECK(e[0] != '\0' && strcmp(e, "no error") != 0);
 		strcpy(r->err, e);
-		CHECK(kjson_lease_feed(p, "{}", 2) == -1);
-		CHECK(kjson_lease_finish(p, &again) == -1 && zeroed(&again));
-		CHECK(strcmp(kjson_lease_error(p), r->err) == 0);
+		CHECK(lease_json_feed(p, "{}", 2) == -1);
+		CHECK(lease_json_finish(p, &again) == -1 && zeroed(&again));
+		CHECK(strcmp(lease_json_error(p), r->err) == 0);
 	} else {
 		CHECK(strcmp(e, "no error") == 0);
 		check_lease(&r->out);
 	}
-	kjson_lease_free(p);
+	lease_json_free(p);
 }
 
 static void
 same(const struct run *a, const struct run *b)
 {
-	const struct kjson_lease *x = &a->out, *y = &b->out;
+	const struct lease_rec *x = &a->out, *y = &b->out;
 
 	CHECK(a->failed == b->failed && strcmp(a->err, b->err) == 0);
 	CHECK(strcmp(x->kind, y->kind) == 0 && strcmp(x->name, y->name) == 0);
@@ -227,13 +227,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	data++;
 	size--;
 
-	CHECK(kjson_valid_time((const char *)data, size) ==
+	CHECK(lease_json_valid_time((const char *)data, size) ==
 	    ref_valid_time((const char *)data, size));
 
 	run(&whole, data, size, 0);
 	run(&pieces, data, size, piece);
 	run(&bytes, data, size, 1);
-	if (size > KJSON_MAX_LEASE_BYTES) {
+	if (size > LEASE_JSON_MAX_BYTES) {
 		CHECK(whole.failed && pieces.failed && bytes.failed);
 		return 0;
 	}

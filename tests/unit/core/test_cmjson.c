@@ -371,6 +371,12 @@ test_cmjson_rejects_hostile_objects(void **state)
 	    {"{" MD "}x", "invalid JSON"},
 	    {"{" MD " /* c */}", "invalid JSON"},
 	    {"{" MD ",\"data\":{\"pins.json\":\"[]\"}", "invalid JSON"},
+	    /** An unterminated string after the object (yajl alone lets it
+	     * pass), and \f or \v, which yajl takes for whitespace. */
+	    {"{" MD "} \"abc", "text after the value"},
+	    {"{" MD "}\n\"", "text after the value"},
+	    {"{" MD "}\f", "\\f or \\v"},
+	    {"{\v" MD "}", "\\f or \\v"},
 	};
 
 	(void)state;

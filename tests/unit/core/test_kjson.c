@@ -358,6 +358,15 @@ static const struct hostile hostile[] = {
     {"bare number", KJSON_OBJECT, "42", "not a JSON object"},
     /** Truncated document. */
     {"truncated", KJSON_OBJECT, "{\"kind\":\"Scale\",\"metadata\":{", "JSON"},
+    /** An unterminated string after the object: yajl alone lets it pass
+     * (its lexer waits for the rest, yajl_complete_parse does not ask). */
+    {"string after object", KJSON_OBJECT, "{\"kind\":\"Scale\"} \"abc",
+        "text after the value"},
+    {"string after list", KJSON_LIST, "{\"items\":[]}\n\"",
+        "text after the value"},
+    /** \f and \v are not JSON whitespace (yajl skips both). */
+    {"form feed", KJSON_OBJECT, "{\f\"kind\":\"Scale\"}", "\\f or \\v"},
+    {"vertical tab", KJSON_WATCH, "\v", "\\f or \\v"},
 };
 
 static char *

@@ -1,6 +1,6 @@
 /*
  * test_lease.c — leader election policy (lease.c's pure functions) and the
- * Lease JSON both ways: kjson's strict parser against real shapes, every
+ * Lease JSON both ways: lease_json.c's strict parser against real shapes, every
  * split and hostile answers, and lease_gen_body's output read back.
  *
  * The policy under test is client-go's: expiry is judged by our monotonic
@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "core/core_limits.h"
-#include "core/kjson.h"
+#include "core/lease_json.h"
 #include "core/lease.h"
 
 #define ME    "core-a_0123456789abcdef"
@@ -38,10 +38,10 @@ setup(void **state)
 	return 0;
 }
 
-static struct kjson_lease
+static struct lease_rec
 rec_of(const char *holder, int32_t dur, const char *renew, int32_t trans)
 {
-	struct kjson_lease r;
+	struct lease_rec r;
 
 	memset(&r, 0, sizeof(r));
 	snprintf(r.name, sizeof(r.name), "replicad");
@@ -74,7 +74,7 @@ static void
 test_lease_decide_ours_renews(void **state)
 {
 	struct lease_observed obs = {0};
-	struct kjson_lease r = rec_of(ME, 15, NOW, 3);
+	struct lease_rec r = rec_of(ME, 15, NOW, 3);
 
 	(void)state;
 	lease_observe(&obs, &r, 1000);
@@ -87,7 +87,7 @@ static void
 test_lease_decide_released_takes_at_once(void **state)
 {
 	struct lease_observed obs = {0};
-	struct kjson_lease r = rec_of("", 1, NOW, 3);
+	struct lease_rec r = rec_of("", 1, NOW, 3);
 
 	(void)state;
 	lease_observe(&obs, &r, 5000);
@@ -100,7 +100,7 @@ static void
 test_lease_decide_foreign_expires_by_our_clock(void **state)
 {
 	struct lease_observed obs = {0};
-	struct kjson_lease r = rec_of(OTHER, 15, NOW, 3);
+	struct lease_rec r = rec_of(OTHER, 15, NOW, 3);
 
 	(void)state;
 	lease_observe(&obs, &r, 1000);
@@ -117,7 +117,7 @@ static void
 test_lease_decide_uses_record_duration(void **state)
 {
 	struct lease_observed obs = {0};
-	struct kjson_lease r = rec_of(OTHER, 60, NOW, 0);
+	struct lease_rec r = rec_of(OTHER, 60, NOW, 0);
 
 	(void)state;
 	lease_observe(&obs, &r, 0);
@@ -137,7 +137,7 @@ static void
 test_lease_decide_renewing_holder_never_expires(void **state)
 {
 	struct lease_observed obs = {0};
-	struct kjson_lease r;
+	struct lease_rec r;
 	char renew[64];
 	uint64_t now = 0;
 
@@ -158,8 +158,8 @@ static void
 test_lease_decide_ignores_remote_clock(void **state)
 {
 	struct lease_observed obs = {0};
-	struct kjson_lease past = rec_of(OTHER, 15, "2000-01-01T00:00:00Z", 0);
-	struct kjson_lease future =
+	struct lease_rec past = rec_of(OTHER, 15, "2000-01-01T00:00:00Z", 0);
+	struct lease_rec future =
 	    rec_of(OTHER, 15, "2999-01-01T00:00:00.000000Z", 0);
 
 	(void)state;
@@ -176,7 +176,7 @@ static void
 test_lease_observe_what_is_a_change(void **state)
 {
 	struct lease_observed obs = {0};
-	struct kjson_lease r = rec_of(OTHER, 15, NOW, 2), r2;
+	struct lease_rec r = rec_of(OTHER, 15, NOW, 2), r2;
 
 	(void)state;
 	assert_int_equal(lease_observe(&obs, &r, 100), 1);
@@ -208,7 +208,7 @@ test_lease_observe_what_is_a_change(void **state)
 static void
 test_lease_next_record_create(void **state)
 {
-	struct kjson_lease out;
+	struct lease_rec out;
 
 	(void)state;
 	lease_next_record(LEASE_CREATE, NULL, ME, NOW, &T, &out);
@@ -225,7 +225,7 @@ test_lease_next_record_create(void **state)
 static void
 test_lease_next_record_take(void **state)
 {
-	struct kjson_lease old = rec_of(OTHER, 30, NOW, 4), out;
+	struct lease_rec old = rec_of(OTHER, 30, NOW, 4), out;
 
 	(void)state;
 	lease_next_record(LEASE_TAKE, &old, ME, LATER, &T, &out);
@@ -248,7 +248,7 @@ test_lease_next_record_take(void **state)
 static void
 test_lease_next_record_renew(void **state)
 {
-	struct kjson_lease old = rec_of(ME, 15, NOW, 7), out;
+	struct lease_rec old = rec_of(ME, 15, NOW, 7), out;
 
 	(void)state;
 	lease_next_record(LEASE_RENEW, &old, ME, LATER, &T, &out);
@@ -263,7 +263,7 @@ test_lease_next_record_renew(void **state)
 static void
 test_lease_release_record(void **state)
 {
-	struct kjson_lease old = rec_of(ME, 15, NOW, 7), out;
+	struct lease_rec old = rec_of(ME, 15, NOW, 7), out;
 
 	(void)state;
 	lease_release_record(&old, LATER, &out);
@@ -366,7 +366,7 @@ test_lease_valid_identity(void **state)
 static void
 test_lease_format_time(void **state)
 {
-	char buf[KJSON_MAX_MICROTIME + 1];
+	char buf[LEASE_MAX_MICROTIME + 1];
 
 	(void)state;
 	assert_int_equal(
@@ -374,7 +374,7 @@ test_lease_format_time(void **state)
 	assert_string_equal(buf, NOW);
 	assert_int_equal(lease_format_time(0, 999999999, buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "1970-01-01T00:00:00.999999Z");
-	assert_true(kjson_valid_time(buf, strlen(buf)));
+	assert_true(lease_json_valid_time(buf, strlen(buf)));
 	assert_int_equal(lease_format_time(0, -1, buf, sizeof(buf)), -1);
 	assert_int_equal(
 	    lease_format_time(0, 1000000000, buf, sizeof(buf)), -1);
@@ -384,7 +384,7 @@ test_lease_format_time(void **state)
 
 /** RFC 3339 as the parser accepts it. */
 static void
-test_kjson_valid_time_table(void **state)
+test_lease_json_valid_time_table(void **state)
 {
 	static const char *const good[] = {
 	    NOW,
@@ -416,10 +416,10 @@ test_kjson_valid_time_table(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
-		if (!kjson_valid_time(good[i], strlen(good[i])))
+		if (!lease_json_valid_time(good[i], strlen(good[i])))
 			fail_msg("rejected %s", good[i]);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		if (kjson_valid_time(bad[i], strlen(bad[i])))
+		if (lease_json_valid_time(bad[i], strlen(bad[i])))
 			fail_msg("accepted %s", bad[i]);
 }
 
@@ -446,7 +446,7 @@ static const char real_lease[] =
     "\"status\":{\"holderIdentity\":42}}";
 
 static void
-assert_real_lease(const struct kjson_lease *r)
+assert_real_lease(const struct lease_rec *r)
 {
 	assert_string_equal(r->kind, "Lease");
 	assert_string_equal(r->name, "replicad");
@@ -461,33 +461,33 @@ assert_real_lease(const struct kjson_lease *r)
 
 /* Parses `in` in pieces of `step` bytes (0: whole); 0 or -1, err set. */
 static int
-parse(const char *in, size_t len, size_t step, struct kjson_lease *out,
-    char *err, size_t errsz)
+parse(const char *in, size_t len, size_t step, struct lease_rec *out, char *err,
+    size_t errsz)
 {
-	struct kjson_lease_parser *p = kjson_lease_new();
+	struct lease_json *p = lease_json_new();
 	int rc = 0;
 
 	assert_non_null(p);
 	if (step == 0)
 		step = len > 0 ? len : 1;
 	for (size_t off = 0; off < len && rc == 0; off += step)
-		rc = kjson_lease_feed(
+		rc = lease_json_feed(
 		    p, in + off, len - off < step ? len - off : step);
 	if (rc == 0)
-		rc = kjson_lease_finish(p, out);
+		rc = lease_json_finish(p, out);
 	else
 		memset(out, 0, sizeof(*out));
-	snprintf(err, errsz, "%s", kjson_lease_error(p));
-	kjson_lease_free(p);
+	snprintf(err, errsz, "%s", lease_json_error(p));
+	lease_json_free(p);
 	return rc;
 }
 
 /** A real Lease: kept fields right, the rest skipped (a "holderIdentity"
  * elsewhere, labels named "name", arrays and floats in unknown fields). */
 static void
-test_kjson_lease_real(void **state)
+test_lease_json_real(void **state)
 {
-	struct kjson_lease r;
+	struct lease_rec r;
 	char err[160];
 
 	(void)state;
@@ -498,22 +498,22 @@ test_kjson_lease_real(void **state)
 
 /** Any split in two, and one byte at a time. */
 static void
-test_kjson_lease_every_split(void **state)
+test_lease_json_every_split(void **state)
 {
 	size_t len = strlen(real_lease);
-	struct kjson_lease_parser *p;
-	struct kjson_lease r;
+	struct lease_json *p;
+	struct lease_rec r;
 	char err[160];
 
 	(void)state;
 	for (size_t cut = 0; cut <= len; cut++) {
-		p = kjson_lease_new();
-		assert_int_equal(kjson_lease_feed(p, real_lease, cut), 0);
+		p = lease_json_new();
+		assert_int_equal(lease_json_feed(p, real_lease, cut), 0);
 		assert_int_equal(
-		    kjson_lease_feed(p, real_lease + cut, len - cut), 0);
-		assert_int_equal(kjson_lease_finish(p, &r), 0);
+		    lease_json_feed(p, real_lease + cut, len - cut), 0);
+		assert_int_equal(lease_json_finish(p, &r), 0);
 		assert_real_lease(&r);
-		kjson_lease_free(p);
+		lease_json_free(p);
 	}
 	assert_int_equal(parse(real_lease, len, 1, &r, err, sizeof(err)), 0);
 	assert_real_lease(&r);
@@ -521,10 +521,10 @@ test_kjson_lease_every_split(void **state)
 
 /** Cut short anywhere: never a Lease. */
 static void
-test_kjson_lease_truncated(void **state)
+test_lease_json_truncated(void **state)
 {
 	size_t len = strlen(real_lease);
-	struct kjson_lease r;
+	struct lease_rec r;
 	char err[160];
 
 	(void)state;
@@ -537,7 +537,7 @@ test_kjson_lease_truncated(void **state)
 
 /** Released, minimal, and null fields (Go's absent). */
 static void
-test_kjson_lease_released_and_nulls(void **state)
+test_lease_json_released_and_nulls(void **state)
 {
 	static const char released[] =
 	    "{\"metadata\":{\"name\":\"replicad\",\"resourceVersion\":\"77\"},"
@@ -552,7 +552,7 @@ test_kjson_lease_released_and_nulls(void **state)
 	static const char no_spec[] =
 	    "{\"metadata\":{\"name\":\"replicad\",\"resourceVersion\":\"79\"},"
 	    "\"spec\":null}";
-	struct kjson_lease r;
+	struct lease_rec r;
 	char err[160];
 
 	(void)state;
@@ -580,7 +580,7 @@ test_kjson_lease_released_and_nulls(void **state)
 
 /** Hostile answers: each fails, with a reason, and yields nothing. */
 static void
-test_kjson_lease_rejects_hostile(void **state)
+test_lease_json_rejects_hostile(void **state)
 {
 	static const struct {
 		const char *in;
@@ -596,6 +596,8 @@ test_kjson_lease_rejects_hostile(void **state)
 	    {"{" META ",\"spec\":{", "invalid JSON"},
 	    {"{" META "} trailing", "invalid JSON"},
 	    {"{" META "}{}", "invalid JSON"},
+	    {"{" META "} \"unterminated", "text after the value"},
+	    {"{" META "}\f", "\\f or \\v"},
 	    /* wrong types */
 	    {"{" META ",\"spec\":{\"holderIdentity\":5}}", "not a string"},
 	    {"{" META ",\"spec\":{\"holderIdentity\":true}}", "not a string"},
@@ -675,7 +677,7 @@ test_kjson_lease_rejects_hostile(void **state)
 	    {"{\"kind\":\"Deployment\"," META "}", "not a Lease"},
 	    {"{\"kind\":\"Status\",\"code\":404}", "not a Lease"},
 	};
-	struct kjson_lease r;
+	struct lease_rec r;
 	char err[160];
 
 	(void)state;
@@ -696,11 +698,11 @@ test_kjson_lease_rejects_hostile(void **state)
 
 /** Nesting deeper than KJSON_MAX_DEPTH, even in a skipped field. */
 static void
-test_kjson_lease_depth_bomb(void **state)
+test_lease_json_depth_bomb(void **state)
 {
 	char in[512];
 	size_t n = 0;
-	struct kjson_lease r;
+	struct lease_rec r;
 	char err[160];
 
 	(void)state;
@@ -715,15 +717,15 @@ test_kjson_lease_depth_bomb(void **state)
 	assert_non_null(strstr(err, "nested too deeply"));
 }
 
-/** An answer over KJSON_MAX_LEASE_BYTES is refused before yajl buffers
+/** An answer over LEASE_JSON_MAX_BYTES is refused before yajl buffers
  * it, fed whole or in pieces. */
 static void
-test_kjson_lease_size_bound(void **state)
+test_lease_json_size_bound(void **state)
 {
-	size_t len = KJSON_MAX_LEASE_BYTES + 64;
+	size_t len = LEASE_JSON_MAX_BYTES + 64;
 	char *in = malloc(len + 1);
-	struct kjson_lease_parser *p;
-	struct kjson_lease r;
+	struct lease_json *p;
+	struct lease_rec r;
 	char err[160];
 	size_t n;
 
@@ -738,10 +740,10 @@ test_kjson_lease_size_bound(void **state)
 	assert_int_equal(parse(in, len, 4096, &r, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "size limit"));
 	/* Exactly at the bound is fine. */
-	p = kjson_lease_new();
-	assert_int_equal(kjson_lease_feed(p, in, KJSON_MAX_LEASE_BYTES), 0);
-	assert_int_equal(kjson_lease_feed(p, in, 1), -1);
-	kjson_lease_free(p);
+	p = lease_json_new();
+	assert_int_equal(lease_json_feed(p, in, LEASE_JSON_MAX_BYTES), 0);
+	assert_int_equal(lease_json_feed(p, in, 1), -1);
+	lease_json_free(p);
 	free(in);
 }
 
@@ -752,7 +754,7 @@ test_kjson_lease_size_bound(void **state)
 static void
 test_lease_gen_body_exact(void **state)
 {
-	struct kjson_lease old = rec_of(OTHER, 15, NOW, 3), rec;
+	struct lease_rec old = rec_of(OTHER, 15, NOW, 3), rec;
 	size_t len;
 	char *body;
 
@@ -785,7 +787,7 @@ test_lease_gen_body_round_trip(void **state)
 {
 	static const char *const ids[] = {
 	    ME, "a\"b\\c/d", "x", "~!@#$%^&*()_+{}|:<>?`-=[];',."};
-	struct kjson_lease old = rec_of(ME, 15, NOW, 3), rec, back;
+	struct lease_rec old = rec_of(ME, 15, NOW, 3), rec, back;
 	char err[160];
 	size_t len;
 	char *body;
@@ -838,14 +840,14 @@ main(void)
 	    cmocka_unit_test(test_lease_renew_deadline),
 	    cmocka_unit_test(test_lease_valid_identity),
 	    cmocka_unit_test(test_lease_format_time),
-	    cmocka_unit_test(test_kjson_valid_time_table),
-	    cmocka_unit_test(test_kjson_lease_real),
-	    cmocka_unit_test(test_kjson_lease_every_split),
-	    cmocka_unit_test(test_kjson_lease_truncated),
-	    cmocka_unit_test(test_kjson_lease_released_and_nulls),
-	    cmocka_unit_test(test_kjson_lease_rejects_hostile),
-	    cmocka_unit_test(test_kjson_lease_depth_bomb),
-	    cmocka_unit_test(test_kjson_lease_size_bound),
+	    cmocka_unit_test(test_lease_json_valid_time_table),
+	    cmocka_unit_test(test_lease_json_real),
+	    cmocka_unit_test(test_lease_json_every_split),
+	    cmocka_unit_test(test_lease_json_truncated),
+	    cmocka_unit_test(test_lease_json_released_and_nulls),
+	    cmocka_unit_test(test_lease_json_rejects_hostile),
+	    cmocka_unit_test(test_lease_json_depth_bomb),
+	    cmocka_unit_test(test_lease_json_size_bound),
 	    cmocka_unit_test(test_lease_gen_body_exact),
 	    cmocka_unit_test(test_lease_gen_body_round_trip),
 	};

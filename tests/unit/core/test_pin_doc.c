@@ -66,8 +66,8 @@ test_pin_doc_refused(void **state)
 	    {"3", "not a JSON array"},
 	    {"\"x\"", "not a JSON array"},
 	    {"null", "not a JSON array"},
-	    {"[] []", "not valid JSON"},
-	    {"[", "not valid JSON"},
+	    {"[] []", "invalid JSON"},
+	    {"[", "invalid JSON"},
 	    {"[1]", "entry 1 is a number"},
 	    {"[[]]", "entry 1 is an array"},
 	    {"[null]", "entry 1 is null"},
@@ -111,9 +111,11 @@ test_pin_doc_refused(void **state)
 	    {"[{\"name\":\"a\",\"namespace\":\"n\",\"replicas\":1},"
 	     "{\"name\":\"a\",\"namespace\":\"n\",\"replicas\":2}]",
 	        "deployment \"a\" in namespace \"n\" twice"},
-	    {"[/* c */]", "not valid JSON"},
+	    {"[/* c */]", "invalid JSON"},
+	    {"[] \"unterminated", "text after the value"},
+	    {"[]\v", "\\f or \\v"},
 	    {"[{\"name\":\"\xc3\x28\",\"namespace\":\"n\",\"replicas\":1}]",
-	        "not valid JSON"},
+	        "invalid JSON"},
 	};
 	char err[256];
 
