@@ -112,20 +112,59 @@ fail_yajl(struct jw *w, yajl_status st)
 		yajl_free_error(w->h, msg);
 }
 
+/* The first \f or \v in buf[0..len), or NULL. */
+static const unsigned char *
+find_ff_vt(const unsigned char *buf, size_t len)
+{
+	const unsigned char *f = memchr(buf, '\f', len);
+	const unsigned char *v = memchr(buf, '\v', len);
+
+	return f == NULL ? v : v == NULL ? f : f < v ? f : v;
+}
+
+/* yajl on buf[0..n); after the value has closed, only whitespace may
+ * follow.  0, or -1 dead. */
+static int
+parse_slice(struct jw *w, const unsigned char *buf, size_t n)
+{
+	yajl_status st = yajl_status_ok;
+	size_t from;
+
+	if (n == 0)
+		return 0;
+	w->closed_here = 0;
+	if (!w->closed)
+		st = yajl_parse(w->h, buf, n);
+	if (w->closed) {
+		/* After the value, only whitespace; whatever yajl made of
+		 * other bytes, the answer is this one, so that it is the
+		 * same however the input was split.  (A failure of the
+		 * closing callback itself stays: the first error wins.) */
+		int tail_ok = st == yajl_status_ok;
+
+		from = w->closed_here ? w->closed_at : 0;
+		for (size_t i = from; i < n && tail_ok; i++)
+			tail_ok = json_space(buf[i]);
+		if (tail_ok)
+			return 0;
+		return jw_fail(w, "invalid JSON: text after the value"), -1;
+	}
+	if (st != yajl_status_ok) {
+		fail_yajl(w, st);
+		return -1;
+	}
+	return 0;
+}
+
 int
 jw_feed(struct jw *w, const void *buf, size_t len)
 {
-	const unsigned char *p = buf;
-	size_t n, i, from;
+	const unsigned char *p = buf, *bad;
+	size_t n, i, ok;
 	size_t slack = w->cfg.units ? KJSON_FEED_SLICE : 0;
-	yajl_status st;
 
 	if (w->dead)
 		return -1;
-	/* Neither byte may stand raw anywhere in JSON text (in a string it
-	 * must be escaped), but yajl's lexer skips both as whitespace. */
-	if (memchr(p, '\f', len) != NULL || memchr(p, '\v', len) != NULL)
-		return jw_fail(w, "invalid JSON: a raw \\f or \\v"), -1;
 	for (i = 0; i < len && !w->nonblank; i++)
 		w->nonblank = !json_space(p[i]);
 	while (len > 0) {
@@ -134,20 +173,16 @@ jw_feed(struct jw *w, const void *buf, size_t len)
 		if (w->cfg.max_bytes + slack - w->bytes < n)
 			return jw_fail(w, "%s", w->cfg.too_big), -1;
 		w->bytes += n;
-		w->closed_here = 0;
-		if ((st = yajl_parse(w->h, p, n)) != yajl_status_ok) {
-			fail_yajl(w, st);
+		/* Neither \f nor \v may stand raw anywhere in JSON text (in
+		 * a string they are escaped), but yajl's lexer skips both as
+		 * whitespace.  The bytes before one go to yajl first, so that
+		 * the first fault in the input is the one reported. */
+		bad = find_ff_vt(p, n);
+		ok = bad != NULL ? (size_t)(bad - p) : n;
+		if (parse_slice(w, p, ok) != 0)
 			return -1;
-		}
-		if (w->closed) {
-			from = w->closed_here ? w->closed_at : 0;
-			for (i = from; i < n; i++)
-				if (!json_space(p[i]))
-					return jw_fail(w,
-					           "invalid JSON: text after "
-					           "the value"),
-					       -1;
-		}
+		if (bad != NULL)
+			return jw_fail(w, "invalid JSON: a raw \\f or \\v"), -1;
 		p += n;
 		len -= n;
 	}
