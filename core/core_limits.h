@@ -93,15 +93,16 @@
 #define KC_REQUEST_TIMEOUT_MS 30000
 #define KC_WATCH_STALL_S      120
 
-/* Reflector (client-go's numbers): list page size, watch timeoutSeconds
- * drawn from [MIN, 2 * MIN), backoff 800 ms doubling to 30 s with jitter,
- * reset after 2 min unused, and "very short watch" under 1 s. */
-#define REFL_LIST_PAGE           500
-#define REFL_WATCH_TIMEOUT_MIN_S 300
-#define REFL_BACKOFF_INITIAL_MS  800
-#define REFL_BACKOFF_CAP_MS      30000
-#define REFL_BACKOFF_RESET_MS    120000
-#define REFL_SHORT_WATCH_MS      1000
+/* The list+watch loop (listwatch.c; client-go's reflector numbers): the
+ * Deployments' list page size, watch timeoutSeconds drawn from
+ * [MIN, 2 * MIN), backoff 800 ms doubling to 30 s with jitter, reset
+ * after 2 min unused, and "very short watch" under 1 s. */
+#define LW_LIST_PAGE           500
+#define LW_WATCH_TIMEOUT_MIN_S 300
+#define LW_BACKOFF_INITIAL_MS  800
+#define LW_BACKOFF_CAP_MS      30000
+#define LW_BACKOFF_RESET_MS    120000
+#define LW_SHORT_WATCH_MS      1000
 
 /* Write path: how long a SCALE waits for the watch to deliver its write
  * (then answers synced=0), how many recently applied (name, rv) pairs are
@@ -152,7 +153,7 @@
  * PINS_CM_RYW_TIMEOUT_MS, else the core relists; the last PINS_CM_SEEN
  * resourceVersions the watch delivered are remembered for answers that
  * the watch beat.  Before the first load PIN_* get UNAVAILABLE with
- * Retry-After CORE_RETRY_PINS_NOT_LOADED.  List/watch backoff: REFL_*. */
+ * Retry-After CORE_RETRY_PINS_NOT_LOADED.  List/watch backoff: LW_*. */
 #define CMJSON_MAX_VALUE           (1024 * 1024)
 #define CMJSON_MAX_UNIT_BYTES      (8 * 1024 * 1024)
 #define PINS_CM_MAX_ATTEMPTS       10
@@ -170,7 +171,7 @@ _Static_assert(CORE_MAX_ANSWER_FRAME <= PS_MAX_FRAME,
 _Static_assert(CORE_OUTPUT_LOW + PS_MAX_FRAME <= CORE_MAX_OUTPUT,
     "a stream frame fits between the watermarks");
 
-_Static_assert(REFL_BACKOFF_INITIAL_MS < REFL_BACKOFF_CAP_MS, "backoff grows");
+_Static_assert(LW_BACKOFF_INITIAL_MS < LW_BACKOFF_CAP_MS, "backoff grows");
 _Static_assert(KC_WATCH_STALL_S > 60, "longer than the bookmark interval");
 _Static_assert(
     HEALTH_HUNG_MS < HEALTH_WAIT_MS, "a timed-out waiter sees a hang");

@@ -1,9 +1,9 @@
 # replicad-core (the privileged half) and replicad-ctl (its operator client).
 # The core links libcurl for the Kubernetes client; the ctl never does.
 CORE_KUBE_SRCS := core/clock.c core/json_walk.c core/kjson.c core/cache.c \
-                  core/kclient.c \
-                  core/reflector.c core/scale.c core/health.c \
-                  core/pin_doc.c core/pins.c core/reconcile.c
+                  core/kclient.c core/listwatch.c core/reflector.c \
+                  core/scale.c core/health.c core/pin_doc.c core/pins.c \
+                  core/reconcile.c
 # Leader election (lease.c).
 CORE_KUBE_SRCS += core/lease.c core/lease_json.c
 # Pins in a ConfigMap (--pin-configmap): the set, the JSON, the backend.
@@ -11,8 +11,7 @@ CORE_KUBE_SRCS += core/pin_set.c core/cmjson.c core/pins_cm.c
 # What the pins store links (file and ConfigMap backends).
 CORE_PINS_SRCS := core/pins.c core/pins_cm.c core/pin_set.c core/pin_doc.c \
                   core/cmjson.c core/kclient.c core/kjson.c core/json_walk.c \
-                  core/reflector.c \
-                  core/cache.c core/log.c core/clock.c
+                  core/listwatch.c core/cache.c core/log.c core/clock.c
 CORE_SRCS := core/ipc_server.c core/log.c core/serve.c $(CORE_KUBE_SRCS) \
              core/main.c
 CORE_BIN  := $(BUILD)/replicad-core
@@ -52,16 +51,16 @@ $(eval $(call CORE_UNIT_TEST,test_ipc_server,core/ipc_server.c core/log.c))
 $(eval $(call CORE_UNIT_TEST,test_json_walk,core/json_walk.c))
 $(eval $(call CORE_UNIT_TEST,test_kjson,core/kjson.c core/json_walk.c))
 $(eval $(call CORE_UNIT_TEST,test_cache,core/cache.c))
-$(eval $(call CORE_UNIT_TEST,test_reflector,core/reflector.c core/kjson.c \
-    core/json_walk.c \
-    core/cache.c core/kclient.c core/log.c core/clock.c))
+$(eval $(call CORE_UNIT_TEST,test_listwatch,core/listwatch.c \
+    core/kclient.c core/kjson.c core/json_walk.c core/log.c core/clock.c))
 $(eval $(call CORE_UNIT_TEST,test_scale,core/scale.c core/reflector.c \
+    core/listwatch.c \
     core/kjson.c core/json_walk.c core/cache.c core/kclient.c core/log.c \
     core/clock.c))
 $(eval $(call CORE_UNIT_TEST,test_pin_doc,core/pin_doc.c core/json_walk.c))
 $(eval $(call CORE_UNIT_TEST,test_pins,$(CORE_PINS_SRCS)))
 $(eval $(call CORE_UNIT_TEST,test_reconcile,core/reconcile.c core/scale.c \
-    $(CORE_PINS_SRCS)))
+    core/reflector.c $(CORE_PINS_SRCS)))
 # Pins in a ConfigMap: the set, the ConfigMap parser, the write policy.
 $(eval $(call CORE_UNIT_TEST,test_pin_set,core/pin_set.c core/pin_doc.c \
     core/json_walk.c))
@@ -70,7 +69,7 @@ $(eval $(call CORE_UNIT_TEST,test_cmjson,core/cmjson.c core/json_walk.c))
 $(call obj,tests/fakes/fake_kclient.c): \
     MOD_CFLAGS := $(CFLAGS_TEST) $(CFLAGS_YAJL)
 $(eval $(call CORE_UNIT_TEST,test_pins_cm,core/pins.c core/pins_cm.c \
-    core/pin_set.c core/pin_doc.c core/cmjson.c core/reflector.c \
+    core/pin_set.c core/pin_doc.c core/cmjson.c core/listwatch.c \
     core/cache.c core/kjson.c core/json_walk.c core/log.c core/clock.c \
     tests/fakes/fake_kclient.c))
 

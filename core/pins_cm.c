@@ -1,11 +1,10 @@
 /*
  * pins_cm.c — pins kept in a ConfigMap (see pins_cm.h).
  *
- * One object, so one list+watch loop like the reflector's (and its pure
- * policy: refl_after_watch, refl_backoff_next, refl_watch_timeout), and
- * one queue of changes of which the head is in flight.  Two rules keep
- * memory from going back in time, since resourceVersions may only be
- * compared for equality:
+ * One object, on the list+watch loop the reflector uses too (listwatch.c,
+ * listing by name with a field selector), and one queue of changes of which the
+ * head is in flight.  Two rules keep memory from going back in time, since
+ * resourceVersions may only be compared for equality:
  *
  *   - a relist never overlaps a write of this core (whichever comes
  *     second waits), so a list is newer than every write answer already
@@ -34,18 +33,11 @@
 #include "core/cmjson.h"
 #include "core/core_limits.h"
 #include "core/kclient.h"
+#include "core/listwatch.h"
 #include "core/log.h"
 #include "core/pin_set.h"
 #include "core/pins_cm.h"
-#include "core/reflector.h"
 #include "proto-socket/ps_buf.h"
-
-enum cm_state {
-	CS_IDLE,
-	CS_LISTING,
-	CS_WATCHING,
-	CS_WAITING /* backoff timer armed */
-};
 
 /* One state of the ConfigMap, as read from the API. */
 struct cm_read {
@@ -91,21 +83,12 @@ struct pins_cm {
 	int warned_other_keys;
 	int loaded;
 	char not_loaded[384];
-	/* List and watch. */
-	enum cm_state state;
-	enum refl_action pending; /* what the timer does */
-	struct event *timer;
-	struct kc_req *req;
-	struct cmjson *cj;
-	struct refl_backoff backoff;
-	char last_rv[PS_MAX_RV + 1];
-	struct cm_read l; /* the list being read */
+	/* List and watch (listwatch.c). */
+	struct lw *lw;
+	struct cmjson *cj; /* the parser of the answer in progress */
+	struct cm_read l;  /* the list being read */
 	size_t l_items;
 	int relist_wanted; /* a relist waits for the write in flight */
-	uint64_t watch_started_ms;
-	uint64_t watch_events;
-	int error_event;
-	char error_msg[KJSON_MAX_MESSAGE + 1];
 	/* This core's last write, until the watch brings it. */
 	char own_rv[PS_MAX_RV + 1];
 	struct event *ryw_timer;
@@ -119,8 +102,6 @@ struct pins_cm {
 	struct pins_cm_stats stats;
 };
 
-static void start_list(struct pins_cm *cm);
-static void start_watch(struct pins_cm *cm);
 static void kick(struct pins_cm *cm);
 static void op_reread(struct pins_cm_op *op);
 static void op_pause(struct pins_cm_op *op, const struct kc_result *res);
@@ -358,49 +339,14 @@ own_seen(struct pins_cm *cm)
 
 /* ------------------------------------------------------ list + watch */
 
-static void
-timer_cb(evutil_socket_t fd, short what, void *arg)
+/* The hint a 401/403 deserves: which permission the Role lacks. */
+static const char *
+rbac_hint(long status)
 {
-	struct pins_cm *cm = arg;
-
-	(void)fd;
-	(void)what;
-	if (cm->pending == REFL_BACKOFF_RELIST)
-		start_list(cm);
-	else
-		start_watch(cm);
-}
-
-static void
-schedule(struct pins_cm *cm, enum refl_action action, unsigned retry_after)
-{
-	uint64_t delay;
-	struct timeval tv;
-
-	if (action == REFL_REWATCH) {
-		start_watch(cm);
-		return;
-	}
-	delay = refl_backoff_next(
-	    &cm->backoff, clock_now_ms(), arc4random(), retry_after);
-	cm->pending = action;
-	cm->state = CS_WAITING;
-	tv.tv_sec = (time_t)(delay / 1000u);
-	tv.tv_usec = (suseconds_t)(delay % 1000u) * 1000;
-	log_kv(LOG_LEVEL_INFO, 0, (struct log_kv[]){LOG_U("delay_ms", delay)},
-	    1, "pins: %s %s after backoff",
-	    action == REFL_BACKOFF_RELIST ? "relisting" : "re-watching",
-	    cm->where);
-	if (evtimer_add(cm->timer, &tv) == -1)
-		log_warnx("pins: cannot arm the backoff timer");
-}
-
-static int
-data_cb(void *arg, const char *buf, size_t len)
-{
-	struct pins_cm *cm = arg;
-
-	return cmjson_feed(cm->cj, buf, len) == 0 ? 0 : -1;
+	return status == 401 || status == 403
+	    ? " (the core's Role needs get, list, watch, create and update "
+	      "on configmaps)"
+	    : "";
 }
 
 static int
@@ -418,100 +364,6 @@ list_item_cb(void *arg, enum kjson_event ev, const struct cmjson_cm *o)
 	return read_object(cm, o, &cm->l) == 0 ? 0 : -1;
 }
 
-static void list_done_cb(void *arg, const struct kc_result *res);
-
-static void
-start_list(struct pins_cm *cm)
-{
-	char path[KC_MAX_PATH + 1];
-
-	if (cm->op_running) {
-		/* Not while this core writes: see the top of the file. */
-		cm->relist_wanted = 1;
-		cm->state = CS_IDLE;
-		return;
-	}
-	cm->relist_wanted = 0;
-	cmjson_free(cm->cj);
-	read_clear(&cm->l);
-	cm->l_items = 0;
-	cm->cj = cmjson_new(CMJSON_LIST, PINS_CM_KEY, list_item_cb, cm);
-	snprintf(path, sizeof(path),
-	    "/api/v1/namespaces/%s/"
-	    "configmaps?fieldSelector=metadata.name%%3D%s",
-	    cm->namespace, cm->name);
-	cm->state = CS_LISTING;
-	if (cm->cj == NULL ||
-	    (cm->req = kc_start(cm->kc, KC_LIST, path, NULL, NULL, 0, data_cb,
-	         list_done_cb, cm)) == NULL)
-		schedule(cm, REFL_BACKOFF_RELIST, 0);
-}
-
-/* The hint a 401/403 deserves: which permission the Role lacks. */
-static const char *
-rbac_hint(long status)
-{
-	return status == 401 || status == 403
-	    ? " (the core's Role needs get, list, watch, create and update "
-	      "on configmaps)"
-	    : "";
-}
-
-static void
-list_failed(struct pins_cm *cm, const struct kc_result *res, const char *why)
-{
-	log_kv(LOG_LEVEL_WARN, 0,
-	    (struct log_kv[]){
-	        LOG_I("status", res->status), LOG_S("configmap", cm->name)},
-	    2, "pins: cannot list %s: %s%s", cm->where, why,
-	    rbac_hint(res->status));
-	if (!cm->loaded)
-		set_not_loaded(cm, "cannot read the pins from %s: %s%s",
-		    cm->where, why, rbac_hint(res->status));
-	read_clear(&cm->l);
-	schedule(cm, REFL_BACKOFF_RELIST, res->retry_after);
-	kick(cm); /* changes may go on meanwhile */
-}
-
-static void
-list_done_cb(void *arg, const struct kc_result *res)
-{
-	struct pins_cm *cm = arg;
-	const struct cmjson_cm *top;
-
-	cm->req = NULL;
-	if (res->transport_error) {
-		list_failed(cm, res, res->error);
-		return;
-	}
-	if (res->status != 200) {
-		list_failed(cm, res,
-		    res->status_obj != NULL ? res->status_obj->message
-		                            : "API error");
-		return;
-	}
-	if (res->aborted || cmjson_finish(cm->cj) == -1) {
-		list_failed(cm, res, cmjson_error(cm->cj));
-		return;
-	}
-	top = cmjson_top(cm->cj);
-	if (top->rv[0] == '\0') {
-		list_failed(cm, res, "list without resourceVersion");
-		return;
-	}
-	if (cm->l_items == 0 && read_absent(&cm->l) != 0) {
-		list_failed(cm, res, "out of memory");
-		return;
-	}
-	memcpy(cm->last_rv, top->rv, sizeof(cm->last_rv));
-	/* Newer than any write of this core (they never overlap). */
-	own_seen(cm);
-	install(cm, &cm->l, cm->l.exists ? "listed" : "listed: no ConfigMap");
-	read_clear(&cm->l);
-	start_watch(cm);
-	kick(cm);
-}
-
 static int
 watch_event_cb(void *arg, enum kjson_event ev, const struct cmjson_cm *o)
 {
@@ -519,7 +371,6 @@ watch_event_cb(void *arg, enum kjson_event ev, const struct cmjson_cm *o)
 	struct cm_read r;
 	int rc = 0;
 
-	cm->watch_events++;
 	switch (ev) {
 	case KJSON_EV_ADDED:
 	case KJSON_EV_MODIFIED:
@@ -529,7 +380,7 @@ watch_event_cb(void *arg, enum kjson_event ev, const struct cmjson_cm *o)
 			    cm->where);
 			return -1;
 		}
-		memcpy(cm->last_rv, o->rv, sizeof(cm->last_rv));
+		lw_event(cm->lw, o->rv, 0);
 		remember_seen(cm, o->rv);
 		if (cm->own_rv[0] != '\0') {
 			/* Older than this core's write, or that write. */
@@ -549,11 +400,10 @@ watch_event_cb(void *arg, enum kjson_event ev, const struct cmjson_cm *o)
 		read_clear(&r);
 		return rc;
 	case KJSON_EV_BOOKMARK:
-		memcpy(cm->last_rv, o->rv, sizeof(cm->last_rv));
+		lw_event(cm->lw, o->rv, 1);
 		return 0;
 	case KJSON_EV_ERROR:
-		cm->error_event = o->code;
-		memcpy(cm->error_msg, o->message, sizeof(cm->error_msg));
+		lw_error_event(cm->lw, o->code, o->message);
 		return -1;
 	case KJSON_EV_NONE:
 		break;
@@ -561,99 +411,92 @@ watch_event_cb(void *arg, enum kjson_event ev, const struct cmjson_cm *o)
 	return -1;
 }
 
-/* Appends `s` percent-encoded (RFC 3986 unreserved kept) to `out`. */
 static int
-append_escaped(char *out, size_t outsz, const char *s)
+may_list_cb(void *arg)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	size_t n = strlen(out);
+	struct pins_cm *cm = arg;
 
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-		int plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-		    c == '_' || c == '~';
-
-		if (outsz - n < (plain ? 2u : 4u))
-			return -1;
-		if (plain)
-			out[n++] = (char)c;
-		else {
-			out[n++] = '%';
-			out[n++] = hex[c >> 4];
-			out[n++] = hex[c & 15];
-		}
+	if (cm->op_running) {
+		/* Not while this core writes: see the top of the file. */
+		cm->relist_wanted = 1;
+		return -1;
 	}
-	out[n] = '\0';
+	cm->relist_wanted = 0;
 	return 0;
 }
 
-static void watch_done_cb(void *arg, const struct kc_result *res);
-
-static void
-start_watch(struct pins_cm *cm)
+static int
+begin_cb(void *arg, enum lw_req req)
 {
-	char path[KC_MAX_PATH + 1];
-	int ok;
+	struct pins_cm *cm = arg;
 
 	cmjson_free(cm->cj);
-	cm->cj = cmjson_new(CMJSON_WATCH, PINS_CM_KEY, watch_event_cb, cm);
-	/* Keys sorted, as client-go's url.Values.Encode() sends them. */
-	snprintf(path, sizeof(path),
-	    "/api/v1/namespaces/%s/configmaps?allowWatchBookmarks=true"
-	    "&fieldSelector=metadata.name%%3D%s&resourceVersion=",
-	    cm->namespace, cm->name);
-	ok = append_escaped(path, sizeof(path), cm->last_rv) == 0;
-	if (ok)
-		snprintf(path + strlen(path), sizeof(path) - strlen(path),
-		    "&timeoutSeconds=%u&watch=true",
-		    refl_watch_timeout(arc4random()));
-	cm->watch_events = 0;
-	cm->error_event = 0;
-	cm->error_msg[0] = '\0';
-	cm->watch_started_ms = clock_now_ms();
-	cm->state = CS_WATCHING;
-	if (!ok || cm->cj == NULL ||
-	    (cm->req = kc_start(cm->kc, KC_WATCH, path, NULL, NULL, 0, data_cb,
-	         watch_done_cb, cm)) == NULL)
-		schedule(cm, REFL_BACKOFF_RELIST, 0);
+	if (req == LW_WATCH)
+		cm->cj =
+		    cmjson_new(CMJSON_WATCH, PINS_CM_KEY, watch_event_cb, cm);
+	else {
+		read_clear(&cm->l);
+		cm->l_items = 0;
+		cm->cj = cmjson_new(CMJSON_LIST, PINS_CM_KEY, list_item_cb, cm);
+	}
+	return cm->cj != NULL ? 0 : -1;
+}
+
+static int
+feed_cb(void *arg, const char *buf, size_t len)
+{
+	struct pins_cm *cm = arg;
+
+	return cmjson_feed(cm->cj, buf, len);
+}
+
+static int
+finish_cb(void *arg, enum lw_req req, int aborted, struct lw_page *page,
+    const char **why)
+{
+	struct pins_cm *cm = arg;
+	const struct cmjson_cm *top;
+
+	if (aborted || cmjson_finish(cm->cj) == -1) {
+		*why = cmjson_error(cm->cj);
+		return -1;
+	}
+	if (req == LW_WATCH)
+		return 0;
+	top = cmjson_top(cm->cj);
+	memcpy(page->rv, top->rv, sizeof(page->rv));
+	/* A list by name has one item at most: never paginated. */
+	if (cm->l_items == 0 && read_absent(&cm->l) != 0) {
+		*why = "out of memory";
+		return -1;
+	}
+	return 0;
 }
 
 static void
-watch_done_cb(void *arg, const struct kc_result *res)
+listed_cb(void *arg, const char *rv, uint64_t started_ms)
 {
 	struct pins_cm *cm = arg;
-	struct refl_outcome o;
 
-	cm->req = NULL;
-	memset(&o, 0, sizeof(o));
-	o.status = res->transport_error && res->status == 0 ? 0 : res->status;
-	o.transport_error = res->transport_error;
-	o.error_event = cm->error_event;
-	o.events = cm->watch_events;
-	o.lasted_ms = clock_now_ms() - cm->watch_started_ms;
-	if (res->status == 200 && cm->error_event == 0 &&
-	    (res->aborted || cmjson_finish(cm->cj) == -1)) {
-		o.parse_error = 1;
-		log_warnx("pins: watch of %s: bad stream: %s", cm->where,
-		    cmjson_error(cm->cj));
-	}
-	if (cm->error_event == 410 || res->status == 410)
-		log_info("pins: watch of %s: resourceVersion %s expired; "
-		         "relisting",
-		    cm->where, cm->last_rv);
-	else if (cm->error_event != 0)
-		log_warnx("pins: watch of %s: ERROR event %d: %s", cm->where,
-		    cm->error_event, cm->error_msg);
-	else if (res->status != 200)
-		log_kv(LOG_LEVEL_WARN, 0,
-		    (struct log_kv[]){LOG_I("status", res->status)}, 1,
-		    "pins: watch of %s failed: %s%s", cm->where,
-		    res->transport_error          ? res->error
-		        : res->status_obj != NULL ? res->status_obj->message
-		                                  : "API error",
-		    rbac_hint(res->status));
-	schedule(cm, refl_after_watch(&o), res->retry_after);
+	(void)rv;
+	(void)started_ms;
+	/* Newer than any write of this core (they never overlap). */
+	own_seen(cm);
+	install(cm, &cm->l, cm->l.exists ? "listed" : "listed: no ConfigMap");
+	read_clear(&cm->l);
+	kick(cm);
+}
+
+static void
+list_failed_cb(void *arg, long status, const char *why)
+{
+	struct pins_cm *cm = arg;
+
+	if (!cm->loaded)
+		set_not_loaded(cm, "cannot read the pins from %s: %s%s",
+		    cm->where, why, rbac_hint(status));
+	read_clear(&cm->l);
+	kick(cm); /* changes may go on meanwhile */
 }
 
 /* This core's write did not come back on the watch: relist. */
@@ -667,12 +510,7 @@ ryw_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	log_warnx("pins: the watch of %s has not brought this core's write "
 	          "(rv %s) in %d ms; relisting",
 	    cm->where, cm->own_rv, PINS_CM_RYW_TIMEOUT_MS);
-	if (cm->state == CS_LISTING)
-		return; /* its end clears own_rv */
-	kc_cancel(cm->req);
-	cm->req = NULL;
-	(void)evtimer_del(cm->timer);
-	start_list(cm);
+	lw_relist(cm->lw); /* a list in flight: its end clears own_rv */
 }
 
 /* ------------------------------------------------------------ writes */
@@ -706,8 +544,8 @@ op_finish(struct pins_cm_op *op)
 	cm->op_running = 0;
 	op_free(op);
 	done(arg, &res);
-	if (cm->relist_wanted && cm->state != CS_LISTING)
-		start_list(cm);
+	if (cm->relist_wanted)
+		lw_relist(cm->lw);
 	kick(cm);
 }
 
@@ -1034,7 +872,7 @@ kick(struct pins_cm *cm)
 		return; /* op_finish() inside the loop below */
 	cm->kicking = 1;
 	while (!cm->op_running && cm->q_head != NULL && cm->loaded &&
-	    cm->state != CS_LISTING && !cm->relist_wanted) {
+	    !lw_listing(cm->lw) && !cm->relist_wanted) {
 		cm->op_running = 1;
 		op_begin(cm->q_head); /* may finish at once */
 	}
@@ -1102,7 +940,23 @@ pins_cm_write(struct pins_cm *cm, const struct pin_change *c, pins_done_cb done,
 struct pins_cm *
 pins_cm_new(const struct pins_cm_config *cfg, const struct pins_cm_hooks *hooks)
 {
+	char path[KC_MAX_PATH + 1], selector[PS_MAX_NAME + 32];
 	struct pins_cm *cm;
+	struct lw_target t = {
+	    .path = path,
+	    .field_selector = selector,
+	    .page_limit = 0,
+	    .what = NULL, /* set below: cm->where */
+	};
+	struct lw_hooks lh = {
+	    .begin = begin_cb,
+	    .feed = feed_cb,
+	    .finish = finish_cb,
+	    .may_list = may_list_cb,
+	    .listed = listed_cb,
+	    .list_failed = list_failed_cb,
+	    .hint = rbac_hint,
+	};
 
 	if (ps_valid_namespace(cfg->namespace, strlen(cfg->namespace)) !=
 	        PS_OK ||
@@ -1121,9 +975,14 @@ pins_cm_new(const struct pins_cm_config *cfg, const struct pins_cm_hooks *hooks)
 	snprintf(cm->name, sizeof(cm->name), "%s", cfg->name);
 	snprintf(cm->where, sizeof(cm->where), "ConfigMap %s/%s",
 	    cfg->namespace, cfg->name);
+	t.what = cm->where;
 	snprintf(cm->not_loaded, sizeof(cm->not_loaded),
 	    "%s has not been read yet", cm->where);
-	if ((cm->timer = evtimer_new(cfg->base, timer_cb, cm)) == NULL ||
+	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/configmaps",
+	    cfg->namespace);
+	snprintf(selector, sizeof(selector), "metadata.name%%3D%s", cfg->name);
+	lh.arg = cm;
+	if ((cm->lw = lw_new(cfg->base, cfg->kc, &t, &lh)) == NULL ||
 	    (cm->ryw_timer = evtimer_new(cfg->base, ryw_timeout_cb, cm)) ==
 	        NULL) {
 		pins_cm_free(cm);
@@ -1135,8 +994,7 @@ pins_cm_new(const struct pins_cm_config *cfg, const struct pins_cm_hooks *hooks)
 int
 pins_cm_start(struct pins_cm *cm)
 {
-	if (cm->state == CS_IDLE)
-		start_list(cm);
+	lw_start(cm->lw);
 	return 0;
 }
 
@@ -1148,8 +1006,8 @@ pins_cm_free(struct pins_cm *cm)
 
 	if (cm == NULL)
 		return;
-	kc_cancel(cm->req);
-	cm->req = NULL;
+	lw_free(cm->lw);
+	cm->lw = NULL;
 	while ((op = cm->q_head) != NULL) {
 		cm->q_head = op->next;
 		memset(&res, 0, sizeof(res));
@@ -1162,8 +1020,6 @@ pins_cm_free(struct pins_cm *cm)
 	}
 	cmjson_free(cm->cj);
 	read_clear(&cm->l);
-	if (cm->timer != NULL)
-		event_free(cm->timer);
 	if (cm->ryw_timer != NULL)
 		event_free(cm->ryw_timer);
 	free(cm);
