@@ -16,6 +16,19 @@
 # next).
 set -euo pipefail
 
+# Ctrl-C goes to the terminal's foreground process group: make, this
+# script and the daemons.  make answers it with "*** [run] Interrupt" and
+# exit 130 whatever the script does.  So the script runs itself as a job
+# of its own, in the foreground (job control: a process group of its own,
+# which `fg` hands the terminal): Ctrl-C reaches it and its daemons only,
+# it stops them, and make sees a clean exit 0.
+if [[ -t 0 && -z ${REPLICAD_RUN_JOB:-} ]]; then
+	set -m
+	REPLICAD_RUN_JOB=1 "$0" "$@" &
+	fg %1 >/dev/null
+	exit $?
+fi
+
 BUILD=${BUILD:-build}
 CERTS=${CERTS:-certs}
 GATEWAY_ADDR=${GATEWAY_ADDR:-127.0.0.1:8443}
@@ -32,14 +45,13 @@ pids=()
 stop() {
 	local rc=$1 i
 	trap - INT TERM EXIT
-	echo
-	echo "run: stopping"
 	# Reverse order: the gateway drains first, then the core, then the API.
 	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
 		kill -TERM "${pids[i]}" 2>/dev/null || true
 		wait "${pids[i]}" 2>/dev/null || true
 	done
 	rm -rf "$RUN_DIR"
+	[[ $rc -eq 0 ]] && printf '\nrun: stopped\n'
 	exit "$rc"
 }
 trap 'stop 0' INT TERM

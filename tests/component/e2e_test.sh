@@ -214,6 +214,19 @@ no_leftover() {
 }
 check "make run: nothing left running" no_leftover
 
+# Ctrl-C at a terminal, through make as a user runs it: the terminal sends
+# SIGINT to its whole foreground process group (make included).  The run
+# ends with "run: stopped" and exit 0, without make's "*** Interrupt".
+printf 'run:\n\t@env BUILD=%s CERTS=%s GATEWAY_ADDR=127.0.0.1:%s PROBE_ADDR=127.0.0.1:%s SIM_ADDR=127.0.0.1:%s scripts/run.sh\n' \
+    "$BUILD" "$PKI" "$RG" "$RP" "$RS" >"$LIB_TMP/run.mk"
+CTRL_C=$(python3 "$(dirname "$0")/pty_ctrl_c.py" 'Ctrl-C stops everything' 60 \
+    make --no-print-directory -f "$LIB_TMP/run.mk" run)
+expect_eq "make run: Ctrl-C ends it with exit 0" "$(tail -n 1 <<<"$CTRL_C")" "exit 0"
+expect_match "make run: Ctrl-C says stopped" "$CTRL_C" '^run: stopped$'
+check "make run: Ctrl-C, no make Interrupt" \
+    bash -c '! grep -q Interrupt <<<"$1"' _ "$CTRL_C"
+check "make run: Ctrl-C leaves nothing running" no_leftover
+
 check "no sanitizer report in any log" sh -c \
     "! grep -l 'Sanitizer\\|runtime error' '$LIB_TMP'/*.err"
 lib_finish
