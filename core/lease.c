@@ -26,7 +26,6 @@
 
 #include <event2/buffer.h>
 #include <event2/event.h>
-#include <yajl/yajl_gen.h>
 
 #include "core/clock.h"
 #include "core/core_limits.h"
@@ -221,90 +220,6 @@ lease_release_record(
 	out->transitions = old->transitions;
 }
 
-int
-lease_format_time(int64_t sec, long nsec, char *buf, size_t bufsz)
-{
-	struct tm tm;
-	time_t tt = (time_t)sec;
-	int n;
-
-	if (nsec < 0 || nsec > 999999999L || (int64_t)tt != sec ||
-	    gmtime_r(&tt, &tm) == NULL || tm.tm_year < -1900 ||
-	    tm.tm_year > 9999 - 1900)
-		return -1;
-	n = snprintf(buf, bufsz, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-	    tm.tm_sec, nsec / 1000);
-	return n > 0 && (size_t)n < bufsz ? 0 : -1;
-}
-
-/* A key and its value; 0, or 1 when yajl_gen failed. */
-static int
-gen_key(yajl_gen g, const char *k)
-{
-	yajl_gen_status st;
-
-	st = yajl_gen_string(g, (const unsigned char *)k, strlen(k));
-	return st != yajl_gen_status_ok;
-}
-
-static int
-gen_kstr(yajl_gen g, const char *k, const char *v)
-{
-	yajl_gen_status st;
-
-	if (gen_key(g, k))
-		return 1;
-	st = yajl_gen_string(g, (const unsigned char *)v, strlen(v));
-	return st != yajl_gen_status_ok;
-}
-
-static int
-gen_kint(yajl_gen g, const char *k, long long v)
-{
-	if (gen_key(g, k))
-		return 1;
-	return yajl_gen_integer(g, v) != yajl_gen_status_ok;
-}
-
-char *
-lease_gen_body(const char *namespace, const char *name,
-    const struct lease_rec *rec, size_t *len)
-{
-	yajl_gen g;
-	const unsigned char *buf;
-	char *out = NULL;
-
-	if ((g = yajl_gen_alloc(NULL)) == NULL)
-		return NULL;
-	if (yajl_gen_map_open(g) != yajl_gen_status_ok ||
-	    gen_kstr(g, "apiVersion", "coordination.k8s.io/v1") ||
-	    gen_kstr(g, "kind", "Lease") || gen_key(g, "metadata") ||
-	    yajl_gen_map_open(g) != yajl_gen_status_ok ||
-	    gen_kstr(g, "name", name) || gen_kstr(g, "namespace", namespace) ||
-	    (rec->rv[0] != '\0' && gen_kstr(g, "resourceVersion", rec->rv)) ||
-	    yajl_gen_map_close(g) != yajl_gen_status_ok || gen_key(g, "spec") ||
-	    yajl_gen_map_open(g) != yajl_gen_status_ok ||
-	    gen_kstr(g, "holderIdentity", rec->holder) ||
-	    gen_kint(g, "leaseDurationSeconds", rec->duration_s) ||
-	    (rec->acquire_time[0] != '\0' &&
-	        gen_kstr(g, "acquireTime", rec->acquire_time)) ||
-	    (rec->renew_time[0] != '\0' &&
-	        gen_kstr(g, "renewTime", rec->renew_time)) ||
-	    gen_kint(g, "leaseTransitions", rec->transitions) ||
-	    yajl_gen_map_close(g) != yajl_gen_status_ok ||
-	    yajl_gen_map_close(g) != yajl_gen_status_ok ||
-	    yajl_gen_get_buf(g, &buf, len) != yajl_gen_status_ok)
-		goto out;
-	if ((out = malloc(*len + 1)) != NULL) {
-		memcpy(out, buf, *len);
-		out[*len] = '\0';
-	}
-out:
-	yajl_gen_free(g);
-	return out;
-}
-
 uint64_t
 lease_next_delay(const struct lease_timing *t, enum lease_phase ph,
     unsigned forbidden, unsigned retry_after_s, uint32_t rnd)
@@ -377,7 +292,7 @@ now_text(char buf[LEASE_MAX_MICROTIME + 1])
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	if (lease_format_time((int64_t)ts.tv_sec, ts.tv_nsec, buf,
+	if (lease_json_format_time((int64_t)ts.tv_sec, ts.tv_nsec, buf,
 	        LEASE_MAX_MICROTIME + 1) != 0)
 		buf[0] = '\0'; /* the spec then omits the time */
 }
@@ -477,7 +392,8 @@ send_req(struct lease *l, enum lease_step step, const struct lease_rec *rec)
 	if ((l->kj = lease_json_new()) == NULL)
 		return -1;
 	if (rec != NULL &&
-	    (body = lease_gen_body(l->namespace, l->name, rec, &len)) == NULL)
+	    (body = lease_json_gen_body(l->namespace, l->name, rec, &len)) ==
+	        NULL)
 		return -1;
 	l->step = step;
 	l->req_sent_ms = clock_now_ms();

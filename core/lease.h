@@ -120,19 +120,6 @@ void lease_next_record(enum lease_action action, const struct lease_rec *old,
 void lease_release_record(
     const struct lease_rec *old, const char *now, struct lease_rec *out);
 
-/* Wall time as MicroTime, "2026-12-06T05:16:07.544000Z"; `buf` must hold
- * LEASE_MAX_MICROTIME + 1 bytes.  0, or -1. */
-int lease_format_time(int64_t sec, long nsec, char *buf, size_t bufsz);
-
-/*
- * The Lease as JSON (yajl_gen): apiVersion, kind, metadata.name and
- * namespace, metadata.resourceVersion when `rec->rv` is set (the update
- * precondition), spec.  A malloc'd, NUL-terminated string; NULL on
- * failure.
- */
-char *lease_gen_body(const char *namespace, const char *name,
-    const struct lease_rec *rec, size_t *len);
-
 enum lease_phase {
 	LEASE_PHASE_ACQUIRING, /* not leading: jittered retry, backoff */
 	LEASE_PHASE_LEADING    /* renew every retry period */

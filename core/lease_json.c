@@ -1,5 +1,5 @@
 /*
- * lease_json.c — the Lease parser (see lease_json.h).
+ * lease_json.c — the Lease as JSON, both ways (see lease_json.h).
  *
  * A map of the two levels a Lease has (its top and its metadata or spec)
  * to the fields kept, lease_field(); every callback asks it where the
@@ -7,9 +7,12 @@
  * end of input are the shared walker's (json_walk.c).
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include <yajl/yajl_gen.h>
 #include <yajl/yajl_parse.h>
 
 #include "core/json_walk.h"
@@ -505,4 +508,90 @@ lease_json_valid_time(const char *s, size_t len)
 		    time_digits(s + i + 1, 2, 0, 23) && s[i + 3] == ':' &&
 		    time_digits(s + i + 4, 2, 0, 59);
 	return 0;
+}
+
+/* ------------------------------------------------ the Lease we write */
+
+int
+lease_json_format_time(int64_t sec, long nsec, char *buf, size_t bufsz)
+{
+	struct tm tm;
+	time_t tt = (time_t)sec;
+	int n;
+
+	if (nsec < 0 || nsec > 999999999L || (int64_t)tt != sec ||
+	    gmtime_r(&tt, &tm) == NULL || tm.tm_year < -1900 ||
+	    tm.tm_year > 9999 - 1900)
+		return -1;
+	n = snprintf(buf, bufsz, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec, nsec / 1000);
+	return n > 0 && (size_t)n < bufsz ? 0 : -1;
+}
+
+/* A key and its value; 0, or 1 when yajl_gen failed. */
+static int
+gen_key(yajl_gen g, const char *k)
+{
+	yajl_gen_status st;
+
+	st = yajl_gen_string(g, (const unsigned char *)k, strlen(k));
+	return st != yajl_gen_status_ok;
+}
+
+static int
+gen_kstr(yajl_gen g, const char *k, const char *v)
+{
+	yajl_gen_status st;
+
+	if (gen_key(g, k))
+		return 1;
+	st = yajl_gen_string(g, (const unsigned char *)v, strlen(v));
+	return st != yajl_gen_status_ok;
+}
+
+static int
+gen_kint(yajl_gen g, const char *k, long long v)
+{
+	if (gen_key(g, k))
+		return 1;
+	return yajl_gen_integer(g, v) != yajl_gen_status_ok;
+}
+
+char *
+lease_json_gen_body(const char *namespace, const char *name,
+    const struct lease_rec *rec, size_t *len)
+{
+	yajl_gen g;
+	const unsigned char *buf;
+	char *out = NULL;
+
+	if ((g = yajl_gen_alloc(NULL)) == NULL)
+		return NULL;
+	if (yajl_gen_map_open(g) != yajl_gen_status_ok ||
+	    gen_kstr(g, "apiVersion", "coordination.k8s.io/v1") ||
+	    gen_kstr(g, "kind", "Lease") || gen_key(g, "metadata") ||
+	    yajl_gen_map_open(g) != yajl_gen_status_ok ||
+	    gen_kstr(g, "name", name) || gen_kstr(g, "namespace", namespace) ||
+	    (rec->rv[0] != '\0' && gen_kstr(g, "resourceVersion", rec->rv)) ||
+	    yajl_gen_map_close(g) != yajl_gen_status_ok || gen_key(g, "spec") ||
+	    yajl_gen_map_open(g) != yajl_gen_status_ok ||
+	    gen_kstr(g, "holderIdentity", rec->holder) ||
+	    gen_kint(g, "leaseDurationSeconds", rec->duration_s) ||
+	    (rec->acquire_time[0] != '\0' &&
+	        gen_kstr(g, "acquireTime", rec->acquire_time)) ||
+	    (rec->renew_time[0] != '\0' &&
+	        gen_kstr(g, "renewTime", rec->renew_time)) ||
+	    gen_kint(g, "leaseTransitions", rec->transitions) ||
+	    yajl_gen_map_close(g) != yajl_gen_status_ok ||
+	    yajl_gen_map_close(g) != yajl_gen_status_ok ||
+	    yajl_gen_get_buf(g, &buf, len) != yajl_gen_status_ok)
+		goto out;
+	if ((out = malloc(*len + 1)) != NULL) {
+		memcpy(out, buf, *len);
+		out[*len] = '\0';
+	}
+out:
+	yajl_gen_free(g);
+	return out;
 }

@@ -1,16 +1,17 @@
 /*
- * lease_json.h — the parser of coordination.k8s.io/v1 Lease answers, for
- * leader election (lease.c); lease.c writes Leases with yajl_gen itself.
+ * lease_json.h — coordination.k8s.io/v1 Leases as JSON, both ways, for
+ * leader election (lease.c): the parser of the API's answers and the body
+ * of the Lease the core writes.
  *
- * A strict parser: a Lease answer is one small object, and a
- * wrong type in any field kept here (a number for holderIdentity, a string
- * for leaseDurationSeconds, an object for either) is an error, not a field
- * skipped.  null means absent, as in Go.  Checks: metadata.name DNS-1123
- * subdomain, namespace DNS-1123 label, resourceVersion visible ASCII of at
- * most PS_MAX_RV bytes (as kjson.h), holderIdentity printable ASCII of at
- * most LEASE_MAX_HOLDER bytes, leaseDurationSeconds 1..3600,
- * leaseTransitions 0..INT32_MAX, acquireTime/renewTime RFC 3339 (the
- * API's MicroTime).  The answer must carry a name and a resourceVersion.
+ * The parser is strict: a Lease answer is one small object, and a wrong type in
+ * any field kept here (a number for holderIdentity, a string for
+ * leaseDurationSeconds, an object for either) is an error, not a field skipped.
+ * null means absent, as in Go.  Checks: metadata.name DNS-1123 subdomain,
+ * namespace DNS-1123 label, resourceVersion visible ASCII of at most PS_MAX_RV
+ * bytes (as kjson.h), holderIdentity printable ASCII of at most
+ * LEASE_MAX_HOLDER bytes, leaseDurationSeconds 1..3600, leaseTransitions
+ * 0..INT32_MAX, acquireTime/renewTime RFC 3339 (the API's MicroTime).  The
+ * answer must carry a name and a resourceVersion.
  */
 
 #ifndef CORE_LEASE_JSON_H
@@ -52,5 +53,20 @@ int lease_json_finish(struct lease_json *p, struct lease_rec *out);
 const char *lease_json_error(const struct lease_json *p);
 /* RFC 3339 date-time (e.g. "2026-12-06T05:16:07.544000Z"): 1 or 0. */
 int lease_json_valid_time(const char *s, size_t len);
+
+/* ------------------------------------------------ the Lease we write */
+
+/* Wall time as MicroTime, "2026-12-06T05:16:07.544000Z"; `buf` must hold
+ * LEASE_MAX_MICROTIME + 1 bytes.  0, or -1. */
+int lease_json_format_time(int64_t sec, long nsec, char *buf, size_t bufsz);
+
+/*
+ * The Lease as JSON (yajl_gen): apiVersion, kind, metadata.name and
+ * namespace, metadata.resourceVersion when `rec->rv` is set (the update
+ * precondition), spec.  A malloc'd, NUL-terminated string; NULL on
+ * failure.
+ */
+char *lease_json_gen_body(const char *namespace, const char *name,
+    const struct lease_rec *rec, size_t *len);
 
 #endif /* CORE_LEASE_JSON_H */

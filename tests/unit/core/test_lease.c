@@ -1,7 +1,7 @@
 /*
  * test_lease.c — leader election policy (lease.c's pure functions) and the
  * Lease JSON both ways: lease_json.c's strict parser against real shapes, every
- * split and hostile answers, and lease_gen_body's output read back.
+ * split and hostile answers, and lease_json_gen_body's output read back.
  *
  * The policy under test is client-go's: expiry is judged by our monotonic
  * clock since we last saw the record change, never by the remote
@@ -364,22 +364,25 @@ test_lease_valid_identity(void **state)
 
 /** MicroTime: RFC 3339 UTC with exactly 6 fractional digits. */
 static void
-test_lease_format_time(void **state)
+test_lease_json_format_time(void **state)
 {
 	char buf[LEASE_MAX_MICROTIME + 1];
 
 	(void)state;
 	assert_int_equal(
-	    lease_format_time(1796534167, 544000000, buf, sizeof(buf)), 0);
+	    lease_json_format_time(1796534167, 544000000, buf, sizeof(buf)), 0);
 	assert_string_equal(buf, NOW);
-	assert_int_equal(lease_format_time(0, 999999999, buf, sizeof(buf)), 0);
+	assert_int_equal(
+	    lease_json_format_time(0, 999999999, buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "1970-01-01T00:00:00.999999Z");
 	assert_true(lease_json_valid_time(buf, strlen(buf)));
-	assert_int_equal(lease_format_time(0, -1, buf, sizeof(buf)), -1);
+	assert_int_equal(lease_json_format_time(0, -1, buf, sizeof(buf)), -1);
 	assert_int_equal(
-	    lease_format_time(0, 1000000000, buf, sizeof(buf)), -1);
-	assert_int_equal(lease_format_time(INT64_MAX, 0, buf, sizeof(buf)), -1);
-	assert_int_equal(lease_format_time(0, 0, buf, 27), -1); /* no room */
+	    lease_json_format_time(0, 1000000000, buf, sizeof(buf)), -1);
+	assert_int_equal(
+	    lease_json_format_time(INT64_MAX, 0, buf, sizeof(buf)), -1);
+	assert_int_equal(
+	    lease_json_format_time(0, 0, buf, 27), -1); /* no room */
 }
 
 /** RFC 3339 as the parser accepts it. */
@@ -752,7 +755,7 @@ test_lease_json_size_bound(void **state)
 
 /** The exact body of a take, with the resourceVersion precondition. */
 static void
-test_lease_gen_body_exact(void **state)
+test_lease_json_gen_body_exact(void **state)
 {
 	struct lease_rec old = rec_of(OTHER, 15, NOW, 3), rec;
 	size_t len;
@@ -760,7 +763,7 @@ test_lease_gen_body_exact(void **state)
 
 	(void)state;
 	lease_next_record(LEASE_TAKE, &old, ME, LATER, &T, &rec);
-	body = lease_gen_body("shop", "replicad", &rec, &len);
+	body = lease_json_gen_body("shop", "replicad", &rec, &len);
 	assert_non_null(body);
 	assert_int_equal(len, strlen(body));
 	assert_string_equal(body,
@@ -774,7 +777,7 @@ test_lease_gen_body_exact(void **state)
 	free(body);
 	/* A create carries no resourceVersion. */
 	lease_next_record(LEASE_CREATE, NULL, ME, NOW, &T, &rec);
-	body = lease_gen_body("shop", "replicad", &rec, &len);
+	body = lease_json_gen_body("shop", "replicad", &rec, &len);
 	assert_non_null(body);
 	assert_null(strstr(body, "resourceVersion"));
 	free(body);
@@ -783,7 +786,7 @@ test_lease_gen_body_exact(void **state)
 /** What we write, our parser reads back the same — also for an identity
  * with characters JSON must escape, and for a release. */
 static void
-test_lease_gen_body_round_trip(void **state)
+test_lease_json_gen_body_round_trip(void **state)
 {
 	static const char *const ids[] = {
 	    ME, "a\"b\\c/d", "x", "~!@#$%^&*()_+{}|:<>?`-=[];',."};
@@ -796,7 +799,7 @@ test_lease_gen_body_round_trip(void **state)
 	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
 		assert_true(lease_valid_identity(ids[i]));
 		lease_next_record(LEASE_TAKE, &old, ids[i], LATER, &T, &rec);
-		body = lease_gen_body("shop", "replicad", &rec, &len);
+		body = lease_json_gen_body("shop", "replicad", &rec, &len);
 		assert_non_null(body);
 		assert_int_equal(
 		    parse(body, len, 0, &back, err, sizeof(err)), 0);
@@ -809,7 +812,7 @@ test_lease_gen_body_round_trip(void **state)
 		free(body);
 	}
 	lease_release_record(&old, LATER, &rec);
-	body = lease_gen_body("shop", "replicad", &rec, &len);
+	body = lease_json_gen_body("shop", "replicad", &rec, &len);
 	assert_non_null(body);
 	assert_int_equal(parse(body, len, 0, &back, err, sizeof(err)), 0);
 	assert_string_equal(back.holder, "");
@@ -839,7 +842,7 @@ main(void)
 	    cmocka_unit_test(test_lease_next_delay_backoff),
 	    cmocka_unit_test(test_lease_renew_deadline),
 	    cmocka_unit_test(test_lease_valid_identity),
-	    cmocka_unit_test(test_lease_format_time),
+	    cmocka_unit_test(test_lease_json_format_time),
 	    cmocka_unit_test(test_lease_json_valid_time_table),
 	    cmocka_unit_test(test_lease_json_real),
 	    cmocka_unit_test(test_lease_json_every_split),
@@ -848,8 +851,8 @@ main(void)
 	    cmocka_unit_test(test_lease_json_rejects_hostile),
 	    cmocka_unit_test(test_lease_json_depth_bomb),
 	    cmocka_unit_test(test_lease_json_size_bound),
-	    cmocka_unit_test(test_lease_gen_body_exact),
-	    cmocka_unit_test(test_lease_gen_body_round_trip),
+	    cmocka_unit_test(test_lease_json_gen_body_exact),
+	    cmocka_unit_test(test_lease_json_gen_body_round_trip),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
