@@ -411,19 +411,60 @@ read_body(struct api_req *r, struct http_req *req)
 	return -1;
 }
 
-static void
-submit(struct api_req *r, uint16_t type)
+/* What each route asks the core: one typed call (ipc_client.h) per
+ * route and method, and the type it asked, for a refusal's answer. */
+static enum ipcc_status
+ask_core(struct api_req *r, enum route_id route, uint16_t *type)
 {
-	struct ipcc_call call;
+	struct ipcc *c = r->api->ipcc;
+	struct ipcc_req **h = &r->core;
+
+	switch (route) {
+	case ROUTE_LIST:
+		*type = PS_T_LIST;
+		return ipcc_list(c, core_cb, r, h);
+	case ROUTE_PINS:
+		*type = PS_T_PIN_LIST;
+		return ipcc_pin_list(c, core_cb, r, h);
+	case ROUTE_HEALTHZ:
+		*type = PS_T_HEALTH;
+		return ipcc_health(c, core_cb, r, h);
+	case ROUTE_REPLICAS:
+		if (r->method == ROUTE_M_POST) {
+			*type = PS_T_SCALE;
+			return ipcc_scale(c, r->name, r->replicas, r->identity,
+			    core_cb, r, h);
+		}
+		*type = PS_T_GET;
+		return ipcc_get(c, r->name, core_cb, r, h);
+	case ROUTE_PIN:
+		if (r->method == ROUTE_M_PUT) {
+			*type = PS_T_PIN_PUT;
+			return ipcc_pin_put(c, r->name, r->replicas,
+			    r->identity, core_cb, r, h);
+		}
+		if (r->method == ROUTE_M_DELETE) {
+			*type = PS_T_PIN_DELETE;
+			return ipcc_pin_delete(
+			    c, r->name, r->identity, core_cb, r, h);
+		}
+		*type = PS_T_PIN_GET;
+		return ipcc_pin_get(c, r->name, core_cb, r, h);
+	default:
+		*type = 0;
+		return IPCC_INTERNAL; /* routes without a core call end earlier
+		                       */
+	}
+}
+
+static void
+submit(struct api_req *r, enum route_id route)
+{
 	struct ipcc_answer a;
 	enum ipcc_status st;
+	uint16_t type;
 
-	memset(&call, 0, sizeof(call));
-	call.type = type;
-	call.name = r->name;
-	call.replicas = r->replicas;
-	call.identity = r->identity;
-	st = ipcc_submit(r->api->ipcc, &call, core_cb, r, &r->core);
+	st = ask_core(r, route, &type);
 	if (st == IPCC_OK) {
 		http_req_on_abort(r->rc.req, abort_cb, r);
 		return;
@@ -433,29 +474,6 @@ submit(struct api_req *r, uint16_t type)
 	a.type = type;
 	a.retry_after = ipcc_retry_after(r->api->ipcc);
 	core_cb(&a, r);
-}
-
-static uint16_t
-core_type(enum route_id route, unsigned method)
-{
-	switch (route) {
-	case ROUTE_LIST:
-		return PS_T_LIST;
-	case ROUTE_PINS:
-		return PS_T_PIN_LIST;
-	case ROUTE_HEALTHZ:
-		return PS_T_HEALTH;
-	case ROUTE_REPLICAS:
-		return method == ROUTE_M_POST ? PS_T_SCALE : PS_T_GET;
-	case ROUTE_PIN:
-		if (method == ROUTE_M_PUT)
-			return PS_T_PIN_PUT;
-		if (method == ROUTE_M_DELETE)
-			return PS_T_PIN_DELETE;
-		return PS_T_PIN_GET;
-	default:
-		return 0;
-	}
 }
 
 void
@@ -522,7 +540,7 @@ api_serve(void *arg, struct http_req *req)
 	if ((r->method == ROUTE_M_POST || r->method == ROUTE_M_PUT) &&
 	    read_body(r, req) != 0)
 		return;
-	submit(r, core_type(m.id, r->method));
+	submit(r, m.id);
 }
 
 void

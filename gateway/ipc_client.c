@@ -378,7 +378,7 @@ take_list_frame(struct ipcc_req *r, const struct ps_frame *f, int *rc)
 		return -1;
 	}
 	for (;;) {
-		if (r->type == PS_T_LIST) {
+		if (ps_type_info(r->type)->ans == PS_ANS_NAMES) {
 			more = ps_codec_list_next_name(&d, name);
 			pin.replicas = 0;
 		} else {
@@ -495,29 +495,36 @@ handle_answer(struct ipcc *c, const struct ps_frame *f)
 		complete(r, &a);
 		return;
 	}
-	switch (r->type) {
-	case PS_T_LIST:
-	case PS_T_PIN_LIST:
+	/* By the answer's shape (ps.c); the request's type fixed it. */
+	switch (ps_type_info(r->type)->ans) {
+	case PS_ANS_NAMES:
+	case PS_ANS_PINS:
 		t = take_list_frame(r, f, &rc);
 		break;
-	case PS_T_METRICS:
+	case PS_ANS_TEXT:
 		t = take_metrics_frame(r, f, &rc);
 		break;
-	case PS_T_GET:
+	case PS_ANS_DEPLOYMENT:
 		rc = ps_codec_decode_deployment(f, &a.u.dep);
 		t = rc == PS_OK ? 0 : -1;
 		break;
-	case PS_T_SCALE:
+	case PS_ANS_SCALE:
 		rc = ps_codec_decode_scale_ok(f, &a.u.scale);
 		t = rc == PS_OK ? 0 : -1;
 		break;
-	case PS_T_HEALTH:
+	case PS_ANS_HEALTH:
 		rc = ps_codec_decode_health(f, &a.u.health);
 		t = rc == PS_OK ? 0 : -1;
 		break;
-	default: /* PIN_GET, PIN_PUT, PIN_DELETE */
+	case PS_ANS_PIN:
 		rc = ps_codec_decode_pin(f, &a.u.pin);
 		t = rc == PS_OK ? 0 : -1;
+		break;
+	case PS_ANS_NONE:
+	case PS_ANS_HELLO:
+	default:
+		rc = PS_ERR_TYPE; /* never a call's answer */
+		t = -1;
 		break;
 	}
 	if (t == -1) {
@@ -531,11 +538,12 @@ handle_answer(struct ipcc *c, const struct ps_frame *f)
 	}
 	if (f->hdr.flags & PS_F_MORE)
 		return; /* the codec allowed MORE only for multi-frame types */
-	if (r->type == PS_T_LIST || r->type == PS_T_PIN_LIST) {
+	if (ps_type_info(r->type)->ans == PS_ANS_NAMES ||
+	    ps_type_info(r->type)->ans == PS_ANS_PINS) {
 		finish_list(r);
 		return;
 	}
-	if (r->type == PS_T_METRICS) {
+	if (ps_type_info(r->type)->ans == PS_ANS_TEXT) {
 		a.text = r->arena;
 		a.text_len = r->arena_len;
 	}
@@ -879,30 +887,26 @@ fresh_id(struct ipcc *c)
 	return id;
 }
 
+/* The request frame of `call`, by its type's body shape (ps.c). */
 static int
 encode_call(const struct ipcc_call *call, uint32_t id, uint8_t *out, size_t cap,
     size_t *len)
 {
+	const struct ps_type_info *ti = ps_type_info(call->type);
 	struct ps_name_req nr;
 	struct ps_write_req wr;
 
-	switch (call->type) {
-	case PS_T_LIST:
-	case PS_T_HEALTH:
-	case PS_T_PIN_LIST:
-	case PS_T_METRICS:
+	switch (ti != NULL ? ti->req : PS_REQ_NONE) {
+	case PS_REQ_EMPTY:
 		return ps_codec_encode_empty(out, cap, call->type, id, len);
-	case PS_T_GET:
-	case PS_T_PIN_GET:
+	case PS_REQ_NAME:
 		if (call->name == NULL || strlen(call->name) >= sizeof(nr.name))
 			return PS_ERR_STR_LEN;
 		memset(&nr, 0, sizeof(nr));
 		memcpy(nr.name, call->name, strlen(call->name));
 		return ps_codec_encode_name_req(
 		    out, cap, call->type, id, &nr, len);
-	case PS_T_SCALE:
-	case PS_T_PIN_PUT:
-	case PS_T_PIN_DELETE:
+	case PS_REQ_WRITE:
 		if (call->name == NULL || call->identity == NULL ||
 		    strlen(call->name) >= sizeof(wr.name) ||
 		    strlen(call->identity) >= sizeof(wr.identity))
@@ -913,9 +917,11 @@ encode_call(const struct ipcc_call *call, uint32_t id, uint8_t *out, size_t cap,
 		wr.replicas = call->replicas;
 		return ps_codec_encode_write_req(
 		    out, cap, call->type, id, &wr, len);
-	default:
-		return PS_ERR_TYPE;
+	case PS_REQ_NONE:
+	case PS_REQ_HELLO: /* the link's own, never a call */
+		break;
 	}
+	return PS_ERR_TYPE;
 }
 
 /* A request enters its slot: a fresh id, sent with this loop turn. */

@@ -103,4 +103,79 @@ enum ipcc_status ipcc_submit(struct ipcc *c, const struct ipcc_call *call,
 /* The callback will not be called; the late answer is dropped. */
 void ipcc_cancel(struct ipcc_req *r);
 
+/*
+ * Typed calls, one per request the core offers, named after the core's
+ * handlers (core/serve.c: handle_list, handle_get, handle_scale, ...): what
+ * each message carries is in its signature.  Each is ipcc_submit() with
+ * the call filled in, so the same rules hold.  The wire facts of each type
+ * (body shapes, limits) are in proto-socket/ps.c's table.
+ */
+#define IPCC_CALL(c, t, n, rep, id, cb, arg, out)  \
+	ipcc_submit((c),                           \
+	    &(const struct ipcc_call){.type = (t), \
+	        .name = (n),                       \
+	        .replicas = (rep),                 \
+	        .identity = (id)},                 \
+	    (cb), (arg), (out))
+
+static inline enum ipcc_status
+ipcc_list(struct ipcc *c, ipcc_cb cb, void *arg, struct ipcc_req **out)
+{
+	return IPCC_CALL(c, PS_T_LIST, NULL, 0, NULL, cb, arg, out);
+}
+
+static inline enum ipcc_status
+ipcc_get(struct ipcc *c, const char *name, ipcc_cb cb, void *arg,
+    struct ipcc_req **out)
+{
+	return IPCC_CALL(c, PS_T_GET, name, 0, NULL, cb, arg, out);
+}
+
+static inline enum ipcc_status
+ipcc_scale(struct ipcc *c, const char *name, uint32_t replicas,
+    const char *identity, ipcc_cb cb, void *arg, struct ipcc_req **out)
+{
+	return IPCC_CALL(c, PS_T_SCALE, name, replicas, identity, cb, arg, out);
+}
+
+static inline enum ipcc_status
+ipcc_health(struct ipcc *c, ipcc_cb cb, void *arg, struct ipcc_req **out)
+{
+	return IPCC_CALL(c, PS_T_HEALTH, NULL, 0, NULL, cb, arg, out);
+}
+
+static inline enum ipcc_status
+ipcc_metrics(struct ipcc *c, ipcc_cb cb, void *arg, struct ipcc_req **out)
+{
+	return IPCC_CALL(c, PS_T_METRICS, NULL, 0, NULL, cb, arg, out);
+}
+
+static inline enum ipcc_status
+ipcc_pin_list(struct ipcc *c, ipcc_cb cb, void *arg, struct ipcc_req **out)
+{
+	return IPCC_CALL(c, PS_T_PIN_LIST, NULL, 0, NULL, cb, arg, out);
+}
+
+static inline enum ipcc_status
+ipcc_pin_get(struct ipcc *c, const char *name, ipcc_cb cb, void *arg,
+    struct ipcc_req **out)
+{
+	return IPCC_CALL(c, PS_T_PIN_GET, name, 0, NULL, cb, arg, out);
+}
+
+static inline enum ipcc_status
+ipcc_pin_put(struct ipcc *c, const char *name, uint32_t replicas,
+    const char *identity, ipcc_cb cb, void *arg, struct ipcc_req **out)
+{
+	return IPCC_CALL(
+	    c, PS_T_PIN_PUT, name, replicas, identity, cb, arg, out);
+}
+
+static inline enum ipcc_status
+ipcc_pin_delete(struct ipcc *c, const char *name, const char *identity,
+    ipcc_cb cb, void *arg, struct ipcc_req **out)
+{
+	return IPCC_CALL(c, PS_T_PIN_DELETE, name, 0, identity, cb, arg, out);
+}
+
 #endif /* GW_IPC_CLIENT_H */

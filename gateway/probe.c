@@ -153,13 +153,12 @@ metrics_cb(const struct ipcc_answer *a, void *arg)
 static void
 ask(struct probe_req *r, uint16_t type, ipcc_cb cb)
 {
-	struct ipcc_call call;
 	struct ipcc_answer a;
 	enum ipcc_status st;
 
-	memset(&call, 0, sizeof(call));
-	call.type = type;
-	st = ipcc_submit(r->p->ipcc, &call, cb, r, &r->core);
+	/* The probe port asks two things only. */
+	st = type == PS_T_HEALTH ? ipcc_health(r->p->ipcc, cb, r, &r->core)
+	                         : ipcc_metrics(r->p->ipcc, cb, r, &r->core);
 	if (st == IPCC_OK) {
 		http_req_on_abort(r->rc.req, abort_cb, r);
 		return;

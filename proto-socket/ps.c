@@ -1,5 +1,7 @@
 /*
- * ps.c — proto-socket's message table and the names of its codes.
+ * ps.c — proto-socket's message table (the one place a message type's
+ * wire facts live: its body limit, who sends it, its request and answer
+ * shapes) and the names of its codes.
  */
 #include <stddef.h>
 
@@ -12,18 +14,19 @@
 #define BODY_PIN_DEL (STR(PS_MAX_NAME) + STR(PS_MAX_IDENTITY))
 
 static const struct ps_type_info types[] = {
-    {0, NULL, 0, 0, 0},
-    {PS_T_HELLO, "HELLO", 8, 1, 0},
-    {PS_T_LIST, "LIST", 0, 1, 1},
-    {PS_T_GET, "GET", BODY_NAME, 1, 0},
-    {PS_T_SCALE, "SCALE", BODY_WRITE, 1, 0},
-    {PS_T_HEALTH, "HEALTH", 0, 1, 0},
-    {PS_T_PIN_LIST, "PIN_LIST", 0, 1, 1},
-    {PS_T_PIN_GET, "PIN_GET", BODY_NAME, 1, 0},
-    {PS_T_PIN_PUT, "PIN_PUT", BODY_WRITE, 1, 0},
-    {PS_T_PIN_DELETE, "PIN_DELETE", BODY_PIN_DEL, 1, 0},
-    {PS_T_METRICS, "METRICS", 0, 1, 1},
-    {PS_T_GOAWAY, "GOAWAY", 0, 0, 0},
+    {0, NULL, 0, 0, 0, PS_REQ_NONE, PS_ANS_NONE},
+    {PS_T_HELLO, "HELLO", 8, 1, 0, PS_REQ_HELLO, PS_ANS_HELLO},
+    {PS_T_LIST, "LIST", 0, 1, 1, PS_REQ_EMPTY, PS_ANS_NAMES},
+    {PS_T_GET, "GET", BODY_NAME, 1, 0, PS_REQ_NAME, PS_ANS_DEPLOYMENT},
+    {PS_T_SCALE, "SCALE", BODY_WRITE, 1, 0, PS_REQ_WRITE, PS_ANS_SCALE},
+    {PS_T_HEALTH, "HEALTH", 0, 1, 0, PS_REQ_EMPTY, PS_ANS_HEALTH},
+    {PS_T_PIN_LIST, "PIN_LIST", 0, 1, 1, PS_REQ_EMPTY, PS_ANS_PINS},
+    {PS_T_PIN_GET, "PIN_GET", BODY_NAME, 1, 0, PS_REQ_NAME, PS_ANS_PIN},
+    {PS_T_PIN_PUT, "PIN_PUT", BODY_WRITE, 1, 0, PS_REQ_WRITE, PS_ANS_PIN},
+    {PS_T_PIN_DELETE, "PIN_DELETE", BODY_PIN_DEL, 1, 0, PS_REQ_WRITE,
+        PS_ANS_PIN},
+    {PS_T_METRICS, "METRICS", 0, 1, 1, PS_REQ_EMPTY, PS_ANS_TEXT},
+    {PS_T_GOAWAY, "GOAWAY", 0, 0, 0, PS_REQ_NONE, PS_ANS_NONE},
 };
 
 _Static_assert(sizeof(types) / sizeof(types[0]) == PS_T_MAX + 1,

@@ -124,13 +124,42 @@ enum ps_dir {
 	PS_DIR_ANSWER   /* core -> gateway: PS_F_REPLY always set */
 };
 
-/* One row per message type: the table every receiver checks against. */
+/* The shape of a request's body (PROTOCOL.md §7): which codec reads it. */
+enum ps_req_shape {
+	PS_REQ_NONE,  /* never sent by a requester (GOAWAY) */
+	PS_REQ_HELLO, /* struct ps_hello, answered by the server itself */
+	PS_REQ_EMPTY, /* no body */
+	PS_REQ_NAME,  /* struct ps_name_req */
+	PS_REQ_WRITE  /* struct ps_write_req (PIN_DELETE: without replicas) */
+};
+
+/* The shape of a success answer's body. */
+enum ps_ans_shape {
+	PS_ANS_NONE,       /* GOAWAY is not an answer */
+	PS_ANS_HELLO,      /* struct ps_hello_ok */
+	PS_ANS_NAMES,      /* a list of names, over frames */
+	PS_ANS_PINS,       /* a list of struct ps_pin, over frames */
+	PS_ANS_TEXT,       /* text, over frames */
+	PS_ANS_DEPLOYMENT, /* struct ps_deployment */
+	PS_ANS_SCALE,      /* struct ps_scale_ok */
+	PS_ANS_HEALTH,     /* struct ps_health */
+	PS_ANS_PIN         /* struct ps_pin */
+};
+
+/*
+ * One row per message type: the wire facts every receiver checks against
+ * and every sender encodes by (ps.c).  A new message is a row there; the
+ * core's row (its handler) is in core/serve.c, the gateway's typed call in
+ * gateway/ipc_client.h.
+ */
 struct ps_type_info {
 	uint16_t type;
 	const char *name;
 	uint16_t max_req_body;  /* largest valid request body */
 	uint8_t from_requester; /* may the gateway send it */
 	uint8_t multi;          /* answers may span frames (PS_F_MORE) */
+	enum ps_req_shape req;
+	enum ps_ans_shape ans;
 };
 
 /* NULL for an unknown type. */

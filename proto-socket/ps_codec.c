@@ -13,27 +13,36 @@
 #include "proto-socket/ps_codec.h"
 #include "proto-socket/ps_frame.h"
 
-#define BIT(t) (1u << (t))
-
-#define REQ_EMPTY                                                 \
-	(BIT(PS_T_LIST) | BIT(PS_T_HEALTH) | BIT(PS_T_PIN_LIST) | \
-	    BIT(PS_T_METRICS))
-#define REQ_NAME  (BIT(PS_T_GET) | BIT(PS_T_PIN_GET))
-#define REQ_WRITE (BIT(PS_T_SCALE) | BIT(PS_T_PIN_PUT) | BIT(PS_T_PIN_DELETE))
-#define ANS_PIN   (BIT(PS_T_PIN_GET) | BIT(PS_T_PIN_PUT) | BIT(PS_T_PIN_DELETE))
-#define ANS_LIST  (BIT(PS_T_LIST) | BIT(PS_T_PIN_LIST))
-
+/* Which types a body shape belongs to: ps.c's table says. */
 static int
-type_in(uint16_t type, uint32_t mask)
+req_is(uint16_t type, enum ps_req_shape shape)
 {
-	return type >= 1 && type <= PS_T_MAX && (mask & BIT(type)) != 0;
+	const struct ps_type_info *ti = ps_type_info(type);
+
+	return ti != NULL && ti->req == shape;
 }
 
-/* A request frame of one of `mask`'s types. */
 static int
-check_request(const struct ps_frame *f, uint32_t mask, struct ps_rbuf *r)
+ans_is(uint16_t type, enum ps_ans_shape shape)
 {
-	if (!type_in(f->hdr.type, mask))
+	const struct ps_type_info *ti = ps_type_info(type);
+
+	return ti != NULL && ti->ans == shape;
+}
+
+/* A list answer: names or pins. */
+static int
+ans_is_list(uint16_t type)
+{
+	return ans_is(type, PS_ANS_NAMES) || ans_is(type, PS_ANS_PINS);
+}
+
+/* A request frame of a type whose body has `shape`. */
+static int
+check_request(
+    const struct ps_frame *f, enum ps_req_shape shape, struct ps_rbuf *r)
+{
+	if (!req_is(f->hdr.type, shape))
 		return PS_ERR_TYPE;
 	if (f->hdr.flags != 0)
 		return PS_ERR_FLAGS;
@@ -41,13 +50,16 @@ check_request(const struct ps_frame *f, uint32_t mask, struct ps_rbuf *r)
 	return PS_OK;
 }
 
-/* A success answer frame of one of `mask`'s types. */
+/* A success answer frame of a type whose answer has `shape` (NONE: a
+ * list, names or pins). */
 static int
-check_answer(const struct ps_frame *f, uint32_t mask, struct ps_rbuf *r)
+check_answer(
+    const struct ps_frame *f, enum ps_ans_shape shape, struct ps_rbuf *r)
 {
 	uint16_t fl = f->hdr.flags;
 
-	if (!type_in(f->hdr.type, mask))
+	if (shape == PS_ANS_NONE ? !ans_is_list(f->hdr.type)
+	                         : !ans_is(f->hdr.type, shape))
 		return PS_ERR_TYPE;
 	if ((fl & PS_F_REPLY) == 0 || (fl & PS_F_ERROR) != 0 ||
 	    (fl & ~PS_F_ALL) != 0)
@@ -137,7 +149,7 @@ ps_codec_decode_hello(const struct ps_frame *f, struct ps_hello *m)
 	uint32_t magic = 0;
 	int rc;
 
-	if ((rc = check_request(f, BIT(PS_T_HELLO), &r)) != PS_OK ||
+	if ((rc = check_request(f, PS_REQ_HELLO, &r)) != PS_OK ||
 	    (rc = ps_rbuf_u32(&r, &magic)) != PS_OK ||
 	    (rc = ps_rbuf_u16(&r, &m->min_version)) != PS_OK ||
 	    (rc = ps_rbuf_u16(&r, &m->max_version)) != PS_OK ||
@@ -184,7 +196,7 @@ ps_codec_decode_hello_ok(const struct ps_frame *f, struct ps_hello_ok *m)
 	struct ps_rbuf r;
 	int rc;
 
-	if ((rc = check_answer(f, BIT(PS_T_HELLO), &r)) != PS_OK ||
+	if ((rc = check_answer(f, PS_ANS_HELLO, &r)) != PS_OK ||
 	    (rc = ps_rbuf_u16(&r, &m->version)) != PS_OK ||
 	    (rc = ps_rbuf_u16(&r, &m->max_inflight)) != PS_OK ||
 	    (rc = ps_rbuf_u32(&r, &m->max_frame)) != PS_OK ||
@@ -205,7 +217,7 @@ ps_codec_encode_empty(
 	struct ps_wbuf w;
 
 	ps_frame_begin(&w, out, cap, type, 0, id);
-	if (!type_in(type, REQ_EMPTY))
+	if (!req_is(type, PS_REQ_EMPTY))
 		w.err = PS_ERR_TYPE;
 	return ps_frame_finish(&w, len);
 }
@@ -216,7 +228,7 @@ ps_codec_decode_empty(const struct ps_frame *f)
 	struct ps_rbuf r;
 	int rc;
 
-	if ((rc = check_request(f, REQ_EMPTY, &r)) != PS_OK)
+	if ((rc = check_request(f, PS_REQ_EMPTY, &r)) != PS_OK)
 		return rc;
 	return ps_rbuf_end(&r);
 }
@@ -228,7 +240,7 @@ ps_codec_encode_name_req(uint8_t *out, size_t cap, uint16_t type, uint32_t id,
 	struct ps_wbuf w;
 
 	ps_frame_begin(&w, out, cap, type, 0, id);
-	if (!type_in(type, REQ_NAME))
+	if (!req_is(type, PS_REQ_NAME))
 		w.err = PS_ERR_TYPE;
 	ps_wbuf_str(&w, PS_STR_NAME, m->name);
 	return ps_frame_finish(&w, len);
@@ -240,7 +252,7 @@ ps_codec_decode_name_req(const struct ps_frame *f, struct ps_name_req *m)
 	struct ps_rbuf r;
 	int rc;
 
-	if ((rc = check_request(f, REQ_NAME, &r)) != PS_OK ||
+	if ((rc = check_request(f, PS_REQ_NAME, &r)) != PS_OK ||
 	    (rc = ps_rbuf_str(&r, PS_STR_NAME, m->name, sizeof(m->name))) !=
 	        PS_OK)
 		return rc;
@@ -254,7 +266,7 @@ ps_codec_encode_write_req(uint8_t *out, size_t cap, uint16_t type, uint32_t id,
 	struct ps_wbuf w;
 
 	ps_frame_begin(&w, out, cap, type, 0, id);
-	if (!type_in(type, REQ_WRITE))
+	if (!req_is(type, PS_REQ_WRITE))
 		w.err = PS_ERR_TYPE;
 	ps_wbuf_str(&w, PS_STR_NAME, m->name);
 	if (type != PS_T_PIN_DELETE)
@@ -270,7 +282,7 @@ ps_codec_decode_write_req(const struct ps_frame *f, struct ps_write_req *m)
 	int rc;
 
 	m->replicas = 0;
-	if ((rc = check_request(f, REQ_WRITE, &r)) != PS_OK ||
+	if ((rc = check_request(f, PS_REQ_WRITE, &r)) != PS_OK ||
 	    (rc = ps_rbuf_str(&r, PS_STR_NAME, m->name, sizeof(m->name))) !=
 	        PS_OK)
 		return rc;
@@ -313,7 +325,7 @@ ps_codec_decode_deployment(const struct ps_frame *f, struct ps_deployment *m)
 	struct ps_rbuf r;
 	int rc;
 
-	if ((rc = check_answer(f, BIT(PS_T_GET), &r)) != PS_OK ||
+	if ((rc = check_answer(f, PS_ANS_DEPLOYMENT, &r)) != PS_OK ||
 	    (rc = ps_rbuf_str(&r, PS_STR_NAME, m->name, sizeof(m->name))) !=
 	        PS_OK ||
 	    (rc = ps_rbuf_str(&r, PS_STR_NAMESPACE, m->namespace,
@@ -356,7 +368,7 @@ ps_codec_decode_scale_ok(const struct ps_frame *f, struct ps_scale_ok *m)
 	struct ps_rbuf r;
 	int rc;
 
-	if ((rc = check_answer(f, BIT(PS_T_SCALE), &r)) != PS_OK ||
+	if ((rc = check_answer(f, PS_ANS_SCALE, &r)) != PS_OK ||
 	    (rc = ps_rbuf_str(&r, PS_STR_NAME, m->name, sizeof(m->name))) !=
 	        PS_OK ||
 	    (rc = u32_count(&r, &m->replicas)) != PS_OK ||
@@ -392,7 +404,7 @@ ps_codec_decode_health(const struct ps_frame *f, struct ps_health *m)
 	struct ps_rbuf r;
 	int rc;
 
-	if ((rc = check_answer(f, BIT(PS_T_HEALTH), &r)) != PS_OK ||
+	if ((rc = check_answer(f, PS_ANS_HEALTH, &r)) != PS_OK ||
 	    (rc = ps_rbuf_u8(&r, &m->state)) != PS_OK ||
 	    (rc = ps_rbuf_u32(&r, &m->cache_size)) != PS_OK ||
 	    (rc = ps_rbuf_u32(&r, &m->last_event_age_ms)) != PS_OK ||
@@ -413,7 +425,7 @@ ps_codec_encode_pin(uint8_t *out, size_t cap, uint16_t type, uint32_t id,
 	struct ps_wbuf w;
 
 	ps_frame_begin(&w, out, cap, type, PS_F_REPLY, id);
-	if (!type_in(type, ANS_PIN))
+	if (!ans_is(type, PS_ANS_PIN))
 		w.err = PS_ERR_TYPE;
 	ps_wbuf_str(&w, PS_STR_NAME, m->name);
 	wbuf_count(&w, m->replicas);
@@ -426,7 +438,7 @@ ps_codec_decode_pin(const struct ps_frame *f, struct ps_pin *m)
 	struct ps_rbuf r;
 	int rc;
 
-	if ((rc = check_answer(f, ANS_PIN, &r)) != PS_OK ||
+	if ((rc = check_answer(f, PS_ANS_PIN, &r)) != PS_OK ||
 	    (rc = ps_rbuf_str(&r, PS_STR_NAME, m->name, sizeof(m->name))) !=
 	        PS_OK ||
 	    (rc = u32_count(&r, &m->replicas)) != PS_OK)
@@ -484,7 +496,7 @@ ps_codec_list_begin(
     struct ps_list_enc *e, uint8_t *out, size_t cap, uint16_t type, uint32_t id)
 {
 	ps_frame_begin(&e->w, out, cap, type, PS_F_REPLY, id);
-	if (!type_in(type, ANS_LIST))
+	if (!ans_is_list(type))
 		e->w.err = PS_ERR_TYPE;
 	e->type = type;
 	e->id = id;
@@ -572,7 +584,7 @@ ps_codec_list_open(const struct ps_frame *f, struct ps_list_dec *d)
 {
 	int rc;
 
-	if ((rc = check_answer(f, ANS_LIST, &d->r)) != PS_OK ||
+	if ((rc = check_answer(f, PS_ANS_NONE, &d->r)) != PS_OK ||
 	    (rc = ps_rbuf_u16(&d->r, &d->left)) != PS_OK)
 		return rc;
 	d->type = f->hdr.type;
@@ -633,7 +645,7 @@ ps_codec_decode_metrics(
 	struct ps_rbuf r;
 	int rc;
 
-	if ((rc = check_answer(f, BIT(PS_T_METRICS), &r)) != PS_OK)
+	if ((rc = check_answer(f, PS_ANS_TEXT, &r)) != PS_OK)
 		return rc;
 	if ((rc = ps_valid_metrics(f->body, f->body_len)) != PS_OK)
 		return rc;

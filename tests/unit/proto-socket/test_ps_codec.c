@@ -2278,18 +2278,21 @@ test_ps_type_name_and_info_match_protocol(void **state)
 		const char *name;
 		uint16_t max_req_body;
 		uint8_t from_requester, multi;
+		enum ps_req_shape req;
+		enum ps_ans_shape ans;
 	} want[] = {
-	    [PS_T_HELLO] = {"HELLO", 8, 1, 0},
-	    [PS_T_LIST] = {"LIST", 0, 1, 1},
-	    [PS_T_GET] = {"GET", 255, 1, 0},
-	    [PS_T_SCALE] = {"SCALE", 517, 1, 0},
-	    [PS_T_HEALTH] = {"HEALTH", 0, 1, 0},
-	    [PS_T_PIN_LIST] = {"PIN_LIST", 0, 1, 1},
-	    [PS_T_PIN_GET] = {"PIN_GET", 255, 1, 0},
-	    [PS_T_PIN_PUT] = {"PIN_PUT", 517, 1, 0},
-	    [PS_T_PIN_DELETE] = {"PIN_DELETE", 513, 1, 0},
-	    [PS_T_METRICS] = {"METRICS", 0, 1, 1},
-	    [PS_T_GOAWAY] = {"GOAWAY", 0, 0, 0},
+	    [PS_T_HELLO] = {"HELLO", 8, 1, 0, PS_REQ_HELLO, PS_ANS_HELLO},
+	    [PS_T_LIST] = {"LIST", 0, 1, 1, PS_REQ_EMPTY, PS_ANS_NAMES},
+	    [PS_T_GET] = {"GET", 255, 1, 0, PS_REQ_NAME, PS_ANS_DEPLOYMENT},
+	    [PS_T_SCALE] = {"SCALE", 517, 1, 0, PS_REQ_WRITE, PS_ANS_SCALE},
+	    [PS_T_HEALTH] = {"HEALTH", 0, 1, 0, PS_REQ_EMPTY, PS_ANS_HEALTH},
+	    [PS_T_PIN_LIST] = {"PIN_LIST", 0, 1, 1, PS_REQ_EMPTY, PS_ANS_PINS},
+	    [PS_T_PIN_GET] = {"PIN_GET", 255, 1, 0, PS_REQ_NAME, PS_ANS_PIN},
+	    [PS_T_PIN_PUT] = {"PIN_PUT", 517, 1, 0, PS_REQ_WRITE, PS_ANS_PIN},
+	    [PS_T_PIN_DELETE] = {"PIN_DELETE", 513, 1, 0, PS_REQ_WRITE,
+	        PS_ANS_PIN},
+	    [PS_T_METRICS] = {"METRICS", 0, 1, 1, PS_REQ_EMPTY, PS_ANS_TEXT},
+	    [PS_T_GOAWAY] = {"GOAWAY", 0, 0, 0, PS_REQ_NONE, PS_ANS_NONE},
 	};
 	static const uint16_t bogus[] = {0, 12, 13, 0x100, 0xffff};
 
@@ -2304,6 +2307,15 @@ test_ps_type_name_and_info_match_protocol(void **state)
 		assert_int_equal(ti->max_req_body, want[t].max_req_body);
 		assert_int_equal(ti->from_requester, want[t].from_requester);
 		assert_int_equal(ti->multi, want[t].multi);
+		assert_int_equal(ti->req, want[t].req);
+		assert_int_equal(ti->ans, want[t].ans);
+		/* The row agrees with itself: a requester sends exactly the
+		 * types with a request shape, and exactly the answers that
+		 * are lists or text span frames. */
+		assert_int_equal(ti->from_requester, ti->req != PS_REQ_NONE);
+		assert_int_equal(ti->multi,
+		    ti->ans == PS_ANS_NAMES || ti->ans == PS_ANS_PINS ||
+		        ti->ans == PS_ANS_TEXT);
 	}
 	for (size_t i = 0; i < sizeof(bogus) / sizeof(bogus[0]); i++) {
 		assert_null(ps_type_info(bogus[i]));
