@@ -9,7 +9,8 @@
 #
 # Every wait polls a condition with a deadline.  CORE_WRAPPER (e.g.
 # "valgrind --leak-check=full --error-exitcode=99") wraps the core.
-set -u
+. "$(dirname "$0")/lib.sh"
+lib_init core-socket
 
 BUILD=${BUILD:-build}
 CORE=$BUILD/replicad-core
@@ -17,41 +18,21 @@ CTL=$BUILD/replicad-ctl
 HERE=$(cd "$(dirname "$0")" && pwd)
 RAW="$HERE/core_rawclient.py"
 PY=${PYTHON:-python3}
-NAME=core-socket
-CORE_MAX_CLIENTS=32 # core/core_limits.h
+NAME=$LIB_NAME
+# The core's limit, read from the header that sets it.
+CORE_MAX_CLIENTS=$(awk '$1 == "#define" && $2 == "CORE_MAX_CLIENTS" {print $3}' \
+    "$HERE/../../core/core_limits.h")
 
-pass=0
-fail=0
 core_pid=""
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/core-socket.XXXXXX")
+tmp=$LIB_TMP
 chmod 755 "$tmp" # the nobody client must reach the socket
 sock=$tmp/core.sock
 
-cleanup() {
+kill_core() {
 	[ -n "$core_pid" ] && kill -KILL "$core_pid" 2>/dev/null
-	rm -rf "$tmp"
+	lib_cleanup
 }
-trap cleanup EXIT
-
-ok() {
-	pass=$((pass + 1))
-	echo "$NAME: ok - $*"
-}
-
-bad() {
-	fail=$((fail + 1))
-	echo "$NAME: FAIL - $*"
-}
-
-# wait_until SECS CMD...: poll CMD every 20 ms until it succeeds.
-wait_until() {
-	local end=$(($(date +%s%N) / 1000000 + $1 * 1000))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ $(($(date +%s%N) / 1000000)) -ge $end ] && return 1
-		sleep 0.02
-	done
-}
+trap kill_core EXIT
 
 # wait_exit PID SECS: wait for a child to exit; its status in $exit_rc.
 wait_exit() {
@@ -91,7 +72,7 @@ has() {
 }
 
 log_has() {
-	if wait_until 5 grep -qF -- "$2" "$tmp/core.err"; then
+	if lib_wait 5 grep -qF -- "$2" "$tmp/core.err"; then
 		ok "$1"
 	else
 		bad "$1: core log lacks '$2'"
@@ -103,7 +84,7 @@ start_core() {
 	${CORE_WRAPPER:-} "$CORE" --socket "$sock" --log-level debug \
 	    --log-format json "$@" 2>"$tmp/core.err" &
 	core_pid=$!
-	if wait_until 30 grep -qF '"msg":"replicad-core 0.1.0 ready"' \
+	if lib_wait 30 grep -qF '"msg":"replicad-core 0.1.0 ready"' \
 	    "$tmp/core.err" && [ -S "$sock" ]; then
 		ok "core started, socket created"
 	else
@@ -201,7 +182,7 @@ has "metrics: unavailable answers" "$out" \
 # --- SIGTERM: GOAWAY to connected clients, socket removed, exit 0 ---------
 $PY "$RAW" "$sock" waitgoaway >"$tmp/wait.out" 2>&1 &
 waiter=$!
-if wait_until 10 grep -q "connected" "$tmp/wait.out"; then
+if lib_wait 10 grep -q "connected" "$tmp/wait.out"; then
 	ok "idle client connected"
 else
 	bad "idle client did not connect: $(cat "$tmp/wait.out")"
@@ -230,5 +211,4 @@ else
 	bad "core log is not all JSON"
 fi
 
-echo "$NAME: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+lib_finish

@@ -195,7 +195,7 @@ expect_match "core down -> 503" "$h" '^HTTP/1.1 503'
 expect_match "core down Retry-After" "$h" 'Retry-After: [0-9]+'
 expect_match "core down body" "$h" '"error":"core_unavailable"'
 gw_core --deployments frontend=3,orders=2,worker=1
-check "recovers without a restart" gw_wait 15 sh -c \
+check "recovers without a restart" lib_wait 15 sh -c \
     "test \"\$(curl -s -o /dev/null -w '%{http_code}' --cacert $T/certs/ca.crt \
     --cert $T/certs/client.crt --key $T/certs/client.key \
     $URL/api/v1/deployments)\" = 200"

@@ -175,8 +175,8 @@ refused() {
 	local name=$1 env=$2 rc out
 	shift 2
 	out=$(env $env timeout 10 "$BUILD/replicad-gateway" \
-	    --listen "127.0.0.1:$(gw_free_port)" \
-	    --probe-listen "127.0.0.1:$(gw_free_port)" \
+	    --listen "127.0.0.1:$(lib_free_port)" \
+	    --probe-listen "127.0.0.1:$(lib_free_port)" \
 	    --tls-cert "$C/server.crt" --tls-key "$C/server.key" \
 	    --client-ca "$C/ca.crt" --core-socket "$T/core.sock" "$@" 2>&1)
 	rc=$?

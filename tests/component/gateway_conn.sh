@@ -18,7 +18,7 @@
 #  5. (in every parse of gw_conn.py) nothing after a 1xx/204/304 head;
 #  6. two pipelined requests in one write, then a third.
 # Raw bytes over mutual TLS via gw_conn.py; details in $T/conn.log
-# (GW_KEEP=1 keeps $T).  Under GW_WRAPPER (make valgrind) deadlines are
+# (LIB_KEEP=1 keeps $T).  Under GW_WRAPPER (make valgrind) deadlines are
 # longer, the mutation loop is 100 connections and splits every 4th byte.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/component/gateway_lib.sh

@@ -133,7 +133,7 @@ else
 	ok "no libevent HTML page in any answer"
 fi
 # Access lines are buffered for up to a second.
-gw_wait 5 grep -q 'status=431' "$T/gw.err"
+lib_wait 5 grep -q 'status=431' "$T/gw.err"
 expect_match "refusals are in the access log with the client identity" \
     "$(grep 'status=431' "$T/gw.err" | head -n 1)" 'replicad-admin'
 expect_match "refusals are counted in /metrics" \

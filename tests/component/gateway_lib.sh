@@ -1,8 +1,9 @@
-# gateway_lib.sh — helpers for the gateway's component tests (bash).
+# gateway_lib.sh — the gateway's component tests, on lib.sh (bash).
 # Sourced, not run.  The tests start the real replicad-gateway against
 # $BUILD/fake-core and talk to it with curl, openssl s_client and python3.
 #
-#   gw_init NAME            temp dir $T, dev certs in $T/certs, cleanup trap
+#   gw_init NAME            lib_init, temp dir $T (= $LIB_TMP), dev certs
+#                           in $T/certs
 #   gw_core [ARGS]          (re)start the fake core on $T/core.sock
 #   gw_gateway [ARGS]       start the gateway on free ports ($PORT, $PPORT);
 #                           unless ARGS hold --allow-read/--allow-write it
@@ -12,100 +13,34 @@
 #                           starts it with no list at all (writes refused)
 #   gw_control LINES        replace the fake core's control file atomically
 #   gw_code ARGS            HTTP status of a curl request with the admin cert
-#   gw_wait SECS CMD...     poll CMD until it succeeds or SECS pass
-#   ok/bad NAME, check NAME CMD..., expect_eq NAME GOT WANT
-#   gw_finish               "NAME: N passed, N failed"; exit status
+#   gw_alive PID            the process is running
+#   gw_finish               the gateway exits 0 on SIGTERM, no sanitizer
+#                           report; then lib_finish (and the logs' tails
+#                           on a failure)
+# Everything else is lib.sh's: lib_wait, lib_free_port, lib_forget,
+# LIB_PIDS, ok/bad, check, expect_eq, expect_match.
 # Waiting is always for a condition with a deadline, never a bare sleep.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 set -u
 
 BUILD=${BUILD:-build}
-GW_NAME=gateway
-GW_PASS=0
-GW_FAIL=0
-GW_PIDS=""
 T=""
 CORE_PID=""
 GW_PID=""
 
-gw_cleanup() {
-	local p
-	for p in $GW_PIDS; do
-		kill "$p" 2>/dev/null || true
-	done
-	for p in $GW_PIDS; do
-		gw_wait_gone "$p" 5 || kill -9 "$p" 2>/dev/null || true
-	done
-	if [ "${GW_KEEP:-0}" = 1 ]; then
-		echo "$GW_NAME: kept $T"
-	else
-		[ -n "$T" ] && rm -rf "$T"
-	fi
-}
-
 gw_init() {
-	GW_NAME=$1
-	T=$(mktemp -d "${TMPDIR:-/tmp}/$GW_NAME.XXXXXX")
-	trap gw_cleanup EXIT
-	trap 'exit 130' INT TERM
+	lib_init "$1"
+	T=$LIB_TMP
 	for b in "$BUILD/replicad-gateway" "$BUILD/fake-core"; do
-		[ -x "$b" ] || { echo "$GW_NAME: missing $b"; exit 1; }
+		[ -x "$b" ] || { echo "$LIB_NAME: missing $b"; exit 1; }
 	done
 	scripts/gen-certs.sh "$T/certs" >/dev/null 2>&1 ||
-		{ echo "$GW_NAME: gen-certs failed"; exit 1; }
+		{ echo "$LIB_NAME: gen-certs failed"; exit 1; }
 	: >"$T/control"
 	: >"$T/writes.log"
 }
 
-gw_wait() {
-	local secs=$1 end
-	shift
-	end=$(($(date +%s%N) / 1000000 + secs * 1000))
-	while ! "$@" >/dev/null 2>&1; do
-		[ $(($(date +%s%N) / 1000000)) -lt "$end" ] || return 1
-		sleep 0.05
-	done
-}
-
 gw_alive() { kill -0 "$1" 2>/dev/null; }
-gw_dead() { ! kill -0 "$1" 2>/dev/null; }
-gw_wait_gone() { gw_wait "$2" gw_dead "$1"; }
-
-gw_free_port() {
-	python3 -c 'import socket
-s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-ok() {
-	GW_PASS=$((GW_PASS + 1))
-	echo "ok   - $1"
-}
-
-bad() {
-	GW_FAIL=$((GW_FAIL + 1))
-	echo "FAIL - $1"
-}
-
-check() {
-	local name=$1
-	shift
-	if "$@" >/dev/null 2>&1; then ok "$name"; else bad "$name"; fi
-}
-
-expect_eq() {
-	if [ "$2" = "$3" ]; then
-		ok "$1"
-	else
-		bad "$1 (got '$2', want '$3')"
-	fi
-}
-
-expect_match() {
-	if printf '%s' "$2" | grep -Eq -- "$3"; then
-		ok "$1"
-	else
-		bad "$1 ('$2' !~ /$3/)"
-	fi
-}
 
 gw_finish() {
 	local rc
@@ -115,7 +50,7 @@ gw_finish() {
 		kill "$GW_PID"
 		wait "$GW_PID"
 		rc=$?
-		gw_forget "$GW_PID"
+		lib_forget "$GW_PID"
 		GW_PID=""
 		expect_eq "gateway exits 0 on SIGTERM" "$rc" 0
 	fi
@@ -124,8 +59,7 @@ gw_finish() {
 	    "$T/gw.err" "$T/core.err" 2>/dev/null; then
 		bad "no sanitizer report in the gateway or fake core logs"
 	fi
-	echo "$GW_NAME: $GW_PASS passed, $GW_FAIL failed"
-	if [ "$GW_FAIL" -ne 0 ]; then
+	if ! lib_finish; then
 		echo "--- gateway log (tail) ---"
 		tail -n 40 "$T/gw.err" 2>/dev/null
 		echo "--- fake core log (tail) ---"
@@ -135,14 +69,6 @@ gw_finish() {
 	exit 0
 }
 
-gw_forget() {
-	local p out=""
-	for p in $GW_PIDS; do
-		[ "$p" = "$1" ] || out="$out $p"
-	done
-	GW_PIDS=$out
-}
-
 gw_control() {
 	printf '%s\n' "$@" >"$T/control.tmp" && mv "$T/control.tmp" "$T/control"
 }
@@ -150,8 +76,8 @@ gw_control() {
 gw_core_stop() {
 	if [ -n "$CORE_PID" ]; then
 		kill "$CORE_PID" 2>/dev/null
-		gw_wait_gone "$CORE_PID" 5 || kill -9 "$CORE_PID" 2>/dev/null
-		gw_forget "$CORE_PID"
+		lib_wait_pid "$CORE_PID" 5 || kill -9 "$CORE_PID" 2>/dev/null
+		lib_forget "$CORE_PID"
 		CORE_PID=""
 	fi
 }
@@ -163,16 +89,16 @@ gw_core() {
 	    --trace "$T/trace.log" --control "$T/control" "$@" \
 	    2>>"$T/core.err" &
 	CORE_PID=$!
-	GW_PIDS="$GW_PIDS $CORE_PID"
-	gw_wait 10 test -S "$T/core.sock" ||
-		{ echo "$GW_NAME: fake core did not start"; exit 1; }
+	LIB_PIDS="$LIB_PIDS $CORE_PID"
+	lib_wait 10 test -S "$T/core.sock" ||
+		{ echo "$LIB_NAME: fake core did not start"; exit 1; }
 }
 
 gw_gateway_stop() {
 	if [ -n "$GW_PID" ]; then
 		kill "$GW_PID" 2>/dev/null
-		gw_wait_gone "$GW_PID" 15 || kill -9 "$GW_PID" 2>/dev/null
-		gw_forget "$GW_PID"
+		lib_wait_pid "$GW_PID" 15 || kill -9 "$GW_PID" 2>/dev/null
+		lib_forget "$GW_PID"
 		GW_PID=""
 	fi
 }
@@ -197,8 +123,8 @@ gw_gateway() {
 			;;
 		esac
 	done
-	PORT=$(gw_free_port)
-	PPORT=$(gw_free_port)
+	PORT=$(lib_free_port)
+	PPORT=$(lib_free_port)
 	URL="https://localhost:$PORT"
 	# GW_WRAPPER: e.g. valgrind, for a run under a checker.
 	${GW_WRAPPER:-} "$BUILD/replicad-gateway" --listen "127.0.0.1:$PORT" \
@@ -207,14 +133,14 @@ gw_gateway() {
 	    --client-ca "$T/certs/ca.crt" --core-socket "$T/core.sock" \
 	    ${allow[@]+"${allow[@]}"} "$@" 2>>"$T/gw.err" &
 	GW_PID=$!
-	GW_PIDS="$GW_PIDS $GW_PID"
-	gw_wait "${GW_START_SECS:-10}" gw_livez ||
-		{ echo "$GW_NAME: gateway did not start"; tail "$T/gw.err"; exit 1; }
+	LIB_PIDS="$LIB_PIDS $GW_PID"
+	lib_wait "${GW_START_SECS:-10}" gw_livez ||
+		{ echo "$LIB_NAME: gateway did not start"; tail "$T/gw.err"; exit 1; }
 }
 
 # Waits until the gateway's core link is up (readyz says so).
 gw_ready() {
-	gw_wait "${1:-10}" sh -c "curl -s --max-time 2 \
+	lib_wait "${1:-10}" sh -c "curl -s --max-time 2 \
 	    http://127.0.0.1:$PPORT/readyz | grep -q '\"ready\"'"
 }
 

@@ -36,7 +36,7 @@ expect_eq "readyz 503 when the cache is not synced" \
     "$(curl -s -o /dev/null -w '%{http_code}' "$P/readyz")" 503
 gw_control ""
 gw_core_stop
-check "readyz 503 when the core is down" gw_wait 5 sh -c \
+check "readyz 503 when the core is down" lib_wait 5 sh -c \
     "test \"\$(curl -s -o /dev/null -w '%{http_code}' $P/readyz)\" = 503"
 expect_eq "livez still 200" "$(curl -s -o /dev/null -w '%{http_code}' "$P/livez")" 200
 m=$(curl -s "$P/metrics")
@@ -63,10 +63,10 @@ except (OSError, ssl.SSLError):
     print("CUT after %.1f s" % (time.time() - start))
 PY
 slow=$!
-GW_PIDS="$GW_PIDS $slow"
+LIB_PIDS="$LIB_PIDS $slow"
 expect_eq "normal client served during slowloris" \
     "$(gw_code "$URL/api/v1/deployments")" 200
-gw_wait 15 grep -q "CUT\|NOT" "$T/slow.out"
+lib_wait 15 grep -q "CUT\|NOT" "$T/slow.out"
 expect_match "slowloris cut off" "$(cat "$T/slow.out")" '^CUT after [0-9]'
 grep -q 'no complete request within 2 s' "$T/gw.err" &&
 	ok "slowloris logged" || bad "slowloris logged"
@@ -95,14 +95,14 @@ print("SILENT", flush=True)
 time.sleep(30)
 PY
 silent=$!
-GW_PIDS="$GW_PIDS $silent"
-gw_wait 10 grep -q SILENT "$T/silent.out" || bad "held 4 silent connections"
+LIB_PIDS="$LIB_PIDS $silent"
+lib_wait 10 grep -q SILENT "$T/silent.out" || bad "held 4 silent connections"
 expect_eq "4 silent TCP connections do not lock a client out" \
     "$(gw_code --max-time 10 "$URL/api/v1/deployments")" 200
 kill "$silent" 2>/dev/null
-check "...the gateway logged the eviction" gw_wait 5 grep -q \
+check "...the gateway logged the eviction" lib_wait 5 grep -q \
     'it has sent no complete request' "$T/gw.err"
-check "...the silent ones are gone" gw_wait 10 sh -c \
+check "...the silent ones are gone" lib_wait 10 sh -c \
     "curl -s http://127.0.0.1:$PPORT/metrics | grep -q '^replicad_gateway_open_connections 0'"
 # Clients that have been served keep their connections: the fifth waits.
 python3 - "$PORT" "$C" "$T/hold.go" >"$T/hold.out" 2>&1 <<'PY' &
@@ -128,9 +128,9 @@ print("RELEASED", flush=True)
 time.sleep(30)
 PY
 hold=$!
-GW_PIDS="$GW_PIDS $hold"
-gw_wait 10 grep -q HELD "$T/hold.out" || bad "held 4 connections"
-check "open connections gauge at 4" gw_wait 5 sh -c \
+LIB_PIDS="$LIB_PIDS $hold"
+lib_wait 10 grep -q HELD "$T/hold.out" || bad "held 4 connections"
+check "open connections gauge at 4" lib_wait 5 sh -c \
     "curl -s http://127.0.0.1:$PPORT/metrics | grep -q '^replicad_gateway_open_connections 4'"
 expect_eq "fifth connection waits (not served in 2 s)" \
     "$(gw_code --max-time 2 "$URL/api/v1/deployments")" 000
@@ -151,16 +151,16 @@ gw_control "delay 1500"
 gw_curl client -o /dev/null -w '%{http_code}' "$URL/api/v1/deployments" \
     >"$T/inflight.out" 2>/dev/null &
 inflight=$!
-gw_wait 10 grep -q '^LIST ' "$T/trace.log" || bad "request reached the core"
+lib_wait 10 grep -q '^LIST ' "$T/trace.log" || bad "request reached the core"
 kill -TERM "$GW_PID"
-gw_wait 5 grep -q 'no longer accepting' "$T/gw.err" || bad "drain started"
+lib_wait 5 grep -q 'no longer accepting' "$T/gw.err" || bad "drain started"
 expect_eq "new connection refused while draining" \
     "$(gw_code --max-time 3 "$URL/api/v1/deployments")" 000
 wait "$inflight"
 expect_eq "in-flight request finished with 200" "$(cat "$T/inflight.out")" 200
 wait "$GW_PID"
 expect_eq "exit status 0 after SIGTERM" "$?" 0
-gw_forget "$GW_PID"
+lib_forget "$GW_PID"
 GW_PID=""
 grep -q 'drained; exiting' "$T/gw.err" && ok "drain logged" || bad "drain logged"
 

@@ -175,17 +175,17 @@ while not os.path.exists(go) and time.time() < end:
 open(out, "a").write(one() + "\n")
 PY
 ka=$!
-GW_PIDS="$GW_PIDS $ka"
-gw_wait 10 grep -q 'HTTP/1.1 200' "$T/keepalive.out" || bad "keep-alive request 1"
+LIB_PIDS="$LIB_PIDS $ka"
+lib_wait 10 grep -q 'HTTP/1.1 200' "$T/keepalive.out" || bad "keep-alive request 1"
 cp "$T/server2.crt" "$C/server.crt.new" && cp "$T/server2.key" "$C/server.key.new"
 mv "$C/server.key.new" "$C/server.key" && mv "$C/server.crt.new" "$C/server.crt"
 kill -HUP "$GW_PID"
-check "new connections see the new certificate" gw_wait 10 \
+check "new connections see the new certificate" lib_wait 10 \
     sh -c "test \"\$(echo | timeout 5 openssl s_client -connect 127.0.0.1:$PORT \
     -servername localhost -cert $C/client.crt -key $C/client.key 2>/dev/null | \
     openssl x509 -noout -serial 2>/dev/null)\" != '$old'"
 touch "$T/keepalive.go"
-gw_wait 10 sh -c "test \$(grep -c 'HTTP/1.1 200' $T/keepalive.out) -eq 2"
+lib_wait 10 sh -c "test \$(grep -c 'HTTP/1.1 200' $T/keepalive.out) -eq 2"
 expect_eq "open connection survives the reload" \
     "$(grep -c 'HTTP/1.1 200' "$T/keepalive.out")" 2
 new=$(serial)
@@ -194,7 +194,7 @@ new=$(serial)
 echo "not a certificate" >"$C/server.crt.new"
 mv "$C/server.crt.new" "$C/server.crt"
 kill -HUP "$GW_PID"
-check "bad certificate logged, old kept" gw_wait 10 grep -q \
+check "bad certificate logged, old kept" lib_wait 10 grep -q \
     'reload failed; keeping the previous certificates' "$T/gw.err"
 expect_eq "still serving the last good certificate" "$(serial)" "$new"
 expect_eq "API still works" "$(gw_code "$URL/api/v1/deployments")" 200
@@ -203,7 +203,7 @@ expect_eq "API still works" "$(gw_code "$URL/api/v1/deployments")" 200
 fails=$(grep -c 'reload failed' "$T/gw.err")
 cp "$T/server2.crt" "$C/server.crt.new"
 mv "$C/server.crt.new" "$C/server.crt"
-check "file change picked up by polling" gw_wait 10 sh -c \
+check "file change picked up by polling" lib_wait 10 sh -c \
     "test \$(grep -c 'certificates loaded' $T/gw.err) -ge 3"
 expect_eq "no failure on the good file" \
     "$(grep -c 'reload failed' "$T/gw.err")" "$fails"
@@ -236,8 +236,8 @@ except socket.timeout:
 except (ssl.SSLError, OSError):
     print("CLOSED", flush=True)
 PY
-GW_PIDS="$GW_PIDS $!"
-gw_wait 10 grep -q SERVED "$T/revoked.out" || bad "the reader's connection is up"
+LIB_PIDS="$LIB_PIDS $!"
+lib_wait 10 grep -q SERVED "$T/revoked.out" || bad "the reader's connection is up"
 # Revoke the reader with the dev CA; the new CRL replaces the file at once.
 mkdir -p "$T/ca"
 : >"$T/ca/index.txt"
@@ -257,11 +257,11 @@ openssl ca -config "$T/ca/ca.cnf" -revoke "$C/reader.crt" \
         -cert "$C/ca.crt" -out "$T/clients.crl.new" >/dev/null 2>&1 ||
     bad "openssl ca: revoke the reader"
 mv "$T/clients.crl.new" "$T/clients.crl"
-check "the new CRL is loaded" gw_wait 10 sh -c \
+check "the new CRL is loaded" lib_wait 10 sh -c \
     "test \$(grep -c 'CRL $T/clients.crl' $T/gw.err) -ge 2"
 check "the reader's open connection is closed" \
-    gw_wait 10 grep -q CLOSED "$T/revoked.out"
-check "...and the reason logged" gw_wait 5 grep -q \
+    lib_wait 10 grep -q CLOSED "$T/revoked.out"
+check "...and the reason logged" lib_wait 5 grep -q \
     'no longer trusted: certificate revoked' "$T/gw.err"
 expect_eq "a new reader connection is refused" \
     "$(gw_curl reader -o /dev/null -w '%{http_code}' "$URL/api/v1/deployments")" 000
@@ -273,7 +273,7 @@ expect_eq "the admin certificate is still served" \
 # A CRL that cannot be read keeps the last good one.
 echo "not a CRL" >"$T/clients.crl.new"
 mv "$T/clients.crl.new" "$T/clients.crl"
-check "a bad CRL is refused, the old kept" gw_wait 10 grep -q \
+check "a bad CRL is refused, the old kept" lib_wait 10 grep -q \
     'client CRL' "$T/gw.err"
 expect_eq "...the reader still refused" \
     "$(gw_curl reader -o /dev/null -w '%{http_code}' "$URL/api/v1/deployments")" 000

@@ -8,10 +8,16 @@
 #   lib_free_port             print a free TCP port on 127.0.0.1
 #   lib_http_code URL ARGS... print the HTTP status code of a curl request
 #   check NAME CMD...         run CMD; count a pass or a failure
+#   ok NAME / bad NAME        count a pass / a failure decided by the test
 #   expect_eq NAME GOT WANT   compare two strings
 #   expect_match NAME STR RE  grep -E RE in STR
 #   lib_skip REASON           print "NAME: SKIP REASON" and exit 0
 #   lib_finish                print "NAME: N passed, M failed"; exit status
+#
+# LIB_KEEP=1 keeps $LIB_TMP (logs, sockets) after the test for a look.
+# The module harnesses build on this one: ks-common.sh (kube-sim) and
+# core-common.sh (replicad-core) for the core's tests, gateway_lib.sh for
+# the gateway's.
 #
 # Waiting is always "until a condition holds, with a deadline": never a
 # bare sleep that hopes the other side is done.
@@ -31,7 +37,11 @@ lib_cleanup() {
 	for p in $LIB_PIDS; do
 		lib_wait_pid "$p" 5 || kill -9 "$p" 2>/dev/null || true
 	done
-	[ -n "$LIB_TMP" ] && rm -rf "$LIB_TMP"
+	if [ "${LIB_KEEP:-0}" = 1 ]; then
+		echo "$LIB_NAME: kept $LIB_TMP"
+	elif [ -n "$LIB_TMP" ]; then
+		rm -rf "$LIB_TMP"
+	fi
 }
 
 lib_init() {
@@ -96,6 +106,16 @@ lib_http_code() {
 	local url=$1
 	shift
 	curl -s -o /dev/null -w '%{http_code}' "$@" "$url"
+}
+
+ok() {
+	LIB_PASS=$((LIB_PASS + 1))
+	echo "ok   $1"
+}
+
+bad() {
+	LIB_FAIL=$((LIB_FAIL + 1))
+	echo "FAIL $1"
 }
 
 check() {
