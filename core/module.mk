@@ -7,9 +7,9 @@ CORE_KUBE_SRCS := core/clock.c core/json_walk.c core/kjson.c core/cache.c \
 # Leader election (lease.c).
 CORE_KUBE_SRCS += core/lease.c core/lease_json.c
 # Pins in a ConfigMap (--pin-configmap): the set, the JSON, the backend.
-CORE_KUBE_SRCS += core/pin_set.c core/cmjson.c core/pins_cm.c
+CORE_KUBE_SRCS += core/pin_set.c core/cmjson.c core/pins_cm.c core/pins_cm_write.c
 # What the pins store links (file and ConfigMap backends).
-CORE_PINS_SRCS := core/pins.c core/pins_cm.c core/pin_set.c core/pin_doc.c \
+CORE_PINS_SRCS := core/pins.c core/pins_cm.c core/pins_cm_write.c core/pin_set.c core/pin_doc.c \
                   core/cmjson.c core/kclient.c core/kjson.c core/json_walk.c \
                   core/listwatch.c core/cache.c core/log.c core/clock.c
 CORE_SRCS := core/ipc_server.c core/log.c core/serve.c $(CORE_KUBE_SRCS) \
@@ -68,7 +68,7 @@ $(eval $(call CORE_UNIT_TEST,test_cmjson,core/cmjson.c core/json_walk.c))
 # The ConfigMap store against a fake kclient (tests/fakes/fake_kclient.c).
 $(call obj,tests/fakes/fake_kclient.c): \
     MOD_CFLAGS := $(CFLAGS_TEST) $(CFLAGS_YAJL)
-$(eval $(call CORE_UNIT_TEST,test_pins_cm,core/pins.c core/pins_cm.c \
+$(eval $(call CORE_UNIT_TEST,test_pins_cm,core/pins.c core/pins_cm.c core/pins_cm_write.c \
     core/pin_set.c core/pin_doc.c core/cmjson.c core/listwatch.c \
     core/cache.c core/kjson.c core/json_walk.c core/log.c core/clock.c \
     tests/fakes/fake_kclient.c))
