@@ -31,6 +31,12 @@
  * stays on while it may read, its write event is on only while a write is
  * blocked, and its one timer is re-armed lazily (it fires, finds the real
  * deadline, and sleeps again if it has not passed).
+ *
+ * Why one file of about 1,300 lines: it is one state machine, and the
+ * lifetime rules above (one owner, one place that frees) are what issue
+ * #17's double free broke.  Every transition that can end a connection is
+ * here, next to the rules, so that a reader checks them in one place; the
+ * parser (http_parse.c) and the transports (http_io.c) are already apart.
  */
 #include <sys/queue.h>
 #include <sys/socket.h>

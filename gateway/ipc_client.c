@@ -11,6 +11,13 @@
  * on; frames submitted during one loop turn are queued and leave together
  * in one writev at the end of that turn (a deferred event), and the write
  * event is added only while the socket is full.
+ *
+ * Why one file of about 1,000 lines: the link's states and the requests'
+ * slots, queue and deadlines are one machine — a link that drops fails
+ * every slot, a slot's deadline may drop the link — and a request's
+ * lifetime (submitted, queued, sent, answered or cancelled, freed once) is
+ * easiest to check when every path is in view.  The wire facts are
+ * proto-socket's (ps.c's table, ps_codec.c).
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
