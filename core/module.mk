@@ -7,12 +7,18 @@ CORE_KUBE_SRCS := core/clock.c core/json_walk.c core/kjson.c core/cache.c \
 # Leader election (lease.c).
 CORE_KUBE_SRCS += core/lease.c core/lease_json.c
 # Pins in a ConfigMap (--pin-configmap): the set, the JSON, the backend.
-CORE_KUBE_SRCS += core/pin_set.c core/cmjson.c core/pins_cm.c core/pins_cm_write.c
+CORE_KUBE_SRCS += core/pin_set.c core/cmjson.c core/pins_cm.c \
+                  core/pins_cm_write.c
 # What the pins store links (file and ConfigMap backends).
-CORE_PINS_SRCS := core/pins.c core/pins_cm.c core/pins_cm_write.c core/pin_set.c core/pin_doc.c \
-                  core/cmjson.c core/kclient.c core/kjson.c core/json_walk.c \
+CORE_PINS_SRCS := core/pins.c core/pins_cm.c core/pins_cm_write.c \
+                  core/pin_set.c core/pin_doc.c core/cmjson.c core/kclient.c \
+                  core/kjson.c core/json_walk.c \
                   core/listwatch.c core/cache.c core/log.c core/clock.c
-CORE_SRCS := core/ipc_server.c core/log.c core/serve.c $(CORE_KUBE_SRCS) \
+# The socket server (ipcs_): the server object, the socket file, accepting,
+# a connection and dispatch, request handles and answers.
+CORE_IPCS_SRCS := core/ipc_server.c core/ipc_sock.c core/ipc_accept.c \
+                  core/ipc_conn.c core/ipc_answer.c
+CORE_SRCS := $(CORE_IPCS_SRCS) core/log.c core/serve.c $(CORE_KUBE_SRCS) \
              core/main.c
 CORE_BIN  := $(BUILD)/replicad-core
 CTL_SRCS  := core/ctl.c core/ctl_client.c core/clock.c
@@ -47,7 +53,7 @@ $(BUILD)/tests/core/$(1): $(call obj,tests/unit/core/$(1).c $(2)) $(PS_LIB)
 endif
 endef
 $(eval $(call CORE_UNIT_TEST,test_log,core/log.c))
-$(eval $(call CORE_UNIT_TEST,test_ipc_server,core/ipc_server.c core/log.c))
+$(eval $(call CORE_UNIT_TEST,test_ipc_server,$(CORE_IPCS_SRCS) core/log.c))
 $(eval $(call CORE_UNIT_TEST,test_json_walk,core/json_walk.c))
 $(eval $(call CORE_UNIT_TEST,test_kjson,core/kjson.c core/json_walk.c))
 $(eval $(call CORE_UNIT_TEST,test_cache,core/cache.c))
