@@ -109,13 +109,13 @@ ipcs_req_pid(const struct ipcs_req *req)
 const struct ps_name_req *
 ipcs_req_name(const struct ipcs_req *req)
 {
-	return req->body_kind == BODY_NAME ? &req->body.name : NULL;
+	return req->shape == PS_REQ_NAME ? &req->body.name : NULL;
 }
 
 const struct ps_write_req *
 ipcs_req_write(const struct ipcs_req *req)
 {
-	return req->body_kind == BODY_WRITE ? &req->body.write : NULL;
+	return req->shape == PS_REQ_WRITE ? &req->body.write : NULL;
 }
 
 void

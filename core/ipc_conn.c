@@ -1,10 +1,10 @@
 /*
  * ipc_conn.c — one client connection of the core's socket server: its
  * state (HELLO -> READY -> DRAINING -> CLOSING), reading frames from its
- * input, the HELLO handshake, the `dispatch` table (which request type is
- * allowed in which state, and how its body decodes), handing a request to
- * its handler, protocol errors and GOAWAY, backpressure on its output, its
- * timers, and freeing it.
+ * input, the HELLO handshake, dispatch by ps.c's table (which request
+ * type is allowed in which state, and how its body decodes), handing a
+ * request to its handler, protocol errors and GOAWAY, backpressure on its
+ * output, its timers, and freeing it.
  *
  * Not here: accepting it (ipc_accept.c), the answers (ipc_answer.c).
  */
@@ -32,25 +32,29 @@
 #include "core/log.h"
 
 /*
- * Permission is state; one row per request type (STYLE §1, OpenSSH's
- * mon_table).  Header limits (length per type, flags, id) are checked by
- * the reader from ps.h's table before the body arrives; this row says in
- * which states the type may arrive and how its body decodes.  A type in
- * DRAINING is answered UNAVAILABLE, not handled.
+ * Permission is state (STYLE §1, OpenSSH's mon_table).  Header limits
+ * (length per type, flags, id) are checked by the reader from ps.c's
+ * table before the body arrives; the same row's request shape says how
+ * the body decodes, and this says in which states the type may arrive:
+ * HELLO first and only first, every other request after it.  A type in
+ * DRAINING is answered UNAVAILABLE, not handled.  What each type does is
+ * its handler's, registered with ipcs_set_handler (core/serve.c's table).
  */
-const struct dispatch_row dispatch[PS_T_MAX + 1] = {
-    [PS_T_HELLO] = {ST(ST_HELLO), BODY_HELLO},
-    [PS_T_LIST] = {ST(ST_READY) | ST(ST_DRAINING), BODY_EMPTY},
-    [PS_T_GET] = {ST(ST_READY) | ST(ST_DRAINING), BODY_NAME},
-    [PS_T_SCALE] = {ST(ST_READY) | ST(ST_DRAINING), BODY_WRITE},
-    [PS_T_HEALTH] = {ST(ST_READY) | ST(ST_DRAINING), BODY_EMPTY},
-    [PS_T_PIN_LIST] = {ST(ST_READY) | ST(ST_DRAINING), BODY_EMPTY},
-    [PS_T_PIN_GET] = {ST(ST_READY) | ST(ST_DRAINING), BODY_NAME},
-    [PS_T_PIN_PUT] = {ST(ST_READY) | ST(ST_DRAINING), BODY_WRITE},
-    [PS_T_PIN_DELETE] = {ST(ST_READY) | ST(ST_DRAINING), BODY_WRITE},
-    [PS_T_METRICS] = {ST(ST_READY) | ST(ST_DRAINING), BODY_EMPTY},
-    [PS_T_GOAWAY] = {0, BODY_NONE}, /* never from a requester */
-};
+static unsigned
+allowed_states(const struct ps_type_info *ti)
+{
+	switch (ti->req) {
+	case PS_REQ_HELLO:
+		return ST(ST_HELLO);
+	case PS_REQ_EMPTY:
+	case PS_REQ_NAME:
+	case PS_REQ_WRITE:
+		return ST(ST_READY) | ST(ST_DRAINING);
+	case PS_REQ_NONE:
+		break;
+	}
+	return 0; /* never from a requester (GOAWAY) */
+}
 
 size_t
 conn_outlen(const struct conn *c)
@@ -302,17 +306,18 @@ conn_hello(struct conn *c, const struct ps_frame *f)
 }
 
 static int
-decode_body(enum body_kind kind, const struct ps_frame *f, union req_body *b)
+decode_body(
+    enum ps_req_shape shape, const struct ps_frame *f, union req_body *b)
 {
-	switch (kind) {
-	case BODY_EMPTY:
+	switch (shape) {
+	case PS_REQ_EMPTY:
 		return ps_codec_decode_empty(f);
-	case BODY_NAME:
+	case PS_REQ_NAME:
 		return ps_codec_decode_name_req(f, &b->name);
-	case BODY_WRITE:
+	case PS_REQ_WRITE:
 		return ps_codec_decode_write_req(f, &b->write);
-	case BODY_NONE:
-	case BODY_HELLO:
+	case PS_REQ_NONE:
+	case PS_REQ_HELLO:
 		break;
 	}
 	return PS_ERR_TYPE;
@@ -324,7 +329,7 @@ conn_handle_frame(struct conn *c, const struct ps_frame *f)
 	struct ipcs *srv = c->srv;
 	uint16_t type = f->hdr.type;
 	uint32_t id = f->hdr.id;
-	const struct dispatch_row *row;
+	const struct ps_type_info *ti;
 	union req_body body;
 	struct ipcs_req *req;
 	int rc;
@@ -336,12 +341,12 @@ conn_handle_frame(struct conn *c, const struct ps_frame *f)
 		return;
 	}
 	srv->stats.frames[type]++;
-	row = &dispatch[type];
-	if ((row->states & ST(c->state)) == 0) {
+	ti = ps_type_info(type);
+	if ((allowed_states(ti) & ST(c->state)) == 0) {
 		conn_protocol_error(c, PS_ERR_STATE, f);
 		return;
 	}
-	if (row->body == BODY_HELLO) {
+	if (ti->req == PS_REQ_HELLO) {
 		conn_hello(c, f);
 		return;
 	}
@@ -351,7 +356,7 @@ conn_handle_frame(struct conn *c, const struct ps_frame *f)
 	}
 	/* Untrusted (gateway): every field re-validated here. */
 	memset(&body, 0, sizeof(body));
-	if ((rc = decode_body(row->body, f, &body)) != PS_OK) {
+	if ((rc = decode_body(ti->req, f, &body)) != PS_OK) {
 		conn_protocol_error(c, rc, f);
 		return;
 	}
@@ -383,7 +388,7 @@ conn_handle_frame(struct conn *c, const struct ps_frame *f)
 	req->id = id;
 	req->uid = c->uid;
 	req->pid = c->pid;
-	req->body_kind = row->body;
+	req->shape = ti->req;
 	req->body = body;
 	TAILQ_INSERT_TAIL(&c->inflight, req, entry);
 	c->ninflight++;

@@ -5,12 +5,13 @@
  *
  * One listening Unix socket; per connection a bufferevent, a ps_reader fed
  * from its input evbuffer, a state (HELLO -> READY -> DRAINING -> CLOSING)
- * and a list of requests in flight.  What a peer may send in which state is
- * the `dispatch` table (ipc_conn.c); what each request does is a handler
- * that other modules register.  Every byte from the peer is untrusted: the
- * reader validates headers before bodies, the codec validates every field,
- * and any violation closes that connection after a GOAWAY — the core never
- * exits on input.
+ * and a list of requests in flight.  What a peer may send, and how each
+ * body decodes, is proto-socket's table (ps.c), with the states of
+ * ipc_conn.c's allowed_states(); what each request does is a handler that
+ * other modules register (core/serve.c's table).  Every byte from the peer is
+ * untrusted: the reader validates headers before bodies, the codec validates
+ * every field, and any violation closes that connection after a GOAWAY — the
+ * core never exits on input.
  *
  * The rest of the server, one job a file (shared structures in the private
  * ipc_server_int.h): the socket file (ipc_sock.c), accepting and peer
@@ -156,8 +157,10 @@ ipcs_free(struct ipcs *srv)
 int
 ipcs_set_handler(struct ipcs *srv, uint16_t type, ipcs_handler_cb cb, void *arg)
 {
-	if (type == 0 || type > PS_T_MAX || dispatch[type].body == BODY_NONE ||
-	    dispatch[type].body == BODY_HELLO) {
+	const struct ps_type_info *ti = ps_type_info(type);
+
+	/* A request a requester may send, other than the server's HELLO. */
+	if (ti == NULL || ti->req == PS_REQ_NONE || ti->req == PS_REQ_HELLO) {
 		errno = EINVAL;
 		return -1;
 	}

@@ -46,21 +46,6 @@ enum conn_state {
 };
 #define ST(s) (1u << (s))
 
-enum body_kind {
-	BODY_NONE,  /* not a request */
-	BODY_HELLO, /* answered by the server itself */
-	BODY_EMPTY, /* LIST, HEALTH, PIN_LIST, METRICS */
-	BODY_NAME,  /* GET, PIN_GET */
-	BODY_WRITE  /* SCALE, PIN_PUT, PIN_DELETE */
-};
-
-/* One row per request type: the `dispatch` table in ipc_conn.c. */
-struct dispatch_row {
-	unsigned states;
-	enum body_kind body;
-};
-extern const struct dispatch_row dispatch[PS_T_MAX + 1];
-
 enum stream_kind { STREAM_NONE, STREAM_NAMES, STREAM_PINS, STREAM_TEXT };
 
 struct stream {
@@ -89,7 +74,7 @@ struct ipcs_req {
 	uint32_t id;
 	uid_t uid;
 	pid_t pid;
-	enum body_kind body_kind;
+	enum ps_req_shape shape; /* of `body`, from ps.c's row */
 	union req_body body;
 	void (*cancel)(struct ipcs_req *, void *);
 	void *cancel_arg;

@@ -581,6 +581,14 @@ handle_metrics(struct ipcs_req *req, void *arg)
 struct serve *
 serve_new(const struct serve_deps *deps)
 {
+	/*
+	 * Everything the core accepts from its socket: one row per request
+	 * type, its handler.  The wire facts of each type (body shape and
+	 * limit, who may send it, in which connection state) are
+	 * proto-socket's table (ps.c) and the server's (ipc_conn.c); the
+	 * gateway's typed call for each is named after its handler
+	 * (gateway/ipc_client.h: ipcc_scale for handle_scale).
+	 */
 	static const struct {
 		uint16_t type;
 		ipcs_handler_cb cb;
