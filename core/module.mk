@@ -1,23 +1,23 @@
 # replicad-core (the privileged half) and replicad-ctl (its operator client).
 # The core links libcurl for the Kubernetes client; the ctl never does.
-CORE_KUBE_SRCS := core/clock.c core/json_walk.c core/kjson.c core/cache.c \
-                  core/kclient.c core/listwatch.c core/reflector.c \
-                  core/scale.c core/health.c core/pin_doc.c core/pins.c \
-                  core/reconcile.c
+CORE_KUBE_SRCS := core/clock.c core/json_walk.c core/kube/kjson.c core/kube/cache.c \
+                  core/kube/kclient.c core/kube/listwatch.c core/kube/reflector.c \
+                  core/kube/scale.c core/kube/health.c core/pins/pin_doc.c core/pins/pins.c \
+                  core/pins/reconcile.c
 # Leader election (lease.c).
-CORE_KUBE_SRCS += core/lease.c core/lease_json.c
+CORE_KUBE_SRCS += core/kube/lease.c core/kube/lease_json.c
 # Pins in a ConfigMap (--pin-configmap): the set, the JSON, the backend.
-CORE_KUBE_SRCS += core/pin_set.c core/cmjson.c core/pins_cm.c \
-                  core/pins_cm_write.c
+CORE_KUBE_SRCS += core/pins/pin_set.c core/pins/cmjson.c core/pins/pins_cm.c \
+                  core/pins/pins_cm_write.c
 # What the pins store links (file and ConfigMap backends).
-CORE_PINS_SRCS := core/pins.c core/pins_cm.c core/pins_cm_write.c \
-                  core/pin_set.c core/pin_doc.c core/cmjson.c core/kclient.c \
-                  core/kjson.c core/json_walk.c \
-                  core/listwatch.c core/cache.c core/log.c core/clock.c
+CORE_PINS_SRCS := core/pins/pins.c core/pins/pins_cm.c core/pins/pins_cm_write.c \
+                  core/pins/pin_set.c core/pins/pin_doc.c core/pins/cmjson.c core/kube/kclient.c \
+                  core/kube/kjson.c core/json_walk.c \
+                  core/kube/listwatch.c core/kube/cache.c core/log.c core/clock.c
 # The socket server (ipcs_): the server object, the socket file, accepting,
 # a connection and dispatch, request handles and answers.
-CORE_IPCS_SRCS := core/ipc_server.c core/ipc_sock.c core/ipc_accept.c \
-                  core/ipc_conn.c core/ipc_answer.c
+CORE_IPCS_SRCS := core/ipc/ipc_server.c core/ipc/ipc_sock.c core/ipc/ipc_accept.c \
+                  core/ipc/ipc_conn.c core/ipc/ipc_answer.c
 CORE_SRCS := $(CORE_IPCS_SRCS) core/log.c core/serve.c $(CORE_KUBE_SRCS) \
              core/main.c
 CORE_BIN  := $(BUILD)/replicad-core
@@ -55,34 +55,34 @@ endef
 $(eval $(call CORE_UNIT_TEST,test_log,core/log.c))
 $(eval $(call CORE_UNIT_TEST,test_ipc_server,$(CORE_IPCS_SRCS) core/log.c))
 $(eval $(call CORE_UNIT_TEST,test_json_walk,core/json_walk.c))
-$(eval $(call CORE_UNIT_TEST,test_kjson,core/kjson.c core/json_walk.c))
-$(eval $(call CORE_UNIT_TEST,test_cache,core/cache.c))
-$(eval $(call CORE_UNIT_TEST,test_listwatch,core/listwatch.c \
-    core/kclient.c core/kjson.c core/json_walk.c core/log.c core/clock.c))
-$(eval $(call CORE_UNIT_TEST,test_scale,core/scale.c core/reflector.c \
-    core/listwatch.c \
-    core/kjson.c core/json_walk.c core/cache.c core/kclient.c core/log.c \
+$(eval $(call CORE_UNIT_TEST,test_kjson,core/kube/kjson.c core/json_walk.c))
+$(eval $(call CORE_UNIT_TEST,test_cache,core/kube/cache.c))
+$(eval $(call CORE_UNIT_TEST,test_listwatch,core/kube/listwatch.c \
+    core/kube/kclient.c core/kube/kjson.c core/json_walk.c core/log.c core/clock.c))
+$(eval $(call CORE_UNIT_TEST,test_scale,core/kube/scale.c core/kube/reflector.c \
+    core/kube/listwatch.c \
+    core/kube/kjson.c core/json_walk.c core/kube/cache.c core/kube/kclient.c core/log.c \
     core/clock.c))
-$(eval $(call CORE_UNIT_TEST,test_pin_doc,core/pin_doc.c core/json_walk.c))
+$(eval $(call CORE_UNIT_TEST,test_pin_doc,core/pins/pin_doc.c core/json_walk.c))
 $(eval $(call CORE_UNIT_TEST,test_pins,$(CORE_PINS_SRCS)))
-$(eval $(call CORE_UNIT_TEST,test_reconcile,core/reconcile.c core/scale.c \
-    core/reflector.c $(CORE_PINS_SRCS)))
+$(eval $(call CORE_UNIT_TEST,test_reconcile,core/pins/reconcile.c core/kube/scale.c \
+    core/kube/reflector.c $(CORE_PINS_SRCS)))
 # Pins in a ConfigMap: the set, the ConfigMap parser, the write policy.
-$(eval $(call CORE_UNIT_TEST,test_pin_set,core/pin_set.c core/pin_doc.c \
+$(eval $(call CORE_UNIT_TEST,test_pin_set,core/pins/pin_set.c core/pins/pin_doc.c \
     core/json_walk.c))
-$(eval $(call CORE_UNIT_TEST,test_cmjson,core/cmjson.c core/json_walk.c))
+$(eval $(call CORE_UNIT_TEST,test_cmjson,core/pins/cmjson.c core/json_walk.c))
 # The ConfigMap store against a fake kclient (tests/fakes/fake_kclient.c).
 $(call obj,tests/fakes/fake_kclient.c): \
     MOD_CFLAGS := $(CFLAGS_TEST) $(CFLAGS_YAJL)
-$(eval $(call CORE_UNIT_TEST,test_pins_cm,core/pins.c core/pins_cm.c core/pins_cm_write.c \
-    core/pin_set.c core/pin_doc.c core/cmjson.c core/listwatch.c \
-    core/cache.c core/kjson.c core/json_walk.c core/log.c core/clock.c \
+$(eval $(call CORE_UNIT_TEST,test_pins_cm,core/pins/pins.c core/pins/pins_cm.c core/pins/pins_cm_write.c \
+    core/pins/pin_set.c core/pins/pin_doc.c core/pins/cmjson.c core/kube/listwatch.c \
+    core/kube/cache.c core/kube/kjson.c core/json_walk.c core/log.c core/clock.c \
     tests/fakes/fake_kclient.c))
 
 # Leader election: policy and the Lease JSON both ways.
-$(eval $(call CORE_UNIT_TEST,test_lease,core/lease.c core/lease_json.c \
+$(eval $(call CORE_UNIT_TEST,test_lease,core/kube/lease.c core/kube/lease_json.c \
     core/json_walk.c \
-    core/kjson.c core/kclient.c core/log.c core/clock.c))
+    core/kube/kjson.c core/kube/kclient.c core/log.c core/clock.c))
 
 # Component tests: start the real binaries.
 COMPONENT_TESTS += $(wildcard tests/component/core_socket_test.sh \
@@ -102,7 +102,7 @@ FUZZERS      += $(CORE_FUZZERS)
 $(call obj,tests/fuzz/fuzz_pin_doc.c): MOD_CFLAGS := $(CFLAGS_YAJL)
 
 $(CORE_FUZZERS): $(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o \
-    $(call obj,core/pin_doc.c core/json_walk.c) $(PS_LIB)
+    $(call obj,core/pins/pin_doc.c core/json_walk.c) $(PS_LIB)
 	$(Q)mkdir -p $(@D)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS_YAJL)
@@ -111,7 +111,7 @@ $(CORE_FUZZERS): $(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o \
 FUZZERS += $(BUILD)/fuzz/fuzz_cmjson
 $(call obj,tests/fuzz/fuzz_cmjson.c): MOD_CFLAGS := $(CFLAGS_YAJL)
 $(BUILD)/fuzz/fuzz_cmjson: $(BUILD)/obj/tests/fuzz/fuzz_cmjson.o \
-    $(call obj,core/cmjson.c core/json_walk.c) $(PS_LIB)
+    $(call obj,core/pins/cmjson.c core/json_walk.c) $(PS_LIB)
 	$(Q)mkdir -p $(@D)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS_YAJL)
@@ -123,7 +123,7 @@ FUZZERS       += $(KJSON_FUZZERS)
 $(call obj,tests/fuzz/fuzz_kjson.c tests/fuzz/fuzz_lease.c): \
     MOD_CFLAGS := $(CFLAGS_YAJL)
 $(KJSON_FUZZERS): $(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o \
-    $(call obj,core/kjson.c core/json_walk.c core/lease_json.c) $(PS_LIB)
+    $(call obj,core/kube/kjson.c core/json_walk.c core/kube/lease_json.c) $(PS_LIB)
 	$(Q)mkdir -p $(@D)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS_YAJL)

@@ -1,5 +1,5 @@
 /*
- * fake_kclient.c — a link-time stand-in for core/kclient.c in unit tests
+ * fake_kclient.c — a link-time stand-in for core/kube/kclient.c in unit tests
  * of its callers (pins_cm.c).  It keeps the real contract: kc_start()
  * copies what it is given and returns a handle (NULL when told to fail),
  * the body of a 2xx answer goes to data_cb (which may refuse it: the
@@ -21,8 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/kclient.h"
-#include "core/kjson.h"
+#include "core/kube/kclient.h"
+#include "core/kube/kjson.h"
 #include "tests/fakes/fake_kclient.h"
 
 struct kc_req {

@@ -1,6 +1,6 @@
 /*
  * fake_kclient.h — the test's side of fake_kclient.c (a link-time fake of
- * core/kclient.c): find the requests the code under test started and
+ * core/kube/kclient.c): find the requests the code under test started and
  * answer them as the API server would.
  */
 #ifndef FAKE_KCLIENT_H
@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "core/kclient.h"
+#include "core/kube/kclient.h"
 
 struct fake_kc_answer {
 	long status;

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/cmjson.h"
+#include "core/pins/cmjson.h"
 #include "core/core_limits.h"
 #include "proto-socket/ps_buf.h"
 

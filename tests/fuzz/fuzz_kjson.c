@@ -1,6 +1,6 @@
 /*
  * fuzz_kjson.c — libFuzzer driver for the core's streaming parsers of
- * Deployment answers (core/kjson.c): one object (Deployment, Scale,
+ * Deployment answers (core/kube/kjson.c): one object (Deployment, Scale,
  * Status), a DeploymentList page, a watch event stream.  The Lease parser
  * has its own entry point and its own driver, fuzz_lease.c.
  *
@@ -35,7 +35,7 @@
 #include <string.h>
 
 #include "core/core_limits.h"
-#include "core/kjson.h"
+#include "core/kube/kjson.h"
 #include "proto-socket/ps_buf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -1,6 +1,6 @@
 /*
  * fuzz_lease.c — libFuzzer driver for the core's strict Lease parser
- * (lease_json_* in core/lease_json.c), which reads what the API server (or
+ * (lease_json_* in core/kube/lease_json.c), which reads what the API server (or
  * anything posing as it) answers for the leader-election Lease, and for
  * lease_json_valid_time, its RFC 3339 check.
  *
@@ -27,7 +27,7 @@
 #include <string.h>
 
 #include "core/core_limits.h"
-#include "core/lease_json.h"
+#include "core/kube/lease_json.h"
 #include "proto-socket/ps_buf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/pin_doc.h"
+#include "core/pins/pin_doc.h"
 #include "proto-socket/ps_buf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

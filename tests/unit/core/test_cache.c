@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/cache.h"
+#include "core/kube/cache.h"
 
 static struct cache_deploy
 deploy(const char *name, int32_t desired, const char *rv)

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/cmjson.h"
+#include "core/pins/cmjson.h"
 #include "core/core_limits.h"
 
 #define KEY      "pins.json"

@@ -1,5 +1,5 @@
 /*
- * test_ipc_server.c — core/ipc_server.c over a real socketpair and a real
+ * test_ipc_server.c — core/ipc/ipc_server.c over a real socketpair and a real
  * event loop: the handshake, the dispatch table's state rules, protocol
  * errors (GOAWAY, that connection only), BUSY, request handles that
  * outlive their client, streamed answers under the output cap, output
@@ -28,7 +28,7 @@
 #include "proto-socket/ps.h"
 #include "proto-socket/ps_codec.h"
 #include "proto-socket/ps_frame.h"
-#include "core/ipc_server.h"
+#include "core/ipc/ipc_server.h"
 #include "core/log.h"
 
 #define WAIT_MS 3000

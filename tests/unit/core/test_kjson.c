@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/kjson.h"
+#include "core/kube/kjson.h"
 
 #define MAX_SEEN 64
 

@@ -20,8 +20,8 @@
 #include <string.h>
 
 #include "core/core_limits.h"
-#include "core/lease_json.h"
-#include "core/lease.h"
+#include "core/kube/lease_json.h"
+#include "core/kube/lease.h"
 
 #define ME    "core-a_0123456789abcdef"
 #define OTHER "core-b_fedcba9876543210"

@@ -9,7 +9,7 @@
 #include <cmocka.h>
 
 #include "core/core_limits.h"
-#include "core/listwatch.h"
+#include "core/kube/listwatch.h"
 
 struct case_ {
 	const char *doc;

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/pin_doc.h"
+#include "core/pins/pin_doc.h"
 
 static int
 parse(const char *doc, struct pin_entry **v, size_t *n, char *err, size_t sz)

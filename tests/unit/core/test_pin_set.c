@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/pin_doc.h"
-#include "core/pin_set.h"
+#include "core/pins/pin_doc.h"
+#include "core/pins/pin_set.h"
 
 static const char doc[] =
     "[{\"name\":\"web\",\"namespace\":\"other\",\"replicas\":4},"

@@ -18,8 +18,8 @@
 #include <unistd.h>
 
 #include "core/log.h"
-#include "core/pin_doc.h"
-#include "core/pins.h"
+#include "core/pins/pin_doc.h"
+#include "core/pins/pins.h"
 
 /* What the store answered. */
 struct outcome {

@@ -24,9 +24,9 @@
 
 #include "core/core_limits.h"
 #include "core/log.h"
-#include "core/pin_set.h"
-#include "core/pins.h"
-#include "core/pins_cm.h"
+#include "core/pins/pin_set.h"
+#include "core/pins/pins.h"
+#include "core/pins/pins_cm.h"
 #include "tests/fakes/fake_kclient.h"
 
 /* ------------------------------------------------------ pure policy */

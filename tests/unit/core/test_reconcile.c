@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "core/core_limits.h"
-#include "core/reconcile.h"
+#include "core/pins/reconcile.h"
 
 /** 1 s, 2 s, 4 s ... capped at 5 min, also for huge counts. */
 static void

@@ -13,9 +13,9 @@
 
 #include <event2/event.h>
 
-#include "core/cache.h"
-#include "core/kclient.h"
-#include "core/scale.h"
+#include "core/kube/cache.h"
+#include "core/kube/kclient.h"
+#include "core/kube/scale.h"
 #include "proto-socket/ps.h"
 
 struct map_case {

@@ -15,7 +15,7 @@
 
 #include <stddef.h>
 
-#include "core/kjson.h"
+#include "core/kube/kjson.h"
 
 struct event_base;
 struct kc;

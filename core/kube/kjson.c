@@ -19,7 +19,7 @@
 
 #include "core/core_limits.h"
 #include "core/json_walk.h"
-#include "core/kjson.h"
+#include "core/kube/kjson.h"
 #include "proto-socket/ps.h"
 #include "proto-socket/ps_buf.h"
 

@@ -26,8 +26,8 @@
 #include <event2/event.h>
 
 #include "core/core_limits.h"
-#include "core/kclient.h"
-#include "core/kjson.h"
+#include "core/kube/kclient.h"
+#include "core/kube/kjson.h"
 #include "core/log.h"
 
 struct kc_req {

@@ -10,10 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/cmjson.h"
+#include "core/pins/cmjson.h"
 #include "core/core_limits.h"
-#include "core/pin_set.h"
-#include "core/pins_cm.h"
+#include "core/pins/pin_set.h"
+#include "core/pins/pins_cm.h"
 #include "proto-socket/ps.h"
 
 struct event;

@@ -17,8 +17,8 @@
 #include <event2/event.h>
 
 #include "core/clock.h"
-#include "core/kclient.h"
-#include "core/listwatch.h"
+#include "core/kube/kclient.h"
+#include "core/kube/listwatch.h"
 #include "core/log.h"
 
 enum lw_state { LS_IDLE, LS_LISTING, LS_WATCHING, LS_WAITING };

@@ -37,8 +37,8 @@
 
 #include "proto-socket/ps.h"
 #include "core/core_limits.h"
-#include "core/ipc_server.h"
-#include "core/ipc_server_int.h"
+#include "core/ipc/ipc_server.h"
+#include "core/ipc/ipc_server_int.h"
 #include "core/log.h"
 
 static void drain_deadline_cb(evutil_socket_t, short, void *);

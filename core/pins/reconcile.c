@@ -18,14 +18,14 @@
 
 #include <event2/event.h>
 
-#include "core/cache.h"
+#include "core/kube/cache.h"
 #include "core/clock.h"
 #include "core/core_limits.h"
 #include "core/log.h"
-#include "core/pins.h"
-#include "core/reconcile.h"
-#include "core/reflector.h"
-#include "core/scale.h"
+#include "core/pins/pins.h"
+#include "core/pins/reconcile.h"
+#include "core/kube/reflector.h"
+#include "core/kube/scale.h"
 
 struct item {
 	struct recon *r;

@@ -20,10 +20,10 @@
 
 #include "core/core_limits.h"
 #include "core/log.h"
-#include "core/pin_doc.h"
-#include "core/pin_set.h"
-#include "core/pins.h"
-#include "core/pins_cm.h"
+#include "core/pins/pin_doc.h"
+#include "core/pins/pin_set.h"
+#include "core/pins/pins.h"
+#include "core/pins/pins_cm.h"
 #include "proto-socket/ps_buf.h"
 
 enum backend { B_FILE, B_CONFIGMAP };

@@ -16,7 +16,7 @@
 #include <yajl/yajl_parse.h>
 
 #include "core/json_walk.h"
-#include "core/lease_json.h"
+#include "core/kube/lease_json.h"
 #include "proto-socket/ps.h"
 #include "proto-socket/ps_buf.h"
 

@@ -13,12 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/cache.h"
+#include "core/kube/cache.h"
 #include "core/core_limits.h"
-#include "core/kjson.h"
-#include "core/listwatch.h"
+#include "core/kube/kjson.h"
+#include "core/kube/listwatch.h"
 #include "core/log.h"
-#include "core/reflector.h"
+#include "core/kube/reflector.h"
 #include "proto-socket/ps_buf.h"
 
 struct refl {

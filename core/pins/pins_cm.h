@@ -37,8 +37,8 @@
 
 #include <stdint.h>
 
-#include "core/pin_set.h"
-#include "core/pins.h"
+#include "core/pins/pin_set.h"
+#include "core/pins/pins.h"
 
 struct event_base;
 struct kc;

@@ -17,13 +17,13 @@
 #include <event2/event.h>
 #include <yajl/yajl_gen.h>
 
-#include "core/cache.h"
+#include "core/kube/cache.h"
 #include "core/clock.h"
 #include "core/core_limits.h"
-#include "core/kclient.h"
-#include "core/kjson.h"
+#include "core/kube/kclient.h"
+#include "core/kube/kjson.h"
 #include "core/log.h"
-#include "core/scale.h"
+#include "core/kube/scale.h"
 #include "proto-socket/ps_buf.h"
 
 struct recent {

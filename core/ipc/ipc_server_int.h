@@ -1,7 +1,7 @@
 /*
  * ipc_server_int.h — private to core/ipc_*.c: the server's structures and
  * the functions its files call across one another.  Nothing outside the
- * socket server includes it; the rest of the core sees core/ipc_server.h.
+ * socket server includes it; the rest of the core sees core/ipc/ipc_server.h.
  *
  * The server is five files, one job each:
  *   ipc_server.c  the server object: create, free, handlers, drain, counters
@@ -28,7 +28,7 @@
 #include "proto-socket/ps_codec.h"
 #include "proto-socket/ps_frame.h"
 #include "core/core_limits.h"
-#include "core/ipc_server.h"
+#include "core/ipc/ipc_server.h"
 #include "core/log.h"
 
 struct bufferevent;

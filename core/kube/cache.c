@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/cache.h"
+#include "core/kube/cache.h"
 
 #define CACHE_MIN_BUCKETS 64
 

@@ -18,7 +18,7 @@
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_parse.h>
 
-#include "core/cmjson.h"
+#include "core/pins/cmjson.h"
 #include "core/core_limits.h"
 #include "core/json_walk.h"
 #include "proto-socket/ps_buf.h"

@@ -25,7 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/kjson.h"
+#include "core/kube/kjson.h"
 #include "proto-socket/ps.h"
 
 enum cmjson_mode {

@@ -16,7 +16,7 @@
 #include <yajl/yajl_parse.h>
 
 #include "core/json_walk.h"
-#include "core/pin_doc.h"
+#include "core/pins/pin_doc.h"
 #include "proto-socket/ps_buf.h"
 
 enum member { M_NONE, M_NAME, M_NAMESPACE, M_REPLICAS };

@@ -31,14 +31,14 @@
 #include <event2/event.h>
 
 #include "core/clock.h"
-#include "core/cmjson.h"
+#include "core/pins/cmjson.h"
 #include "core/core_limits.h"
-#include "core/kclient.h"
-#include "core/listwatch.h"
+#include "core/kube/kclient.h"
+#include "core/kube/listwatch.h"
 #include "core/log.h"
-#include "core/pin_set.h"
-#include "core/pins_cm.h"
-#include "core/pins_cm_int.h"
+#include "core/pins/pin_set.h"
+#include "core/pins/pins_cm.h"
+#include "core/pins/pins_cm_int.h"
 #include "proto-socket/ps_buf.h"
 
 /* ------------------------------------------------------------ states */

@@ -29,9 +29,9 @@
 
 #include "core/clock.h"
 #include "core/core_limits.h"
-#include "core/kclient.h"
-#include "core/lease_json.h"
-#include "core/lease.h"
+#include "core/kube/kclient.h"
+#include "core/kube/lease_json.h"
+#include "core/kube/lease.h"
 #include "core/log.h"
 #include "proto-socket/ps.h"
 #include "proto-socket/ps_buf.h"

@@ -24,7 +24,7 @@
 #include <stdint.h>
 
 #include "core/core_limits.h"
-#include "core/kjson.h"
+#include "core/kube/kjson.h"
 #include "proto-socket/ps.h"
 
 struct event_base;

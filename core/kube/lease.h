@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/lease_json.h"
+#include "core/kube/lease_json.h"
 
 struct event_base;
 struct evbuffer;

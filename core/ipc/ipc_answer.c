@@ -18,8 +18,8 @@
 #include "proto-socket/ps.h"
 #include "proto-socket/ps_codec.h"
 #include "core/core_limits.h"
-#include "core/ipc_server.h"
-#include "core/ipc_server_int.h"
+#include "core/ipc/ipc_server.h"
+#include "core/ipc/ipc_server_int.h"
 #include "core/log.h"
 
 /* ------------------------------------------------------------------ */

@@ -19,8 +19,8 @@
 #include <event2/listener.h>
 
 #include "core/core_limits.h"
-#include "core/ipc_server.h"
-#include "core/ipc_server_int.h"
+#include "core/ipc/ipc_server.h"
+#include "core/ipc/ipc_server_int.h"
 #include "core/log.h"
 
 static int

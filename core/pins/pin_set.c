@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/pin_doc.h"
-#include "core/pin_set.h"
+#include "core/pins/pin_doc.h"
+#include "core/pins/pin_set.h"
 #include "proto-socket/ps_buf.h"
 
 struct pin_set {

@@ -11,13 +11,13 @@
 
 #include <event2/event.h>
 
-#include "core/cache.h"
+#include "core/kube/cache.h"
 #include "core/clock.h"
 #include "core/core_limits.h"
-#include "core/health.h"
-#include "core/kclient.h"
+#include "core/kube/health.h"
+#include "core/kube/kclient.h"
 #include "core/log.h"
-#include "core/reflector.h"
+#include "core/kube/reflector.h"
 #include "proto-socket/ps_buf.h"
 
 struct health_wait {
