@@ -28,7 +28,7 @@ lib_init chart_test
 CHART=charts/replicad
 VALUES=tests/chart/values
 SEMANTIC="parse deployment token_core_only tls_gateway_only restricted socket
-config_env probes termination rbac networkpolicy service pdb labels images
+config_env probes termination rbac rbac_calls networkpolicy service pdb labels images
 secret"
 
 # cc CHECK ARGS...: one check of chartcheck.py (exit 0 or the reason).

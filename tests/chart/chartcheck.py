@@ -528,8 +528,8 @@ def check_termination(ds):
 
 
 ROLE_RULES = [
-    {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "list", "watch"]},
-    {"apiGroups": ["apps"], "resources": ["deployments/scale"], "verbs": ["get", "patch", "update"]},
+    {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["list", "watch"]},
+    {"apiGroups": ["apps"], "resources": ["deployments/scale"], "verbs": ["patch"]},
 ]
 
 
@@ -578,6 +578,62 @@ def check_rbac(ds):
     else:
         need(ds.is_include(role["metadata"]["namespace"], "replicad.targetNamespace"),
              "Role namespace is not the target namespace")
+
+
+# Kubernetes verbs of the core's kclient verbs (core/kclient.h): PUT
+# replaces an object (update), POST creates one.
+KC_RBAC = {"KC_GET": "get", "KC_LIST": "list", "KC_WATCH": "watch", "KC_PATCH": "patch",
+           "KC_PUT": "update", "KC_POST": "create"}
+API_PATH = re.compile(r'"/api(?:s/([a-z0-9.]+)/v1|/v1)/namespaces/%s/([a-z]+)(/%s/([a-z]+))?')
+
+
+def core_api_calls():
+    """What the core asks of the API server, read from its sources: for each
+    core/*.c that starts requests (kc_start), the resource its path literals
+    name (exactly one per file) and the kclient verbs it uses, as a set of
+    (apiGroup, resource[/subresource], Kubernetes verb)."""
+    enum = read(os.path.join(ROOT, "core", "kclient.h"))
+    m = re.search(r"enum kc_verb \{(.*?)\};", enum, re.S)
+    need(m, "core/kclient.h: no enum kc_verb")
+    verbs = [v for v in re.findall(r"\b(KC_[A-Z_]+)\b", m.group(1)) if v != "KC_VERB_MAX"]
+    need(set(verbs) == set(KC_RBAC),
+         "core/kclient.h verbs %s: map each to its RBAC verb in KC_RBAC" % sorted(verbs))
+    calls = set()
+    files = 0
+    for name in sorted(os.listdir(os.path.join(ROOT, "core"))):
+        if not name.endswith(".c") or name == "kclient.c":
+            continue
+        src = read(os.path.join(ROOT, "core", name))
+        if "kc_start(" not in src:
+            need(not API_PATH.search(src), "core/%s names an API path but starts no request" % name)
+            continue
+        files += 1
+        src = re.sub(r'"\s+"', "", src)  # adjacent string literals are one
+        res = {(g or "", r + ("/" + sub if sub else "")) for g, r, _, sub in API_PATH.findall(src)}
+        need(len(res) == 1, "core/%s: API paths for %s; the check attributes verbs "
+             "per file, so one resource per file" % (name, sorted(res) or "nothing"))
+        used = set(re.findall(r"\b(KC_(?:%s))\b" % "|".join(v[3:] for v in KC_RBAC), src))
+        need(used, "core/%s starts requests with no KC_ verb it names" % name)
+        g, r = res.pop()
+        calls |= {(g, r, KC_RBAC[v]) for v in used}
+    need(files >= 4, "only %d core sources start API requests" % files)
+    return calls
+
+
+def check_rbac_calls(ds):
+    """Least privilege (issue #18): the Role grants exactly the verbs the
+    core calls, on the resources it calls them on."""
+    calls = core_api_calls()
+    granted = set()
+    for rule in ds.one("Role")["rules"]:
+        for g in rule["apiGroups"]:
+            for r in rule["resources"]:
+                granted |= {(g, r, v) for v in rule["verbs"]}
+    if ds.rendered and not ds.value("pins.enabled"):
+        calls = {c for c in calls if c[1] not in ("configmaps", "leases")}
+    fmt = lambda xs: ", ".join("%s %s%s" % (v, g + "/" if g else "", r) for g, r, v in sorted(xs))
+    need(not granted - calls, "the Role grants what the core never calls: " + fmt(granted - calls))
+    need(not calls - granted, "the core calls what the Role does not grant: " + fmt(calls - granted))
 
 
 def check_networkpolicy(ds):
@@ -702,7 +758,7 @@ def check_secret(ds):
 
 SEMANTIC = [check_parse, check_deployment, check_token_core_only, check_tls_gateway_only,
             check_restricted, check_socket, check_config_env, check_probes, check_termination,
-            check_rbac, check_networkpolicy, check_service, check_pdb, check_labels,
+            check_rbac, check_rbac_calls, check_networkpolicy, check_service, check_pdb, check_labels,
             check_images, check_secret]
 
 
