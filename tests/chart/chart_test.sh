@@ -102,7 +102,8 @@ if [ ! -x "$render" ]; then
 fi
 
 # render_to OUT NAMESPACE [-notes] VALUES...: the manifests (or NOTES.txt)
-# into OUT.
+# into OUT, for the cluster version $KUBE (the renderer's default: 1.31).
+KUBE=v1.31.0
 render_to() {
 	local out=$1 ns=$2 notes=
 	shift 2
@@ -110,7 +111,7 @@ render_to() {
 		notes=-notes
 		shift
 	fi
-	"$render" -namespace "$ns" $notes "$CHART" "$@" >"$out"
+	"$render" -namespace "$ns" -kube-version "$KUBE" $notes "$CHART" "$@" >"$out"
 }
 
 # render_case NAME NAMESPACE VALUES...: render, then every semantic check
@@ -128,6 +129,19 @@ render_case existing-secret replicad "$VALUES/good-existing-secret.yaml"
 render_case cert-manager ops "$VALUES/good-cert-manager.yaml"
 # The KIND deployment as scripts/kind.sh makes it (TLS and API range added).
 render_case kind replicad tests/k8s/values-kind.yaml "$VALUES/good-inline-tls.yaml"
+
+# preStop (issue #18): the kubelet's sleep action exists from Kubernetes
+# 1.30 (PodLifecycleSleepAction beta); on 1.29 the API server would reject
+# the Deployment, so the default (auto) uses /bin/sleep there.
+KUBE=v1.29.4 render_case kube-1.29 replicad tests/k8s/values-kind.yaml "$VALUES/good-inline-tls.yaml"
+check "render kube-1.29: preStop auto is exec /bin/sleep" cc prestop "$LIB_TMP/kube-1.29.yaml" exec
+KUBE=v1.30.0 check "render: kube 1.30" render_to "$LIB_TMP/kube-1.30.yaml" replicad \
+	"$VALUES/good-inline-tls.yaml"
+check "render kube-1.30: preStop auto is the sleep action" cc prestop "$LIB_TMP/kube-1.30.yaml" sleep
+KUBE=v1.30.2-gke.1 check "render: kube 1.30.2-gke.1 (a pre-release version)" \
+	render_to "$LIB_TMP/kube-gke.yaml" replicad "$VALUES/good-inline-tls.yaml"
+check "render kube-1.30.2-gke.1: preStop auto is the sleep action" cc prestop "$LIB_TMP/kube-gke.yaml" sleep
+check "render kube-1.31: preStop exec when asked" cc prestop "$LIB_TMP/existing-secret.yaml" exec
 
 check "render: NOTES.txt" render_to "$LIB_TMP/notes.txt" default -notes \
 	"$VALUES/good-inline-tls.yaml"

@@ -1043,7 +1043,22 @@ def cmd_pod_spec(manifest):
     arr("CORE_PROBE", cs["core"]["livenessProbe"]["exec"]["command"])
 
 
+def cmd_prestop(manifest, want):
+    """Both containers' preStop is the kubelet's sleep action (want=sleep)
+    or /bin/sleep by exec (want=exec): issue #18, the sleep action needs
+    Kubernetes 1.30."""
+    ds = rendered_docs(manifest, [])
+    for name, c in containers(ds).items():
+        ps = (c.get("lifecycle") or {}).get("preStop") or {}
+        need(set(ps) == {want}, "%s preStop is %s, want %s" % (name, sorted(ps) or "none", want))
+        if want == "exec":
+            cmd = ps["exec"]["command"]
+            need(cmd[0] == "/bin/sleep" and len(cmd) == 2 and cmd[1].isdigit(),
+                 "%s preStop runs %r" % (name, cmd))
+
+
 COMMANDS = {
+    "prestop": cmd_prestop,
     "pod-spec": cmd_pod_spec,
     "skeleton": cmd_skeleton,
     "rendered": cmd_rendered,

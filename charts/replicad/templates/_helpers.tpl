@@ -107,6 +107,18 @@ The core must outlive that: it sleeps S + D + 2, then drains its own
 in-flight answers (at most 10 s, core/README.md "Signals").  The grace
 period covers all of it plus a margin, so nothing is SIGKILLed mid-answer.
 */}}
+{{/*
+"true" when preStop uses the kubelet's sleep action: preStopMode sleep, or
+auto on Kubernetes 1.30 or later (PodLifecycleSleepAction is beta and on
+from 1.30, alpha and off in 1.29: KEP-3960; the API server would reject
+the Deployment).  Below that, auto runs /bin/sleep in the container.  The
+"-0" lets pre-release versions such as v1.30.2-gke.1 compare as 1.30.
+*/}}
+{{- define "replicad.preStopSleep" -}}
+{{- $mode := .Values.lifecycle.preStopMode }}
+{{- if or (eq $mode "sleep") (and (eq $mode "auto") (semverCompare ">=1.30.0-0" .Capabilities.KubeVersion.Version)) }}true{{ end }}
+{{- end }}
+
 {{- define "replicad.gatewayPreStopSeconds" -}}
 {{- .Values.lifecycle.preStopSleepSeconds | int }}
 {{- end }}
