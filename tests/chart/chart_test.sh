@@ -46,7 +46,7 @@ fi
 # --- 1. static files
 check "yamllint: Chart.yaml, values.yaml, test values" \
 	yamllint -s -c tests/chart/yamllint.yaml "$CHART/Chart.yaml" \
-	"$CHART/values.yaml" tests/k8s/values-kind.yaml "$VALUES"/*.yaml
+	"$CHART/values.yaml" "$CHART"/ci/*.yaml tests/k8s/values-kind.yaml "$VALUES"/*.yaml
 check "Chart.yaml: v2, name, semver, appVersion = CORE_VERSION" cc chart-yaml
 check "schema: valid draft-07, every object closed" cc schema-self
 check "schema: describes every key of values.yaml" cc schema-covers-values
@@ -60,6 +60,19 @@ check "NOTES.txt: port-forward and curl with client certificate; writes refused 
 # --- 2. schema
 check "schema: accepts values.yaml" cc schema-accepts
 check "schema: accepts tests/k8s/values-kind.yaml" cc schema-accepts tests/k8s/values-kind.yaml
+# helm lint's values (make lint; chart-testing reads ci/*-values.yaml).
+for f in "$CHART"/ci/*-values.yaml; do
+	check "schema: accepts ci/$(basename "$f") (helm lint's values)" cc schema-accepts "$f"
+done
+# make -n prints the recipe and runs nothing (lint includes no config.mk).
+lint_uses_ci_values() {
+	local r
+	r=$(make -n --no-print-directory lint 2>&1) || { echo "$r"; return 1; }
+	# shellcheck disable=SC2016 # the recipe's own $f, literally
+	grep -qF 'for f in charts/replicad/ci/*-values.yaml' <<<"$r" &&
+		grep -qF 'helm lint charts/replicad -f $f' <<<"$r"
+}
+check "make lint: helm lint with every ci/*-values.yaml" lint_uses_ci_values
 for f in "$VALUES"/good-*.yaml; do
 	check "schema: accepts $(basename "$f")" cc schema-accepts "$f"
 done
@@ -127,6 +140,9 @@ render_case() {
 render_case inline-tls default "$VALUES/good-inline-tls.yaml"
 render_case existing-secret replicad "$VALUES/good-existing-secret.yaml"
 render_case cert-manager ops "$VALUES/good-cert-manager.yaml"
+for f in "$CHART"/ci/*-values.yaml; do
+	render_case "ci-$(basename "$f" .yaml)" replicad "$f"
+done
 # The KIND deployment as scripts/kind.sh makes it (TLS and API range added).
 render_case kind replicad tests/k8s/values-kind.yaml "$VALUES/good-inline-tls.yaml"
 

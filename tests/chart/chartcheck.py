@@ -791,7 +791,7 @@ def cmd_schema_self():
     """values.schema.json is a valid draft-07 schema, closed everywhere."""
     s = schema()
     draft7().check_schema(s)
-    open_ok = {"podSelector", "namespaceSelector", "affinity", "tolerations", "topologySpreadConstraints"}
+    open_ok = {"global", "podSelector", "namespaceSelector", "affinity", "tolerations", "topologySpreadConstraints"}
 
     def walk(node, path):
         if isinstance(node, dict):
