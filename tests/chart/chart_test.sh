@@ -114,17 +114,22 @@ if [ ! -x "$render" ]; then
 	exit
 fi
 
-# render_to OUT NAMESPACE [-notes] VALUES...: the manifests (or NOTES.txt)
-# into OUT, for the cluster version $KUBE (the renderer's default: 1.31).
+# render_to OUT NAMESPACE [-notes] [-lookup OBJECTS] VALUES...: the
+# manifests (or NOTES.txt) into OUT, for the cluster version $KUBE (the
+# renderer's default: 1.31).
 KUBE=v1.31.0
 render_to() {
-	local out=$1 ns=$2 notes=
+	local out=$1 ns=$2 flags=()
 	shift 2
 	if [ "${1:-}" = -notes ]; then
-		notes=-notes
+		flags+=(-notes)
 		shift
 	fi
-	"$render" -namespace "$ns" -kube-version "$KUBE" $notes "$CHART" "$@" >"$out"
+	if [ "${1:-}" = -lookup ]; then
+		flags+=(-lookup "$2")
+		shift 2
+	fi
+	"$render" -namespace "$ns" -kube-version "$KUBE" "${flags[@]}" "$CHART" "$@" >"$out"
 }
 
 # render_case NAME NAMESPACE VALUES...: render, then every semantic check
@@ -170,11 +175,22 @@ check "render: NOTES.txt without writers" render_to "$LIB_TMP/notes-ro.txt" \
 check "render NOTES.txt without writers: writes refused, how to grant" \
 	cc notes "$LIB_TMP/notes-ro.txt" "$VALUES/good-existing-secret.yaml"
 
-# render_refuses WANT VALUES...: the render stops, saying WANT.
+# The KIND values: pullPolicy Never, so no registry warning.
+check "render: NOTES.txt for KIND" render_to "$LIB_TMP/notes-kind.txt" replicad -notes \
+	tests/k8s/values-kind.yaml "$VALUES/good-inline-tls.yaml"
+check "render NOTES.txt for KIND: no registry warning" \
+	cc notes "$LIB_TMP/notes-kind.txt" tests/k8s/values-kind.yaml "$VALUES/good-inline-tls.yaml"
+
+# render_refuses WANT [-lookup OBJECTS] VALUES...: the render stops, saying WANT.
 render_refuses() {
 	local want=$1
 	shift
-	if "$render" "$CHART" "$@" >/dev/null 2>"$LIB_TMP/refused.err"; then
+	local flags=()
+	if [ "${1:-}" = -lookup ]; then
+		flags=(-lookup "$2")
+		shift 2
+	fi
+	if "$render" "${flags[@]}" "$CHART" "$@" >/dev/null 2>"$LIB_TMP/refused.err"; then
 		echo "rendered, want an error with: $want"
 		return 1
 	fi
@@ -186,5 +202,29 @@ for f in "$VALUES"/fail-*.yaml; do
 	check "render: refuses $(basename "$f")" \
 		render_refuses "$(sed -n 's/^# expect: //p' "$f")" "$f"
 done
+
+# Issue #18, item 16: a TLS secret without ca.crt (an ACME issuer's) or an
+# ACME issuer, with no tls.clientCAFrom, stops the render where lookup sees
+# the cluster (tests/chart/cluster/); a secret with ca.crt, a CA issuer, or
+# a clientCAFrom renders.
+CL=tests/chart/cluster
+lint_values=$CHART/ci/lint-values.yaml
+with_ca_from=$LIB_TMP/ca-from.yaml
+printf 'tls:\n  clientCAFrom:\n    secret: client-ca\n' >"$with_ca_from"
+check "render: refuses existingSecret without ca.crt (lookup) and no clientCAFrom" \
+	render_refuses "has no ca.crt" -lookup "$CL/secret-no-ca.yaml" "$lint_values"
+check "render: existingSecret with ca.crt (lookup)" \
+	render_to "$LIB_TMP/x.yaml" default -lookup "$CL/secret-with-ca.yaml" "$lint_values"
+check "render: existingSecret without ca.crt, client CA from clientCAFrom" \
+	render_to "$LIB_TMP/x.yaml" default -lookup "$CL/secret-no-ca.yaml" "$lint_values" "$with_ca_from"
+check "schema: accepts lookup-cert-manager-acme.yaml" \
+	cc schema-accepts "$VALUES/lookup-cert-manager-acme.yaml"
+check "render: refuses an ACME ClusterIssuer (lookup) without clientCAFrom" \
+	render_refuses "is an ACME issuer" -lookup "$CL/issuers.yaml" "$VALUES/lookup-cert-manager-acme.yaml"
+check "render: ACME ClusterIssuer, client CA from clientCAFrom" \
+	render_to "$LIB_TMP/x.yaml" default -lookup "$CL/issuers.yaml" \
+	"$VALUES/lookup-cert-manager-acme.yaml" "$with_ca_from"
+check "render: a CA ClusterIssuer (lookup) needs no clientCAFrom" \
+	render_to "$LIB_TMP/x.yaml" ops -lookup "$CL/issuers.yaml" "$VALUES/good-cert-manager.yaml"
 
 lib_finish

@@ -938,7 +938,16 @@ def cmd_notes(notes_file=None, *value_files):
         need(NOTES_REFUSED in text and grant in text,
              "NOTES.txt does not say that writes are refused and how to grant them")
         return
-    writers = values_with(value_files)["config"]["allowWrite"]
+    v = values_with(value_files)
+    # Issue #18: without image.registry, nodes off KIND would pull
+    # docker.io/library/replicad-*: NOTES must say so (not with Never).
+    warn = "IMAGES: image.registry is empty"
+    if not v["image"]["registry"] and v["image"]["pullPolicy"] != "Never":
+        need(warn in text and "docker.io/library" in text and "image.registry=" in text,
+             "image.registry is empty, yet NOTES.txt does not warn about docker.io/library")
+    else:
+        need(warn not in text, "NOTES.txt warns about image.registry, yet it is set (or pullPolicy Never)")
+    writers = v["config"]["allowWrite"]
     if writers:
         need(NOTES_REFUSED not in text, "NOTES.txt says writes are refused, yet allowWrite is %r" % writers)
         for w in writers:

@@ -146,6 +146,27 @@ the Deployment).  Below that, auto runs /bin/sleep in the container.  The
 {{- if and $tls.certManager.enabled (not $tls.existingSecret) (not $tls.certManager.issuerRef.name) }}
 {{- fail "TLS: tls.certManager.enabled needs tls.certManager.issuerRef.name" }}
 {{- end }}
+{{- /*
+The client CA defaults to the TLS secret's ca.crt, which a certificate from
+an ACME issuer (Let's Encrypt) does not have: the kubelet would then never
+mount the volume and the pod would stay in ContainerCreating.  Where helm
+can see the cluster (install, upgrade; not template or lint, whose lookup
+finds nothing), refuse that with a message instead.
+*/}}
+{{- if not (include "replicad.separateClientCA" .) }}
+{{- if $tls.existingSecret }}
+{{- $s := lookup "v1" "Secret" .Release.Namespace $tls.existingSecret }}
+{{- if and $s (not (hasKey ($s.data | default dict) "ca.crt")) }}
+{{- fail (printf "TLS: Secret %s has no ca.crt (certificates from an ACME issuer such as Let's Encrypt have none), and the gateway needs the CA of your client certificates: set tls.clientCAFrom.secret or tls.clientCAFrom.configMap (and tls.clientCAFrom.key) to it" $tls.existingSecret) }}
+{{- end }}
+{{- else if and $tls.certManager.enabled (eq $tls.certManager.issuerRef.group "cert-manager.io") }}
+{{- $ref := $tls.certManager.issuerRef }}
+{{- $iss := lookup "cert-manager.io/v1" $ref.kind (ternary "" .Release.Namespace (eq $ref.kind "ClusterIssuer")) $ref.name }}
+{{- if hasKey ($iss.spec | default dict) "acme" }}
+{{- fail (printf "TLS: %s %s is an ACME issuer: its certificates have no ca.crt, and the gateway needs the CA of your client certificates: set tls.clientCAFrom.secret or tls.clientCAFrom.configMap (and tls.clientCAFrom.key) to it" $ref.kind $ref.name) }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- if eq (int .Values.core.uid) (int .Values.gateway.uid) }}
 {{- fail "core.uid and gateway.uid must differ: the core's socket tells them apart by uid" }}
 {{- end }}
