@@ -143,6 +143,7 @@ render_case() {
 	done
 }
 render_case inline-tls default "$VALUES/good-inline-tls.yaml"
+render_case crl-inline default "$VALUES/good-inline-tls.yaml" "$VALUES/good-crl-inline.yaml"
 render_case existing-secret replicad "$VALUES/good-existing-secret.yaml"
 render_case cert-manager ops "$VALUES/good-cert-manager.yaml"
 for f in "$CHART"/ci/*-values.yaml; do
@@ -175,6 +176,10 @@ check "render: NOTES.txt without writers" render_to "$LIB_TMP/notes-ro.txt" \
 check "render NOTES.txt without writers: writes refused, how to grant" \
 	cc notes "$LIB_TMP/notes-ro.txt" "$VALUES/good-existing-secret.yaml"
 
+check "render: NOTES.txt with a CRL" render_to "$LIB_TMP/notes-crl.txt" default -notes \
+	"$VALUES/good-inline-tls.yaml" "$VALUES/good-crl-inline.yaml"
+check "render NOTES.txt with a CRL: revoked certificates refused, keep it current" \
+	cc notes "$LIB_TMP/notes-crl.txt" "$VALUES/good-inline-tls.yaml" "$VALUES/good-crl-inline.yaml"
 # The KIND values: pullPolicy Never, so no registry warning.
 check "render: NOTES.txt for KIND" render_to "$LIB_TMP/notes-kind.txt" replicad -notes \
 	tests/k8s/values-kind.yaml "$VALUES/good-inline-tls.yaml"

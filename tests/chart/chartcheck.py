@@ -347,9 +347,31 @@ def check_tls_gateway_only(ds):
          "a subPath mount: it would not follow secret rotation")
     paths = [i["path"] for s in v["projected"]["sources"]
              for src in s.values() for i in src.get("items", [])]
-    if ds.rendered:
-        need(sorted(paths) == ["ca.crt", "tls.crt", "tls.key"],
-             "tls volume files are %r" % paths)
+    crl = [a for k, a in args(cs["gateway"]) if k == "client-crl"]
+    need(crl in ([], [TLS_DIR + "/ca.crl"]), "--client-crl is %r, want %s/ca.crl" % (crl, TLS_DIR))
+    if not ds.rendered:
+        need(crl and "ca.crl" in paths, "no --client-crl with ca.crl in the TLS volume (tls.clientCRL)")
+        return
+    t = ds.value("tls")
+    want_crl = bool(t["clientCRL"] or t["clientCRLFrom"]["secret"] or t["clientCRLFrom"]["configMap"])
+    need(bool(crl) == want_crl, "--client-crl %r, yet tls.clientCRL/clientCRLFrom %s"
+         % (crl, "set" if want_crl else "unset"))
+    want = ["ca.crt", "tls.crt", "tls.key"] + (["ca.crl"] if want_crl else [])
+    need(sorted(paths) == sorted(want), "tls volume files are %r, want %r" % (paths, want))
+    if not want_crl:
+        return
+    src = [s for s in v["projected"]["sources"]
+           for x in s.values() if any(i["path"] == "ca.crl" for i in x.get("items", []))][0]
+    kind, ref = next(iter(src.items()))
+    if t["clientCRL"]:
+        cm = [c for c in ds.kind("ConfigMap") if c["metadata"]["name"] == ref["name"]]
+        need(kind == "configMap" and len(cm) == 1 and cm[0]["data"].get("ca.crl") == t["clientCRL"],
+             "the inline CRL is not the mounted ConfigMap's ca.crl")
+    else:
+        frm = t["clientCRLFrom"]
+        want_kind = "secret" if frm["secret"] else "configMap"
+        need(kind == want_kind and ref["name"] == frm[want_kind] and ref["items"][0]["key"] == frm["key"],
+             "ca.crl comes from %s %s, want tls.clientCRLFrom" % (kind, ref))
 
 
 SC_WANT = {
@@ -423,11 +445,17 @@ def check_socket(ds):
              name + " runAsGroup is not podSecurity.fsGroup")
 
 
+def config_map(ds):
+    """The server configuration ConfigMap (<fullname>-config; the inline
+    CRL's <fullname>-crl is another)."""
+    cms = [c for c in ds.kind("ConfigMap") if str(ds.n(c["metadata"]["name"])).endswith("-config")]
+    need(len(cms) == 1, "expected one <fullname>-config ConfigMap, found %d" % len(cms))
+    return cms[0]
+
+
 def check_config_env(ds):
     cs = containers(ds)
-    cms = ds.kind("ConfigMap")
-    need(len(cms) == 1, "expected one ConfigMap, found %d" % len(cms))
-    cm = cms[0]
+    cm = config_map(ds)
     keys = set(cm["data"])
     unknown = keys - gateway_env_names()
     need(not unknown, "ConfigMap keys that are no gateway flag: %s" % sorted(unknown))
@@ -939,6 +967,12 @@ def cmd_notes(notes_file=None, *value_files):
              "NOTES.txt does not say that writes are refused and how to grant them")
         return
     v = values_with(value_files)
+    t = v["tls"]
+    if t["clientCRL"] or t["clientCRLFrom"]["secret"] or t["clientCRLFrom"]["configMap"]:
+        need("Revoked certificates are refused" in text and "nextUpdate" in text,
+             "a CRL is set, yet NOTES.txt does not say revoked certificates are refused")
+    else:
+        need("No CRL is checked" in text, "no CRL is set, yet NOTES.txt does not say so")
     # Issue #18: without image.registry, nodes off KIND would pull
     # docker.io/library/replicad-*: NOTES must say so (not with Never).
     warn = "IMAGES: image.registry is empty"
@@ -1018,7 +1052,7 @@ def cmd_pod_spec(manifest):
     import shlex
     ds = rendered_docs(manifest, [])
     cs = containers(ds)
-    cm = ds.one("ConfigMap")["data"]
+    cm = config_map(ds)["data"]
     psc = pod(ds)["securityContext"]
 
     def env_of(c):

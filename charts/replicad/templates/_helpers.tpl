@@ -95,6 +95,11 @@ replica that reconciles (both in the target namespace, made by the core). */}}
 {{- if or .Values.tls.clientCAFrom.secret .Values.tls.clientCAFrom.configMap }}true{{ end }}
 {{- end }}
 
+{{/* "true" when the gateway checks a CRL (tls.clientCRL or tls.clientCRLFrom). */}}
+{{- define "replicad.clientCRL" -}}
+{{- if or .Values.tls.clientCRL .Values.tls.clientCRLFrom.secret .Values.tls.clientCRLFrom.configMap }}true{{ end }}
+{{- end }}
+
 {{/* "true" when the chart itself makes the TLS Secret from PEM values. */}}
 {{- define "replicad.inlineTLS" -}}
 {{- if not (or .Values.tls.existingSecret .Values.tls.certManager.enabled) }}true{{ end }}
@@ -166,6 +171,9 @@ finds nothing), refuse that with a message instead.
 {{- fail (printf "TLS: %s %s is an ACME issuer: its certificates have no ca.crt, and the gateway needs the CA of your client certificates: set tls.clientCAFrom.secret or tls.clientCAFrom.configMap (and tls.clientCAFrom.key) to it" $ref.kind $ref.name) }}
 {{- end }}
 {{- end }}
+{{- end }}
+{{- if and $tls.clientCRL (or $tls.clientCRLFrom.secret $tls.clientCRLFrom.configMap) }}
+{{- fail "TLS: set tls.clientCRL or tls.clientCRLFrom, not both" }}
 {{- end }}
 {{- if eq (int .Values.core.uid) (int .Values.gateway.uid) }}
 {{- fail "core.uid and gateway.uid must differ: the core's socket tells them apart by uid" }}
