@@ -523,6 +523,14 @@ def check_probes(ds):
         h = (g.get(probe) or {}).get("httpGet") or {}
         need(h.get("path") == path and h.get("port") == "probe" and h.get("scheme", "HTTP") == "HTTP",
              "gateway %s is not GET %s on the plain probe port" % (probe, path))
+    # Issue #18: /readyz waits for the core's health answer, which itself
+    # waits up to HEALTH_WAIT_MS for the API: the probe needs headroom.
+    m = re.search(r"#define HEALTH_WAIT_MS\s+(\d+)", read(os.path.join(ROOT, "core", "core_limits.h")))
+    need(m, "core/core_limits.h: no HEALTH_WAIT_MS")
+    t = g["readinessProbe"].get("timeoutSeconds", 1)
+    need(isinstance(t, int) and t * 1000 >= int(m.group(1)) + 2000,
+         "gateway readinessProbe timeoutSeconds %r: want HEALTH_WAIT_MS (%s ms) + 2 s of headroom"
+         % (t, m.group(1)))
     c = cs["core"]
     for probe in ("startupProbe", "livenessProbe"):
         cmd = ((c.get(probe) or {}).get("exec") or {}).get("command") or []
