@@ -52,9 +52,12 @@ else
 endif
 
 # Generated once per build dir: package flags, after the deps are present.
+# Goals that compile nothing on the host do not make it, so they never run
+# install-deps.sh (which, as root, apt-installs the whole toolchain): the
+# KIND workflow builds inside the images (issue #18).
 CONFIG_MK := $(BUILD)/config.mk
 NO_CONFIG_GOALS := clean help format lint certs docker-build docker-push \
-                   kind-up kind-down undeploy
+                   kind-up kind-down setup deploy undeploy run-k8s e2e
 ifneq ($(filter-out $(NO_CONFIG_GOALS),$(or $(MAKECMDGOALS),build)),)
   -include $(CONFIG_MK)
 endif

@@ -57,6 +57,22 @@ check "templates: security settings are literals, no host*/ClusterRole/subPath" 
 	cc security-literals
 check "NOTES.txt: port-forward and curl with client certificate; writes refused without writers" cc notes
 
+# Issue #18, item 13: the KIND workflow compiles nothing on the host, so
+# it must not make build/config.mk, which runs scripts/install-deps.sh.
+# make -n prints the recipes (recursive $(MAKE) lines run, also with -n).
+kind_goals_need_no_toolchain() {
+	local b=$LIB_TMP/no-config r
+	r=$(make -n --no-print-directory BUILD="$b" setup deploy undeploy e2e run-k8s 2>&1)
+	if grep -q 'install-deps' <<<"$r" || [ -e "$b/config.mk" ]; then
+		echo "make setup/deploy/e2e/run-k8s would run install-deps.sh:"
+		grep 'install-deps' <<<"$r"
+		return 1
+	fi
+	grep -q 'scripts/kind.sh deploy' <<<"$r" || { echo "$r"; return 1; }
+}
+check "make setup deploy undeploy e2e run-k8s: no install-deps.sh, no config.mk" \
+	kind_goals_need_no_toolchain
+
 # --- 2. schema
 check "schema: accepts values.yaml" cc schema-accepts
 check "schema: accepts tests/k8s/values-kind.yaml" cc schema-accepts tests/k8s/values-kind.yaml
