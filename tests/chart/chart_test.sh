@@ -73,6 +73,17 @@ kind_goals_need_no_toolchain() {
 check "make setup deploy undeploy e2e run-k8s: no install-deps.sh, no config.mk" \
 	kind_goals_need_no_toolchain
 
+# Issue #18, item 12: `--set image.tag=123` makes a number (helm's --set
+# types its values): the docs and scripts say --set-string.
+set_tag_as_string() {
+	local hits
+	hits=$(grep -rnE -- '--set[= ]image\.tag=' README.md charts scripts tests/k8s \
+	    --include='*.md' --include='*.sh' --include='*.txt' --include='*.yaml' --include='*.mk')
+	[ -z "$hits" ] || { echo "$hits"; return 1; }
+	grep -q -- '--set-string image.tag=' scripts/kind.sh
+}
+check "docs and scripts: image.tag with --set-string, never --set" set_tag_as_string
+
 # --- 2. schema
 check "schema: accepts values.yaml" cc schema-accepts
 check "schema: accepts tests/k8s/values-kind.yaml" cc schema-accepts tests/k8s/values-kind.yaml

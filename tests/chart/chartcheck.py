@@ -1108,7 +1108,44 @@ def cmd_prestop(manifest, want):
                  "%s preStop runs %r" % (name, cmd))
 
 
+def cmd_restricted_manifest(path):
+    """Every pod (template) of a manifest passes the Pod Security Standards'
+    restricted profile, as far as its fields show it (issue #18: the KIND
+    namespace enforces it, and `kubectl create deployment` pods fail it)."""
+    docs = [d for d in yaml.load_all(read(path), Loader=LOADER) if d]
+    pods = []
+    for d in docs:
+        if d.get("kind") == "Pod":
+            pods.append((d["metadata"]["name"], d["spec"]))
+        elif "template" in (d.get("spec") or {}):
+            pods.append((d["metadata"]["name"], d["spec"]["template"]["spec"]))
+    need(pods, "%s: no pod or pod template" % path)
+    for name, p in pods:
+        for k in ("hostNetwork", "hostPID", "hostIPC"):
+            need(not p.get(k), "%s: %s" % (name, k))
+        for v in p.get("volumes") or []:
+            kinds = set(v) - {"name"}
+            need(kinds <= PSS_VOLUMES, "%s: volume %s of type %s" % (name, v["name"], kinds))
+        psc = p.get("securityContext") or {}
+        cs = (p.get("initContainers") or []) + (p.get("containers") or [])
+        need(cs, "%s: no containers" % name)
+        for c in cs:
+            sc = c.get("securityContext") or {}
+            who = "%s/%s" % (name, c["name"])
+            need(sc.get("runAsNonRoot", psc.get("runAsNonRoot")) is True, who + ": runAsNonRoot is not true")
+            need(sc.get("runAsUser", psc.get("runAsUser")) != 0, who + ": runAsUser 0")
+            seccomp = (sc.get("seccompProfile") or psc.get("seccompProfile") or {}).get("type")
+            need(seccomp in ("RuntimeDefault", "Localhost"), who + ": seccompProfile %r" % seccomp)
+            need(sc.get("allowPrivilegeEscalation") is False, who + ": allowPrivilegeEscalation is not false")
+            need(not sc.get("privileged"), who + ": privileged")
+            caps = sc.get("capabilities") or {}
+            need("ALL" in (caps.get("drop") or []), who + ": capabilities do not drop ALL")
+            need(set(caps.get("add") or []) <= {"NET_BIND_SERVICE"}, who + ": adds %r" % caps.get("add"))
+            need(not any("hostPort" in x for x in c.get("ports") or []), who + ": hostPort")
+
+
 COMMANDS = {
+    "restricted-manifest": cmd_restricted_manifest,
     "prestop": cmd_prestop,
     "pod-spec": cmd_pod_spec,
     "skeleton": cmd_skeleton,
