@@ -243,6 +243,19 @@ polls_slowly() {
 	[ "$n" -le 6 ]
 }
 check "e2e: a 2 s wait polls at most 6 times" polls_slowly
+# Item 17: a new port-forward after the mTLS refusals (a reset can kill the
+# old one), before the checks that follow them.
+pf_after_refusals() {
+	local refusal restart next
+	refusal=$(grep -n '^check "mtls: certificate of another CA' tests/k8s/e2e.sh | cut -d: -f1)
+	restart=$(grep -n '^check "port-forward: restarted after the refusals" pf_start$' \
+	    tests/k8s/e2e.sh | cut -d: -f1)
+	next=$(grep -n '^# --- drift' tests/k8s/e2e.sh | cut -d: -f1)
+	echo "refusals at $refusal, restart at $restart, next checks at $next"
+	[ -n "$refusal" ] && [ -n "$restart" ] && [ -n "$next" ] &&
+		[ "$refusal" -lt "$restart" ] && [ "$restart" -lt "$next" ]
+}
+check "e2e: the port-forward restarts between the refusals and the next checks" pf_after_refusals
 L='{"deployments":["frontend","orders","replicad","worker"]}'
 check "e2e list: the samples, with replicad's own Deployment among them" \
 	list_has_names "$L" frontend orders worker
