@@ -235,6 +235,9 @@ deploy() {
 	    --set-file tls.clientCA="$CERTS/ca.crt" \
 	    "${sets[@]}" \
 	    --wait --timeout 300s "$@"
+	# Now, not at exit: `run` ends in exec, where no EXIT trap runs.
+	rm -rf "$tmp"
+	trap - EXIT
 	kc -n "$K8S_NAMESPACE" rollout status "deployment/$(fullname)" --timeout 180s
 }
 
