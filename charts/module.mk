@@ -3,13 +3,15 @@
 # `make chart-check` runs the chart's checks, which need no helm and no
 # cluster (tests/chart/chart_test.sh: schema, templates, rendering;
 # tests/chart/pod_sim_test.sh: the rendered pod's containers run as their
-# uids over kube-sim).  `make test` runs both too.  The KIND
+# uids over kube-sim; tests/chart/kind_test.sh: scripts/kind.sh and the
+# e2e's helpers against fake docker, kind, kubectl and helm).  `make test` runs both too.  The KIND
 # targets need docker, kind, kubectl and helm, which this project's
 # machines do not have: each fails at once naming what is missing
 # (scripts/kind.sh check).  The images come from `make docker-build`
 # (defined with the Dockerfiles), tagged replicad-{core,gateway}:$(IMAGE_TAG).
 
-CHART_TESTS := tests/chart/chart_test.sh tests/chart/pod_sim_test.sh
+CHART_TESTS := tests/chart/chart_test.sh tests/chart/pod_sim_test.sh \
+               tests/chart/kind_test.sh
 COMPONENT_TESTS += $(CHART_TESTS)
 
 KIND_CLUSTER  ?= replicad

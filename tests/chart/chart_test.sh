@@ -28,7 +28,7 @@ lib_init chart_test
 CHART=charts/replicad
 VALUES=tests/chart/values
 SEMANTIC="parse deployment token_core_only tls_gateway_only restricted socket
-config_env probes termination rbac networkpolicy service pdb labels images
+config_env probes termination rbac rbac_calls networkpolicy service pdb labels images
 secret"
 
 # cc CHECK ARGS...: one check of chartcheck.py (exit 0 or the reason).
@@ -46,7 +46,7 @@ fi
 # --- 1. static files
 check "yamllint: Chart.yaml, values.yaml, test values" \
 	yamllint -s -c tests/chart/yamllint.yaml "$CHART/Chart.yaml" \
-	"$CHART/values.yaml" tests/k8s/values-kind.yaml "$VALUES"/*.yaml
+	"$CHART/values.yaml" "$CHART"/ci/*.yaml tests/k8s/values-kind.yaml "$VALUES"/*.yaml
 check "Chart.yaml: v2, name, semver, appVersion = CORE_VERSION" cc chart-yaml
 check "schema: valid draft-07, every object closed" cc schema-self
 check "schema: describes every key of values.yaml" cc schema-covers-values
@@ -57,9 +57,50 @@ check "templates: security settings are literals, no host*/ClusterRole/subPath" 
 	cc security-literals
 check "NOTES.txt: port-forward and curl with client certificate; writes refused without writers" cc notes
 
+# Issue #18, item 13: the KIND workflow compiles nothing on the host, so
+# it must not make build/config.mk, which runs scripts/install-deps.sh.
+# make -n prints the recipes (recursive $(MAKE) lines run, also with -n).
+kind_goals_need_no_toolchain() {
+	local b=$LIB_TMP/no-config r
+	r=$(make -n --no-print-directory BUILD="$b" setup deploy undeploy e2e run-k8s 2>&1)
+	if grep -q 'install-deps' <<<"$r" || [ -e "$b/config.mk" ]; then
+		echo "make setup/deploy/e2e/run-k8s would run install-deps.sh:"
+		grep 'install-deps' <<<"$r"
+		return 1
+	fi
+	grep -q 'scripts/kind.sh deploy' <<<"$r" || { echo "$r"; return 1; }
+}
+check "make setup deploy undeploy e2e run-k8s: no install-deps.sh, no config.mk" \
+	kind_goals_need_no_toolchain
+
+# Issue #18, item 12: `--set image.tag=123` makes a number (helm's --set
+# types its values): the docs and scripts say --set-string.
+set_tag_as_string() {
+	local hits
+	hits=$(grep -rnE --include='*.md' --include='*.sh' --include='*.txt' \
+	    --include='*.yaml' --include='*.mk' -e '--set[= ]image\.tag=' \
+	    README.md charts scripts tests/k8s) || [ $? = 1 ] || return 1
+	[ -z "$hits" ] || { echo "$hits"; return 1; }
+	grep -q -- '--set-string image.tag=' scripts/kind.sh
+}
+check "docs and scripts: image.tag with --set-string, never --set" set_tag_as_string
+
 # --- 2. schema
 check "schema: accepts values.yaml" cc schema-accepts
 check "schema: accepts tests/k8s/values-kind.yaml" cc schema-accepts tests/k8s/values-kind.yaml
+# helm lint's values (make lint; chart-testing reads ci/*-values.yaml).
+for f in "$CHART"/ci/*-values.yaml; do
+	check "schema: accepts ci/$(basename "$f") (helm lint's values)" cc schema-accepts "$f"
+done
+# make -n prints the recipe and runs nothing (lint includes no config.mk).
+lint_uses_ci_values() {
+	local r
+	r=$(make -n --no-print-directory lint 2>&1) || { echo "$r"; return 1; }
+	# shellcheck disable=SC2016 # the recipe's own $f, literally
+	grep -qF 'for f in charts/replicad/ci/*-values.yaml' <<<"$r" &&
+		grep -qF 'helm lint charts/replicad -f $f' <<<"$r"
+}
+check "make lint: helm lint with every ci/*-values.yaml" lint_uses_ci_values
 for f in "$VALUES"/good-*.yaml; do
 	check "schema: accepts $(basename "$f")" cc schema-accepts "$f"
 done
@@ -101,16 +142,22 @@ if [ ! -x "$render" ]; then
 	exit
 fi
 
-# render_to OUT NAMESPACE [-notes] VALUES...: the manifests (or NOTES.txt)
-# into OUT.
+# render_to OUT NAMESPACE [-notes] [-lookup OBJECTS] VALUES...: the
+# manifests (or NOTES.txt) into OUT, for the cluster version $KUBE (the
+# renderer's default: 1.31).
+KUBE=v1.31.0
 render_to() {
-	local out=$1 ns=$2 notes=
+	local out=$1 ns=$2 flags=()
 	shift 2
 	if [ "${1:-}" = -notes ]; then
-		notes=-notes
+		flags+=(-notes)
 		shift
 	fi
-	"$render" -namespace "$ns" $notes "$CHART" "$@" >"$out"
+	if [ "${1:-}" = -lookup ]; then
+		flags+=(-lookup "$2")
+		shift 2
+	fi
+	"$render" -namespace "$ns" -kube-version "$KUBE" "${flags[@]}" "$CHART" "$@" >"$out"
 }
 
 # render_case NAME NAMESPACE VALUES...: render, then every semantic check
@@ -124,10 +171,27 @@ render_case() {
 	done
 }
 render_case inline-tls default "$VALUES/good-inline-tls.yaml"
+render_case crl-inline default "$VALUES/good-inline-tls.yaml" "$VALUES/good-crl-inline.yaml"
 render_case existing-secret replicad "$VALUES/good-existing-secret.yaml"
 render_case cert-manager ops "$VALUES/good-cert-manager.yaml"
+for f in "$CHART"/ci/*-values.yaml; do
+	render_case "ci-$(basename "$f" .yaml)" replicad "$f"
+done
 # The KIND deployment as scripts/kind.sh makes it (TLS and API range added).
 render_case kind replicad tests/k8s/values-kind.yaml "$VALUES/good-inline-tls.yaml"
+
+# preStop (issue #18): the kubelet's sleep action exists from Kubernetes
+# 1.30 (PodLifecycleSleepAction beta); on 1.29 the API server would reject
+# the Deployment, so the default (auto) uses /bin/sleep there.
+KUBE=v1.29.4 render_case kube-1.29 replicad tests/k8s/values-kind.yaml "$VALUES/good-inline-tls.yaml"
+check "render kube-1.29: preStop auto is exec /bin/sleep" cc prestop "$LIB_TMP/kube-1.29.yaml" exec
+KUBE=v1.30.0 check "render: kube 1.30" render_to "$LIB_TMP/kube-1.30.yaml" replicad \
+	"$VALUES/good-inline-tls.yaml"
+check "render kube-1.30: preStop auto is the sleep action" cc prestop "$LIB_TMP/kube-1.30.yaml" sleep
+KUBE=v1.30.2-gke.1 check "render: kube 1.30.2-gke.1 (a pre-release version)" \
+	render_to "$LIB_TMP/kube-gke.yaml" replicad "$VALUES/good-inline-tls.yaml"
+check "render kube-1.30.2-gke.1: preStop auto is the sleep action" cc prestop "$LIB_TMP/kube-gke.yaml" sleep
+check "render kube-1.31: preStop exec when asked" cc prestop "$LIB_TMP/existing-secret.yaml" exec
 
 check "render: NOTES.txt" render_to "$LIB_TMP/notes.txt" default -notes \
 	"$VALUES/good-inline-tls.yaml"
@@ -140,11 +204,26 @@ check "render: NOTES.txt without writers" render_to "$LIB_TMP/notes-ro.txt" \
 check "render NOTES.txt without writers: writes refused, how to grant" \
 	cc notes "$LIB_TMP/notes-ro.txt" "$VALUES/good-existing-secret.yaml"
 
-# render_refuses WANT VALUES...: the render stops, saying WANT.
+check "render: NOTES.txt with a CRL" render_to "$LIB_TMP/notes-crl.txt" default -notes \
+	"$VALUES/good-inline-tls.yaml" "$VALUES/good-crl-inline.yaml"
+check "render NOTES.txt with a CRL: revoked certificates refused, keep it current" \
+	cc notes "$LIB_TMP/notes-crl.txt" "$VALUES/good-inline-tls.yaml" "$VALUES/good-crl-inline.yaml"
+# The KIND values: pullPolicy Never, so no registry warning.
+check "render: NOTES.txt for KIND" render_to "$LIB_TMP/notes-kind.txt" replicad -notes \
+	tests/k8s/values-kind.yaml "$VALUES/good-inline-tls.yaml"
+check "render NOTES.txt for KIND: no registry warning" \
+	cc notes "$LIB_TMP/notes-kind.txt" tests/k8s/values-kind.yaml "$VALUES/good-inline-tls.yaml"
+
+# render_refuses WANT [-lookup OBJECTS] VALUES...: the render stops, saying WANT.
 render_refuses() {
 	local want=$1
 	shift
-	if "$render" "$CHART" "$@" >/dev/null 2>"$LIB_TMP/refused.err"; then
+	local flags=()
+	if [ "${1:-}" = -lookup ]; then
+		flags=(-lookup "$2")
+		shift 2
+	fi
+	if "$render" "${flags[@]}" "$CHART" "$@" >/dev/null 2>"$LIB_TMP/refused.err"; then
 		echo "rendered, want an error with: $want"
 		return 1
 	fi
@@ -156,5 +235,29 @@ for f in "$VALUES"/fail-*.yaml; do
 	check "render: refuses $(basename "$f")" \
 		render_refuses "$(sed -n 's/^# expect: //p' "$f")" "$f"
 done
+
+# Issue #18, item 16: a TLS secret without ca.crt (an ACME issuer's) or an
+# ACME issuer, with no tls.clientCAFrom, stops the render where lookup sees
+# the cluster (tests/chart/cluster/); a secret with ca.crt, a CA issuer, or
+# a clientCAFrom renders.
+CL=tests/chart/cluster
+lint_values=$CHART/ci/lint-values.yaml
+with_ca_from=$LIB_TMP/ca-from.yaml
+printf 'tls:\n  clientCAFrom:\n    secret: client-ca\n' >"$with_ca_from"
+check "render: refuses existingSecret without ca.crt (lookup) and no clientCAFrom" \
+	render_refuses "has no ca.crt" -lookup "$CL/secret-no-ca.yaml" "$lint_values"
+check "render: existingSecret with ca.crt (lookup)" \
+	render_to "$LIB_TMP/x.yaml" default -lookup "$CL/secret-with-ca.yaml" "$lint_values"
+check "render: existingSecret without ca.crt, client CA from clientCAFrom" \
+	render_to "$LIB_TMP/x.yaml" default -lookup "$CL/secret-no-ca.yaml" "$lint_values" "$with_ca_from"
+check "schema: accepts lookup-cert-manager-acme.yaml" \
+	cc schema-accepts "$VALUES/lookup-cert-manager-acme.yaml"
+check "render: refuses an ACME ClusterIssuer (lookup) without clientCAFrom" \
+	render_refuses "is an ACME issuer" -lookup "$CL/issuers.yaml" "$VALUES/lookup-cert-manager-acme.yaml"
+check "render: ACME ClusterIssuer, client CA from clientCAFrom" \
+	render_to "$LIB_TMP/x.yaml" default -lookup "$CL/issuers.yaml" \
+	"$VALUES/lookup-cert-manager-acme.yaml" "$with_ca_from"
+check "render: a CA ClusterIssuer (lookup) needs no clientCAFrom" \
+	render_to "$LIB_TMP/x.yaml" ops -lookup "$CL/issuers.yaml" "$VALUES/good-cert-manager.yaml"
 
 lib_finish

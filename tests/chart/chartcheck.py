@@ -347,9 +347,31 @@ def check_tls_gateway_only(ds):
          "a subPath mount: it would not follow secret rotation")
     paths = [i["path"] for s in v["projected"]["sources"]
              for src in s.values() for i in src.get("items", [])]
-    if ds.rendered:
-        need(sorted(paths) == ["ca.crt", "tls.crt", "tls.key"],
-             "tls volume files are %r" % paths)
+    crl = [a for k, a in args(cs["gateway"]) if k == "client-crl"]
+    need(crl in ([], [TLS_DIR + "/ca.crl"]), "--client-crl is %r, want %s/ca.crl" % (crl, TLS_DIR))
+    if not ds.rendered:
+        need(crl and "ca.crl" in paths, "no --client-crl with ca.crl in the TLS volume (tls.clientCRL)")
+        return
+    t = ds.value("tls")
+    want_crl = bool(t["clientCRL"] or t["clientCRLFrom"]["secret"] or t["clientCRLFrom"]["configMap"])
+    need(bool(crl) == want_crl, "--client-crl %r, yet tls.clientCRL/clientCRLFrom %s"
+         % (crl, "set" if want_crl else "unset"))
+    want = ["ca.crt", "tls.crt", "tls.key"] + (["ca.crl"] if want_crl else [])
+    need(sorted(paths) == sorted(want), "tls volume files are %r, want %r" % (paths, want))
+    if not want_crl:
+        return
+    src = [s for s in v["projected"]["sources"]
+           for x in s.values() if any(i["path"] == "ca.crl" for i in x.get("items", []))][0]
+    kind, ref = next(iter(src.items()))
+    if t["clientCRL"]:
+        cm = [c for c in ds.kind("ConfigMap") if c["metadata"]["name"] == ref["name"]]
+        need(kind == "configMap" and len(cm) == 1 and cm[0]["data"].get("ca.crl") == t["clientCRL"],
+             "the inline CRL is not the mounted ConfigMap's ca.crl")
+    else:
+        frm = t["clientCRLFrom"]
+        want_kind = "secret" if frm["secret"] else "configMap"
+        need(kind == want_kind and ref["name"] == frm[want_kind] and ref["items"][0]["key"] == frm["key"],
+             "ca.crl comes from %s %s, want tls.clientCRLFrom" % (kind, ref))
 
 
 SC_WANT = {
@@ -423,11 +445,17 @@ def check_socket(ds):
              name + " runAsGroup is not podSecurity.fsGroup")
 
 
+def config_map(ds):
+    """The server configuration ConfigMap (<fullname>-config; the inline
+    CRL's <fullname>-crl is another)."""
+    cms = [c for c in ds.kind("ConfigMap") if str(ds.n(c["metadata"]["name"])).endswith("-config")]
+    need(len(cms) == 1, "expected one <fullname>-config ConfigMap, found %d" % len(cms))
+    return cms[0]
+
+
 def check_config_env(ds):
     cs = containers(ds)
-    cms = ds.kind("ConfigMap")
-    need(len(cms) == 1, "expected one ConfigMap, found %d" % len(cms))
-    cm = cms[0]
+    cm = config_map(ds)
     keys = set(cm["data"])
     unknown = keys - gateway_env_names()
     need(not unknown, "ConfigMap keys that are no gateway flag: %s" % sorted(unknown))
@@ -495,6 +523,14 @@ def check_probes(ds):
         h = (g.get(probe) or {}).get("httpGet") or {}
         need(h.get("path") == path and h.get("port") == "probe" and h.get("scheme", "HTTP") == "HTTP",
              "gateway %s is not GET %s on the plain probe port" % (probe, path))
+    # Issue #18: /readyz waits for the core's health answer, which itself
+    # waits up to HEALTH_WAIT_MS for the API: the probe needs headroom.
+    m = re.search(r"#define HEALTH_WAIT_MS\s+(\d+)", read(os.path.join(ROOT, "core", "core_limits.h")))
+    need(m, "core/core_limits.h: no HEALTH_WAIT_MS")
+    t = g["readinessProbe"].get("timeoutSeconds", 1)
+    need(isinstance(t, int) and t * 1000 >= int(m.group(1)) + 2000,
+         "gateway readinessProbe timeoutSeconds %r: want HEALTH_WAIT_MS (%s ms) + 2 s of headroom"
+         % (t, m.group(1)))
     c = cs["core"]
     for probe in ("startupProbe", "livenessProbe"):
         cmd = ((c.get(probe) or {}).get("exec") or {}).get("command") or []
@@ -528,8 +564,8 @@ def check_termination(ds):
 
 
 ROLE_RULES = [
-    {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "list", "watch"]},
-    {"apiGroups": ["apps"], "resources": ["deployments/scale"], "verbs": ["get", "patch", "update"]},
+    {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["list", "watch"]},
+    {"apiGroups": ["apps"], "resources": ["deployments/scale"], "verbs": ["patch"]},
 ]
 
 
@@ -578,6 +614,62 @@ def check_rbac(ds):
     else:
         need(ds.is_include(role["metadata"]["namespace"], "replicad.targetNamespace"),
              "Role namespace is not the target namespace")
+
+
+# Kubernetes verbs of the core's kclient verbs (core/kclient.h): PUT
+# replaces an object (update), POST creates one.
+KC_RBAC = {"KC_GET": "get", "KC_LIST": "list", "KC_WATCH": "watch", "KC_PATCH": "patch",
+           "KC_PUT": "update", "KC_POST": "create"}
+API_PATH = re.compile(r'"/api(?:s/([a-z0-9.]+)/v1|/v1)/namespaces/%s/([a-z]+)(/%s/([a-z]+))?')
+
+
+def core_api_calls():
+    """What the core asks of the API server, read from its sources: for each
+    core/*.c that starts requests (kc_start), the resource its path literals
+    name (exactly one per file) and the kclient verbs it uses, as a set of
+    (apiGroup, resource[/subresource], Kubernetes verb)."""
+    enum = read(os.path.join(ROOT, "core", "kclient.h"))
+    m = re.search(r"enum kc_verb \{(.*?)\};", enum, re.S)
+    need(m, "core/kclient.h: no enum kc_verb")
+    verbs = [v for v in re.findall(r"\b(KC_[A-Z_]+)\b", m.group(1)) if v != "KC_VERB_MAX"]
+    need(set(verbs) == set(KC_RBAC),
+         "core/kclient.h verbs %s: map each to its RBAC verb in KC_RBAC" % sorted(verbs))
+    calls = set()
+    files = 0
+    for name in sorted(os.listdir(os.path.join(ROOT, "core"))):
+        if not name.endswith(".c") or name == "kclient.c":
+            continue
+        src = read(os.path.join(ROOT, "core", name))
+        if "kc_start(" not in src:
+            need(not API_PATH.search(src), "core/%s names an API path but starts no request" % name)
+            continue
+        files += 1
+        src = re.sub(r'"\s+"', "", src)  # adjacent string literals are one
+        res = {(g or "", r + ("/" + sub if sub else "")) for g, r, _, sub in API_PATH.findall(src)}
+        need(len(res) == 1, "core/%s: API paths for %s; the check attributes verbs "
+             "per file, so one resource per file" % (name, sorted(res) or "nothing"))
+        used = set(re.findall(r"\b(KC_(?:%s))\b" % "|".join(v[3:] for v in KC_RBAC), src))
+        need(used, "core/%s starts requests with no KC_ verb it names" % name)
+        g, r = res.pop()
+        calls |= {(g, r, KC_RBAC[v]) for v in used}
+    need(files >= 4, "only %d core sources start API requests" % files)
+    return calls
+
+
+def check_rbac_calls(ds):
+    """Least privilege (issue #18): the Role grants exactly the verbs the
+    core calls, on the resources it calls them on."""
+    calls = core_api_calls()
+    granted = set()
+    for rule in ds.one("Role")["rules"]:
+        for g in rule["apiGroups"]:
+            for r in rule["resources"]:
+                granted |= {(g, r, v) for v in rule["verbs"]}
+    if ds.rendered and not ds.value("pins.enabled"):
+        calls = {c for c in calls if c[1] not in ("configmaps", "leases")}
+    fmt = lambda xs: ", ".join("%s %s%s" % (v, g + "/" if g else "", r) for g, r, v in sorted(xs))
+    need(not granted - calls, "the Role grants what the core never calls: " + fmt(granted - calls))
+    need(not calls - granted, "the core calls what the Role does not grant: " + fmt(calls - granted))
 
 
 def check_networkpolicy(ds):
@@ -702,7 +794,7 @@ def check_secret(ds):
 
 SEMANTIC = [check_parse, check_deployment, check_token_core_only, check_tls_gateway_only,
             check_restricted, check_socket, check_config_env, check_probes, check_termination,
-            check_rbac, check_networkpolicy, check_service, check_pdb, check_labels,
+            check_rbac, check_rbac_calls, check_networkpolicy, check_service, check_pdb, check_labels,
             check_images, check_secret]
 
 
@@ -735,7 +827,7 @@ def cmd_schema_self():
     """values.schema.json is a valid draft-07 schema, closed everywhere."""
     s = schema()
     draft7().check_schema(s)
-    open_ok = {"podSelector", "namespaceSelector", "affinity", "tolerations", "topologySpreadConstraints"}
+    open_ok = {"global", "podSelector", "namespaceSelector", "affinity", "tolerations", "topologySpreadConstraints"}
 
     def walk(node, path):
         if isinstance(node, dict):
@@ -882,7 +974,22 @@ def cmd_notes(notes_file=None, *value_files):
         need(NOTES_REFUSED in text and grant in text,
              "NOTES.txt does not say that writes are refused and how to grant them")
         return
-    writers = values_with(value_files)["config"]["allowWrite"]
+    v = values_with(value_files)
+    t = v["tls"]
+    if t["clientCRL"] or t["clientCRLFrom"]["secret"] or t["clientCRLFrom"]["configMap"]:
+        need("Revoked certificates are refused" in text and "nextUpdate" in text,
+             "a CRL is set, yet NOTES.txt does not say revoked certificates are refused")
+    else:
+        need("No CRL is checked" in text, "no CRL is set, yet NOTES.txt does not say so")
+    # Issue #18: without image.registry, nodes off KIND would pull
+    # docker.io/library/replicad-*: NOTES must say so (not with Never).
+    warn = "IMAGES: image.registry is empty"
+    if not v["image"]["registry"] and v["image"]["pullPolicy"] != "Never":
+        need(warn in text and "docker.io/library" in text and "image.registry=" in text,
+             "image.registry is empty, yet NOTES.txt does not warn about docker.io/library")
+    else:
+        need(warn not in text, "NOTES.txt warns about image.registry, yet it is set (or pullPolicy Never)")
+    writers = v["config"]["allowWrite"]
     if writers:
         need(NOTES_REFUSED not in text, "NOTES.txt says writes are refused, yet allowWrite is %r" % writers)
         for w in writers:
@@ -953,7 +1060,7 @@ def cmd_pod_spec(manifest):
     import shlex
     ds = rendered_docs(manifest, [])
     cs = containers(ds)
-    cm = ds.one("ConfigMap")["data"]
+    cm = config_map(ds)["data"]
     psc = pod(ds)["securityContext"]
 
     def env_of(c):
@@ -987,7 +1094,59 @@ def cmd_pod_spec(manifest):
     arr("CORE_PROBE", cs["core"]["livenessProbe"]["exec"]["command"])
 
 
+def cmd_prestop(manifest, want):
+    """Both containers' preStop is the kubelet's sleep action (want=sleep)
+    or /bin/sleep by exec (want=exec): issue #18, the sleep action needs
+    Kubernetes 1.30."""
+    ds = rendered_docs(manifest, [])
+    for name, c in containers(ds).items():
+        ps = (c.get("lifecycle") or {}).get("preStop") or {}
+        need(set(ps) == {want}, "%s preStop is %s, want %s" % (name, sorted(ps) or "none", want))
+        if want == "exec":
+            cmd = ps["exec"]["command"]
+            need(cmd[0] == "/bin/sleep" and len(cmd) == 2 and cmd[1].isdigit(),
+                 "%s preStop runs %r" % (name, cmd))
+
+
+def cmd_restricted_manifest(path):
+    """Every pod (template) of a manifest passes the Pod Security Standards'
+    restricted profile, as far as its fields show it (issue #18: the KIND
+    namespace enforces it, and `kubectl create deployment` pods fail it)."""
+    docs = [d for d in yaml.load_all(read(path), Loader=LOADER) if d]
+    pods = []
+    for d in docs:
+        if d.get("kind") == "Pod":
+            pods.append((d["metadata"]["name"], d["spec"]))
+        elif "template" in (d.get("spec") or {}):
+            pods.append((d["metadata"]["name"], d["spec"]["template"]["spec"]))
+    need(pods, "%s: no pod or pod template" % path)
+    for name, p in pods:
+        for k in ("hostNetwork", "hostPID", "hostIPC"):
+            need(not p.get(k), "%s: %s" % (name, k))
+        for v in p.get("volumes") or []:
+            kinds = set(v) - {"name"}
+            need(kinds <= PSS_VOLUMES, "%s: volume %s of type %s" % (name, v["name"], kinds))
+        psc = p.get("securityContext") or {}
+        cs = (p.get("initContainers") or []) + (p.get("containers") or [])
+        need(cs, "%s: no containers" % name)
+        for c in cs:
+            sc = c.get("securityContext") or {}
+            who = "%s/%s" % (name, c["name"])
+            need(sc.get("runAsNonRoot", psc.get("runAsNonRoot")) is True, who + ": runAsNonRoot is not true")
+            need(sc.get("runAsUser", psc.get("runAsUser")) != 0, who + ": runAsUser 0")
+            seccomp = (sc.get("seccompProfile") or psc.get("seccompProfile") or {}).get("type")
+            need(seccomp in ("RuntimeDefault", "Localhost"), who + ": seccompProfile %r" % seccomp)
+            need(sc.get("allowPrivilegeEscalation") is False, who + ": allowPrivilegeEscalation is not false")
+            need(not sc.get("privileged"), who + ": privileged")
+            caps = sc.get("capabilities") or {}
+            need("ALL" in (caps.get("drop") or []), who + ": capabilities do not drop ALL")
+            need(set(caps.get("add") or []) <= {"NET_BIND_SERVICE"}, who + ": adds %r" % caps.get("add"))
+            need(not any("hostPort" in x for x in c.get("ports") or []), who + ": hostPort")
+
+
 COMMANDS = {
+    "restricted-manifest": cmd_restricted_manifest,
+    "prestop": cmd_prestop,
     "pod-spec": cmd_pod_spec,
     "skeleton": cmd_skeleton,
     "rendered": cmd_rendered,

@@ -19,6 +19,8 @@
 #     restart a core for an API outage);
 #   - pins: the ConfigMap and Lease the chart names, the pod's name from
 #     the downward API as the Lease holder, and the leader reconciling;
+#   - tls.clientCRL: --client-crl and the CRL from the chart's ConfigMap;
+#     a revoked client is refused, the others served;
 #   - SIGTERM: both exit 0, the socket is removed.
 #
 # Not shown here: what only a kubelet does (the projected token itself,
@@ -200,6 +202,52 @@ worker_at() {
 }
 check "pins: the leader scales worker to its pin" lib_wait 30 worker_at 2
 
+# Revocation (tls.clientCRL): the pod rendered with an inline CRL that
+# revokes the reader's certificate.  Its gateway gets --client-crl and the
+# CRL file in the TLS volume from the chart's <fullname>-crl ConfigMap; the
+# reader is refused at the handshake, the admin still served.
+db=$LIB_TMP/ca-db
+mkdir -p "$db"
+: >"$db/index.txt"
+echo 01 >"$db/crlnumber"
+printf '[ca]\ndefault_ca=d\n[d]\ndatabase=%s/index.txt\ncrlnumber=%s/crlnumber\ndefault_md=sha256\ndefault_crl_days=1\n' \
+    "$db" "$db" >"$db/cnf"
+openssl ca -config "$db/cnf" -revoke "$PKI/reader.crt" -keyfile "$PKI/ca.key" \
+    -cert "$PKI/ca.crt" >/dev/null 2>&1 &&
+	openssl ca -config "$db/cnf" -gencrl -keyfile "$PKI/ca.key" -cert "$PKI/ca.crt" \
+	    -out "$db/revoked.crl" >/dev/null 2>&1 || { echo "pod_sim: cannot make a CRL"; exit 1; }
+python3 -c 'import json, sys; print(json.dumps({"tls": {"clientCRL": open(sys.argv[1]).read()}}))' \
+    "$db/revoked.crl" >"$LIB_TMP/crl-values.yaml"
+"$LIB_TMP/render" -namespace default charts/replicad tests/k8s/values-kind.yaml \
+    "$LIB_TMP/tls-values.yaml" "$LIB_TMP/crl-values.yaml" >"$LIB_TMP/pod-crl.yaml" || exit 1
+spec=$(python3 tests/chart/chartcheck.py pod-spec "$LIB_TMP/pod-crl.yaml") || {
+	echo "$spec"
+	exit 1
+}
+GW_ARGS_CRL=()
+eval "$(printf '%s\n' "$spec" | sed -n 's/^GW_ARGS=/GW_ARGS_CRL=/p')"
+expect_match "crl: the gateway gets --client-crl in the TLS volume" \
+	"$(printf '%s\n' "${GW_ARGS_CRL[@]}")" '^--client-crl=/etc/replicad/tls/ca\.crl$'
+python3 -c '
+import sys, yaml
+for d in yaml.safe_load_all(open(sys.argv[1])):
+    if d and d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-crl"):
+        sys.stdout.write(d["data"]["ca.crl"])' "$LIB_TMP/pod-crl.yaml" >"$TLS/ca.crl"
+chgrp "$FS_GROUP" "$TLS/ca.crl" && chmod "$TLS_MODE" "$TLS/ca.crl"
+mapfile -t gw_args_crl < <(printf '%s\n' "${GW_ARGS_CRL[@]}" | map)
+stopped_gw() {
+	kill -TERM "$GW_PID"
+	wait "$GW_PID"
+}
+check "gateway (KIND values): SIGTERM, exit 0" stopped_gw
+lib_forget "$GW_PID"
+lib_bg gateway-crl as_exec "$GW_UID" "$GID" "${GW_ENV[@]}" "$BIN/replicad-gateway" "${gw_args_crl[@]}"
+GW_PID=$LIB_LAST_PID
+check "crl: gateway ready (reads ca.crl as uid $GW_UID)" lib_wait 30 ready
+expect_eq "crl: the admin certificate lists" "$(lib_http_code "$URL" "${A[@]}")" 200
+expect_eq "crl: the revoked reader certificate is refused at the handshake" \
+	"$(lib_http_code "$URL" "${R[@]}")" 000
+
 # The chart's defaults grant no writes (issue #12): the same pod rendered
 # without the KIND allow-lists serves reads to any certificate of the
 # client CA, refuses every write, and its gateway says so at start.
@@ -213,11 +261,7 @@ GW_ENV_DEFAULT=()
 eval "$(printf '%s\n' "$spec" | sed -n 's/^GW_ENV=/GW_ENV_DEFAULT=/p')"
 expect_match "defaults: REPLICAD_ALLOW_WRITE is empty" \
 	"$(printf '%s\n' "${GW_ENV_DEFAULT[@]}")" '^REPLICAD_ALLOW_WRITE=$'
-stopped_gw() {
-	kill -TERM "$GW_PID"
-	wait "$GW_PID"
-}
-check "gateway (KIND values): SIGTERM, exit 0" stopped_gw
+check "gateway (KIND values and a CRL): SIGTERM, exit 0" stopped_gw
 lib_forget "$GW_PID"
 lib_bg gateway-default as_exec "$GW_UID" "$GID" "${GW_ENV_DEFAULT[@]}" \
     "$BIN/replicad-gateway" "${gw_args[@]}"

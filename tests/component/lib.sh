@@ -3,7 +3,8 @@
 #
 #   lib_bg NAME CMD...        start CMD in the background (stdout/stderr in
 #                             $LIB_TMP/NAME.out/.err); killed at exit
-#   lib_wait SECS CMD...      poll CMD until it succeeds or SECS pass
+#   lib_wait SECS CMD...      poll CMD until it succeeds or SECS pass (every
+#                             LIB_WAIT_POLL seconds, default 0.02)
 #   lib_wait_line SECS F RE   wait until file F has a line matching RE
 #   lib_free_port             print a free TCP port on 127.0.0.1
 #   lib_http_code URL ARGS... print the HTTP status code of a curl request
@@ -80,7 +81,7 @@ lib_wait() {
 		if [ $(($(date +%s%N) / 1000000)) -ge $end ]; then
 			return 1
 		fi
-		sleep 0.02
+		sleep "${LIB_WAIT_POLL:-0.02}"
 	done
 	return 0
 }

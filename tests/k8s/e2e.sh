@@ -16,6 +16,11 @@
 # requests through the Service, with zero failed requests, and the pin
 # outlives it; recovery after a pod is deleted.
 #
+# It starts clean (scripts/kind.sh undeploy: the release, and the pins
+# ConfigMap and Lease the core made), polls every E2E_POLL seconds
+# (tests/k8s/e2e_lib.sh), and checks that replicad runs on the KIND
+# cluster's worker node.
+#
 # Environment: KIND_CLUSTER, K8S_NAMESPACE, RELEASE, IMAGE_TAG (as
 # scripts/kind.sh), CERTS (certs), SAMPLE_IMAGE (registry.k8s.io/pause:3.10),
 # LOAD_IMAGE (curlimages/curl:8.11.1), LOAD_SECONDS (150), E2E_KEEP=1 keeps
@@ -24,7 +29,10 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 # shellcheck source=tests/component/lib.sh
 . tests/component/lib.sh
+# shellcheck source=tests/k8s/e2e_lib.sh
+. tests/k8s/e2e_lib.sh
 lib_init e2e
+LIB_WAIT_POLL=$E2E_POLL
 
 KIND_CLUSTER=${KIND_CLUSTER:-replicad}
 NS=${K8S_NAMESPACE:-replicad}
@@ -52,6 +60,20 @@ kc() {
 	kubectl --context "$CONTEXT" -n "$NS" "$@"
 }
 
+# --- a clean start: a failed run leaves the release, its samples and what
+# the core made (the pins ConfigMap, the Lease; helm does not know them),
+# and a pin left at worker=2 would fail the drift checks below.
+kc delete deployment -l replicad-e2e=sample --ignore-not-found --wait >/dev/null 2>&1 || true
+kc delete pod replicad-e2e-load replicad-e2e-allowed replicad-e2e-denied \
+    --ignore-not-found >/dev/null 2>&1 || true
+check "start: no release, pins ConfigMap or Lease of an earlier run" \
+	scripts/kind.sh undeploy
+leftovers() {
+	[ -z "$(kc get "configmap/$FULL-pins" "lease.coordination.k8s.io/$FULL-reconciler" \
+	    --ignore-not-found -o name)" ]
+}
+check "start: the pins ConfigMap and the Lease are gone" leftovers
+
 # --- deploy
 check "deploy: helm upgrade --install and rollout" scripts/kind.sh deploy
 
@@ -62,6 +84,23 @@ all_ready() {
 	[ "${r%/*}" = "${r#*/}" ] && [ "${r%/*}" -gt 0 ]
 }
 check "deploy: every replica Ready (admitted under PSS restricted)" all_ready
+# On the worker node, so that the core's traffic to the API server (on the
+# control-plane node) passes the NetworkPolicy's egress rule: on its own
+# node it would not, and a wrong apiServer.cidrs would go unnoticed.
+on_worker() {
+	local n nodes
+	nodes=$(kc get pods -l "app.kubernetes.io/instance=$RELEASE" \
+	    -o jsonpath='{range .items[*]}{.spec.nodeName}{"\n"}{end}' | sort -u)
+	[ -n "$nodes" ] || return 1
+	for n in $nodes; do
+		if kubectl --context "$CONTEXT" get node "$n" --no-headers --show-labels |
+			grep -q 'node-role.kubernetes.io/control-plane'; then
+			echo "pod on $n, a control-plane node"
+			return 1
+		fi
+	done
+}
+check "deploy: every pod on the worker node (egress leaves the node)" on_worker
 expect_eq "deploy: namespace enforces restricted" \
 	"$(kc get namespace "$NS" -o jsonpath='{.metadata.labels.pod-security\.kubernetes\.io/enforce}')" \
 	restricted
@@ -94,6 +133,10 @@ cannot() {
 check "rbac: may list deployments" can "$NS" list deployments.apps
 check "rbac: may watch deployments" can "$NS" watch deployments.apps
 check "rbac: may patch deployments/scale" can "$NS" patch deployments.apps --subresource=scale
+# Least privilege (issue #18): only the verbs the core calls.
+check "rbac: may not get one deployment (the cache answers)" cannot "$NS" get deployments.apps
+check "rbac: may not get deployments/scale" cannot "$NS" get deployments.apps --subresource=scale
+check "rbac: may not update deployments/scale" cannot "$NS" update deployments.apps --subresource=scale
 check "rbac: may not patch deployments" cannot "$NS" patch deployments.apps
 check "rbac: may not create deployments" cannot "$NS" create deployments.apps
 check "rbac: may not delete deployments" cannot "$NS" delete deployments.apps
@@ -107,31 +150,13 @@ check "rbac: may not delete the pins ConfigMap" cannot "$NS" delete "configmaps/
 check "rbac: may renew its Lease" can "$NS" update "leases.coordination.k8s.io/$FULL-reconciler"
 check "rbac: may not take over another Lease" cannot "$NS" update leases.coordination.k8s.io/other
 
-# --- sample deployments (pods that the restricted namespace admits)
+# --- sample deployments: tests/k8s/sample-web.yaml (pods the restricted
+# namespace admits, as `make run-k8s` suggests), renamed and resized.
 sample() { # NAME REPLICAS
-	kc apply -f - <<EOF
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: $1
-  labels: {app: $1, replicad-e2e: sample}
-spec:
-  replicas: $2
-  selector: {matchLabels: {app: $1}}
-  template:
-    metadata: {labels: {app: $1}}
-    spec:
-      securityContext:
-        runAsNonRoot: true
-        runAsUser: 65535
-        seccompProfile: {type: RuntimeDefault}
-      containers:
-        - name: pause
-          image: $SAMPLE_IMAGE
-          securityContext:
-            allowPrivilegeEscalation: false
-            capabilities: {drop: [ALL]}
-EOF
+	sed -e "s/\bweb\b/$1/g" -e "s/^  replicas: 2\$/  replicas: $2/" \
+	    -e "s#registry.k8s.io/pause:3.10#$SAMPLE_IMAGE#" tests/k8s/sample-web.yaml |
+		kc apply -f - &&
+		kc label --overwrite deployment "$1" replicad-e2e=sample
 }
 check "samples: frontend=3" sample frontend 3
 check "samples: orders=2" sample orders 2
@@ -169,10 +194,14 @@ api() { # METHOD PATH [BODY]: prints "CODE BODY"
 	fi
 	echo "${out##* } ${out% *}"
 }
-listed() {
-	api GET /api/v1/deployments | grep -q '"frontend","orders","worker"'
+listed() { # NAME...: the list holds each (and replicad's own Deployment)
+	local r
+	r=$(api GET /api/v1/deployments)
+	[ "${r%% *}" = 200 ] && list_has_names "${r#* }" "$@"
 }
-check "api: list shows the samples (cache follows the watch)" lib_wait 30 listed
+check "api: list shows the samples (cache follows the watch)" \
+	lib_wait 30 listed frontend orders worker
+check "api: list shows replicad's own Deployment too (same namespace)" listed "$FULL"
 expect_match "api: get frontend = 3" "$(api GET /api/v1/deployments/frontend/replicas)" \
 	'^200 .*"name":"frontend".*"replicas":3'
 expect_match "api: scale orders to 4, synced" \
@@ -215,6 +244,10 @@ check "mtls: certificate of another CA (same CN) refused" \
 expect_match "mtls: plain HTTP gets no API answer" \
 	"$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "http://localhost:$PORT/api/v1/deployments")" \
 	'^(000|400)$'
+# A refused handshake ends in a reset, which kills the port-forward on some
+# containerd versions ("connection reset by peer", then it exits): start a
+# new one before the next checks rather than see them fail for that.
+check "port-forward: restarted after the refusals" pf_start
 
 # --- drift: a change made behind replicad's back
 kc scale deployment worker --replicas=5 >/dev/null

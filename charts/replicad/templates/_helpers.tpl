@@ -95,6 +95,11 @@ replica that reconciles (both in the target namespace, made by the core). */}}
 {{- if or .Values.tls.clientCAFrom.secret .Values.tls.clientCAFrom.configMap }}true{{ end }}
 {{- end }}
 
+{{/* "true" when the gateway checks a CRL (tls.clientCRL or tls.clientCRLFrom). */}}
+{{- define "replicad.clientCRL" -}}
+{{- if or .Values.tls.clientCRL .Values.tls.clientCRLFrom.secret .Values.tls.clientCRLFrom.configMap }}true{{ end }}
+{{- end }}
+
 {{/* "true" when the chart itself makes the TLS Secret from PEM values. */}}
 {{- define "replicad.inlineTLS" -}}
 {{- if not (or .Values.tls.existingSecret .Values.tls.certManager.enabled) }}true{{ end }}
@@ -107,6 +112,18 @@ The core must outlive that: it sleeps S + D + 2, then drains its own
 in-flight answers (at most 10 s, core/README.md "Signals").  The grace
 period covers all of it plus a margin, so nothing is SIGKILLed mid-answer.
 */}}
+{{/*
+"true" when preStop uses the kubelet's sleep action: preStopMode sleep, or
+auto on Kubernetes 1.30 or later (PodLifecycleSleepAction is beta and on
+from 1.30, alpha and off in 1.29: KEP-3960; the API server would reject
+the Deployment).  Below that, auto runs /bin/sleep in the container.  The
+"-0" lets pre-release versions such as v1.30.2-gke.1 compare as 1.30.
+*/}}
+{{- define "replicad.preStopSleep" -}}
+{{- $mode := .Values.lifecycle.preStopMode }}
+{{- if or (eq $mode "sleep") (and (eq $mode "auto") (semverCompare ">=1.30.0-0" .Capabilities.KubeVersion.Version)) }}true{{ end }}
+{{- end }}
+
 {{- define "replicad.gatewayPreStopSeconds" -}}
 {{- .Values.lifecycle.preStopSleepSeconds | int }}
 {{- end }}
@@ -133,6 +150,30 @@ period covers all of it plus a margin, so nothing is SIGKILLed mid-answer.
 {{- end }}
 {{- if and $tls.certManager.enabled (not $tls.existingSecret) (not $tls.certManager.issuerRef.name) }}
 {{- fail "TLS: tls.certManager.enabled needs tls.certManager.issuerRef.name" }}
+{{- end }}
+{{- /*
+The client CA defaults to the TLS secret's ca.crt, which a certificate from
+an ACME issuer (Let's Encrypt) does not have: the kubelet would then never
+mount the volume and the pod would stay in ContainerCreating.  Where helm
+can see the cluster (install, upgrade; not template or lint, whose lookup
+finds nothing), refuse that with a message instead.
+*/}}
+{{- if not (include "replicad.separateClientCA" .) }}
+{{- if $tls.existingSecret }}
+{{- $s := lookup "v1" "Secret" .Release.Namespace $tls.existingSecret }}
+{{- if and $s (not (hasKey ($s.data | default dict) "ca.crt")) }}
+{{- fail (printf "TLS: Secret %s has no ca.crt (certificates from an ACME issuer such as Let's Encrypt have none), and the gateway needs the CA of your client certificates: set tls.clientCAFrom.secret or tls.clientCAFrom.configMap (and tls.clientCAFrom.key) to it" $tls.existingSecret) }}
+{{- end }}
+{{- else if and $tls.certManager.enabled (eq $tls.certManager.issuerRef.group "cert-manager.io") }}
+{{- $ref := $tls.certManager.issuerRef }}
+{{- $iss := lookup "cert-manager.io/v1" $ref.kind (ternary "" .Release.Namespace (eq $ref.kind "ClusterIssuer")) $ref.name }}
+{{- if hasKey ($iss.spec | default dict) "acme" }}
+{{- fail (printf "TLS: %s %s is an ACME issuer: its certificates have no ca.crt, and the gateway needs the CA of your client certificates: set tls.clientCAFrom.secret or tls.clientCAFrom.configMap (and tls.clientCAFrom.key) to it" $ref.kind $ref.name) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if and $tls.clientCRL (or $tls.clientCRLFrom.secret $tls.clientCRLFrom.configMap) }}
+{{- fail "TLS: set tls.clientCRL or tls.clientCRLFrom, not both" }}
 {{- end }}
 {{- if eq (int .Values.core.uid) (int .Values.gateway.uid) }}
 {{- fail "core.uid and gateway.uid must differ: the core's socket tells them apart by uid" }}

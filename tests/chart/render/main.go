@@ -3,14 +3,16 @@
 // few functions helm adds (include, required, tpl, toYaml, fromYaml, toJson)
 // and its built-in objects (.Values .Release .Chart .Template .Capabilities).
 //
-//	render [-notes] [-namespace NS] [-name RELEASE] CHART_DIR [VALUES.yaml...]
+//	render [-notes] [-namespace NS] [-name RELEASE] [-kube-version V]
+//	       [-lookup OBJECTS.yaml] CHART_DIR [VALUES.yaml...]
 //
 // Prints the manifests as helm does ("---\n# Source: ..." per template), or
 // NOTES.txt with -notes.  Values files are merged over values.yaml in order,
 // a null deleting a key, as helm does.  It is a check tool, not a helm:
-// no schema validation (the test does that), no dependencies, no hooks,
-// `lookup` finds nothing.  Built by tests/chart/chart_test.sh in GOPATH mode
-// from Debian's golang-*-dev packages, so it needs no network.
+// no schema validation (the test does that), no dependencies, no hooks;
+// `lookup` finds only the objects of -lookup (a stand-in for the cluster).
+// Built by tests/chart/chart_test.sh in GOPATH mode from Debian's
+// golang-*-dev packages, so it needs no network.
 package main
 
 import (
@@ -62,13 +64,46 @@ func merge(dst, src map[string]interface{}) {
 	}
 }
 
+// kubeVersionOf: .Capabilities.KubeVersion for "v1.29.4" (Version, Major, Minor).
+func kubeVersionOf(v string) map[string]interface{} {
+	if !strings.HasPrefix(v, "v") {
+		v = "v" + v
+	}
+	parts := strings.SplitN(strings.TrimPrefix(v, "v"), ".", 3)
+	if len(parts) < 2 {
+		die("-kube-version %q: want vMAJOR.MINOR[.PATCH]", v)
+	}
+	return map[string]interface{}{"Version": v, "Major": parts[0], "Minor": parts[1]}
+}
+
+// readObjects: the Kubernetes objects of a multi-document YAML file.
+func readObjects(path string) []map[string]interface{} {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		die("%v", err)
+	}
+	var out []map[string]interface{}
+	for _, doc := range strings.Split(string(b), "\n---") {
+		m := map[string]interface{}{}
+		if err := yaml.Unmarshal([]byte(doc), &m); err != nil {
+			die("%s: %v", path, err)
+		}
+		if len(m) > 0 {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
 func main() {
 	notes := flag.Bool("notes", false, "render NOTES.txt only")
 	ns := flag.String("namespace", "default", "release namespace")
 	name := flag.String("name", "replicad", "release name")
+	kubeVersion := flag.String("kube-version", "v1.31.0", "the cluster's version (.Capabilities.KubeVersion), as helm's --kube-version")
+	lookupFile := flag.String("lookup", "", "YAML documents `lookup` finds (the cluster's objects), else it finds nothing")
 	flag.Parse()
 	if flag.NArg() < 1 {
-		die("usage: render [-notes] [-namespace NS] [-name RELEASE] CHART_DIR [VALUES...]")
+		die("usage: render [-notes] [-namespace NS] [-name RELEASE] [-kube-version V] [-lookup FILE] CHART_DIR [VALUES...]")
 	}
 	dir := flag.Arg(0)
 
@@ -89,9 +124,7 @@ func main() {
 			"AppVersion": chart["appVersion"],
 		},
 		"Capabilities": map[string]interface{}{
-			"KubeVersion": map[string]interface{}{
-				"Version": "v1.31.0", "Major": "1", "Minor": "31",
-			},
+			"KubeVersion": kubeVersionOf(*kubeVersion),
 		},
 		"Files": map[string]interface{}{},
 	}
@@ -148,7 +181,20 @@ func main() {
 		}
 		return string(b)
 	}
-	funcs["lookup"] = func(...interface{}) map[string]interface{} {
+	// helm's lookup(apiVersion, kind, namespace, name): the object, or an
+	// empty map (as helm template and helm lint give without a cluster).
+	var objects []map[string]interface{}
+	if *lookupFile != "" {
+		objects = readObjects(*lookupFile)
+	}
+	funcs["lookup"] = func(apiVersion, kind, namespace, name string) map[string]interface{} {
+		for _, o := range objects {
+			md, _ := o["metadata"].(map[string]interface{})
+			if o["apiVersion"] == apiVersion && o["kind"] == kind && md != nil &&
+				md["name"] == name && (namespace == "" || md["namespace"] == namespace) {
+				return o
+			}
+		}
 		return map[string]interface{}{}
 	}
 	t.Funcs(funcs).Option("missingkey=zero")
