@@ -625,30 +625,44 @@ API_PATH = re.compile(r'"/api(?:s/([a-z0-9.]+)/v1|/v1)/namespaces/%s/([a-z]+)(/%
 
 def core_api_calls():
     """What the core asks of the API server, read from its sources: for each
-    core/*.c that starts requests (kc_start), the resource its path literals
+    core source (core/**/*.c) that starts requests (kc_start), the resource its path literals
     name (exactly one per file) and the kclient verbs it uses, as a set of
     (apiGroup, resource[/subresource], Kubernetes verb)."""
-    enum = read(os.path.join(ROOT, "core", "kclient.h"))
+    enum = read(os.path.join(ROOT, "core", "kube", "kclient.h"))
     m = re.search(r"enum kc_verb \{(.*?)\};", enum, re.S)
-    need(m, "core/kclient.h: no enum kc_verb")
+    need(m, "core/kube/kclient.h: no enum kc_verb")
     verbs = [v for v in re.findall(r"\b(KC_[A-Z_]+)\b", m.group(1)) if v != "KC_VERB_MAX"]
     need(set(verbs) == set(KC_RBAC),
-         "core/kclient.h verbs %s: map each to its RBAC verb in KC_RBAC" % sorted(verbs))
+         "core/kube/kclient.h verbs %s: map each to its RBAC verb in KC_RBAC" % sorted(verbs))
     calls = set()
     files = 0
-    for name in sorted(os.listdir(os.path.join(ROOT, "core"))):
-        if not name.endswith(".c") or name == "kclient.c":
-            continue
-        src = read(os.path.join(ROOT, "core", name))
-        if "kc_start(" not in src:
+    core = os.path.join(ROOT, "core")
+    sources = sorted(os.path.relpath(os.path.join(d, f), core)
+                     for d, _, fs in os.walk(core) for f in fs if f.endswith(".c"))
+    srcs = {}
+    for name in sources:
+        if os.path.basename(name) != "kclient.c":
+            srcs[name] = re.sub(r'"\s+"', "", read(os.path.join(core, name)))  # "a" "b" is one
+    verbs_of = lambda src: set(re.findall(r"\b(KC_(?:%s))\b" % "|".join(v[3:] for v in KC_RBAC), src))
+    # The list+watch loop (listwatch.c) starts LIST and WATCH requests on
+    # the paths its owners give it: its verbs count for each owner's
+    # resource (a file that calls lw_new).
+    loop = [n for n, src in srcs.items() if re.search(r"^lw_new\(", src, re.M)]
+    need(len(loop) == 1, "expected one list+watch loop (lw_new), found %s" % loop)
+    loop_src = srcs.pop(loop[0])
+    need(not API_PATH.search(loop_src), "core/%s names an API path itself" % loop[0])
+    loop_verbs = verbs_of(loop_src)
+    need(loop_verbs, "core/%s starts no request with a KC_ verb" % loop[0])
+    for name, src in srcs.items():
+        owner = "lw_new(" in src
+        if "kc_start(" not in src and not owner:
             need(not API_PATH.search(src), "core/%s names an API path but starts no request" % name)
             continue
         files += 1
-        src = re.sub(r'"\s+"', "", src)  # adjacent string literals are one
         res = {(g or "", r + ("/" + sub if sub else "")) for g, r, _, sub in API_PATH.findall(src)}
         need(len(res) == 1, "core/%s: API paths for %s; the check attributes verbs "
              "per file, so one resource per file" % (name, sorted(res) or "nothing"))
-        used = set(re.findall(r"\b(KC_(?:%s))\b" % "|".join(v[3:] for v in KC_RBAC), src))
+        used = (verbs_of(src) if "kc_start(" in src else set()) | (loop_verbs if owner else set())
         need(used, "core/%s starts requests with no KC_ verb it names" % name)
         g, r = res.pop()
         calls |= {(g, r, KC_RBAC[v]) for v in used}
