@@ -22,6 +22,7 @@
 #include "tests/kube-sim/ks_api.h"
 #include "tests/kube-sim/ks_http.h"
 #include "tests/kube-sim/ks_json.h"
+#include "tests/kube-sim/ks_pb.h"
 #include "tests/kube-sim/ks_query.h"
 #include "tests/kube-sim/ks_server.h"
 #include "tests/kube-sim/ks_status.h"
@@ -140,6 +141,19 @@ ks_api_route(struct evhttp_request *req, struct ks_route *r)
 		snprintf(r->ns, sizeof(r->ns), "%s", seg[i + 1]);
 		i += 2;
 	}
+	if (r->ns[0] == '\0' && n - i == 1 && strcmp(version, "v1") == 0) {
+		if (strcmp(group, "authorization.k8s.io") == 0 &&
+		    strcmp(seg[i], "selfsubjectaccessreviews") == 0)
+			r->review = KS_REVIEW_SSAR;
+		else if (strcmp(group, "authentication.k8s.io") == 0 &&
+		    strcmp(seg[i], "selfsubjectreviews") == 0)
+			r->review = KS_REVIEW_SSR;
+		if (r->review != KS_REVIEW_NONE) {
+			if (m == EVHTTP_REQ_POST)
+				r->verb = "create";
+			return;
+		}
+	}
 	if (ks_kind_by_resource(group, seg[i], &r->kind) != 0 ||
 	    strcmp(version, "v1") != 0)
 		return;
@@ -206,11 +220,13 @@ struct res_doc {
 	const char *const *verbs;
 	const char *const *shortnames;
 	const char *const *categories;
+	int cluster; /* cluster-scoped */
 };
 
 static const char *const verbs_all[] = {"create", "delete", "deletecollection",
     "get", "list", "patch", "update", "watch", NULL};
 static const char *const verbs_sub[] = {"get", "patch", "update", NULL};
+static const char *const verbs_create[] = {"create", NULL};
 static const char *const short_deploy[] = {"deploy", NULL};
 static const char *const short_cm[] = {"cm", NULL};
 static const char *const cat_all[] = {"all", NULL};
@@ -222,7 +238,7 @@ gen_resource(yajl_gen g, const struct res_doc *d)
 	    ks_gen_kstr(g, "name", d->name) != 0 ||
 	    ks_gen_kstr(g, "singularName", d->singular) != 0 ||
 	    ks_gen_str(g, "namespaced") != 0 ||
-	    yajl_gen_bool(g, 1) != yajl_gen_status_ok)
+	    yajl_gen_bool(g, !d->cluster) != yajl_gen_status_ok)
 		return -1;
 	if (d->group != NULL &&
 	    (ks_gen_kstr(g, "group", d->group) != 0 ||
@@ -311,18 +327,27 @@ handle_nonresource(
 {
 	static const struct res_doc apps[] = {
 	    {"deployments", "deployment", "Deployment", NULL, NULL, verbs_all,
-	        short_deploy, cat_all},
+	        short_deploy, cat_all, 0},
 	    {"deployments/scale", "", "Scale", "autoscaling", "v1", verbs_sub,
-	        NULL, NULL},
+	        NULL, NULL, 0},
 	    {"deployments/status", "", "Deployment", NULL, NULL, verbs_sub,
-	        NULL, NULL},
+	        NULL, NULL, 0},
 	};
 	static const struct res_doc core[] = {
 	    {"configmaps", "configmap", "ConfigMap", NULL, NULL, verbs_all,
-	        short_cm, NULL},
+	        short_cm, NULL, 0},
 	};
 	static const struct res_doc coord[] = {
-	    {"leases", "lease", "Lease", NULL, NULL, verbs_all, NULL, NULL},
+	    {"leases", "lease", "Lease", NULL, NULL, verbs_all, NULL, NULL, 0},
+	};
+	static const struct res_doc authz[] = {
+	    {"selfsubjectaccessreviews", "selfsubjectaccessreview",
+	        "SelfSubjectAccessReview", NULL, NULL, verbs_create, NULL, NULL,
+	        1},
+	};
+	static const struct res_doc authn[] = {
+	    {"selfsubjectreviews", "selfsubjectreview", "SelfSubjectReview",
+	        NULL, NULL, verbs_create, NULL, NULL, 1},
 	};
 	yajl_gen g;
 	int r = -1;
@@ -381,12 +406,16 @@ handle_nonresource(
 		        yajl_gen_array_open(g) == yajl_gen_status_ok &&
 		        gen_group(g, "apps", 0) == 0 &&
 		        gen_group(g, "coordination.k8s.io", 0) == 0 &&
+		        gen_group(g, "authentication.k8s.io", 0) == 0 &&
+		        gen_group(g, "authorization.k8s.io", 0) == 0 &&
 		        yajl_gen_array_close(g) == yajl_gen_status_ok &&
 		        yajl_gen_map_close(g) == yajl_gen_status_ok
 		    ? 0
 		    : -1;
 	} else if (strcmp(path, "/apis/apps") == 0 ||
-	    strcmp(path, "/apis/coordination.k8s.io") == 0) {
+	    strcmp(path, "/apis/coordination.k8s.io") == 0 ||
+	    strcmp(path, "/apis/authentication.k8s.io") == 0 ||
+	    strcmp(path, "/apis/authorization.k8s.io") == 0) {
 		r = gen_group(g, path + 6, 1);
 	} else if (strcmp(path, "/api/v1") == 0) {
 		r = gen_resource_list(g, "v1", core, 1);
@@ -394,6 +423,10 @@ handle_nonresource(
 		r = gen_resource_list(g, "apps/v1", apps, 3);
 	} else if (strcmp(path, "/apis/coordination.k8s.io/v1") == 0) {
 		r = gen_resource_list(g, "coordination.k8s.io/v1", coord, 1);
+	} else if (strcmp(path, "/apis/authorization.k8s.io/v1") == 0) {
+		r = gen_resource_list(g, "authorization.k8s.io/v1", authz, 1);
+	} else if (strcmp(path, "/apis/authentication.k8s.io/v1") == 0) {
+		r = gen_resource_list(g, "authentication.k8s.io/v1", authn, 1);
 	} else {
 		yajl_gen_free(g);
 		not_found_path(req);
@@ -506,6 +539,45 @@ static const char *
 header(struct evhttp_request *req, const char *name)
 {
 	return evhttp_find_header(evhttp_request_get_input_headers(req), name);
+}
+
+/*
+ * The body of a write as a JSON tree: application/json, or protobuf when
+ * pb_kind names the kind the endpoint takes (NULL: JSON only).  NULL after
+ * answering 415, 413 or 400.
+ */
+static struct ks_json *
+read_object(struct evhttp_request *req, const char *pb_kind)
+{
+	const char *ct = header(req, "Content-Type");
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	struct ks_status st;
+	struct ks_json *doc;
+	const unsigned char *p;
+	char msg[256];
+
+	if (pb_kind != NULL && media_is(ct, KS_PB_MEDIA)) {
+		if (len > KS_MAX_BODY) {
+			ks_status_too_large(&st, KS_MAX_BODY);
+			ks_http_reply_status(req, &st);
+			return NULL;
+		}
+		p = len > 0 ? evbuffer_pullup(in, (ev_ssize_t)len) : NULL;
+		doc = ks_pb_decode(
+		    p ? (const void *)p : "", len, pb_kind, msg, sizeof(msg));
+		if (doc == NULL) {
+			ks_status_bad_request(&st, "%s", msg);
+			ks_http_reply_status(req, &st);
+		}
+		return doc;
+	}
+	if (!media_is(ct, "application/json")) {
+		ks_status_unsupported_media(&st, BODY_TYPES);
+		ks_http_reply_status(req, &st);
+		return NULL;
+	}
+	return read_body(req);
 }
 
 /* metadata.resourceVersion precondition: 0 ok, -1 answered 409/400. */
@@ -718,12 +790,8 @@ handle_create(
 	struct ks_obj *o;
 	char name[KS_MAX_NAME + 1];
 
-	if (!media_is(header(req, "Content-Type"), "application/json")) {
-		ks_status_unsupported_media(&st, BODY_TYPES);
-		ks_http_reply_status(req, &st);
-		return;
-	}
-	if ((body = read_body(req)) == NULL)
+	if ((body = read_object(req,
+	         r->kind == KS_KIND_DEPLOYMENT ? "Deployment" : NULL)) == NULL)
 		return;
 	memset(&st, 0, sizeof(st));
 	o = ks_obj_from_create(r->kind, r->ns, body, &st);
@@ -749,12 +817,8 @@ handle_update(struct ks_server *srv, struct evhttp_request *req,
 	struct ks_json *body;
 	struct ks_obj *next;
 
-	if (!media_is(header(req, "Content-Type"), "application/json")) {
-		ks_status_unsupported_media(&st, BODY_TYPES);
-		ks_http_reply_status(req, &st);
-		return;
-	}
-	if ((body = read_body(req)) == NULL)
+	if ((body = read_object(req,
+	         r->kind == KS_KIND_DEPLOYMENT ? "Deployment" : NULL)) == NULL)
 		return;
 	if (body->type != KS_JSON_OBJECT) {
 		ks_json_free(body);
@@ -933,12 +997,7 @@ handle_scale(struct ks_server *srv, struct evhttp_request *req,
 		return;
 	}
 	if (strcmp(r->verb, "update") == 0) {
-		if (!media_is(ct, "application/json")) {
-			ks_status_unsupported_media(&st, BODY_TYPES);
-			ks_http_reply_status(req, &st);
-			return;
-		}
-		if ((body = read_body(req)) == NULL)
+		if ((body = read_object(req, "Scale")) == NULL)
 			return;
 		apply_scale(srv, req, cur, body);
 		ks_json_free(body);
@@ -989,6 +1048,217 @@ handle_scale(struct ks_server *srv, struct evhttp_request *req,
 	ks_json_free(doc);
 }
 
+/* ---- self reviews ---------------------------------------------------- */
+
+static const char *const ra_fields[] = {"namespace", "verb", "group", "version",
+    "resource", "subresource", "name", NULL};
+static const char *const nra_fields[] = {"path", "verb", NULL};
+
+/* Copy the string members named in fields from in (may be NULL) into a new
+ * object *out; -1 after answering 400 when one is not a string. */
+static int
+copy_attrs(struct evhttp_request *req, const struct ks_json *in,
+    const char *what, const char *const *fields, struct ks_json **out)
+{
+	struct ks_status st;
+	const struct ks_json *v;
+	int i;
+
+	*out = NULL;
+	if (in == NULL || in->type == KS_JSON_NULL)
+		return 0;
+	if (in->type != KS_JSON_OBJECT) {
+		ks_status_bad_request(&st,
+		    "json: cannot unmarshal value into Go struct field "
+		    "SelfSubjectAccessReviewSpec.spec.%s",
+		    what);
+		ks_http_reply_status(req, &st);
+		return -1;
+	}
+	if ((*out = ks_json_new(KS_JSON_OBJECT)) == NULL)
+		goto nomem;
+	for (i = 0; fields[i] != NULL; i++) {
+		if ((v = ks_json_get(in, fields[i])) == NULL ||
+		    v->type == KS_JSON_NULL)
+			continue;
+		if (v->type != KS_JSON_STRING) {
+			ks_json_free(*out);
+			*out = NULL;
+			ks_status_bad_request(&st,
+			    "json: cannot unmarshal value into Go struct "
+			    "field %s.%s of type string",
+			    what, fields[i]);
+			ks_http_reply_status(req, &st);
+			return -1;
+		}
+		if (v->len > 0 &&
+		    ks_json_set(*out, fields[i], ks_json_clone(v)) != 0)
+			goto nomem;
+	}
+	return 0;
+nomem:
+	ks_json_free(*out);
+	*out = NULL;
+	ks_status_internal(&st, "out of memory");
+	ks_http_reply_status(req, &st);
+	return -1;
+}
+
+static int
+gen_review_head(yajl_gen g, const char *kind, const char *api_version)
+{
+	return yajl_gen_map_open(g) == yajl_gen_status_ok &&
+	        ks_gen_kstr(g, "kind", kind) == 0 &&
+	        ks_gen_kstr(g, "apiVersion", api_version) == 0 &&
+	        ks_gen_str(g, "metadata") == 0 &&
+	        yajl_gen_map_open(g) == yajl_gen_status_ok &&
+	        ks_gen_str(g, "creationTimestamp") == 0 &&
+	        yajl_gen_null(g) == yajl_gen_status_ok &&
+	        yajl_gen_map_close(g) == yajl_gen_status_ok
+	    ? 0
+	    : -1;
+}
+
+/* SelfSubjectReview: the user and its groups as the authenticator gives
+ * them (service accounts get their two groups, everyone
+ * system:authenticated). */
+static int
+gen_ssr(yajl_gen g, const char *user)
+{
+	static const char sa[] = "system:serviceaccount:";
+	char grp[KS_MAX_NAMESPACE + 32];
+	const char *ns, *colon;
+
+	if (gen_review_head(
+	        g, "SelfSubjectReview", "authentication.k8s.io/v1") != 0 ||
+	    ks_gen_str(g, "status") != 0 ||
+	    yajl_gen_map_open(g) != yajl_gen_status_ok ||
+	    ks_gen_str(g, "userInfo") != 0 ||
+	    yajl_gen_map_open(g) != yajl_gen_status_ok ||
+	    ks_gen_kstr(g, "username", user) != 0 ||
+	    ks_gen_str(g, "groups") != 0 ||
+	    yajl_gen_array_open(g) != yajl_gen_status_ok)
+		return -1;
+	if (strncmp(user, sa, sizeof(sa) - 1) == 0) {
+		ns = user + sizeof(sa) - 1;
+		colon = strchr(ns, ':');
+		if (colon != NULL && (size_t)(colon - ns) <= KS_MAX_NAMESPACE) {
+			snprintf(grp, sizeof(grp),
+			    "system:serviceaccounts:%.*s", (int)(colon - ns),
+			    ns);
+			if (ks_gen_str(g, "system:serviceaccounts") != 0 ||
+			    ks_gen_str(g, grp) != 0)
+				return -1;
+		}
+	}
+	return ks_gen_str(g, "system:authenticated") == 0 &&
+	        yajl_gen_array_close(g) == yajl_gen_status_ok &&
+	        yajl_gen_map_close(g) == yajl_gen_status_ok &&
+	        yajl_gen_map_close(g) == yajl_gen_status_ok &&
+	        yajl_gen_map_close(g) == yajl_gen_status_ok
+	    ? 0
+	    : -1;
+}
+
+/* SelfSubjectAccessReview (kubectl auth can-i) and SelfSubjectReview
+ * (kubectl auth whoami): the user is kube-sim's one user, allowed
+ * everything except what a --deny rule names. */
+static void
+handle_review(struct ks_server *srv, struct evhttp_request *req,
+    const struct ks_route *r, const char *user)
+{
+	struct ks_status st;
+	struct ks_json *body, *ra = NULL, *nra = NULL;
+	yajl_gen g = NULL;
+	int ok = -1, allowed = 1;
+
+	if (strcmp(r->verb, "create") != 0) {
+		ks_status_method_not_allowed(&st);
+		ks_http_reply_status(req, &st);
+		return;
+	}
+	if ((body = read_object(req,
+	         r->review == KS_REVIEW_SSAR ? "SelfSubjectAccessReview"
+	                                     : "SelfSubjectReview")) == NULL)
+		return;
+	if (body->type != KS_JSON_OBJECT) {
+		ks_json_free(body);
+		ks_status_bad_request(&st,
+		    "json: cannot unmarshal array into Go value of type "
+		    "map[string]interface {}");
+		ks_http_reply_status(req, &st);
+		return;
+	}
+	if ((g = ks_gen_new()) == NULL)
+		goto out;
+	if (r->review == KS_REVIEW_SSR) {
+		ok = gen_ssr(g, user);
+		goto out;
+	}
+	if (copy_attrs(req, ks_json_getp(body, "spec.resourceAttributes"),
+	        "resourceAttributes", ra_fields, &ra) != 0 ||
+	    copy_attrs(req, ks_json_getp(body, "spec.nonResourceAttributes"),
+	        "nonResourceAttributes", nra_fields, &nra) != 0) {
+		ks_json_free(body);
+		ks_json_free(ra);
+		yajl_gen_free(g);
+		return;
+	}
+	if ((ra == NULL) == (nra == NULL)) {
+		ks_json_free(body);
+		ks_json_free(ra);
+		ks_json_free(nra);
+		yajl_gen_free(g);
+		ks_status_invalid(
+		    &st, "SelfSubjectAccessReview", "authorization.k8s.io", "");
+		ks_status_add_cause(&st, KS_CAUSE_INVALID,
+		    "spec.resourceAttributes", ra == NULL ? "null" : "{...}",
+		    "exactly one of nonResourceAttributes or "
+		    "resourceAttributes must be specified");
+		ks_http_reply_status(req, &st);
+		return;
+	}
+	if (ra != NULL) {
+		const char *verb = ks_json_str(ks_json_get(ra, "verb"));
+		const char *res = ks_json_str(ks_json_get(ra, "resource"));
+		const char *sub = ks_json_str(ks_json_get(ra, "subresource"));
+
+		allowed = !ks_admin_denied(srv->admin, verb ? verb : "",
+		    res ? res : "", sub ? sub : "");
+	}
+	ok = gen_review_head(g, "SelfSubjectAccessReview",
+	         "authorization.k8s.io/v1") == 0 &&
+	        ks_gen_str(g, "spec") == 0 &&
+	        yajl_gen_map_open(g) == yajl_gen_status_ok &&
+	        (ra == NULL ||
+	            (ks_gen_str(g, "resourceAttributes") == 0 &&
+	                ks_json_gen(g, ra) == 0)) &&
+	        (nra == NULL ||
+	            (ks_gen_str(g, "nonResourceAttributes") == 0 &&
+	                ks_json_gen(g, nra) == 0)) &&
+	        yajl_gen_map_close(g) == yajl_gen_status_ok &&
+	        ks_gen_str(g, "status") == 0 &&
+	        yajl_gen_map_open(g) == yajl_gen_status_ok &&
+	        ks_gen_str(g, "allowed") == 0 &&
+	        yajl_gen_bool(g, allowed) == yajl_gen_status_ok &&
+	        yajl_gen_map_close(g) == yajl_gen_status_ok &&
+	        yajl_gen_map_close(g) == yajl_gen_status_ok
+	    ? 0
+	    : -1;
+out:
+	ks_json_free(body);
+	ks_json_free(ra);
+	ks_json_free(nra);
+	if (ok == 0)
+		ks_http_reply_gen(req, 201, g);
+	else {
+		ks_status_internal(&st, "encoding failed");
+		ks_http_reply_status(req, &st);
+	}
+	if (g != NULL)
+		yajl_gen_free(g);
+}
+
 void
 ks_api_handle(struct ks_server *srv, struct evhttp_request *req,
     const struct ks_route *r, const char *user)
@@ -1011,6 +1281,10 @@ ks_api_handle(struct ks_server *srv, struct evhttp_request *req,
 			ks_status_internal(&st, "encoding failed");
 			ks_http_reply_status(req, &st);
 		}
+		return;
+	}
+	if (r->review != KS_REVIEW_NONE) {
+		handle_review(srv, req, r, user);
 		return;
 	}
 	if (!r->known) {

@@ -335,7 +335,15 @@ authenticate(
 	}
 	if (ks_api_public_path(r->path))
 		return "system:anonymous";
-	if (r->resource && r->known) {
+	if (r->review != KS_REVIEW_NONE) {
+		ks_status_forbidden(&st, "system:anonymous", "create",
+		    r->review == KS_REVIEW_SSAR ? "selfsubjectaccessreviews"
+		                                : "selfsubjectreviews",
+		    "",
+		    r->review == KS_REVIEW_SSAR ? "authorization.k8s.io"
+		                                : "authentication.k8s.io",
+		    "", "");
+	} else if (r->resource && r->known) {
 		const struct ks_kind_info *ki = ks_kind_info(r->kind);
 
 		ks_status_forbidden(&st, "system:anonymous", r->verb,

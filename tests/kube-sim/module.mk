@@ -3,17 +3,41 @@ KS_SRCS := $(wildcard tests/kube-sim/*.c)
 KS_BIN  := $(BUILD)/kube-sim
 BINS    += $(KS_BIN)
 
+# Protobuf request bodies (issue #16): protoc-c turns ks_k8s.proto into
+# $(BUILD)/gen/ks_k8s.pb-c.[ch]; libprotobuf-c decodes.  Only kube-sim
+# links it (the daemons' image builds never reach these rules).
+KS_PB_GEN    := $(BUILD)/gen/kube-sim
+KS_PB_C      := $(KS_PB_GEN)/ks_k8s.pb-c.c
+KS_PB_H      := $(KS_PB_GEN)/ks_k8s.pb-c.h
+KS_PB_OBJ    := $(BUILD)/obj/gen/kube-sim/ks_k8s.pb-c.o
+KS_PB_CFLAGS := $(shell pkg-config --cflags libprotobuf-c 2>/dev/null)
+KS_PB_LIBS   := $(shell pkg-config --libs libprotobuf-c 2>/dev/null || \
+                  echo -lprotobuf-c)
+
+$(KS_PB_C) $(KS_PB_H) &: tests/kube-sim/ks_k8s.proto
+	$(Q)mkdir -p $(KS_PB_GEN)
+	@echo "  PROTOC  $<"
+	$(Q)protoc-c --c_out=$(KS_PB_GEN) --proto_path=tests/kube-sim $<
+
+$(KS_PB_OBJ): $(KS_PB_C) $(KS_PB_H) | $(CONFIG_MK)
+	$(Q)mkdir -p $(@D)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) $(KS_PB_CFLAGS) -I$(KS_PB_GEN) -c -o $@ $<
+
+$(call obj,tests/kube-sim/ks_pb.c): $(KS_PB_H)
+
+$(call obj,$(KS_SRCS)): MOD_CFLAGS := $(CFLAGS_EVENT) $(CFLAGS_YAJL) \
+                                      $(KS_PB_CFLAGS) -I$(KS_PB_GEN)
+
+$(KS_BIN): $(call obj,$(KS_SRCS)) $(KS_PB_OBJ)
+	$(Q)mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_EVENT) $(LIBS_YAJL) $(KS_PB_LIBS)
+
 # The parts without libevent, linked into the unit tests too.
 KS_PURE := tests/kube-sim/ks_json.c tests/kube-sim/ks_status.c \
            tests/kube-sim/ks_select.c tests/kube-sim/ks_query.c \
            tests/kube-sim/ks_obj.c tests/kube-sim/ks_store.c
-
-$(call obj,$(KS_SRCS)): MOD_CFLAGS := $(CFLAGS_EVENT) $(CFLAGS_YAJL)
-
-$(KS_BIN): $(call obj,$(KS_SRCS))
-	$(Q)mkdir -p $(@D)
-	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_EVENT) $(LIBS_YAJL)
 
 # cmocka unit tests: one binary per tests/unit/kube-sim/test_*.c.
 KS_UNIT_SRCS := $(wildcard tests/unit/kube-sim/test_*.c)
