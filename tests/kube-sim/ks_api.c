@@ -27,6 +27,7 @@
 #include "tests/kube-sim/ks_server.h"
 #include "tests/kube-sim/ks_status.h"
 #include "tests/kube-sim/ks_store.h"
+#include "tests/kube-sim/ks_table.h"
 #include "tests/kube-sim/ks_watch.h"
 #include "tests/kube-sim/log.h"
 
@@ -580,6 +581,65 @@ read_object(struct evhttp_request *req, const char *pb_kind)
 	return read_body(req);
 }
 
+/*
+ * Table printing for this read: 1 with *inc set, 0 plain JSON, -1 after
+ * answering 400 (a bad includeObject).
+ */
+static int
+want_table(struct evhttp_request *req, const struct ks_route *r,
+    enum ks_table_include *inc)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+	struct ks_status st;
+	char v[32];
+	int got;
+
+	*inc = KS_TABLE_METADATA;
+	if (!ks_table_supported(r->kind) ||
+	    !ks_table_wanted(header(req, "Accept")))
+		return 0;
+	got = ks_query_get(query, "includeObject", v, sizeof(v));
+	if (got < 0 || (got == 1 && ks_table_include(v, inc) != 0)) {
+		ks_status_bad_request(&st,
+		    "includeObject: Unsupported value: \"%.31s\": supported "
+		    "values: \"None\", \"Metadata\", \"Object\"",
+		    got == 1 ? v : "");
+		ks_http_reply_status(req, &st);
+		return -1;
+	}
+	return 1;
+}
+
+/* One object as a Table of one row; metadata.resourceVersion is its. */
+static void
+reply_table_obj(struct evhttp_request *req, const struct ks_obj *o,
+    enum ks_table_include inc)
+{
+	struct ks_status st;
+	yajl_gen g;
+	char rvs[32];
+
+	snprintf(rvs, sizeof(rvs), "%llu", (unsigned long long)o->rv);
+	if ((g = ks_gen_new()) == NULL || ks_table_open(g) != 0 ||
+	    ks_gen_str(g, "metadata") != 0 ||
+	    yajl_gen_map_open(g) != yajl_gen_status_ok ||
+	    ks_gen_kstr(g, "resourceVersion", rvs) != 0 ||
+	    yajl_gen_map_close(g) != yajl_gen_status_ok ||
+	    ks_table_columns(g, o->kind) != 0 ||
+	    ks_table_row(g, o, inc, time(NULL)) != 0 ||
+	    yajl_gen_array_close(g) != yajl_gen_status_ok ||
+	    yajl_gen_map_close(g) != yajl_gen_status_ok) {
+		if (g != NULL)
+			yajl_gen_free(g);
+		ks_status_internal(&st, "encoding failed");
+		ks_http_reply_status(req, &st);
+		return;
+	}
+	ks_http_reply_gen(req, 200, g);
+	yajl_gen_free(g);
+}
+
 /* metadata.resourceVersion precondition: 0 ok, -1 answered 409/400. */
 static int
 check_precondition(struct evhttp_request *req, const struct ks_obj *cur,
@@ -651,8 +711,12 @@ handle_list(struct ks_server *srv, struct evhttp_request *req,
 	uint64_t cur = ks_store_rv(s), oldest = ks_store_oldest(s), list_rv;
 	size_t i, n, emitted = 0, remaining = 0;
 	char rvs[32], *tok = NULL;
-	int more = 0;
+	int more = 0, table;
+	enum ks_table_include inc;
+	time_t now = time(NULL);
 
+	if ((table = want_table(req, r, &inc)) < 0)
+		return;
 	if (q->has_rv && q->rv > cur) {
 		ks_status_rv_too_large(
 		    &st, (unsigned long long)q->rv, (unsigned long long)cur);
@@ -700,9 +764,10 @@ handle_list(struct ks_server *srv, struct evhttp_request *req,
 	if ((g = ks_gen_new()) == NULL)
 		goto nomem;
 	snprintf(rvs, sizeof(rvs), "%llu", (unsigned long long)list_rv);
-	if (yajl_gen_map_open(g) != yajl_gen_status_ok ||
-	    ks_gen_kstr(g, "kind", ki->list_kind) != 0 ||
-	    ks_gen_kstr(g, "apiVersion", ki->api_version) != 0)
+	if (table ? ks_table_open(g) != 0
+	          : (yajl_gen_map_open(g) != yajl_gen_status_ok ||
+	                ks_gen_kstr(g, "kind", ki->list_kind) != 0 ||
+	                ks_gen_kstr(g, "apiVersion", ki->api_version) != 0))
 		goto nomem;
 	/* Items first into a second generator would double the memory;
 	 * instead: count what fits, then write metadata, then items. */
@@ -742,9 +807,11 @@ handle_list(struct ks_server *srv, struct evhttp_request *req,
 		    ks_gen_kint(
 		        g, "remainingItemCount", (long long)remaining) != 0)
 			goto nomem;
-		if (yajl_gen_map_close(g) != yajl_gen_status_ok ||
-		    ks_gen_str(g, "items") != 0 ||
-		    yajl_gen_array_open(g) != yajl_gen_status_ok)
+		if (yajl_gen_map_close(g) != yajl_gen_status_ok)
+			goto nomem;
+		if (table ? ks_table_columns(g, r->kind) != 0
+		          : (ks_gen_str(g, "items") != 0 ||
+		                yajl_gen_array_open(g) != yajl_gen_status_ok))
 			goto nomem;
 		emitted = 0;
 		for (j = start; j < n && last != NULL; j++) {
@@ -759,7 +826,8 @@ handle_list(struct ks_server *srv, struct evhttp_request *req,
 			            &q->labels, ks_obj_labels(o))))
 				continue;
 			/* Items of a typed list carry no kind/apiVersion. */
-			if (ks_obj_gen(g, o, 0) != 0)
+			if ((table ? ks_table_row(g, o, inc, now)
+			           : ks_obj_gen(g, o, 0)) != 0)
 				goto nomem;
 			if (o == last)
 				break;
@@ -1306,9 +1374,14 @@ ks_api_handle(struct ks_server *srv, struct evhttp_request *req,
 				ks_http_reply_status(req, &st);
 				return;
 			}
-			if (q.watch)
-				ks_watch_start(srv, req, r->kind, r->ns, &q);
-			else
+			if (q.watch) {
+				enum ks_table_include inc;
+				int t = want_table(req, r, &inc);
+
+				if (t >= 0)
+					ks_watch_start(srv, req, r->kind, r->ns,
+					    &q, t, inc);
+			} else
 				handle_list(srv, req, r, &q);
 			ks_query_clear(&q);
 			return;
@@ -1329,9 +1402,15 @@ ks_api_handle(struct ks_server *srv, struct evhttp_request *req,
 		handle_scale(srv, req, r, cur);
 		return;
 	}
-	if (strcmp(r->verb, "get") == 0)
-		reply_obj(req, 200, cur);
-	else if (strcmp(r->verb, "update") == 0 && r->sub[0] == '\0')
+	if (strcmp(r->verb, "get") == 0) {
+		enum ks_table_include inc;
+		int t = want_table(req, r, &inc);
+
+		if (t == 1)
+			reply_table_obj(req, cur, inc);
+		else if (t == 0)
+			reply_obj(req, 200, cur);
+	} else if (strcmp(r->verb, "update") == 0 && r->sub[0] == '\0')
 		handle_update(srv, req, r, cur);
 	else if (strcmp(r->verb, "patch") == 0 && r->sub[0] == '\0')
 		handle_patch(srv, req, r, cur);
