@@ -1,0 +1,113 @@
+#!/bin/bash
+# kube-sim-kubectl-verbs: kubectl's everyday verbs, unmodified, against
+# kube-sim over HTTPS + token (issue #16): auth can-i / whoami, create
+# (protobuf body), get with server-side Table (with and without -o wide),
+# get --watch with Table events, describe, scale, rollout status, patch
+# (json, merge, strategic), delete.
+. "$(dirname "$0")/ks-common.sh"
+lib_init kube-sim-kubectl-verbs
+
+command -v kubectl >/dev/null 2>&1 || lib_skip "kubectl not installed"
+command -v openssl >/dev/null 2>&1 || lib_skip "openssl not installed"
+ks_pki
+
+ks_start --deployments frontend=3,orders=2 --token verbs-token \
+    "${KS_TLS[@]}" --controller-delay-ms 50 --deny patch:configmaps \
+    --deny 'delete:*' --user system:serviceaccount:apps:deployer
+
+D=$LIB_TMP
+cat >"$D/kubeconfig" <<KC
+apiVersion: v1
+kind: Config
+clusters:
+- name: sim
+  cluster: {server: "$KS_URL", certificate-authority: "$KS_CA"}
+users:
+- name: sim
+  user: {token: verbs-token}
+contexts:
+- name: sim
+  context: {cluster: sim, user: sim, namespace: default}
+current-context: sim
+KC
+export KUBECONFIG=$D/kubeconfig
+K="kubectl --request-timeout=20s --cache-dir=$D/cache"
+
+# --- auth can-i / whoami ---------------------------------------------------
+expect_eq "can-i get deployments" "$($K auth can-i get deployments 2>&1)" yes
+expect_eq "can-i patch configmaps (--deny)" "$($K auth can-i patch configmaps 2>&1)" no
+expect_eq "can-i delete anything (--deny delete:*)" "$($K auth can-i delete deployments 2>&1)" no
+check "can-i exit status 1 on no" sh -c "! $K auth can-i delete leases >/dev/null 2>&1"
+expect_eq "can-i non-resource URL" "$($K auth can-i get /healthz 2>&1)" yes
+OUT=$($K auth whoami 2>&1)
+expect_match "whoami username" "$OUT" 'Username +system:serviceaccount:apps:deployer'
+expect_match "whoami groups" "$OUT" 'Groups +\[system:serviceaccounts system:serviceaccounts:apps system:authenticated\]'
+expect_eq "whoami -o json" "$($K auth whoami -o json | jq_py 'j["status"]["userInfo"]["username"]')" \
+    system:serviceaccount:apps:deployer
+expect_match "discovery lists authorization.k8s.io" "$(kget /apis -H "Authorization: Bearer verbs-token")" \
+    '"name":"authorization.k8s.io"'
+expect_eq "SSAR without attributes is 422" \
+    "$(KS_AUTH=verbs-token ksend POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews \
+        application/json '{"spec":{}}' | jq_py '(j["code"], j["reason"])')" "(422, 'Invalid')"
+expect_match "SSAR anonymous is 403 with the real message" \
+    "$(ksend POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews application/json '{}')" \
+    'User \\"system:anonymous\\" cannot create resource \\"selfsubjectaccessreviews\\" in API group \\"authorization.k8s.io\\" at the cluster scope'
+
+# --- create: kubectl sends protobuf -----------------------------------------
+expect_match "create deployment (protobuf body)" \
+    "$($K create deployment web --image=nginx:1.27 --image=busybox --port=8080 --replicas=2 2>&1)" \
+    'deployment.apps/web created'
+expect_eq "created: spec from protobuf" \
+    "$($K get deployment web -o json | jq_py '(j["spec"]["replicas"], j["spec"]["selector"]["matchLabels"], [c["image"] for c in j["spec"]["template"]["spec"]["containers"]], j["spec"]["template"]["spec"]["containers"][0]["ports"])')" \
+    "(2, {'app': 'web'}, ['nginx:1.27', 'busybox'], [{'containerPort': 8080}])"
+expect_match "create again: AlreadyExists" "$($K create deployment web --image=nginx 2>&1)" \
+    'failed to create deployment: deployments.apps "web" already exists'
+expect_match "bad protobuf body is 400" \
+    "$(KS_AUTH=verbs-token ksend POST $DEPS application/vnd.kubernetes.protobuf 'k8s')" \
+    '"code":400'
+check "rollout status of the new deployment" sh -c \
+    "$K rollout status deployment/web --timeout=20s | grep -q 'successfully rolled out'"
+
+# --- get: server-side Table ----------------------------------------------
+OUT=$($K get deployments 2>&1)
+expect_match "get: real columns" "$OUT" '^NAME +READY +UP-TO-DATE +AVAILABLE +AGE$'
+expect_match "get: frontend row" "$OUT" '^frontend +3/3 +3 +3 +[0-9]+s$'
+OUT=$($K get deployments -o wide 2>&1)
+expect_match "get -o wide: wide columns" "$OUT" \
+    '^NAME +READY +UP-TO-DATE +AVAILABLE +AGE +CONTAINERS +IMAGES +SELECTOR$'
+expect_match "get -o wide: web row" "$OUT" \
+    '^web +2/2 +2 +2 +[0-9]+s +nginx,busybox +nginx:1.27,busybox +app=web$'
+expect_match "get one deployment" "$($K get deployment orders 2>&1)" '^orders +2/2 +2 +2 '
+expect_eq "Table answer shape" \
+    "$(kget "$DEPS?limit=1" -H "Authorization: Bearer verbs-token" \
+        -H 'Accept: application/json;as=Table;v=v1;g=meta.k8s.io,application/json' |
+        jq_py '(j["kind"], [c["name"] for c in j["columnDefinitions"]], [c["priority"] for c in j["columnDefinitions"]], j["rows"][0]["object"]["kind"], "continue" in j["metadata"])')" \
+    "('Table', ['Name', 'Ready', 'Up-to-date', 'Available', 'Age', 'Containers', 'Images', 'Selector'], [0, 0, 0, 0, 0, 1, 1, 1], 'PartialObjectMetadata', True)"
+expect_eq "includeObject=None" \
+    "$(kget "$DEPS?includeObject=None" -H "Authorization: Bearer verbs-token" \
+        -H 'Accept: application/json;as=Table;v=v1;g=meta.k8s.io' | jq_py '"object" in j["rows"][0]')" False
+expect_eq "plain JSON without as=Table" \
+    "$(kget "$DEPS" -H "Authorization: Bearer verbs-token" | jq_py 'j["kind"]')" DeploymentList
+
+# get --watch: Table events keep the columns.
+lib_bg kwatch $K get deployments --watch --request-timeout=30s
+check "watch shows the table" lib_wait_line 20 "$LIB_TMP/kwatch.out" '^orders +2/2'
+$K scale deployment orders --replicas=4 >/dev/null
+check "watch shows the scale as a row" lib_wait_line 20 "$LIB_TMP/kwatch.out" '^orders +4/4 +4 +4'
+kill "$LIB_LAST_PID" 2>/dev/null
+
+# --- describe ----------------------------------------------------------------
+OUT=$($K describe deployment web 2>&1)
+expect_match "describe: name" "$OUT" '^Name: +web$'
+expect_match "describe: replicas" "$OUT" 'Replicas: +2 desired'
+expect_match "describe: image" "$OUT" 'Image: +nginx:1.27'
+
+# --- delete (denied, then allowed) ----------------------------------------
+expect_match "delete denied by --deny" "$($K delete deployment web 2>&1)" \
+    'Error from server \(Forbidden\): deployments.apps "web" is forbidden'
+kcurl -X DELETE "$KS_URL/_sim/deny" >/dev/null
+expect_match "delete" "$($K delete deployment web 2>&1)" 'deployment.apps "web" deleted'
+expect_match "deleted: 404" "$($K get deployment web 2>&1)" 'NotFound'
+
+check "clean exit on SIGTERM" ks_stop
+lib_finish
