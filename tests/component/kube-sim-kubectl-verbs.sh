@@ -96,6 +96,42 @@ $K scale deployment orders --replicas=4 >/dev/null
 check "watch shows the scale as a row" lib_wait_line 20 "$LIB_TMP/kwatch.out" '^orders +4/4 +4 +4'
 kill "$LIB_LAST_PID" 2>/dev/null
 
+# --- patch: json (RFC 6902), merge, strategic; scale ---------------------------
+expect_match "patch --type=json" \
+    "$($K patch deployment web --type=json -p '[{"op":"replace","path":"/spec/replicas","value":3},{"op":"add","path":"/metadata/labels/tier","value":"front"}]' 2>&1)" \
+    'deployment.apps/web patched'
+expect_eq "json patch applied" \
+    "$($K get deployment web -o jsonpath='{.spec.replicas} {.metadata.labels.tier}')" "3 front"
+expect_match "json patch: failed test is 422 Invalid" \
+    "$($K patch deployment web --type=json -p '[{"op":"test","path":"/spec/replicas","value":7}]' 2>&1)" \
+    'The request is invalid: the server rejected our request due to an error in our request'
+expect_match "json patch: remove of a missing member is 422" \
+    "$($K patch deployment web --type=json -p '[{"op":"remove","path":"/spec/nothing"}]' 2>&1)" \
+    'the server rejected our request due to an error in our request'
+expect_match "json patch: not an array is 400" \
+    "$($K patch deployment web --type=json -p '{"op":"remove"}' 2>&1)" \
+    'Error from server \(BadRequest\): json: cannot unmarshal object into Go value of type jsonpatch.Patch'
+expect_match "json patch: move/copy/remove" \
+    "$($K patch deployment web --type=json -p '[{"op":"add","path":"/metadata/annotations","value":{}},{"op":"copy","from":"/metadata/labels/tier","path":"/metadata/annotations/tier"},{"op":"move","from":"/metadata/annotations/tier","path":"/metadata/annotations/was-tier"},{"op":"remove","path":"/metadata/labels/tier"}]' 2>&1)" \
+    'patched'
+expect_eq "move/copy/remove applied" \
+    "$($K get deployment web -o json | jq_py '(j["metadata"]["labels"], j["metadata"]["annotations"])')" \
+    "({'app': 'web'}, {'was-tier': 'front'})"
+expect_match "json patch: stale resourceVersion is 409" \
+    "$($K patch deployment web --type=json -p '[{"op":"replace","path":"/metadata/resourceVersion","value":"1"}]' 2>&1)" \
+    'Error from server \(Conflict\)'
+expect_match "json patch on deployments/scale" \
+    "$($K patch deployment web --subresource=scale --type=json -p '[{"op":"replace","path":"/spec/replicas","value":2}]' 2>&1)" \
+    'scale.autoscaling/web patched'
+expect_match "patch --type=merge" "$($K patch deployment web --type=merge -p '{"spec":{"replicas":4}}' 2>&1)" 'patched'
+expect_match "patch --type=strategic" \
+    "$($K patch deployment web --type=strategic -p '{"metadata":{"labels":{"team":"x"}}}' 2>&1)" 'patched'
+expect_eq "merge and strategic applied" \
+    "$($K get deployment web -o jsonpath='{.spec.replicas} {.metadata.labels.team}')" "4 x"
+expect_match "kubectl scale" "$($K scale deployment web --replicas=2 2>&1)" 'deployment.apps/web scaled'
+check "scaled web reaches 2/2 in the table" lib_wait 20 sh -c \
+    "$K get deployment web | grep -Eq '^web +2/2 +2 +2 '"
+
 # --- describe ----------------------------------------------------------------
 OUT=$($K describe deployment web 2>&1)
 expect_match "describe: name" "$OUT" '^Name: +web$'

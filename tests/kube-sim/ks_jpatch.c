@@ -23,6 +23,9 @@ struct jp {
 	size_t nodes; /* values in the document now */
 };
 
+static enum ks_jpatch_err jp_fail(struct jp *, enum ks_jpatch_err, const char *,
+    ...) __attribute__((format(printf, 3, 4)));
+
 static enum ks_jpatch_err
 jp_fail(struct jp *j, enum ks_jpatch_err e, const char *fmt, ...)
 {

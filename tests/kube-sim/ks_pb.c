@@ -26,6 +26,9 @@ struct pb_ctx {
 	int failed;
 };
 
+static void pb_fail(struct pb_ctx *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static void
 pb_fail(struct pb_ctx *c, const char *fmt, ...)
 {

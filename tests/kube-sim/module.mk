@@ -57,3 +57,25 @@ $(BUILD)/tests/test_ks_%: $(BUILD)/obj/tests/unit/kube-sim/test_ks_%.o \
 
 # Component tests: scripts that start $(BUILD)/kube-sim.
 COMPONENT_TESTS += $(sort $(wildcard tests/component/kube-sim-*.sh))
+
+# libFuzzer drivers (FUZZ=1 only): JSON patch and protobuf bodies.
+ifeq ($(FUZZ),1)
+KS_FUZZERS := $(BUILD)/fuzz/fuzz_ks_jpatch $(BUILD)/fuzz/fuzz_ks_pb
+FUZZERS    += $(KS_FUZZERS)
+
+$(call obj,tests/fuzz/fuzz_ks_jpatch.c): MOD_CFLAGS := $(CFLAGS_YAJL)
+$(call obj,tests/fuzz/fuzz_ks_pb.c): MOD_CFLAGS := $(CFLAGS_YAJL)
+
+$(BUILD)/fuzz/fuzz_ks_jpatch: $(BUILD)/obj/tests/fuzz/fuzz_ks_jpatch.o \
+    $(call obj,tests/kube-sim/ks_jpatch.c tests/kube-sim/ks_json.c)
+	$(Q)mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS_YAJL)
+
+$(BUILD)/fuzz/fuzz_ks_pb: $(BUILD)/obj/tests/fuzz/fuzz_ks_pb.o \
+    $(call obj,tests/kube-sim/ks_pb.c tests/kube-sim/ks_json.c) $(KS_PB_OBJ)
+	$(Q)mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS_YAJL) \
+	    $(KS_PB_LIBS)
+endif
