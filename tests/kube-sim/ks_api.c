@@ -26,6 +26,7 @@
 #include "tests/kube-sim/ks_pb.h"
 #include "tests/kube-sim/ks_query.h"
 #include "tests/kube-sim/ks_server.h"
+#include "tests/kube-sim/ks_smp.h"
 #include "tests/kube-sim/ks_status.h"
 #include "tests/kube-sim/ks_store.h"
 #include "tests/kube-sim/ks_table.h"
@@ -964,6 +965,16 @@ apply_json_patch(
 	return -1;
 }
 
+/* Merge patch or, for application/strategic-merge-patch+json, a strategic
+ * one (lists merged by their patch merge keys, directives applied). */
+static int
+merge_or_smp(const char *ct, struct ks_json **doc, const struct ks_json *p)
+{
+	if (media_is(ct, "application/strategic-merge-patch+json"))
+		return ks_smp_apply(doc, p);
+	return ks_json_merge_patch(doc, p);
+}
+
 static void
 handle_patch(struct ks_server *srv, struct evhttp_request *req,
     const struct ks_route *r, struct ks_obj *cur)
@@ -1021,10 +1032,10 @@ handle_patch(struct ks_server *srv, struct evhttp_request *req,
 		return;
 	}
 	if ((next = ks_obj_clone(cur)) == NULL ||
-	    ks_json_merge_patch(&next->doc, patch) != 0) {
+	    merge_or_smp(ct, &next->doc, patch) != 0) {
 		ks_json_free(patch);
 		ks_obj_unref(next);
-		ks_status_internal(&st, "out of memory");
+		ks_status_bad_request(&st, "unable to apply the patch");
 		ks_http_reply_status(req, &st);
 		return;
 	}
@@ -1187,7 +1198,7 @@ handle_scale(struct ks_server *srv, struct evhttp_request *req,
 		doc = ks_json_parse(buf, len, &err, NULL, 0);
 	if (g != NULL)
 		yajl_gen_free(g);
-	if (doc == NULL || ks_json_merge_patch(&doc, body) != 0) {
+	if (doc == NULL || merge_or_smp(ct, &doc, body) != 0) {
 		ks_json_free(doc);
 		ks_json_free(body);
 		ks_status_internal(&st, "out of memory");

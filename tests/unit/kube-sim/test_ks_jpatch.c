@@ -13,6 +13,7 @@
 #include "tests/kube-sim/ks_jpatch.h"
 #include "tests/kube-sim/ks_json.h"
 #include "tests/kube-sim/ks_obj.h"
+#include "tests/kube-sim/ks_smp.h"
 #include "tests/kube-sim/ks_table.h"
 
 static struct ks_json *
@@ -208,6 +209,49 @@ test_ks_jpatch_copy_bound(void **state)
 }
 
 static void
+smp(const char *doc, const char *patch, const char *want)
+{
+	struct ks_json *d = J(doc), *p = J(patch), *w = J(want);
+
+	assert_int_equal(ks_smp_apply(&d, p), 0);
+	assert_true(ks_json_equal(d, w));
+	ks_json_free(d);
+	ks_json_free(p);
+	ks_json_free(w);
+}
+
+/* Strategic merge patch as kubectl apply sends it. */
+static void
+test_ks_smp(void **state)
+{
+	(void)state;
+	/* Merge by name, directives never stored. */
+	smp("{\"containers\":[{\"name\":\"a\",\"image\":\"x\",\"ports\":["
+	    "{\"containerPort\":80}]},{\"name\":\"b\",\"image\":\"y\"}]}",
+	    "{\"$setElementOrder/containers\":[{\"name\":\"a\"},{\"name\":"
+	    "\"b\"}],\"containers\":[{\"name\":\"a\",\"image\":\"x2\"}]}",
+	    "{\"containers\":[{\"name\":\"a\",\"image\":\"x2\",\"ports\":["
+	    "{\"containerPort\":80}]},{\"name\":\"b\",\"image\":\"y\"}]}");
+	/* $patch: delete of an item, new item appended. */
+	smp("{\"env\":[{\"name\":\"A\",\"value\":\"1\"},{\"name\":\"B\"}]}",
+	    "{\"env\":[{\"name\":\"A\",\"$patch\":\"delete\"},{\"name\":"
+	    "\"C\",\"value\":\"3\"}]}",
+	    "{\"env\":[{\"name\":\"B\"},{\"name\":\"C\",\"value\":\"3\"}]}");
+	/* Lists without a merge key are replaced; null deletes. */
+	smp("{\"args\":[\"a\",\"b\"],\"x\":1}", "{\"args\":[\"c\"],\"x\":null}",
+	    "{\"args\":[\"c\"]}");
+	/* $retainKeys and $deleteFromPrimitiveList. */
+	smp("{\"s\":{\"type\":\"R\",\"rollingUpdate\":{\"maxSurge\":1}},"
+	    "\"finalizers\":[\"a\",\"b\"]}",
+	    "{\"s\":{\"$retainKeys\":[\"type\"],\"type\":\"Recreate\"},"
+	    "\"$deleteFromPrimitiveList/finalizers\":[\"a\"]}",
+	    "{\"s\":{\"type\":\"Recreate\"},\"finalizers\":[\"b\"]}");
+	/* $patch: replace on a map. */
+	smp("{\"m\":{\"a\":1,\"b\":2}}",
+	    "{\"m\":{\"$patch\":\"replace\",\"c\":3}}", "{\"m\":{\"c\":3}}");
+}
+
+static void
 test_ks_table_accept(void **state)
 {
 	(void)state;
@@ -294,6 +338,7 @@ main(void)
 	    cmocka_unit_test(test_ks_jpatch_rfc_examples),
 	    cmocka_unit_test(test_ks_jpatch_errors),
 	    cmocka_unit_test(test_ks_jpatch_copy_bound),
+	    cmocka_unit_test(test_ks_smp),
 	    cmocka_unit_test(test_ks_table_accept),
 	    cmocka_unit_test(test_ks_table_duration),
 	    cmocka_unit_test(test_ks_table_row),
