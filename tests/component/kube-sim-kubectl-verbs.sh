@@ -132,6 +132,64 @@ expect_match "kubectl scale" "$($K scale deployment web --replicas=2 2>&1)" 'dep
 check "scaled web reaches 2/2 in the table" lib_wait 20 sh -c \
     "$K get deployment web | grep -Eq '^web +2/2 +2 +2 '"
 
+# --- apply (client-side) twice, with a change in between; field validation ---
+cat >"$D/app.yaml" <<'Y'
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: app
+  labels: {app: app}
+  annotations: {owner: team-a}
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: app}
+  template:
+    metadata:
+      labels: {app: app}
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.27
+        ports: [{containerPort: 80}]
+        env: [{name: A, value: "1"}, {name: B, value: "2"}]
+      - name: side
+        image: busybox
+Y
+sed -e 's/nginx:1.27/nginx:1.28/' -e 's/replicas: 2/replicas: 3/' \
+    -e 's/{name: A, value: "1"}, //' -e 's/owner: team-a/owner: team-b/' \
+    "$D/app.yaml" >"$D/app2.yaml"
+sed 's/^  replicas: 3$/  replicas: 3\n  bogus: 1/' "$D/app2.yaml" >"$D/bad.yaml"
+expect_match "openapi v3 root lists apps/v1" \
+    "$(kget /openapi/v3 -H "Authorization: Bearer verbs-token")" '"apis/apps/v1":\{"serverRelativeURL":"/openapi/v3/apis/apps/v1\?hash='
+expect_eq "openapi v3 apps/v1: PATCH deployments has fieldValidation" \
+    "$(kget /openapi/v3/apis/apps/v1 -H "Authorization: Bearer verbs-token" |
+        jq_py '[p["name"] for p in j["paths"]["/apis/apps/v1/namespaces/{namespace}/deployments/{name}"]["patch"]["parameters"]].count("fieldValidation")')" 1
+expect_match "apply (create)" "$($K apply -f "$D/app.yaml" 2>&1)" 'deployment.apps/app created'
+expect_match "apply again unchanged" "$($K apply -f "$D/app.yaml" 2>&1)" 'deployment.apps/app unchanged'
+expect_match "apply with a change" "$($K apply -f "$D/app2.yaml" 2>&1)" 'deployment.apps/app configured'
+expect_eq "apply merged by key (containers, env, ports kept)" \
+    "$($K get deployment app -o json | jq_py '(j["spec"]["replicas"], j["metadata"]["annotations"]["owner"], [(c["name"], c["image"], c.get("ports"), c.get("env")) for c in j["spec"]["template"]["spec"]["containers"]])')" \
+    "(3, 'team-b', [('web', 'nginx:1.28', [{'containerPort': 80}], [{'name': 'B', 'value': '2'}]), ('side', 'busybox', None, None)])"
+expect_match "apply unknown field: Strict (default) is 400" "$($K apply -f "$D/bad.yaml" 2>&1)" \
+    'Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: unknown field "spec.bogus"'
+OUT=$($K apply -f "$D/bad.yaml" --validate=warn 2>&1)
+expect_match "apply --validate=warn: warning" "$OUT" 'Warning: unknown field "spec.bogus"'
+expect_match "apply --validate=warn: applied" "$OUT" 'deployment.apps/app (configured|unchanged)'
+expect_eq "unknown field not stored" "$($K get deployment app -o jsonpath='{.spec.bogus}|{.spec.replicas}')" '|3'
+expect_match "create with an unknown field: 400" \
+    "$($K create -f "$D/bad.yaml" --dry-run=none 2>&1)" 'strict decoding error: unknown field "spec.bogus"'
+DUP='{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"dup"},"spec":{"replicas":1,"replicas":2,"selector":{"matchLabels":{"a":"b"}},"template":{"metadata":{"labels":{"a":"b"}},"spec":{"containers":[{"name":"c","image":"i","imagex":1}]}}}}'
+expect_match "fieldValidation=Strict: unknown and duplicate" \
+    "$(KS_AUTH=verbs-token ksend POST "$DEPS?fieldValidation=Strict" application/json "$DUP")" \
+    'strict decoding error: unknown field \\"spec.template.spec.containers\[0\].imagex\\", duplicate field \\"spec.replicas\\"'
+OUT=$(KS_AUTH=verbs-token kcurl -si -X POST -H 'Content-Type: application/json' --data-binary "$DUP" "$KS_URL$DEPS")
+expect_match "fieldValidation unset (Warn): 201" "$OUT" '^HTTP/1.1 201'
+expect_match "Warn: Warning header per field" "$OUT" 'Warning: 299 - "duplicate field \\"spec.replicas\\""'
+expect_match "fieldValidation=bogus: 422" \
+    "$(KS_AUTH=verbs-token ksend POST "$DEPS?fieldValidation=bogus" application/json "$DUP")" \
+    'CreateOptions.meta.k8s.io \\"\\" is invalid: fieldValidation: Unsupported value: \\"bogus\\"'
+
 # --- describe ----------------------------------------------------------------
 OUT=$($K describe deployment web 2>&1)
 expect_match "describe: name" "$OUT" '^Name: +web$'

@@ -25,6 +25,7 @@
 #include "tests/kube-sim/ks_json.h"
 #include "tests/kube-sim/ks_pb.h"
 #include "tests/kube-sim/ks_query.h"
+#include "tests/kube-sim/ks_schema.h"
 #include "tests/kube-sim/ks_server.h"
 #include "tests/kube-sim/ks_smp.h"
 #include "tests/kube-sim/ks_status.h"
@@ -426,6 +427,15 @@ handle_nonresource(
 		r = gen_resource_list(g, "apps/v1", apps, 3);
 	} else if (strcmp(path, "/apis/coordination.k8s.io/v1") == 0) {
 		r = gen_resource_list(g, "coordination.k8s.io/v1", coord, 1);
+	} else if (strcmp(path, "/openapi/v3") == 0 ||
+	    strcmp(path, "/openapi/v3/") == 0) {
+		r = ks_schema_openapi_root(g);
+	} else if (strncmp(path, "/openapi/v3/", 12) == 0) {
+		if ((r = ks_schema_openapi_gv(g, path + 12)) == -1) {
+			yajl_gen_free(g);
+			not_found_path(req);
+			return 0;
+		}
 	} else if (strcmp(path, "/apis/authorization.k8s.io/v1") == 0) {
 		r = gen_resource_list(g, "authorization.k8s.io/v1", authz, 1);
 	} else if (strcmp(path, "/apis/authentication.k8s.io/v1") == 0) {
@@ -505,7 +515,7 @@ media_is(const char *ctype, const char *want)
  * answering (413 too large, 400 malformed).
  */
 static struct ks_json *
-read_body(struct evhttp_request *req)
+read_body(struct evhttp_request *req, struct ks_json_dups *dups)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(in);
@@ -521,8 +531,8 @@ read_body(struct evhttp_request *req)
 		return NULL;
 	}
 	p = len > 0 ? evbuffer_pullup(in, (ev_ssize_t)len) : NULL;
-	doc = ks_json_parse(
-	    p ? (const void *)p : "", len, &err, msg, sizeof(msg));
+	doc = ks_json_parse_dups(
+	    p ? (const void *)p : "", len, &err, msg, sizeof(msg), dups);
 	if (doc == NULL) {
 		if (err == KS_JSON_ENOMEM) {
 			ks_status_internal(&st, "out of memory");
@@ -550,7 +560,8 @@ header(struct evhttp_request *req, const char *name)
  * answering 415, 413 or 400.
  */
 static struct ks_json *
-read_object(struct evhttp_request *req, const char *pb_kind)
+read_object(
+    struct evhttp_request *req, const char *pb_kind, struct ks_json_dups *dups)
 {
 	const char *ct = header(req, "Content-Type");
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
@@ -560,6 +571,8 @@ read_object(struct evhttp_request *req, const char *pb_kind)
 	const unsigned char *p;
 	char msg[256];
 
+	if (dups != NULL)
+		dups->n = 0;
 	if (pb_kind != NULL && media_is(ct, KS_PB_MEDIA)) {
 		if (len > KS_MAX_BODY) {
 			ks_status_too_large(&st, KS_MAX_BODY);
@@ -580,7 +593,7 @@ read_object(struct evhttp_request *req, const char *pb_kind)
 		ks_http_reply_status(req, &st);
 		return NULL;
 	}
-	return read_body(req);
+	return read_body(req, dups);
 }
 
 /*
@@ -640,6 +653,103 @@ reply_table_obj(struct evhttp_request *req, const struct ks_obj *o,
 	}
 	ks_http_reply_gen(req, 200, g);
 	yajl_gen_free(g);
+}
+
+/* ---- fieldValidation ---------------------------------------------------- */
+
+enum field_validation { FV_WARN = 0, FV_STRICT, FV_IGNORE };
+
+/*
+ * The fieldValidation query parameter (absent: Warn, the server default).
+ * -1 after answering 422 for another value, as ValidateCreateOptions &
+ * co. do (opts: "CreateOptions", "UpdateOptions", "PatchOptions").
+ */
+static int
+field_validation(
+    struct evhttp_request *req, const char *opts, enum field_validation *fv)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+	struct ks_status st;
+	char v[32], shown[48];
+	int got = ks_query_get(query, "fieldValidation", v, sizeof(v));
+
+	*fv = FV_WARN;
+	if (got == 0 || (got == 1 && (v[0] == '\0' || strcmp(v, "Warn") == 0)))
+		return 0;
+	if (got == 1 && strcmp(v, "Strict") == 0) {
+		*fv = FV_STRICT;
+		return 0;
+	}
+	if (got == 1 && strcmp(v, "Ignore") == 0) {
+		*fv = FV_IGNORE;
+		return 0;
+	}
+	snprintf(shown, sizeof(shown), "\"%s\"", got == 1 ? v : "");
+	ks_status_invalid(&st, opts, "meta.k8s.io", "");
+	ks_status_add_cause(&st, KS_CAUSE_NOT_SUPPORTED, "fieldValidation",
+	    shown, "\"Ignore\", \"Strict\", \"Warn\"");
+	ks_http_reply_status(req, &st);
+	return -1;
+}
+
+/*
+ * Unknown (from the schema) and duplicate (from the parser) fields of a
+ * decoded document: Strict answers 400 with the strict decoder's text,
+ * Warn adds one "Warning: 299 - ..." header per field, Ignore nothing;
+ * unless answered, unknown fields are removed from doc.
+ * 0 go on, -1 answered.
+ */
+static int
+check_fields(struct evhttp_request *req, enum field_validation fv,
+    enum ks_kind k, enum ks_schema_doc d, struct ks_json *doc,
+    const struct ks_json_dups *dups)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	const char *kind =
+	    d == KS_SCHEMA_SCALE ? "Scale" : ks_kind_info(k)->kind;
+	struct ks_schema_errs e;
+	struct ks_status st;
+	char msg[sizeof(st.message)], one[320];
+	size_t off;
+	int i, nd;
+
+	/* Unknown fields never reach the store (the typed decode drops
+	 * them); Strict rejects the request first. */
+	ks_schema_unknown(k, d, doc, fv != FV_STRICT, &e);
+	if (fv == FV_IGNORE)
+		return 0;
+	nd = dups ? dups->n : 0;
+	if (e.n == 0 && nd == 0)
+		return 0;
+	if (fv == FV_WARN) {
+		for (i = 0; i < e.n && i < KS_SCHEMA_MAX_ERRS; i++) {
+			snprintf(one, sizeof(one),
+			    "299 - \"unknown field \\\"%s\\\"\"", e.path[i]);
+			evhttp_add_header(h, "Warning", one);
+		}
+		for (i = 0; i < nd && i < KS_JSON_MAX_DUPS; i++) {
+			snprintf(one, sizeof(one),
+			    "299 - \"duplicate field \\\"%s\\\"\"",
+			    dups->path[i]);
+			evhttp_add_header(h, "Warning", one);
+		}
+		return 0;
+	}
+	off = (size_t)snprintf(msg, sizeof(msg),
+	    "%s in version \"v1\" cannot be handled as a %s: strict decoding "
+	    "error: ",
+	    kind, kind);
+	for (i = 0; i < e.n && i < KS_SCHEMA_MAX_ERRS && off < sizeof(msg); i++)
+		off += (size_t)snprintf(msg + off, sizeof(msg) - off,
+		    "%sunknown field \"%s\"", i ? ", " : "", e.path[i]);
+	for (i = 0; i < nd && i < KS_JSON_MAX_DUPS && off < sizeof(msg); i++)
+		off += (size_t)snprintf(msg + off, sizeof(msg) - off,
+		    "%sduplicate field \"%s\"", i || e.n ? ", " : "",
+		    dups->path[i]);
+	ks_status_bad_request(&st, "%s", msg);
+	ks_http_reply_status(req, &st);
+	return -1;
 }
 
 /* metadata.resourceVersion precondition: 0 ok, -1 answered 409/400. */
@@ -858,11 +968,21 @@ handle_create(
 	struct ks_status st;
 	struct ks_json *body;
 	struct ks_obj *o;
+	struct ks_json_dups dups;
+	enum field_validation fv;
 	char name[KS_MAX_NAME + 1];
 
-	if ((body = read_object(req,
-	         r->kind == KS_KIND_DEPLOYMENT ? "Deployment" : NULL)) == NULL)
+	if (field_validation(req, "CreateOptions", &fv) != 0)
 		return;
+	if ((body = read_object(req,
+	         r->kind == KS_KIND_DEPLOYMENT ? "Deployment" : NULL, &dups)) ==
+	    NULL)
+		return;
+	if (check_fields(req, fv, r->kind, KS_SCHEMA_OBJECT, body, &dups) !=
+	    0) {
+		ks_json_free(body);
+		return;
+	}
 	memset(&st, 0, sizeof(st));
 	o = ks_obj_from_create(r->kind, r->ns, body, &st);
 	ks_json_free(body);
@@ -886,10 +1006,21 @@ handle_update(struct ks_server *srv, struct evhttp_request *req,
 	struct ks_status st;
 	struct ks_json *body;
 	struct ks_obj *next;
+	struct ks_json_dups dups;
+	enum field_validation fv;
 
-	if ((body = read_object(req,
-	         r->kind == KS_KIND_DEPLOYMENT ? "Deployment" : NULL)) == NULL)
+	if (field_validation(req, "UpdateOptions", &fv) != 0)
 		return;
+	if ((body = read_object(req,
+	         r->kind == KS_KIND_DEPLOYMENT ? "Deployment" : NULL, &dups)) ==
+	    NULL)
+		return;
+	if (body->type == KS_JSON_OBJECT &&
+	    check_fields(req, fv, r->kind, KS_SCHEMA_OBJECT, body, &dups) !=
+	        0) {
+		ks_json_free(body);
+		return;
+	}
 	if (body->type != KS_JSON_OBJECT) {
 		ks_json_free(body);
 		ks_status_bad_request(&st,
@@ -983,10 +1114,13 @@ handle_patch(struct ks_server *srv, struct evhttp_request *req,
 	struct ks_status st;
 	struct ks_json *patch;
 	struct ks_obj *next;
+	struct ks_json_dups dups;
+	enum field_validation fv;
 
-	(void)r;
+	if (field_validation(req, "PatchOptions", &fv) != 0)
+		return;
 	if (media_is(ct, "application/json-patch+json")) {
-		if ((patch = read_body(req)) == NULL)
+		if ((patch = read_body(req, &dups)) == NULL)
 			return;
 		if ((next = ks_obj_clone(cur)) == NULL) {
 			ks_json_free(patch);
@@ -996,6 +1130,8 @@ handle_patch(struct ks_server *srv, struct evhttp_request *req,
 		}
 		/* The precondition is the patched object's resourceVersion. */
 		if (apply_json_patch(req, &next->doc, patch) != 0 ||
+		    check_fields(req, fv, r->kind, KS_SCHEMA_OBJECT, next->doc,
+		        NULL) != 0 ||
 		    check_precondition(req, cur, next->doc) != 0) {
 			ks_obj_unref(next);
 			return;
@@ -1017,7 +1153,7 @@ handle_patch(struct ks_server *srv, struct evhttp_request *req,
 		ks_http_reply_status(req, &st);
 		return;
 	}
-	if ((patch = read_body(req)) == NULL)
+	if ((patch = read_body(req, &dups)) == NULL)
 		return;
 	if (patch->type != KS_JSON_OBJECT) {
 		ks_json_free(patch);
@@ -1040,6 +1176,11 @@ handle_patch(struct ks_server *srv, struct evhttp_request *req,
 		return;
 	}
 	ks_json_free(patch);
+	if (check_fields(
+	        req, fv, r->kind, KS_SCHEMA_OBJECT, next->doc, &dups) != 0) {
+		ks_obj_unref(next);
+		return;
+	}
 	memset(&st, 0, sizeof(st));
 	if (ks_obj_validate_update(cur, next, 1, &st) != 0) {
 		ks_obj_unref(next);
@@ -1139,15 +1280,24 @@ handle_scale(struct ks_server *srv, struct evhttp_request *req,
 	size_t len;
 	yajl_gen g;
 	int jp;
+	struct ks_json_dups dups;
+	enum field_validation fv;
 
 	if (strcmp(r->verb, "get") == 0) {
 		reply_scale(req, cur);
 		return;
 	}
+	if (field_validation(req,
+	        strcmp(r->verb, "update") == 0 ? "UpdateOptions"
+	                                       : "PatchOptions",
+	        &fv) != 0)
+		return;
 	if (strcmp(r->verb, "update") == 0) {
-		if ((body = read_object(req, "Scale")) == NULL)
+		if ((body = read_object(req, "Scale", &dups)) == NULL)
 			return;
-		apply_scale(srv, req, cur, body);
+		if (check_fields(
+		        req, fv, r->kind, KS_SCHEMA_SCALE, body, &dups) == 0)
+			apply_scale(srv, req, cur, body);
 		ks_json_free(body);
 		return;
 	}
@@ -1163,7 +1313,7 @@ handle_scale(struct ks_server *srv, struct evhttp_request *req,
 		ks_http_reply_status(req, &st);
 		return;
 	}
-	if ((body = read_body(req)) == NULL)
+	if ((body = read_body(req, &dups)) == NULL)
 		return;
 	if (jp) {
 		if ((g = ks_gen_new()) != NULL &&
@@ -1179,6 +1329,8 @@ handle_scale(struct ks_server *srv, struct evhttp_request *req,
 			return;
 		}
 		if (apply_json_patch(req, &doc, body) == 0 &&
+		    check_fields(
+		        req, fv, r->kind, KS_SCHEMA_SCALE, doc, NULL) == 0 &&
 		    check_precondition(req, cur, doc) == 0)
 			apply_scale(srv, req, cur, doc);
 		ks_json_free(doc);
@@ -1212,7 +1364,8 @@ handle_scale(struct ks_server *srv, struct evhttp_request *req,
 		return;
 	}
 	ks_json_free(body);
-	apply_scale(srv, req, cur, doc);
+	if (check_fields(req, fv, r->kind, KS_SCHEMA_SCALE, doc, &dups) == 0)
+		apply_scale(srv, req, cur, doc);
 	ks_json_free(doc);
 }
 
@@ -1339,6 +1492,7 @@ handle_review(struct ks_server *srv, struct evhttp_request *req,
 	struct ks_json *body, *ra = NULL, *nra = NULL;
 	yajl_gen g = NULL;
 	int ok = -1, allowed = 1;
+	struct ks_json_dups dups;
 
 	if (strcmp(r->verb, "create") != 0) {
 		ks_status_method_not_allowed(&st);
@@ -1347,7 +1501,8 @@ handle_review(struct ks_server *srv, struct evhttp_request *req,
 	}
 	if ((body = read_object(req,
 	         r->review == KS_REVIEW_SSAR ? "SelfSubjectAccessReview"
-	                                     : "SelfSubjectReview")) == NULL)
+	                                     : "SelfSubjectReview",
+	         &dups)) == NULL)
 		return;
 	if (body->type != KS_JSON_OBJECT) {
 		ks_json_free(body);

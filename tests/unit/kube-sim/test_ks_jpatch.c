@@ -13,6 +13,7 @@
 #include "tests/kube-sim/ks_jpatch.h"
 #include "tests/kube-sim/ks_json.h"
 #include "tests/kube-sim/ks_obj.h"
+#include "tests/kube-sim/ks_schema.h"
 #include "tests/kube-sim/ks_smp.h"
 #include "tests/kube-sim/ks_table.h"
 
@@ -251,6 +252,37 @@ test_ks_smp(void **state)
 	    "{\"m\":{\"$patch\":\"replace\",\"c\":3}}", "{\"m\":{\"c\":3}}");
 }
 
+/* Duplicate paths as sigs.k8s.io/json names them; unknown fields found
+ * and pruned. */
+static void
+test_ks_schema_fields(void **state)
+{
+	static const char doc[] =
+	    "{\"kind\":\"Deployment\",\"spec\":{\"replicas\":1,\"replicas\":2,"
+	    "\"template\":{\"spec\":{\"containers\":[{\"name\":\"a\"},{"
+	    "\"name\":\"b\",\"name\":\"c\",\"imagex\":1}]}}},\"bogus\":{}}";
+	struct ks_json_dups d;
+	struct ks_schema_errs e;
+	enum ks_json_err err;
+	struct ks_json *j;
+
+	(void)state;
+	j = ks_json_parse_dups(doc, sizeof(doc) - 1, &err, NULL, 0, &d);
+	assert_non_null(j);
+	assert_int_equal(d.n, 2);
+	assert_string_equal(d.path[0], "spec.replicas");
+	assert_string_equal(d.path[1], "spec.template.spec.containers[1].name");
+	ks_schema_unknown(KS_KIND_DEPLOYMENT, KS_SCHEMA_OBJECT, j, 1, &e);
+	assert_int_equal(e.n, 2);
+	assert_string_equal(
+	    e.path[0], "spec.template.spec.containers[1].imagex");
+	assert_string_equal(e.path[1], "bogus");
+	assert_null(ks_json_get(j, "bogus"));
+	ks_schema_unknown(KS_KIND_DEPLOYMENT, KS_SCHEMA_OBJECT, j, 0, &e);
+	assert_int_equal(e.n, 0);
+	ks_json_free(j);
+}
+
 static void
 test_ks_table_accept(void **state)
 {
@@ -339,6 +371,7 @@ main(void)
 	    cmocka_unit_test(test_ks_jpatch_errors),
 	    cmocka_unit_test(test_ks_jpatch_copy_bound),
 	    cmocka_unit_test(test_ks_smp),
+	    cmocka_unit_test(test_ks_schema_fields),
 	    cmocka_unit_test(test_ks_table_accept),
 	    cmocka_unit_test(test_ks_table_duration),
 	    cmocka_unit_test(test_ks_table_row),
