@@ -190,6 +190,43 @@ expect_match "fieldValidation=bogus: 422" \
     "$(KS_AUTH=verbs-token ksend POST "$DEPS?fieldValidation=bogus" application/json "$DUP")" \
     'CreateOptions.meta.k8s.io \\"\\" is invalid: fieldValidation: Unsupported value: \\"bogus\\"'
 
+# --- server-side apply twice, conflicts, --force-conflicts --------------------
+sed 's/name: app$/name: ssa/; s/app: app}/app: ssa}/g' "$D/app.yaml" >"$D/ssa.yaml"
+sed 's/name: app$/name: ssa/; s/app: app}/app: ssa}/g' "$D/app2.yaml" >"$D/ssa2.yaml"
+expect_match "apply --server-side (creates)" "$($K apply --server-side -f "$D/ssa.yaml" 2>&1)" \
+    'deployment.apps/ssa serverside-applied'
+expect_match "apply --server-side again" "$($K apply --server-side -f "$D/ssa.yaml" 2>&1)" 'serverside-applied'
+expect_match "apply --server-side with a change" "$($K apply --server-side -f "$D/ssa2.yaml" 2>&1)" 'serverside-applied'
+expect_eq "server-side apply result" \
+    "$($K get deployment ssa -o json | jq_py '(j["spec"]["replicas"], j["metadata"]["annotations"], [(c["name"], c["image"], c.get("env")) for c in j["spec"]["template"]["spec"]["containers"]])')" \
+    "(3, {'owner': 'team-b'}, [('web', 'nginx:1.28', [{'name': 'B', 'value': '2'}]), ('side', 'busybox', None)])"
+expect_eq "managedFields: kubectl Apply" \
+    "$($K get deployment ssa -o json --show-managed-fields | jq_py '[(m["manager"], m["operation"]) for m in j["metadata"]["managedFields"]]')" \
+    '[["kubectl","Apply"]]' 
+$K scale deployment ssa --replicas=5 >/dev/null
+expect_match "conflict on spec.replicas after kubectl scale" \
+    "$($K apply --server-side -f "$D/ssa2.yaml" 2>&1)" \
+    'Apply failed with 1 conflict: conflict with "kubectl" with subresource "scale" using apps/v1 at [0-9TZ:-]+: \.spec\.replicas'
+expect_eq "conflict Status shape" \
+    "$(KS_AUTH=verbs-token kcurl -X PATCH -H 'Content-Type: application/apply-patch+yaml' \
+        --data-binary '{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"ssa"},"spec":{"replicas":7}}' \
+        "$KS_URL$DEPS/ssa?fieldManager=other" |
+        jq_py '(j["code"], j["reason"], j["details"]["causes"][0]["reason"], j["details"]["causes"][0]["field"])')" \
+    "(409, 'Conflict', 'FieldManagerConflict', '.spec.replicas')"
+expect_match "--force-conflicts" "$($K apply --server-side --force-conflicts -f "$D/ssa2.yaml" 2>&1)" 'serverside-applied'
+expect_eq "forced: replicas back to 3" "$($K get deployment ssa -o jsonpath='{.spec.replicas}')" 3
+$K label deployment ssa app=relabeled --overwrite >/dev/null
+$K annotate deployment ssa owner=someone --overwrite >/dev/null
+OUT=$($K apply --server-side -f "$D/ssa2.yaml" 2>&1)
+expect_match "conflicts on an annotation and a label" "$OUT" \
+    '^error: Apply failed with 2 conflicts: conflicts with "kubectl-annotate" using apps/v1 at [0-9TZ:-]+:$'
+expect_match "conflict lines (sorted managers)" "$(echo "$OUT" | sed -n 2,4p | tr '\n' '|')" \
+    '^- \.metadata\.annotations\.owner\|conflicts with "kubectl-label" using apps/v1 at [0-9TZ:-]+:\|- \.metadata\.labels\.app\|$'
+expect_match "apply-patch without fieldManager is 422" \
+    "$(KS_AUTH=verbs-token kcurl -X PATCH -H 'Content-Type: application/apply-patch+yaml' \
+        --data-binary '{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"ssa"}}' "$KS_URL$DEPS/ssa")" \
+    'fieldManager: Required value'
+
 # --- describe ----------------------------------------------------------------
 OUT=$($K describe deployment web 2>&1)
 expect_match "describe: name" "$OUT" '^Name: +web$'

@@ -28,6 +28,7 @@
 #include "tests/kube-sim/ks_schema.h"
 #include "tests/kube-sim/ks_server.h"
 #include "tests/kube-sim/ks_smp.h"
+#include "tests/kube-sim/ks_ssa.h"
 #include "tests/kube-sim/ks_status.h"
 #include "tests/kube-sim/ks_store.h"
 #include "tests/kube-sim/ks_table.h"
@@ -782,18 +783,84 @@ check_precondition(struct evhttp_request *req, const struct ks_obj *cur,
 	return 0;
 }
 
-/* Commit next (taken); answer with the stored object or the scale. */
+/*
+ * The field manager of a write: the fieldManager parameter, else the
+ * User-Agent up to its first "/" (the API server's default), at most 128
+ * bytes.  0, or -1 after answering 422 for an invalid parameter.
+ */
+static int
+field_manager(
+    struct evhttp_request *req, const char *opts, char *buf, size_t len)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+	const char *ua = header(req, "User-Agent");
+	struct ks_status st;
+	size_t i, n;
+	int got = ks_query_get(query, "fieldManager", buf, len);
+
+	if (got == 1 && buf[0] != '\0') {
+		for (i = 0; buf[i] != '\0'; i++) {
+			if ((unsigned char)buf[i] < 0x20 ||
+			    (unsigned char)buf[i] > 0x7e)
+				break;
+		}
+		if (i <= 128 && buf[i] == '\0')
+			return 0;
+	}
+	if (got < 0 || got == 1) {
+		ks_status_invalid(&st, opts, "meta.k8s.io", "");
+		ks_status_add_cause(&st, KS_CAUSE_INVALID, "fieldManager",
+		    "\"...\"",
+		    "must consist of printable characters, at most 128");
+		ks_http_reply_status(req, &st);
+		return -1;
+	}
+	n = ua ? strcspn(ua, "/") : 0;
+	if (n == 0 || n >= len || n > 128) {
+		snprintf(buf, len, "unknown");
+		return 0;
+	}
+	memcpy(buf, ua, n);
+	buf[n] = '\0';
+	for (i = 0; i < n; i++) {
+		if ((unsigned char)buf[i] < 0x20 ||
+		    (unsigned char)buf[i] > 0x7e)
+			buf[i] = '_';
+	}
+	return 0;
+}
+
+/* Commit next (taken); answer with the stored object or the scale.  A
+ * write that is not an apply records its field manager (managedFields). */
 static void
 commit_and_reply(struct ks_server *srv, struct evhttp_request *req,
     struct ks_obj *next, int scale)
 {
 	struct ks_status st;
-	struct ks_obj *o;
-	char ns[KS_MAX_NAMESPACE + 1], name[KS_MAX_NAME + 1];
+	struct ks_obj *o, *cur;
+	char ns[KS_MAX_NAMESPACE + 1], name[KS_MAX_NAME + 1], mgr[160];
 	enum ks_kind k = next->kind;
 
 	snprintf(ns, sizeof(ns), "%s", next->ns);
 	snprintf(name, sizeof(name), "%s", next->name);
+	cur = ks_store_get(srv->store, k, ns, name);
+	if (field_manager(req,
+	        strcmp(ks_http_method(req), "PUT") == 0 ? "UpdateOptions"
+	                                                : "PatchOptions",
+	        mgr, sizeof(mgr)) != 0) {
+		ks_obj_unref(next);
+		return;
+	}
+	if (ks_ssa_record_update(cur ? cur->doc : NULL, next->doc, mgr,
+	        scale ? "scale" : "", ks_kind_info(k)->api_version,
+	        time(NULL)) != 0 ||
+	    ks_obj_refresh(next) != 0) {
+		ks_obj_unref(next);
+		ks_status_internal(&st, "out of memory");
+		ks_http_reply_status(req, &st);
+		return;
+	}
 	if (ks_store_update(srv->store, next) < 0) {
 		ks_status_internal(&st, "update failed");
 		ks_http_reply_status(req, &st);
@@ -970,7 +1037,7 @@ handle_create(
 	struct ks_obj *o;
 	struct ks_json_dups dups;
 	enum field_validation fv;
-	char name[KS_MAX_NAME + 1];
+	char name[KS_MAX_NAME + 1], mgr[160];
 
 	if (field_validation(req, "CreateOptions", &fv) != 0)
 		return;
@@ -991,6 +1058,18 @@ handle_create(
 		return;
 	}
 	snprintf(name, sizeof(name), "%s", o->name);
+	if (field_manager(req, "CreateOptions", mgr, sizeof(mgr)) != 0) {
+		ks_obj_unref(o);
+		return;
+	}
+	if (ks_ssa_record_update(
+	        NULL, o->doc, mgr, "", ki->api_version, time(NULL)) != 0 ||
+	    ks_obj_refresh(o) != 0) {
+		ks_obj_unref(o);
+		ks_status_internal(&st, "out of memory");
+		ks_http_reply_status(req, &st);
+		return;
+	}
 	if (ks_store_create(srv->store, o, (long long)time(NULL)) != 0) {
 		ks_status_already_exists(&st, ki->resource, ki->group, name);
 		ks_http_reply_status(req, &st);
@@ -1147,8 +1226,7 @@ handle_patch(struct ks_server *srv, struct evhttp_request *req,
 	}
 	if (!media_is(ct, "application/merge-patch+json") &&
 	    !media_is(ct, "application/strategic-merge-patch+json")) {
-		/* XXX apply-patch is accepted by the real server; kube-sim
-		 * answers it 415 (README: known gaps). */
+		/* apply-patch is handled before (handle_apply). */
 		ks_status_unsupported_media(&st, PATCH_TYPES);
 		ks_http_reply_status(req, &st);
 		return;
@@ -1367,6 +1445,149 @@ handle_scale(struct ks_server *srv, struct evhttp_request *req,
 	if (check_fields(req, fv, r->kind, KS_SCHEMA_SCALE, doc, &dups) == 0)
 		apply_scale(srv, req, cur, doc);
 	ks_json_free(doc);
+}
+
+/*
+ * Server-side apply: PATCH with application/apply-patch+yaml (a JSON
+ * body, as kubectl sends it; YAML proper is not parsed).  Creates the
+ * object when it does not exist.  Conflicts answer 409 unless force=true.
+ */
+static void
+handle_apply(struct ks_server *srv, struct evhttp_request *req,
+    const struct ks_route *r, struct ks_obj *cur)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+	const struct ks_kind_info *ki = ks_kind_info(r->kind);
+	struct ks_status st;
+	struct ks_json *config, *doc = NULL, *mf = NULL, *md;
+	struct ks_json_dups dups;
+	struct ks_obj *o = NULL;
+	enum field_validation fv;
+	char mgr[160], force[16];
+	const char *nm, *kind;
+	int rc;
+
+	if (field_validation(req, "PatchOptions", &fv) != 0)
+		return;
+	if (ks_query_get(query, "fieldManager", mgr, sizeof(mgr)) != 1 ||
+	    mgr[0] == '\0') {
+		ks_status_invalid(&st, "PatchOptions", "meta.k8s.io", "");
+		ks_status_add_cause(&st, KS_CAUSE_REQUIRED, "fieldManager", "",
+		    "is required for apply patch");
+		ks_http_reply_status(req, &st);
+		return;
+	}
+	if (field_manager(req, "PatchOptions", mgr, sizeof(mgr)) != 0)
+		return;
+	if ((config = read_body(req, &dups)) == NULL)
+		return;
+	if (config->type != KS_JSON_OBJECT) {
+		ks_json_free(config);
+		ks_status_bad_request(&st,
+		    "error decoding YAML: json: cannot unmarshal into Go value "
+		    "of type map[string]interface {}");
+		ks_http_reply_status(req, &st);
+		return;
+	}
+	kind = ks_json_str(ks_json_get(config, "kind"));
+	nm = ks_json_str(ks_json_getp(config, "metadata.name"));
+	if (kind == NULL || strcmp(kind, ki->kind) != 0 || nm == NULL ||
+	    strcmp(nm, r->name) != 0) {
+		ks_json_free(config);
+		ks_status_bad_request(&st,
+		    "the apply configuration must name kind %s and "
+		    "metadata.name %s",
+		    ki->kind, r->name);
+		ks_http_reply_status(req, &st);
+		return;
+	}
+	if (check_fields(req, fv, r->kind, KS_SCHEMA_OBJECT, config, &dups) !=
+	    0) {
+		ks_json_free(config);
+		return;
+	}
+	rc = ks_ssa_apply(cur ? cur->doc : NULL, config, mgr, ki->api_version,
+	    ks_query_get(query, "force", force, sizeof(force)) == 1 &&
+	        ks_query_bool(force),
+	    time(NULL), &doc, &st);
+	ks_json_free(config);
+	if (rc != 0) {
+		if (rc < 0)
+			ks_status_internal(&st, "out of memory");
+		ks_http_reply_status(req, &st);
+		return;
+	}
+	/* managedFields survive validation only through this copy. */
+	mf = ks_json_clone(ks_json_getp(doc, "metadata.managedFields"));
+	if (cur == NULL) {
+		/* Identity fields are never owned, so not copied: name it. */
+		if ((md = ks_json_obj(doc, "metadata")) == NULL ||
+		    ks_json_set_str(md, "name", r->name) != 0) {
+			ks_json_free(doc);
+			ks_json_free(mf);
+			ks_status_internal(&st, "out of memory");
+			ks_http_reply_status(req, &st);
+			return;
+		}
+		memset(&st, 0, sizeof(st));
+		o = ks_obj_from_create(r->kind, r->ns, doc, &st);
+		ks_json_free(doc);
+		if (o == NULL) {
+			ks_json_free(mf);
+			ks_http_reply_status(req, &st);
+			return;
+		}
+		if (mf != NULL &&
+		    ((md = ks_json_get(o->doc, "metadata")) == NULL ||
+		        ks_json_set(md, "managedFields", mf) != 0 ||
+		        ks_obj_refresh(o) != 0)) {
+			ks_obj_unref(o);
+			ks_status_internal(&st, "out of memory");
+			ks_http_reply_status(req, &st);
+			return;
+		}
+		if (ks_store_create(srv->store, o, (long long)time(NULL)) !=
+		    0) {
+			ks_status_already_exists(
+			    &st, ki->resource, ki->group, r->name);
+			ks_http_reply_status(req, &st);
+			return;
+		}
+		reply_obj(req, 201,
+		    ks_store_get(srv->store, r->kind, r->ns, r->name));
+		return;
+	}
+	if ((o = ks_obj_clone(cur)) == NULL) {
+		ks_json_free(doc);
+		ks_json_free(mf);
+		ks_status_internal(&st, "out of memory");
+		ks_http_reply_status(req, &st);
+		return;
+	}
+	ks_json_free(o->doc);
+	o->doc = doc;
+	memset(&st, 0, sizeof(st));
+	if (ks_obj_validate_update(cur, o, 1, &st) != 0) {
+		ks_json_free(mf);
+		ks_obj_unref(o);
+		ks_http_reply_status(req, &st);
+		return;
+	}
+	md = ks_json_get(o->doc, "metadata");
+	if (mf != NULL ? ks_json_set(md, "managedFields", mf) != 0
+	               : (ks_json_del(md, "managedFields"), 0)) {
+		ks_obj_unref(o);
+		ks_status_internal(&st, "out of memory");
+		ks_http_reply_status(req, &st);
+		return;
+	}
+	if (ks_obj_refresh(o) != 0 || ks_store_update(srv->store, o) < 0) {
+		ks_status_internal(&st, "update failed");
+		ks_http_reply_status(req, &st);
+		return;
+	}
+	reply_obj(req, 200, ks_store_get(srv->store, r->kind, r->ns, r->name));
 }
 
 /* ---- self reviews ---------------------------------------------------- */
@@ -1647,6 +1868,13 @@ ks_api_handle(struct ks_server *srv, struct evhttp_request *req,
 		}
 		ks_status_method_not_allowed(&st);
 		ks_http_reply_status(req, &st);
+		return;
+	}
+	if (strcmp(r->verb, "patch") == 0 && r->sub[0] == '\0' &&
+	    media_is(
+	        header(req, "Content-Type"), "application/apply-patch+yaml")) {
+		handle_apply(srv, req, r,
+		    ks_store_get(srv->store, r->kind, r->ns, r->name));
 		return;
 	}
 	if ((cur = ks_store_get(srv->store, r->kind, r->ns, r->name)) == NULL) {

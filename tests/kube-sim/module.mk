@@ -38,6 +38,7 @@ $(KS_BIN): $(call obj,$(KS_SRCS)) $(KS_PB_OBJ)
 KS_PURE := tests/kube-sim/ks_json.c tests/kube-sim/ks_status.c \
            tests/kube-sim/ks_jpatch.c tests/kube-sim/ks_table.c \
            tests/kube-sim/ks_smp.c tests/kube-sim/ks_schema.c \
+           tests/kube-sim/ks_ssa.c \
            tests/kube-sim/ks_select.c tests/kube-sim/ks_query.c \
            tests/kube-sim/ks_obj.c tests/kube-sim/ks_store.c
 
