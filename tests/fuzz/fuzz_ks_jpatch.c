@@ -1,6 +1,8 @@
 /*
- * fuzz_ks_jpatch.c — libFuzzer driver for kube-sim's RFC 6902 JSON patch
- * (tests/kube-sim/ks_jpatch.c).
+ * fuzz_ks_jpatch.c — libFuzzer driver for kube-sim's patch engines: RFC
+ * 6902 JSON patch (tests/kube-sim/ks_jpatch.c) and, when the patch is an
+ * object, strategic merge patch (ks_smp.c) and server-side apply with
+ * managedFields bookkeeping (ks_ssa.c).
  *
  * Input: a document and a patch, separated by the first NUL byte (no NUL:
  * the whole input is the patch, applied to a fixed Deployment-like
@@ -12,7 +14,11 @@
  *     outcome and, on success, equal documents (no hidden state);
  *   - a patched document still fits the parser's limits: it serialises
  *     with yajl and parses back (depth <= KS_JSON_MAX_DEPTH, nodes <=
- *     KS_JSON_MAX_NODES) to an equal tree.
+ *     KS_JSON_MAX_NODES) to an equal tree;
+ *   - object patches: the strategic merge result, the recorded update
+ *     (managedFields) and the applied document (twice: the second apply
+ *     by the same manager, forced or not, must not conflict with itself)
+ *     round-trip the same way; a conflict is a 409 with a message.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -21,6 +27,9 @@
 #include "tests/kube-sim/ks_jpatch.h"
 #include "tests/kube-sim/ks_json.h"
 #include "tests/kube-sim/ks_limits.h"
+#include "tests/kube-sim/ks_smp.h"
+#include "tests/kube-sim/ks_ssa.h"
+#include "tests/kube-sim/ks_status.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -70,6 +79,44 @@ check_roundtrip(const struct ks_json *doc)
 	yajl_gen_free(g);
 }
 
+static void
+object_patch(const struct ks_json *doc, const struct ks_json *patch)
+{
+	struct ks_json *m, *out = NULL, *out2 = NULL;
+	struct ks_status st;
+	int rc;
+
+	m = ks_json_clone(doc);
+	CHECK(m != NULL);
+	if (ks_smp_apply(&m, patch) == 0) {
+		check_roundtrip(m);
+		if (ks_ssa_record_update(doc, m, "fuzz", "", "apps/v1", 1000) ==
+		    0)
+			check_roundtrip(m);
+	}
+	rc = ks_ssa_apply(m, patch, "applier", "apps/v1", 0, 2000, &out, &st);
+	CHECK(rc == -1 || rc == 0 || rc == 1);
+	if (rc == 1)
+		CHECK(st.code == 409 && st.message[0] != '\0' && out == NULL);
+	if (rc == 0) {
+		check_roundtrip(out);
+		rc = ks_ssa_apply(
+		    out, patch, "applier", "apps/v1", 0, 3000, &out2, &st);
+		CHECK(rc != 1);
+		if (rc == 0)
+			check_roundtrip(out2);
+	}
+	ks_json_free(out2);
+	ks_json_free(out);
+	out = NULL;
+	if (ks_ssa_apply(m, patch, "forcer", "apps/v1", 1, 4000, &out, &st) ==
+	    0)
+		check_roundtrip(out);
+	CHECK(out == NULL || out->type == KS_JSON_OBJECT);
+	ks_json_free(out);
+	ks_json_free(m);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -110,6 +157,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(ks_json_equal(a, b));
 		check_roundtrip(a);
 	}
+	if (patch->type == KS_JSON_OBJECT && doc->type == KS_JSON_OBJECT)
+		object_patch(doc, patch);
 	ks_json_free(a);
 	ks_json_free(b);
 	ks_json_free(doc);

@@ -69,7 +69,9 @@ $(call obj,tests/fuzz/fuzz_ks_jpatch.c): MOD_CFLAGS := $(CFLAGS_YAJL)
 $(call obj,tests/fuzz/fuzz_ks_pb.c): MOD_CFLAGS := $(CFLAGS_YAJL)
 
 $(BUILD)/fuzz/fuzz_ks_jpatch: $(BUILD)/obj/tests/fuzz/fuzz_ks_jpatch.o \
-    $(call obj,tests/kube-sim/ks_jpatch.c tests/kube-sim/ks_json.c)
+    $(call obj,tests/kube-sim/ks_jpatch.c tests/kube-sim/ks_json.c \
+      tests/kube-sim/ks_smp.c tests/kube-sim/ks_ssa.c \
+      tests/kube-sim/ks_obj.c tests/kube-sim/ks_status.c)
 	$(Q)mkdir -p $(@D)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS_YAJL)
