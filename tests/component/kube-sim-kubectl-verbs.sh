@@ -240,5 +240,18 @@ kcurl -X DELETE "$KS_URL/_sim/deny" >/dev/null
 expect_match "delete" "$($K delete deployment web 2>&1)" 'deployment.apps "web" deleted'
 expect_match "deleted: 404" "$($K get deployment web 2>&1)" 'NotFound'
 
+# --- list at a resourceVersion not reached yet: the watch cache's wait ------
+RV=$(KS_AUTH=verbs-token kget "$DEPS" | jq_py 'j["metadata"]["resourceVersion"]')
+T0=$(date +%s%N)
+OUT=$(KS_AUTH=verbs-token kget "$DEPS?resourceVersion=$((RV + 1000))" | jq_py '(j["code"], j["details"]["causes"][0]["reason"])')
+T1=$(date +%s%N)
+expect_eq "too-new RV: 504 after the wait" "$OUT" "(504, 'ResourceVersionTooLarge')"
+check "too-new RV: answered after ~3 s, not at once" test $(((T1 - T0) / 1000000)) -ge 2900
+lib_bg waitlist sh -c "curl -s --cacert '$KS_CA' -H 'Authorization: Bearer verbs-token' '$KS_URL$DEPS?resourceVersion=$((RV + 1))'"
+check "held list is waiting" lib_wait 5 sh -c \
+    "curl -s --cacert '$KS_CA' '$KS_URL/_sim/state' | grep -q '\"heldRequests\":1'"
+$K scale deployment orders --replicas=3 >/dev/null
+check "held list answers once the RV exists" lib_wait_line 5 "$LIB_TMP/waitlist.out" '"kind":"DeploymentList"'
+
 check "clean exit on SIGTERM" ks_stop
 lib_finish

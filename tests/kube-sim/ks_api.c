@@ -896,6 +896,9 @@ handle_list(struct ks_server *srv, struct evhttp_request *req,
 
 	if ((table = want_table(req, r, &inc)) < 0)
 		return;
+	if (q->has_rv && q->rv > cur &&
+	    ks_server_wait_rv(srv, req, q->rv, KS_RV_TOO_LARGE_WAIT_MS) == 0)
+		return; /* held until the RV exists or the wait ends */
 	if (q->has_rv && q->rv > cur) {
 		ks_status_rv_too_large(
 		    &st, (unsigned long long)q->rv, (unsigned long long)cur);
