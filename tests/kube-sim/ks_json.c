@@ -621,7 +621,9 @@ ks_json_obj(struct ks_json *o, const char *key)
 		return NULL;
 	if (ks_json_set(o, key, m) != 0)
 		return NULL;
-	return m;
+	/* ks_json_set moved m into an existing member and freed m: look
+	 * the member up again. */
+	return ks_json_get(o, key);
 }
 
 void

@@ -306,8 +306,8 @@ rv_wake(struct ks_server *srv)
 	struct timeval now = {0, 0};
 	uint64_t rv = ks_store_rv(srv->store);
 
-	TAILQ_FOREACH(d, &srv->deferred, entry)
-	{
+	for (d = TAILQ_FIRST(&srv->deferred); d != NULL;
+	     d = TAILQ_NEXT(d, entry)) {
 		if (d->want_rv > 0 && !d->woken && d->want_rv <= rv) {
 			d->woken = 1;
 			evtimer_add(d->ev, &now);
@@ -352,6 +352,7 @@ ks_server_wait_rv(
 		return -1;
 	d = TAILQ_LAST(&srv->deferred, ks_deferred_list);
 	d->want_rv = rv;
+	d->woken = 0;
 	return 0;
 }
 
