@@ -686,7 +686,8 @@ ks_ssa_apply(const struct ks_json *cur, const struct ks_json *config,
     const char *mgr, const char *apiv, int force, time_t now,
     struct ks_json **out, struct ks_status *st)
 {
-	struct ks_json *doc = NULL, *list, *set = NULL, *old = NULL;
+	struct ks_json *doc = NULL, *list = NULL, *set = NULL, *old = NULL;
+	struct ks_json *md;
 	struct entry en[MAX_ENTRIES];
 	struct apply_ctx a;
 	struct path p;
@@ -695,8 +696,19 @@ ks_ssa_apply(const struct ks_json *cur, const struct ks_json *config,
 	*out = NULL;
 	memset(&a, 0, sizeof(a));
 	doc = cur ? ks_json_clone(cur) : ks_json_new(KS_JSON_OBJECT);
-	if (doc == NULL || (list = mf_list(doc)) == NULL)
+	/* The entries are worked on detached from doc: writing the config
+	 * into doc may replace or drop its metadata. */
+	if (doc == NULL || (md = ks_json_get(doc, "metadata")) == NULL ||
+	    md->type != KS_JSON_OBJECT ||
+	    (list = ks_json_clone(ks_json_get(md, "managedFields"))) == NULL ||
+	    list->type != KS_JSON_ARRAY) {
+		ks_json_free(list);
+		list = ks_json_new(KS_JSON_ARRAY);
+	}
+	if (doc == NULL || list == NULL)
 		goto out;
+	if ((md = ks_json_get(doc, "metadata")) != NULL)
+		ks_json_del(md, "managedFields");
 	a.cur = cur;
 	a.en = en;
 	a.n = load(list, en, MAX_ENTRIES);
@@ -734,13 +746,20 @@ ks_ssa_apply(const struct ks_json *cur, const struct ks_json *config,
 		goto out;
 	}
 	set = NULL;
-	if (list->count == 0)
-		ks_json_del(ks_json_get(doc, "metadata"), "managedFields");
+	if (list->count > 0) {
+		if ((md = ks_json_obj(doc, "metadata")) == NULL ||
+		    ks_json_set(md, "managedFields", list) != 0) {
+			list = NULL; /* taken by ks_json_set, also on error */
+			goto out;
+		}
+		list = NULL;
+	}
 	*out = doc;
 	doc = NULL;
 	r = 0;
 out:
 	ks_json_free(doc);
+	ks_json_free(list);
 	ks_json_free(set);
 	ks_json_free(old);
 	return r;
