@@ -68,6 +68,15 @@ expect_match "bad protobuf body is 400" \
 check "rollout status of the new deployment" sh -c \
     "$K rollout status deployment/web --timeout=20s | grep -q 'successfully rolled out'"
 
+# --- configmaps and leases: protobuf create, Table columns -------------------
+expect_match "create configmap (protobuf body)" \
+    "$($K create configmap settings --from-literal=a=1 --from-literal=b=2 2>&1)" 'configmap/settings created'
+expect_eq "configmap data from protobuf" "$($K get configmap settings -o jsonpath='{.data}')" '{"a":"1","b":"2"}'
+expect_match "get configmaps: NAME DATA AGE" "$($K get configmaps 2>&1)" '^settings +2 +[0-9]+s$'
+printf 'apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata: {name: lock}\nspec: {holderIdentity: core-a}\n' >"$D/lease.yaml"
+$K create -f "$D/lease.yaml" >/dev/null
+expect_match "get leases: NAME HOLDER AGE" "$($K get leases 2>&1)" '^lock +core-a +[0-9]+s$'
+
 # --- get: server-side Table ----------------------------------------------
 OUT=$($K get deployments 2>&1)
 expect_match "get: real columns" "$OUT" '^NAME +READY +UP-TO-DATE +AVAILABLE +AGE$'

@@ -3,7 +3,8 @@
  * (tests/kube-sim/ks_pb.c on protobuf-c).
  *
  * Input: byte 0 picks the kind the endpoint wants (Deployment, Scale,
- * SelfSubjectAccessReview, SelfSubjectReview; % 4); the rest is the body,
+ * SelfSubjectAccessReview, SelfSubjectReview, ConfigMap; % 5); the rest is
+ * the body,
  * given once as is and once behind the "k8s\0" magic (so the fuzzer
  * reaches the envelope and the objects without having to find the magic).
  * Oracles, beyond ASan/UBSan and LeakSanitizer:
@@ -62,7 +63,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const kinds[] = {"Deployment", "Scale",
-	    "SelfSubjectAccessReview", "SelfSubjectReview"};
+	    "SelfSubjectAccessReview", "SelfSubjectReview", "ConfigMap"};
 	const char *kind;
 	struct ks_json *o;
 	uint8_t *body;
@@ -70,7 +71,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1 || size > 1 << 20)
 		return 0;
-	kind = kinds[data[0] % 4];
+	kind = kinds[data[0] % 5];
 	data++;
 	size--;
 	o = ks_pb_decode(data, size, kind, err, sizeof(err));

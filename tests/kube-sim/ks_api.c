@@ -555,6 +555,15 @@ header(struct evhttp_request *req, const char *name)
 	return evhttp_find_header(evhttp_request_get_input_headers(req), name);
 }
 
+/* The kind ks_pb decodes for a write to this resource (NULL: JSON only). */
+static const char *
+pb_kind(enum ks_kind k)
+{
+	return k == KS_KIND_DEPLOYMENT ? "Deployment"
+	    : k == KS_KIND_CONFIGMAP   ? "ConfigMap"
+	                               : NULL;
+}
+
 /*
  * The body of a write as a JSON tree: application/json, or protobuf when
  * pb_kind names the kind the endpoint takes (NULL: JSON only).  NULL after
@@ -1044,9 +1053,7 @@ handle_create(
 
 	if (field_validation(req, "CreateOptions", &fv) != 0)
 		return;
-	if ((body = read_object(req,
-	         r->kind == KS_KIND_DEPLOYMENT ? "Deployment" : NULL, &dups)) ==
-	    NULL)
+	if ((body = read_object(req, pb_kind(r->kind), &dups)) == NULL)
 		return;
 	if (check_fields(req, fv, r->kind, KS_SCHEMA_OBJECT, body, &dups) !=
 	    0) {
@@ -1093,9 +1100,7 @@ handle_update(struct ks_server *srv, struct evhttp_request *req,
 
 	if (field_validation(req, "UpdateOptions", &fv) != 0)
 		return;
-	if ((body = read_object(req,
-	         r->kind == KS_KIND_DEPLOYMENT ? "Deployment" : NULL, &dups)) ==
-	    NULL)
+	if ((body = read_object(req, pb_kind(r->kind), &dups)) == NULL)
 		return;
 	if (body->type == KS_JSON_OBJECT &&
 	    check_fields(req, fv, r->kind, KS_SCHEMA_OBJECT, body, &dups) !=

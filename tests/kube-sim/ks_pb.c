@@ -9,7 +9,9 @@
  * revisionHistoryLimit, ...) are written when present.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ks_k8s.pb-c.h"
@@ -350,6 +352,61 @@ put_deployment(struct pb_ctx *c, struct ks_json *o, const Kssim__Deployment *d)
 		    sp->progressdeadlineseconds);
 }
 
+/* binaryData values: bytes, base64 in JSON (Go's []byte marshalling). */
+static void
+put_bytes_map(struct pb_ctx *c, struct ks_json *o, const char *field,
+    Kssim__ConfigMap__BinaryDataEntry **kv, size_t n)
+{
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	struct ks_json *m = map_open(c, o, field, n), *v;
+	size_t i, j, k, len;
+	char *out;
+
+	for (i = 0; m != NULL && i < n && !c->failed; i++) {
+		const uint8_t *d = kv[i]->value.data;
+		const char *key = kv[i]->key ? kv[i]->key : "";
+
+		len = kv[i]->value.len;
+		if (!utf8_ok((const unsigned char *)key, strlen(key))) {
+			pb_fail(c, "invalid UTF-8 in a key of field %s", field);
+			return;
+		}
+		if (len > KS_JSON_MAX_STRING / 4 * 3 ||
+		    (out = malloc((len + 2) / 3 * 4 + 1)) == NULL) {
+			pb_fail(c, "oversized value in field %s", field);
+			return;
+		}
+		for (j = 0, k = 0; j < len; j += 3) {
+			uint32_t w = (uint32_t)d[j] << 16;
+
+			if (j + 1 < len)
+				w |= (uint32_t)d[j + 1] << 8;
+			if (j + 2 < len)
+				w |= d[j + 2];
+			out[k++] = b64[(w >> 18) & 63];
+			out[k++] = b64[(w >> 12) & 63];
+			out[k++] = j + 1 < len ? b64[(w >> 6) & 63] : '=';
+			out[k++] = j + 2 < len ? b64[w & 63] : '=';
+		}
+		out[k] = '\0';
+		v = ks_json_new_str(out, k);
+		free(out);
+		if (v == NULL || ks_json_set(m, key, v) != 0)
+			pb_fail(c, "out of memory");
+	}
+}
+
+static void
+put_configmap(struct pb_ctx *c, struct ks_json *o, const Kssim__ConfigMap *cm)
+{
+	put_meta(c, o, cm->metadata);
+	PUT_MAP(c, o, "data", cm->data, cm->n_data);
+	put_bytes_map(c, o, "binaryData", cm->binarydata, cm->n_binarydata);
+	if (cm->has_immutable && cm->immutable)
+		put_bool(c, o, "immutable", 1);
+}
+
 static void
 put_ssar(struct pb_ctx *c, struct ks_json *o,
     const Kssim__SelfSubjectAccessReview *r)
@@ -433,6 +490,11 @@ ks_pb_decode(const void *body, size_t len, const char *want_kind, char *err,
 		    NULL, u->raw.len, u->raw.data);
 		if (m != NULL)
 			put_deployment(&c, o, (Kssim__Deployment *)m);
+	} else if (strcmp(kind, "ConfigMap") == 0 && strcmp(av, "v1") == 0) {
+		m = (ProtobufCMessage *)kssim__config_map__unpack(
+		    NULL, u->raw.len, u->raw.data);
+		if (m != NULL)
+			put_configmap(&c, o, (Kssim__ConfigMap *)m);
 	} else if (strcmp(kind, "Scale") == 0 &&
 	    strcmp(av, "autoscaling/v1") == 0) {
 		Kssim__Scale *s;

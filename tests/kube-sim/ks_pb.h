@@ -20,9 +20,10 @@ struct ks_json;
 
 /*
  * Decode body (len bytes, at most KS_MAX_BODY).  want_kind is the kind
- * the endpoint takes ("Deployment", "Scale", "SelfSubjectAccessReview",
- * "SelfSubjectReview").  Returns a JSON object with apiVersion and kind,
- * or NULL with a message for a 400 in err (always NUL-terminated).
+ * the endpoint takes ("Deployment", "ConfigMap", "Scale",
+ * "SelfSubjectAccessReview", "SelfSubjectReview").  Returns a JSON object with
+ * apiVersion and kind, or NULL with a message for a 400 in err (always
+ * NUL-terminated).
  */
 struct ks_json *ks_pb_decode(
     const void *, size_t, const char *, char *, size_t);

@@ -102,7 +102,8 @@ ks_table_include(const char *v, enum ks_table_include *out)
 int
 ks_table_supported(enum ks_kind k)
 {
-	return k == KS_KIND_DEPLOYMENT;
+	return k == KS_KIND_DEPLOYMENT || k == KS_KIND_CONFIGMAP ||
+	    k == KS_KIND_LEASE;
 }
 
 int
@@ -158,17 +159,67 @@ static const struct column deploy_cols[] = {
         1},
 };
 
+#define NAME_DOC                                                             \
+	"Name must be unique within a namespace. Is required when creating " \
+	"resources, although some resources may allow a client to request "  \
+	"the generation of an appropriate name automatically. Name is "      \
+	"primarily intended for creation idempotence and configuration "     \
+	"definition. Cannot be updated. More info: "                         \
+	"https://kubernetes.io/docs/concepts/overview/working-with-objects/" \
+	"names#names"
+#define AGE_DOC                                                               \
+	"CreationTimestamp is a timestamp representing the server time when " \
+	"this object was created. It is not guaranteed to be set in "         \
+	"happens-before order across separate operations. Clients may not "   \
+	"set this value. It is represented in RFC3339 form and is in "        \
+	"UTC.\n\nPopulated by the system. Read-only. Null for lists. More "   \
+	"info: https://git.k8s.io/community/contributors/devel/"              \
+	"sig-architecture/api-conventions.md#metadata"
+
+/* printConfigMap / printLease. */
+static const struct column cm_cols[] = {
+    {"Name", "string", "name", NAME_DOC, 0},
+    {"Data", "string", "",
+        "Data contains the configuration data. Each key must consist of "
+        "alphanumeric characters, '-', '_' or '.'. Values with non-UTF-8 "
+        "byte sequences must use the BinaryData field. The keys stored in "
+        "Data must not overlap with the keys in the BinaryData field, this "
+        "is enforced during validation process.",
+        0},
+    {"Age", "string", "", AGE_DOC, 0},
+};
+
+static const struct column lease_cols[] = {
+    {"Name", "string", "name", NAME_DOC, 0},
+    {"Holder", "string", "",
+        "holderIdentity contains the identity of the holder of a current "
+        "lease. If Coordinated Leader Election is used, the holder identity "
+        "must be equal to the elected LeaseCandidate.metadata.name field.",
+        0},
+    {"Age", "string", "", AGE_DOC, 0},
+};
+
 int
 ks_table_columns(yajl_gen g, enum ks_kind k)
 {
-	size_t i;
+	const struct column *cols;
+	size_t i, n;
 
-	if (k != KS_KIND_DEPLOYMENT ||
-	    ks_gen_str(g, "columnDefinitions") != 0 ||
+	if (k == KS_KIND_DEPLOYMENT) {
+		cols = deploy_cols;
+		n = sizeof(deploy_cols) / sizeof(deploy_cols[0]);
+	} else if (k == KS_KIND_CONFIGMAP) {
+		cols = cm_cols;
+		n = sizeof(cm_cols) / sizeof(cm_cols[0]);
+	} else {
+		cols = lease_cols;
+		n = sizeof(lease_cols) / sizeof(lease_cols[0]);
+	}
+	if (ks_gen_str(g, "columnDefinitions") != 0 ||
 	    yajl_gen_array_open(g) != yajl_gen_status_ok)
 		return -1;
-	for (i = 0; i < sizeof(deploy_cols) / sizeof(deploy_cols[0]); i++) {
-		const struct column *c = &deploy_cols[i];
+	for (i = 0; i < n; i++) {
+		const struct column *c = &cols[i];
 
 		if (yajl_gen_map_open(g) != yajl_gen_status_ok ||
 		    ks_gen_kstr(g, "name", c->name) != 0 ||
@@ -336,10 +387,6 @@ ks_table_row(
 	time_t created;
 	int r;
 
-	if (o->kind != KS_KIND_DEPLOYMENT)
-		return -1;
-	snprintf(ready, sizeof(ready), "%lld/%lld",
-	    ks_obj_status_int(o, "readyReplicas"), ks_obj_replicas(o));
 	if (parse_time(
 	        ks_json_str(ks_json_getp(o->doc, "metadata.creationTimestamp")),
 	        &created) != 0)
@@ -347,6 +394,31 @@ ks_table_row(
 	else
 		ks_table_human_duration(
 		    (long long)difftime(now, created), age, sizeof(age));
+	if (o->kind != KS_KIND_DEPLOYMENT) {
+		const struct ks_json *d = ks_json_get(o->doc, "data");
+		const struct ks_json *b = ks_json_get(o->doc, "binaryData");
+		const char *holder =
+		    ks_json_str(ks_json_getp(o->doc, "spec.holderIdentity"));
+		long long n =
+		    (d && d->type == KS_JSON_OBJECT ? (long long)d->count : 0) +
+		    (b && b->type == KS_JSON_OBJECT ? (long long)b->count : 0);
+
+		return yajl_gen_map_open(g) == yajl_gen_status_ok &&
+		        ks_gen_str(g, "cells") == 0 &&
+		        yajl_gen_array_open(g) == yajl_gen_status_ok &&
+		        ks_gen_str(g, o->name) == 0 &&
+		        (o->kind == KS_KIND_CONFIGMAP
+		                ? yajl_gen_integer(g, n) == yajl_gen_status_ok
+		                : ks_gen_str(g, holder ? holder : "") == 0) &&
+		        ks_gen_str(g, age) == 0 &&
+		        yajl_gen_array_close(g) == yajl_gen_status_ok &&
+		        gen_object(g, o, inc) == 0 &&
+		        yajl_gen_map_close(g) == yajl_gen_status_ok
+		    ? 0
+		    : -1;
+	}
+	snprintf(ready, sizeof(ready), "%lld/%lld",
+	    ks_obj_status_int(o, "readyReplicas"), ks_obj_replicas(o));
 	if ((sel = ks_obj_selector_string(o)) == NULL)
 		return -1;
 	r = yajl_gen_map_open(g) == yajl_gen_status_ok &&
