@@ -18,7 +18,8 @@ libevent-dev libssl-dev libyajl-dev libcurl4-openssl-dev libcmocka-dev
 clang libclang-rt-14-dev clang-format cppcheck valgrind curl openssl
 procps iproute2 python3 testssl.sh nginx
 python3-yaml python3-jsonschema yamllint
-golang-go golang-github-masterminds-sprig-dev golang-k8s-sigs-yaml-dev"
+golang-go golang-github-masterminds-sprig-dev golang-k8s-sigs-yaml-dev
+protobuf-c-compiler libprotobuf-c-dev"
 if [ "${REPLICAD_DEPS:-}" = build ]; then
 	PACKAGES="gcc libc6-dev make pkg-config
 libevent-dev libssl-dev libyajl-dev libcurl4-openssl-dev"

@@ -21,11 +21,17 @@
 #include "tests/kube-sim/ks_admin.h"
 #include "tests/kube-sim/ks_api.h"
 #include "tests/kube-sim/ks_http.h"
+#include "tests/kube-sim/ks_jpatch.h"
 #include "tests/kube-sim/ks_json.h"
+#include "tests/kube-sim/ks_pb.h"
 #include "tests/kube-sim/ks_query.h"
+#include "tests/kube-sim/ks_schema.h"
 #include "tests/kube-sim/ks_server.h"
+#include "tests/kube-sim/ks_smp.h"
+#include "tests/kube-sim/ks_ssa.h"
 #include "tests/kube-sim/ks_status.h"
 #include "tests/kube-sim/ks_store.h"
+#include "tests/kube-sim/ks_table.h"
 #include "tests/kube-sim/ks_watch.h"
 #include "tests/kube-sim/log.h"
 
@@ -140,6 +146,19 @@ ks_api_route(struct evhttp_request *req, struct ks_route *r)
 		snprintf(r->ns, sizeof(r->ns), "%s", seg[i + 1]);
 		i += 2;
 	}
+	if (r->ns[0] == '\0' && n - i == 1 && strcmp(version, "v1") == 0) {
+		if (strcmp(group, "authorization.k8s.io") == 0 &&
+		    strcmp(seg[i], "selfsubjectaccessreviews") == 0)
+			r->review = KS_REVIEW_SSAR;
+		else if (strcmp(group, "authentication.k8s.io") == 0 &&
+		    strcmp(seg[i], "selfsubjectreviews") == 0)
+			r->review = KS_REVIEW_SSR;
+		if (r->review != KS_REVIEW_NONE) {
+			if (m == EVHTTP_REQ_POST)
+				r->verb = "create";
+			return;
+		}
+	}
 	if (ks_kind_by_resource(group, seg[i], &r->kind) != 0 ||
 	    strcmp(version, "v1") != 0)
 		return;
@@ -206,11 +225,13 @@ struct res_doc {
 	const char *const *verbs;
 	const char *const *shortnames;
 	const char *const *categories;
+	int cluster; /* cluster-scoped */
 };
 
 static const char *const verbs_all[] = {"create", "delete", "deletecollection",
     "get", "list", "patch", "update", "watch", NULL};
 static const char *const verbs_sub[] = {"get", "patch", "update", NULL};
+static const char *const verbs_create[] = {"create", NULL};
 static const char *const short_deploy[] = {"deploy", NULL};
 static const char *const short_cm[] = {"cm", NULL};
 static const char *const cat_all[] = {"all", NULL};
@@ -222,7 +243,7 @@ gen_resource(yajl_gen g, const struct res_doc *d)
 	    ks_gen_kstr(g, "name", d->name) != 0 ||
 	    ks_gen_kstr(g, "singularName", d->singular) != 0 ||
 	    ks_gen_str(g, "namespaced") != 0 ||
-	    yajl_gen_bool(g, 1) != yajl_gen_status_ok)
+	    yajl_gen_bool(g, !d->cluster) != yajl_gen_status_ok)
 		return -1;
 	if (d->group != NULL &&
 	    (ks_gen_kstr(g, "group", d->group) != 0 ||
@@ -311,18 +332,27 @@ handle_nonresource(
 {
 	static const struct res_doc apps[] = {
 	    {"deployments", "deployment", "Deployment", NULL, NULL, verbs_all,
-	        short_deploy, cat_all},
+	        short_deploy, cat_all, 0},
 	    {"deployments/scale", "", "Scale", "autoscaling", "v1", verbs_sub,
-	        NULL, NULL},
+	        NULL, NULL, 0},
 	    {"deployments/status", "", "Deployment", NULL, NULL, verbs_sub,
-	        NULL, NULL},
+	        NULL, NULL, 0},
 	};
 	static const struct res_doc core[] = {
 	    {"configmaps", "configmap", "ConfigMap", NULL, NULL, verbs_all,
-	        short_cm, NULL},
+	        short_cm, NULL, 0},
 	};
 	static const struct res_doc coord[] = {
-	    {"leases", "lease", "Lease", NULL, NULL, verbs_all, NULL, NULL},
+	    {"leases", "lease", "Lease", NULL, NULL, verbs_all, NULL, NULL, 0},
+	};
+	static const struct res_doc authz[] = {
+	    {"selfsubjectaccessreviews", "selfsubjectaccessreview",
+	        "SelfSubjectAccessReview", NULL, NULL, verbs_create, NULL, NULL,
+	        1},
+	};
+	static const struct res_doc authn[] = {
+	    {"selfsubjectreviews", "selfsubjectreview", "SelfSubjectReview",
+	        NULL, NULL, verbs_create, NULL, NULL, 1},
 	};
 	yajl_gen g;
 	int r = -1;
@@ -381,12 +411,16 @@ handle_nonresource(
 		        yajl_gen_array_open(g) == yajl_gen_status_ok &&
 		        gen_group(g, "apps", 0) == 0 &&
 		        gen_group(g, "coordination.k8s.io", 0) == 0 &&
+		        gen_group(g, "authentication.k8s.io", 0) == 0 &&
+		        gen_group(g, "authorization.k8s.io", 0) == 0 &&
 		        yajl_gen_array_close(g) == yajl_gen_status_ok &&
 		        yajl_gen_map_close(g) == yajl_gen_status_ok
 		    ? 0
 		    : -1;
 	} else if (strcmp(path, "/apis/apps") == 0 ||
-	    strcmp(path, "/apis/coordination.k8s.io") == 0) {
+	    strcmp(path, "/apis/coordination.k8s.io") == 0 ||
+	    strcmp(path, "/apis/authentication.k8s.io") == 0 ||
+	    strcmp(path, "/apis/authorization.k8s.io") == 0) {
 		r = gen_group(g, path + 6, 1);
 	} else if (strcmp(path, "/api/v1") == 0) {
 		r = gen_resource_list(g, "v1", core, 1);
@@ -394,6 +428,19 @@ handle_nonresource(
 		r = gen_resource_list(g, "apps/v1", apps, 3);
 	} else if (strcmp(path, "/apis/coordination.k8s.io/v1") == 0) {
 		r = gen_resource_list(g, "coordination.k8s.io/v1", coord, 1);
+	} else if (strcmp(path, "/openapi/v3") == 0 ||
+	    strcmp(path, "/openapi/v3/") == 0) {
+		r = ks_schema_openapi_root(g);
+	} else if (strncmp(path, "/openapi/v3/", 12) == 0) {
+		if ((r = ks_schema_openapi_gv(g, path + 12)) == -1) {
+			yajl_gen_free(g);
+			not_found_path(req);
+			return 0;
+		}
+	} else if (strcmp(path, "/apis/authorization.k8s.io/v1") == 0) {
+		r = gen_resource_list(g, "authorization.k8s.io/v1", authz, 1);
+	} else if (strcmp(path, "/apis/authentication.k8s.io/v1") == 0) {
+		r = gen_resource_list(g, "authentication.k8s.io/v1", authn, 1);
 	} else {
 		yajl_gen_free(g);
 		not_found_path(req);
@@ -469,7 +516,7 @@ media_is(const char *ctype, const char *want)
  * answering (413 too large, 400 malformed).
  */
 static struct ks_json *
-read_body(struct evhttp_request *req)
+read_body(struct evhttp_request *req, struct ks_json_dups *dups)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(in);
@@ -485,8 +532,8 @@ read_body(struct evhttp_request *req)
 		return NULL;
 	}
 	p = len > 0 ? evbuffer_pullup(in, (ev_ssize_t)len) : NULL;
-	doc = ks_json_parse(
-	    p ? (const void *)p : "", len, &err, msg, sizeof(msg));
+	doc = ks_json_parse_dups(
+	    p ? (const void *)p : "", len, &err, msg, sizeof(msg), dups);
 	if (doc == NULL) {
 		if (err == KS_JSON_ENOMEM) {
 			ks_status_internal(&st, "out of memory");
@@ -506,6 +553,213 @@ static const char *
 header(struct evhttp_request *req, const char *name)
 {
 	return evhttp_find_header(evhttp_request_get_input_headers(req), name);
+}
+
+/* The kind ks_pb decodes for a write to this resource (NULL: JSON only). */
+static const char *
+pb_kind(enum ks_kind k)
+{
+	return k == KS_KIND_DEPLOYMENT ? "Deployment"
+	    : k == KS_KIND_CONFIGMAP   ? "ConfigMap"
+	                               : NULL;
+}
+
+/*
+ * The body of a write as a JSON tree: application/json, or protobuf when
+ * pb_kind names the kind the endpoint takes (NULL: JSON only).  NULL after
+ * answering 415, 413 or 400.
+ */
+static struct ks_json *
+read_object(
+    struct evhttp_request *req, const char *pb_kind, struct ks_json_dups *dups)
+{
+	const char *ct = header(req, "Content-Type");
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	struct ks_status st;
+	struct ks_json *doc;
+	const unsigned char *p;
+	char msg[256];
+
+	if (dups != NULL)
+		dups->n = 0;
+	if (pb_kind != NULL && media_is(ct, KS_PB_MEDIA)) {
+		if (len > KS_MAX_BODY) {
+			ks_status_too_large(&st, KS_MAX_BODY);
+			ks_http_reply_status(req, &st);
+			return NULL;
+		}
+		p = len > 0 ? evbuffer_pullup(in, (ev_ssize_t)len) : NULL;
+		doc = ks_pb_decode(
+		    p ? (const void *)p : "", len, pb_kind, msg, sizeof(msg));
+		if (doc == NULL) {
+			ks_status_bad_request(&st, "%s", msg);
+			ks_http_reply_status(req, &st);
+		}
+		return doc;
+	}
+	if (!media_is(ct, "application/json")) {
+		ks_status_unsupported_media(&st, BODY_TYPES);
+		ks_http_reply_status(req, &st);
+		return NULL;
+	}
+	return read_body(req, dups);
+}
+
+/*
+ * Table printing for this read: 1 with *inc set, 0 plain JSON, -1 after
+ * answering 400 (a bad includeObject).
+ */
+static int
+want_table(struct evhttp_request *req, const struct ks_route *r,
+    enum ks_table_include *inc)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+	struct ks_status st;
+	char v[32];
+	int got;
+
+	*inc = KS_TABLE_METADATA;
+	if (!ks_table_supported(r->kind) ||
+	    !ks_table_wanted(header(req, "Accept")))
+		return 0;
+	got = ks_query_get(query, "includeObject", v, sizeof(v));
+	if (got < 0 || (got == 1 && ks_table_include(v, inc) != 0)) {
+		ks_status_bad_request(&st,
+		    "includeObject: Unsupported value: \"%.31s\": supported "
+		    "values: \"None\", \"Metadata\", \"Object\"",
+		    got == 1 ? v : "");
+		ks_http_reply_status(req, &st);
+		return -1;
+	}
+	return 1;
+}
+
+/* One object as a Table of one row; metadata.resourceVersion is its. */
+static void
+reply_table_obj(struct evhttp_request *req, const struct ks_obj *o,
+    enum ks_table_include inc)
+{
+	struct ks_status st;
+	yajl_gen g;
+	char rvs[32];
+
+	snprintf(rvs, sizeof(rvs), "%llu", (unsigned long long)o->rv);
+	if ((g = ks_gen_new()) == NULL || ks_table_open(g) != 0 ||
+	    ks_gen_str(g, "metadata") != 0 ||
+	    yajl_gen_map_open(g) != yajl_gen_status_ok ||
+	    ks_gen_kstr(g, "resourceVersion", rvs) != 0 ||
+	    yajl_gen_map_close(g) != yajl_gen_status_ok ||
+	    ks_table_columns(g, o->kind) != 0 ||
+	    ks_table_row(g, o, inc, time(NULL)) != 0 ||
+	    yajl_gen_array_close(g) != yajl_gen_status_ok ||
+	    yajl_gen_map_close(g) != yajl_gen_status_ok) {
+		if (g != NULL)
+			yajl_gen_free(g);
+		ks_status_internal(&st, "encoding failed");
+		ks_http_reply_status(req, &st);
+		return;
+	}
+	ks_http_reply_gen(req, 200, g);
+	yajl_gen_free(g);
+}
+
+/* ---- fieldValidation ---------------------------------------------------- */
+
+enum field_validation { FV_WARN = 0, FV_STRICT, FV_IGNORE };
+
+/*
+ * The fieldValidation query parameter (absent: Warn, the server default).
+ * -1 after answering 422 for another value, as ValidateCreateOptions &
+ * co. do (opts: "CreateOptions", "UpdateOptions", "PatchOptions").
+ */
+static int
+field_validation(
+    struct evhttp_request *req, const char *opts, enum field_validation *fv)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+	struct ks_status st;
+	char v[32], shown[48];
+	int got = ks_query_get(query, "fieldValidation", v, sizeof(v));
+
+	*fv = FV_WARN;
+	if (got == 0 || (got == 1 && (v[0] == '\0' || strcmp(v, "Warn") == 0)))
+		return 0;
+	if (got == 1 && strcmp(v, "Strict") == 0) {
+		*fv = FV_STRICT;
+		return 0;
+	}
+	if (got == 1 && strcmp(v, "Ignore") == 0) {
+		*fv = FV_IGNORE;
+		return 0;
+	}
+	snprintf(shown, sizeof(shown), "\"%s\"", got == 1 ? v : "");
+	ks_status_invalid(&st, opts, "meta.k8s.io", "");
+	ks_status_add_cause(&st, KS_CAUSE_NOT_SUPPORTED, "fieldValidation",
+	    shown, "\"Ignore\", \"Strict\", \"Warn\"");
+	ks_http_reply_status(req, &st);
+	return -1;
+}
+
+/*
+ * Unknown (from the schema) and duplicate (from the parser) fields of a
+ * decoded document: Strict answers 400 with the strict decoder's text,
+ * Warn adds one "Warning: 299 - ..." header per field, Ignore nothing;
+ * unless answered, unknown fields are removed from doc.
+ * 0 go on, -1 answered.
+ */
+static int
+check_fields(struct evhttp_request *req, enum field_validation fv,
+    enum ks_kind k, enum ks_schema_doc d, struct ks_json *doc,
+    const struct ks_json_dups *dups)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	const char *kind =
+	    d == KS_SCHEMA_SCALE ? "Scale" : ks_kind_info(k)->kind;
+	struct ks_schema_errs e;
+	struct ks_status st;
+	char msg[sizeof(st.message)], one[320];
+	size_t off;
+	int i, nd;
+
+	/* Unknown fields never reach the store (the typed decode drops
+	 * them); Strict rejects the request first. */
+	ks_schema_unknown(k, d, doc, fv != FV_STRICT, &e);
+	if (fv == FV_IGNORE)
+		return 0;
+	nd = dups ? dups->n : 0;
+	if (e.n == 0 && nd == 0)
+		return 0;
+	if (fv == FV_WARN) {
+		for (i = 0; i < e.n && i < KS_SCHEMA_MAX_ERRS; i++) {
+			snprintf(one, sizeof(one),
+			    "299 - \"unknown field \\\"%s\\\"\"", e.path[i]);
+			evhttp_add_header(h, "Warning", one);
+		}
+		for (i = 0; i < nd && i < KS_JSON_MAX_DUPS; i++) {
+			snprintf(one, sizeof(one),
+			    "299 - \"duplicate field \\\"%s\\\"\"",
+			    dups->path[i]);
+			evhttp_add_header(h, "Warning", one);
+		}
+		return 0;
+	}
+	off = (size_t)snprintf(msg, sizeof(msg),
+	    "%s in version \"v1\" cannot be handled as a %s: strict decoding "
+	    "error: ",
+	    kind, kind);
+	for (i = 0; i < e.n && i < KS_SCHEMA_MAX_ERRS && off < sizeof(msg); i++)
+		off += (size_t)snprintf(msg + off, sizeof(msg) - off,
+		    "%sunknown field \"%s\"", i ? ", " : "", e.path[i]);
+	for (i = 0; i < nd && i < KS_JSON_MAX_DUPS && off < sizeof(msg); i++)
+		off += (size_t)snprintf(msg + off, sizeof(msg) - off,
+		    "%sduplicate field \"%s\"", i || e.n ? ", " : "",
+		    dups->path[i]);
+	ks_status_bad_request(&st, "%s", msg);
+	ks_http_reply_status(req, &st);
+	return -1;
 }
 
 /* metadata.resourceVersion precondition: 0 ok, -1 answered 409/400. */
@@ -538,18 +792,84 @@ check_precondition(struct evhttp_request *req, const struct ks_obj *cur,
 	return 0;
 }
 
-/* Commit next (taken); answer with the stored object or the scale. */
+/*
+ * The field manager of a write: the fieldManager parameter, else the
+ * User-Agent up to its first "/" (the API server's default), at most 128
+ * bytes.  0, or -1 after answering 422 for an invalid parameter.
+ */
+static int
+field_manager(
+    struct evhttp_request *req, const char *opts, char *buf, size_t len)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+	const char *ua = header(req, "User-Agent");
+	struct ks_status st;
+	size_t i, n;
+	int got = ks_query_get(query, "fieldManager", buf, len);
+
+	if (got == 1 && buf[0] != '\0') {
+		for (i = 0; buf[i] != '\0'; i++) {
+			if ((unsigned char)buf[i] < 0x20 ||
+			    (unsigned char)buf[i] > 0x7e)
+				break;
+		}
+		if (i <= 128 && buf[i] == '\0')
+			return 0;
+	}
+	if (got < 0 || got == 1) {
+		ks_status_invalid(&st, opts, "meta.k8s.io", "");
+		ks_status_add_cause(&st, KS_CAUSE_INVALID, "fieldManager",
+		    "\"...\"",
+		    "must consist of printable characters, at most 128");
+		ks_http_reply_status(req, &st);
+		return -1;
+	}
+	n = ua ? strcspn(ua, "/") : 0;
+	if (n == 0 || n >= len || n > 128) {
+		snprintf(buf, len, "unknown");
+		return 0;
+	}
+	memcpy(buf, ua, n);
+	buf[n] = '\0';
+	for (i = 0; i < n; i++) {
+		if ((unsigned char)buf[i] < 0x20 ||
+		    (unsigned char)buf[i] > 0x7e)
+			buf[i] = '_';
+	}
+	return 0;
+}
+
+/* Commit next (taken); answer with the stored object or the scale.  A
+ * write that is not an apply records its field manager (managedFields). */
 static void
 commit_and_reply(struct ks_server *srv, struct evhttp_request *req,
     struct ks_obj *next, int scale)
 {
 	struct ks_status st;
-	struct ks_obj *o;
-	char ns[KS_MAX_NAMESPACE + 1], name[KS_MAX_NAME + 1];
+	struct ks_obj *o, *cur;
+	char ns[KS_MAX_NAMESPACE + 1], name[KS_MAX_NAME + 1], mgr[160];
 	enum ks_kind k = next->kind;
 
 	snprintf(ns, sizeof(ns), "%s", next->ns);
 	snprintf(name, sizeof(name), "%s", next->name);
+	cur = ks_store_get(srv->store, k, ns, name);
+	if (field_manager(req,
+	        strcmp(ks_http_method(req), "PUT") == 0 ? "UpdateOptions"
+	                                                : "PatchOptions",
+	        mgr, sizeof(mgr)) != 0) {
+		ks_obj_unref(next);
+		return;
+	}
+	if (ks_ssa_record_update(cur ? cur->doc : NULL, next->doc, mgr,
+	        scale ? "scale" : "", ks_kind_info(k)->api_version,
+	        time(NULL)) != 0 ||
+	    ks_obj_refresh(next) != 0) {
+		ks_obj_unref(next);
+		ks_status_internal(&st, "out of memory");
+		ks_http_reply_status(req, &st);
+		return;
+	}
 	if (ks_store_update(srv->store, next) < 0) {
 		ks_status_internal(&st, "update failed");
 		ks_http_reply_status(req, &st);
@@ -579,8 +899,15 @@ handle_list(struct ks_server *srv, struct evhttp_request *req,
 	uint64_t cur = ks_store_rv(s), oldest = ks_store_oldest(s), list_rv;
 	size_t i, n, emitted = 0, remaining = 0;
 	char rvs[32], *tok = NULL;
-	int more = 0;
+	int more = 0, table;
+	enum ks_table_include inc;
+	time_t now = time(NULL);
 
+	if ((table = want_table(req, r, &inc)) < 0)
+		return;
+	if (q->has_rv && q->rv > cur &&
+	    ks_server_wait_rv(srv, req, q->rv, KS_RV_TOO_LARGE_WAIT_MS) == 0)
+		return; /* held until the RV exists or the wait ends */
 	if (q->has_rv && q->rv > cur) {
 		ks_status_rv_too_large(
 		    &st, (unsigned long long)q->rv, (unsigned long long)cur);
@@ -628,9 +955,10 @@ handle_list(struct ks_server *srv, struct evhttp_request *req,
 	if ((g = ks_gen_new()) == NULL)
 		goto nomem;
 	snprintf(rvs, sizeof(rvs), "%llu", (unsigned long long)list_rv);
-	if (yajl_gen_map_open(g) != yajl_gen_status_ok ||
-	    ks_gen_kstr(g, "kind", ki->list_kind) != 0 ||
-	    ks_gen_kstr(g, "apiVersion", ki->api_version) != 0)
+	if (table ? ks_table_open(g) != 0
+	          : (yajl_gen_map_open(g) != yajl_gen_status_ok ||
+	                ks_gen_kstr(g, "kind", ki->list_kind) != 0 ||
+	                ks_gen_kstr(g, "apiVersion", ki->api_version) != 0))
 		goto nomem;
 	/* Items first into a second generator would double the memory;
 	 * instead: count what fits, then write metadata, then items. */
@@ -670,9 +998,11 @@ handle_list(struct ks_server *srv, struct evhttp_request *req,
 		    ks_gen_kint(
 		        g, "remainingItemCount", (long long)remaining) != 0)
 			goto nomem;
-		if (yajl_gen_map_close(g) != yajl_gen_status_ok ||
-		    ks_gen_str(g, "items") != 0 ||
-		    yajl_gen_array_open(g) != yajl_gen_status_ok)
+		if (yajl_gen_map_close(g) != yajl_gen_status_ok)
+			goto nomem;
+		if (table ? ks_table_columns(g, r->kind) != 0
+		          : (ks_gen_str(g, "items") != 0 ||
+		                yajl_gen_array_open(g) != yajl_gen_status_ok))
 			goto nomem;
 		emitted = 0;
 		for (j = start; j < n && last != NULL; j++) {
@@ -687,7 +1017,8 @@ handle_list(struct ks_server *srv, struct evhttp_request *req,
 			            &q->labels, ks_obj_labels(o))))
 				continue;
 			/* Items of a typed list carry no kind/apiVersion. */
-			if (ks_obj_gen(g, o, 0) != 0)
+			if ((table ? ks_table_row(g, o, inc, now)
+			           : ks_obj_gen(g, o, 0)) != 0)
 				goto nomem;
 			if (o == last)
 				break;
@@ -716,15 +1047,19 @@ handle_create(
 	struct ks_status st;
 	struct ks_json *body;
 	struct ks_obj *o;
-	char name[KS_MAX_NAME + 1];
+	struct ks_json_dups dups;
+	enum field_validation fv;
+	char name[KS_MAX_NAME + 1], mgr[160];
 
-	if (!media_is(header(req, "Content-Type"), "application/json")) {
-		ks_status_unsupported_media(&st, BODY_TYPES);
-		ks_http_reply_status(req, &st);
+	if (field_validation(req, "CreateOptions", &fv) != 0)
+		return;
+	if ((body = read_object(req, pb_kind(r->kind), &dups)) == NULL)
+		return;
+	if (check_fields(req, fv, r->kind, KS_SCHEMA_OBJECT, body, &dups) !=
+	    0) {
+		ks_json_free(body);
 		return;
 	}
-	if ((body = read_body(req)) == NULL)
-		return;
 	memset(&st, 0, sizeof(st));
 	o = ks_obj_from_create(r->kind, r->ns, body, &st);
 	ks_json_free(body);
@@ -733,6 +1068,18 @@ handle_create(
 		return;
 	}
 	snprintf(name, sizeof(name), "%s", o->name);
+	if (field_manager(req, "CreateOptions", mgr, sizeof(mgr)) != 0) {
+		ks_obj_unref(o);
+		return;
+	}
+	if (ks_ssa_record_update(
+	        NULL, o->doc, mgr, "", ki->api_version, time(NULL)) != 0 ||
+	    ks_obj_refresh(o) != 0) {
+		ks_obj_unref(o);
+		ks_status_internal(&st, "out of memory");
+		ks_http_reply_status(req, &st);
+		return;
+	}
 	if (ks_store_create(srv->store, o, (long long)time(NULL)) != 0) {
 		ks_status_already_exists(&st, ki->resource, ki->group, name);
 		ks_http_reply_status(req, &st);
@@ -748,14 +1095,19 @@ handle_update(struct ks_server *srv, struct evhttp_request *req,
 	struct ks_status st;
 	struct ks_json *body;
 	struct ks_obj *next;
+	struct ks_json_dups dups;
+	enum field_validation fv;
 
-	if (!media_is(header(req, "Content-Type"), "application/json")) {
-		ks_status_unsupported_media(&st, BODY_TYPES);
-		ks_http_reply_status(req, &st);
+	if (field_validation(req, "UpdateOptions", &fv) != 0)
+		return;
+	if ((body = read_object(req, pb_kind(r->kind), &dups)) == NULL)
+		return;
+	if (body->type == KS_JSON_OBJECT &&
+	    check_fields(req, fv, r->kind, KS_SCHEMA_OBJECT, body, &dups) !=
+	        0) {
+		ks_json_free(body);
 		return;
 	}
-	if ((body = read_body(req)) == NULL)
-		return;
 	if (body->type != KS_JSON_OBJECT) {
 		ks_json_free(body);
 		ks_status_bad_request(&st,
@@ -788,6 +1140,59 @@ handle_update(struct ks_server *srv, struct evhttp_request *req,
 	commit_and_reply(srv, req, next, 0);
 }
 
+/*
+ * RFC 6902 patch (taken) applied to *doc; 0, or -1 after answering with
+ * the real server's Status: 400 undecodable, 413 too many operations,
+ * 422 Invalid with the generic message for an operation that does not
+ * apply (the API server drops json-patch's own text).
+ */
+static int
+apply_json_patch(
+    struct evhttp_request *req, struct ks_json **doc, struct ks_json *patch)
+{
+	struct ks_status st;
+	char msg[512];
+	enum ks_jpatch_err e = ks_jpatch_apply(doc, patch, msg, sizeof(msg));
+
+	ks_json_free(patch);
+	switch (e) {
+	case KS_JPATCH_OK:
+		return 0;
+	case KS_JPATCH_EDECODE:
+		ks_status_bad_request(&st, "%s", msg);
+		break;
+	case KS_JPATCH_ETOOMANY:
+		ks_status_too_large(&st, KS_MAX_BODY);
+		snprintf(st.message, sizeof(st.message), "%s", msg);
+		break;
+	case KS_JPATCH_EAPPLY:
+		log_debug("json patch does not apply: %s", msg);
+		memset(&st, 0, sizeof(st));
+		st.code = 422;
+		st.reason = "Invalid";
+		st.details = 1;
+		snprintf(st.message, sizeof(st.message),
+		    "the server rejected our request due to an error in our "
+		    "request");
+		break;
+	default:
+		ks_status_internal(&st, "out of memory");
+		break;
+	}
+	ks_http_reply_status(req, &st);
+	return -1;
+}
+
+/* Merge patch or, for application/strategic-merge-patch+json, a strategic
+ * one (lists merged by their patch merge keys, directives applied). */
+static int
+merge_or_smp(const char *ct, struct ks_json **doc, const struct ks_json *p)
+{
+	if (media_is(ct, "application/strategic-merge-patch+json"))
+		return ks_smp_apply(doc, p);
+	return ks_json_merge_patch(doc, p);
+}
+
 static void
 handle_patch(struct ks_server *srv, struct evhttp_request *req,
     const struct ks_route *r, struct ks_obj *cur)
@@ -796,17 +1201,45 @@ handle_patch(struct ks_server *srv, struct evhttp_request *req,
 	struct ks_status st;
 	struct ks_json *patch;
 	struct ks_obj *next;
+	struct ks_json_dups dups;
+	enum field_validation fv;
 
-	(void)r;
+	if (field_validation(req, "PatchOptions", &fv) != 0)
+		return;
+	if (media_is(ct, "application/json-patch+json")) {
+		if ((patch = read_body(req, &dups)) == NULL)
+			return;
+		if ((next = ks_obj_clone(cur)) == NULL) {
+			ks_json_free(patch);
+			ks_status_internal(&st, "out of memory");
+			ks_http_reply_status(req, &st);
+			return;
+		}
+		/* The precondition is the patched object's resourceVersion. */
+		if (apply_json_patch(req, &next->doc, patch) != 0 ||
+		    check_fields(req, fv, r->kind, KS_SCHEMA_OBJECT, next->doc,
+		        NULL) != 0 ||
+		    check_precondition(req, cur, next->doc) != 0) {
+			ks_obj_unref(next);
+			return;
+		}
+		memset(&st, 0, sizeof(st));
+		if (ks_obj_validate_update(cur, next, 1, &st) != 0) {
+			ks_obj_unref(next);
+			ks_http_reply_status(req, &st);
+			return;
+		}
+		commit_and_reply(srv, req, next, 0);
+		return;
+	}
 	if (!media_is(ct, "application/merge-patch+json") &&
 	    !media_is(ct, "application/strategic-merge-patch+json")) {
-		/* XXX json-patch and apply-patch are accepted by the real
-		 * server; kube-sim answers them 415 (issue #3 README). */
+		/* apply-patch is handled before (handle_apply). */
 		ks_status_unsupported_media(&st, PATCH_TYPES);
 		ks_http_reply_status(req, &st);
 		return;
 	}
-	if ((patch = read_body(req)) == NULL)
+	if ((patch = read_body(req, &dups)) == NULL)
 		return;
 	if (patch->type != KS_JSON_OBJECT) {
 		ks_json_free(patch);
@@ -821,14 +1254,19 @@ handle_patch(struct ks_server *srv, struct evhttp_request *req,
 		return;
 	}
 	if ((next = ks_obj_clone(cur)) == NULL ||
-	    ks_json_merge_patch(&next->doc, patch) != 0) {
+	    merge_or_smp(ct, &next->doc, patch) != 0) {
 		ks_json_free(patch);
 		ks_obj_unref(next);
-		ks_status_internal(&st, "out of memory");
+		ks_status_bad_request(&st, "unable to apply the patch");
 		ks_http_reply_status(req, &st);
 		return;
 	}
 	ks_json_free(patch);
+	if (check_fields(
+	        req, fv, r->kind, KS_SCHEMA_OBJECT, next->doc, &dups) != 0) {
+		ks_obj_unref(next);
+		return;
+	}
 	memset(&st, 0, sizeof(st));
 	if (ks_obj_validate_update(cur, next, 1, &st) != 0) {
 		ks_obj_unref(next);
@@ -927,20 +1365,25 @@ handle_scale(struct ks_server *srv, struct evhttp_request *req,
 	const unsigned char *buf;
 	size_t len;
 	yajl_gen g;
+	int jp;
+	struct ks_json_dups dups;
+	enum field_validation fv;
 
 	if (strcmp(r->verb, "get") == 0) {
 		reply_scale(req, cur);
 		return;
 	}
+	if (field_validation(req,
+	        strcmp(r->verb, "update") == 0 ? "UpdateOptions"
+	                                       : "PatchOptions",
+	        &fv) != 0)
+		return;
 	if (strcmp(r->verb, "update") == 0) {
-		if (!media_is(ct, "application/json")) {
-			ks_status_unsupported_media(&st, BODY_TYPES);
-			ks_http_reply_status(req, &st);
+		if ((body = read_object(req, "Scale", &dups)) == NULL)
 			return;
-		}
-		if ((body = read_body(req)) == NULL)
-			return;
-		apply_scale(srv, req, cur, body);
+		if (check_fields(
+		        req, fv, r->kind, KS_SCHEMA_SCALE, body, &dups) == 0)
+			apply_scale(srv, req, cur, body);
 		ks_json_free(body);
 		return;
 	}
@@ -949,14 +1392,36 @@ handle_scale(struct ks_server *srv, struct evhttp_request *req,
 		ks_http_reply_status(req, &st);
 		return;
 	}
-	if (!media_is(ct, "application/merge-patch+json") &&
+	jp = media_is(ct, "application/json-patch+json");
+	if (!jp && !media_is(ct, "application/merge-patch+json") &&
 	    !media_is(ct, "application/strategic-merge-patch+json")) {
 		ks_status_unsupported_media(&st, PATCH_TYPES);
 		ks_http_reply_status(req, &st);
 		return;
 	}
-	if ((body = read_body(req)) == NULL)
+	if ((body = read_body(req, &dups)) == NULL)
 		return;
+	if (jp) {
+		if ((g = ks_gen_new()) != NULL &&
+		    ks_obj_gen_scale(g, cur) == 0 &&
+		    yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok)
+			doc = ks_json_parse(buf, len, &err, NULL, 0);
+		if (g != NULL)
+			yajl_gen_free(g);
+		if (doc == NULL) {
+			ks_json_free(body);
+			ks_status_internal(&st, "out of memory");
+			ks_http_reply_status(req, &st);
+			return;
+		}
+		if (apply_json_patch(req, &doc, body) == 0 &&
+		    check_fields(
+		        req, fv, r->kind, KS_SCHEMA_SCALE, doc, NULL) == 0 &&
+		    check_precondition(req, cur, doc) == 0)
+			apply_scale(srv, req, cur, doc);
+		ks_json_free(doc);
+		return;
+	}
 	if (body->type != KS_JSON_OBJECT) {
 		ks_json_free(body);
 		ks_status_bad_request(&st,
@@ -971,7 +1436,7 @@ handle_scale(struct ks_server *srv, struct evhttp_request *req,
 		doc = ks_json_parse(buf, len, &err, NULL, 0);
 	if (g != NULL)
 		yajl_gen_free(g);
-	if (doc == NULL || ks_json_merge_patch(&doc, body) != 0) {
+	if (doc == NULL || merge_or_smp(ct, &doc, body) != 0) {
 		ks_json_free(doc);
 		ks_json_free(body);
 		ks_status_internal(&st, "out of memory");
@@ -985,8 +1450,365 @@ handle_scale(struct ks_server *srv, struct evhttp_request *req,
 		return;
 	}
 	ks_json_free(body);
-	apply_scale(srv, req, cur, doc);
+	if (check_fields(req, fv, r->kind, KS_SCHEMA_SCALE, doc, &dups) == 0)
+		apply_scale(srv, req, cur, doc);
 	ks_json_free(doc);
+}
+
+/*
+ * Server-side apply: PATCH with application/apply-patch+yaml (a JSON
+ * body, as kubectl sends it; YAML proper is not parsed).  Creates the
+ * object when it does not exist.  Conflicts answer 409 unless force=true.
+ */
+static void
+handle_apply(struct ks_server *srv, struct evhttp_request *req,
+    const struct ks_route *r, struct ks_obj *cur)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+	const struct ks_kind_info *ki = ks_kind_info(r->kind);
+	struct ks_status st;
+	struct ks_json *config, *doc = NULL, *mf = NULL, *md;
+	struct ks_json_dups dups;
+	struct ks_obj *o = NULL;
+	enum field_validation fv;
+	char mgr[160], force[16];
+	const char *nm, *kind;
+	int rc;
+
+	if (field_validation(req, "PatchOptions", &fv) != 0)
+		return;
+	if (ks_query_get(query, "fieldManager", mgr, sizeof(mgr)) != 1 ||
+	    mgr[0] == '\0') {
+		ks_status_invalid(&st, "PatchOptions", "meta.k8s.io", "");
+		ks_status_add_cause(&st, KS_CAUSE_REQUIRED, "fieldManager", "",
+		    "is required for apply patch");
+		ks_http_reply_status(req, &st);
+		return;
+	}
+	if (field_manager(req, "PatchOptions", mgr, sizeof(mgr)) != 0)
+		return;
+	if ((config = read_body(req, &dups)) == NULL)
+		return;
+	if (config->type != KS_JSON_OBJECT) {
+		ks_json_free(config);
+		ks_status_bad_request(&st,
+		    "error decoding YAML: json: cannot unmarshal into Go value "
+		    "of type map[string]interface {}");
+		ks_http_reply_status(req, &st);
+		return;
+	}
+	kind = ks_json_str(ks_json_get(config, "kind"));
+	nm = ks_json_str(ks_json_getp(config, "metadata.name"));
+	if (kind == NULL || strcmp(kind, ki->kind) != 0 || nm == NULL ||
+	    strcmp(nm, r->name) != 0) {
+		ks_json_free(config);
+		ks_status_bad_request(&st,
+		    "the apply configuration must name kind %s and "
+		    "metadata.name %s",
+		    ki->kind, r->name);
+		ks_http_reply_status(req, &st);
+		return;
+	}
+	if (check_fields(req, fv, r->kind, KS_SCHEMA_OBJECT, config, &dups) !=
+	    0) {
+		ks_json_free(config);
+		return;
+	}
+	rc = ks_ssa_apply(cur ? cur->doc : NULL, config, mgr, ki->api_version,
+	    ks_query_get(query, "force", force, sizeof(force)) == 1 &&
+	        ks_query_bool(force),
+	    time(NULL), &doc, &st);
+	ks_json_free(config);
+	if (rc != 0) {
+		if (rc < 0)
+			ks_status_internal(&st, "out of memory");
+		ks_http_reply_status(req, &st);
+		return;
+	}
+	/* managedFields survive validation only through this copy. */
+	mf = ks_json_clone(ks_json_getp(doc, "metadata.managedFields"));
+	if (cur == NULL) {
+		/* Identity fields are never owned, so not copied: name it. */
+		if ((md = ks_json_obj(doc, "metadata")) == NULL ||
+		    ks_json_set_str(md, "name", r->name) != 0) {
+			ks_json_free(doc);
+			ks_json_free(mf);
+			ks_status_internal(&st, "out of memory");
+			ks_http_reply_status(req, &st);
+			return;
+		}
+		memset(&st, 0, sizeof(st));
+		o = ks_obj_from_create(r->kind, r->ns, doc, &st);
+		ks_json_free(doc);
+		if (o == NULL) {
+			ks_json_free(mf);
+			ks_http_reply_status(req, &st);
+			return;
+		}
+		if (mf != NULL &&
+		    ((md = ks_json_get(o->doc, "metadata")) == NULL ||
+		        ks_json_set(md, "managedFields", mf) != 0 ||
+		        ks_obj_refresh(o) != 0)) {
+			ks_obj_unref(o);
+			ks_status_internal(&st, "out of memory");
+			ks_http_reply_status(req, &st);
+			return;
+		}
+		if (ks_store_create(srv->store, o, (long long)time(NULL)) !=
+		    0) {
+			ks_status_already_exists(
+			    &st, ki->resource, ki->group, r->name);
+			ks_http_reply_status(req, &st);
+			return;
+		}
+		reply_obj(req, 201,
+		    ks_store_get(srv->store, r->kind, r->ns, r->name));
+		return;
+	}
+	if ((o = ks_obj_clone(cur)) == NULL) {
+		ks_json_free(doc);
+		ks_json_free(mf);
+		ks_status_internal(&st, "out of memory");
+		ks_http_reply_status(req, &st);
+		return;
+	}
+	ks_json_free(o->doc);
+	o->doc = doc;
+	memset(&st, 0, sizeof(st));
+	if (ks_obj_validate_update(cur, o, 1, &st) != 0) {
+		ks_json_free(mf);
+		ks_obj_unref(o);
+		ks_http_reply_status(req, &st);
+		return;
+	}
+	md = ks_json_get(o->doc, "metadata");
+	if (mf != NULL ? ks_json_set(md, "managedFields", mf) != 0
+	               : (ks_json_del(md, "managedFields"), 0)) {
+		ks_obj_unref(o);
+		ks_status_internal(&st, "out of memory");
+		ks_http_reply_status(req, &st);
+		return;
+	}
+	if (ks_obj_refresh(o) != 0 || ks_store_update(srv->store, o) < 0) {
+		ks_status_internal(&st, "update failed");
+		ks_http_reply_status(req, &st);
+		return;
+	}
+	reply_obj(req, 200, ks_store_get(srv->store, r->kind, r->ns, r->name));
+}
+
+/* ---- self reviews ---------------------------------------------------- */
+
+static const char *const ra_fields[] = {"namespace", "verb", "group", "version",
+    "resource", "subresource", "name", NULL};
+static const char *const nra_fields[] = {"path", "verb", NULL};
+
+/* Copy the string members named in fields from in (may be NULL) into a new
+ * object *out; -1 after answering 400 when one is not a string. */
+static int
+copy_attrs(struct evhttp_request *req, const struct ks_json *in,
+    const char *what, const char *const *fields, struct ks_json **out)
+{
+	struct ks_status st;
+	const struct ks_json *v;
+	int i;
+
+	*out = NULL;
+	if (in == NULL || in->type == KS_JSON_NULL)
+		return 0;
+	if (in->type != KS_JSON_OBJECT) {
+		ks_status_bad_request(&st,
+		    "json: cannot unmarshal value into Go struct field "
+		    "SelfSubjectAccessReviewSpec.spec.%s",
+		    what);
+		ks_http_reply_status(req, &st);
+		return -1;
+	}
+	if ((*out = ks_json_new(KS_JSON_OBJECT)) == NULL)
+		goto nomem;
+	for (i = 0; fields[i] != NULL; i++) {
+		if ((v = ks_json_get(in, fields[i])) == NULL ||
+		    v->type == KS_JSON_NULL)
+			continue;
+		if (v->type != KS_JSON_STRING) {
+			ks_json_free(*out);
+			*out = NULL;
+			ks_status_bad_request(&st,
+			    "json: cannot unmarshal value into Go struct "
+			    "field %s.%s of type string",
+			    what, fields[i]);
+			ks_http_reply_status(req, &st);
+			return -1;
+		}
+		if (v->len > 0 &&
+		    ks_json_set(*out, fields[i], ks_json_clone(v)) != 0)
+			goto nomem;
+	}
+	return 0;
+nomem:
+	ks_json_free(*out);
+	*out = NULL;
+	ks_status_internal(&st, "out of memory");
+	ks_http_reply_status(req, &st);
+	return -1;
+}
+
+static int
+gen_review_head(yajl_gen g, const char *kind, const char *api_version)
+{
+	return yajl_gen_map_open(g) == yajl_gen_status_ok &&
+	        ks_gen_kstr(g, "kind", kind) == 0 &&
+	        ks_gen_kstr(g, "apiVersion", api_version) == 0 &&
+	        ks_gen_str(g, "metadata") == 0 &&
+	        yajl_gen_map_open(g) == yajl_gen_status_ok &&
+	        ks_gen_str(g, "creationTimestamp") == 0 &&
+	        yajl_gen_null(g) == yajl_gen_status_ok &&
+	        yajl_gen_map_close(g) == yajl_gen_status_ok
+	    ? 0
+	    : -1;
+}
+
+/* SelfSubjectReview: the user and its groups as the authenticator gives
+ * them (service accounts get their two groups, everyone
+ * system:authenticated). */
+static int
+gen_ssr(yajl_gen g, const char *user)
+{
+	static const char sa[] = "system:serviceaccount:";
+	char grp[KS_MAX_NAMESPACE + 32];
+	const char *ns, *colon;
+
+	if (gen_review_head(
+	        g, "SelfSubjectReview", "authentication.k8s.io/v1") != 0 ||
+	    ks_gen_str(g, "status") != 0 ||
+	    yajl_gen_map_open(g) != yajl_gen_status_ok ||
+	    ks_gen_str(g, "userInfo") != 0 ||
+	    yajl_gen_map_open(g) != yajl_gen_status_ok ||
+	    ks_gen_kstr(g, "username", user) != 0 ||
+	    ks_gen_str(g, "groups") != 0 ||
+	    yajl_gen_array_open(g) != yajl_gen_status_ok)
+		return -1;
+	if (strncmp(user, sa, sizeof(sa) - 1) == 0) {
+		ns = user + sizeof(sa) - 1;
+		colon = strchr(ns, ':');
+		if (colon != NULL && (size_t)(colon - ns) <= KS_MAX_NAMESPACE) {
+			snprintf(grp, sizeof(grp),
+			    "system:serviceaccounts:%.*s", (int)(colon - ns),
+			    ns);
+			if (ks_gen_str(g, "system:serviceaccounts") != 0 ||
+			    ks_gen_str(g, grp) != 0)
+				return -1;
+		}
+	}
+	return ks_gen_str(g, "system:authenticated") == 0 &&
+	        yajl_gen_array_close(g) == yajl_gen_status_ok &&
+	        yajl_gen_map_close(g) == yajl_gen_status_ok &&
+	        yajl_gen_map_close(g) == yajl_gen_status_ok &&
+	        yajl_gen_map_close(g) == yajl_gen_status_ok
+	    ? 0
+	    : -1;
+}
+
+/* SelfSubjectAccessReview (kubectl auth can-i) and SelfSubjectReview
+ * (kubectl auth whoami): the user is kube-sim's one user, allowed
+ * everything except what a --deny rule names. */
+static void
+handle_review(struct ks_server *srv, struct evhttp_request *req,
+    const struct ks_route *r, const char *user)
+{
+	struct ks_status st;
+	struct ks_json *body, *ra = NULL, *nra = NULL;
+	yajl_gen g = NULL;
+	int ok = -1, allowed = 1;
+	struct ks_json_dups dups;
+
+	if (strcmp(r->verb, "create") != 0) {
+		ks_status_method_not_allowed(&st);
+		ks_http_reply_status(req, &st);
+		return;
+	}
+	if ((body = read_object(req,
+	         r->review == KS_REVIEW_SSAR ? "SelfSubjectAccessReview"
+	                                     : "SelfSubjectReview",
+	         &dups)) == NULL)
+		return;
+	if (body->type != KS_JSON_OBJECT) {
+		ks_json_free(body);
+		ks_status_bad_request(&st,
+		    "json: cannot unmarshal array into Go value of type "
+		    "map[string]interface {}");
+		ks_http_reply_status(req, &st);
+		return;
+	}
+	if ((g = ks_gen_new()) == NULL)
+		goto out;
+	if (r->review == KS_REVIEW_SSR) {
+		ok = gen_ssr(g, user);
+		goto out;
+	}
+	if (copy_attrs(req, ks_json_getp(body, "spec.resourceAttributes"),
+	        "resourceAttributes", ra_fields, &ra) != 0 ||
+	    copy_attrs(req, ks_json_getp(body, "spec.nonResourceAttributes"),
+	        "nonResourceAttributes", nra_fields, &nra) != 0) {
+		ks_json_free(body);
+		ks_json_free(ra);
+		yajl_gen_free(g);
+		return;
+	}
+	if ((ra == NULL) == (nra == NULL)) {
+		ks_json_free(body);
+		ks_json_free(ra);
+		ks_json_free(nra);
+		yajl_gen_free(g);
+		ks_status_invalid(
+		    &st, "SelfSubjectAccessReview", "authorization.k8s.io", "");
+		ks_status_add_cause(&st, KS_CAUSE_INVALID,
+		    "spec.resourceAttributes", ra == NULL ? "null" : "{...}",
+		    "exactly one of nonResourceAttributes or "
+		    "resourceAttributes must be specified");
+		ks_http_reply_status(req, &st);
+		return;
+	}
+	if (ra != NULL) {
+		const char *verb = ks_json_str(ks_json_get(ra, "verb"));
+		const char *res = ks_json_str(ks_json_get(ra, "resource"));
+		const char *sub = ks_json_str(ks_json_get(ra, "subresource"));
+
+		allowed = !ks_admin_denied(srv->admin, verb ? verb : "",
+		    res ? res : "", sub ? sub : "");
+	}
+	ok = gen_review_head(g, "SelfSubjectAccessReview",
+	         "authorization.k8s.io/v1") == 0 &&
+	        ks_gen_str(g, "spec") == 0 &&
+	        yajl_gen_map_open(g) == yajl_gen_status_ok &&
+	        (ra == NULL ||
+	            (ks_gen_str(g, "resourceAttributes") == 0 &&
+	                ks_json_gen(g, ra) == 0)) &&
+	        (nra == NULL ||
+	            (ks_gen_str(g, "nonResourceAttributes") == 0 &&
+	                ks_json_gen(g, nra) == 0)) &&
+	        yajl_gen_map_close(g) == yajl_gen_status_ok &&
+	        ks_gen_str(g, "status") == 0 &&
+	        yajl_gen_map_open(g) == yajl_gen_status_ok &&
+	        ks_gen_str(g, "allowed") == 0 &&
+	        yajl_gen_bool(g, allowed) == yajl_gen_status_ok &&
+	        yajl_gen_map_close(g) == yajl_gen_status_ok &&
+	        yajl_gen_map_close(g) == yajl_gen_status_ok
+	    ? 0
+	    : -1;
+out:
+	ks_json_free(body);
+	ks_json_free(ra);
+	ks_json_free(nra);
+	if (ok == 0)
+		ks_http_reply_gen(req, 201, g);
+	else {
+		ks_status_internal(&st, "encoding failed");
+		ks_http_reply_status(req, &st);
+	}
+	if (g != NULL)
+		yajl_gen_free(g);
 }
 
 void
@@ -1013,6 +1835,10 @@ ks_api_handle(struct ks_server *srv, struct evhttp_request *req,
 		}
 		return;
 	}
+	if (r->review != KS_REVIEW_NONE) {
+		handle_review(srv, req, r, user);
+		return;
+	}
 	if (!r->known) {
 		not_found_path(req);
 		return;
@@ -1032,9 +1858,14 @@ ks_api_handle(struct ks_server *srv, struct evhttp_request *req,
 				ks_http_reply_status(req, &st);
 				return;
 			}
-			if (q.watch)
-				ks_watch_start(srv, req, r->kind, r->ns, &q);
-			else
+			if (q.watch) {
+				enum ks_table_include inc;
+				int t = want_table(req, r, &inc);
+
+				if (t >= 0)
+					ks_watch_start(srv, req, r->kind, r->ns,
+					    &q, t, inc);
+			} else
 				handle_list(srv, req, r, &q);
 			ks_query_clear(&q);
 			return;
@@ -1047,6 +1878,13 @@ ks_api_handle(struct ks_server *srv, struct evhttp_request *req,
 		ks_http_reply_status(req, &st);
 		return;
 	}
+	if (strcmp(r->verb, "patch") == 0 && r->sub[0] == '\0' &&
+	    media_is(
+	        header(req, "Content-Type"), "application/apply-patch+yaml")) {
+		handle_apply(srv, req, r,
+		    ks_store_get(srv->store, r->kind, r->ns, r->name));
+		return;
+	}
 	if ((cur = ks_store_get(srv->store, r->kind, r->ns, r->name)) == NULL) {
 		reply_not_found(req, r->kind, r->name);
 		return;
@@ -1055,9 +1893,15 @@ ks_api_handle(struct ks_server *srv, struct evhttp_request *req,
 		handle_scale(srv, req, r, cur);
 		return;
 	}
-	if (strcmp(r->verb, "get") == 0)
-		reply_obj(req, 200, cur);
-	else if (strcmp(r->verb, "update") == 0 && r->sub[0] == '\0')
+	if (strcmp(r->verb, "get") == 0) {
+		enum ks_table_include inc;
+		int t = want_table(req, r, &inc);
+
+		if (t == 1)
+			reply_table_obj(req, cur, inc);
+		else if (t == 0)
+			reply_obj(req, 200, cur);
+	} else if (strcmp(r->verb, "update") == 0 && r->sub[0] == '\0')
 		handle_update(srv, req, r, cur);
 	else if (strcmp(r->verb, "patch") == 0 && r->sub[0] == '\0')
 		handle_patch(srv, req, r, cur);

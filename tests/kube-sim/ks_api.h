@@ -12,14 +12,21 @@
 struct evhttp_request;
 struct ks_server;
 
+enum ks_review {
+	KS_REVIEW_NONE = 0,
+	KS_REVIEW_SSAR, /* authorization.k8s.io/v1 selfsubjectaccessreviews */
+	KS_REVIEW_SSR   /* authentication.k8s.io/v1 selfsubjectreviews */
+};
+
 struct ks_route {
 	int resource; /* a resource path (else non-resource) */
 	int known;    /* resource kube-sim serves */
 	enum ks_kind kind;
 	char ns[KS_MAX_NAMESPACE + 1];
 	char name[KS_MAX_NAME + 1];
-	char sub[16];     /* "scale", "status" or "" */
-	const char *verb; /* get, list, watch, create, update, ... */
+	char sub[16];          /* "scale", "status" or "" */
+	const char *verb;      /* get, list, watch, create, update, ... */
+	enum ks_review review; /* a self review (not a stored kind) */
 	const char *path;
 };
 

@@ -28,6 +28,7 @@ struct parse_ctx {
 	char *key; /* pending member name */
 	size_t keylen;
 	enum ks_json_err err;
+	struct ks_json_dups *dups; /* NULL: not recorded */
 };
 
 static int add_value(struct parse_ctx *, struct ks_json *);
@@ -208,6 +209,38 @@ link_child(struct ks_json *parent, struct ks_json *v)
 	parent->count++;
 }
 
+/* Remember the path of a duplicate member, the way sigs.k8s.io/json
+ * names it: "spec.replicas", "spec.containers[0].name". */
+static void
+record_dup(struct parse_ctx *ctx)
+{
+	struct ks_json_dups *d = ctx->dups;
+	char *out;
+	size_t cap, off = 0;
+	int i;
+
+	if (d == NULL)
+		return;
+	if (d->n++ >= KS_JSON_MAX_DUPS)
+		return;
+	out = d->path[d->n - 1];
+	cap = sizeof(d->path[0]);
+	for (i = 1; i < ctx->depth && off < cap; i++) {
+		const struct ks_json *up = ctx->stack[i - 1];
+
+		if (up->type == KS_JSON_ARRAY)
+			off += (size_t)snprintf(
+			    out + off, cap - off, "[%zu]", up->count - 1);
+		else
+			off += (size_t)snprintf(out + off, cap - off, "%s%.*s",
+			    off ? "." : "", (int)ctx->stack[i]->keylen,
+			    ctx->stack[i]->key);
+	}
+	if (off < cap)
+		snprintf(out + off, cap - off, "%s%.*s", off ? "." : "",
+		    (int)ctx->keylen, ctx->key);
+}
+
 static int
 add_value(struct parse_ctx *ctx, struct ks_json *v)
 {
@@ -229,8 +262,11 @@ add_value(struct parse_ctx *ctx, struct ks_json *v)
 	parent = ctx->stack[ctx->depth - 1];
 	if (parent->type == KS_JSON_OBJECT) {
 		/* Last duplicate wins, as in Go's encoding/json. */
-		if ((old = find_member(parent, ctx->key, ctx->keylen)) != NULL)
+		if ((old = find_member(parent, ctx->key, ctx->keylen)) !=
+		    NULL) {
+			record_dup(ctx);
 			detach_free_member(parent, old);
+		}
 		if (parent->count >= KS_JSON_MAX_MEMBERS) {
 			ks_json_free(v);
 			ctx->err = KS_JSON_EMEMBERS;
@@ -352,6 +388,13 @@ struct ks_json *
 ks_json_parse(const void *buf, size_t len, enum ks_json_err *err, char *msg,
     size_t msglen)
 {
+	return ks_json_parse_dups(buf, len, err, msg, msglen, NULL);
+}
+
+struct ks_json *
+ks_json_parse_dups(const void *buf, size_t len, enum ks_json_err *err,
+    char *msg, size_t msglen, struct ks_json_dups *dups)
+{
 	struct parse_ctx ctx;
 	yajl_handle h;
 	yajl_status st;
@@ -359,6 +402,9 @@ ks_json_parse(const void *buf, size_t len, enum ks_json_err *err, char *msg,
 	size_t n;
 
 	memset(&ctx, 0, sizeof(ctx));
+	ctx.dups = dups;
+	if (dups != NULL)
+		dups->n = 0;
 	if (msg != NULL && msglen > 0)
 		msg[0] = '\0';
 	if ((h = yajl_alloc(&parse_callbacks, NULL, &ctx)) == NULL) {
@@ -575,7 +621,9 @@ ks_json_obj(struct ks_json *o, const char *key)
 		return NULL;
 	if (ks_json_set(o, key, m) != 0)
 		return NULL;
-	return m;
+	/* ks_json_set moved m into an existing member and freed m: look
+	 * the member up again. */
+	return ks_json_get(o, key);
 }
 
 void

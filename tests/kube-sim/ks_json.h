@@ -49,6 +49,16 @@ struct ks_json {
 
 struct ks_json *ks_json_parse(
     const void *, size_t, enum ks_json_err *, char *, size_t);
+
+/* Duplicate members met while parsing (the last one wins in the tree):
+ * how many, and the dotted paths of the first KS_JSON_MAX_DUPS. */
+#define KS_JSON_MAX_DUPS 8
+struct ks_json_dups {
+	int n;
+	char path[KS_JSON_MAX_DUPS][256];
+};
+struct ks_json *ks_json_parse_dups(const void *, size_t, enum ks_json_err *,
+    char *, size_t, struct ks_json_dups *);
 const char *ks_json_strerror(enum ks_json_err);
 void ks_json_free(struct ks_json *);
 

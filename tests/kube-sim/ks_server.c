@@ -47,9 +47,12 @@ struct ks_deferred {
 	struct evhttp_request *req;
 	struct evhttp_connection *evcon;
 	struct event *ev;
+	uint64_t want_rv; /* > 0: a list waiting for this resourceVersion */
+	int woken;        /* want_rv arrived before the deadline */
 };
 
 static void request_cb(struct evhttp_request *, void *);
+static void rv_wake(struct ks_server *);
 
 static void
 store_hook(void *arg, const struct ks_event *e)
@@ -57,6 +60,7 @@ store_hook(void *arg, const struct ks_event *e)
 	struct ks_server *srv = arg;
 
 	ks_watch_notify(srv, e);
+	rv_wake(srv);
 	if (srv->ctrl != NULL)
 		ks_ctrl_notify(srv->ctrl, e);
 }
@@ -280,12 +284,35 @@ deferred_cb(evutil_socket_t fd, short what, void *arg)
 	struct ks_deferred *d = arg;
 	struct ks_server *srv = d->srv;
 	struct evhttp_request *req = d->req;
+	int expired = d->want_rv > 0 && !d->woken;
 
 	(void)fd;
 	(void)what;
 	evhttp_connection_set_closecb(d->evcon, NULL, NULL);
 	deferred_free(d);
+	/* A list whose resourceVersion did not come: answered 504 now. */
+	if (expired)
+		srv->rv_wait_expired = req;
 	ks_server_dispatch(srv, req);
+	srv->rv_wait_expired = NULL;
+}
+
+/* New events: lists waiting for a resourceVersion now reached are run on
+ * the next loop turn (never from inside the store's hook). */
+static void
+rv_wake(struct ks_server *srv)
+{
+	struct ks_deferred *d;
+	struct timeval now = {0, 0};
+	uint64_t rv = ks_store_rv(srv->store);
+
+	for (d = TAILQ_FIRST(&srv->deferred); d != NULL;
+	     d = TAILQ_NEXT(d, entry)) {
+		if (d->want_rv > 0 && !d->woken && d->want_rv <= rv) {
+			d->woken = 1;
+			evtimer_add(d->ev, &now);
+		}
+	}
 }
 
 static int
@@ -314,6 +341,21 @@ defer(struct ks_server *srv, struct evhttp_request *req, long ms)
 	return 0;
 }
 
+int
+ks_server_wait_rv(
+    struct ks_server *srv, struct evhttp_request *req, uint64_t rv, long ms)
+{
+	struct ks_deferred *d;
+
+	if (srv->stopping || srv->rv_wait_expired == req ||
+	    defer(srv, req, ms) != 0)
+		return -1;
+	d = TAILQ_LAST(&srv->deferred, ks_deferred_list);
+	d->want_rv = rv;
+	d->woken = 0;
+	return 0;
+}
+
 /* Authenticated user, or NULL after answering 401/403. */
 static const char *
 authenticate(
@@ -335,7 +377,15 @@ authenticate(
 	}
 	if (ks_api_public_path(r->path))
 		return "system:anonymous";
-	if (r->resource && r->known) {
+	if (r->review != KS_REVIEW_NONE) {
+		ks_status_forbidden(&st, "system:anonymous", "create",
+		    r->review == KS_REVIEW_SSAR ? "selfsubjectaccessreviews"
+		                                : "selfsubjectreviews",
+		    "",
+		    r->review == KS_REVIEW_SSAR ? "authorization.k8s.io"
+		                                : "authentication.k8s.io",
+		    "", "");
+	} else if (r->resource && r->known) {
 		const struct ks_kind_info *ki = ks_kind_info(r->kind);
 
 		ks_status_forbidden(&st, "system:anonymous", r->verb,

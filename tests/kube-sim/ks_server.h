@@ -68,6 +68,8 @@ struct ks_server {
 	long bookmark_ms;
 	int stopping;
 	char url[128];
+	/* The list being re-run after its resourceVersion wait timed out. */
+	struct evhttp_request *rv_wait_expired;
 };
 
 struct ks_server *ks_server_new(struct event_base *, const struct ks_config *);
@@ -77,5 +79,11 @@ void ks_server_stop(struct ks_server *);
 void ks_server_free(struct ks_server *);
 /* Run a request through the API handlers (after auth/faults/delays). */
 void ks_server_dispatch(struct ks_server *, struct evhttp_request *);
+/* Hold a list whose resourceVersion is ahead of the store: it runs again
+ * as soon as that RV exists, or after ms (then it answers 504, as the
+ * watch cache does after its 3 s wait).  -1: do not wait (already waited,
+ * stopping, too many held requests) — answer now. */
+int ks_server_wait_rv(
+    struct ks_server *, struct evhttp_request *, uint64_t, long);
 
 #endif /* KS_SERVER_H */

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -62,6 +63,8 @@ struct ks_watch {
 	struct event *bookmark_ev;
 	struct event *last_bookmark_ev;
 	struct event *too_large_ev;
+	int table; /* events carry a one-row Table (as=Table) */
+	enum ks_table_include inc;
 };
 
 enum watch_end {
@@ -201,16 +204,37 @@ add_error(struct evbuffer *out, const struct ks_status *st)
 }
 
 static int
-add_obj_line(struct evbuffer *out, const struct ks_obj *o, const char *type)
+add_obj_line(struct ks_watch *w, struct evbuffer *out, const struct ks_obj *o,
+    const char *type)
 {
-	char *line;
-	size_t len;
-	int r;
+	yajl_gen g;
+	int r = -1;
 
-	if ((line = ks_obj_event_line(o, type, &len)) == NULL)
+	if (!w->table) {
+		char *line;
+		size_t len;
+
+		if ((line = ks_obj_event_line(o, type, &len)) == NULL)
+			return -1;
+		r = evbuffer_add(out, line, len);
+		free(line);
+		return r;
+	}
+	/* as=Table: each event's object is a Table of one row. */
+	if ((g = ks_gen_new()) == NULL)
 		return -1;
-	r = evbuffer_add(out, line, len);
-	free(line);
+	if (yajl_gen_map_open(g) == yajl_gen_status_ok &&
+	    ks_gen_kstr(g, "type", type) == 0 && ks_gen_str(g, "object") == 0 &&
+	    ks_table_open(g) == 0 && ks_gen_str(g, "metadata") == 0 &&
+	    yajl_gen_map_open(g) == yajl_gen_status_ok &&
+	    yajl_gen_map_close(g) == yajl_gen_status_ok &&
+	    ks_table_columns(g, o->kind) == 0 &&
+	    ks_table_row(g, o, w->inc, time(NULL)) == 0 &&
+	    yajl_gen_array_close(g) == yajl_gen_status_ok &&
+	    yajl_gen_map_close(g) == yajl_gen_status_ok &&
+	    yajl_gen_map_close(g) == yajl_gen_status_ok)
+		r = add_gen_line(out, g);
+	yajl_gen_free(g);
 	return r;
 }
 
@@ -228,13 +252,18 @@ add_event(struct ks_watch *w, struct evbuffer *out, const struct ks_event *e)
 	before = e->type == KS_EV_MODIFIED ? matches(w, e->prev) : now;
 	if (!now && !before)
 		return 0;
+	if (now == before && w->table)
+		return add_obj_line(w, out, e->obj,
+		    e->type == KS_EV_ADDED         ? "ADDED"
+		        : e->type == KS_EV_DELETED ? "DELETED"
+		                                   : "MODIFIED");
 	if (now == before) {
 		if ((line = ks_store_event_line(s, e, &len)) == NULL)
 			return -1;
 		return evbuffer_add(out, line, len);
 	}
 	if (now)
-		return add_obj_line(out, e->obj, "ADDED");
+		return add_obj_line(w, out, e->obj, "ADDED");
 	{
 		/* Left the selector: its previous state, at this rv. */
 		struct ks_obj *gone = ks_obj_clone(e->prev);
@@ -247,7 +276,7 @@ add_event(struct ks_watch *w, struct evbuffer *out, const struct ks_event *e)
 			if (ks_json_set_str(ks_json_get(gone->doc, "metadata"),
 			        "resourceVersion", rv) == 0 &&
 			    ks_obj_refresh(gone) == 0)
-				r = add_obj_line(out, gone, "DELETED");
+				r = add_obj_line(w, out, gone, "DELETED");
 			ks_obj_unref(gone);
 		}
 		return r;
@@ -378,7 +407,7 @@ flush(struct ks_watch *w)
 	    evbuffer_get_length(out) < KS_WATCH_BATCH_BYTES &&
 	    nlines < MAX_LINES) {
 		before = evbuffer_get_length(out);
-		add_obj_line(out, w->initial[w->ipos], "ADDED");
+		add_obj_line(w, out, w->initial[w->ipos], "ADDED");
 		ks_obj_unref(w->initial[w->ipos]);
 		w->initial[w->ipos++] = NULL;
 		MARK();
@@ -528,7 +557,8 @@ snapshot(struct ks_watch *w)
 
 void
 ks_watch_start(struct ks_server *srv, struct evhttp_request *req,
-    enum ks_kind kind, const char *ns, struct ks_query *q)
+    enum ks_kind kind, const char *ns, struct ks_query *q, int table,
+    enum ks_table_include inc)
 {
 	struct ks_store *s = srv->store;
 	struct ks_watch *w = NULL;
@@ -569,6 +599,8 @@ ks_watch_start(struct ks_server *srv, struct evhttp_request *req,
 	w->fields = q->fields;
 	memset(&q->fields, 0, sizeof(q->fields));
 	w->bookmarks = q->bookmarks;
+	w->table = table;
+	w->inc = inc;
 	TAILQ_INSERT_TAIL(&srv->watches, w, entry);
 	srv->nwatches++;
 	if (initial) {

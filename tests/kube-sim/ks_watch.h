@@ -8,15 +8,17 @@
 #define KS_WATCH_H
 
 #include "tests/kube-sim/ks_obj.h"
+#include "tests/kube-sim/ks_table.h"
 
 struct evhttp_request;
 struct ks_event;
 struct ks_query;
 struct ks_server;
 
-/* Takes over req (and q's selectors).  ns "" watches all namespaces. */
+/* Takes over req (and q's selectors).  ns "" watches all namespaces.
+ * table: every event's object is a one-row Table (Accept as=Table). */
 void ks_watch_start(struct ks_server *, struct evhttp_request *, enum ks_kind,
-    const char *, struct ks_query *);
+    const char *, struct ks_query *, int, enum ks_table_include);
 /* Store hook: new events are in history; schedule flushes. */
 void ks_watch_notify(struct ks_server *, const struct ks_event *);
 /* End every watch: clean (terminating chunk) or abrupt (TCP close).
