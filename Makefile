@@ -57,7 +57,7 @@ endif
 # KIND workflow builds inside the images (issue #18).
 CONFIG_MK := $(BUILD)/config.mk
 NO_CONFIG_GOALS := clean help format lint certs docker-build docker-push \
-                   kind-up kind-down setup deploy undeploy run-k8s e2e
+                   kind-up kind-down setup deploy undeploy run-k8s e2e test-k8s
 ifneq ($(filter-out $(NO_CONFIG_GOALS),$(or $(MAKECMDGOALS),build)),)
   -include $(CONFIG_MK)
 endif
@@ -123,7 +123,7 @@ sanitize:
 	$(Q)$(MAKE) --no-print-directory BUILD=build/sanitize SANITIZE=1 test
 
 # Component tests with every replicad-core (core_kube_test and the pins and
-# lease tests) and every replicad-gateway (gateway_guard, gateway_conn) under
+# lease tests) and every replicad-gateway (gateway_guard_test, gateway_conn_test) under
 # valgrind's memcheck: any error or definite/indirect leak fails them.
 VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full \
             --errors-for-leak-kinds=definite,indirect \
@@ -134,8 +134,8 @@ valgrind: build
 	    tests/component/core_pins_test.sh tests/component/core_pins_cm_test.sh \
 	    tests/component/core_lease_test.sh
 	$(Q)BUILD=$(BUILD) GW_WRAPPER="$(VALGRIND)" GW_START_SECS=60 \
-	    scripts/run-tests.sh valgrind tests/component/gateway_guard.sh \
-	    tests/component/gateway_conn.sh
+	    scripts/run-tests.sh valgrind tests/component/gateway_guard_test.sh \
+	    tests/component/gateway_conn_test.sh
 
 # libFuzzer targets, each for FUZZ_SECONDS, seeded from tests/fuzz/corpus/.
 FUZZ_SECONDS ?= 60
@@ -204,7 +204,7 @@ help:
 	@echo "targets: build test unit-test integration-test sanitize valgrind fuzz"
 	@echo "         lint format certs run bench clean chart-check"
 	@echo "images:  docker-build docker-push image-test"
-	@echo "KIND:    kind-up kind-down setup deploy undeploy run-k8s e2e"
+	@echo "KIND:    kind-up kind-down setup deploy undeploy run-k8s e2e test-k8s"
 	@echo "vars:    BUILD=dir SANITIZE=1 FUZZ_SECONDS=n V=1 IMAGE_TAG=tag REGISTRY=host/path"
 	@echo "         BENCH_QUICK=1 BENCH_ROUNDS=n BENCH_SECONDS=s"
 

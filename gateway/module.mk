@@ -41,8 +41,7 @@ $(GW_TESTS): $(BUILD)/tests/gateway/%: $(BUILD)/obj/tests/unit/gateway/%.o $(GW_
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_TEST) $(LIBS_EVENT) $(LIBS_YAJL)
 
 # Component tests: real gateway, fake core, curl / openssl / testssl.sh.
-COMPONENT_TESTS += $(sort $(filter-out tests/component/gateway_lib.sh,\
-                     $(wildcard tests/component/gateway_*.sh)))
+COMPONENT_TESTS += $(sort $(wildcard tests/component/gateway_*_test.sh))
 
 # libFuzzer drivers (FUZZ=1 only): the request parser alone, the body
 # parser alone, and the whole connection (http_conn + API/probe handlers +

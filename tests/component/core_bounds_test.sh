@@ -14,7 +14,7 @@
 #   - a bearer token is never sent over plain http://: the combination is
 #     refused at start.
 # Every wait is a condition polled against a deadline.
-. "$(dirname "$0")/core-common.sh"
+. "$(dirname "$0")/core_lib.sh"
 lib_init core-bounds
 
 NS=shop

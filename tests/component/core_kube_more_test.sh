@@ -7,7 +7,7 @@
 #
 # CORE_WRAPPER (e.g. "valgrind --error-exitcode=99 ...") runs the core
 # under a tool.  Every wait is a condition polled against a deadline.
-. "$(dirname "$0")/core-common.sh"
+. "$(dirname "$0")/core_lib.sh"
 lib_init core-kube-more
 
 NS=shop

@@ -8,7 +8,7 @@
 # CORE_WRAPPER (e.g. "valgrind --error-exitcode=99 ...") runs every core
 # under a tool; `make valgrind` does that.  Every wait is a condition polled
 # against a deadline.
-. "$(dirname "$0")/core-common.sh"
+. "$(dirname "$0")/core_lib.sh"
 lib_init core-kube
 
 NS=shop

@@ -12,7 +12,7 @@
 # show that something did NOT happen for a lease duration, it waits for a
 # count of the core's own attempts that spans more than that duration.
 # CORE_WRAPPER (e.g. valgrind) runs every core under a tool.
-. "$(dirname "$0")/ks-common.sh"
+. "$(dirname "$0")/kube_sim_lib.sh"
 lib_init core-lease
 
 CORE_BIN=$BUILD/replicad-core

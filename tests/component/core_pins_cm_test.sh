@@ -18,7 +18,7 @@
 #
 # CORE_WRAPPER runs every core under a tool.  Every wait is a condition
 # polled against a deadline.
-. "$(dirname "$0")/core-common.sh"
+. "$(dirname "$0")/core_lib.sh"
 lib_init core-pins-cm
 
 NS=shop
@@ -29,7 +29,7 @@ DEPS=/apis/apps/v1/namespaces/$NS/deployments
 SOCK_A=$LIB_TMP/a.sock
 SOCK_B=$LIB_TMP/b.sock
 
-# core-common.sh's helpers work on $SOCK: one core at a time.
+# core_lib.sh's helpers work on $SOCK: one core at a time.
 ctl_a() { SOCK=$SOCK_A ctl "$@"; }
 ctl_b() { SOCK=$SOCK_B ctl "$@"; }
 metric_at() { SOCK=$1 metric "$2"; } # SOCK NAME

@@ -9,7 +9,7 @@
 #
 # CORE_WRAPPER runs every core under a tool (`make valgrind`).  Every wait
 # is a condition polled against a deadline.
-. "$(dirname "$0")/core-common.sh"
+. "$(dirname "$0")/core_lib.sh"
 lib_init core-pins
 
 NS=shop

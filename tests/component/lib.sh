@@ -16,9 +16,14 @@
 #   lib_finish                print "NAME: N passed, M failed"; exit status
 #
 # LIB_KEEP=1 keeps $LIB_TMP (logs, sockets) after the test for a look.
-# The module harnesses build on this one: ks-common.sh (kube-sim) and
-# core-common.sh (replicad-core) for the core's tests, gateway_lib.sh for
+# The module harnesses build on this one: kube_sim_lib.sh (kube-sim) and
+# core_lib.sh (replicad-core) for the core's tests, gateway_lib.sh for
 # the gateway's.
+#
+# Names: a test is <part>_<topic>_test.sh (core_, gateway_, kube_sim_,
+# e2e_; in tests/chart, tests/image and tests/privsep likewise), a harness
+# <part>_lib.sh, a helper program <part>_<what>.py; each module's make
+# fragment registers its tests by that pattern.
 #
 # Waiting is always "until a condition holds, with a deadline": never a
 # bare sleep that hopes the other side is done.

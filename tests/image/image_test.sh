@@ -35,7 +35,7 @@ lib_init image-test
 BUILD=${BUILD:-build}
 
 # jq_py EXPR: a Python expression on the JSON read from stdin (as j); the
-# same helper as tests/component/ks-common.sh, which finds lib.sh by $0.
+# same helper as tests/component/kube_sim_lib.sh, which finds lib.sh by $0.
 jq_py() {
 	python3 -c 'import json,sys
 j=json.load(sys.stdin)

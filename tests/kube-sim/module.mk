@@ -58,7 +58,7 @@ $(BUILD)/tests/test_ks_%: $(BUILD)/obj/tests/unit/kube-sim/test_ks_%.o \
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_TEST) $(LIBS_YAJL) $(LIBS_SSL)
 
 # Component tests: scripts that start $(BUILD)/kube-sim.
-COMPONENT_TESTS += $(sort $(wildcard tests/component/kube-sim-*.sh))
+COMPONENT_TESTS += $(sort $(wildcard tests/component/kube_sim_*_test.sh))
 
 # libFuzzer drivers (FUZZ=1 only): JSON patch and protobuf bodies.
 ifeq ($(FUZZ),1)

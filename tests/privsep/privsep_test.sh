@@ -20,7 +20,7 @@
 # Needs root (setpriv, unshare, mount).  Every wait is a condition polled
 # against a deadline.
 cd "$(dirname "$0")/../.." || exit 1
-. tests/component/core-common.sh
+. tests/component/core_lib.sh
 lib_init privsep
 
 [ "$(id -u)" = 0 ] || lib_skip "needs root to run the pod's uids"

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""gw_raw.py — send raw bytes to the gateway over mutual TLS and print
+"""gateway_raw.py — send raw bytes to the gateway over mutual TLS and print
 each HTTP response that comes back, as one JSON object per line:
 {"status": N, "headers": {lowercased name: value}, "body": text}.
 
-Used by gateway_guard.sh for requests no well-behaved client sends.
+Used by gateway_guard_test.sh for requests no well-behaved client sends.
 
-  gw_raw.py PORT CERTDIR [--expect-continue BODY] [--want LIST] [--head]
+  gateway_raw.py PORT CERTDIR [--expect-continue BODY] [--want LIST] [--head]
       < request-bytes
 
 Reads responses until the server closes the connection (or 10 s pass

@@ -1,10 +1,10 @@
 #!/bin/bash
-# gateway_guard.sh — requests that libevent would have answered with its
+# gateway_guard_test.sh — requests that libevent would have answered with its
 # own HTML page (and none of our headers) are refused by the request
 # parser (gateway/http_parse.c) with our JSON error, HSTS and nosniff, then
 # the connection is closed; nothing reaches the core; earlier pipelined
 # requests on the same connection are still answered first; a normal
-# client is served throughout.  Raw bytes over mutual TLS via gw_raw.py.
+# client is served throughout.  Raw bytes over mutual TLS via gateway_raw.py.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/component/gateway_lib.sh
 shopt -s lastpipe # `printf ... | raw` counts in this shell
@@ -14,11 +14,11 @@ gw_core --deployments frontend=3,orders=2
 gw_gateway
 gw_ready || bad "gateway became ready"
 
-# raw NAME WANT [gw_raw.py args] < request bytes
+# raw NAME WANT [gateway_raw.py args] < request bytes
 raw() {
 	local name=$1 want=$2 out
 	shift 2
-	out=$(python3 tests/component/gw_raw.py "$PORT" "$T/certs" \
+	out=$(python3 tests/component/gateway_raw.py "$PORT" "$T/certs" \
 	    --want "$want" "$@" 2>&1)
 	if printf '%s\n' "$out" | grep -q '^CHECK OK$'; then
 		ok "$name"

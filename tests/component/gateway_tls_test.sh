@@ -1,5 +1,5 @@
 #!/bin/bash
-# gateway_tls.sh — the TLS policy seen by real clients (openssl s_client,
+# gateway_tls_test.sh — the TLS policy seen by real clients (openssl s_client,
 # curl): protocol versions, cipher suites, client certificate required and
 # verified (other CA, expired, not yet valid, wrong or missing EKU), no
 # compression, no renegotiation; certificate reload on SIGHUP and on file

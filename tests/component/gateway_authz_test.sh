@@ -1,5 +1,5 @@
 #!/bin/bash
-# gateway_authz.sh — authorization secure by default (issue #12, item 6),
+# gateway_authz_test.sh — authorization secure by default (issue #12, item 6),
 # with real client certificates through curl -> replicad-gateway -> fake
 # core:
 #   - the dev PKI's reader (CN=replicad-reader) may read and may not write

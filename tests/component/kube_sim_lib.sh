@@ -1,4 +1,4 @@
-# ks-common.sh — kube-sim helpers for component tests (sources lib.sh).
+# kube_sim_lib.sh — kube-sim helpers for component tests (sources lib.sh).
 #
 #   ks_start ARGS...   start $BUILD/kube-sim on a free port with ARGS; sets
 #                      KS_URL, KS_PID; fails the test if it does not come up

@@ -1,7 +1,7 @@
 #!/bin/bash
 # kube-sim-api: discovery, auth, CRUD, patch, scale and error Status
 # bodies of kube-sim, with curl as the client.
-. "$(dirname "$0")/ks-common.sh"
+. "$(dirname "$0")/kube_sim_lib.sh"
 lib_init kube-sim-api
 
 KS_AUTH=tok-api

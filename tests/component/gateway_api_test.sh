@@ -1,5 +1,5 @@
 #!/bin/bash
-# gateway_api.sh — every route and every status code of the REST API,
+# gateway_api_test.sh — every route and every status code of the REST API,
 # end to end: curl with client certificates -> replicad-gateway -> fake
 # core.  Also: strict body validation changes nothing, the identity
 # reaches the core, allow-lists, core errors map per PROTOCOL.md §5, core

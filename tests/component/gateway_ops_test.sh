@@ -1,5 +1,5 @@
 #!/bin/bash
-# gateway_ops.sh — the gateway as an operator sees it: the probe port
+# gateway_ops_test.sh — the gateway as an operator sees it: the probe port
 # (/livez, /readyz, /metrics, no data), slowloris and oversized-header
 # clients cut off while a normal client is served, max connections,
 # SIGTERM (stop accepting, finish in-flight, exit 0).

@@ -2,7 +2,7 @@
 # kube-sim-kubectl: the real kubectl against kube-sim over HTTPS with a
 # bearer token (temp kubeconfig with certificate-authority), including
 # kubectl proxy on a TCP port and on a unix socket.
-. "$(dirname "$0")/ks-common.sh"
+. "$(dirname "$0")/kube_sim_lib.sh"
 lib_init kube-sim-kubectl
 
 command -v kubectl >/dev/null 2>&1 || lib_skip "kubectl not installed"

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""ks_chunks.py RAWFILE MODE — check the HTTP chunk framing of a watch body
+"""kube_sim_chunks.py RAWFILE MODE — check the HTTP chunk framing of a watch body
 saved with `curl --raw`.  MODE: split | bytes:N | pack.  Exit 0 when the
 framing is as expected and the reassembled body is valid JSON lines."""
 import json

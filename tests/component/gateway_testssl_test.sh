@@ -1,5 +1,5 @@
 #!/bin/bash
-# gateway_testssl.sh — Debian's testssl.sh against the gateway with the
+# gateway_testssl_test.sh — Debian's testssl.sh against the gateway with the
 # dev certificates; fails on any finding of severity MEDIUM or higher.
 #
 # testssl.sh 3.0 has no option for a client certificate, so it is given an

@@ -2,7 +2,7 @@
 # kube-sim-watch: every watch semantic of kube-sim, each its own check:
 # initial state, ordering, resume from RV, 410 Expired, bookmarks, clean
 # end at timeoutSeconds, chunk framing, DELETED RV, selectors, controller.
-. "$(dirname "$0")/ks-common.sh"
+. "$(dirname "$0")/kube_sim_lib.sh"
 lib_init kube-sim-watch
 
 KS_AUTH=tok-w
@@ -123,16 +123,16 @@ curl -s -X POST "$KS_URL/_sim/chunking?mode=split" >/dev/null
 watch_bg w6 "resourceVersion=$R&timeoutSeconds=1"
 check "split watch ends" finished w6 10
 check "split: cut inside UTF-8, before newline, events span chunks" \
-    python3 "$(dirname "$0")/ks_chunks.py" "$LIB_TMP/w6.out" split
+    python3 "$(dirname "$0")/kube_sim_chunks.py" "$LIB_TMP/w6.out" split
 expect_eq "split: payload intact" "$(events w6 | tail -1 | jq_py 'j["object"]["metadata"]["annotations"]["note"]')" "ünïcödé"
 curl -s -X POST "$KS_URL/_sim/chunking?mode=bytes&size=7" >/dev/null
 watch_bg w7 "resourceVersion=$R&timeoutSeconds=1"
 check "bytes watch ends" finished w7 10
-check "bytes:7 framing" python3 "$(dirname "$0")/ks_chunks.py" "$LIB_TMP/w7.out" bytes:7
+check "bytes:7 framing" python3 "$(dirname "$0")/kube_sim_chunks.py" "$LIB_TMP/w7.out" bytes:7
 curl -s -X POST "$KS_URL/_sim/chunking?mode=pack" >/dev/null
 watch_bg w8 "timeoutSeconds=1"
 check "pack watch ends" finished w8 10
-check "pack: several events in one chunk" python3 "$(dirname "$0")/ks_chunks.py" "$LIB_TMP/w8.out" pack
+check "pack: several events in one chunk" python3 "$(dirname "$0")/kube_sim_chunks.py" "$LIB_TMP/w8.out" pack
 
 # 6. DELETED carries the last state with the delete's (new) RV.
 R=$(kget "$DEPS" | jq_py 'j["metadata"]["resourceVersion"]')

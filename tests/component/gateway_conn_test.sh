@@ -1,5 +1,5 @@
 #!/bin/bash
-# gateway_conn.sh — whatever bytes a client with a valid certificate
+# gateway_conn_test.sh — whatever bytes a client with a valid certificate
 # writes, the gateway answers what it owes and lives on (issue #17: one TLS
 # write holding a complete request that ends the connection, followed by
 # stray bytes, freed the SSL twice); and HTTP/1.1 framing holds on a
@@ -15,9 +15,9 @@
 #  3. HEAD on one kept-alive connection (http.client), never a core write;
 #     405 answers list HEAD in Allow wherever they list GET;
 #  4. Expect: 100-continue, head then body, then another request;
-#  5. (in every parse of gw_conn.py) nothing after a 1xx/204/304 head;
+#  5. (in every parse of gateway_conn.py) nothing after a 1xx/204/304 head;
 #  6. two pipelined requests in one write, then a third.
-# Raw bytes over mutual TLS via gw_conn.py; details in $T/conn.log
+# Raw bytes over mutual TLS via gateway_conn.py; details in $T/conn.log
 # (LIB_KEEP=1 keeps $T).  Under GW_WRAPPER (make valgrind) deadlines are
 # longer, the mutation loop is 100 connections and splits every 4th byte.
 cd "$(dirname "$0")/../.." || exit 1
@@ -45,7 +45,7 @@ start_gateway() {
 }
 start_gateway
 
-# conn COMMAND [ARGS]: gw_conn.py against the gateway of the moment; its
+# conn COMMAND [ARGS]: gateway_conn.py against the gateway of the moment; its
 # "ok"/"FAIL" lines are checks.  When it finds the gateway dead it says
 # "RESTART N": a new gateway is started (the failure was counted) and the
 # command goes on from its step N, so that every later check still says
@@ -53,7 +53,7 @@ start_gateway
 conn() {
 	local out rc line fails from=0 restart
 	while :; do
-		out=$(python3 tests/component/gw_conn.py "$@" --from "$from" \
+		out=$(python3 tests/component/gateway_conn.py "$@" --from "$from" \
 		    --port "$PORT" --pport "$PPORT" --pid "$GW_PID" \
 		    --certs "$T/certs" --log "$T/conn.log" 2>&1)
 		rc=$?
@@ -70,7 +70,7 @@ conn() {
 			esac
 		done <<<"$out"
 		if [ "$rc" -ne 0 ] && [ "$fails" -eq 0 ]; then
-			bad "gw_conn.py $1 ran: $(printf '%s\n' "$out" |
+			bad "gateway_conn.py $1 ran: $(printf '%s\n' "$out" |
 			    tail -n 3 | tr '\n' ' ')"
 		fi
 		[ -n "$restart" ] || return 0
@@ -96,7 +96,7 @@ survives() {
 	fi
 }
 
-# crash NAME BYTES [ARGS]: a case for `gw_conn.py cases` (see there): BYTES
+# crash NAME BYTES [ARGS]: a case for `gateway_conn.py cases` (see there): BYTES
 # (\r \n escapes) in one TLS write with ARGS saying what is owed, then one
 # byte per write, then in two writes split at every position (every
 # $STEP-th under valgrind); the gateway must live after each.
@@ -161,11 +161,11 @@ survives "s_client -ign_eof"
 
 # --- 2. the seeded mutation loop -------------------------------------------------
 # Batches of 50; replay one case I with
-#   gw_conn.py fuzz --seed S --from-case I --count 1 --port ... (see there).
+#   gateway_conn.py fuzz --seed S --from-case I --count 1 --port ... (see there).
 conn fuzz --seed "$SEED" --count "$FUZZ_N"
 
 # --- 3, 4, 6. HEAD, Expect: 100-continue, pipelining -------------------------
-# (gw_conn.py framing; 5, no body after a 1xx/204/304 head, is in its every
+# (gateway_conn.py framing; 5, no body after a 1xx/204/304 head, is in its every
 # parse.)  Its one write is the 100-continue POST of 6 replicas.
 writes_before=$(grep -c . "$T/writes.log")
 conn framing

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# e2e_test.sh — the three real processes together: kube-sim (HTTPS +
+# e2e_local_test.sh — the three real processes together: kube-sim (HTTPS +
 # token), replicad-core, replicad-gateway (mutual TLS), and curl (libcurl)
 # as the client.  What only the whole chain can show: a POST lands in the
 # API server and is read back from the cache (read-your-writes), drift made
@@ -8,7 +8,7 @@
 # gateway rides out a core restart on its own (the pins survive it), and
 # `make run`'s script brings everything up and down, with its allow-lists
 # (the dev client writes, the reader only reads).
-. "$(dirname "$0")/ks-common.sh"
+. "$(dirname "$0")/kube_sim_lib.sh"
 lib_init e2e
 
 NS=default

@@ -2,7 +2,7 @@
 # kube-sim-scale: 10,000 deployments listed (whole and paginated) and
 # watched (initial state and replay from history), plus a burst of writes
 # seen by a watcher.  Counts are asserted; timings are only printed.
-. "$(dirname "$0")/ks-common.sh"
+. "$(dirname "$0")/kube_sim_lib.sh"
 lib_init kube-sim-scale
 
 ks_start --generate 10000 --history 20000 --log-level warn

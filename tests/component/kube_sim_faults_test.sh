@@ -2,7 +2,7 @@
 # kube-sim-faults: the /_sim/ admin endpoint — injected errors (429 plain
 # text, 5xx Status, dropped connections), latency and hangs, closing
 # watches, counters, token rotation, the "external actor".
-. "$(dirname "$0")/ks-common.sh"
+. "$(dirname "$0")/kube_sim_lib.sh"
 lib_init kube-sim-faults
 
 KS_AUTH=tok-f

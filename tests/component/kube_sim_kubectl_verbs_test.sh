@@ -4,7 +4,7 @@
 # (protobuf body), get with server-side Table (with and without -o wide),
 # get --watch with Table events, describe, scale, rollout status, patch
 # (json, merge, strategic), delete.
-. "$(dirname "$0")/ks-common.sh"
+. "$(dirname "$0")/kube_sim_lib.sh"
 lib_init kube-sim-kubectl-verbs
 
 command -v kubectl >/dev/null 2>&1 || lib_skip "kubectl not installed"

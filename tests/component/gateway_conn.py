@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""gw_conn.py — connection-level checks of the gateway over mutual TLS,
-for gateway_conn.sh (python3 standard library only).
+"""gateway_conn.py — connection-level checks of the gateway over mutual TLS,
+for gateway_conn_test.sh (python3 standard library only).
 
-  gw_conn.py COMMAND --port P --pport P --pid PID --certs DIR
+  gateway_conn.py COMMAND --port P --pport P --pid PID --certs DIR
              [--log FILE] [--from N] [options]
 
 Every command prints one line per check, "ok   - NAME" or
-"FAIL - NAME: why", which gateway_conn.sh counts; details (the bytes
+"FAIL - NAME: why", which gateway_conn_test.sh counts; details (the bytes
 sent, the answers parsed) go to --log.  GW_CONN_SLOW=1 (under valgrind)
 lengthens every deadline.  Nothing here sleeps: every wait is a read with
 a deadline.  A section runs in one process (starting python costs most
@@ -931,7 +931,7 @@ def main():
     try:
         globals()["cmd_" + a.command](a)
     except Exception as e:  # a check that could not run is a failure
-        report("gw_conn.py %s ran to the end" % a.command, "%s: %r" % (
+        report("gateway_conn.py %s ran to the end" % a.command, "%s: %r" % (
             type(e).__name__, e))
     sys.exit(1 if RESULTS["fail"] else 0)
 

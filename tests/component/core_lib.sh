@@ -1,5 +1,5 @@
-# core-common.sh — helpers for component tests of replicad-core against
-# kube-sim (sources ks-common.sh, hence lib.sh).  The test sets SOCK (the
+# core_lib.sh — helpers for component tests of replicad-core against
+# kube-sim (sources kube_sim_lib.sh, hence lib.sh).  The test sets SOCK (the
 # core's socket) before calling them.
 #
 #   ctl ARGS...        replicad-ctl on $SOCK ($CTL_TIMEOUT s when set)
@@ -9,7 +9,7 @@
 #   metric_ge NAME N   ...is at least N
 #   synced             the cache is synced (from metrics: no API probe)
 #   admin PATH [METHOD]  kube-sim's /_sim/ endpoint (POST by default)
-. "$(dirname "${BASH_SOURCE[0]}")/ks-common.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/kube_sim_lib.sh"
 
 CORE_BIN=$BUILD/replicad-core
 CTL_BIN=$BUILD/replicad-ctl
