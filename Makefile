@@ -152,7 +152,8 @@ fuzz-run: $(FUZZERS)
 	done
 
 # clang-format (style in .clang-format) and cppcheck over our sources;
-# shellcheck of the chart and KIND scripts; helm lint with the chart's
+# shellcheck of the chart and KIND scripts; yamllint of the GitHub Actions
+# workflow (it cannot run here); helm lint with the chart's
 # ci/*-values.yaml (issue #18: the defaults fail by design) where helm is.
 LINT_SRCS = $(shell git ls-files '*.c' '*.h' 2>/dev/null || \
                     find . -name '*.[ch]' -not -path './build/*')
@@ -167,6 +168,8 @@ lint:
 	else \
 	  echo "lint: SKIP shellcheck (not installed)"; \
 	fi
+	$(Q)yamllint -d '{extends: default, rules: {line-length: {max: 100}, truthy: {check-keys: false}, document-start: disable}}' \
+	    .github/workflows/
 	$(Q)if command -v helm >/dev/null 2>&1; then \
 	  for f in charts/replicad/ci/*-values.yaml; do \
 	    helm lint charts/replicad -f $$f || exit 1; \
