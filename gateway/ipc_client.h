@@ -13,7 +13,7 @@
  * is then dropped; if that answer does not come within a second deadline
  * the link is reset.  ipcc_free() calls no callbacks.
  *
- * This is the mirror of the core's ipcs_* (ipc_server.c).
+ * This is the mirror of the core's socket server (core/ipc/, ipcs_*).
  */
 #ifndef GW_IPC_CLIENT_H
 #define GW_IPC_CLIENT_H
