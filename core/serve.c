@@ -475,7 +475,7 @@ handle_metrics(struct ipcs_req *req, void *arg)
 	    "succeeded.\n"
 	    "# TYPE replicad_core_api_reachable gauge\n"
 	    "replicad_core_api_reachable %d\n",
-	    cache_size(s->d.cache), rs.synced, rs.watching,
+	    cache_size(s->d.cache), rs.synced, rs.lw.watching,
 	    (h.state & PS_HEALTH_API_OK) != 0);
 	metric(b, &err,
 	    "# HELP replicad_core_lists_total Completed lists (relists "
@@ -499,10 +499,11 @@ handle_metrics(struct ipcs_req *req, void *arg)
 	    "# HELP replicad_core_bookmarks_total Watch bookmarks seen.\n"
 	    "# TYPE replicad_core_bookmarks_total counter\n"
 	    "replicad_core_bookmarks_total %llu\n",
-	    (unsigned long long)rs.lists, (unsigned long long)rs.list_failures,
-	    (unsigned long long)rs.watch_restarts,
-	    (unsigned long long)rs.expired, (unsigned long long)rs.events,
-	    (unsigned long long)rs.bookmarks);
+	    (unsigned long long)rs.lw.lists,
+	    (unsigned long long)rs.lw.list_failures,
+	    (unsigned long long)rs.lw.watch_restarts,
+	    (unsigned long long)rs.lw.expired, (unsigned long long)rs.lw.events,
+	    (unsigned long long)rs.lw.bookmarks);
 	metric(b, &err,
 	    "# HELP replicad_core_writes_total Scale writes by outcome.\n"
 	    "# TYPE replicad_core_writes_total counter\n"

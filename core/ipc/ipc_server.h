@@ -3,8 +3,9 @@
  *
  * The server owns the listening socket and every connection: peer check
  * (SO_PEERCRED against an allow-list, before any byte is read), framing,
- * the HELLO handshake, the per-type dispatch table (which request is
- * allowed in which connection state), in-flight accounting, output
+ * the HELLO handshake, dispatch by proto-socket's table (how each
+ * request's body decodes, and in which connection state it may come),
+ * in-flight accounting, output
  * backpressure, timeouts and the SIGTERM drain.  Other core modules only
  * register a handler per request type and answer through a request handle.
  *

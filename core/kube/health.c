@@ -69,10 +69,10 @@ health_snapshot(struct health *h, struct ps_health *out)
 		out->state |= PS_HEALTH_API_OK;
 	if (st.synced)
 		out->state |= PS_HEALTH_SYNCED;
-	if (st.watching)
+	if (st.lw.watching)
 		out->state |= PS_HEALTH_WATCH;
 	out->cache_size = (uint32_t)cache_size(h->cache);
-	out->last_event_age_ms = age_ms(now, st.last_event_ms);
+	out->last_event_age_ms = age_ms(now, st.lw.last_event_ms);
 	out->api_ok_age_ms = age_ms(now, h->probe_ok_ms);
 	if (hung)
 		snprintf(out->message, sizeof(out->message),

@@ -249,19 +249,6 @@ refl_start(struct refl *r)
 void
 refl_get_status(const struct refl *r, struct refl_status *st)
 {
-	struct lw_stats s;
-
-	lw_get_stats(r->lw, &s);
-	memset(st, 0, sizeof(*st));
 	st->synced = r->synced;
-	st->watching = s.watching;
-	st->last_event_ms = s.last_event_ms;
-	st->last_api_ok_ms = s.last_api_ok_ms;
-	st->lists = s.lists;
-	st->list_failures = s.list_failures;
-	st->watches = s.watches;
-	st->watch_restarts = s.watch_restarts;
-	st->events = s.events;
-	st->bookmarks = s.bookmarks;
-	st->expired = s.expired;
+	lw_get_stats(r->lw, &st->lw);
 }

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/kube/listwatch.h"
+
 struct event_base;
 struct kc;
 struct cache;
@@ -28,19 +30,9 @@ struct refl_hooks {
 };
 
 struct refl_status {
-	int synced;              /* a complete list has been applied */
-	int watching;            /* a watch stream is open and answered 200 */
-	uint64_t last_event_ms;  /* monotonic ms of the last event/list; 0 */
-	uint64_t last_api_ok_ms; /* monotonic ms of the last 2xx answer; 0 */
-	uint64_t lists;          /* completed lists */
-	uint64_t list_failures;
-	uint64_t watches;        /* watch requests started */
-	uint64_t watch_restarts; /* watches that ended and were resumed */
-	uint64_t events;         /* object events applied */
-	uint64_t bookmarks;
-	uint64_t expired; /* 410 answers or ERROR events */
+	int synced;         /* a complete list has been applied */
+	struct lw_stats lw; /* the list+watch loop's counters */
 };
-
 struct refl *refl_new(struct event_base *base, struct kc *kc,
     struct cache *cache, const char *namespace, const struct refl_hooks *hooks);
 void refl_free(struct refl *r);
