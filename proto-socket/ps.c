@@ -10,8 +10,12 @@
 /* Request body maxima: PROTOCOL.md §3, derived from the field limits. */
 #define STR(max)     (2 + (max))
 #define BODY_NAME    STR(PS_MAX_NAME)
-#define BODY_WRITE   (STR(PS_MAX_NAME) + 4 + STR(PS_MAX_IDENTITY))
-#define BODY_PIN_DEL (STR(PS_MAX_NAME) + STR(PS_MAX_IDENTITY))
+/* name, replicas, identity, flags, expected, if_match */
+#define BODY_WRITE                                                   \
+	(STR(PS_MAX_NAME) + 4 + STR(PS_MAX_IDENTITY) + 1 + 4 +       \
+	    STR(PS_MAX_RV))
+/* name, identity, flags */
+#define BODY_PIN_DEL (STR(PS_MAX_NAME) + STR(PS_MAX_IDENTITY) + 1)
 
 static const struct ps_type_info types[] = {
     {0, NULL, 0, 0, 0, PS_REQ_NONE, PS_ANS_NONE},
@@ -66,6 +70,10 @@ ps_code_name(uint16_t code)
 	    [PS_E_BUSY] = "busy",
 	    [PS_E_API] = "api_error",
 	    [PS_E_UNSUPPORTED] = "unsupported",
+	    [PS_E_STALE] = "precondition_failed",
+	    [PS_E_EXPECTED] = "precondition_failed",
+	    [PS_E_AUTOSCALED] = "autoscaled",
+	    [PS_E_OUT_OF_BOUNDS] = "out_of_bounds",
 	};
 
 	if (code == 0 || code > PS_E_MAX)

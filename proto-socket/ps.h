@@ -18,7 +18,7 @@
  * these before a byte of the field is copied or any memory is reserved.
  */
 #define PS_MAGIC             0x52504c44u /* "RPLD" in the HELLO body */
-#define PS_VERSION           1           /* the only version spoken today */
+#define PS_VERSION           2           /* the only version spoken today */
 #define PS_HDR_LEN           16          /* fixed frame header */
 #define PS_MAX_REQUEST_FRAME 1024        /* gateway -> core, header included */
 #define PS_MAX_FRAME         16384       /* core -> gateway, header included */
@@ -51,6 +51,25 @@ enum ps_type {
 	PS_T_MAX = PS_T_GOAWAY
 };
 
+/*
+ * A write's conditions and mode (struct ps_write_req.flags).  Any other
+ * bit, or a bit on a type it does not apply to, is a range error.
+ */
+#define PS_W_DRY_RUN  0x01u /* check everything, change nothing */
+#define PS_W_FORCE    0x02u /* write even though an HPA targets it */
+#define PS_W_SUSPEND  0x04u /* PIN_PUT: store the pin suspended */
+#define PS_W_EXPECTED 0x08u /* `expected` holds the count it must have */
+#define PS_W_ALL      0x0fu
+
+/* Why a pin is not being reconciled (ps_pin.state, ps_deployment). */
+enum ps_pin_state {
+	PS_PIN_ACTIVE = 0,     /* reconciled */
+	PS_PIN_SUSPENDED = 1,  /* the pin itself says suspended */
+	PS_PIN_ANNOTATED = 2,  /* replicad.io/pin-suspended on the Deployment */
+	PS_PIN_AUTOSCALED = 3, /* an HPA targets the Deployment */
+	PS_PIN_STATE_MAX = PS_PIN_AUTOSCALED
+};
+
 /* Header flags.  Any other bit set is a protocol error. */
 #define PS_F_REPLY 0x0001u /* an answer frame */
 #define PS_F_MORE  0x0002u /* more answer frames follow for this id */
@@ -71,7 +90,11 @@ enum ps_code {
 	PS_E_BUSY = 10,        /* too many requests in flight      503 */
 	PS_E_API = 11,         /* the API answered unexpectedly    502 */
 	PS_E_UNSUPPORTED = 12, /* the core does not offer this yet 501 */
-	PS_E_MAX = PS_E_UNSUPPORTED
+	PS_E_STALE = 13,       /* If-Match: the object has changed 412 */
+	PS_E_EXPECTED = 14,    /* expected count differs (current)  409 */
+	PS_E_AUTOSCALED = 15,  /* an HPA targets it (ref: the HPA)  409 */
+	PS_E_OUT_OF_BOUNDS = 16, /* outside its min/max annotations 422 */
+	PS_E_MAX = PS_E_OUT_OF_BOUNDS
 };
 
 /* Library return codes: 0 is success, negative is an error. */

@@ -207,9 +207,13 @@ ps_str_max(enum ps_str_kind kind)
 	case PS_STR_IDENTITY:
 		return PS_MAX_IDENTITY;
 	case PS_STR_RV:
+	case PS_STR_OPT_RV:
 		return PS_MAX_RV;
 	case PS_STR_MESSAGE:
 		return PS_MAX_MESSAGE;
+	case PS_STR_OPT_NAME:
+	case PS_STR_REF:
+		return PS_MAX_NAME;
 	}
 	return 0;
 }
@@ -291,6 +295,12 @@ ps_valid_str(enum ps_str_kind kind, const char *s, size_t len)
 		return valid_ascii(s, len, 0x21, 1, PS_MAX_RV);
 	case PS_STR_MESSAGE:
 		return valid_ascii(s, len, 0x20, 0, PS_MAX_MESSAGE);
+	case PS_STR_OPT_RV:
+		return len == 0 ? PS_OK : valid_ascii(s, len, 0x21, 1, PS_MAX_RV);
+	case PS_STR_OPT_NAME:
+		return len == 0 ? PS_OK : ps_valid_name(s, len);
+	case PS_STR_REF:
+		return valid_ascii(s, len, 0x21, 0, PS_MAX_NAME);
 	}
 	return PS_ERR_CHARSET;
 }

@@ -100,6 +100,16 @@ u8_bool(struct ps_rbuf *r, uint8_t *v)
 	return rc;
 }
 
+static int
+u8_pin_state(struct ps_rbuf *r, uint8_t *v)
+{
+	int rc = ps_rbuf_u8(r, v);
+
+	if (rc == PS_OK && *v > PS_PIN_STATE_MAX)
+		return PS_ERR_RANGE;
+	return rc;
+}
+
 /* Range check on the encoding side: refuse to emit what a peer rejects. */
 static void
 wbuf_count(struct ps_wbuf *w, uint32_t v)
@@ -107,6 +117,14 @@ wbuf_count(struct ps_wbuf *w, uint32_t v)
 	if (v > PS_MAX_REPLICAS && w->err == 0)
 		w->err = PS_ERR_RANGE;
 	ps_wbuf_u32(w, v);
+}
+
+static void
+wbuf_pin_state(struct ps_wbuf *w, uint8_t v)
+{
+	if (v > PS_PIN_STATE_MAX && w->err == 0)
+		w->err = PS_ERR_RANGE;
+	ps_wbuf_u8(w, v);
 }
 
 static void
@@ -259,6 +277,20 @@ ps_codec_decode_name_req(const struct ps_frame *f, struct ps_name_req *m)
 	return ps_rbuf_end(&r);
 }
 
+/* A write's flags, expected count and If-Match fit its type. */
+static int
+write_conditions_ok(uint16_t type, const struct ps_write_req *m)
+{
+	if ((m->flags & ~PS_W_ALL) != 0 || m->expected > PS_MAX_REPLICAS ||
+	    ((m->flags & PS_W_EXPECTED) == 0 && m->expected != 0))
+		return 0;
+	if (type == PS_T_PIN_DELETE)
+		return (m->flags & ~PS_W_DRY_RUN) == 0;
+	if (type == PS_T_SCALE)
+		return (m->flags & PS_W_SUSPEND) == 0;
+	return 1;
+}
+
 int
 ps_codec_encode_write_req(uint8_t *out, size_t cap, uint16_t type, uint32_t id,
     const struct ps_write_req *m, size_t *len)
@@ -268,10 +300,18 @@ ps_codec_encode_write_req(uint8_t *out, size_t cap, uint16_t type, uint32_t id,
 	ps_frame_begin(&w, out, cap, type, 0, id);
 	if (!req_is(type, PS_REQ_WRITE))
 		w.err = PS_ERR_TYPE;
+	else if (!write_conditions_ok(type, m) ||
+	    (type == PS_T_PIN_DELETE && m->if_match[0] != '\0'))
+		w.err = PS_ERR_RANGE;
 	ps_wbuf_str(&w, PS_STR_NAME, m->name);
 	if (type != PS_T_PIN_DELETE)
 		wbuf_count(&w, m->replicas);
 	ps_wbuf_str(&w, PS_STR_IDENTITY, m->identity);
+	ps_wbuf_u8(&w, m->flags);
+	if (type != PS_T_PIN_DELETE) {
+		ps_wbuf_u32(&w, m->expected);
+		ps_wbuf_str(&w, PS_STR_OPT_RV, m->if_match);
+	}
 	return ps_frame_finish(&w, len);
 }
 
@@ -279,20 +319,48 @@ int
 ps_codec_decode_write_req(const struct ps_frame *f, struct ps_write_req *m)
 {
 	struct ps_rbuf r;
+	uint16_t type = f->hdr.type;
 	int rc;
 
 	m->replicas = 0;
+	m->expected = 0;
+	m->if_match[0] = '\0';
 	if ((rc = check_request(f, PS_REQ_WRITE, &r)) != PS_OK ||
 	    (rc = ps_rbuf_str(&r, PS_STR_NAME, m->name, sizeof(m->name))) !=
 	        PS_OK)
 		return rc;
-	if (f->hdr.type != PS_T_PIN_DELETE &&
+	if (type != PS_T_PIN_DELETE &&
 	    (rc = u32_count(&r, &m->replicas)) != PS_OK)
 		return rc;
 	if ((rc = ps_rbuf_str(&r, PS_STR_IDENTITY, m->identity,
-	         sizeof(m->identity))) != PS_OK)
+	         sizeof(m->identity))) != PS_OK ||
+	    (rc = ps_rbuf_u8(&r, &m->flags)) != PS_OK)
 		return rc;
+	if (type != PS_T_PIN_DELETE &&
+	    ((rc = ps_rbuf_u32(&r, &m->expected)) != PS_OK ||
+	        (rc = ps_rbuf_str(&r, PS_STR_OPT_RV, m->if_match,
+	             sizeof(m->if_match))) != PS_OK))
+		return rc;
+	if (!write_conditions_ok(type, m))
+		return PS_ERR_RANGE;
 	return ps_rbuf_end(&r);
+}
+
+/* Version 2's fields of a deployment record are consistent. */
+static int
+deployment_extras_ok(const struct ps_deployment *m)
+{
+	if (m->pin_state > PS_PIN_STATE_MAX ||
+	    (!m->pinned && m->pin_state != PS_PIN_ACTIVE) ||
+	    (m->bounds & ~PS_B_ALL) != 0 ||
+	    m->min_replicas > PS_MAX_REPLICAS ||
+	    m->max_replicas > PS_MAX_REPLICAS)
+		return 0;
+	if (((m->bounds & PS_B_MIN) == 0 && m->min_replicas != 0) ||
+	    ((m->bounds & PS_B_MAX) == 0 && m->max_replicas != 0))
+		return 0;
+	return (m->bounds & (PS_B_MIN | PS_B_MAX)) != (PS_B_MIN | PS_B_MAX) ||
+	    m->min_replicas <= m->max_replicas;
 }
 
 int
@@ -316,6 +384,13 @@ ps_codec_encode_deployment(uint8_t *out, size_t cap, uint32_t id,
 		w.err = PS_ERR_RANGE;
 	wbuf_count(&w, m->pin_replicas);
 	ps_wbuf_str(&w, PS_STR_RV, m->resource_version);
+	if (!deployment_extras_ok(m) && w.err == 0)
+		w.err = PS_ERR_RANGE;
+	ps_wbuf_u8(&w, m->pin_state);
+	ps_wbuf_u8(&w, m->bounds);
+	ps_wbuf_u32(&w, m->min_replicas);
+	ps_wbuf_u32(&w, m->max_replicas);
+	ps_wbuf_str(&w, PS_STR_OPT_NAME, m->autoscaler);
 	return ps_frame_finish(&w, len);
 }
 
@@ -340,9 +415,17 @@ ps_codec_decode_deployment(const struct ps_frame *f, struct ps_deployment *m)
 	    (rc = u8_bool(&r, &m->pinned)) != PS_OK ||
 	    (rc = u32_count(&r, &m->pin_replicas)) != PS_OK ||
 	    (rc = ps_rbuf_str(&r, PS_STR_RV, m->resource_version,
-	         sizeof(m->resource_version))) != PS_OK)
+	         sizeof(m->resource_version))) != PS_OK ||
+	    (rc = ps_rbuf_u8(&r, &m->pin_state)) != PS_OK ||
+	    (rc = ps_rbuf_u8(&r, &m->bounds)) != PS_OK ||
+	    (rc = ps_rbuf_u32(&r, &m->min_replicas)) != PS_OK ||
+	    (rc = ps_rbuf_u32(&r, &m->max_replicas)) != PS_OK ||
+	    (rc = ps_rbuf_str(&r, PS_STR_OPT_NAME, m->autoscaler,
+	         sizeof(m->autoscaler))) != PS_OK)
 		return rc;
 	if (!m->pinned && m->pin_replicas != 0)
+		return PS_ERR_RANGE;
+	if (!deployment_extras_ok(m))
 		return PS_ERR_RANGE;
 	return ps_rbuf_end(&r);
 }
@@ -359,6 +442,7 @@ ps_codec_encode_scale_ok(uint8_t *out, size_t cap, uint32_t id,
 	wbuf_count(&w, m->previous);
 	wbuf_bool(&w, m->synced);
 	ps_wbuf_str(&w, PS_STR_RV, m->resource_version);
+	wbuf_bool(&w, m->dry_run);
 	return ps_frame_finish(&w, len);
 }
 
@@ -375,7 +459,8 @@ ps_codec_decode_scale_ok(const struct ps_frame *f, struct ps_scale_ok *m)
 	    (rc = u32_count(&r, &m->previous)) != PS_OK ||
 	    (rc = u8_bool(&r, &m->synced)) != PS_OK ||
 	    (rc = ps_rbuf_str(&r, PS_STR_RV, m->resource_version,
-	         sizeof(m->resource_version))) != PS_OK)
+	         sizeof(m->resource_version))) != PS_OK ||
+	    (rc = u8_bool(&r, &m->dry_run)) != PS_OK)
 		return rc;
 	return ps_rbuf_end(&r);
 }
@@ -429,6 +514,8 @@ ps_codec_encode_pin(uint8_t *out, size_t cap, uint16_t type, uint32_t id,
 		w.err = PS_ERR_TYPE;
 	ps_wbuf_str(&w, PS_STR_NAME, m->name);
 	wbuf_count(&w, m->replicas);
+	wbuf_pin_state(&w, m->state);
+	wbuf_bool(&w, m->dry_run);
 	return ps_frame_finish(&w, len);
 }
 
@@ -441,7 +528,9 @@ ps_codec_decode_pin(const struct ps_frame *f, struct ps_pin *m)
 	if ((rc = check_answer(f, PS_ANS_PIN, &r)) != PS_OK ||
 	    (rc = ps_rbuf_str(&r, PS_STR_NAME, m->name, sizeof(m->name))) !=
 	        PS_OK ||
-	    (rc = u32_count(&r, &m->replicas)) != PS_OK)
+	    (rc = u32_count(&r, &m->replicas)) != PS_OK ||
+	    (rc = u8_pin_state(&r, &m->state)) != PS_OK ||
+	    (rc = u8_bool(&r, &m->dry_run)) != PS_OK)
 		return rc;
 	return ps_rbuf_end(&r);
 }
@@ -463,6 +552,8 @@ ps_codec_encode_error(uint8_t *out, size_t cap, uint16_t type, uint32_t id,
 	ps_wbuf_u16(&w, m->code);
 	ps_wbuf_u32(&w, m->retry_after);
 	ps_wbuf_str(&w, PS_STR_MESSAGE, m->message);
+	wbuf_count(&w, m->current);
+	ps_wbuf_str(&w, PS_STR_REF, m->ref);
 	return ps_frame_finish(&w, len);
 }
 
@@ -483,7 +574,9 @@ ps_codec_decode_error(const struct ps_frame *f, struct ps_error *m)
 	if ((rc = ps_rbuf_u16(&r, &m->code)) != PS_OK ||
 	    (rc = ps_rbuf_u32(&r, &m->retry_after)) != PS_OK ||
 	    (rc = ps_rbuf_str(
-	         &r, PS_STR_MESSAGE, m->message, sizeof(m->message))) != PS_OK)
+	         &r, PS_STR_MESSAGE, m->message, sizeof(m->message))) != PS_OK ||
+	    (rc = u32_count(&r, &m->current)) != PS_OK ||
+	    (rc = ps_rbuf_str(&r, PS_STR_REF, m->ref, sizeof(m->ref))) != PS_OK)
 		return rc;
 	if (m->code == 0 || m->code > PS_E_MAX ||
 	    m->retry_after > PS_MAX_RETRY_AFTER)
@@ -550,12 +643,14 @@ ps_codec_list_add_pin(struct ps_list_enc *e, const struct ps_pin *pin)
 		return PS_ERR_TYPE;
 	if ((rc = ps_valid_name(pin->name, len)) != PS_OK)
 		return rc;
-	if (pin->replicas > PS_MAX_REPLICAS)
+	if (pin->replicas > PS_MAX_REPLICAS ||
+	    pin->state > PS_PIN_STATE_MAX || pin->dry_run != 0)
 		return PS_ERR_RANGE;
-	if ((rc = list_room(e, 2 + len + 4)) != PS_OK)
+	if ((rc = list_room(e, 2 + len + 4 + 1)) != PS_OK)
 		return rc;
 	ps_wbuf_str(&e->w, PS_STR_NAME, pin->name);
 	ps_wbuf_u32(&e->w, pin->replicas);
+	ps_wbuf_u8(&e->w, pin->state);
 	e->count++;
 	return ps_wbuf_error(&e->w);
 }
@@ -616,9 +711,11 @@ ps_codec_list_next_pin(struct ps_list_dec *d, struct ps_pin *pin)
 		return PS_ERR_TYPE;
 	if (d->left == 0)
 		return ps_rbuf_end(&d->r) == PS_OK ? 0 : PS_ERR_TRAILING;
+	pin->dry_run = 0;
 	if ((rc = ps_rbuf_str(
 	         &d->r, PS_STR_NAME, pin->name, sizeof(pin->name))) != PS_OK ||
-	    (rc = u32_count(&d->r, &pin->replicas)) != PS_OK)
+	    (rc = u32_count(&d->r, &pin->replicas)) != PS_OK ||
+	    (rc = u8_pin_state(&d->r, &pin->state)) != PS_OK)
 		return rc;
 	d->left--;
 	return 1;

@@ -39,6 +39,10 @@ struct ps_write_req {
 	char name[PS_MAX_NAME + 1];
 	uint32_t replicas;
 	char identity[PS_MAX_IDENTITY + 1];
+	uint8_t flags;     /* PS_W_*; PIN_DELETE: only PS_W_DRY_RUN */
+	uint32_t expected; /* with PS_W_EXPECTED, else 0 */
+	char if_match[PS_MAX_RV + 1]; /* "" or the resourceVersion it must
+	                                 have (not on PIN_DELETE) */
 };
 
 /* GET answer. */
@@ -55,7 +59,18 @@ struct ps_deployment {
 	uint8_t pinned;
 	uint32_t pin_replicas;
 	char resource_version[PS_MAX_RV + 1];
+	uint8_t pin_state; /* enum ps_pin_state; 0 when not pinned */
+	uint8_t bounds;    /* PS_B_MIN | PS_B_MAX: which of the two are set */
+	uint32_t min_replicas; /* replicad.io/min-replicas, 0 when unset */
+	uint32_t max_replicas; /* replicad.io/max-replicas, 0 when unset */
+	char autoscaler[PS_MAX_NAME + 1]; /* the HPA targeting it, or "" */
 };
+
+#define PS_B_MIN 0x01u
+#define PS_B_MAX 0x02u
+/* The annotations are present but not valid counts: writes are refused. */
+#define PS_B_INVALID 0x04u
+#define PS_B_ALL     0x07u
 
 /* SCALE answer. */
 struct ps_scale_ok {
@@ -64,6 +79,7 @@ struct ps_scale_ok {
 	uint32_t previous;
 	uint8_t synced;
 	char resource_version[PS_MAX_RV + 1];
+	uint8_t dry_run; /* checked, not written (PS_W_DRY_RUN) */
 };
 
 #define PS_HEALTH_API_OK   0x01u
@@ -85,6 +101,8 @@ struct ps_health {
 struct ps_pin {
 	char name[PS_MAX_NAME + 1];
 	uint32_t replicas;
+	uint8_t state;   /* enum ps_pin_state */
+	uint8_t dry_run; /* PIN_PUT/PIN_DELETE answer only; 0 in a list */
 };
 
 /* Error answer and GOAWAY body. */
@@ -92,6 +110,10 @@ struct ps_error {
 	uint16_t code; /* enum ps_code */
 	uint32_t retry_after;
 	char message[PS_MAX_MESSAGE + 1];
+	uint32_t current; /* PS_E_EXPECTED: the count it has; else 0 */
+	/* PS_E_STALE: the resourceVersion it has ("" if unknown, visible
+	 * ASCII); PS_E_AUTOSCALED: the HPA's name; else "". */
+	char ref[PS_MAX_NAME + 1];
 };
 
 int ps_codec_encode_hello(

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "proto-socket/ps.h"
+#include "proto-socket/ps_buf.h"
 #include "proto-socket/ps_codec.h"
 #include "core/core_limits.h"
 #include "core/ipc/ipc_server.h"
@@ -136,27 +137,54 @@ ipcs_req_drop(struct ipcs_req *req)
 	free(req);
 }
 
-int
-ipcs_answer_error(struct ipcs_req *req, uint16_t code, uint32_t retry_after,
-    const char *fmt, ...)
+static int
+answer_errorv(struct ipcs_req *req, uint16_t code, uint32_t retry_after,
+    uint32_t current, const char *ref, const char *fmt, va_list ap)
 {
 	struct conn *c = req->conn;
-	va_list ap;
 	int rc;
 
 	if (c == NULL) {
 		free(req);
 		return 1;
 	}
-	if (code == 0 || code > PS_E_MAX || retry_after > PS_MAX_RETRY_AFTER)
+	if (code == 0 || code > PS_E_MAX || retry_after > PS_MAX_RETRY_AFTER ||
+	    current > PS_MAX_REPLICAS ||
+	    (ref != NULL &&
+	        ps_valid_str(PS_STR_REF, ref, strnlen(ref, PS_MAX_NAME + 1)) !=
+	            PS_OK))
 		return req_encode_failed(req, PS_ERR_RANGE);
-	va_start(ap, fmt);
-	rc =
-	    conn_send_errorv(c, req->type, req->id, code, retry_after, fmt, ap);
-	va_end(ap);
+	rc = conn_send_errorv(
+	    c, req->type, req->id, code, retry_after, current, ref, fmt, ap);
 	if (req->conn != NULL)
 		req_unlink(req);
 	free(req);
+	return rc;
+}
+
+int
+ipcs_answer_error(struct ipcs_req *req, uint16_t code, uint32_t retry_after,
+    const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = answer_errorv(req, code, retry_after, 0, NULL, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int
+ipcs_answer_refusal(struct ipcs_req *req, uint16_t code, uint32_t current,
+    const char *ref, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = answer_errorv(req, code, 0, current, ref, fmt, ap);
+	va_end(ap);
 	return rc;
 }
 

@@ -107,7 +107,8 @@ conn_send(struct conn *c, const uint8_t *frame, size_t len)
 /* An error answer (or GOAWAY when type is PS_T_GOAWAY). */
 int
 conn_send_errorv(struct conn *c, uint16_t type, uint32_t id, uint16_t code,
-    uint32_t retry_after, const char *fmt, va_list ap)
+    uint32_t retry_after, uint32_t current, const char *ref, const char *fmt,
+    va_list ap)
 {
 	struct ps_error e;
 	size_t len;
@@ -116,6 +117,9 @@ conn_send_errorv(struct conn *c, uint16_t type, uint32_t id, uint16_t code,
 	memset(&e, 0, sizeof(e));
 	e.code = code;
 	e.retry_after = retry_after;
+	e.current = current;
+	if (ref != NULL)
+		snprintf(e.ref, sizeof(e.ref), "%s", ref);
 	wire_message(e.message, fmt, ap);
 	rc = ps_codec_encode_error(
 	    c->srv->frame, sizeof(c->srv->frame), type, id, &e, &len);
@@ -137,7 +141,7 @@ conn_send_error(struct conn *c, uint16_t type, uint32_t id, uint16_t code,
 	int rc;
 
 	va_start(ap, fmt);
-	rc = conn_send_errorv(c, type, id, code, retry_after, fmt, ap);
+	rc = conn_send_errorv(c, type, id, code, retry_after, 0, NULL, fmt, ap);
 	va_end(ap);
 	return rc;
 }

@@ -133,6 +133,14 @@ void ipcs_req_set_cancel(
  */
 int ipcs_answer_error(struct ipcs_req *req, uint16_t code, uint32_t retry_after,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/*
+ * A refused write that says why in fields as well as words: `current`
+ * (PS_E_EXPECTED: the count it has) and `ref` (NULL, or PS_E_STALE: the
+ * resourceVersion it has, PS_E_AUTOSCALED: the HPA's name).
+ */
+int ipcs_answer_refusal(struct ipcs_req *req, uint16_t code, uint32_t current,
+    const char *ref, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 int ipcs_answer_health(struct ipcs_req *req, const struct ps_health *m);
 int ipcs_answer_deployment(struct ipcs_req *req, const struct ps_deployment *m);
 int ipcs_answer_scale(struct ipcs_req *req, const struct ps_scale_ok *m);

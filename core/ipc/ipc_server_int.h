@@ -159,7 +159,8 @@ void accept_resume_cb(evutil_socket_t, short, void *);
 size_t conn_outlen(const struct conn *);
 int conn_send(struct conn *, const uint8_t *, size_t);
 int conn_send_errorv(struct conn *, uint16_t, uint32_t, uint16_t, uint32_t,
-    const char *, va_list) __attribute__((format(printf, 6, 0)));
+    uint32_t current, const char *ref, const char *, va_list)
+    __attribute__((format(printf, 8, 0)));
 int conn_send_error(struct conn *, uint16_t, uint32_t, uint16_t, uint32_t,
     const char *, ...) __attribute__((format(printf, 6, 7)));
 void conn_arm(struct conn *, unsigned);
