@@ -1,6 +1,6 @@
 # replicad-core (the privileged half) and replicad-ctl (its operator client).
 # The core links libcurl for the Kubernetes client; the ctl never does.
-CORE_KUBE_SRCS := core/clock.c core/json_walk.c core/kube/kjson.c core/kube/cache.c \
+CORE_KUBE_SRCS := core/clock.c core/json_walk.c core/kube/kjson.c core/kube/annotations.c core/kube/cache.c \
                   core/kube/kclient.c core/kube/listwatch.c core/kube/reflector.c \
                   core/kube/scale.c core/kube/health.c core/pins/pin_doc.c core/pins/pins.c \
                   core/pins/reconcile.c
@@ -12,7 +12,7 @@ CORE_KUBE_SRCS += core/pins/pin_set.c core/pins/cmjson.c core/pins/pins_cm.c \
 # What the pins store links (file and ConfigMap backends).
 CORE_PINS_SRCS := core/pins/pins.c core/pins/pins_cm.c core/pins/pins_cm_write.c \
                   core/pins/pin_set.c core/pins/pin_doc.c core/pins/cmjson.c core/kube/kclient.c \
-                  core/kube/kjson.c core/json_walk.c \
+                  core/kube/kjson.c core/kube/annotations.c core/json_walk.c \
                   core/kube/listwatch.c core/kube/cache.c core/log.c core/clock.c
 # The socket server (ipcs_): the server object, the socket file, accepting,
 # a connection and dispatch, request handles and answers.
@@ -55,13 +55,13 @@ endef
 $(eval $(call CORE_UNIT_TEST,test_log,core/log.c))
 $(eval $(call CORE_UNIT_TEST,test_ipc_server,$(CORE_IPCS_SRCS) core/log.c))
 $(eval $(call CORE_UNIT_TEST,test_json_walk,core/json_walk.c))
-$(eval $(call CORE_UNIT_TEST,test_kjson,core/kube/kjson.c core/json_walk.c))
+$(eval $(call CORE_UNIT_TEST,test_kjson,core/kube/kjson.c core/kube/annotations.c core/json_walk.c))
 $(eval $(call CORE_UNIT_TEST,test_cache,core/kube/cache.c))
 $(eval $(call CORE_UNIT_TEST,test_listwatch,core/kube/listwatch.c \
-    core/kube/kclient.c core/kube/kjson.c core/json_walk.c core/log.c core/clock.c))
+    core/kube/kclient.c core/kube/kjson.c core/kube/annotations.c core/json_walk.c core/log.c core/clock.c))
 $(eval $(call CORE_UNIT_TEST,test_scale,core/kube/scale.c core/kube/reflector.c \
     core/kube/listwatch.c \
-    core/kube/kjson.c core/json_walk.c core/kube/cache.c core/kube/kclient.c core/log.c \
+    core/kube/kjson.c core/kube/annotations.c core/json_walk.c core/kube/cache.c core/kube/kclient.c core/log.c \
     core/clock.c))
 $(eval $(call CORE_UNIT_TEST,test_pin_doc,core/pins/pin_doc.c core/json_walk.c))
 $(eval $(call CORE_UNIT_TEST,test_pins,$(CORE_PINS_SRCS)))
@@ -76,13 +76,13 @@ $(call obj,tests/fakes/fake_kclient.c): \
     MOD_CFLAGS := $(CFLAGS_TEST) $(CFLAGS_YAJL)
 $(eval $(call CORE_UNIT_TEST,test_pins_cm,core/pins/pins.c core/pins/pins_cm.c core/pins/pins_cm_write.c \
     core/pins/pin_set.c core/pins/pin_doc.c core/pins/cmjson.c core/kube/listwatch.c \
-    core/kube/cache.c core/kube/kjson.c core/json_walk.c core/log.c core/clock.c \
+    core/kube/cache.c core/kube/kjson.c core/kube/annotations.c core/json_walk.c core/log.c core/clock.c \
     tests/fakes/fake_kclient.c))
 
 # Leader election: policy and the Lease JSON both ways.
 $(eval $(call CORE_UNIT_TEST,test_lease,core/kube/lease.c core/kube/lease_json.c \
     core/json_walk.c \
-    core/kube/kjson.c core/kube/kclient.c core/log.c core/clock.c))
+    core/kube/kjson.c core/kube/annotations.c core/kube/kclient.c core/log.c core/clock.c))
 
 # Component tests: start the real binaries.
 COMPONENT_TESTS += $(wildcard tests/component/core_socket_test.sh \
@@ -123,7 +123,7 @@ FUZZERS       += $(KJSON_FUZZERS)
 $(call obj,tests/fuzz/fuzz_kjson.c tests/fuzz/fuzz_lease.c): \
     MOD_CFLAGS := $(CFLAGS_YAJL)
 $(KJSON_FUZZERS): $(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o \
-    $(call obj,core/kube/kjson.c core/json_walk.c core/kube/lease_json.c) $(PS_LIB)
+    $(call obj,core/kube/kjson.c core/kube/annotations.c core/json_walk.c core/kube/lease_json.c) $(PS_LIB)
 	$(Q)mkdir -p $(@D)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS_YAJL)

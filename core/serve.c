@@ -14,6 +14,7 @@
 
 #include <event2/buffer.h>
 
+#include "core/kube/annotations.h"
 #include "core/kube/cache.h"
 #include "core/core_limits.h"
 #include "core/kube/health.h"
@@ -86,6 +87,19 @@ handle_list(struct ipcs_req *req, void *arg)
 	(void)ipcs_answer_names(req, list_next, free, cur);
 }
 
+/*
+ * Why the pin of a cached Deployment is not being reconciled (enum
+ * ps_pin_state): the annotation on the Deployment says so.
+ */
+static uint8_t
+pin_state(const struct serve *s, const struct cache_deploy *d)
+{
+	(void)s;
+	if (d->annot.pin_suspended)
+		return PS_PIN_ANNOTATED;
+	return PS_PIN_ACTIVE;
+}
+
 static void
 handle_get(struct ipcs_req *req, void *arg)
 {
@@ -118,8 +132,13 @@ handle_get(struct ipcs_req *req, void *arg)
 	m.observed_generation = (uint64_t)d.observed_generation;
 	memcpy(m.resource_version, d.rv, sizeof(m.resource_version));
 	if (s->d.pins != NULL &&
-	    pins_get(s->d.pins, d.name, &m.pin_replicas) == 0)
+	    pins_get(s->d.pins, d.name, &m.pin_replicas) == 0) {
 		m.pinned = 1;
+		m.pin_state = pin_state(s, &d);
+	}
+	m.bounds = d.annot.bounds;
+	m.min_replicas = d.annot.min_replicas;
+	m.max_replicas = d.annot.max_replicas;
 	(void)ipcs_answer_deployment(req, &m);
 }
 
@@ -129,12 +148,18 @@ scale_done(void *arg, const struct scale_result *res)
 	struct ipcs_req *req = arg;
 	struct ps_scale_ok ok;
 
+	if (res->code == PS_E_EXPECTED || res->code == PS_E_STALE) {
+		(void)ipcs_answer_refusal(req, res->code, res->current,
+		    res->ref, "%s", res->message);
+		return;
+	}
 	if (res->code != 0) {
 		(void)ipcs_answer_error(
 		    req, res->code, res->retry_after, "%s", res->message);
 		return;
 	}
 	memset(&ok, 0, sizeof(ok));
+	ok.dry_run = res->dry_run;
 	memcpy(ok.name, res->name, sizeof(ok.name));
 	ok.replicas = res->replicas;
 	ok.previous = res->previous;
@@ -180,6 +205,7 @@ handle_scale(struct ipcs_req *req, void *arg)
 {
 	struct serve *s = arg;
 	const struct ps_write_req *w = ipcs_req_write(req);
+	struct scale_cond cond;
 	struct scale_op *op;
 	uint32_t pin;
 
@@ -203,7 +229,10 @@ handle_scale(struct ipcs_req *req, void *arg)
 	    (struct log_kv[]){LOG_U("peer_uid", ipcs_req_uid(req)),
 	        LOG_U("id", ipcs_req_id(req)), LOG_S("identity", w->identity)},
 	    3, "scale %s to %u requested", w->name, w->replicas);
-	op = scale_start(s->d.scale, w->name, w->replicas, w->identity,
+	cond.flags = w->flags;
+	cond.expected = w->expected;
+	memcpy(cond.if_match, w->if_match, sizeof(cond.if_match));
+	op = scale_start(s->d.scale, w->name, w->replicas, &cond, w->identity,
 	    (long)ipcs_req_uid(req), scale_done, req);
 	if (op != NULL)
 		ipcs_req_set_cancel(req, scale_cancel, op);
@@ -259,9 +288,13 @@ pin_list_next(void *arg, struct ps_pin *pin)
 {
 	struct list_cursor *cur = arg;
 
+	struct cache_deploy d;
+
 	if (!pins_next(cur->s->d.pins, cur->last, pin))
 		return 0;
 	memcpy(cur->last, pin->name, sizeof(cur->last));
+	if (cache_get(cur->s->d.cache, pin->name, &d) == 0)
+		pin->state = pin_state(cur->s, &d);
 	return 1;
 }
 
@@ -286,6 +319,7 @@ handle_pin_get(struct ipcs_req *req, void *arg)
 {
 	struct serve *s = arg;
 	const struct ps_name_req *nr = ipcs_req_name(req);
+	struct cache_deploy d;
 	struct ps_pin m;
 
 	if (!pins_ready(s, req))
@@ -298,23 +332,36 @@ handle_pin_get(struct ipcs_req *req, void *arg)
 		return;
 	}
 	memcpy(m.name, nr->name, sizeof(m.name));
+	if (cache_get(s->d.cache, nr->name, &d) == 0)
+		m.state = pin_state(s, &d);
 	(void)ipcs_answer_pin(req, &m);
 }
+
+/* A PIN_PUT / PIN_DELETE waiting for its store: the request, the change,
+ * and the pin's state to answer with (it does not depend on the change). */
+struct pin_call {
+	struct ipcs_req *req;
+	struct pins_op *op;
+	uint8_t state;
+};
 
 /* The store's answer to PIN_PUT / PIN_DELETE (already audited there; the
  * reconciler hears of the change through the store's hook). */
 static void
 pin_done(void *arg, const struct pins_result *res)
 {
-	struct ipcs_req *req = arg;
+	struct pin_call *pc = arg;
+	struct ipcs_req *req = pc->req;
 	struct ps_pin m;
 
+	memset(&m, 0, sizeof(m));
+	m.state = pc->state;
+	free(pc);
 	if (res->code != 0) {
 		(void)ipcs_answer_error(
 		    req, res->code, res->retry_after, "%s", res->message);
 		return;
 	}
-	memset(&m, 0, sizeof(m));
 	memcpy(m.name, res->name, sizeof(m.name));
 	m.replicas = res->replicas;
 	(void)ipcs_answer_pin(req, &m);
@@ -324,8 +371,116 @@ pin_done(void *arg, const struct pins_result *res)
 static void
 pin_cancel(struct ipcs_req *req, void *arg)
 {
-	pins_detach(arg);
+	struct pin_call *pc = arg;
+
+	pins_detach(pc->op);
+	free(pc);
 	ipcs_req_drop(req);
+}
+
+/*
+ * Hands a pin change to the store.  `pin_done` may run before the store
+ * returns (the file store, a refusal) and frees the call; the change is
+ * only kept for cancelling when it is still in flight.
+ */
+static void
+pin_change(struct serve *s, struct ipcs_req *req,
+    const struct ps_write_req *w, int del, uint8_t state)
+{
+	struct pin_call *pc;
+	struct pins_op *op;
+
+	if ((pc = calloc(1, sizeof(*pc))) == NULL) {
+		(void)ipcs_answer_error(req, PS_E_INTERNAL, 1, "out of memory");
+		return;
+	}
+	pc->req = req;
+	pc->state = state;
+	op = del ? pins_delete(s->d.pins, w->name, w->identity,
+	               (long)ipcs_req_uid(req), pin_done, pc)
+	         : pins_put(s->d.pins, w->name, w->replicas, w->identity,
+	               (long)ipcs_req_uid(req), pin_done, pc);
+	if (op != NULL) {
+		pc->op = op;
+		ipcs_req_set_cancel(req, pin_cancel, pc);
+	}
+}
+
+/*
+ * PIN_PUT: only for a Deployment the cache knows (a typo should not
+ * create a pin that waits forever for a Deployment of that name), so only
+ * once the cache is synced.  The pin then applies to the Deployment of
+ * that name until it is removed, also across a delete and re-create.
+ * The store may answer later (a ConfigMap is written through the API).
+ */
+/*
+ * The conditions of a PIN_PUT that the cache answers: the Deployment's
+ * bounds, expectedReplicas (its desired count now) and If-Match (its
+ * resourceVersion now; a pin does not write the Deployment, so there is
+ * no API write to carry the version).  1 after refusing (audited).
+ */
+static int
+pin_put_refused(struct ipcs_req *req, const struct ps_write_req *w,
+    const struct cache_deploy *d)
+{
+	char why[PS_MAX_MESSAGE + 1];
+	long uid = (long)ipcs_req_uid(req);
+
+	if (annot_check(&d->annot, w->name, w->replicas, why, sizeof(why)) !=
+	    0) {
+		pins_audit("pin", w->identity, uid, w->name, 0, 0, 1,
+		    w->replicas, "out_of_bounds");
+		(void)ipcs_answer_error(req, PS_E_OUT_OF_BOUNDS, 0, "%s", why);
+		return 1;
+	}
+	if ((w->flags & PS_W_EXPECTED) &&
+	    (uint32_t)d->desired != w->expected) {
+		pins_audit("pin", w->identity, uid, w->name, 0, 0, 1,
+		    w->replicas, "precondition_failed");
+		(void)ipcs_answer_refusal(req, PS_E_EXPECTED,
+		    (uint32_t)d->desired, NULL,
+		    "deployment \"%s\" has %d replicas, not the %u expected",
+		    w->name, d->desired, w->expected);
+		return 1;
+	}
+	if (w->if_match[0] != '\0' && strcmp(w->if_match, d->rv) != 0) {
+		pins_audit("pin", w->identity, uid, w->name, 0, 0, 1,
+		    w->replicas, "precondition_failed");
+		(void)ipcs_answer_refusal(req, PS_E_STALE, 0, d->rv,
+		    "deployment \"%s\" has changed: its resourceVersion is "
+		    "no longer \"%s\"",
+		    w->name, w->if_match);
+		return 1;
+	}
+	return 0;
+}
+
+/* A dry run of a pin change: what the store would answer, nothing
+ * changed; audited as a dry run. */
+static void
+pin_dry_run(struct serve *s, struct ipcs_req *req,
+    const struct ps_write_req *w, int del)
+{
+	struct pins_result res;
+	struct cache_deploy d;
+	struct ps_pin m;
+
+	pins_try(s->d.pins, w->name, del, w->replicas, &res);
+	pins_audit(del ? "unpin" : "pin", w->identity, (long)ipcs_req_uid(req),
+	    w->name, res.had, res.old, !del, w->replicas,
+	    res.code == 0 ? "dry_run" : ps_code_name(res.code));
+	if (res.code != 0) {
+		(void)ipcs_answer_error(
+		    req, res.code, res.retry_after, "%s", res.message);
+		return;
+	}
+	memset(&m, 0, sizeof(m));
+	memcpy(m.name, w->name, sizeof(m.name));
+	m.replicas = res.replicas;
+	m.dry_run = 1;
+	if (!del && cache_get(s->d.cache, w->name, &d) == 0)
+		m.state = pin_state(s, &d);
+	(void)ipcs_answer_pin(req, &m);
 }
 
 /*
@@ -341,7 +496,6 @@ handle_pin_put(struct ipcs_req *req, void *arg)
 	struct serve *s = arg;
 	const struct ps_write_req *w = ipcs_req_write(req);
 	struct cache_deploy d;
-	struct pins_op *op;
 
 	if (write_refused(req, w, "pin") || !pins_ready(s, req))
 		return;
@@ -352,6 +506,12 @@ handle_pin_put(struct ipcs_req *req, void *arg)
 		    "\"%s\" is replicad's own Deployment: replicad does not "
 		    "pin itself",
 		    w->name);
+		return;
+	}
+	if (w->flags & PS_W_SUSPEND) {
+		(void)ipcs_answer_error(req, PS_E_UNSUPPORTED, 0,
+		    "a suspended pin is not stored yet: annotate the "
+		    "Deployment with replicad.io/pin-suspended: \"true\"");
 		return;
 	}
 	if (!synced(s)) {
@@ -366,10 +526,13 @@ handle_pin_put(struct ipcs_req *req, void *arg)
 		    s->namespace);
 		return;
 	}
-	op = pins_put(s->d.pins, w->name, w->replicas, w->identity,
-	    (long)ipcs_req_uid(req), pin_done, req);
-	if (op != NULL)
-		ipcs_req_set_cancel(req, pin_cancel, op);
+	if (pin_put_refused(req, w, &d))
+		return;
+	if (w->flags & PS_W_DRY_RUN) {
+		pin_dry_run(s, req, w, 0);
+		return;
+	}
+	pin_change(s, req, w, 0, pin_state(s, &d));
 }
 
 static void
@@ -377,14 +540,14 @@ handle_pin_delete(struct ipcs_req *req, void *arg)
 {
 	struct serve *s = arg;
 	const struct ps_write_req *w = ipcs_req_write(req);
-	struct pins_op *op;
 
 	if (write_refused(req, w, "unpin") || !pins_ready(s, req))
 		return;
-	op = pins_delete(s->d.pins, w->name, w->identity,
-	    (long)ipcs_req_uid(req), pin_done, req);
-	if (op != NULL)
-		ipcs_req_set_cancel(req, pin_cancel, op);
+	if (w->flags & PS_W_DRY_RUN) {
+		pin_dry_run(s, req, w, 1);
+		return;
+	}
+	pin_change(s, req, w, 1, PS_PIN_ACTIVE);
 }
 
 /* evbuffer_add_printf for a series; remembers the first failure. */

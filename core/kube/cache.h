@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/kube/annotations.h"
 #include "proto-socket/ps.h"
 
 #define CACHE_MAX_UID 64
@@ -29,6 +30,7 @@ struct cache_deploy {
 	int32_t ready;
 	int32_t available;
 	int32_t updated;
+	struct deploy_annot annot; /* bounds, pin-suspended */
 };
 
 struct cache;

@@ -19,6 +19,7 @@
 
 #include "core/core_limits.h"
 #include "core/json_walk.h"
+#include "core/kube/annotations.h"
 #include "core/kube/kjson.h"
 #include "proto-socket/ps.h"
 #include "proto-socket/ps_buf.h"
@@ -41,6 +42,9 @@ enum key {
 	K_CONTINUE,
 	K_ANNOTATIONS,
 	K_INITIAL_EVENTS_END,
+	K_ANNOT_MIN,
+	K_ANNOT_MAX,
+	K_ANNOT_PIN_SUSPENDED,
 	K_REPLICAS,
 	K_READY,
 	K_AVAILABLE,
@@ -70,6 +74,9 @@ static const struct {
     {"continue", K_CONTINUE},
     {"annotations", K_ANNOTATIONS},
     {"k8s.io/initial-events-end", K_INITIAL_EVENTS_END},
+    {ANNOT_MIN_REPLICAS, K_ANNOT_MIN},
+    {ANNOT_MAX_REPLICAS, K_ANNOT_MAX},
+    {ANNOT_PIN_SUSPENDED, K_ANNOT_PIN_SUSPENDED},
     {"replicas", K_REPLICAS},
     {"readyReplicas", K_READY},
     {"availableReplicas", K_AVAILABLE},
@@ -229,6 +236,34 @@ copy_text(char *dst, size_t dstsz, const unsigned char *s, size_t len)
 	dst[n] = '\0';
 }
 
+/* metadata.annotations: the ones replicad reads.  People write these, so
+ * a bad value is recorded as such (annotations.h), never a parse error. */
+static void
+annotation(struct kjson_obj *o, enum key key, const unsigned char *s,
+    size_t len)
+{
+	const char *name;
+
+	switch (key) {
+	case K_INITIAL_EVENTS_END:
+		o->initial_events_end = len == 4 && memcmp(s, "true", 4) == 0;
+		return;
+	case K_ANNOT_MIN:
+		name = ANNOT_MIN_REPLICAS;
+		break;
+	case K_ANNOT_MAX:
+		name = ANNOT_MAX_REPLICAS;
+		break;
+	case K_ANNOT_PIN_SUSPENDED:
+		name = ANNOT_PIN_SUSPENDED;
+		break;
+	default:
+		return;
+	}
+	(void)annot_apply(
+	    &o->annot, name, strlen(name), (const char *)s, len);
+}
+
 static int
 on_string(void *ctx, const unsigned char *s, size_t len)
 {
@@ -297,9 +332,8 @@ on_string(void *ctx, const unsigned char *s, size_t len)
 			return 1;
 		}
 	}
-	if (sp.rel == 2 && sp.k[0] == K_METADATA && sp.k[1] == K_ANNOTATIONS &&
-	    sp.k[2] == K_INITIAL_EVENTS_END)
-		o->initial_events_end = len == 4 && memcmp(s, "true", 4) == 0;
+	if (sp.rel == 2 && sp.k[0] == K_METADATA && sp.k[1] == K_ANNOTATIONS)
+		annotation(o, sp.k[2], s, len);
 	return 1;
 }
 
@@ -497,6 +531,7 @@ deliver(struct kjson *k, enum kjson_event ev)
 		}
 		if (!o->has_spec_replicas)
 			o->spec_replicas = 1; /* the API's default */
+		annot_finish(&o->annot);
 		break;
 	case KJSON_EV_BOOKMARK:
 		if (o->rv[0] == '\0') {

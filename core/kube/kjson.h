@@ -18,6 +18,7 @@
 
 #include <yajl/yajl_parse.h>
 
+#include "core/kube/annotations.h"
 #include "proto-socket/ps.h"
 
 #define KJSON_MAX_UID     64
@@ -59,6 +60,7 @@ struct kjson_obj {
 	int32_t updated;
 	int initial_events_end; /* bookmark annotation k8s.io/initial-events-end
 	                         */
+	struct deploy_annot annot; /* replicad.io/ annotations (checked) */
 	/* A Status object (errors): */
 	int32_t code;
 	char reason[KJSON_MAX_REASON + 1];

@@ -57,6 +57,7 @@ to_cache(const struct kjson_obj *o, struct cache_deploy *d)
 	d->ready = o->ready;
 	d->available = o->available;
 	d->updated = o->updated;
+	d->annot = o->annot;
 }
 
 /* An object from the API is about our namespace, or it is refused. */

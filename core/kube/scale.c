@@ -42,6 +42,8 @@ struct scale_op {
 	uint64_t answered_ms; /* when the PATCH answer came */
 	long peer_uid;        /* who asked: socket peer, or AUDIT_SELF */
 	char identity[PS_MAX_IDENTITY + 1];
+	struct scale_cond cond; /* zero for the reconciler */
+	char patch_rv[PS_MAX_RV + 1]; /* the PATCH's precondition, or "" */
 	struct scale_result res;
 };
 
@@ -125,10 +127,16 @@ audit(const struct scale_op *op)
 	                                   : LOG_I("peer_uid", op->peer_uid),
 	        LOG_S("deployment", r->name), LOG_U("old", r->previous),
 	        LOG_U("new", r->replicas),
-	        LOG_S("outcome", r->code == 0 ? "ok" : ps_code_name(r->code)),
-	        LOG_S("rv", r->rv), LOG_U("synced", r->synced)},
-	    9, "scale %s %u -> %u: %s", r->name, r->previous, r->replicas,
-	    r->code == 0 ? "ok" : r->message);
+	        LOG_S("outcome", r->code != 0 ? ps_code_name(r->code)
+	                : r->dry_run   ? "dry_run"
+	                               : "ok"),
+	        LOG_S("rv", r->rv), LOG_U("synced", r->synced),
+	        LOG_U("dry_run", r->dry_run),
+	        LOG_S("if_match", op->cond.if_match),
+	        (op->cond.flags & PS_W_EXPECTED) ? LOG_U("expected", op->cond.expected)
+	                                         : LOG_S("expected", "")},
+	    12, "scale %s %u -> %u: %s%s", r->name, r->previous, r->replicas,
+	    r->code == 0 ? "ok" : r->message, r->dry_run ? " (dry run)" : "");
 }
 
 /* Answers (once), audit-logs, and frees. */
@@ -139,6 +147,8 @@ complete(struct scale_op *op)
 
 	if (op->res.code != 0)
 		s->stats.failed++;
+	else if (op->res.dry_run)
+		s->stats.dry_run++;
 	else if (op->res.synced)
 		s->stats.ok_synced++;
 	else
@@ -188,6 +198,46 @@ ryw_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	complete(op);
 }
 
+/*
+ * The API server refused the PATCH's resourceVersion: the Deployment
+ * changed after the version the write was conditioned on.  With If-Match
+ * that is the client's precondition (STALE, naming the version the cache
+ * has now); for expectedReplicas it is ours, so look again at the count.
+ */
+static void
+precondition_failed(struct scale_op *op)
+{
+	struct cache_deploy cur;
+	int have = cache_get(op->s->cache, op->res.name, &cur) == 0;
+
+	if (op->cond.if_match[0] != '\0') {
+		if (have && strcmp(cur.rv, op->cond.if_match) != 0)
+			memcpy(op->res.ref, cur.rv, sizeof(op->res.ref));
+		op->res.code = PS_E_STALE;
+		snprintf(op->res.message, sizeof(op->res.message),
+		    "deployment \"%s\" has changed: its resourceVersion is "
+		    "no longer \"%s\"",
+		    op->res.name, op->cond.if_match);
+		complete(op);
+		return;
+	}
+	if (have && (uint32_t)cur.desired != op->cond.expected) {
+		op->res.code = PS_E_EXPECTED;
+		op->res.current = (uint32_t)cur.desired;
+		snprintf(op->res.message, sizeof(op->res.message),
+		    "deployment \"%s\" has %d replicas, not the %u expected",
+		    op->res.name, cur.desired, op->cond.expected);
+		complete(op);
+		return;
+	}
+	op->res.code = PS_E_CONFLICT;
+	snprintf(op->res.message, sizeof(op->res.message),
+	    "deployment \"%s\" changed while the write was checked; read "
+	    "it again and retry",
+	    op->res.name);
+	complete(op);
+}
+
 static int
 patch_data_cb(void *arg, const char *buf, size_t len)
 {
@@ -207,6 +257,11 @@ patch_done_cb(void *arg, const struct kc_result *res)
 	uint16_t code;
 
 	op->req = NULL;
+	if (!res->transport_error && res->status == 409 &&
+	    op->patch_rv[0] != '\0') {
+		precondition_failed(op);
+		return;
+	}
 	if (res->transport_error || res->status != 200) {
 		code = scale_map_status(
 		    res->status, res->transport_error, res->timed_out);
@@ -229,6 +284,12 @@ patch_done_cb(void *arg, const struct kc_result *res)
 		return;
 	}
 	memcpy(op->res.rv, o->rv, sizeof(op->res.rv));
+	if (op->cond.flags & PS_W_DRY_RUN) {
+		/* Nothing was stored: there is nothing to wait for. */
+		op->res.dry_run = 1;
+		complete(op);
+		return;
+	}
 	/* spec.replicas is omitted from a Scale when 0. */
 	if ((uint32_t)(o->has_spec_replicas ? o->spec_replicas : 0) !=
 	    op->res.replicas)
@@ -252,44 +313,99 @@ patch_done_cb(void *arg, const struct kc_result *res)
 	/* Now waiting for scale_applied() or scale_relisted(). */
 }
 
+static int
+gen_str(yajl_gen g, const char *str)
+{
+	return yajl_gen_string(g, (const unsigned char *)str, strlen(str)) ==
+	    yajl_gen_status_ok;
+}
+
+/* {"metadata":{"resourceVersion":RV},"spec":{"replicas":N}}; the
+ * metadata only with a precondition (`rv` non-empty). */
 static char *
-patch_body(uint32_t replicas, size_t *len)
+patch_body(uint32_t replicas, const char *rv, size_t *len)
 {
 	yajl_gen g;
 	const unsigned char *buf;
 	char *out = NULL;
+	int ok;
 
 	if ((g = yajl_gen_alloc(NULL)) == NULL)
 		return NULL;
-	if (yajl_gen_map_open(g) != yajl_gen_status_ok ||
-	    yajl_gen_string(g, (const unsigned char *)"spec", 4) !=
-	        yajl_gen_status_ok ||
-	    yajl_gen_map_open(g) != yajl_gen_status_ok ||
-	    yajl_gen_string(g, (const unsigned char *)"replicas", 8) !=
-	        yajl_gen_status_ok ||
-	    yajl_gen_integer(g, replicas) != yajl_gen_status_ok ||
-	    yajl_gen_map_close(g) != yajl_gen_status_ok ||
-	    yajl_gen_map_close(g) != yajl_gen_status_ok ||
-	    yajl_gen_get_buf(g, &buf, len) != yajl_gen_status_ok)
-		goto out;
-	if ((out = malloc(*len + 1)) != NULL) {
+	ok = yajl_gen_map_open(g) == yajl_gen_status_ok;
+	if (ok && rv[0] != '\0')
+		ok = gen_str(g, "metadata") &&
+		    yajl_gen_map_open(g) == yajl_gen_status_ok &&
+		    gen_str(g, "resourceVersion") && gen_str(g, rv) &&
+		    yajl_gen_map_close(g) == yajl_gen_status_ok;
+	ok = ok && gen_str(g, "spec") &&
+	    yajl_gen_map_open(g) == yajl_gen_status_ok &&
+	    gen_str(g, "replicas") &&
+	    yajl_gen_integer(g, replicas) == yajl_gen_status_ok &&
+	    yajl_gen_map_close(g) == yajl_gen_status_ok &&
+	    yajl_gen_map_close(g) == yajl_gen_status_ok &&
+	    yajl_gen_get_buf(g, &buf, len) == yajl_gen_status_ok;
+	if (ok && (out = malloc(*len + 1)) != NULL) {
 		memcpy(out, buf, *len);
 		out[*len] = '\0';
 	}
-out:
 	yajl_gen_free(g);
 	return out;
 }
 
+/*
+ * The checks the cache can answer, before the API is asked: the
+ * Deployment's bounds, then expectedReplicas.  0, or -1 after completing
+ * `op` with the refusal.
+ */
+static int
+check_cached(struct scale_op *op, int have, const struct cache_deploy *cur)
+{
+	char why[PS_MAX_MESSAGE + 1];
+
+	if (have && annot_check(&cur->annot, op->res.name, op->res.replicas,
+	                why, sizeof(why)) != 0) {
+		op->res.code = PS_E_OUT_OF_BOUNDS;
+		snprintf(op->res.message, sizeof(op->res.message), "%s", why);
+		complete(op);
+		return -1;
+	}
+	if ((op->cond.flags & PS_W_EXPECTED) == 0)
+		return 0;
+	if (!have) {
+		op->res.code = PS_E_NOT_FOUND;
+		snprintf(op->res.message, sizeof(op->res.message),
+		    "deployment \"%s\" not found in namespace \"%s\"",
+		    op->res.name, op->s->namespace);
+		complete(op);
+		return -1;
+	}
+	if ((uint32_t)cur->desired != op->cond.expected) {
+		op->res.code = PS_E_EXPECTED;
+		op->res.current = (uint32_t)cur->desired;
+		snprintf(op->res.message, sizeof(op->res.message),
+		    "deployment \"%s\" has %d replicas, not the %u expected",
+		    op->res.name, cur->desired, op->cond.expected);
+		complete(op);
+		return -1;
+	}
+	/* The count checked is the one at this version: the API server
+	 * refuses the write if it is no longer current. */
+	memcpy(op->patch_rv, cur->rv, sizeof(op->patch_rv));
+	return 0;
+}
+
 struct scale_op *
 scale_start(struct scale *s, const char *name, uint32_t replicas,
-    const char *identity, long peer_uid, scale_done_cb done, void *arg)
+    const struct scale_cond *cond, const char *identity, long peer_uid,
+    scale_done_cb done, void *arg)
 {
 	struct scale_op *op;
 	struct cache_deploy cur;
 	char path[KC_MAX_PATH + 1];
 	char *body;
-	size_t name_len, id_len, body_len = 0;
+	size_t name_len, id_len, rv_len, body_len = 0;
+	int have;
 
 	if ((op = calloc(1, sizeof(*op))) == NULL) {
 		static struct scale_result oom = {
@@ -301,6 +417,8 @@ scale_start(struct scale *s, const char *name, uint32_t replicas,
 	op->done = done;
 	op->arg = arg;
 	op->peer_uid = peer_uid;
+	if (cond != NULL)
+		op->cond = *cond;
 	/* Untrusted (gateway): re-validated before any use. */
 	name_len = strnlen(name, PS_MAX_NAME + 1);
 	id_len = strnlen(identity, PS_MAX_IDENTITY + 1);
@@ -317,8 +435,18 @@ scale_start(struct scale *s, const char *name, uint32_t replicas,
 	}
 	memcpy(op->res.name, name, name_len + 1);
 	op->res.replicas = replicas;
-	if (cache_get(s->cache, name, &cur) == 0)
+	if ((have = cache_get(s->cache, name, &cur) == 0))
 		op->res.previous = (uint32_t)cur.desired;
+	rv_len = strnlen(op->cond.if_match, sizeof(op->cond.if_match));
+	if ((op->cond.flags & ~(PS_W_DRY_RUN | PS_W_EXPECTED | PS_W_FORCE)) !=
+	        0 ||
+	    op->cond.expected > PS_MAX_REPLICAS ||
+	    rv_len == sizeof(op->cond.if_match) ||
+	    ps_valid_str(PS_STR_OPT_RV, op->cond.if_match, rv_len) != PS_OK) {
+		op->cond = (struct scale_cond){0};
+		fail_op(op, PS_E_INVALID, 0, "", "invalid write conditions");
+		return NULL;
+	}
 	if (op->identity[0] == '(') {
 		fail_op(op, PS_E_INVALID, 0, "", "invalid client identity");
 		return NULL;
@@ -340,16 +468,21 @@ scale_start(struct scale *s, const char *name, uint32_t replicas,
 		complete(op);
 		return NULL;
 	}
+	if (check_cached(op, have, &cur) != 0)
+		return NULL;
+	if (op->cond.if_match[0] != '\0')
+		memcpy(op->patch_rv, op->cond.if_match, sizeof(op->patch_rv));
 	op->next = s->ops;
 	if (s->ops != NULL)
 		s->ops->prev = op;
 	s->ops = op;
 	snprintf(path, sizeof(path),
 	    "/apis/apps/v1/namespaces/%s/deployments/%s/scale"
-	    "?fieldManager=replicad",
-	    s->namespace, op->res.name);
+	    "?fieldManager=replicad%s",
+	    s->namespace, op->res.name,
+	    (op->cond.flags & PS_W_DRY_RUN) ? "&dryRun=All" : "");
 	if ((op->kj = kjson_new(KJSON_OBJECT, NULL, NULL)) == NULL ||
-	    (body = patch_body(replicas, &body_len)) == NULL) {
+	    (body = patch_body(replicas, op->patch_rv, &body_len)) == NULL) {
 		fail_op(op, PS_E_INTERNAL, 0, "", "out of memory");
 		return NULL;
 	}

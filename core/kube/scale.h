@@ -6,6 +6,8 @@
  * wait ran out (synced = 0).
  *
  * Inputs are re-validated here: the gateway is not trusted to have done it.
+ * Every write, the reconciler's too, keeps within the Deployment's own
+ * bounds (annotations.h) and the core's --max-replicas.
  */
 #ifndef SCALE_H
 #define SCALE_H
@@ -21,10 +23,31 @@ struct cache;
 struct scale;
 struct scale_op;
 
+/*
+ * A client write's conditions (proto-socket's PS_W_* flags); the
+ * reconciler writes without any (NULL).
+ *   PS_W_EXPECTED  the cache must show `expected` as the desired count,
+ *                  and the PATCH carries the cached resourceVersion, so
+ *                  the API server refuses it (409) if the Deployment
+ *                  changed since;
+ *   if_match       the PATCH carries this resourceVersion: the API
+ *                  server decides, its 409 is answered PS_E_STALE;
+ *   PS_W_DRY_RUN   the PATCH is sent with dryRun=All: the API server
+ *                  (admission, quota) checks it and stores nothing.
+ */
+struct scale_cond {
+	uint8_t flags;
+	uint32_t expected;
+	char if_match[PS_MAX_RV + 1];
+};
+
 struct scale_result {
 	uint16_t code; /* 0 on success, else enum ps_code */
 	unsigned retry_after;
 	char message[PS_MAX_MESSAGE + 1];
+	uint32_t current;            /* PS_E_EXPECTED: the cached count */
+	char ref[PS_MAX_RV + 1];     /* PS_E_STALE: the cached rv, or "" */
+	uint8_t dry_run;             /* checked by the API, not stored */
 	char name[PS_MAX_NAME + 1];
 	uint32_t replicas; /* the count now desired */
 	uint32_t previous; /* the count the cache held before */
@@ -53,8 +76,8 @@ void scale_free(struct scale *s);
  * scale_detach(), or NULL when `done` was already called.
  */
 struct scale_op *scale_start(struct scale *s, const char *name,
-    uint32_t replicas, const char *identity, long peer_uid, scale_done_cb done,
-    void *arg);
+    uint32_t replicas, const struct scale_cond *cond, const char *identity,
+    long peer_uid, scale_done_cb done, void *arg);
 /*
  * The requester is gone: `done` will not be called.  The write itself
  * goes on (it may already be applied) and is still audit-logged.
@@ -70,7 +93,7 @@ uint16_t scale_map_status(long status, int transport_error, int timed_out);
 
 /* Counters for /metrics. */
 struct scale_stats {
-	uint64_t ok_synced, ok_unsynced, refused, failed;
+	uint64_t ok_synced, ok_unsynced, refused, failed, dry_run;
 };
 void scale_get_stats(const struct scale *s, struct scale_stats *st);
 

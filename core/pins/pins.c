@@ -400,6 +400,40 @@ fail:
 	return NULL;
 }
 
+/*
+ * The answer for a pin_set_apply() outcome other than a change to store
+ * (`*res` holds had/old and, for a refusal, the message).  1 when the
+ * outcome needs nothing stored (PIN_SET_SAME), 0 when it was answered as
+ * an error, -1 for PIN_SET_CHANGED.
+ */
+static int
+apply_outcome(const struct pins *p, enum pin_set_result rc, const char *name,
+    struct pins_result *res)
+{
+	switch (rc) {
+	case PIN_SET_CHANGED:
+		return -1;
+	case PIN_SET_SAME:
+		return 1;
+	case PIN_SET_NO_PIN:
+		res->rc = PINS_NO_PIN;
+		res->code = PS_E_NOT_FOUND;
+		snprintf(res->message, sizeof(res->message),
+		    "deployment \"%s\" has no pin in namespace \"%s\"", name,
+		    p->namespace);
+		return 0;
+	case PIN_SET_REFUSED:
+		res->rc = PINS_REFUSED;
+		res->code = PS_E_INVALID;
+		return 0;
+	case PIN_SET_NOMEM:
+		res->rc = PINS_STORE_FAILED;
+		res->code = PS_E_INTERNAL;
+		return 0;
+	}
+	return 0;
+}
+
 /* A change of the file store: stored, then installed; at once. */
 static void
 file_change(struct pins_op *op, struct pins_result *res)
@@ -407,10 +441,13 @@ file_change(struct pins_op *op, struct pins_result *res)
 	struct pins *p = op->p;
 	struct pin_change c = {op->name, op->del, op->replicas};
 	struct pin_set *next = NULL;
+	enum pin_set_result rc;
 
-	switch (pin_set_apply(p->set, p->namespace, p->max_replicas, &c, &next,
-	    &res->had, &res->old, res->message, sizeof(res->message))) {
-	case PIN_SET_CHANGED:
+	rc = pin_set_apply(p->set, p->namespace, p->max_replicas, &c, &next,
+	    &res->had, &res->old, res->message, sizeof(res->message));
+	if (apply_outcome(p, rc, op->name, res) == 0)
+		return;
+	if (rc == PIN_SET_CHANGED) {
 		if (file_store(p, next, res->message, sizeof(res->message)) !=
 		    0) {
 			pin_set_free(next);
@@ -419,27 +456,30 @@ file_change(struct pins_op *op, struct pins_result *res)
 			return;
 		}
 		install(p, next);
-		break;
-	case PIN_SET_SAME:
-		break; /* already stored: nothing to write */
-	case PIN_SET_NO_PIN:
-		res->rc = PINS_NO_PIN;
-		res->code = PS_E_NOT_FOUND;
-		snprintf(res->message, sizeof(res->message),
-		    "deployment \"%s\" has no pin in namespace \"%s\"",
-		    op->name, p->namespace);
-		return;
-	case PIN_SET_REFUSED:
-		res->rc = PINS_REFUSED;
-		res->code = PS_E_INVALID;
-		return;
-	case PIN_SET_NOMEM:
-		res->rc = PINS_STORE_FAILED;
-		res->code = PS_E_INTERNAL;
-		return;
 	}
 	res->rc = 0;
 	res->replicas = op->del ? res->old : op->replicas;
+}
+
+void
+pins_try(struct pins *p, const char *name, int del, uint32_t replicas,
+    struct pins_result *res)
+{
+	struct pin_change c = {name, del, replicas};
+	struct pin_set *next = NULL;
+	enum pin_set_result rc;
+
+	memset(res, 0, sizeof(*res));
+	snprintf(res->name, sizeof(res->name), "%.*s", PS_MAX_NAME, name);
+	/* The same read-modify-write as a change, on the pins in memory;
+	 * the result is thrown away. */
+	rc = pin_set_apply(p->set, p->namespace, p->max_replicas, &c, &next,
+	    &res->had, &res->old, res->message, sizeof(res->message));
+	pin_set_free(next);
+	if (apply_outcome(p, rc, name, res) == 0)
+		return;
+	res->rc = 0;
+	res->replicas = del ? res->old : replicas;
 }
 
 /* -------------------------------------------------------- ConfigMap */

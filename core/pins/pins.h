@@ -129,6 +129,14 @@ struct pins_op *pins_put(struct pins *p, const char *name, uint32_t replicas,
 struct pins_op *pins_delete(struct pins *p, const char *name,
     const char *identity, long peer_uid, pins_done_cb done, void *arg);
 
+/*
+ * A dry run of pins_put (del 0) or pins_delete (del 1): the answer it
+ * would give now, from the pins in memory, changing nothing.  Not
+ * audited here (the caller audits the dry run).
+ */
+void pins_try(struct pins *p, const char *name, int del, uint32_t replicas,
+    struct pins_result *res);
+
 /* The requester is gone: `done` will not be called; the change goes on
  * and is audited. */
 void pins_detach(struct pins_op *op);

@@ -18,6 +18,7 @@
 
 #include <event2/event.h>
 
+#include "core/kube/annotations.h"
 #include "core/kube/cache.h"
 #include "core/clock.h"
 #include "core/core_limits.h"
@@ -26,6 +27,7 @@
 #include "core/pins/reconcile.h"
 #include "core/kube/reflector.h"
 #include "core/kube/scale.h"
+#include "proto-socket/ps_codec.h"
 
 struct item {
 	struct recon *r;
@@ -171,17 +173,23 @@ synced(const struct recon *r)
 
 /*
  * The count `name` should be scaled to: 1 with it in *want when it is
- * pinned, cached and drifted; 0 otherwise.
+ * pinned, cached, not suspended and drifted; 0 otherwise.  A pin outside
+ * the Deployment's bounds (annotations.h) is aimed at the nearest bound;
+ * with invalid bounds nothing may be written, so it is left alone.
  */
 static int
 drifted(const struct recon *r, const char *name, uint32_t *want, int32_t *have)
 {
 	struct cache_deploy d;
+	uint32_t pin;
 
-	if (pins_get(r->d.pins, name, want) != 0)
+	if (pins_get(r->d.pins, name, &pin) != 0)
 		return 0;
 	if (cache_get(r->d.cache, name, &d) != 0)
 		return 0;
+	if (d.annot.pin_suspended || (d.annot.bounds & PS_B_INVALID))
+		return 0;
+	*want = annot_clamp(&d.annot, pin);
 	*have = d.desired;
 	return d.desired < 0 || (uint32_t)d.desired != *want;
 }
@@ -317,7 +325,7 @@ run_queue(evutil_socket_t fd, short what, void *arg)
 	}
 	for (size_t i = 0; i < r->n; i++) {
 		struct item *it = r->items[i];
-		uint32_t want;
+		uint32_t want, pin;
 		int32_t have;
 		uint64_t wait;
 
@@ -336,6 +344,10 @@ run_queue(evutil_socket_t fd, short what, void *arg)
 			break;
 		}
 		it->queued = 0;
+		if (pins_get(r->d.pins, it->name, &pin) == 0 && pin != want)
+			log_warnx("reconcile %s: its pin %u is outside the "
+			          "Deployment's bounds: scaling to the bound %u",
+			    it->name, pin, want);
 		log_kv(LOG_LEVEL_INFO, 0,
 		    (struct log_kv[]){LOG_S("deployment", it->name),
 		        LOG_I("replicas", have), LOG_U("pin", want)},
@@ -343,8 +355,8 @@ run_queue(evutil_socket_t fd, short what, void *arg)
 		    it->name);
 		/* scale_start may call write_done at once (refused input),
 		 * which may queue it again: hold the op only if it is live. */
-		it->op = scale_start(r->d.scale, it->name, want, RECON_IDENTITY,
-		    AUDIT_SELF, write_done, it);
+		it->op = scale_start(r->d.scale, it->name, want, NULL,
+		    RECON_IDENTITY, AUDIT_SELF, write_done, it);
 	}
 	rearm(r, now);
 }

@@ -104,7 +104,7 @@ test_scale_refuses_bad_input_without_api_call(void **state)
 		struct answer a;
 
 		memset(&a, 0, sizeof(a));
-		if (scale_start(s, bad[i].name, bad[i].replicas,
+		if (scale_start(s, bad[i].name, bad[i].replicas, NULL,
 		        bad[i].identity, 10001, done_cb, &a) != NULL ||
 		    a.calls != 1 || a.res.code != PS_E_INVALID)
 			fail_msg("%s: calls %d code %u", bad[i].doc, a.calls,
