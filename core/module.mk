@@ -57,6 +57,7 @@ $(eval $(call CORE_UNIT_TEST,test_ipc_server,$(CORE_IPCS_SRCS) core/log.c))
 $(eval $(call CORE_UNIT_TEST,test_json_walk,core/json_walk.c))
 $(eval $(call CORE_UNIT_TEST,test_kjson,core/kube/kjson.c core/kube/annotations.c core/json_walk.c))
 $(eval $(call CORE_UNIT_TEST,test_cache,core/kube/cache.c))
+$(eval $(call CORE_UNIT_TEST,test_annotations,core/kube/annotations.c))
 $(eval $(call CORE_UNIT_TEST,test_listwatch,core/kube/listwatch.c \
     core/kube/kclient.c core/kube/kjson.c core/kube/annotations.c core/json_walk.c core/log.c core/clock.c))
 $(eval $(call CORE_UNIT_TEST,test_scale,core/kube/scale.c core/kube/reflector.c \

@@ -33,6 +33,7 @@ struct entry {
 	int64_t generation;
 	int64_t observed_generation;
 	int32_t desired, replicas, ready, available, updated;
+	struct deploy_annot annot;
 	char s[]; /* name, namespace, uid, rv: each NUL-terminated */
 };
 
@@ -176,6 +177,7 @@ entry_new(const struct cache_deploy *d, uint32_t h)
 	e->ready = d->ready;
 	e->available = d->available;
 	e->updated = d->updated;
+	e->annot = d->annot;
 	return e;
 }
 
@@ -199,6 +201,7 @@ entry_get(const struct entry *e, struct cache_deploy *d)
 	d->ready = e->ready;
 	d->available = e->available;
 	d->updated = e->updated;
+	d->annot = e->annot;
 }
 
 int

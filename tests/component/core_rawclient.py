@@ -32,7 +32,7 @@ def frame(ftype, fid, body=b"", flags=0, reserved=0, length=None):
     return struct.pack(">IHHII", length, ftype, flags, fid, reserved) + body
 
 
-def hello_frame(vmin=1, vmax=1, magic=MAGIC):
+def hello_frame(vmin=2, vmax=2, magic=MAGIC):
     return frame(HELLO, 0, struct.pack(">IHH", magic, vmin, vmax))
 
 
@@ -86,9 +86,14 @@ class Conn:
 
 
 def error_body(body):
+    """code u16, retry_after u32, message str, current u32, ref str."""
     code, retry, mlen = struct.unpack(">HIH", body[:8])
     msg = body[8:8 + mlen].decode("ascii")
-    if len(body) != 8 + mlen:
+    rest = body[8 + mlen:]
+    if len(rest) < 6:
+        fail("error body length")
+    _current, rlen = struct.unpack(">IH", rest[:6])
+    if len(rest) != 6 + rlen:
         fail("error body length")
     return code, retry, msg
 
@@ -101,7 +106,7 @@ def expect_hello_ok(c):
     if ftype != HELLO or flags != F_REPLY or fid != 0 or len(body) != 8:
         fail("bad HELLO answer %r" % (f,))
     version, inflight, maxframe = struct.unpack(">HHI", body)
-    if version != 1 or not 1 <= inflight <= 64 or maxframe > 16384:
+    if version != 2 or not 1 <= inflight <= 64 or maxframe > 16384:
         fail("HELLO answer values %r" % ((version, inflight, maxframe),))
 
 
@@ -150,12 +155,12 @@ def scenario(path, name, args):
         print("rawclient: HEALTH answered after %d single bytes" % len(data))
     elif name == "version":
         c = Conn(path)
-        c.send(hello_frame(2, 3))
+        c.send(hello_frame(3, 4))
         f = c.recv()
         if f is None or f[0] != HELLO or f[1] != F_REPLY | F_ERROR:
             fail("expected a HELLO error, got %r" % (f,))
         code, _, msg = error_body(f[3])
-        if code != E_VERSION or "1" not in msg:
+        if code != E_VERSION or "2" not in msg:
             fail("VERSION error %d %r" % (code, msg))
         c.expect_eof()
         print("rawclient: VERSION: %s" % msg)

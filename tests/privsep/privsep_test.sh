@@ -86,7 +86,7 @@ setpriv --reuid="$GW_UID" --regid="$GID" --groups="$GID" \
     /usr/bin/python3 - "$SOCK" "$MAX_CLIENTS" "$hold_out" <<'PY' &
 import socket, struct, sys, time
 path, n, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-hello = struct.pack(">IHHII", 24, 1, 0, 0, 0) + struct.pack(">IHH", 0x52504C44, 1, 1)
+hello = struct.pack(">IHHII", 24, 1, 0, 0, 0) + struct.pack(">IHH", 0x52504C44, 2, 2)
 held, refused = [], 0
 for _ in range(n):
     s = socket.socket(socket.AF_UNIX)

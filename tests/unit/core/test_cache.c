@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/kube/cache.h"
+#include "proto-socket/ps_codec.h"
 
 static struct cache_deploy
 deploy(const char *name, int32_t desired, const char *rv)
@@ -237,11 +238,35 @@ test_cache_next_name_walk_while_changing(void **state)
 	cache_free(c);
 }
 
+/** The annotations' record survives the cache whole (a GET answer and
+ * every write's bounds come from it). */
+static void
+test_cache_annotations_round_trip(void **state)
+{
+	struct cache *c = cache_new(10);
+	struct cache_deploy d = deploy("web", 3, "1"), out;
+
+	(void)state;
+	d.annot.bounds = PS_B_MIN | PS_B_MAX;
+	d.annot.min_replicas = 2;
+	d.annot.max_replicas = 9;
+	d.annot.pin_suspended = 1;
+	assert_int_equal(cache_put(c, &d), 0);
+	memset(&out, 0xa5, sizeof(out)); /* nothing may be left unset */
+	assert_int_equal(cache_get(c, "web", &out), 0);
+	assert_int_equal(out.annot.bounds, PS_B_MIN | PS_B_MAX);
+	assert_int_equal(out.annot.min_replicas, 2);
+	assert_int_equal(out.annot.max_replicas, 9);
+	assert_int_equal(out.annot.pin_suspended, 1);
+	cache_free(c);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_cache_put_get_replace),
+	    cmocka_unit_test(test_cache_annotations_round_trip),
 	    cmocka_unit_test(test_cache_field_lengths_round_trip),
 	    cmocka_unit_test(test_cache_absent),
 	    cmocka_unit_test(test_cache_bound),

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/kube/kjson.h"
+#include "proto-socket/ps_codec.h"
 
 #define MAX_SEEN 64
 
@@ -524,6 +525,49 @@ test_kjson_watch_literal_after_event(void **state)
 }
 
 /** A callback's -1 stops the parse with an error. */
+/** replicad's annotations reach the object, split anywhere; a bad value
+ * is recorded as invalid bounds and never fails the parse (people write
+ * annotations; one typo must not take the cache down). */
+static void
+test_kjson_replicad_annotations(void **state)
+{
+	static const char stream[] =
+	    "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"a\","
+	    "\"resourceVersion\":\"1\",\"annotations\":{"
+	    "\"replicad.io/min-replicas\":\"2\","
+	    "\"replicad.io/max-replicas\":\"8\","
+	    "\"replicad.io/pin-suspended\":\"true\"}},\"spec\":{}}}\n"
+	    "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"b\","
+	    "\"resourceVersion\":\"2\",\"annotations\":{"
+	    "\"replicad.io/max-replicas\":\"lots\"}},\"spec\":{}}}\n"
+	    "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"c\","
+	    "\"resourceVersion\":\"3\",\"labels\":{"
+	    "\"replicad.io/max-replicas\":\"1\"}},\"spec\":{}}}\n";
+	size_t len = strlen(stream);
+
+	(void)state;
+	for (size_t cut = 0; cut <= len; cut++) {
+		struct seen s;
+		struct kjson *k;
+
+		memset(&s, 0, sizeof(s));
+		k = kjson_new(KJSON_WATCH, collect_cb, &s);
+		assert_non_null(k);
+		assert_int_equal(kjson_feed(k, stream, cut), 0);
+		assert_int_equal(kjson_feed(k, stream + cut, len - cut), 0);
+		assert_int_equal(kjson_finish(k), 0);
+		assert_int_equal(s.n, 3);
+		assert_int_equal(s.obj[0].annot.bounds, PS_B_MIN | PS_B_MAX);
+		assert_int_equal(s.obj[0].annot.min_replicas, 2);
+		assert_int_equal(s.obj[0].annot.max_replicas, 8);
+		assert_int_equal(s.obj[0].annot.pin_suspended, 1);
+		assert_int_equal(s.obj[1].annot.bounds, PS_B_INVALID);
+		/* A label of that name is not the annotation. */
+		assert_int_equal(s.obj[2].annot.bounds, 0);
+		kjson_free(k);
+	}
+}
+
 static void
 test_kjson_callback_abort(void **state)
 {
@@ -551,6 +595,7 @@ main(void)
 	    cmocka_unit_test(test_kjson_rejects_oversized_event),
 	    cmocka_unit_test(test_kjson_many_events_not_limited_in_total),
 	    cmocka_unit_test(test_kjson_callback_abort),
+	    cmocka_unit_test(test_kjson_replicad_annotations),
 	    cmocka_unit_test(test_kjson_watch_empty_and_cut_streams),
 	    cmocka_unit_test(test_kjson_watch_literal_after_event),
 	};
