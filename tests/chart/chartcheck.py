@@ -566,6 +566,10 @@ def check_termination(ds):
 ROLE_RULES = [
     {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["list", "watch"]},
     {"apiGroups": ["apps"], "resources": ["deployments/scale"], "verbs": ["patch"]},
+    # Autoscaler awareness (read-only) and the Events recorder (issue #14).
+    {"apiGroups": ["autoscaling"], "resources": ["horizontalpodautoscalers"],
+     "verbs": ["list", "watch"]},
+    {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
 ]
 
 
@@ -620,7 +624,7 @@ def check_rbac(ds):
 # replaces an object (update), POST creates one.
 KC_RBAC = {"KC_GET": "get", "KC_LIST": "list", "KC_WATCH": "watch", "KC_PATCH": "patch",
            "KC_PUT": "update", "KC_POST": "create"}
-API_PATH = re.compile(r'"/api(?:s/([a-z0-9.]+)/v1|/v1)/namespaces/%s/([a-z]+)(/%s/([a-z]+))?')
+API_PATH = re.compile(r'"/api(?:s/([a-z0-9.]+)/v[0-9a-z]+|/v1)/namespaces/%s/([a-z]+)(/%s/([a-z]+))?')
 
 
 def core_api_calls():
