@@ -47,19 +47,30 @@ _Static_assert(EVREC_MAX_TRIES >= 1 && EVREC_MAX_TRIES <= 16,
     "the retry pause is a shift of the base");
 _Static_assert(EVREC_BUDGET_BURST >= 1, "a budget allows something");
 
-/* The strings of an occurrence, in this order in ent->buf. */
+/*
+ * The strings of an occurrence, in this order in ent->buf: the regarding
+ * object (its budget key) first, then the rest of the isomorphic key, then
+ * the resourceVersion.  client-go's key holds the whole ObjectReference,
+ * resourceVersion included; ours leaves it out, because every write
+ * replicad makes moves the Deployment's resourceVersion, and a repeat
+ * (the reconciler scaling back the same drift again) should count in one
+ * series rather than make an Event each time.  The series keeps the first
+ * occurrence's resourceVersion.
+ */
 enum field {
 	F_KIND,
 	F_APIV,
 	F_NAME,
 	F_NS,
-	F_UID,
-	F_RV,
+	F_UID, /* the object ends here */
 	F_REASON,
 	F_ACTION,
-	F_NOTE,
+	F_NOTE, /* the isomorphic key ends here */
+	F_RV,
 	F_N
 };
+#define F_OBJ_END (F_UID + 1)
+#define F_KEY_END (F_NOTE + 1)
 
 struct ent {
 	struct evrec *r;
@@ -256,13 +267,10 @@ enqueue(struct ent *e)
 static int
 same_key(const struct ent *a, const struct ent *b)
 {
-	static const enum field key[] = {
-	    F_KIND, F_APIV, F_NAME, F_NS, F_UID, F_REASON, F_ACTION, F_NOTE};
-
 	if (a->key != b->key || a->type != b->type)
 		return 0;
-	for (size_t i = 0; i < sizeof(key) / sizeof(key[0]); i++)
-		if (strcmp(a->f[key[i]], b->f[key[i]]) != 0)
+	for (size_t i = 0; i < F_KEY_END; i++)
+		if (strcmp(a->f[i], b->f[i]) != 0)
 			return 0;
 	return 1;
 }
@@ -481,9 +489,12 @@ done_cb(void *arg, const struct kc_result *res)
 			                            : "");
 		/* Retry what the API may take later; a refused body would be
 		 * refused again.  A 409 on the POST after a 404 means another
-		 * writer re-created it meanwhile: client-go retries that. */
-		if (res->transport_error || st == 429 || st >= 500 ||
-		    (e->req_post && e->after_404 && st == 409))
+		 * writer re-created it meanwhile: client-go retries that, and
+		 * the retry is a PATCH again since the Event exists. */
+		if (e->req_post && e->after_404 && st == 409) {
+			e->sent = 1;
+			failed_attempt(e, why, res->retry_after);
+		} else if (res->transport_error || st == 429 || st >= 500)
 			failed_attempt(e, why, res->retry_after);
 		else
 			give_up(e, why);
@@ -725,6 +736,10 @@ evrec_emit(struct evrec *r, const struct evrec_object *regarding,
 
 	if (r == NULL)
 		return -1;
+	if (regarding == NULL) {
+		r->stats.dropped_invalid++;
+		return -1;
+	}
 	/* Trusted callers, but a bad Event is refused by the API anyway:
 	 * refuse it here, counted, rather than spend a write on it. */
 	src[F_KIND] = regarding->kind;
@@ -775,8 +790,8 @@ evrec_emit(struct evrec *r, const struct evrec_object *regarding,
 	}
 	p->r = r;
 	p->type = type;
-	p->key = hash_fields(r->seed, p->f, F_N, type);
-	p->obj = hash_fields(r->seed, p->f, F_UID + 1, 0);
+	p->key = hash_fields(r->seed, p->f, F_KEY_END, type);
+	p->obj = hash_fields(r->seed, p->f, F_OBJ_END, 0);
 	r->ops.wall(r->ops.arg, &p->first);
 	p->last = p->first;
 	p->last_ms = r->ops.now_ms(r->ops.arg);

@@ -249,6 +249,17 @@ answer_post(struct fx *f, long status, char *name, size_t namesz)
 	fake_kc_answer(q, status, status < 300 ? "{}" : NULL);
 }
 
+/* Answers every request out, 2xx, until none is left. */
+static void
+answer_all(void)
+{
+	struct kc_req *q;
+
+	while ((q = fake_kc_next(KC_POST)) != NULL ||
+	    (q = fake_kc_next(KC_PATCH)) != NULL)
+		fake_kc_answer(q, 201, "{}");
+}
+
 /* ---------------------------------------------------------- tests */
 
 /** The first occurrence: nothing reaches the kclient inside emit; on the
@@ -349,15 +360,43 @@ test_evrec_repeat_patches_count_2(void **state)
 {
 	struct fx *f = *state;
 	char name[300];
+	struct evrec_object o = {.kind = "Deployment",
+	    .api_version = "apps/v1",
+	    .name = "web",
+	    .uid = "0b4c1d5e-uid"};
+	yajl_val v;
 
 	make_series(f, name, sizeof(name));
 	assert_int_equal(stats(f).created, 1);
 	assert_int_equal(stats(f).series_updates, 1);
+	/* A new resourceVersion of the object is still the same series. */
+	o.resource_version = "43";
+	assert_int_equal(
+	    evrec_emit(f->r, &o, EVREC_WARNING, "ScaleFailed", "Scale", "x"),
+	    0);
+	turn(f);
+	assert_int_equal(fake_kc_pending(), 0);
+	evrec_refresh_series(f->r);
+	v = parse(fake_kc_body(fake_kc_next(KC_PATCH)));
+	assert_int_equal(jint(v, "series", "count"), 3);
+	yajl_tree_free(v);
+	fake_kc_answer(fake_kc_next(KC_PATCH), 200, "{}");
+	/* Another type, reason, action or uid is another Event. */
+	o.uid = "other-uid";
+	assert_int_equal(
+	    evrec_emit(f->r, &o, EVREC_WARNING, "ScaleFailed", "Scale", "x"),
+	    0);
+	assert_int_equal(emit(f, "web", EVREC_NORMAL, "ScaleFailed", "x"), 0);
+	assert_int_equal(emit(f, "web", EVREC_WARNING, "Other", "x"), 0);
+	turn(f);
+	assert_int_equal(fake_kc_pending(), 3);
+	answer_all();
+	assert_int_equal(stats(f).created, 4);
 	/* Another note is another Event. */
 	assert_int_equal(emit(f, "web", EVREC_WARNING, "ScaleFailed", "y"), 0);
 	turn(f);
 	answer_post(f, 201, NULL, 0);
-	assert_int_equal(stats(f).created, 2);
+	assert_int_equal(stats(f).created, 5);
 }
 
 /** Later repeats only count; the refresh writes the higher count once. */
@@ -428,17 +467,6 @@ test_evrec_finished_series_then_new_post(void **state)
 	turn(f);
 	answer_post(f, 201, NULL, 0);
 	assert_int_equal(stats(f).created, 3);
-}
-
-/* Answers every request out, 2xx, until none is left. */
-static void
-answer_all(void)
-{
-	struct kc_req *q;
-
-	while ((q = fake_kc_next(KC_POST)) != NULL ||
-	    (q = fake_kc_next(KC_PATCH)) != NULL)
-		fake_kc_answer(q, 201, "{}");
 }
 
 /** tools/record's spam filter per object: a burst of 25, then one per
@@ -578,8 +606,13 @@ test_evrec_patch_404_posts_again(void **state)
 	fake_kc_answer(fake_kc_next(KC_PATCH), 404, NULL);
 	answer_post(f, 409, NULL, 0);
 	assert_int_equal(stats(f).retries, 1);
-	answer_post(f, 201, NULL, 0);
+	q = wait_req(f, KC_PATCH); /* it exists now: PATCH it */
+	v = parse(fake_kc_body(q));
+	assert_int_equal(jint(v, "series", "count"), 3);
+	yajl_tree_free(v);
+	fake_kc_answer(q, 200, "{}");
 	assert_int_equal(stats(f).failed, 0);
+	assert_int_equal(stats(f).series_updates, 1);
 }
 
 /** Emitting from inside a kclient callback is safe (still no call into
@@ -664,7 +697,9 @@ test_evrec_invalid_refused(void **state)
 	assert_int_equal(
 	    evrec_emit(f->r, &o, EVREC_NORMAL, "Scaled", "Sc\x01", ""), -1);
 	assert_int_equal(evrec_emit(NULL, &o, EVREC_NORMAL, "A", "B", ""), -1);
-	assert_int_equal(stats(f).dropped_invalid, 9);
+	assert_int_equal(
+	    evrec_emit(f->r, NULL, EVREC_NORMAL, "Scaled", "Scale", ""), -1);
+	assert_int_equal(stats(f).dropped_invalid, 10);
 	/* The recorder's own namespace, named, is fine; no uid/RV either. */
 	assert_int_equal(
 	    evrec_emit(f->r, &o, EVREC_NORMAL, "Scaled", "Scale", NULL), 0);
