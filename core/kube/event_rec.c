@@ -275,7 +275,8 @@ same_key(const struct ent *a, const struct ent *b)
 	return 1;
 }
 
-/* The least recently seen Event with nothing to do, to make room. */
+/* The least recently seen Event with nothing to do, to make room; of
+ * equals, the one made first (the list is newest first). */
 static struct ent *
 evictable(struct evrec *r)
 {
@@ -283,7 +284,7 @@ evictable(struct evrec *r)
 
 	for (struct ent *e = r->events; e != NULL; e = e->next)
 		if (!busy(e) && !e->want &&
-		    (best == NULL || e->last_ms < best->last_ms))
+		    (best == NULL || e->last_ms <= best->last_ms))
 			best = e;
 	return best;
 }
@@ -328,7 +329,8 @@ process(struct evrec *r, struct ent *p)
 			free(p);
 			return;
 		}
-		e->count++;
+		if (e->count < INT32_MAX) /* series.count is an int32 */
+			e->count++;
 		e->last = p->last;
 		e->last_ms = now;
 		e->finishing = 0;

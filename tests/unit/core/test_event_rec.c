@@ -522,6 +522,47 @@ test_evrec_queue_full_drops_and_counts(void **state)
 	assert_int_equal(fake_kc_started(), before);
 }
 
+/** The table of remembered Events is bounded: when full, the least
+ *  recently seen idle one is forgotten (its repeat is a new Event); when
+ *  every one is busy, a new occurrence is dropped and counted. */
+static void
+test_evrec_event_table_full(void **state)
+{
+	struct fx *f = *state;
+	char name[32];
+	int i;
+
+	for (i = 0; i < EVREC_MAX_EVENTS; i++) {
+		snprintf(name, sizeof(name), "d%d", i);
+		assert_int_equal(emit(f, name, EVREC_NORMAL, "Scaled", ""), 0);
+		if (i % 100 == 99) {
+			turn(f);
+			f->now += 1;
+		}
+	}
+	turn(f);
+	/* All busy (4 out, the rest waiting): no room for another. */
+	assert_int_equal(emit(f, "more", EVREC_NORMAL, "Scaled", ""), 0);
+	turn(f);
+	assert_int_equal(stats(f).dropped_queue, 1);
+	answer_all();
+	assert_int_equal(stats(f).created, EVREC_MAX_EVENTS);
+	/* All idle: "d0", seen first, makes room. */
+	f->now += 1;
+	assert_int_equal(emit(f, "more", EVREC_NORMAL, "Scaled", ""), 0);
+	turn(f);
+	answer_post(f, 201, NULL, 0);
+	assert_int_equal(emit(f, "d1", EVREC_NORMAL, "Scaled", ""), 0);
+	turn(f);
+	assert_non_null(fake_kc_next(KC_PATCH)); /* remembered */
+	answer_all();
+	assert_int_equal(emit(f, "d0", EVREC_NORMAL, "Scaled", ""), 0);
+	turn(f);
+	assert_null(fake_kc_next(KC_PATCH)); /* forgotten: a new Event */
+	answer_post(f, 201, NULL, 0);
+	assert_int_equal(stats(f).created, EVREC_MAX_EVENTS + 2);
+}
+
 /** 5xx and transport errors are retried up to EVREC_MAX_TRIES attempts,
  *  then dropped and counted; the Event is forgotten. */
 static void
@@ -881,6 +922,7 @@ main(void)
 	    T(test_evrec_finished_series_then_new_post),
 	    T(test_evrec_budget_drops_and_counts),
 	    T(test_evrec_queue_full_drops_and_counts),
+	    T(test_evrec_event_table_full),
 	    T(test_evrec_failure_retried_then_counted),
 	    T(test_evrec_refused_not_retried),
 	    T(test_evrec_patch_404_posts_again),
