@@ -59,9 +59,11 @@
  * count, so they are never dropped and the count stays true.
  *
  * Memory: EVREC_MAX_QUEUE emitted occurrences waiting for the next loop
- * turn (client-go queues maxQueuedEvents = 1000 and drops beyond),
- * EVREC_MAX_EVENTS Events remembered for series, each at most ~2 KiB of
- * strings; EVREC_MAX_OBJECTS budget slots of 32 bytes.
+ * turn (client-go queues maxQueuedEvents = 1000 and drops beyond) and
+ * EVREC_MAX_EVENTS Events remembered for series, each one allocation of
+ * at most ~2.5 KiB (the strings' bounds below): under 2 MiB in all; plus
+ * EVREC_MAX_OBJECTS budget slots of 24 bytes inside struct evrec.  A full
+ * Event table forgets its least recently seen idle Event.
  */
 #define EVREC_REFRESH_MS       (30 * 60 * 1000)
 #define EVREC_FINISH_MS        (6 * 60 * 1000)
@@ -131,7 +133,7 @@ struct evrec_stats {
 	unsigned long long created;         /* Events created (POST 2xx) */
 	unsigned long long series_updates;  /* series PATCHes (2xx) */
 	unsigned long long dropped_budget;  /* over the object's budget */
-	unsigned long long dropped_queue;   /* queue or Event table full */
+	unsigned long long dropped_queue;   /* queue or table full, no memory */
 	unsigned long long dropped_invalid; /* refused by evrec_emit */
 	unsigned long long retries;         /* attempts after a failure */
 	unsigned long long failed; /* given up: refused or retried out */
