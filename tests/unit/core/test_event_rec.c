@@ -801,6 +801,34 @@ test_evrec_note_bounds_and_escaping(void **state)
 	fake_kc_answer(q, 201, "{}");
 }
 
+/** evjson_copy_utf8 at the bound: 1024 bytes fit whole, the 1025th is
+ *  cut, a 3- or 4-byte character is never split, overlong and surrogate
+ *  forms are replaced. */
+static void
+test_evrec_copy_utf8_bounds(void **state)
+{
+	char in[EVREC_MAX_NOTE + 8], out[EVREC_MAX_NOTE + 1];
+
+	(void)state;
+	memset(in, 'a', EVREC_MAX_NOTE);
+	in[EVREC_MAX_NOTE] = '\0';
+	assert_int_equal(evjson_copy_utf8(out, in, EVREC_MAX_NOTE), 1024);
+	strcpy(in + EVREC_MAX_NOTE, "b");
+	assert_int_equal(evjson_copy_utf8(out, in, EVREC_MAX_NOTE), 1024);
+	assert_int_equal(out[1023], 'a');
+	strcpy(in + 1022, "\xe2\x82\xac"); /* 3 bytes from 1022: cut */
+	assert_int_equal(evjson_copy_utf8(out, in, EVREC_MAX_NOTE), 1022);
+	strcpy(in + 1020, "\xf0\x9f\x98\x80"); /* 4 bytes ending at 1024 */
+	assert_int_equal(evjson_copy_utf8(out, in, EVREC_MAX_NOTE), 1024);
+	assert_int_equal(evjson_copy_utf8(out, "\xc0\xaf", 10), 2);
+	assert_string_equal(out, "??");
+	assert_int_equal(evjson_copy_utf8(out, "\xed\xa0\x80x", 10), 4);
+	assert_string_equal(out, "???x");
+	assert_int_equal(evjson_copy_utf8(out, "\xe2\x82", 10), 2);
+	assert_string_equal(out, "??");
+	assert_int_equal(evjson_copy_utf8(out, "", 10), 0);
+}
+
 /** Names stay unique when the wall clock stands still or goes back. */
 static void
 test_evrec_names_unique(void **state)
@@ -930,6 +958,7 @@ main(void)
 	    T(test_evrec_free_with_requests_in_flight),
 	    T(test_evrec_invalid_refused),
 	    T(test_evrec_note_bounds_and_escaping),
+	    T(test_evrec_copy_utf8_bounds),
 	    T(test_evrec_names_unique),
 	    T(test_evrec_new_rejects_bad_config),
 	    T(test_evrec_allocation_failures),
