@@ -86,7 +86,7 @@
 #define EVREC_MAX_KIND         63
 #define EVREC_MAX_API_VERSION  128
 #define EVREC_MAX_UID          128
-/* "replicad.io/core" */
+/* reportingController unless the configuration names another. */
 #define EVREC_CONTROLLER       "replicad.io/core"
 
 struct event_base;
