@@ -129,3 +129,12 @@ $(KJSON_FUZZERS): $(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o \
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS_YAJL)
 endif
+
+# Kubernetes Events (events.k8s.io/v1): the recorder and its JSON, against
+# the fake kclient; malloc/calloc wrapped to fail on demand (the test's
+# alloc_fail_*), in this binary only.
+$(eval $(call CORE_UNIT_TEST,test_event_rec,core/kube/event_rec.c \
+    core/kube/event_json.c core/kube/lease_json.c core/json_walk.c \
+    core/kube/kjson.c core/log.c core/clock.c tests/fakes/fake_kclient.c))
+$(BUILD)/tests/core/test_event_rec: \
+    LDFLAGS += -Wl,--wrap=malloc -Wl,--wrap=calloc
