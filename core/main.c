@@ -28,6 +28,7 @@
 #include "proto-socket/ps_buf.h"
 #include "proto-socket/ps_codec.h"
 #include "core/kube/cache.h"
+#include "core/kube/event_rec.h"
 #include "core/core_limits.h"
 #include "core/kube/health.h"
 #include "core/ipc/ipc_server.h"
@@ -83,6 +84,7 @@ struct core {
 	struct serve *serve;
 	struct pins *pins; /* NULL without --pin-file / --pin-configmap */
 	struct recon *recon;
+	struct evrec *events; /* Kubernetes Events (NULL if it failed) */
 	struct event *sigterm;
 	struct event *sigint;
 	int signals;
@@ -567,6 +569,33 @@ pin_changed_cb(void *arg, const char *name)
 		recon_pin_changed(core->recon, name);
 }
 
+/*
+ * Kubernetes Events on the Deployments replicad changes, reported as this
+ * pod (REPLICAD_POD_NAME or --identity, else the host name, as client-go
+ * does).  Advisory: without a recorder the core runs on, and says so.
+ */
+static void
+start_events(struct core *core, const struct core_opts *o)
+{
+	struct evrec_config cfg;
+	char host[256];
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.namespace = o->namespace;
+	cfg.reporting_instance = o->identity;
+	if (cfg.reporting_instance == NULL) {
+		if (gethostname(host, sizeof(host)) != 0)
+			snprintf(host, sizeof(host), "replicad-core");
+		host[sizeof(host) - 1] = '\0';
+		host[EVREC_MAX_INSTANCE] = '\0';
+		cfg.reporting_instance = host;
+	}
+	if ((core->events = evrec_new(core->base, core->kc, &cfg)) == NULL)
+		log_warnx("Kubernetes Events are off: the recorder could not "
+		          "be set up (instance \"%s\")",
+		    cfg.reporting_instance);
+}
+
 static void
 start_kube(struct core *core, const struct core_opts *o)
 {
@@ -584,6 +613,7 @@ start_kube(struct core *core, const struct core_opts *o)
 	hooks.arg = core;
 	if ((core->kc = kc_new(core->base, &kcfg)) == NULL)
 		fatalx("cannot set up the Kubernetes API client");
+	start_events(core, o);
 	if ((core->cache = cache_new(CORE_MAX_DEPLOYMENTS)) == NULL ||
 	    (core->refl = refl_new(core->base, core->kc, core->cache,
 	         o->namespace, &hooks)) == NULL ||
@@ -592,6 +622,7 @@ start_kube(struct core *core, const struct core_opts *o)
 	    (core->health = health_new(core->base, core->kc, core->refl,
 	         core->cache, o->namespace)) == NULL)
 		fatal("cannot set up the cache");
+	scale_set_events(core->scale, core->events);
 	/* Pins in a ConfigMap: read (list+watch) once the loop runs. */
 	if (o->pin_configmap != NULL) {
 		struct pins_hooks ph = {pin_changed_cb, core};
@@ -615,6 +646,7 @@ start_kube(struct core *core, const struct core_opts *o)
 		rd.refl = core->refl;
 		rd.leading = leading_cb;
 		rd.leading_arg = core;
+		rd.events = core->events;
 		if ((core->recon = recon_new(&rd)) == NULL)
 			fatal("cannot set up the reconciler");
 	}
@@ -630,6 +662,7 @@ start_kube(struct core *core, const struct core_opts *o)
 	deps.namespace = o->namespace;
 	deps.version = CORE_VERSION;
 	deps.self = o->self_deployment;
+	deps.events = core->events;
 	/* Leader election (lease.c logs when leadership starts and stops).
 	 * A reconcile write already in flight when leadership is lost still
 	 * completes; none starts after. */
@@ -768,6 +801,7 @@ main(int argc, char *argv[])
 	refl_free(core.refl);
 	cache_free(core.cache);
 	pins_free(core.pins);
+	evrec_free(core.events);
 	kc_free(core.kc);
 	event_free(core.sigterm);
 	event_free(core.sigint);

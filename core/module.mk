@@ -6,6 +6,9 @@ CORE_KUBE_SRCS := core/clock.c core/json_walk.c core/kube/kjson.c core/kube/anno
                   core/pins/reconcile.c
 # Leader election (lease.c).
 CORE_KUBE_SRCS += core/kube/lease.c core/kube/lease_json.c
+# Kubernetes Events about the writes (event_rec.c, its JSON event_json.c).
+CORE_EVREC_SRCS := core/kube/event_rec.c core/kube/event_json.c core/kube/lease_json.c
+CORE_KUBE_SRCS += core/kube/event_rec.c core/kube/event_json.c
 # Pins in a ConfigMap (--pin-configmap): the set, the JSON, the backend.
 CORE_KUBE_SRCS += core/pins/pin_set.c core/pins/cmjson.c core/pins/pins_cm.c \
                   core/pins/pins_cm_write.c
@@ -60,13 +63,15 @@ $(eval $(call CORE_UNIT_TEST,test_cache,core/kube/cache.c))
 $(eval $(call CORE_UNIT_TEST,test_annotations,core/kube/annotations.c))
 $(eval $(call CORE_UNIT_TEST,test_listwatch,core/kube/listwatch.c \
     core/kube/kclient.c core/kube/kjson.c core/kube/annotations.c core/json_walk.c core/log.c core/clock.c))
-$(eval $(call CORE_UNIT_TEST,test_scale,core/kube/scale.c core/kube/reflector.c \
+$(eval $(call CORE_UNIT_TEST,test_scale,core/kube/scale.c $(CORE_EVREC_SRCS) \
+    core/kube/reflector.c \
     core/kube/listwatch.c \
     core/kube/kjson.c core/kube/annotations.c core/json_walk.c core/kube/cache.c core/kube/kclient.c core/log.c \
     core/clock.c))
 $(eval $(call CORE_UNIT_TEST,test_pin_doc,core/pins/pin_doc.c core/json_walk.c))
 $(eval $(call CORE_UNIT_TEST,test_pins,$(CORE_PINS_SRCS)))
 $(eval $(call CORE_UNIT_TEST,test_reconcile,core/pins/reconcile.c core/kube/scale.c \
+    $(CORE_EVREC_SRCS) \
     core/kube/reflector.c $(CORE_PINS_SRCS)))
 # Pins in a ConfigMap: the set, the ConfigMap parser, the write policy.
 $(eval $(call CORE_UNIT_TEST,test_pin_set,core/pins/pin_set.c core/pins/pin_doc.c \

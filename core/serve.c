@@ -16,6 +16,7 @@
 
 #include "core/kube/annotations.h"
 #include "core/kube/cache.h"
+#include "core/kube/event_rec.h"
 #include "core/core_limits.h"
 #include "core/kube/health.h"
 #include "core/ipc/ipc_server.h"
@@ -340,10 +341,45 @@ handle_pin_get(struct ipcs_req *req, void *arg)
 /* A PIN_PUT / PIN_DELETE waiting for its store: the request, the change,
  * and the pin's state to answer with (it does not depend on the change). */
 struct pin_call {
+	struct serve *s;
 	struct ipcs_req *req;
 	struct pins_op *op;
 	uint8_t state;
+	int del;
 };
+
+/* The Normal Event of a pin set, changed or removed by a client. */
+static void
+pin_event(struct serve *s, const struct ps_write_req *w, int del,
+    const struct pins_result *res)
+{
+	struct cache_deploy d;
+	struct evrec_object obj;
+	char note[EVREC_MAX_NOTE];
+
+	if (s->d.events == NULL || (!del && res->had && res->old == res->replicas))
+		return; /* nothing changed */
+	memset(&obj, 0, sizeof(obj));
+	obj.kind = "Deployment";
+	obj.api_version = "apps/v1";
+	obj.name = res->name;
+	if (cache_get(s->d.cache, res->name, &d) == 0) {
+		obj.uid = d.uid;
+		obj.resource_version = d.rv;
+	}
+	if (del)
+		snprintf(note, sizeof(note), "pin of %u removed by %s (replicad)",
+		    res->replicas, w->identity);
+	else if (res->had)
+		snprintf(note, sizeof(note),
+		    "pin changed %u \u2192 %u by %s (replicad)", res->old,
+		    res->replicas, w->identity);
+	else
+		snprintf(note, sizeof(note), "pinned to %u by %s (replicad)",
+		    res->replicas, w->identity);
+	(void)evrec_emit(s->d.events, &obj, EVREC_NORMAL,
+	    del ? "PinRemoved" : "PinSet", del ? "Unpin" : "Pin", note);
+}
 
 /* The store's answer to PIN_PUT / PIN_DELETE (already audited there; the
  * reconciler hears of the change through the store's hook). */
@@ -356,6 +392,8 @@ pin_done(void *arg, const struct pins_result *res)
 
 	memset(&m, 0, sizeof(m));
 	m.state = pc->state;
+	if (res->code == 0)
+		pin_event(pc->s, ipcs_req_write(req), pc->del, res);
 	free(pc);
 	if (res->code != 0) {
 		(void)ipcs_answer_error(
@@ -394,8 +432,10 @@ pin_change(struct serve *s, struct ipcs_req *req,
 		(void)ipcs_answer_error(req, PS_E_INTERNAL, 1, "out of memory");
 		return;
 	}
+	pc->s = s;
 	pc->req = req;
 	pc->state = state;
+	pc->del = del;
 	op = del ? pins_delete(s->d.pins, w->name, w->identity,
 	               (long)ipcs_req_uid(req), pin_done, pc)
 	         : pins_put(s->d.pins, w->name, w->replicas, w->identity,
@@ -733,6 +773,8 @@ handle_metrics(struct ipcs_req *req, void *arg)
 	}
 	/* Leader election (lease.c); without it: always leader. */
 	if (lease_stats_prometheus(s->d.lease, b) != 0)
+		err = 1;
+	if (s->d.events != NULL && evrec_stats_prometheus(s->d.events, b) != 0)
 		err = 1;
 	if (err || ipcs_stats_prometheus(s->d.srv, b) != 0) {
 		evbuffer_free(b);

@@ -19,6 +19,7 @@ struct pins;
 struct recon;
 struct lease;
 struct serve;
+struct evrec;
 
 struct serve_deps {
 	struct ipcs *srv;
@@ -35,6 +36,8 @@ struct serve_deps {
 	struct lease *lease;
 	/* replicad's own Deployment (NULL: unknown): never pinned. */
 	const char *self;
+	/* Kubernetes Events of pin changes, and their metrics (NULL: none). */
+	struct evrec *events;
 };
 
 /* Registers a handler for every request type; NULL on failure. */

@@ -18,6 +18,7 @@
 #include <yajl/yajl_gen.h>
 
 #include "core/kube/cache.h"
+#include "core/kube/event_rec.h"
 #include "core/clock.h"
 #include "core/core_limits.h"
 #include "core/kube/kclient.h"
@@ -41,6 +42,7 @@ struct scale_op {
 	void *arg;
 	uint64_t answered_ms; /* when the PATCH answer came */
 	long peer_uid;        /* who asked: socket peer, or AUDIT_SELF */
+	int sent;             /* the PATCH went to the API server */
 	char identity[PS_MAX_IDENTITY + 1];
 	struct scale_cond cond; /* zero for the reconciler */
 	char patch_rv[PS_MAX_RV + 1]; /* the PATCH's precondition, or "" */
@@ -58,6 +60,7 @@ struct scale {
 	struct recent recent[SCALE_RECENT];
 	size_t recent_next;
 	struct scale_stats stats;
+	struct evrec *events; /* NULL: no Events */
 };
 
 uint16_t
@@ -139,6 +142,47 @@ audit(const struct scale_op *op)
 	    r->code == 0 ? "ok" : r->message, r->dry_run ? " (dry run)" : "");
 }
 
+/*
+ * The Kubernetes Event of a write that reached the API server: Normal
+ * "Scaled" (a client) or "Reconciled" (the core's own write back to a
+ * pin), Warning "ScaleFailed" when the API server did not take it.
+ * Nothing for a dry run or a refused precondition: nothing happened.
+ */
+static void
+record_event(const struct scale_op *op)
+{
+	const struct scale_result *r = &op->res;
+	struct cache_deploy cur;
+	struct evrec_object obj;
+	char note[EVREC_MAX_NOTE];
+	int self = op->peer_uid == AUDIT_SELF;
+
+	if (op->s->events == NULL || !op->sent || r->dry_run ||
+	    r->code == PS_E_STALE || r->code == PS_E_EXPECTED)
+		return;
+	memset(&obj, 0, sizeof(obj));
+	obj.kind = "Deployment";
+	obj.api_version = "apps/v1";
+	obj.name = r->name;
+	if (cache_get(op->s->cache, r->name, &cur) == 0) {
+		obj.uid = cur.uid;
+		obj.resource_version = cur.rv;
+	}
+	if (r->code == 0)
+		snprintf(note, sizeof(note), "scaled %u \u2192 %u by %s (replicad)",
+		    r->previous, r->replicas, op->identity);
+	else
+		snprintf(note, sizeof(note),
+		    "scale %u \u2192 %u by %s (replicad) failed: %s", r->previous,
+		    r->replicas, op->identity, r->message);
+	(void)evrec_emit(op->s->events, &obj,
+	    r->code == 0 ? EVREC_NORMAL : EVREC_WARNING,
+	    r->code != 0 ? "ScaleFailed"
+	        : self   ? "Reconciled"
+	                 : "Scaled",
+	    self ? "Reconcile" : "Scale", note);
+}
+
 /* Answers (once), audit-logs, and frees. */
 static void
 complete(struct scale_op *op)
@@ -154,6 +198,7 @@ complete(struct scale_op *op)
 	else
 		s->stats.ok_unsynced++;
 	audit(op);
+	record_event(op);
 	unlink_op(op);
 	if (op->done != NULL)
 		op->done(op->arg, &op->res);
@@ -495,6 +540,7 @@ scale_start(struct scale *s, const char *name, uint32_t replicas,
 		    op, PS_E_INTERNAL, 0, "", "cannot start the API request");
 		return NULL;
 	}
+	op->sent = 1;
 	return op;
 }
 
@@ -559,6 +605,12 @@ scale_new(struct event_base *base, struct kc *kc, struct cache *cache,
 		snprintf(s->self, sizeof(s->self), "%s", self);
 	snprintf(s->namespace, sizeof(s->namespace), "%s", namespace);
 	return s;
+}
+
+void
+scale_set_events(struct scale *s, struct evrec *ev)
+{
+	s->events = ev;
 }
 
 void

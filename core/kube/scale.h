@@ -66,6 +66,11 @@ struct scale *scale_new(struct event_base *base, struct kc *kc,
     struct cache *cache, const char *namespace, uint32_t max_replicas,
     const char *self);
 
+/* Kubernetes Events for the writes from now on (NULL: none); the
+ * recorder outlives the scale. */
+struct evrec;
+void scale_set_events(struct scale *s, struct evrec *ev);
+
 /* The peer uid of the core's own writes (the reconciler) in audit lines. */
 #define AUDIT_SELF (-1L)
 void scale_free(struct scale *s);

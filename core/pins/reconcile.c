@@ -13,6 +13,7 @@
  * An item outlives its write to remember failures and repeated drifts;
  * idle ones are dropped after RECON_ITEM_IDLE_MS by recon_check_all().
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +21,7 @@
 
 #include "core/kube/annotations.h"
 #include "core/kube/cache.h"
+#include "core/kube/event_rec.h"
 #include "core/clock.h"
 #include "core/core_limits.h"
 #include "core/log.h"
@@ -266,6 +268,29 @@ recon_pin_changed(struct recon *r, const char *name)
 	recon_check(r, name);
 }
 
+/* A Warning Event on a pinned Deployment the reconciler could not hold
+ * as asked (the recorder aggregates repeats into a series). */
+static void
+warn_event(const struct recon *r, const char *name, const char *reason,
+    const char *note)
+{
+	struct cache_deploy d;
+	struct evrec_object obj;
+
+	if (r->d.events == NULL)
+		return;
+	memset(&obj, 0, sizeof(obj));
+	obj.kind = "Deployment";
+	obj.api_version = "apps/v1";
+	obj.name = name;
+	if (cache_get(r->d.cache, name, &d) == 0) {
+		obj.uid = d.uid;
+		obj.resource_version = d.rv;
+	}
+	(void)evrec_emit(
+	    r->d.events, &obj, EVREC_WARNING, reason, "Reconcile", note);
+}
+
 static void
 write_done(void *arg, const struct scale_result *res)
 {
@@ -285,7 +310,9 @@ write_done(void *arg, const struct scale_result *res)
 		it->last_write_ms = now;
 		it->not_before_ms =
 		    it->repeats != 0 ? now + recon_delay_ms(it->repeats) : 0;
-		if (it->repeats != 0)
+		if (it->repeats != 0) {
+			char note[256];
+
 			log_warnx(
 			    "reconcile %s: scaled back again within %d s of "
 			    "the last time (%u in a row): something else keeps "
@@ -293,6 +320,12 @@ write_done(void *arg, const struct scale_result *res)
 			    it->name, RECON_FIGHT_WINDOW_MS / 1000,
 			    it->repeats + 1,
 			    (unsigned long long)recon_delay_ms(it->repeats));
+			snprintf(note, sizeof(note),
+			    "scaled back to its pin again within %d s: "
+			    "something else keeps scaling it (replicad)",
+			    RECON_FIGHT_WINDOW_MS / 1000);
+			warn_event(r, it->name, "PinFight", note);
+		}
 	} else {
 		r->stats.writes_failed++;
 		it->failures++;
@@ -344,10 +377,18 @@ run_queue(evutil_socket_t fd, short what, void *arg)
 			break;
 		}
 		it->queued = 0;
-		if (pins_get(r->d.pins, it->name, &pin) == 0 && pin != want)
+		if (pins_get(r->d.pins, it->name, &pin) == 0 && pin != want) {
+			char note[256];
+
 			log_warnx("reconcile %s: its pin %u is outside the "
 			          "Deployment's bounds: scaling to the bound %u",
 			    it->name, pin, want);
+			snprintf(note, sizeof(note),
+			    "pin %u is outside the Deployment's bounds: held at "
+			    "%u (replicad)",
+			    pin, want);
+			warn_event(r, it->name, "PinOutOfBounds", note);
+		}
 		log_kv(LOG_LEVEL_INFO, 0,
 		    (struct log_kv[]){LOG_S("deployment", it->name),
 		        LOG_I("replicas", have), LOG_U("pin", want)},

@@ -27,6 +27,7 @@ struct pins;
 struct refl;
 struct scale;
 struct recon;
+struct evrec;
 
 #define RECON_IDENTITY "replicad:reconciler"
 
@@ -38,6 +39,7 @@ struct recon_deps {
 	struct refl *refl;
 	int (*leading)(void *arg); /* NULL: always */
 	void *leading_arg;
+	struct evrec *events; /* Kubernetes Events (NULL: none) */
 };
 
 struct recon *recon_new(const struct recon_deps *deps);
