@@ -46,9 +46,9 @@
 #include "core/ipc/ipc_server.h"
 #include "tests/fakes/fake_proxy.h"
 
-#define PROXY_HIGH (256 * 1024) /* stop reading the other side above this */
-#define PROXY_LOW  (64 * 1024)  /* ...and resume at or below this */
-#define STRAY_ID_OFFSET 100000  /* the stray answer's id: request id + this */
+#define PROXY_HIGH      (256 * 1024) /* stop reading the other side above this */
+#define PROXY_LOW       (64 * 1024)  /* ...and resume at or below this */
+#define STRAY_ID_OFFSET 100000 /* the stray answer's id: request id + this */
 
 /* An answer whose first frame gets a broken header. */
 struct rewrite {
@@ -70,6 +70,8 @@ struct link {
 	struct rewrite *rewrites;
 };
 
+TAILQ_HEAD(link_list, link);
+
 struct fake_proxy {
 	struct event_base *base;
 	struct ipcs *srv;
@@ -77,7 +79,7 @@ struct fake_proxy {
 	char *path;
 	fake_proxy_request_cb cb;
 	void *arg;
-	TAILQ_HEAD(, link) links;
+	struct link_list links;
 };
 
 static void pump_requests(struct link *);
@@ -149,8 +151,8 @@ send_error(struct link *l, uint16_t type, uint32_t id, uint16_t code,
 		return;
 	}
 	if (bufferevent_write(l->gw, frame, len) != 0)
-		fprintf(stderr, "fake-core: cannot queue %s\n",
-		    ps_type_name(type));
+		fprintf(
+		    stderr, "fake-core: cannot queue %s\n", ps_type_name(type));
 }
 
 /*
@@ -287,14 +289,15 @@ pump_answers(struct link *l)
 			if (rw->malformed)
 				h.reserved = 1;
 			else
-				h.type = h.type == PS_T_GET ? PS_T_HEALTH
-				                            : PS_T_GET;
+				h.type =
+				    h.type == PS_T_GET ? PS_T_HEALTH : PS_T_GET;
 			free(rw);
 			ps_frame_put_hdr(hb, &h);
 			bad = evbuffer_drain(in, PS_HDR_LEN) != 0 ||
 			    evbuffer_add(out, hb, PS_HDR_LEN) != 0 ||
-			    evbuffer_remove_buffer(in, out,
-			        h.len - PS_HDR_LEN) != (int)(h.len - PS_HDR_LEN);
+			    evbuffer_remove_buffer(
+			        in, out, h.len - PS_HDR_LEN) !=
+			        (int)(h.len - PS_HDR_LEN);
 		}
 		if (bad) {
 			link_close(l);
@@ -378,8 +381,9 @@ core_event_cb(struct bufferevent *bev, short what, void *arg)
 	 * The server closed (after a GOAWAY, say): the gateway gets every
 	 * byte it sent, a partial frame included, then EOF.
 	 */
-	if (!l->closing && evbuffer_add_buffer(bufferevent_get_output(l->gw),
-	                       bufferevent_get_input(l->core)) != 0)
+	if (!l->closing &&
+	    evbuffer_add_buffer(bufferevent_get_output(l->gw),
+	        bufferevent_get_input(l->core)) != 0)
 		fprintf(stderr, "fake-core: relay: %s\n", strerror(errno));
 	link_close(l);
 	(void)link_reap(l);

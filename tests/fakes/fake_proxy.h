@@ -18,13 +18,13 @@ struct fake_proxy;
 
 /* What to do with one request, decided before it is relayed. */
 struct fake_faults {
-	int close;             /* close the gateway's connection instead */
-	int goaway;            /* send GOAWAY(goaway_code), then close */
+	int close;  /* close the gateway's connection instead */
+	int goaway; /* send GOAWAY(goaway_code), then close */
 	uint16_t goaway_code;
 	uint32_t goaway_retry;
-	int malformed;         /* its first answer frame: reserved != 0 */
-	int wrongtype;         /* its first answer frame: another type */
-	int strayid;           /* first an answer for an id never sent */
+	int malformed; /* its first answer frame: reserved != 0 */
+	int wrongtype; /* its first answer frame: another type */
+	int strayid;   /* first an answer for an id never sent */
 };
 
 /*
