@@ -17,16 +17,20 @@ $(GW_BIN): $(call obj,gateway/main.c) $(GW_LIB) $(PS_LIB)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_EVENT) $(LIBS_YAJL)
 
-# The fake core: a proto-socket responder for the gateway's tests.
-FAKE_CORE := $(BUILD)/fake-core
-BINS      += $(FAKE_CORE)
+# The fake core: the core's real socket server (core/ipc, with the core's
+# log.c) under scripted handlers (fake_core.c) and a wire-fault proxy
+# (fake_proxy.c), for the gateway's tests.  No libcurl, no kube code.
+# CORE_IPCS_SRCS is core/module.mk's, read before this fragment (sorted).
+FAKE_CORE      := $(BUILD)/fake-core
+FAKE_CORE_SRCS := tests/fakes/fake_core.c tests/fakes/fake_proxy.c
+BINS           += $(FAKE_CORE)
 
-$(call obj,tests/fakes/fake_core.c): MOD_CFLAGS := $(CFLAGS_EVENT)
+$(call obj,$(FAKE_CORE_SRCS)): MOD_CFLAGS := $(CFLAGS_EVENT)
 
-$(FAKE_CORE): $(call obj,tests/fakes/fake_core.c) $(PS_LIB)
+$(FAKE_CORE): $(call obj,$(FAKE_CORE_SRCS) $(CORE_IPCS_SRCS) core/log.c) $(PS_LIB)
 	$(Q)mkdir -p $(@D)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_EVENT)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_EVENT) $(LIBS_YAJL)
 
 # cmocka unit tests: tests/unit/gateway/test_X.c -> $(BUILD)/tests/gateway/test_X
 GW_TEST_SRCS := $(wildcard tests/unit/gateway/test_*.c)
