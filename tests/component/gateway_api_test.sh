@@ -159,6 +159,12 @@ gw_control ""
 gw_control "noanswer GET"
 expect_eq "core silent -> 504" \
     "$(gw_code "$URL/api/v1/deployments/frontend/replicas")" 504
+# The unanswered request stays outstanding on this link, and the gateway
+# drops a link whose request is twice its deadline overdue: a new core
+# (and link) keeps the next checks from racing that rule.
+gw_control ""
+gw_core --deployments frontend=3,orders=2,worker=1
+check "the gateway links to the new core" gw_ready 10
 gw_control "delay 100"
 expect_eq "slow core within deadline 200" \
     "$(gw_code "$URL/api/v1/deployments/frontend/replicas")" 200
