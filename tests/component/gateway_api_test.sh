@@ -164,7 +164,10 @@ expect_eq "core silent -> 504" \
 # (and link) keeps the next checks from racing that rule.
 gw_control ""
 gw_core --deployments frontend=3,orders=2,worker=1
-check "the gateway links to the new core" gw_ready 10
+get_ok() {
+	[ "$(gw_code "$URL/api/v1/deployments/frontend/replicas")" = 200 ]
+}
+check "the gateway reads through the new core" lib_wait 10 get_ok
 gw_control "delay 100"
 expect_eq "slow core within deadline 200" \
     "$(gw_code "$URL/api/v1/deployments/frontend/replicas")" 200
