@@ -44,10 +44,10 @@ struct api_req {
 	uint32_t replicas;
 	const char *identity; /* the connection's, while it lives */
 	/* Issue #14: the write's mode and conditions. */
-	struct body_write body;         /* POST/PUT: what the body said */
-	int dry_run;                    /* ?dryRun=true|All */
-	enum http_if_match ifm;         /* HIM_NONE, HIM_ANY or HIM_STRONG */
-	char if_match[PS_MAX_RV + 1];   /* HIM_STRONG: the resourceVersion */
+	struct body_write body;       /* POST/PUT: what the body said */
+	int dry_run;                  /* ?dryRun=true|All */
+	enum http_if_match ifm;       /* HIM_NONE, HIM_ANY or HIM_STRONG */
+	char if_match[PS_MAX_RV + 1]; /* HIM_STRONG: the resourceVersion */
 };
 
 /* struct http_peer.perms */
@@ -227,9 +227,8 @@ audit(struct api_req *r, const char *action, const struct ipcc_answer *a)
 	l.dry_run = r->dry_run;
 	l.force = r->body.force;
 	l.suspended = a->type == PS_T_PIN_PUT ? r->body.suspended : -1;
-	l.expected = (r->body.present & BODY_K_EXPECTED)
-	    ? (long)r->body.expected
-	    : -1;
+	l.expected =
+	    (r->body.present & BODY_K_EXPECTED) ? (long)r->body.expected : -1;
 	l.if_match = r->ifm == HIM_ANY ? "*" : r->if_match;
 	log_audit(&l);
 }
@@ -393,7 +392,7 @@ core_cb(const struct ipcc_answer *a, void *arg)
 		    answer_dry_run(r, a->u.pin.dry_run);
 		if (a->type != PS_T_PIN_GET)
 			reply_gen_kv_str(g, "status",
-			    dry                        ? "dry_run"
+			    dry                           ? "dry_run"
 			        : a->type == PS_T_PIN_PUT ? "pinned"
 			                                  : "unpinned");
 		reply_gen_kv_str(g, "name", a->u.pin.name);
@@ -516,8 +515,8 @@ read_body(struct api_req *r, struct http_req *req)
 	size_t len;
 	char msg[160];
 	/* "suspended" is a pin's alone. */
-	unsigned keys = r->method == ROUTE_M_PUT ? BODY_KEYS_PIN
-	                                         : BODY_KEYS_SCALE;
+	unsigned keys =
+	    r->method == ROUTE_M_PUT ? BODY_KEYS_PIN : BODY_KEYS_SCALE;
 
 	body = http_req_body(req, &len);
 	if (h->content_type_long || !content_type_ok(h->content_type)) {
@@ -541,8 +540,8 @@ read_body(struct api_req *r, struct http_req *req)
 		r->replicas = r->body.replicas;
 		return 0;
 	}
-	body_describe(e, r->body.bad_key, keys, r->api->max_replicas, msg,
-	    sizeof(msg));
+	body_describe(
+	    e, r->body.bad_key, keys, r->api->max_replicas, msg, sizeof(msg));
 	fail(r, e == BODY_NOMEM ? 500 : 400, body_reason(e, r->body.bad_key),
 	    msg);
 	return -1;
@@ -578,7 +577,8 @@ read_conditions(struct api_req *r, struct http_req *req, enum route_id route)
 	        (route == ROUTE_PIN && r->method == ROUTE_M_PUT))) {
 		fail(r, 400, "invalid_if_match",
 		    "If-Match is accepted only on POST .../replicas and PUT "
-		    ".../pin (removing a pin has no resourceVersion condition)");
+		    ".../pin (removing a pin has no resourceVersion "
+		    "condition)");
 		return -1;
 	}
 	if (r->ifm == HIM_LIST) {
@@ -596,8 +596,8 @@ read_conditions(struct api_req *r, struct http_req *req, enum route_id route)
 	}
 	(void)http_req_path(req, &plen);
 	if (is_write(route, r->method) && plen < h->target_len) {
-		qe = query_parse_write(h->target + plen + 1,
-		    h->target_len - plen - 1, &qw);
+		qe = query_parse_write(
+		    h->target + plen + 1, h->target_len - plen - 1, &qw);
 		if (qe != QUERY_OK) {
 			fail(r, 400, "invalid_query", query_message(qe));
 			return -1;

@@ -23,7 +23,7 @@ static const struct {
     {BODY_K_FORCE, "force"},
     {BODY_K_SUSPENDED, "suspended"},
 };
-#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+#define NKEYS     (sizeof(keys) / sizeof(keys[0]))
 #define BOOL_KEYS (BODY_K_FORCE | BODY_K_SUSPENDED)
 
 struct body_ctx {
@@ -56,8 +56,8 @@ wrong_type(void *arg)
 
 	if (c->depth == 0)
 		return fail(c, BODY_NOT_OBJECT);
-	return fail(c, (c->cur & BOOL_KEYS) ? BODY_NOT_BOOLEAN
-	                                    : BODY_NOT_INTEGER);
+	return fail(
+	    c, (c->cur & BOOL_KEYS) ? BODY_NOT_BOOLEAN : BODY_NOT_INTEGER);
 }
 
 static int
@@ -337,8 +337,8 @@ body_message(enum body_err e)
 }
 
 void
-body_describe(enum body_err e, unsigned bad_key, unsigned allowed,
-    uint32_t max, char *buf, size_t size)
+body_describe(enum body_err e, unsigned bad_key, unsigned allowed, uint32_t max,
+    char *buf, size_t size)
 {
 	const char *k = body_key_name(bad_key);
 	size_t i, n;

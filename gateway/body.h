@@ -42,16 +42,16 @@ enum body_err {
 #define BODY_K_FORCE     0x04u
 #define BODY_K_SUSPENDED 0x08u
 /* POST .../replicas and PUT .../pin. */
-#define BODY_KEYS_SCALE (BODY_K_REPLICAS | BODY_K_EXPECTED | BODY_K_FORCE)
-#define BODY_KEYS_PIN   (BODY_KEYS_SCALE | BODY_K_SUSPENDED)
+#define BODY_KEYS_SCALE  (BODY_K_REPLICAS | BODY_K_EXPECTED | BODY_K_FORCE)
+#define BODY_KEYS_PIN    (BODY_KEYS_SCALE | BODY_K_SUSPENDED)
 
 struct body_write {
-	unsigned present;   /* BODY_K_* seen */
-	uint32_t replicas;  /* always, on BODY_OK */
-	uint32_t expected;  /* when BODY_K_EXPECTED is present */
-	int force;          /* 0/1; 0 when absent */
-	int suspended;      /* 0/1; 0 when absent */
-	unsigned bad_key;   /* on a typed error: the BODY_K_* at fault */
+	unsigned present;  /* BODY_K_* seen */
+	uint32_t replicas; /* always, on BODY_OK */
+	uint32_t expected; /* when BODY_K_EXPECTED is present */
+	int force;         /* 0/1; 0 when absent */
+	int suspended;     /* 0/1; 0 when absent */
+	unsigned bad_key;  /* on a typed error: the BODY_K_* at fault */
 };
 
 /*

@@ -519,9 +519,9 @@ http_parse_if_match(const struct http_parse_req *r, char rv[PS_MAX_RV + 1])
 		return HIM_MALFORMED;
 	}
 	if (v[0] == '*')
-		return v[1] == '\0' ? HIM_ANY
-		                    : list_follows(v + 1) ? HIM_LIST
-		                                          : HIM_MALFORMED;
+		return v[1] == '\0'       ? HIM_ANY
+		    : list_follows(v + 1) ? HIM_LIST
+		                          : HIM_MALFORMED;
 	if (v[0] == 'W' && v[1] == '/') {
 		weak = 1;
 		v += 2;

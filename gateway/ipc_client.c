@@ -340,8 +340,8 @@ handle_hello(struct ipcc *c, const struct ps_frame *f)
 }
 
 static int
-arena_add(struct ipcc_req *r, const char *name, uint32_t replicas,
-    uint8_t state)
+arena_add(
+    struct ipcc_req *r, const char *name, uint32_t replicas, uint8_t state)
 {
 	size_t len = strlen(name) + 1, cap;
 	void *p;
@@ -403,7 +403,8 @@ take_list_frame(struct ipcc_req *r, const struct ps_frame *f, int *rc)
 		if (more == 0)
 			return 0;
 		/* An abandoned request still validates, but keeps nothing. */
-		if (r->cb != NULL && arena_add(r, name, pin.replicas, pin.state) != 0)
+		if (r->cb != NULL &&
+		    arena_add(r, name, pin.replicas, pin.state) != 0)
 			return -2;
 		if (r->cb == NULL)
 			r->nitems++; /* count only, for the total bound */

@@ -85,10 +85,10 @@ struct ipcc_write_opts {
 
 /* What to ask.  Unused fields are ignored for the type. */
 struct ipcc_call {
-	uint16_t type;        /* PS_T_LIST .. PS_T_METRICS */
-	const char *name;     /* GET, SCALE, PIN_GET/PUT/DELETE */
-	uint32_t replicas;    /* SCALE, PIN_PUT */
-	const char *identity; /* SCALE, PIN_PUT, PIN_DELETE */
+	uint16_t type;                      /* PS_T_LIST .. PS_T_METRICS */
+	const char *name;                   /* GET, SCALE, PIN_GET/PUT/DELETE */
+	uint32_t replicas;                  /* SCALE, PIN_PUT */
+	const char *identity;               /* SCALE, PIN_PUT, PIN_DELETE */
 	const struct ipcc_write_opts *opts; /* writes; NULL: none */
 };
 

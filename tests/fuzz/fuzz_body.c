@@ -225,9 +225,8 @@ parse_write(const unsigned char *buf, size_t len, unsigned keys, uint32_t max,
 }
 
 static void
-check_write_modes(
-    const unsigned char *data, size_t size, uint32_t max, enum body_err e1,
-    uint32_t v1)
+check_write_modes(const unsigned char *data, size_t size, uint32_t max,
+    enum body_err e1, uint32_t v1)
 {
 	struct body_write ws, wp, tmp;
 	enum body_err es, ep;

@@ -149,9 +149,8 @@ answer(struct ipcc_req *r)
 	snprintf(a.u.dep.name, sizeof(a.u.dep.name), "%s",
 	    r->name[0] != '\0' ? r->name : "frontend");
 	snprintf(a.u.dep.namespace, sizeof(a.u.dep.namespace), "default");
-	snprintf(
-	    a.u.dep.resource_version, sizeof(a.u.dep.resource_version), "%s",
-	    next_rand() % 4 ? "1001" : "1\"0"); /* '"': no ETag */
+	snprintf(a.u.dep.resource_version, sizeof(a.u.dep.resource_version),
+	    "%s", next_rand() % 4 ? "1001" : "1\"0"); /* '"': no ETag */
 	/* Version 2's record, consistent as the decoder guarantees. */
 	if (next_rand() % 2) {
 		a.u.dep.pinned = 1;

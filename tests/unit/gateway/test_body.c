@@ -186,7 +186,8 @@ test_body_reasons(void **state)
 	    body_reason(BODY_NOT_BOOLEAN, BODY_K_FORCE), "invalid_force");
 	assert_string_equal(body_reason(BODY_NOT_BOOLEAN, BODY_K_SUSPENDED),
 	    "invalid_suspended");
-	assert_string_equal(body_reason(BODY_UNKNOWN_FIELD, 0), "unknown_field");
+	assert_string_equal(
+	    body_reason(BODY_UNKNOWN_FIELD, 0), "unknown_field");
 }
 
 /* body_parse_write: one row per accepted shape and per refusal class. */
@@ -195,23 +196,22 @@ struct wrow {
 	unsigned allowed;
 	const char *body;
 	enum body_err want;
-	unsigned bad_key;            /* on an error */
-	struct body_write w;         /* on BODY_OK */
+	unsigned bad_key;    /* on an error */
+	struct body_write w; /* on BODY_OK */
 };
 
-#define S BODY_KEYS_SCALE
-#define P BODY_KEYS_PIN
+#define S   BODY_KEYS_SCALE
+#define P   BODY_KEYS_PIN
 #define K_R BODY_K_REPLICAS
 #define K_E BODY_K_EXPECTED
 #define K_F BODY_K_FORCE
 #define K_S BODY_K_SUSPENDED
 
 static const struct wrow wrows[] = {
-    {"replicas alone", S, "{\"replicas\":5}", BODY_OK, 0,
-        {K_R, 5, 0, 0, 0, 0}},
+    {"replicas alone", S, "{\"replicas\":5}", BODY_OK, 0, {K_R, 5, 0, 0, 0, 0}},
     {"all of a scale", S,
-        "{\"replicas\":5,\"expectedReplicas\":3,\"force\":true}", BODY_OK,
-        0, {K_R | K_E | K_F, 5, 3, 1, 0, 0}},
+        "{\"replicas\":5,\"expectedReplicas\":3,\"force\":true}", BODY_OK, 0,
+        {K_R | K_E | K_F, 5, 3, 1, 0, 0}},
     {"all of a pin, any order", P,
         "{\"suspended\":true,\"force\":false,\"expectedReplicas\":0,"
         "\"replicas\":5}",
@@ -219,14 +219,14 @@ static const struct wrow wrows[] = {
     {"expected at int32 max", S,
         "{\"replicas\":1,\"expectedReplicas\":2147483647}", BODY_OK, 0,
         {K_R | K_E, 1, 2147483647u, 0, 0, 0}},
-    {"suspended false", P, "{\"replicas\":1,\"suspended\":false}", BODY_OK,
-        0, {K_R | K_S, 1, 0, 0, 0, 0}},
+    {"suspended false", P, "{\"replicas\":1,\"suspended\":false}", BODY_OK, 0,
+        {K_R | K_S, 1, 0, 0, 0, 0}},
     {"suspended on a scale", S, "{\"replicas\":1,\"suspended\":true}",
         BODY_UNKNOWN_FIELD, 0, {0}},
-    {"unknown key", P, "{\"replicas\":1,\"dryRun\":true}",
-        BODY_UNKNOWN_FIELD, 0, {0}},
-    {"key case", P, "{\"replicas\":1,\"Force\":true}", BODY_UNKNOWN_FIELD,
+    {"unknown key", P, "{\"replicas\":1,\"dryRun\":true}", BODY_UNKNOWN_FIELD,
         0, {0}},
+    {"key case", P, "{\"replicas\":1,\"Force\":true}", BODY_UNKNOWN_FIELD, 0,
+        {0}},
     {"expected twice", S,
         "{\"replicas\":1,\"expectedReplicas\":1,\"expectedReplicas\":1}",
         BODY_DUPLICATE_FIELD, K_E, {0}},
@@ -254,14 +254,13 @@ static const struct wrow wrows[] = {
         K_F, {0}},
     {"force as string", S, "{\"replicas\":1,\"force\":\"true\"}",
         BODY_NOT_BOOLEAN, K_F, {0}},
-    {"force null", S, "{\"replicas\":1,\"force\":null}", BODY_NOT_BOOLEAN,
-        K_F, {0}},
-    {"force object", S, "{\"replicas\":1,\"force\":{}}", BODY_NOT_BOOLEAN,
-        K_F, {0}},
+    {"force null", S, "{\"replicas\":1,\"force\":null}", BODY_NOT_BOOLEAN, K_F,
+        {0}},
+    {"force object", S, "{\"replicas\":1,\"force\":{}}", BODY_NOT_BOOLEAN, K_F,
+        {0}},
     {"suspended array", P, "{\"replicas\":1,\"suspended\":[true]}",
         BODY_NOT_BOOLEAN, K_S, {0}},
-    {"replicas as bool", P, "{\"replicas\":true}", BODY_NOT_INTEGER, K_R,
-        {0}},
+    {"replicas as bool", P, "{\"replicas\":true}", BODY_NOT_INTEGER, K_R, {0}},
     {"options without replicas", P, "{\"force\":true,\"suspended\":true}",
         BODY_MISSING_FIELD, K_R, {0}},
     {"replicas over the configured max", S, "{\"replicas\":11}", BODY_RANGE,
@@ -269,8 +268,8 @@ static const struct wrow wrows[] = {
     {"expected is not bounded by the configured max", S,
         "{\"replicas\":1,\"expectedReplicas\":11}", BODY_OK, 0,
         {K_R | K_E, 1, 11, 0, 0, 0}},
-    {"trailing garbage", P, "{\"replicas\":1,\"force\":true}x",
-        BODY_SYNTAX, 0, {0}},
+    {"trailing garbage", P, "{\"replicas\":1,\"force\":true}x", BODY_SYNTAX, 0,
+        {0}},
     {"true as key", P, "{true:1}", BODY_SYNTAX, 0, {0}},
 };
 
@@ -317,8 +316,8 @@ test_body_write_truncation(void **state)
 	                     sizeof(good) - 1, P, 10, &w),
 	    BODY_OK);
 	for (n = 0; n < sizeof(good) - 1; n++)
-		assert_int_not_equal(body_parse_write((const unsigned char *)good,
-		                         n, P, 10, &w),
+		assert_int_not_equal(
+		    body_parse_write((const unsigned char *)good, n, P, 10, &w),
 		    BODY_OK);
 }
 
@@ -332,8 +331,8 @@ test_body_describe(void **state)
 	body_describe(BODY_UNKNOWN_FIELD, 0, K_R, 10, m, sizeof(m));
 	assert_string_equal(m, "only the field \"replicas\" is allowed");
 	body_describe(BODY_UNKNOWN_FIELD, 0, S, 10, m, sizeof(m));
-	assert_string_equal(m,
-	    "allowed fields: \"replicas\", \"expectedReplicas\", \"force\"");
+	assert_string_equal(
+	    m, "allowed fields: \"replicas\", \"expectedReplicas\", \"force\"");
 	body_describe(BODY_UNKNOWN_FIELD, 0, P, 10, m, sizeof(m));
 	assert_string_equal(m,
 	    "allowed fields: \"replicas\", \"expectedReplicas\", \"force\", "

@@ -455,7 +455,9 @@ static enum http_if_match
 if_match_of(const char *fields, char rv[PS_MAX_RV + 1], int *status)
 {
 	static const struct http_parse_limits big = {.max_head = 2048,
-	    .max_fields = 8, .max_target = 64, .max_body = 100};
+	    .max_fields = 8,
+	    .max_target = 64,
+	    .max_body = 100};
 	struct http_parser p;
 	char req[1024];
 	const unsigned char *b;
@@ -466,8 +468,8 @@ if_match_of(const char *fields, char rv[PS_MAX_RV + 1], int *status)
 	n = snprintf(req, sizeof(req), "GET / HTTP/1.1\r\n%s\r\n", fields);
 	assert_true(n > 0 && (size_t)n < sizeof(req));
 	http_parse_init(&p, &big);
-	ev = http_parse(&p, (const unsigned char *)req, (size_t)n, &used, &b,
-	    &blen);
+	ev = http_parse(
+	    &p, (const unsigned char *)req, (size_t)n, &used, &b, &blen);
 	*status = ev == HP_REFUSED ? p.err.status : 0;
 	if (ev != HP_HEAD)
 		return HIM_NONE;
@@ -512,7 +514,8 @@ test_parse_if_match(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		enum http_if_match got = if_match_of(rows[i].fields, rv, &status);
+		enum http_if_match got =
+		    if_match_of(rows[i].fields, rv, &status);
 
 		if (status != 0 || got != rows[i].want)
 			fail_msg("%s: got %d (status %d), want %d", rows[i].doc,

@@ -508,8 +508,8 @@ test_ipcc_write_conditions(void **state)
 	assert_int_equal(g.a.err.code, PS_E_EXPECTED);
 	assert_int_equal(g.a.err.current, 4);
 
-	assert_int_equal(ipcc_pin_delete(f.c, "web", "alice", &dry, record_cb,
-	                     &g2, NULL),
+	assert_int_equal(
+	    ipcc_pin_delete(f.c, "web", "alice", &dry, record_cb, &g2, NULL),
 	    IPCC_OK);
 	read_request(&f);
 	assert_int_equal(f.last.hdr.type, PS_T_PIN_DELETE);
@@ -525,11 +525,11 @@ test_ipcc_write_conditions(void **state)
 	assert_int_equal(g2.a.u.pin.dry_run, 1);
 
 	/* Refused before anything is sent. */
-	assert_int_equal(ipcc_scale(f.c, "web", 5, "alice", &suspend,
-	                     record_cb, &g, NULL),
+	assert_int_equal(
+	    ipcc_scale(f.c, "web", 5, "alice", &suspend, record_cb, &g, NULL),
 	    IPCC_INTERNAL);
-	assert_int_equal(ipcc_pin_delete(f.c, "web", "alice", &del_rv,
-	                     record_cb, &g, NULL),
+	assert_int_equal(
+	    ipcc_pin_delete(f.c, "web", "alice", &del_rv, record_cb, &g, NULL),
 	    IPCC_INTERNAL);
 	assert_int_equal(g.calls, 1);
 	assert_int_equal(ipcc_outstanding(f.c), 0);

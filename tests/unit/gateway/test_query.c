@@ -69,9 +69,11 @@ test_query_counted(void **state)
 	struct query_write w;
 
 	(void)state;
-	assert_int_equal(query_parse_write("dryRun=true&x=1", 11, &w), QUERY_OK);
+	assert_int_equal(
+	    query_parse_write("dryRun=true&x=1", 11, &w), QUERY_OK);
 	assert_int_equal(w.dry_run, 1);
-	assert_int_equal(query_parse_write("dryRun=All HTTP", 10, &w), QUERY_OK);
+	assert_int_equal(
+	    query_parse_write("dryRun=All HTTP", 10, &w), QUERY_OK);
 	assert_int_equal(query_parse_write("dryRun=truex", 11, &w), QUERY_OK);
 }
 

@@ -431,8 +431,8 @@ check_write(const struct ps_frame *f, uint16_t type, const char *name,
 }
 
 static void
-check_conditions(const struct ps_frame *f, uint8_t flags,
-    uint32_t expected, const char *if_match)
+check_conditions(const struct ps_frame *f, uint8_t flags, uint32_t expected,
+    const char *if_match)
 {
 	struct ps_write_req m;
 
@@ -460,8 +460,7 @@ chk_scale_max(const struct ps_frame *f)
 	 * if_match 2+64: the type's max_req_body */
 	assert_int_equal(f->body_len, 588);
 	check_write(f, PS_T_SCALE, name253, PS_MAX_REPLICAS, ident256);
-	check_conditions(
-	    f, PS_W_ALL & ~PS_W_SUSPEND, PS_MAX_REPLICAS, rv64);
+	check_conditions(f, PS_W_ALL & ~PS_W_SUSPEND, PS_MAX_REPLICAS, rv64);
 }
 
 static int
@@ -1346,8 +1345,8 @@ static const struct body_case body_cases[] = {
     {"GET with REPLY", DK_NAME_REQ, PS_T_GET, R, 1, "0001 'a'", PS_ERR_FLAGS},
 
     /* -- SCALE / PIN_PUT / PIN_DELETE request -- */
-    {"SCALE ok", DK_WRITE_REQ, PS_T_SCALE, 0, 1, "0001 'a' 7fffffff 0001 'x' 00 00000000 0000",
-        PS_OK},
+    {"SCALE ok", DK_WRITE_REQ, PS_T_SCALE, 0, 1,
+        "0001 'a' 7fffffff 0001 'x' 00 00000000 0000", PS_OK},
     /* replicas 2^31 */
     {"SCALE 0x80000000", DK_WRITE_REQ, PS_T_SCALE, 0, 1,
         "0001 'a' 80000000 0001 'x' 00 00000000 0000", PS_ERR_RANGE},
@@ -1382,8 +1381,8 @@ static const struct body_case body_cases[] = {
     {"PIN_DELETE with replicas", DK_WRITE_REQ, PS_T_PIN_DELETE, 0, 1,
         "0001 'a' 00000001 0001 'x'", PS_ERR_CHARSET},
     /* PIN_DELETE proper */
-    {"PIN_DELETE ok", DK_WRITE_REQ, PS_T_PIN_DELETE, 0, 1, "0001 'a' 0001 'x' 00",
-        PS_OK},
+    {"PIN_DELETE ok", DK_WRITE_REQ, PS_T_PIN_DELETE, 0, 1,
+        "0001 'a' 0001 'x' 00", PS_OK},
     /* GET is not a write */
     {"write typed GET", DK_WRITE_REQ, PS_T_GET, 0, 1, "0001 'a'", PS_ERR_TYPE},
     /* answer flags */
@@ -1524,33 +1523,36 @@ static const struct body_case body_cases[] = {
     /* -- PIN answers -- */
     {"pin ok", DK_PIN, PS_T_PIN_PUT, R, 1, "0001 'a' 7fffffff 00 00", PS_OK},
     /* replicas 2^31 */
-    {"pin 2^31", DK_PIN, PS_T_PIN_GET, R, 1, "0001 'a' 80000000 00 00", PS_ERR_RANGE},
+    {"pin 2^31", DK_PIN, PS_T_PIN_GET, R, 1, "0001 'a' 80000000 00 00",
+        PS_ERR_RANGE},
     /* bad name */
     {"pin name _", DK_PIN, PS_T_PIN_DELETE, R, 1, "0001 '_' 00000001 00 00",
         PS_ERR_CHARSET},
     /* typed GET */
-    {"pin typed GET", DK_PIN, PS_T_GET, R, 1, "0001 'a' 00000001 00 00", PS_ERR_TYPE},
-    /* typed PIN_LIST */
-    {"pin typed PIN_LIST", DK_PIN, PS_T_PIN_LIST, R, 1, "0001 'a' 00000001 00 00",
+    {"pin typed GET", DK_PIN, PS_T_GET, R, 1, "0001 'a' 00000001 00 00",
         PS_ERR_TYPE},
+    /* typed PIN_LIST */
+    {"pin typed PIN_LIST", DK_PIN, PS_T_PIN_LIST, R, 1,
+        "0001 'a' 00000001 00 00", PS_ERR_TYPE},
 
     /* -- error answers and GOAWAY -- */
-    {"error ok", DK_ERROR, PS_T_GET, R | ER, 1, "0001 00000e10 0000 00000000 0000", PS_OK},
+    {"error ok", DK_ERROR, PS_T_GET, R | ER, 1,
+        "0001 00000e10 0000 00000000 0000", PS_OK},
     /* code 0 */
-    {"error code 0", DK_ERROR, PS_T_GET, R | ER, 1, "0000 00000000 0000 00000000 0000",
-        PS_ERR_RANGE},
+    {"error code 0", DK_ERROR, PS_T_GET, R | ER, 1,
+        "0000 00000000 0000 00000000 0000", PS_ERR_RANGE},
     /* code 13 */
-    {"error code 17", DK_ERROR, PS_T_GET, R | ER, 1, "0011 00000000 0000 00000000 0000",
-        PS_ERR_RANGE},
+    {"error code 17", DK_ERROR, PS_T_GET, R | ER, 1,
+        "0011 00000000 0000 00000000 0000", PS_ERR_RANGE},
     /* code 0xffff */
-    {"error code 0xffff", DK_ERROR, PS_T_GET, R | ER, 1, "ffff 00000000 0000 00000000 0000",
-        PS_ERR_RANGE},
+    {"error code 0xffff", DK_ERROR, PS_T_GET, R | ER, 1,
+        "ffff 00000000 0000 00000000 0000", PS_ERR_RANGE},
     /* retry_after 3601 */
-    {"error retry 3601", DK_ERROR, PS_T_GET, R | ER, 1, "0004 00000e11 0000 00000000 0000",
-        PS_ERR_RANGE},
+    {"error retry 3601", DK_ERROR, PS_T_GET, R | ER, 1,
+        "0004 00000e11 0000 00000000 0000", PS_ERR_RANGE},
     /* retry_after 0xffffffff */
-    {"error retry max", DK_ERROR, PS_T_GET, R | ER, 1, "0004 ffffffff 0000 00000000 0000",
-        PS_ERR_RANGE},
+    {"error retry max", DK_ERROR, PS_T_GET, R | ER, 1,
+        "0004 ffffffff 0000 00000000 0000", PS_ERR_RANGE},
     /* NUL in the message */
     {"error message NUL", DK_ERROR, PS_T_GET, R | ER, 1,
         "0007 00000000 0003 61 00 62 00000000 0000", PS_ERR_CHARSET},
@@ -1558,24 +1560,25 @@ static const struct body_case body_cases[] = {
     {"error message 0xffff", DK_ERROR, PS_T_GET, R | ER, 1,
         "0007 00000000 ffff 00000000 0000", PS_ERR_STR_LEN},
     /* success flags on an error body */
-    {"error no ERROR flag", DK_ERROR, PS_T_GET, R, 1, "0001 00000000 0000 00000000 0000",
-        PS_ERR_FLAGS},
+    {"error no ERROR flag", DK_ERROR, PS_T_GET, R, 1,
+        "0001 00000000 0000 00000000 0000", PS_ERR_FLAGS},
     /* ERROR with MORE */
     {"error with MORE", DK_ERROR, PS_T_LIST, R | ER | MO, 1,
         "0001 00000000 0000 00000000 0000", PS_ERR_FLAGS},
     /* ERROR without REPLY */
-    {"error no REPLY", DK_ERROR, PS_T_GET, ER, 1, "0001 00000000 0000 00000000 0000",
-        PS_ERR_FLAGS},
+    {"error no REPLY", DK_ERROR, PS_T_GET, ER, 1,
+        "0001 00000000 0000 00000000 0000", PS_ERR_FLAGS},
     /* GOAWAY proper */
-    {"goaway ok", DK_ERROR, PS_T_GOAWAY, ER, 0, "0008 00000000 0000 00000000 0000", PS_OK},
+    {"goaway ok", DK_ERROR, PS_T_GOAWAY, ER, 0,
+        "0008 00000000 0000 00000000 0000", PS_OK},
     /* GOAWAY with REPLY */
     {"goaway with REPLY", DK_ERROR, PS_T_GOAWAY, R | ER, 0,
         "0008 00000000 0000 00000000 0000", PS_ERR_FLAGS},
     /* unknown types */
-    {"error typed 0", DK_ERROR, 0, R | ER, 1, "0001 00000000 0000 00000000 0000",
-        PS_ERR_TYPE},
-    {"error typed 12", DK_ERROR, 12, R | ER, 1, "0001 00000000 0000 00000000 0000",
-        PS_ERR_TYPE},
+    {"error typed 0", DK_ERROR, 0, R | ER, 1,
+        "0001 00000000 0000 00000000 0000", PS_ERR_TYPE},
+    {"error typed 12", DK_ERROR, 12, R | ER, 1,
+        "0001 00000000 0000 00000000 0000", PS_ERR_TYPE},
 
     /* -- LIST / PIN_LIST answers -- */
     {"list ok", DK_LIST_NAMES, PS_T_LIST, R | MO, 1, "0002 0001 'a' 0001 'b'",
@@ -1696,59 +1699,75 @@ static const struct body_case body_cases[] = {
     /* -- deployment record -- */
     {"v2 dep every extra", DK_DEPLOYMENT, PS_T_GET, R, 1,
         DEP_NAME DEP_CNT5 DEP_GEN2 DEP_PIN
-        "0002 '42' 03 07 00000002 00000009 0003 'hpa'", PS_OK},
+        "0002 '42' 03 07 00000002 00000009 0003 'hpa'",
+        PS_OK},
     /* pin_state above PS_PIN_STATE_MAX */
     {"v2 dep pin_state 4", DK_DEPLOYMENT, PS_T_GET, R, 1,
         DEP_NAME DEP_CNT5 DEP_GEN2 DEP_PIN
-        "0002 '42' 04 00 00000000 00000000 0000", PS_ERR_RANGE},
+        "0002 '42' 04 00 00000000 00000000 0000",
+        PS_ERR_RANGE},
     {"v2 dep pin_state 0xff", DK_DEPLOYMENT, PS_T_GET, R, 1,
         DEP_NAME DEP_CNT5 DEP_GEN2 DEP_PIN
-        "0002 '42' ff 00 00000000 00000000 0000", PS_ERR_RANGE},
+        "0002 '42' ff 00 00000000 00000000 0000",
+        PS_ERR_RANGE},
     /* a pin state without a pin */
     {"v2 dep unpinned suspended", DK_DEPLOYMENT, PS_T_GET, R, 1,
         DEP_NAME DEP_CNT5 DEP_GEN2
-        "00 00000000 0002 '42' 01 00 00000000 00000000 0000", PS_ERR_RANGE},
+        "00 00000000 0002 '42' 01 00 00000000 00000000 0000",
+        PS_ERR_RANGE},
     /* unknown bounds bit */
     {"v2 dep bounds 0x08", DK_DEPLOYMENT, PS_T_GET, R, 1,
         DEP_NAME DEP_CNT5 DEP_GEN2 DEP_PIN
-        "0002 '42' 00 08 00000000 00000000 0000", PS_ERR_RANGE},
+        "0002 '42' 00 08 00000000 00000000 0000",
+        PS_ERR_RANGE},
     /* a count without its bit */
     {"v2 dep min without bit", DK_DEPLOYMENT, PS_T_GET, R, 1,
         DEP_NAME DEP_CNT5 DEP_GEN2 DEP_PIN
-        "0002 '42' 00 02 00000001 00000005 0000", PS_ERR_RANGE},
+        "0002 '42' 00 02 00000001 00000005 0000",
+        PS_ERR_RANGE},
     {"v2 dep max without bit", DK_DEPLOYMENT, PS_T_GET, R, 1,
         DEP_NAME DEP_CNT5 DEP_GEN2 DEP_PIN
-        "0002 '42' 00 01 00000001 00000005 0000", PS_ERR_RANGE},
+        "0002 '42' 00 01 00000001 00000005 0000",
+        PS_ERR_RANGE},
     /* min > max with both set; equal is fine; one set is never compared */
     {"v2 dep min > max", DK_DEPLOYMENT, PS_T_GET, R, 1,
         DEP_NAME DEP_CNT5 DEP_GEN2 DEP_PIN
-        "0002 '42' 00 03 00000006 00000005 0000", PS_ERR_RANGE},
+        "0002 '42' 00 03 00000006 00000005 0000",
+        PS_ERR_RANGE},
     {"v2 dep min == max", DK_DEPLOYMENT, PS_T_GET, R, 1,
         DEP_NAME DEP_CNT5 DEP_GEN2 DEP_PIN
-        "0002 '42' 00 03 00000005 00000005 0000", PS_OK},
+        "0002 '42' 00 03 00000005 00000005 0000",
+        PS_OK},
     {"v2 dep min alone", DK_DEPLOYMENT, PS_T_GET, R, 1,
         DEP_NAME DEP_CNT5 DEP_GEN2 DEP_PIN
-        "0002 '42' 00 01 7fffffff 00000000 0000", PS_OK},
+        "0002 '42' 00 01 7fffffff 00000000 0000",
+        PS_OK},
     {"v2 dep invalid alone", DK_DEPLOYMENT, PS_T_GET, R, 1,
         DEP_NAME DEP_CNT5 DEP_GEN2 DEP_PIN
-        "0002 '42' 00 04 00000000 00000000 0000", PS_OK},
+        "0002 '42' 00 04 00000000 00000000 0000",
+        PS_OK},
     /* counts 2^31 */
     {"v2 dep min 2^31", DK_DEPLOYMENT, PS_T_GET, R, 1,
         DEP_NAME DEP_CNT5 DEP_GEN2 DEP_PIN
-        "0002 '42' 00 01 80000000 00000000 0000", PS_ERR_RANGE},
+        "0002 '42' 00 01 80000000 00000000 0000",
+        PS_ERR_RANGE},
     {"v2 dep max 2^31", DK_DEPLOYMENT, PS_T_GET, R, 1,
         DEP_NAME DEP_CNT5 DEP_GEN2 DEP_PIN
-        "0002 '42' 00 02 00000000 80000000 0000", PS_ERR_RANGE},
+        "0002 '42' 00 02 00000000 80000000 0000",
+        PS_ERR_RANGE},
     /* the HPA's name: a DNS-1123 subdomain or empty */
     {"v2 dep autoscaler upper", DK_DEPLOYMENT, PS_T_GET, R, 1,
         DEP_NAME DEP_CNT5 DEP_GEN2 DEP_PIN
-        "0002 '42' 00 00 00000000 00000000 0001 'A'", PS_ERR_CHARSET},
+        "0002 '42' 00 00 00000000 00000000 0001 'A'",
+        PS_ERR_CHARSET},
     {"v2 dep autoscaler 254", DK_DEPLOYMENT, PS_T_GET, R, 1,
         DEP_NAME DEP_CNT5 DEP_GEN2 DEP_PIN
-        "0002 '42' 00 00 00000000 00000000 00fe 'a'", PS_ERR_STR_LEN},
+        "0002 '42' 00 00 00000000 00000000 00fe 'a'",
+        PS_ERR_STR_LEN},
     {"v2 dep autoscaler dot end", DK_DEPLOYMENT, PS_T_GET, R, 1,
         DEP_NAME DEP_CNT5 DEP_GEN2 DEP_PIN
-        "0002 '42' 00 00 00000000 00000000 0002 'a.'", PS_ERR_CHARSET},
+        "0002 '42' 00 00 00000000 00000000 0002 'a.'",
+        PS_ERR_CHARSET},
     /* a version-1 record */
     {"v2 dep v1 record", DK_DEPLOYMENT, PS_T_GET, R, 1,
         DEP_NAME DEP_CNT5 DEP_GEN2 DEP_PIN "0002 '42'", PS_ERR_TRUNCATED},
@@ -2227,8 +2246,8 @@ test_ps_codec_v2_encoders_refuse_invalid_input(void **state)
 	memset(&pin, 0, sizeof(pin));
 	strcpy(pin.name, "a");
 	pin.state = PS_PIN_STATE_MAX + 1;
-	REFUSE(ps_codec_encode_pin(out, sizeof(out), PS_T_PIN_GET, 1, &pin,
-	           &len),
+	REFUSE(
+	    ps_codec_encode_pin(out, sizeof(out), PS_T_PIN_GET, 1, &pin, &len),
 	    PS_ERR_RANGE);
 	ps_codec_list_begin(&e, out, sizeof(out), PS_T_PIN_LIST, 1);
 	assert_int_equal(ps_codec_list_add_pin(&e, &pin), PS_ERR_RANGE);
@@ -2240,12 +2259,14 @@ test_ps_codec_v2_encoders_refuse_invalid_input(void **state)
 	memset(&er, 0, sizeof(er));
 	er.code = PS_E_EXPECTED;
 	er.current = PS_MAX_REPLICAS + 1;
-	REFUSE(ps_codec_encode_error(out, sizeof(out), PS_T_SCALE, 1, &er, &len),
+	REFUSE(
+	    ps_codec_encode_error(out, sizeof(out), PS_T_SCALE, 1, &er, &len),
 	    PS_ERR_RANGE);
 	er.current = 0;
 	er.code = PS_E_AUTOSCALED;
 	strcpy(er.ref, "a b");
-	REFUSE(ps_codec_encode_error(out, sizeof(out), PS_T_SCALE, 1, &er, &len),
+	REFUSE(
+	    ps_codec_encode_error(out, sizeof(out), PS_T_SCALE, 1, &er, &len),
 	    PS_ERR_CHARSET);
 #undef WRITE
 #undef REFUSE
@@ -2487,8 +2508,8 @@ decode_big_list(
 				    items % 3 == 0       ? 0
 				        : items % 3 == 1 ? PS_MAX_REPLICAS
 				                         : (uint32_t)items);
-				assert_int_equal(p.state,
-				    items % (PS_PIN_STATE_MAX + 1));
+				assert_int_equal(
+				    p.state, items % (PS_PIN_STATE_MAX + 1));
 			}
 			items++;
 		}
