@@ -30,6 +30,7 @@
 #include "gateway/gw_limits.h"
 #include "gateway/ipc_client.h"
 #include "gateway/log.h"
+#include "gateway/query.h"
 #include "gateway/reply.h"
 #include "gateway/route.h"
 
@@ -42,6 +43,11 @@ struct api_req {
 	char name[PS_MAX_NAME + 1];
 	uint32_t replicas;
 	const char *identity; /* the connection's, while it lives */
+	/* Issue #14: the write's mode and conditions. */
+	struct body_write body;       /* POST/PUT: what the body said */
+	int dry_run;                  /* ?dryRun=true|All */
+	enum http_if_match ifm;       /* HIM_NONE, HIM_ANY or HIM_STRONG */
+	char if_match[PS_MAX_RV + 1]; /* HIM_STRONG: the resourceVersion */
 };
 
 /* struct http_peer.perms */
@@ -133,6 +139,32 @@ send_ok(struct api_req *r, int status, yajl_gen g)
 	req_done(r);
 }
 
+/*
+ * A write's condition failed at the core (issue #14): the error body
+ * also says what the deployment has, so a client can retry knowingly.
+ * The ref is visible ASCII (PS_STR_REF); yajl_gen escapes it anyway.
+ */
+static void
+fail_condition(struct api_req *r, const struct errmap *m, const char *msg,
+    const struct ps_error *e)
+{
+	yajl_gen g;
+
+	if ((g = reply_error_gen(m->reason, msg)) == NULL) {
+		fail(r, 500, "internal", "out of memory");
+		return;
+	}
+	if (e->code == PS_E_STALE && e->ref[0] != '\0')
+		reply_gen_kv_str(g, "resourceVersion", e->ref);
+	else if (e->code == PS_E_EXPECTED)
+		reply_gen_kv_int(g, "currentReplicas", e->current);
+	else if (e->code == PS_E_AUTOSCALED && e->ref[0] != '\0')
+		reply_gen_kv_str(g, "autoscaler", e->ref);
+	yajl_gen_map_close(g);
+	reply_json(&r->rc, m->status, g, m->reason, NULL, NULL);
+	req_done(r);
+}
+
 /* A failed core exchange -> HTTP.  Returns 1 when it answered. */
 static int
 answer_failure(struct api_req *r, const struct ipcc_answer *a)
@@ -167,6 +199,9 @@ answer_failure(struct api_req *r, const struct ipcc_answer *a)
 	msg = a->err.message[0] != '\0' ? a->err.message : m.message;
 	if (m.retry_after)
 		fail_retry(r, m.status, m.reason, msg, a->err.retry_after);
+	else if (a->err.code == PS_E_STALE || a->err.code == PS_E_EXPECTED ||
+	    a->err.code == PS_E_AUTOSCALED)
+		fail_condition(r, &m, msg, &a->err);
 	else
 		fail(r, m.status, m.reason, msg);
 	return 1;
@@ -175,15 +210,85 @@ answer_failure(struct api_req *r, const struct ipcc_answer *a)
 static void
 audit(struct api_req *r, const char *action, const struct ipcc_answer *a)
 {
-	const char *outcome = "ok";
+	struct log_audit l;
 
+	memset(&l, 0, sizeof(l));
+	l.outcome = "ok";
 	if (a->status == IPCC_ERROR)
-		outcome = ps_code_name(a->err.code);
+		l.outcome = ps_code_name(a->err.code);
 	else if (a->status == IPCC_TIMEOUT)
-		outcome = "timeout";
+		l.outcome = "timeout";
 	else if (a->status != IPCC_OK)
-		outcome = "unavailable";
-	log_audit(r->identity, action, r->name, (long)r->replicas, outcome);
+		l.outcome = "unavailable";
+	l.identity = r->identity;
+	l.action = action;
+	l.name = r->name;
+	l.replicas = (long)r->replicas;
+	l.dry_run = r->dry_run;
+	l.force = r->body.force;
+	l.suspended = a->type == PS_T_PIN_PUT ? r->body.suspended : -1;
+	l.expected =
+	    (r->body.present & BODY_K_EXPECTED) ? (long)r->body.expected : -1;
+	l.if_match = r->ifm == HIM_ANY ? "*" : r->if_match;
+	log_audit(&l);
+}
+
+/* enum ps_pin_state as the API says it; NULL for an active pin. */
+static const char *
+suspended_by(uint8_t state)
+{
+	switch (state) {
+	case PS_PIN_SUSPENDED:
+		return "pin";
+	case PS_PIN_ANNOTATED:
+		return "annotation";
+	case PS_PIN_AUTOSCALED:
+		return "autoscaler";
+	default:
+		return NULL;
+	}
+}
+
+/* "suspended" and, when it is, "suspendedBy" (pin answers and items). */
+static void
+gen_pin_state(yajl_gen g, const char *key, const char *by_key, uint8_t state)
+{
+	const char *by = suspended_by(state);
+
+	reply_gen_kv_bool(g, key, by != NULL);
+	if (by != NULL)
+		reply_gen_kv_str(g, by_key, by);
+}
+
+/*
+ * The core says whether it wrote; the answer follows the core.  Asking
+ * for a dry run and getting a write (or the reverse) is a core bug worth
+ * a line in the log.
+ */
+static int
+answer_dry_run(struct api_req *r, uint8_t core_dry_run)
+{
+	if ((core_dry_run != 0) != (r->dry_run != 0))
+		log_warnx("core: %s %s: asked dry_run=%d, answered dry_run=%u",
+		    route_label(r->rc.route), r->name, r->dry_run,
+		    (unsigned)core_dry_run);
+	return core_dry_run != 0;
+}
+
+/*
+ * ETag of a GET: the resourceVersion as a strong tag.  An rv holding a
+ * '"' cannot be an entity-tag (RFC 9110 §8.8.3), so it gets none; the
+ * core's rvs are digits in practice.  0 when there is none.
+ */
+static int
+etag_of(const char *rv, char *buf, size_t size)
+{
+	int n;
+
+	if (rv[0] == '\0' || strchr(rv, '"') != NULL)
+		return 0;
+	n = snprintf(buf, size, "\"%s\"", rv);
+	return n > 0 && (size_t)n < size;
 }
 
 static void
@@ -194,8 +299,8 @@ core_cb(const struct ipcc_answer *a, void *arg)
 	size_t i;
 	const struct ps_deployment *d = &a->u.dep;
 	const struct ps_health *h = &a->u.health;
-	int healthy;
-	char ra[16];
+	int healthy, dry;
+	char ra[16], etag[PS_MAX_RV + 3];
 
 	r->core = NULL;
 	if (a->type == PS_T_SCALE)
@@ -236,15 +341,36 @@ core_cb(const struct ipcc_answer *a, void *arg)
 		if (d->pinned)
 			reply_gen_kv_int(g, "pinned", d->pin_replicas);
 		reply_gen_kv_str(g, "resourceVersion", d->resource_version);
-		break;
+		/* Version 2 (issue #14): each only when it says something. */
+		if (d->pinned)
+			gen_pin_state(
+			    g, "pinSuspended", "pinSuspendedBy", d->pin_state);
+		if (d->bounds & PS_B_MIN)
+			reply_gen_kv_int(g, "minReplicas", d->min_replicas);
+		if (d->bounds & PS_B_MAX)
+			reply_gen_kv_int(g, "maxReplicas", d->max_replicas);
+		if (d->bounds & PS_B_INVALID)
+			reply_gen_kv_bool(g, "boundsInvalid", 1);
+		if (d->autoscaler[0] != '\0')
+			reply_gen_kv_str(g, "autoscaledBy", d->autoscaler);
+		yajl_gen_map_close(g);
+		if (etag_of(d->resource_version, etag, sizeof(etag)))
+			reply_json(&r->rc, 200, g, NULL, "ETag", etag);
+		else
+			reply_json(&r->rc, 200, g, NULL, NULL, NULL);
+		req_done(r);
+		return;
 	case PS_T_SCALE:
-		reply_gen_kv_str(g, "status", "updated");
+		dry = answer_dry_run(r, a->u.scale.dry_run);
+		reply_gen_kv_str(g, "status", dry ? "dry_run" : "updated");
 		reply_gen_kv_str(g, "name", a->u.scale.name);
 		reply_gen_kv_int(g, "replicas", a->u.scale.replicas);
 		reply_gen_kv_int(g, "previous", a->u.scale.previous);
 		reply_gen_kv_bool(g, "synced", a->u.scale.synced);
 		reply_gen_kv_str(
 		    g, "resourceVersion", a->u.scale.resource_version);
+		if (dry)
+			reply_gen_kv_bool(g, "dryRun", 1);
 		break;
 	case PS_T_PIN_LIST:
 		reply_gen_str(g, "pins");
@@ -253,6 +379,8 @@ core_cb(const struct ipcc_answer *a, void *arg)
 			yajl_gen_map_open(g);
 			reply_gen_kv_str(g, "name", a->items[i].name);
 			reply_gen_kv_int(g, "replicas", a->items[i].replicas);
+			gen_pin_state(
+			    g, "suspended", "suspendedBy", a->items[i].state);
 			yajl_gen_map_close(g);
 		}
 		yajl_gen_array_close(g);
@@ -260,11 +388,18 @@ core_cb(const struct ipcc_answer *a, void *arg)
 	case PS_T_PIN_GET:
 	case PS_T_PIN_PUT:
 	case PS_T_PIN_DELETE:
+		dry = a->type != PS_T_PIN_GET &&
+		    answer_dry_run(r, a->u.pin.dry_run);
 		if (a->type != PS_T_PIN_GET)
 			reply_gen_kv_str(g, "status",
-			    a->type == PS_T_PIN_PUT ? "pinned" : "unpinned");
+			    dry                           ? "dry_run"
+			        : a->type == PS_T_PIN_PUT ? "pinned"
+			                                  : "unpinned");
 		reply_gen_kv_str(g, "name", a->u.pin.name);
 		reply_gen_kv_int(g, "replicas", a->u.pin.replicas);
+		gen_pin_state(g, "suspended", "suspendedBy", a->u.pin.state);
+		if (dry)
+			reply_gen_kv_bool(g, "dryRun", 1);
 		break;
 	case PS_T_HEALTH:
 		healthy = (h->state & PS_HEALTH_API_OK) &&
@@ -378,7 +513,10 @@ read_body(struct api_req *r, struct http_req *req)
 	const unsigned char *body;
 	enum body_err e;
 	size_t len;
-	char msg[128];
+	char msg[160];
+	/* "suspended" is a pin's alone. */
+	unsigned keys =
+	    r->method == ROUTE_M_PUT ? BODY_KEYS_PIN : BODY_KEYS_SCALE;
 
 	body = http_req_body(req, &len);
 	if (h->content_type_long || !content_type_ok(h->content_type)) {
@@ -397,18 +535,86 @@ read_body(struct api_req *r, struct http_req *req)
 		fail(r, 413, "body_too_large", msg);
 		return -1;
 	}
-	e = body_parse_replicas(body, len, r->api->max_replicas, &r->replicas);
-	if (e == BODY_OK)
+	e = body_parse_write(body, len, keys, r->api->max_replicas, &r->body);
+	if (e == BODY_OK) {
+		r->replicas = r->body.replicas;
 		return 0;
-	if (e == BODY_RANGE) {
-		snprintf(msg, sizeof(msg),
-		    "\"replicas\" must be an integer from 0 to %u",
-		    r->api->max_replicas);
-		fail(r, 400, body_reason(e), msg);
-	} else
-		fail(r, e == BODY_NOMEM ? 500 : 400, body_reason(e),
-		    body_message(e));
+	}
+	body_describe(
+	    e, r->body.bad_key, keys, r->api->max_replicas, msg, sizeof(msg));
+	fail(r, e == BODY_NOMEM ? 500 : 400, body_reason(e, r->body.bad_key),
+	    msg);
 	return -1;
+}
+
+/* Routes whose query string is parsed (query.h): the writes. */
+static int
+is_write(enum route_id route, unsigned method)
+{
+	return (route == ROUTE_REPLICAS && method == ROUTE_M_POST) ||
+	    (route == ROUTE_PIN &&
+	        (method == ROUTE_M_PUT || method == ROUTE_M_DELETE));
+}
+
+/*
+ * Issue #14's request conditions, before the body: If-Match (only on POST
+ * replicas and PUT pin; one tag or "*"), then the write's query string,
+ * then the weak tag's 412.  The 412 comes before the body is read, as RFC
+ * 9110 §13.2.1 evaluates preconditions before the content.  0, or -1
+ * after answering.
+ */
+static int
+read_conditions(struct api_req *r, struct http_req *req, enum route_id route)
+{
+	const struct http_parse_req *h = http_req_head(req);
+	struct query_write qw;
+	enum query_err qe;
+	size_t plen;
+
+	r->ifm = http_parse_if_match(h, r->if_match);
+	if (r->ifm != HIM_NONE &&
+	    !((route == ROUTE_REPLICAS && r->method == ROUTE_M_POST) ||
+	        (route == ROUTE_PIN && r->method == ROUTE_M_PUT))) {
+		fail(r, 400, "invalid_if_match",
+		    "If-Match is accepted only on POST .../replicas and PUT "
+		    ".../pin (removing a pin has no resourceVersion "
+		    "condition)");
+		return -1;
+	}
+	if (r->ifm == HIM_LIST) {
+		fail(r, 400, "invalid_if_match",
+		    "If-Match takes exactly one entity-tag (a resourceVersion "
+		    "in double quotes) or *");
+		return -1;
+	}
+	if (r->ifm == HIM_MALFORMED) {
+		fail(r, 400, "invalid_if_match",
+		    "If-Match must be * or one strong entity-tag: a "
+		    "resourceVersion (1 to 64 visible ASCII characters) in "
+		    "double quotes");
+		return -1;
+	}
+	(void)http_req_path(req, &plen);
+	if (is_write(route, r->method) && plen < h->target_len) {
+		qe = query_parse_write(
+		    h->target + plen + 1, h->target_len - plen - 1, &qw);
+		if (qe != QUERY_OK) {
+			fail(r, 400, "invalid_query", query_message(qe));
+			return -1;
+		}
+		r->dry_run = qw.dry_run;
+	}
+	if (r->ifm == HIM_WEAK) {
+		/* RFC 9110 §13.1.1: If-Match compares strongly; a weak tag
+		 * never matches, so no state could make it succeed. */
+		fail(r, 412, "precondition_failed",
+		    "If-Match uses the strong comparison: a weak entity-tag "
+		    "(W/\"...\") never matches");
+		return -1;
+	}
+	if (r->ifm != HIM_STRONG)
+		r->if_match[0] = '\0';
+	return 0;
 }
 
 /* What each route asks the core: one typed call (ipc_client.h) per
@@ -418,6 +624,22 @@ ask_core(struct api_req *r, enum route_id route, uint16_t *type)
 {
 	struct ipcc *c = r->api->ipcc;
 	struct ipcc_req **h = &r->core;
+	struct ipcc_write_opts o;
+
+	/* Borrowed by the call only: it encodes before returning. */
+	memset(&o, 0, sizeof(o));
+	o.flags = r->dry_run ? PS_W_DRY_RUN : 0;
+	if (r->method != ROUTE_M_DELETE) {
+		if (r->body.force)
+			o.flags |= PS_W_FORCE;
+		if (r->body.present & BODY_K_EXPECTED) {
+			o.flags |= PS_W_EXPECTED;
+			o.expected = r->body.expected;
+		}
+		if (r->method == ROUTE_M_PUT && r->body.suspended)
+			o.flags |= PS_W_SUSPEND;
+		o.if_match = r->if_match; /* "" unless HIM_STRONG */
+	}
 
 	switch (route) {
 	case ROUTE_LIST:
@@ -433,7 +655,7 @@ ask_core(struct api_req *r, enum route_id route, uint16_t *type)
 		if (r->method == ROUTE_M_POST) {
 			*type = PS_T_SCALE;
 			return ipcc_scale(c, r->name, r->replicas, r->identity,
-			    core_cb, r, h);
+			    &o, core_cb, r, h);
 		}
 		*type = PS_T_GET;
 		return ipcc_get(c, r->name, core_cb, r, h);
@@ -441,12 +663,12 @@ ask_core(struct api_req *r, enum route_id route, uint16_t *type)
 		if (r->method == ROUTE_M_PUT) {
 			*type = PS_T_PIN_PUT;
 			return ipcc_pin_put(c, r->name, r->replicas,
-			    r->identity, core_cb, r, h);
+			    r->identity, &o, core_cb, r, h);
 		}
 		if (r->method == ROUTE_M_DELETE) {
 			*type = PS_T_PIN_DELETE;
 			return ipcc_pin_delete(
-			    c, r->name, r->identity, core_cb, r, h);
+			    c, r->name, r->identity, &o, core_cb, r, h);
 		}
 		*type = PS_T_PIN_GET;
 		return ipcc_pin_get(c, r->name, core_cb, r, h);
@@ -537,6 +759,8 @@ api_serve(void *arg, struct http_req *req)
 		return;
 	}
 	memcpy(r->name, m.name, sizeof(r->name));
+	if (read_conditions(r, req, m.id) != 0)
+		return;
 	if ((r->method == ROUTE_M_POST || r->method == ROUTE_M_PUT) &&
 	    read_body(r, req) != 0)
 		return;

@@ -1,25 +1,38 @@
 /*
- * body.c — {"replicas": N} validation on yajl callbacks.  Every callback
- * either advances a tiny state machine or records why the body is invalid
- * and returns 0, which makes yajl stop (yajl_status_client_canceled).
- * Numbers arrive as their raw text (yajl_number) so that 1e3, 1.0, -0 and
- * 2147483648 are all judged on what the client wrote, not on a double.
+ * body.c — write-body validation on yajl callbacks (see body.h).  Every
+ * callback either advances a tiny state machine or records why the body
+ * is invalid and returns 0, which makes yajl stop
+ * (yajl_status_client_canceled).  Numbers arrive as their raw text
+ * (yajl_number) so that 1e3, 1.0, -0 and 2147483648 are all judged on
+ * what the client wrote, not on a double.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include <yajl_parse.h>
 
 #include "gateway/body.h"
+#include "proto-socket/ps.h"
 
-#define KEY_REPLICAS "replicas"
+static const struct {
+	unsigned bit;
+	const char *name;
+} keys[] = {
+    {BODY_K_REPLICAS, "replicas"},
+    {BODY_K_EXPECTED, "expectedReplicas"},
+    {BODY_K_FORCE, "force"},
+    {BODY_K_SUSPENDED, "suspended"},
+};
+#define NKEYS     (sizeof(keys) / sizeof(keys[0]))
+#define BOOL_KEYS (BODY_K_FORCE | BODY_K_SUSPENDED)
 
 struct body_ctx {
 	int depth;       /* 0 outside the object, 1 inside */
 	int seen_object; /* the top-level object has started */
-	int have;        /* "replicas" was seen */
-	int want_value;  /* a key was read; its value comes next */
+	unsigned allowed;
+	unsigned cur; /* the key whose value comes next, 0 for none */
 	uint32_t max;
-	uint32_t value;
+	struct body_write out;
 	enum body_err err;
 	yajl_handle h;
 	size_t end; /* bytes up to and including the object's '}' */
@@ -28,33 +41,44 @@ struct body_ctx {
 static int
 fail(struct body_ctx *c, enum body_err e)
 {
-	if (c->err == BODY_OK)
+	if (c->err == BODY_OK) {
 		c->err = e;
+		c->out.bad_key = c->cur;
+	}
 	return 0;
 }
 
-/* A scalar or container where a value may appear. */
+/* A value that is neither the integer nor the boolean its key wants. */
 static int
-value_not_integer(void *arg)
+wrong_type(void *arg)
 {
 	struct body_ctx *c = arg;
 
 	if (c->depth == 0)
 		return fail(c, BODY_NOT_OBJECT);
-	return fail(c, BODY_NOT_INTEGER);
+	return fail(
+	    c, (c->cur & BOOL_KEYS) ? BODY_NOT_BOOLEAN : BODY_NOT_INTEGER);
 }
 
 static int
 on_null(void *arg)
 {
-	return value_not_integer(arg);
+	return wrong_type(arg);
 }
 
 static int
 on_bool(void *arg, int v)
 {
-	(void)v;
-	return value_not_integer(arg);
+	struct body_ctx *c = arg;
+
+	if (c->depth == 0 || (c->cur & BOOL_KEYS) == 0)
+		return wrong_type(arg);
+	if (c->cur == BODY_K_FORCE)
+		c->out.force = v != 0;
+	else
+		c->out.suspended = v != 0;
+	c->cur = 0;
+	return 1;
 }
 
 static int
@@ -62,20 +86,19 @@ on_string(void *arg, const unsigned char *s, size_t len)
 {
 	(void)s;
 	(void)len;
-	return value_not_integer(arg);
+	return wrong_type(arg);
 }
 
 static int
 on_number(void *arg, const char *s, size_t len)
 {
 	struct body_ctx *c = arg;
-	uint64_t v = 0;
+	uint64_t v = 0, max;
 	size_t i;
 
-	if (c->depth == 0)
-		return fail(c, BODY_NOT_OBJECT);
-	if (len == 0)
-		return fail(c, BODY_NOT_INTEGER);
+	if (c->depth == 0 || (c->cur & BOOL_KEYS) != 0 || len == 0)
+		return wrong_type(arg);
+	max = c->cur == BODY_K_EXPECTED ? PS_MAX_REPLICAS : c->max;
 	if (s[0] == '-') {
 		/* "-1.5" is still not an integer; say so first. */
 		for (i = 1; i < len; i++)
@@ -87,11 +110,14 @@ on_number(void *arg, const char *s, size_t len)
 		if (s[i] < '0' || s[i] > '9')
 			return fail(c, BODY_NOT_INTEGER);
 		v = v * 10 + (uint64_t)(s[i] - '0');
-		if (v > c->max)
+		if (v > max)
 			return fail(c, BODY_RANGE); /* also stops overflow */
 	}
-	c->value = (uint32_t)v;
-	c->want_value = 0;
+	if (c->cur == BODY_K_EXPECTED)
+		c->out.expected = (uint32_t)v;
+	else
+		c->out.replicas = (uint32_t)v;
+	c->cur = 0;
 	return 1;
 }
 
@@ -101,7 +127,7 @@ on_start_map(void *arg)
 	struct body_ctx *c = arg;
 
 	if (c->depth != 0 || c->seen_object)
-		return value_not_integer(arg);
+		return wrong_type(arg);
 	c->depth = 1;
 	c->seen_object = 1;
 	return 1;
@@ -111,14 +137,19 @@ static int
 on_map_key(void *arg, const unsigned char *key, size_t len)
 {
 	struct body_ctx *c = arg;
+	size_t i;
 
 	/* Counted compare: a key "replicas\u0000x" is not "replicas". */
-	if (len != strlen(KEY_REPLICAS) || memcmp(key, KEY_REPLICAS, len) != 0)
+	for (i = 0; i < NKEYS; i++)
+		if (len == strlen(keys[i].name) &&
+		    memcmp(key, keys[i].name, len) == 0)
+			break;
+	if (i == NKEYS || (keys[i].bit & c->allowed) == 0)
 		return fail(c, BODY_UNKNOWN_FIELD);
-	if (c->have)
+	c->cur = keys[i].bit;
+	if (c->out.present & keys[i].bit)
 		return fail(c, BODY_DUPLICATE_FIELD);
-	c->have = 1;
-	c->want_value = 1;
+	c->out.present |= keys[i].bit;
 	return 1;
 }
 
@@ -136,14 +167,14 @@ on_end_map(void *arg)
 static int
 on_start_array(void *arg)
 {
-	return value_not_integer(arg);
+	return wrong_type(arg);
 }
 
 static int
 on_end_array(void *arg)
 {
 	/* Unreachable: every array is refused when it starts. */
-	return value_not_integer(arg);
+	return wrong_type(arg);
 }
 
 static const yajl_callbacks body_callbacks = {
@@ -173,13 +204,14 @@ only_space(const unsigned char *buf, size_t len)
 }
 
 enum body_err
-body_parse_replicas(
-    const unsigned char *buf, size_t len, uint32_t max, uint32_t *replicas)
+body_parse_write(const unsigned char *buf, size_t len, unsigned allowed,
+    uint32_t max, struct body_write *out)
 {
 	struct body_ctx c;
 	yajl_handle h;
 	yajl_status st;
 
+	out->bad_key = 0;
 	if (len == 0 || only_space(buf, len))
 		return BODY_EMPTY;
 	/* yajl's lexer takes \f and \v for whitespace; RFC 8259 does not,
@@ -189,6 +221,7 @@ body_parse_replicas(
 		return BODY_SYNTAX;
 	memset(&c, 0, sizeof(c));
 	c.max = max;
+	c.allowed = allowed | BODY_K_REPLICAS;
 	if ((h = yajl_alloc(&body_callbacks, NULL, &c)) == NULL)
 		return BODY_NOMEM;
 	c.h = h;
@@ -198,8 +231,10 @@ body_parse_replicas(
 	if (st == yajl_status_ok)
 		st = yajl_complete_parse(h);
 	yajl_free(h);
-	if (c.err != BODY_OK)
+	if (c.err != BODY_OK) {
+		out->bad_key = c.out.bad_key;
 		return c.err;
+	}
 	if (st != yajl_status_ok)
 		return BODY_SYNTAX;
 	if (!c.seen_object)
@@ -209,14 +244,39 @@ body_parse_replicas(
 	 * whitespace may follow the '}'.  Found by fuzz_body.c. */
 	if (!only_space(buf + c.end, len - c.end))
 		return BODY_SYNTAX;
-	if (!c.have)
+	if ((c.out.present & BODY_K_REPLICAS) == 0) {
+		out->bad_key = BODY_K_REPLICAS;
 		return BODY_MISSING_FIELD;
-	*replicas = c.value;
+	}
+	*out = c.out;
 	return BODY_OK;
 }
 
+enum body_err
+body_parse_replicas(
+    const unsigned char *buf, size_t len, uint32_t max, uint32_t *replicas)
+{
+	struct body_write w;
+	enum body_err e = body_parse_write(buf, len, BODY_K_REPLICAS, max, &w);
+
+	if (e == BODY_OK)
+		*replicas = w.replicas;
+	return e;
+}
+
 const char *
-body_reason(enum body_err e)
+body_key_name(unsigned key)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (keys[i].bit == key)
+			return keys[i].name;
+	return "?";
+}
+
+const char *
+body_reason(enum body_err e, unsigned bad_key)
 {
 	switch (e) {
 	case BODY_OK:
@@ -235,7 +295,11 @@ body_reason(enum body_err e)
 		return "missing_field";
 	case BODY_NOT_INTEGER:
 	case BODY_RANGE:
-		return "invalid_replicas";
+		return bad_key == BODY_K_EXPECTED ? "invalid_expected_replicas"
+		                                  : "invalid_replicas";
+	case BODY_NOT_BOOLEAN:
+		return bad_key == BODY_K_SUSPENDED ? "invalid_suspended"
+		                                   : "invalid_force";
 	case BODY_NOMEM:
 		return "internal";
 	}
@@ -255,17 +319,67 @@ body_message(enum body_err e)
 	case BODY_NOT_OBJECT:
 		return "request body must be a JSON object";
 	case BODY_UNKNOWN_FIELD:
-		return "only the field \"replicas\" is allowed";
+		return "the body has a field that is not allowed";
 	case BODY_DUPLICATE_FIELD:
-		return "field \"replicas\" appears more than once";
+		return "a field appears more than once";
 	case BODY_MISSING_FIELD:
 		return "field \"replicas\" is required";
 	case BODY_NOT_INTEGER:
-		return "\"replicas\" must be an integer";
+		return "the field must be an integer";
 	case BODY_RANGE:
-		return "\"replicas\" is out of range";
+		return "the field is out of range";
+	case BODY_NOT_BOOLEAN:
+		return "the field must be true or false";
 	case BODY_NOMEM:
 		return "out of memory";
 	}
 	return "bad request";
+}
+
+void
+body_describe(enum body_err e, unsigned bad_key, unsigned allowed, uint32_t max,
+    char *buf, size_t size)
+{
+	const char *k = body_key_name(bad_key);
+	size_t i, n;
+	int w;
+
+	if (size == 0)
+		return;
+	allowed |= BODY_K_REPLICAS;
+	switch (e) {
+	case BODY_UNKNOWN_FIELD:
+		if (allowed == BODY_K_REPLICAS) {
+			snprintf(buf, size,
+			    "only the field \"replicas\" is allowed");
+			return;
+		}
+		w = snprintf(buf, size, "allowed fields:");
+		n = w < 0 ? 0 : (size_t)w;
+		for (i = 0; i < NKEYS && n < size; i++) {
+			if ((keys[i].bit & allowed) == 0)
+				continue;
+			w = snprintf(buf + n, size - n, "%s \"%s\"",
+			    n > strlen("allowed fields:") ? "," : "",
+			    keys[i].name);
+			n += w < 0 ? 0 : (size_t)w;
+		}
+		return;
+	case BODY_DUPLICATE_FIELD:
+		snprintf(buf, size, "field \"%s\" appears more than once", k);
+		return;
+	case BODY_NOT_INTEGER:
+		snprintf(buf, size, "\"%s\" must be an integer", k);
+		return;
+	case BODY_RANGE:
+		snprintf(buf, size, "\"%s\" must be an integer from 0 to %u", k,
+		    bad_key == BODY_K_EXPECTED ? PS_MAX_REPLICAS : max);
+		return;
+	case BODY_NOT_BOOLEAN:
+		snprintf(buf, size, "\"%s\" must be true or false", k);
+		return;
+	default:
+		snprintf(buf, size, "%s", body_message(e));
+		return;
+	}
 }

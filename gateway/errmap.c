@@ -41,6 +41,25 @@ errmap_code(uint16_t code, struct errmap *m)
 		*m = (struct errmap){
 		    501, "not_implemented", "not implemented yet", 0};
 		break;
+	/* Issue #14: a write's condition failed.  The answer's extra fields
+	 * (current count, resourceVersion, HPA) are api.c's. */
+	case PS_E_STALE:
+		*m = (struct errmap){412, "precondition_failed",
+		    "the deployment has changed since that resourceVersion", 0};
+		break;
+	case PS_E_EXPECTED:
+		*m = (struct errmap){409, "precondition_failed",
+		    "the deployment does not have the expected replica count",
+		    0};
+		break;
+	case PS_E_AUTOSCALED:
+		*m = (struct errmap){409, "autoscaled",
+		    "a HorizontalPodAutoscaler targets this deployment", 0};
+		break;
+	case PS_E_OUT_OF_BOUNDS:
+		*m = (struct errmap){422, "out_of_bounds",
+		    "the count is outside the deployment's min/max bounds", 0};
+		break;
 	case PS_E_INTERNAL:
 	case PS_E_PROTOCOL:
 	case PS_E_VERSION:

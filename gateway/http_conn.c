@@ -364,6 +364,8 @@ http_status_phrase(int status)
 		return "Conflict";
 	case 411:
 		return "Length Required";
+	case 412:
+		return "Precondition Failed";
 	case 413:
 		return "Content Too Large";
 	case 414:
@@ -372,6 +374,8 @@ http_status_phrase(int status)
 		return "Unsupported Media Type";
 	case 417:
 		return "Expectation Failed";
+	case 422:
+		return "Unprocessable Content";
 	case 431:
 		return "Request Header Fields Too Large";
 	case 500:

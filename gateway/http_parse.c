@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "gateway/http_parse.h"
+#include "proto-socket/ps_buf.h"
 
 static int
 is_tchar(unsigned char c)
@@ -187,6 +188,12 @@ end_field(struct http_parser *p)
 		p->has_ct = 1;
 		memcpy(p->req.content_type, v, p->value_len + 1);
 		p->req.content_type_long = p->value_long;
+	} else if (strcmp(p->name, "if-match") == 0) {
+		if (p->req.has_if_match)
+			return bad(p, "more than one If-Match");
+		p->req.has_if_match = 1;
+		memcpy(p->req.if_match, v, p->value_len + 1);
+		p->req.if_match_long = p->value_long;
 	} else if (strcmp(p->name, "connection") == 0)
 		/* A long value is judged by its first bytes. */
 		connection_tokens(p, v);
@@ -350,6 +357,11 @@ head_byte(struct http_parser *p, unsigned char c)
 	case HP_S_NAME:
 		if (c == ':') {
 			p->st = HP_S_VALUE;
+			/* If-Match alone gets room for a whole entity-tag. */
+			p->value_cap = !p->name_long && p->name_len == 8 &&
+			        memcmp(p->name, "if-match", 8) == 0
+			    ? HTTP_PARSE_IF_MATCH_MAX
+			    : HTTP_PARSE_VALUE_MAX;
 			return HP_MORE;
 		}
 		if (!is_tchar(c))
@@ -365,7 +377,7 @@ head_byte(struct http_parser *p, unsigned char c)
 			return bad(p, "invalid character in header field");
 		if (p->value_len == 0 && (c == ' ' || c == '\t'))
 			return HP_MORE; /* leading whitespace */
-		if (p->value_len == HTTP_PARSE_VALUE_MAX)
+		if (p->value_len >= p->value_cap)
 			p->value_long = 1;
 		else
 			p->value[p->value_len++] = (char)c;
@@ -470,6 +482,65 @@ http_parse(struct http_parser *p, const unsigned char *data, size_t n,
 	}
 	*used = i;
 	return HP_MORE;
+}
+
+/* RFC 9110 etagc: %x21 / %x23-7E / obs-text. */
+static int
+is_etagc(unsigned char c)
+{
+	return c == 0x21 || (c >= 0x23 && c != 0x7f);
+}
+
+/* Optional whitespace, then a comma: the start of a second element. */
+static int
+list_follows(const char *s)
+{
+	s += strspn(s, " \t");
+	return *s == ',';
+}
+
+enum http_if_match
+http_parse_if_match(const struct http_parse_req *r, char rv[PS_MAX_RV + 1])
+{
+	const char *v = r->if_match, *open, *close;
+	int weak = 0;
+	size_t n;
+
+	rv[0] = '\0';
+	if (!r->has_if_match)
+		return HIM_NONE;
+	/* The first bytes say whether a second element started. */
+	if (r->if_match_long) {
+		open = strchr(v, '"');
+		close = open != NULL ? strchr(open + 1, '"') : NULL;
+		if ((close != NULL && list_follows(close + 1)) ||
+		    (v[0] == '*' && list_follows(v + 1)))
+			return HIM_LIST;
+		return HIM_MALFORMED;
+	}
+	if (v[0] == '*')
+		return v[1] == '\0'       ? HIM_ANY
+		    : list_follows(v + 1) ? HIM_LIST
+		                          : HIM_MALFORMED;
+	if (v[0] == 'W' && v[1] == '/') {
+		weak = 1;
+		v += 2;
+	}
+	if (v[0] != '"')
+		return HIM_MALFORMED;
+	for (n = 1; v[n] != '\0' && v[n] != '"'; n++)
+		if (!is_etagc((unsigned char)v[n]))
+			return HIM_MALFORMED;
+	if (v[n] != '"')
+		return HIM_MALFORMED;
+	if (v[n + 1] != '\0')
+		return list_follows(v + n + 1) ? HIM_LIST : HIM_MALFORMED;
+	n--; /* the opaque part, without its quotes */
+	if (n > PS_MAX_RV || ps_valid_str(PS_STR_RV, v + 1, n) != PS_OK)
+		return HIM_MALFORMED;
+	memcpy(rv, v + 1, n);
+	rv[n] = '\0';
+	return weak ? HIM_WEAK : HIM_STRONG;
 }
 
 const char *

@@ -18,7 +18,10 @@
  *
  * Of the header fields only those that frame the request or that the
  * gateway acts on are kept: Content-Length, Transfer-Encoding, Expect,
- * Connection and Content-Type.  Others are checked and skipped.
+ * Connection, Content-Type and If-Match (issue #14; its own buffer, sized
+ * for one entity-tag holding a resourceVersion).  Others are checked and
+ * skipped.  A second Content-Length, Transfer-Encoding, Expect,
+ * Content-Type or If-Match field is refused (400).
  */
 #ifndef GW_HTTP_PARSE_H
 #define GW_HTTP_PARSE_H
@@ -27,6 +30,7 @@
 #include <stdint.h>
 
 #include "gateway/gw_limits.h"
+#include "proto-socket/ps.h"
 
 struct http_parse_limits {
 	size_t max_head;     /* request line + header fields bytes */
@@ -80,6 +84,13 @@ enum http_parse_event {
 	64 /* longest value of such a field we look at; longer ones \
 	      are still checked, and count as not matching */
 
+/*
+ * If-Match holds one entity-tag: optional W/, a quoted resourceVersion of
+ * up to PS_MAX_RV bytes, and a few bytes of slack so that a second tag
+ * starting right after is still seen as a list, not as "too long".
+ */
+#define HTTP_PARSE_IF_MATCH_MAX (PS_MAX_RV + 8)
+
 /* The request head, valid from HP_HEAD until the next request starts. */
 struct http_parse_req {
 	char method[8]; /* NUL-terminated */
@@ -92,6 +103,9 @@ struct http_parse_req {
 	int expect_continue; /* HTTP/1.1, a body, Expect: 100-continue */
 	char content_type[HTTP_PARSE_VALUE_MAX + 1]; /* "" when absent */
 	int content_type_long; /* longer than HTTP_PARSE_VALUE_MAX */
+	int has_if_match;      /* an If-Match field was sent */
+	char if_match[HTTP_PARSE_IF_MATCH_MAX + 1]; /* its first bytes */
+	int if_match_long; /* longer than HTTP_PARSE_IF_MATCH_MAX */
 };
 
 struct http_parser {
@@ -109,8 +123,9 @@ struct http_parser {
 	char name[HTTP_PARSE_NAME_MAX];
 	size_t name_len;
 	int name_long;
-	char value[HTTP_PARSE_VALUE_MAX + 1];
+	char value[HTTP_PARSE_IF_MATCH_MAX + 1]; /* >= HTTP_PARSE_VALUE_MAX */
 	size_t value_len;
+	size_t value_cap; /* this field's: HTTP_PARSE_VALUE_MAX or If-Match's */
 	int value_long;
 	int bodyless; /* HEAD / TRACE */
 	int has_cl, has_te, has_expect, has_ct, conn_close, conn_keep;
@@ -133,6 +148,25 @@ void http_parse_init(
 enum http_parse_event http_parse(struct http_parser *p,
     const unsigned char *data, size_t n, size_t *used,
     const unsigned char **body, size_t *body_len);
+
+/* What an If-Match field says (RFC 9110 §13.1.1). */
+enum http_if_match {
+	HIM_NONE = 0,  /* no If-Match field */
+	HIM_ANY,       /* "*": any current representation */
+	HIM_STRONG,    /* one strong entity-tag: `rv` holds its opaque part */
+	HIM_WEAK,      /* one weak tag W/"...": never matches If-Match */
+	HIM_LIST,      /* more than one entity-tag (or "*" and more) */
+	HIM_MALFORMED, /* not an entity-tag, or its value is not a valid
+	                  resourceVersion (PROTOCOL.md §4 `rv`), or too long */
+};
+
+/*
+ * Judges the request's If-Match (`r->if_match`).  For HIM_STRONG and
+ * HIM_WEAK `rv` (PS_MAX_RV + 1 bytes) receives the tag's value; it is
+ * a valid PS_STR_RV.  Pure.
+ */
+enum http_if_match http_parse_if_match(
+    const struct http_parse_req *r, char rv[PS_MAX_RV + 1]);
 
 /* The request being read, for the access log of a refusal ("-"). */
 const char *http_parse_method(const struct http_parser *p);

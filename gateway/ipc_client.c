@@ -45,6 +45,7 @@ enum ipcc_state { IPCC_S_IDLE, IPCC_S_WAIT, IPCC_S_HELLO, IPCC_S_READY };
 struct item_off {
 	size_t off;
 	uint32_t replicas;
+	uint8_t state;
 };
 
 struct ipcc_req {
@@ -339,7 +340,8 @@ handle_hello(struct ipcc *c, const struct ps_frame *f)
 }
 
 static int
-arena_add(struct ipcc_req *r, const char *name, uint32_t replicas)
+arena_add(
+    struct ipcc_req *r, const char *name, uint32_t replicas, uint8_t state)
 {
 	size_t len = strlen(name) + 1, cap;
 	void *p;
@@ -364,6 +366,7 @@ arena_add(struct ipcc_req *r, const char *name, uint32_t replicas)
 	memcpy(r->arena + r->arena_len, name, len);
 	r->items[r->nitems].off = r->arena_len;
 	r->items[r->nitems].replicas = replicas;
+	r->items[r->nitems].state = state;
 	r->nitems++;
 	r->arena_len += len;
 	return 0;
@@ -388,6 +391,7 @@ take_list_frame(struct ipcc_req *r, const struct ps_frame *f, int *rc)
 		if (ps_type_info(r->type)->ans == PS_ANS_NAMES) {
 			more = ps_codec_list_next_name(&d, name);
 			pin.replicas = 0;
+			pin.state = PS_PIN_ACTIVE;
 		} else {
 			more = ps_codec_list_next_pin(&d, &pin);
 			memcpy(name, pin.name, sizeof(name));
@@ -399,7 +403,8 @@ take_list_frame(struct ipcc_req *r, const struct ps_frame *f, int *rc)
 		if (more == 0)
 			return 0;
 		/* An abandoned request still validates, but keeps nothing. */
-		if (r->cb != NULL && arena_add(r, name, pin.replicas) != 0)
+		if (r->cb != NULL &&
+		    arena_add(r, name, pin.replicas, pin.state) != 0)
 			return -2;
 		if (r->cb == NULL)
 			r->nitems++; /* count only, for the total bound */
@@ -424,6 +429,7 @@ finish_list(struct ipcc_req *r)
 		for (i = 0; i < r->nitems; i++) {
 			items[i].name = r->arena + r->items[i].off;
 			items[i].replicas = r->items[i].replicas;
+			items[i].state = r->items[i].state;
 		}
 	}
 	a.items = items;
@@ -922,6 +928,17 @@ encode_call(const struct ipcc_call *call, uint32_t id, uint8_t *out, size_t cap,
 		memcpy(wr.name, call->name, strlen(call->name));
 		memcpy(wr.identity, call->identity, strlen(call->identity));
 		wr.replicas = call->replicas;
+		if (call->opts != NULL) {
+			wr.flags = call->opts->flags;
+			wr.expected = call->opts->expected;
+			if (call->opts->if_match != NULL) {
+				if (strlen(call->opts->if_match) >=
+				    sizeof(wr.if_match))
+					return PS_ERR_STR_LEN;
+				memcpy(wr.if_match, call->opts->if_match,
+				    strlen(call->opts->if_match));
+			}
+		}
 		return ps_codec_encode_write_req(
 		    out, cap, call->type, id, &wr, len);
 	case PS_REQ_NONE:

@@ -40,6 +40,7 @@ enum ipcc_status {
 struct ipcc_item {
 	const char *name;
 	uint32_t replicas; /* PIN_LIST only */
+	uint8_t state;     /* PIN_LIST only: enum ps_pin_state */
 };
 
 /* Borrowed by the callback; nothing in it outlives the call. */
@@ -70,12 +71,25 @@ struct ipcc_config {
 	int backoff_max_ms;
 };
 
+/*
+ * A write's conditions and mode (struct ps_write_req's flags, expected and
+ * if_match).  The codec refuses what does not fit the type (PS_W_SUSPEND
+ * on SCALE, anything but PS_W_DRY_RUN or an If-Match on PIN_DELETE): the
+ * API checks first, so a refusal here is a bug and answers 500.
+ */
+struct ipcc_write_opts {
+	uint8_t flags;        /* PS_W_* */
+	uint32_t expected;    /* with PS_W_EXPECTED */
+	const char *if_match; /* NULL or "": no resourceVersion condition */
+};
+
 /* What to ask.  Unused fields are ignored for the type. */
 struct ipcc_call {
-	uint16_t type;        /* PS_T_LIST .. PS_T_METRICS */
-	const char *name;     /* GET, SCALE, PIN_GET/PUT/DELETE */
-	uint32_t replicas;    /* SCALE, PIN_PUT */
-	const char *identity; /* SCALE, PIN_PUT, PIN_DELETE */
+	uint16_t type;                      /* PS_T_LIST .. PS_T_METRICS */
+	const char *name;                   /* GET, SCALE, PIN_GET/PUT/DELETE */
+	uint32_t replicas;                  /* SCALE, PIN_PUT */
+	const char *identity;               /* SCALE, PIN_PUT, PIN_DELETE */
+	const struct ipcc_write_opts *opts; /* writes; NULL: none */
 };
 
 struct ipcc *ipcc_new(struct event_base *base, const struct ipcc_config *cfg);
@@ -110,12 +124,15 @@ void ipcc_cancel(struct ipcc_req *r);
  * the call filled in, so the same rules hold.  The wire facts of each type
  * (body shapes, limits) are in proto-socket/ps.c's table.
  */
-#define IPCC_CALL(c, t, n, rep, id, cb, arg, out)  \
-	ipcc_submit((c),                           \
-	    &(const struct ipcc_call){.type = (t), \
-	        .name = (n),                       \
-	        .replicas = (rep),                 \
-	        .identity = (id)},                 \
+#define IPCC_CALL(c, t, n, rep, id, cb, arg, out) \
+	IPCC_WCALL(c, t, n, rep, id, NULL, cb, arg, out)
+#define IPCC_WCALL(c, t, n, rep, id, o, cb, arg, out) \
+	ipcc_submit((c),                              \
+	    &(const struct ipcc_call){.type = (t),    \
+	        .name = (n),                          \
+	        .replicas = (rep),                    \
+	        .identity = (id),                     \
+	        .opts = (o)},                         \
 	    (cb), (arg), (out))
 
 static inline enum ipcc_status
@@ -133,9 +150,11 @@ ipcc_get(struct ipcc *c, const char *name, ipcc_cb cb, void *arg,
 
 static inline enum ipcc_status
 ipcc_scale(struct ipcc *c, const char *name, uint32_t replicas,
-    const char *identity, ipcc_cb cb, void *arg, struct ipcc_req **out)
+    const char *identity, const struct ipcc_write_opts *opts, ipcc_cb cb,
+    void *arg, struct ipcc_req **out)
 {
-	return IPCC_CALL(c, PS_T_SCALE, name, replicas, identity, cb, arg, out);
+	return IPCC_WCALL(
+	    c, PS_T_SCALE, name, replicas, identity, opts, cb, arg, out);
 }
 
 static inline enum ipcc_status
@@ -165,17 +184,21 @@ ipcc_pin_get(struct ipcc *c, const char *name, ipcc_cb cb, void *arg,
 
 static inline enum ipcc_status
 ipcc_pin_put(struct ipcc *c, const char *name, uint32_t replicas,
-    const char *identity, ipcc_cb cb, void *arg, struct ipcc_req **out)
+    const char *identity, const struct ipcc_write_opts *opts, ipcc_cb cb,
+    void *arg, struct ipcc_req **out)
 {
-	return IPCC_CALL(
-	    c, PS_T_PIN_PUT, name, replicas, identity, cb, arg, out);
+	return IPCC_WCALL(
+	    c, PS_T_PIN_PUT, name, replicas, identity, opts, cb, arg, out);
 }
 
+/* `opts`: only PS_W_DRY_RUN (a removal has no count or version). */
 static inline enum ipcc_status
 ipcc_pin_delete(struct ipcc *c, const char *name, const char *identity,
-    ipcc_cb cb, void *arg, struct ipcc_req **out)
+    const struct ipcc_write_opts *opts, ipcc_cb cb, void *arg,
+    struct ipcc_req **out)
 {
-	return IPCC_CALL(c, PS_T_PIN_DELETE, name, 0, identity, cb, arg, out);
+	return IPCC_WCALL(
+	    c, PS_T_PIN_DELETE, name, 0, identity, opts, cb, arg, out);
 }
 
 #endif /* GW_IPC_CLIENT_H */

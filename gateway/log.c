@@ -454,18 +454,26 @@ log_access(const struct log_access *a)
 }
 
 void
-log_audit(const char *identity, const char *action, const char *name,
-    long replicas, const char *outcome)
+log_audit(const struct log_audit *a)
 {
-	struct log_field f[5];
+	struct log_field f[10];
 	size_t n = 0;
 
 	if (!log_enabled(LOG_LVL_INFO))
 		return;
-	f[n++] = (struct log_field){"identity", identity, 0};
-	f[n++] = (struct log_field){"action", action, 0};
-	f[n++] = (struct log_field){"deployment", name, 0};
-	f[n++] = (struct log_field){"replicas", NULL, replicas};
-	f[n++] = (struct log_field){"outcome", outcome, 0};
+	f[n++] = (struct log_field){"identity", a->identity, 0};
+	f[n++] = (struct log_field){"action", a->action, 0};
+	f[n++] = (struct log_field){"deployment", a->name, 0};
+	f[n++] = (struct log_field){"replicas", NULL, a->replicas};
+	f[n++] = (struct log_field){"outcome", a->outcome, 0};
+	/* The mode and the conditions decide what "ok" meant. */
+	f[n++] = (struct log_field){"dry_run", NULL, a->dry_run != 0};
+	f[n++] = (struct log_field){"force", NULL, a->force != 0};
+	if (a->suspended >= 0)
+		f[n++] = (struct log_field){"suspended", NULL, a->suspended};
+	if (a->expected >= 0)
+		f[n++] = (struct log_field){"expected", NULL, a->expected};
+	if (a->if_match != NULL && a->if_match[0] != '\0')
+		f[n++] = (struct log_field){"if_match", a->if_match, 0};
 	emit_line(LOG_LVL_INFO, "audit", f, n, 0);
 }

@@ -84,9 +84,22 @@ void log_flush(void);
 
 /*
  * An audit line for a write the gateway forwarded (identity, deployment,
- * action, outcome); the core keeps the authoritative audit log.
+ * action, count, outcome, and since issue #14 the write's mode and
+ * conditions); the core keeps the authoritative audit log.  Strings are
+ * borrowed; identity and if_match are already printable ASCII.
  */
-void log_audit(const char *identity, const char *action, const char *name,
-    long replicas, const char *outcome);
+struct log_audit {
+	const char *identity;
+	const char *action; /* "scale", "pin", "unpin" */
+	const char *name;
+	long replicas;
+	const char *outcome; /* "ok" or the error's name */
+	int dry_run;
+	int force;
+	int suspended;        /* -1: not a pin */
+	long expected;        /* -1: no expectedReplicas */
+	const char *if_match; /* NULL or "": none; "*" for If-Match: * */
+};
+void log_audit(const struct log_audit *a);
 
 #endif /* GW_LOG_H */

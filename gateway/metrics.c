@@ -8,8 +8,8 @@
 
 #include "gateway/metrics.h"
 
-static const int codes[] = {200, 400, 401, 403, 404, 405, 409, 411, 413, 414,
-    415, 417, 431, 500, 501, 502, 503, 504, 505};
+static const int codes[] = {200, 400, 401, 403, 404, 405, 409, 411, 412, 413,
+    414, 415, 417, 422, 431, 500, 501, 502, 503, 504, 505};
 #define NCODES (sizeof(codes) / sizeof(codes[0]))
 
 /* Latency buckets in seconds, as microseconds. */

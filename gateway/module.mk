@@ -53,12 +53,13 @@ COMPONENT_TESTS += $(sort $(wildcard tests/component/gateway_*_test.sh))
 # libgateway.a's ipc_client.o is not linked).
 ifeq ($(FUZZ),1)
 GW_FUZZERS := $(BUILD)/fuzz/fuzz_http_parse $(BUILD)/fuzz/fuzz_body \
-              $(BUILD)/fuzz/fuzz_gateway_conn
+              $(BUILD)/fuzz/fuzz_gateway_conn $(BUILD)/fuzz/fuzz_query
 FUZZERS    += $(GW_FUZZERS)
 
 $(call obj,tests/fuzz/fuzz_gateway_conn.c): MOD_CFLAGS := $(CFLAGS_EVENT) $(CFLAGS_YAJL)
 
-$(BUILD)/fuzz/fuzz_http_parse: $(BUILD)/obj/tests/fuzz/fuzz_http_parse.o $(GW_LIB)
+# http_parse.o checks If-Match's resourceVersion with proto-socket's rules.
+$(BUILD)/fuzz/fuzz_http_parse: $(BUILD)/obj/tests/fuzz/fuzz_http_parse.o $(GW_LIB) $(PS_LIB)
 	$(Q)mkdir -p $(@D)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^
@@ -68,6 +69,12 @@ $(BUILD)/fuzz/fuzz_body: $(BUILD)/obj/tests/fuzz/fuzz_body.o $(GW_LIB)
 	$(Q)mkdir -p $(@D)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS_YAJL)
+
+# The write routes' query string parser alone (query.o needs nothing).
+$(BUILD)/fuzz/fuzz_query: $(BUILD)/obj/tests/fuzz/fuzz_query.o $(GW_LIB)
+	$(Q)mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^
 
 $(BUILD)/fuzz/fuzz_gateway_conn: $(BUILD)/obj/tests/fuzz/fuzz_gateway_conn.o $(GW_LIB) $(PS_LIB)
 	$(Q)mkdir -p $(@D)

@@ -150,9 +150,8 @@ reply_json(struct reply_ctx *rc, int status, yajl_gen g, const char *reason,
 		yajl_gen_free(g);
 }
 
-/* The error body of reply_error; NULL on allocation failure. */
-static yajl_gen
-error_body(const char *reason, const char *message)
+yajl_gen
+reply_error_gen(const char *reason, const char *message)
 {
 	yajl_gen g = reply_gen_new();
 
@@ -161,7 +160,17 @@ error_body(const char *reason, const char *message)
 	yajl_gen_map_open(g);
 	reply_gen_kv_str(g, "error", reason);
 	reply_gen_kv_str(g, "message", message);
-	yajl_gen_map_close(g);
+	return g;
+}
+
+/* The error body of reply_error; NULL on allocation failure. */
+static yajl_gen
+error_body(const char *reason, const char *message)
+{
+	yajl_gen g = reply_error_gen(reason, message);
+
+	if (g != NULL)
+		yajl_gen_map_close(g);
 	return g;
 }
 

@@ -52,6 +52,13 @@ void reply_gen_kv_bool(yajl_gen g, const char *k, int v);
  */
 void reply_json(struct reply_ctx *rc, int status, yajl_gen g,
     const char *reason, const char *extra_name, const char *extra_value);
+/*
+ * The error body's start, {"error":reason,"message":message, left open
+ * for fields of the error's own (issue #14: currentReplicas, ...); the
+ * caller closes the map and sends it with reply_json().  NULL on
+ * allocation failure.
+ */
+yajl_gen reply_error_gen(const char *reason, const char *message);
 /* Sends the error body. */
 void reply_error(struct reply_ctx *rc, int status, const char *reason,
     const char *message, const char *extra_name, const char *extra_value);

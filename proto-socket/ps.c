@@ -8,12 +8,11 @@
 #include "proto-socket/ps.h"
 
 /* Request body maxima: PROTOCOL.md §3, derived from the field limits. */
-#define STR(max)     (2 + (max))
-#define BODY_NAME    STR(PS_MAX_NAME)
+#define STR(max)  (2 + (max))
+#define BODY_NAME STR(PS_MAX_NAME)
 /* name, replicas, identity, flags, expected, if_match */
-#define BODY_WRITE                                                   \
-	(STR(PS_MAX_NAME) + 4 + STR(PS_MAX_IDENTITY) + 1 + 4 +       \
-	    STR(PS_MAX_RV))
+#define BODY_WRITE \
+	(STR(PS_MAX_NAME) + 4 + STR(PS_MAX_IDENTITY) + 1 + 4 + STR(PS_MAX_RV))
 /* name, identity, flags */
 #define BODY_PIN_DEL (STR(PS_MAX_NAME) + STR(PS_MAX_IDENTITY) + 1)
 

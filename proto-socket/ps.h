@@ -78,21 +78,21 @@ enum ps_pin_state {
 
 /* Error codes carried in an error answer; the gateway maps them to HTTP. */
 enum ps_code {
-	PS_E_NOT_FOUND = 1,    /* no such deployment / pin        404 */
-	PS_E_INVALID = 2,      /* a field is out of range          400 */
-	PS_E_CONFLICT = 3,     /* the API reported a conflict      409 */
-	PS_E_UNAVAILABLE = 4,  /* not synced, API down, draining   503 */
-	PS_E_FORBIDDEN = 5,    /* the cluster refused our token    502 */
-	PS_E_TIMEOUT = 6,      /* the API did not answer in time   504 */
-	PS_E_INTERNAL = 7,     /* a bug or resource failure        500 */
-	PS_E_PROTOCOL = 8,     /* the peer broke this protocol     500 */
-	PS_E_VERSION = 9,      /* no common protocol version       500 */
-	PS_E_BUSY = 10,        /* too many requests in flight      503 */
-	PS_E_API = 11,         /* the API answered unexpectedly    502 */
-	PS_E_UNSUPPORTED = 12, /* the core does not offer this yet 501 */
-	PS_E_STALE = 13,       /* If-Match: the object has changed 412 */
-	PS_E_EXPECTED = 14,    /* expected count differs (current)  409 */
-	PS_E_AUTOSCALED = 15,  /* an HPA targets it (ref: the HPA)  409 */
+	PS_E_NOT_FOUND = 1,      /* no such deployment / pin        404 */
+	PS_E_INVALID = 2,        /* a field is out of range          400 */
+	PS_E_CONFLICT = 3,       /* the API reported a conflict      409 */
+	PS_E_UNAVAILABLE = 4,    /* not synced, API down, draining   503 */
+	PS_E_FORBIDDEN = 5,      /* the cluster refused our token    502 */
+	PS_E_TIMEOUT = 6,        /* the API did not answer in time   504 */
+	PS_E_INTERNAL = 7,       /* a bug or resource failure        500 */
+	PS_E_PROTOCOL = 8,       /* the peer broke this protocol     500 */
+	PS_E_VERSION = 9,        /* no common protocol version       500 */
+	PS_E_BUSY = 10,          /* too many requests in flight      503 */
+	PS_E_API = 11,           /* the API answered unexpectedly    502 */
+	PS_E_UNSUPPORTED = 12,   /* the core does not offer this yet 501 */
+	PS_E_STALE = 13,         /* If-Match: the object has changed 412 */
+	PS_E_EXPECTED = 14,      /* expected count differs (current)  409 */
+	PS_E_AUTOSCALED = 15,    /* an HPA targets it (ref: the HPA)  409 */
 	PS_E_OUT_OF_BOUNDS = 16, /* outside its min/max annotations 422 */
 	PS_E_MAX = PS_E_OUT_OF_BOUNDS
 };

@@ -296,7 +296,8 @@ ps_valid_str(enum ps_str_kind kind, const char *s, size_t len)
 	case PS_STR_MESSAGE:
 		return valid_ascii(s, len, 0x20, 0, PS_MAX_MESSAGE);
 	case PS_STR_OPT_RV:
-		return len == 0 ? PS_OK : valid_ascii(s, len, 0x21, 1, PS_MAX_RV);
+		return len == 0 ? PS_OK
+		                : valid_ascii(s, len, 0x21, 1, PS_MAX_RV);
 	case PS_STR_OPT_NAME:
 		return len == 0 ? PS_OK : ps_valid_name(s, len);
 	case PS_STR_REF:

@@ -352,8 +352,7 @@ deployment_extras_ok(const struct ps_deployment *m)
 {
 	if (m->pin_state > PS_PIN_STATE_MAX ||
 	    (!m->pinned && m->pin_state != PS_PIN_ACTIVE) ||
-	    (m->bounds & ~PS_B_ALL) != 0 ||
-	    m->min_replicas > PS_MAX_REPLICAS ||
+	    (m->bounds & ~PS_B_ALL) != 0 || m->min_replicas > PS_MAX_REPLICAS ||
 	    m->max_replicas > PS_MAX_REPLICAS)
 		return 0;
 	if (((m->bounds & PS_B_MIN) == 0 && m->min_replicas != 0) ||
@@ -573,8 +572,8 @@ ps_codec_decode_error(const struct ps_frame *f, struct ps_error *m)
 	ps_rbuf_init(&r, f->body, f->body_len);
 	if ((rc = ps_rbuf_u16(&r, &m->code)) != PS_OK ||
 	    (rc = ps_rbuf_u32(&r, &m->retry_after)) != PS_OK ||
-	    (rc = ps_rbuf_str(
-	         &r, PS_STR_MESSAGE, m->message, sizeof(m->message))) != PS_OK ||
+	    (rc = ps_rbuf_str(&r, PS_STR_MESSAGE, m->message,
+	         sizeof(m->message))) != PS_OK ||
 	    (rc = u32_count(&r, &m->current)) != PS_OK ||
 	    (rc = ps_rbuf_str(&r, PS_STR_REF, m->ref, sizeof(m->ref))) != PS_OK)
 		return rc;
@@ -643,8 +642,8 @@ ps_codec_list_add_pin(struct ps_list_enc *e, const struct ps_pin *pin)
 		return PS_ERR_TYPE;
 	if ((rc = ps_valid_name(pin->name, len)) != PS_OK)
 		return rc;
-	if (pin->replicas > PS_MAX_REPLICAS ||
-	    pin->state > PS_PIN_STATE_MAX || pin->dry_run != 0)
+	if (pin->replicas > PS_MAX_REPLICAS || pin->state > PS_PIN_STATE_MAX ||
+	    pin->dry_run != 0)
 		return PS_ERR_RANGE;
 	if ((rc = list_room(e, 2 + len + 4 + 1)) != PS_OK)
 		return rc;

@@ -66,8 +66,8 @@ struct ps_deployment {
 	char autoscaler[PS_MAX_NAME + 1]; /* the HPA targeting it, or "" */
 };
 
-#define PS_B_MIN 0x01u
-#define PS_B_MAX 0x02u
+#define PS_B_MIN     0x01u
+#define PS_B_MAX     0x02u
 /* The annotations are present but not valid counts: writes are refused. */
 #define PS_B_INVALID 0x04u
 #define PS_B_ALL     0x07u

@@ -88,7 +88,7 @@ negative|{"replicas":-1}|400
 int32 max + 1|{"replicas":2147483648}|400
 huge|{"replicas":99999999999999999999999}|400
 duplicate key|{"replicas":1,"replicas":2}|400
-unknown field|{"replicas":1,"force":true}|400
+unknown field|{"replicas":1,"dryRun":true}|400
 trailing garbage|{"replicas":1} x|400
 array|[1]|400
 nested|{"replicas":{"n":1}}|400
@@ -101,7 +101,7 @@ expect_eq "bad UTF-8 400" "$(gw_post frontend @"$T/badutf8.json")" 400
 body=$(gw_curl client -X POST -H 'Content-Type: application/json' \
     -d '{"replicas":1,"x":1}' "$URL/api/v1/deployments/frontend/replicas")
 expect_eq "unknown field body" "$body" \
-    '{"error":"unknown_field","message":"only the field \"replicas\" is allowed"}'
+    '{"error":"unknown_field","message":"allowed fields: \"replicas\", \"expectedReplicas\", \"force\""}'
 expect_eq "rejected bodies never reach the core" \
     "$(wc -l <"$T/writes.log")" "$before"
 expect_eq "int32 max accepted" "$(gw_post worker '{"replicas":2147483647}')" 200
@@ -120,9 +120,9 @@ gw_control ""
 expect_eq "pin put 200" "$(gw_code -X PUT -H 'Content-Type: application/json' \
     -d '{"replicas":2}' "$URL/api/v1/deployments/orders/pin")" 200
 expect_match "pin get" "$(gw_curl client "$URL/api/v1/deployments/orders/pin")" \
-    '^\{"name":"orders","replicas":2\}$'
+    '^\{"name":"orders","replicas":2,"suspended":false\}$'
 expect_match "pins list" "$(gw_curl client "$URL/api/v1/pins")" \
-    '^\{"pins":\[\{"name":"orders","replicas":2\}\]\}$'
+    '^\{"pins":\[\{"name":"orders","replicas":2,"suspended":false\}\]\}$'
 expect_match "get shows pinned" \
     "$(gw_curl client "$URL/api/v1/deployments/orders/replicas")" '"pinned":2'
 expect_eq "pin delete 200" \

@@ -17,6 +17,18 @@
  *   - an accepted body is refused with any byte of garbage after it, and
  *     its value is accepted at max = value and refused at value - 1;
  *   - every result has a non-empty reason and message.
+ * And for the write bodies of issue #14 (body_parse_write with the keys of
+ * POST replicas and of PUT pin), on the same input:
+ *   - a body the replicas-only parser accepts is accepted with either key
+ *     set, with the same count and nothing else present;
+ *   - a body accepted with the scale keys is accepted with the pin keys
+ *     with the same result; one accepted with the pin keys is accepted
+ *     with the scale keys exactly when it has no "suspended";
+ *   - the values are in range (replicas <= max, expectedReplicas <=
+ *     PS_MAX_REPLICAS, booleans 0/1), absent keys read 0;
+ *   - a typed error names one key the route allows; every result has a
+ *     reason and a described message; an accepted body is refused with
+ *     garbage after it.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -24,6 +36,7 @@
 #include <string.h>
 
 #include "gateway/body.h"
+#include "proto-socket/ps.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -163,13 +176,86 @@ parse(const unsigned char *buf, size_t len, uint32_t max, uint32_t *v)
 	e = body_parse_replicas(in, len, max, v);
 	free(in);
 	CHECK(e >= BODY_OK && e <= BODY_NOMEM && e != BODY_NOMEM);
-	CHECK(body_reason(e) != NULL && body_reason(e)[0] != '\0');
+	CHECK(body_reason(e, 0) != NULL && body_reason(e, 0)[0] != '\0');
 	CHECK(body_message(e) != NULL && body_message(e)[0] != '\0');
 	if (e == BODY_OK)
 		CHECK(*v <= max);
 	else
 		CHECK(*v == SENTINEL);
 	return e;
+}
+
+/* body_parse_write on an exactly-sized heap copy, and its invariants. */
+static enum body_err
+parse_write(const unsigned char *buf, size_t len, unsigned keys, uint32_t max,
+    struct body_write *w)
+{
+	unsigned char *in = malloc(len != 0 ? len : 1);
+	enum body_err e;
+	char msg[160];
+
+	if (in == NULL)
+		abort();
+	memcpy(in, buf, len);
+	e = body_parse_write(in, len, keys, max, w);
+	free(in);
+	CHECK(e >= BODY_OK && e < BODY_NOMEM);
+	CHECK(body_reason(e, w->bad_key)[0] != '\0');
+	body_describe(e, w->bad_key, keys, max, msg, sizeof(msg));
+	CHECK(msg[0] != '\0' && strlen(msg) < sizeof(msg));
+	if (e == BODY_NOT_INTEGER || e == BODY_RANGE || e == BODY_NOT_BOOLEAN ||
+	    e == BODY_DUPLICATE_FIELD || e == BODY_MISSING_FIELD)
+		CHECK(w->bad_key != 0 && (w->bad_key & (w->bad_key - 1)) == 0 &&
+		    (w->bad_key & (keys | BODY_K_REPLICAS)) != 0);
+	if (e != BODY_OK)
+		return e;
+	CHECK((w->present & BODY_K_REPLICAS) != 0);
+	CHECK((w->present & ~(keys | BODY_K_REPLICAS)) == 0);
+	CHECK(w->replicas <= max);
+	CHECK(w->expected <= PS_MAX_REPLICAS);
+	CHECK(w->force == 0 || w->force == 1);
+	CHECK(w->suspended == 0 || w->suspended == 1);
+	if ((w->present & BODY_K_EXPECTED) == 0)
+		CHECK(w->expected == 0);
+	if ((w->present & BODY_K_FORCE) == 0)
+		CHECK(w->force == 0);
+	if ((w->present & BODY_K_SUSPENDED) == 0)
+		CHECK(w->suspended == 0);
+	return e;
+}
+
+static void
+check_write_modes(const unsigned char *data, size_t size, uint32_t max,
+    enum body_err e1, uint32_t v1)
+{
+	struct body_write ws, wp, tmp;
+	enum body_err es, ep;
+	unsigned char *more;
+
+	es = parse_write(data, size, BODY_KEYS_SCALE, max, &ws);
+	ep = parse_write(data, size, BODY_KEYS_PIN, max, &wp);
+	CHECK((es == BODY_EMPTY) == (e1 == BODY_EMPTY));
+	CHECK((ep == BODY_EMPTY) == (e1 == BODY_EMPTY));
+	if (e1 == BODY_OK) {
+		CHECK(es == BODY_OK && ep == BODY_OK);
+		CHECK(ws.present == BODY_K_REPLICAS && ws.replicas == v1);
+		CHECK(wp.present == BODY_K_REPLICAS && wp.replicas == v1);
+	}
+	if (es == BODY_OK)
+		CHECK(ep == BODY_OK && memcmp(&ws, &wp, sizeof(ws)) == 0);
+	if (ep == BODY_OK) {
+		if (wp.present & BODY_K_SUSPENDED)
+			CHECK(es == BODY_UNKNOWN_FIELD);
+		else
+			CHECK(es == BODY_OK);
+		if ((more = malloc(size + 1)) == NULL)
+			abort();
+		memcpy(more, data, size);
+		more[size] = 'x';
+		CHECK(parse_write(more, size + 1, BODY_KEYS_PIN, max, &tmp) ==
+		    BODY_SYNTAX);
+		free(more);
+	}
 }
 
 int
@@ -194,6 +280,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	e = parse(data, size, max, &v);
+	check_write_modes(data, size, max, e, v);
 	s = strict_parse(data, size, max, &sv);
 	CHECK((e == BODY_OK) == (s == S_OK));
 	CHECK((e == BODY_EMPTY) == (s == S_EMPTY));

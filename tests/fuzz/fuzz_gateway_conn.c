@@ -126,7 +126,7 @@ static void
 answer(struct ipcc_req *r)
 {
 	static const struct ipcc_item items[] = {
-	    {"frontend", 3}, {"orders", 2}};
+	    {"frontend", 3, PS_PIN_ACTIVE}, {"orders", 2, PS_PIN_AUTOSCALED}};
 	struct ipcc_answer a;
 	unsigned pick = next_rand() % 8;
 
@@ -137,6 +137,10 @@ answer(struct ipcc_req *r)
 		a.err.code = (uint16_t)(1 + next_rand() % 16);
 		a.err.retry_after = next_rand() % 3;
 		snprintf(a.err.message, sizeof(a.err.message), "fake error");
+		/* Version 2: the count it has, the version or HPA it names. */
+		a.err.current = next_rand() % 2 ? PS_MAX_REPLICAS : 0;
+		snprintf(a.err.ref, sizeof(a.err.ref), "%s",
+		    next_rand() % 2 ? "" : "hpa-1");
 	} else if (pick == 1)
 		a.status = IPCC_TIMEOUT;
 	else if (pick == 2)
@@ -145,8 +149,19 @@ answer(struct ipcc_req *r)
 	snprintf(a.u.dep.name, sizeof(a.u.dep.name), "%s",
 	    r->name[0] != '\0' ? r->name : "frontend");
 	snprintf(a.u.dep.namespace, sizeof(a.u.dep.namespace), "default");
-	snprintf(
-	    a.u.dep.resource_version, sizeof(a.u.dep.resource_version), "1001");
+	snprintf(a.u.dep.resource_version, sizeof(a.u.dep.resource_version),
+	    "%s", next_rand() % 4 ? "1001" : "1\"0"); /* '"': no ETag */
+	/* Version 2's record, consistent as the decoder guarantees. */
+	if (next_rand() % 2) {
+		a.u.dep.pinned = 1;
+		a.u.dep.pin_replicas = 4;
+		a.u.dep.pin_state = (uint8_t)(next_rand() % 4);
+	}
+	a.u.dep.bounds = (uint8_t)(next_rand() % 8);
+	a.u.dep.min_replicas = (a.u.dep.bounds & PS_B_MIN) ? 1 : 0;
+	a.u.dep.max_replicas = (a.u.dep.bounds & PS_B_MAX) ? 9 : 0;
+	if (next_rand() % 2)
+		snprintf(a.u.dep.autoscaler, sizeof(a.u.dep.autoscaler), "hpa");
 	switch (r->call.type) {
 	case PS_T_SCALE:
 		memset(&a.u, 0, sizeof(a.u));
@@ -154,6 +169,7 @@ answer(struct ipcc_req *r)
 		a.u.scale.replicas = r->call.replicas;
 		snprintf(a.u.scale.resource_version,
 		    sizeof(a.u.scale.resource_version), "1002");
+		a.u.scale.dry_run = (uint8_t)(next_rand() % 2);
 		break;
 	case PS_T_HEALTH:
 		memset(&a.u, 0, sizeof(a.u));
@@ -167,6 +183,8 @@ answer(struct ipcc_req *r)
 		memset(&a.u, 0, sizeof(a.u));
 		snprintf(a.u.pin.name, sizeof(a.u.pin.name), "%s", r->name);
 		a.u.pin.replicas = 2;
+		a.u.pin.state = (uint8_t)(next_rand() % 4);
+		a.u.pin.dry_run = (uint8_t)(next_rand() % 2);
 		break;
 	case PS_T_LIST:
 	case PS_T_PIN_LIST:

@@ -20,7 +20,9 @@
 #include <string.h>
 
 #include "gateway/http_parse.h"
+#include "proto-socket/ps_buf.h"
 
+static void check_if_match(const struct http_parse_req *req);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define CHECK(x)                          \
@@ -69,6 +71,7 @@ feed(struct run *r, const uint8_t *data, size_t n)
 			CHECK(r->p.req.method[0] != '\0');
 			CHECK(r->p.req.target[0] == '/');
 			CHECK(strlen(r->p.req.target) == r->p.req.target_len);
+			check_if_match(&r->p.req);
 			break;
 		case HP_BODY:
 			CHECK(blen > 0 && b >= data && b + blen <= data + n);
@@ -103,6 +106,21 @@ same(const struct run *a, const struct run *b)
 	CHECK(a->body_total == b->body_total && a->hash == b->hash);
 	if (a->status != 0)
 		CHECK(strcmp(a->p.err.message, b->p.err.message) == 0);
+}
+
+/* If-Match (issue #14): a tag it accepts holds a valid resourceVersion. */
+static void
+check_if_match(const struct http_parse_req *req)
+{
+	char rv[PS_MAX_RV + 1];
+	enum http_if_match m = http_parse_if_match(req, rv);
+
+	CHECK(strlen(req->if_match) <= HTTP_PARSE_IF_MATCH_MAX);
+	CHECK(req->has_if_match || m == HIM_NONE);
+	if (m == HIM_STRONG || m == HIM_WEAK)
+		CHECK(ps_valid_str(PS_STR_RV, rv, strlen(rv)) == PS_OK);
+	else
+		CHECK(rv[0] == '\0');
 }
 
 int

@@ -32,6 +32,10 @@ test_errmap_table(void **state)
 	    {PS_E_BUSY, 503, 1},
 	    {PS_E_API, 502, 0},
 	    {PS_E_UNSUPPORTED, 501, 0},
+	    {PS_E_STALE, 412, 0},
+	    {PS_E_EXPECTED, 409, 0},
+	    {PS_E_AUTOSCALED, 409, 0},
+	    {PS_E_OUT_OF_BOUNDS, 422, 0},
 	    {0, 500, 0},
 	    {PS_E_MAX + 1, 500, 0},
 	    {0xffff, 500, 0},
@@ -49,6 +53,25 @@ test_errmap_table(void **state)
 	}
 }
 
+/* Issue #14: the failed conditions' tokens, as gateway/README.md says. */
+static void
+test_errmap_conditions(void **state)
+{
+	struct errmap m;
+
+	(void)state;
+	errmap_code(PS_E_STALE, &m);
+	assert_string_equal(m.reason, "precondition_failed");
+	errmap_code(PS_E_EXPECTED, &m);
+	assert_string_equal(m.reason, "precondition_failed");
+	errmap_code(PS_E_AUTOSCALED, &m);
+	assert_string_equal(m.reason, "autoscaled");
+	errmap_code(PS_E_OUT_OF_BOUNDS, &m);
+	assert_string_equal(m.reason, "out_of_bounds");
+	errmap_code(PS_E_CONFLICT, &m);
+	assert_string_equal(m.reason, "conflict");
+}
+
 /* Client faults are 4xx, service and cluster faults 5xx. */
 static void
 test_errmap_class(void **state)
@@ -60,7 +83,9 @@ test_errmap_class(void **state)
 	for (c = 1; c <= PS_E_MAX; c++) {
 		errmap_code(c, &m);
 		if (c == PS_E_NOT_FOUND || c == PS_E_INVALID ||
-		    c == PS_E_CONFLICT)
+		    c == PS_E_CONFLICT || c == PS_E_STALE ||
+		    c == PS_E_EXPECTED || c == PS_E_AUTOSCALED ||
+		    c == PS_E_OUT_OF_BOUNDS)
 			assert_true(m.status >= 400 && m.status < 500);
 		else
 			assert_true(m.status >= 500);
@@ -73,6 +98,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_errmap_table),
 	    cmocka_unit_test(test_errmap_class),
+	    cmocka_unit_test(test_errmap_conditions),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

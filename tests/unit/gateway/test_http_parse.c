@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "gateway/http_parse.h"
+#include "proto-socket/ps.h"
 
 static const struct http_parse_limits lim = {
     .max_head = 256, .max_fields = 4, .max_target = 64, .max_body = 100};
@@ -446,6 +447,131 @@ test_parse_names_the_refused_request(void **state)
 	assert_string_equal(http_parse_target(&p), "/a/b?c");
 }
 
+/*
+ * Parses one GET whose header section is `fields` and judges its
+ * If-Match; returns the refusal status (0: none) in `*status`.
+ */
+static enum http_if_match
+if_match_of(const char *fields, char rv[PS_MAX_RV + 1], int *status)
+{
+	static const struct http_parse_limits big = {.max_head = 2048,
+	    .max_fields = 8,
+	    .max_target = 64,
+	    .max_body = 100};
+	struct http_parser p;
+	char req[1024];
+	const unsigned char *b;
+	size_t used, blen;
+	enum http_parse_event ev;
+	int n;
+
+	n = snprintf(req, sizeof(req), "GET / HTTP/1.1\r\n%s\r\n", fields);
+	assert_true(n > 0 && (size_t)n < sizeof(req));
+	http_parse_init(&p, &big);
+	ev = http_parse(
+	    &p, (const unsigned char *)req, (size_t)n, &used, &b, &blen);
+	*status = ev == HP_REFUSED ? p.err.status : 0;
+	if (ev != HP_HEAD)
+		return HIM_NONE;
+	return http_parse_if_match(&p.req, rv);
+}
+
+/* Issue #14: If-Match, one tag or "*", a resourceVersion inside. */
+static void
+test_parse_if_match(void **state)
+{
+	static const struct {
+		const char *doc, *fields;
+		enum http_if_match want;
+		const char *rv; /* HIM_STRONG / HIM_WEAK */
+	} rows[] = {
+	    {"absent", "Host: x\r\n", HIM_NONE, ""},
+	    {"star", "If-Match: *\r\n", HIM_ANY, ""},
+	    {"star with spaces", "If-Match:   *  \r\n", HIM_ANY, ""},
+	    {"strong", "If-Match: \"48213\"\r\n", HIM_STRONG, "48213"},
+	    {"name is case-insensitive", "if-MATCH: \"7\"\r\n", HIM_STRONG,
+	        "7"},
+	    {"visible ASCII", "If-Match: \"a!#~\\\\b\"\r\n", HIM_STRONG,
+	        "a!#~\\\\b"},
+	    {"weak", "If-Match: W/\"48213\"\r\n", HIM_WEAK, "48213"},
+	    {"two tags", "If-Match: \"1\", \"2\"\r\n", HIM_LIST, ""},
+	    {"two tags no space", "If-Match: \"1\",\"2\"\r\n", HIM_LIST, ""},
+	    {"star and a tag", "If-Match: *, \"1\"\r\n", HIM_LIST, ""},
+	    {"trailing comma", "If-Match: \"1\",\r\n", HIM_LIST, ""},
+	    {"unquoted", "If-Match: 48213\r\n", HIM_MALFORMED, ""},
+	    {"empty tag", "If-Match: \"\"\r\n", HIM_MALFORMED, ""},
+	    {"empty value", "If-Match:\r\n", HIM_MALFORMED, ""},
+	    {"unterminated", "If-Match: \"48213\r\n", HIM_MALFORMED, ""},
+	    {"junk after", "If-Match: \"1\" x\r\n", HIM_MALFORMED, ""},
+	    {"lowercase weak", "If-Match: w/\"1\"\r\n", HIM_MALFORMED, ""},
+	    {"space in tag", "If-Match: \"1 2\"\r\n", HIM_MALFORMED, ""},
+	    {"star star", "If-Match: **\r\n", HIM_MALFORMED, ""},
+	    {"obs-text", "If-Match: \"\xc3\xa9\"\r\n", HIM_MALFORMED, ""},
+	};
+	char rv[PS_MAX_RV + 1];
+	int status;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		enum http_if_match got =
+		    if_match_of(rows[i].fields, rv, &status);
+
+		if (status != 0 || got != rows[i].want)
+			fail_msg("%s: got %d (status %d), want %d", rows[i].doc,
+			    got, status, rows[i].want);
+		if (got == HIM_STRONG || got == HIM_WEAK)
+			assert_string_equal(rv, rows[i].rv);
+		else
+			assert_string_equal(rv, "");
+	}
+}
+
+/* The resourceVersion's bound is exact; longer values are not lists. */
+static void
+test_parse_if_match_bounds(void **state)
+{
+	char f[512], rv[PS_MAX_RV + 1], v[PS_MAX_RV + 2];
+	int status;
+
+	(void)state;
+	memset(v, '9', sizeof(v));
+	v[PS_MAX_RV] = '\0';
+	snprintf(f, sizeof(f), "If-Match: \"%s\"\r\n", v);
+	assert_int_equal(if_match_of(f, rv, &status), HIM_STRONG);
+	assert_int_equal(strlen(rv), PS_MAX_RV);
+	snprintf(f, sizeof(f), "If-Match: W/\"%s\"\r\n", v);
+	assert_int_equal(if_match_of(f, rv, &status), HIM_WEAK);
+	v[PS_MAX_RV] = '9';
+	v[PS_MAX_RV + 1] = '\0';
+	snprintf(f, sizeof(f), "If-Match: \"%s\"\r\n", v);
+	assert_int_equal(if_match_of(f, rv, &status), HIM_MALFORMED);
+	/* Far over the buffer: too long, then a list seen in its start. */
+	snprintf(f, sizeof(f), "If-Match: \"%s%s\"\r\n", v, v);
+	assert_int_equal(if_match_of(f, rv, &status), HIM_MALFORMED);
+	snprintf(f, sizeof(f), "If-Match: \"1\", \"%s\"\r\n", v);
+	assert_int_equal(if_match_of(f, rv, &status), HIM_LIST);
+	snprintf(f, sizeof(f), "If-Match: *, \"%s\"\r\n", v);
+	assert_int_equal(if_match_of(f, rv, &status), HIM_LIST);
+	/* Other fields keep their own, shorter, buffer. */
+	snprintf(f, sizeof(f), "Content-Type: %s\r\n", v);
+	assert_int_equal(if_match_of(f, rv, &status), HIM_NONE);
+}
+
+/* A second If-Match field is refused, as other duplicates are. */
+static void
+test_parse_if_match_twice(void **state)
+{
+	char rv[PS_MAX_RV + 1];
+	int status;
+
+	(void)state;
+	if_match_of("If-Match: \"1\"\r\nIf-Match: \"1\"\r\n", rv, &status);
+	assert_int_equal(status, 400);
+	if_match_of("If-Match: *\r\nif-match: *\r\n", rv, &status);
+	assert_int_equal(status, 400);
+}
+
 int
 main(void)
 {
@@ -461,6 +587,9 @@ main(void)
 	    cmocka_unit_test(test_parse_keeps_the_fields_it_acts_on),
 	    cmocka_unit_test(test_parse_stops_at_a_refusal),
 	    cmocka_unit_test(test_parse_names_the_refused_request),
+	    cmocka_unit_test(test_parse_if_match),
+	    cmocka_unit_test(test_parse_if_match_bounds),
+	    cmocka_unit_test(test_parse_if_match_twice),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

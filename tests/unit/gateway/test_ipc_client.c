@@ -170,7 +170,7 @@ record_cb(const struct ipcc_answer *a, void *arg)
 static struct ipcc_req *
 submit_get(struct fix *f, const char *name, struct got *g)
 {
-	struct ipcc_call call = {PS_T_GET, name, 0, NULL};
+	struct ipcc_call call = {PS_T_GET, name, 0, NULL, NULL};
 	struct ipcc_req *r = NULL;
 
 	assert_int_equal(ipcc_submit(f->c, &call, record_cb, g, &r), IPCC_OK);
@@ -241,7 +241,7 @@ test_ipcc_queue_over_max_inflight(void **state)
 {
 	struct fix f;
 	struct got g1 = {0}, g2 = {0}, g3 = {0}, g4 = {0}, gb = {0};
-	struct ipcc_call call = {PS_T_HEALTH, NULL, 0, NULL};
+	struct ipcc_call call = {PS_T_HEALTH, NULL, 0, NULL, NULL};
 	struct ipcc_req *r4;
 	uint32_t id1, id2;
 	int i;
@@ -393,7 +393,7 @@ test_ipcc_fail_all_on_disconnect(void **state)
 {
 	struct fix f;
 	struct got g[3] = {{0}};
-	struct ipcc_call call = {PS_T_LIST, NULL, 0, NULL};
+	struct ipcc_call call = {PS_T_LIST, NULL, 0, NULL, NULL};
 	int i;
 
 	(void)state;
@@ -420,7 +420,7 @@ test_ipcc_goaway(void **state)
 {
 	struct fix f;
 	struct got g = {0};
-	struct ps_error e = {PS_E_UNAVAILABLE, 7, "draining"};
+	struct ps_error e = {PS_E_UNAVAILABLE, 7, "draining", 0, ""};
 	uint8_t frame[PS_MAX_FRAME];
 	size_t len;
 
@@ -445,7 +445,7 @@ test_ipcc_error_answer(void **state)
 {
 	struct fix f;
 	struct got g = {0};
-	struct ps_error e = {PS_E_NOT_FOUND, 0, "deployment not found"};
+	struct ps_error e = {PS_E_NOT_FOUND, 0, "deployment not found", 0, ""};
 	uint8_t frame[PS_MAX_FRAME];
 	size_t len;
 
@@ -462,6 +462,77 @@ test_ipcc_error_answer(void **state)
 	assert_int_equal(g.a.err.code, PS_E_NOT_FOUND);
 	assert_string_equal(g.a.err.message, "deployment not found");
 	assert_true(ipcc_ready(f.c));
+	teardown_link(&f);
+}
+
+/*
+ * Issue #14: the typed write calls carry their conditions to the wire; a
+ * condition's error reaches the caller with its count and reference; a
+ * pin answer its state; a condition that does not fit the type is never
+ * sent (the codec refuses it: IPCC_INTERNAL).
+ */
+static void
+test_ipcc_write_conditions(void **state)
+{
+	struct fix f;
+	struct got g = {0}, g2 = {0};
+	const struct ipcc_write_opts all = {
+	    PS_W_DRY_RUN | PS_W_FORCE | PS_W_EXPECTED, 3, "4711"};
+	const struct ipcc_write_opts dry = {PS_W_DRY_RUN, 0, NULL};
+	const struct ipcc_write_opts suspend = {PS_W_SUSPEND, 0, NULL};
+	const struct ipcc_write_opts del_rv = {0, 0, "1"};
+	struct ps_error e = {PS_E_EXPECTED, 0, "", 4, ""};
+	struct ps_pin pin = {"web", 2, PS_PIN_ANNOTATED, 1};
+	struct ps_write_req w;
+	uint8_t frame[PS_MAX_FRAME];
+	size_t len;
+
+	(void)state;
+	setup_link(&f, 8, 5000);
+	assert_int_equal(
+	    ipcc_scale(f.c, "web", 5, "alice", &all, record_cb, &g, NULL),
+	    IPCC_OK);
+	read_request(&f);
+	assert_int_equal(f.last.hdr.type, PS_T_SCALE);
+	assert_int_equal(ps_codec_decode_write_req(&f.last, &w), PS_OK);
+	assert_int_equal(w.replicas, 5);
+	assert_int_equal(w.flags, PS_W_DRY_RUN | PS_W_FORCE | PS_W_EXPECTED);
+	assert_int_equal(w.expected, 3);
+	assert_string_equal(w.if_match, "4711");
+	assert_int_equal(ps_codec_encode_error(frame, sizeof(frame), PS_T_SCALE,
+	                     f.last.hdr.id, &e, &len),
+	    PS_OK);
+	send_raw(&f, frame, len);
+	run_until(&f, &g.calls, 1);
+	assert_int_equal(g.a.status, IPCC_ERROR);
+	assert_int_equal(g.a.err.code, PS_E_EXPECTED);
+	assert_int_equal(g.a.err.current, 4);
+
+	assert_int_equal(
+	    ipcc_pin_delete(f.c, "web", "alice", &dry, record_cb, &g2, NULL),
+	    IPCC_OK);
+	read_request(&f);
+	assert_int_equal(f.last.hdr.type, PS_T_PIN_DELETE);
+	assert_int_equal(ps_codec_decode_write_req(&f.last, &w), PS_OK);
+	assert_int_equal(w.flags, PS_W_DRY_RUN);
+	assert_int_equal(ps_codec_encode_pin(frame, sizeof(frame),
+	                     PS_T_PIN_DELETE, f.last.hdr.id, &pin, &len),
+	    PS_OK);
+	send_raw(&f, frame, len);
+	run_until(&f, &g2.calls, 1);
+	assert_int_equal(g2.a.status, IPCC_OK);
+	assert_int_equal(g2.a.u.pin.state, PS_PIN_ANNOTATED);
+	assert_int_equal(g2.a.u.pin.dry_run, 1);
+
+	/* Refused before anything is sent. */
+	assert_int_equal(
+	    ipcc_scale(f.c, "web", 5, "alice", &suspend, record_cb, &g, NULL),
+	    IPCC_INTERNAL);
+	assert_int_equal(
+	    ipcc_pin_delete(f.c, "web", "alice", &del_rv, record_cb, &g, NULL),
+	    IPCC_INTERNAL);
+	assert_int_equal(g.calls, 1);
+	assert_int_equal(ipcc_outstanding(f.c), 0);
 	teardown_link(&f);
 }
 
@@ -532,7 +603,7 @@ test_ipcc_list_multi_frame(void **state)
 {
 	struct fix f;
 	struct got g = {0};
-	struct ipcc_call call = {PS_T_LIST, NULL, 0, NULL};
+	struct ipcc_call call = {PS_T_LIST, NULL, 0, NULL, NULL};
 	struct ps_list_enc e;
 	uint8_t frame[PS_MAX_FRAME];
 	char name[32];
@@ -575,7 +646,7 @@ test_ipcc_list_total_bounded(void **state)
 {
 	struct fix f;
 	struct got g = {0};
-	struct ipcc_call call = {PS_T_LIST, NULL, 0, NULL};
+	struct ipcc_call call = {PS_T_LIST, NULL, 0, NULL, NULL};
 	struct ps_list_enc e;
 	uint8_t frame[PS_MAX_FRAME];
 	size_t len, sent = 0;
@@ -606,7 +677,7 @@ test_ipcc_metrics_multi_frame_and_bound(void **state)
 {
 	struct fix f;
 	struct got g = {0}, g2 = {0};
-	struct ipcc_call call = {PS_T_METRICS, NULL, 0, NULL};
+	struct ipcc_call call = {PS_T_METRICS, NULL, 0, NULL, NULL};
 	uint8_t frame[PS_MAX_FRAME];
 	static char text[PS_MAX_FRAME];
 	size_t len, chunk = PS_MAX_FRAME - PS_HDR_LEN, sent = 0;
@@ -651,7 +722,7 @@ test_ipcc_hello_refused(void **state)
 {
 	struct ipcc_config cfg;
 	struct event_base *base = event_base_new();
-	struct ps_error e = {PS_E_VERSION, 0, "speaks 2"};
+	struct ps_error e = {PS_E_VERSION, 0, "speaks 2", 0, ""};
 	struct ps_reader *rd = ps_reader_new(PS_DIR_REQUEST);
 	struct ps_frame fr;
 	struct ipcc *c;
@@ -705,6 +776,7 @@ main(void)
 	    cmocka_unit_test(test_ipcc_fail_all_on_disconnect),
 	    cmocka_unit_test(test_ipcc_goaway),
 	    cmocka_unit_test(test_ipcc_error_answer),
+	    cmocka_unit_test(test_ipcc_write_conditions),
 	    cmocka_unit_test(test_ipcc_stray_id_dropped),
 	    cmocka_unit_test(test_ipcc_protocol_violations),
 	    cmocka_unit_test(test_ipcc_list_multi_frame),

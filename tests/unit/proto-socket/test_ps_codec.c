@@ -32,6 +32,8 @@ static char ns63[PS_MAX_NAMESPACE + 1];    /* valid namespace at max */
 static char ident256[PS_MAX_IDENTITY + 1]; /* every printable byte */
 static char rv64[PS_MAX_RV + 1];           /* every visible byte */
 static char msg512[PS_MAX_MESSAGE + 1];    /* every printable byte */
+static char ref253[PS_MAX_NAME + 1];       /* an error's ref, every visible
+                                              byte (PS_STR_REF) */
 
 static int
 setup_strings(void **state)
@@ -54,6 +56,9 @@ setup_strings(void **state)
 	for (size_t i = 0; i < PS_MAX_MESSAGE; i++)
 		msg512[i] = (char)(0x7e - i % 95);
 	msg512[PS_MAX_MESSAGE] = '\0';
+	for (size_t i = 0; i < PS_MAX_NAME; i++)
+		ref253[i] = (char)(0x7e - (i * 7) % 94);
+	ref253[PS_MAX_NAME] = '\0';
 	assert_int_equal(ps_valid_name(name253, PS_MAX_NAME), PS_OK);
 	assert_int_equal(ps_valid_namespace(ns63, PS_MAX_NAMESPACE), PS_OK);
 	return 0;
@@ -246,7 +251,7 @@ struct sample {
 	void (*check)(const struct ps_frame *f);
 };
 
-static const struct ps_hello hello_min = {1, 1};
+static const struct ps_hello hello_min = {PS_VERSION, PS_VERSION};
 static const struct ps_hello hello_wide = {1, 0xffff};
 
 static int
@@ -401,6 +406,15 @@ fill_write(struct ps_write_req *m, const char *name, uint32_t replicas,
 	snprintf(m->identity, sizeof(m->identity), "%s", identity);
 }
 
+/* Version 2's conditions at their extremes (flags as the type allows). */
+static void
+fill_conditions(struct ps_write_req *m, uint8_t flags)
+{
+	m->flags = flags;
+	m->expected = (flags & PS_W_EXPECTED) ? PS_MAX_REPLICAS : 0;
+	memcpy(m->if_match, rv64, sizeof(m->if_match));
+}
+
 static void
 check_write(const struct ps_frame *f, uint16_t type, const char *name,
     uint32_t replicas, const char *identity)
@@ -416,20 +430,37 @@ check_write(const struct ps_frame *f, uint16_t type, const char *name,
 	assert_string_equal(m.identity, identity);
 }
 
+static void
+check_conditions(const struct ps_frame *f, uint8_t flags, uint32_t expected,
+    const char *if_match)
+{
+	struct ps_write_req m;
+
+	memset(&m, 0xee, sizeof(m));
+	assert_int_equal(ps_codec_decode_write_req(f, &m), PS_OK);
+	assert_int_equal(m.flags, flags);
+	assert_int_equal(m.expected, expected);
+	assert_string_equal(m.if_match, if_match);
+}
+
 static int
 enc_scale_max(uint8_t *out, size_t cap, size_t *len)
 {
 	struct ps_write_req m;
 
 	fill_write(&m, name253, PS_MAX_REPLICAS, ident256);
+	fill_conditions(&m, PS_W_ALL & ~PS_W_SUSPEND);
 	return ps_codec_encode_write_req(out, cap, PS_T_SCALE, 11, &m, len);
 }
 
 static void
 chk_scale_max(const struct ps_frame *f)
 {
-	assert_int_equal(f->body_len, 517);
+	/* name 2+253, replicas 4, identity 2+256, flags 1, expected 4,
+	 * if_match 2+64: the type's max_req_body */
+	assert_int_equal(f->body_len, 588);
 	check_write(f, PS_T_SCALE, name253, PS_MAX_REPLICAS, ident256);
+	check_conditions(f, PS_W_ALL & ~PS_W_SUSPEND, PS_MAX_REPLICAS, rv64);
 }
 
 static int
@@ -445,7 +476,9 @@ enc_scale_zero(uint8_t *out, size_t cap, size_t *len)
 static void
 chk_scale_zero(const struct ps_frame *f)
 {
+	assert_int_equal(f->body_len, 2 + 1 + 4 + 2 + 1 + 1 + 4 + 2);
 	check_write(f, PS_T_SCALE, "a", 0, " ");
+	check_conditions(f, 0, 0, "");
 }
 
 static int
@@ -454,13 +487,16 @@ enc_pin_put_max(uint8_t *out, size_t cap, size_t *len)
 	struct ps_write_req m;
 
 	fill_write(&m, name253, PS_MAX_REPLICAS, ident256);
+	fill_conditions(&m, PS_W_ALL);
 	return ps_codec_encode_write_req(out, cap, PS_T_PIN_PUT, 12, &m, len);
 }
 
 static void
 chk_pin_put_max(const struct ps_frame *f)
 {
+	assert_int_equal(f->body_len, 588);
 	check_write(f, PS_T_PIN_PUT, name253, PS_MAX_REPLICAS, ident256);
+	check_conditions(f, PS_W_ALL, PS_MAX_REPLICAS, rv64);
 }
 
 static int
@@ -470,6 +506,7 @@ enc_pin_delete(uint8_t *out, size_t cap, size_t *len)
 
 	/* replicas is not on the wire for PIN_DELETE, even out of range */
 	fill_write(&m, name253, 0xffffffffu, ident256);
+	m.flags = PS_W_DRY_RUN; /* the only flag a removal takes */
 	return ps_codec_encode_write_req(
 	    out, cap, PS_T_PIN_DELETE, 13, &m, len);
 }
@@ -477,8 +514,10 @@ enc_pin_delete(uint8_t *out, size_t cap, size_t *len)
 static void
 chk_pin_delete(const struct ps_frame *f)
 {
-	assert_int_equal(f->body_len, 513);
+	/* name 2+253, identity 2+256, flags 1 */
+	assert_int_equal(f->body_len, 514);
 	check_write(f, PS_T_PIN_DELETE, name253, 0, ident256);
+	check_conditions(f, PS_W_DRY_RUN, 0, "");
 }
 
 /* GET answers. */
@@ -498,6 +537,11 @@ fill_dep_max(struct ps_deployment *m)
 	m->pinned = 1;
 	m->pin_replicas = PS_MAX_REPLICAS;
 	memcpy(m->resource_version, rv64, sizeof(m->resource_version));
+	m->pin_state = PS_PIN_STATE_MAX;
+	m->bounds = PS_B_ALL;
+	m->min_replicas = PS_MAX_REPLICAS; /* min == max is allowed */
+	m->max_replicas = PS_MAX_REPLICAS;
+	memcpy(m->autoscaler, name253, sizeof(m->autoscaler));
 }
 
 static void
@@ -530,6 +574,11 @@ check_dep(const struct ps_frame *f, const struct ps_deployment *w)
 	assert_int_equal(m.pinned, w->pinned);
 	assert_int_equal(m.pin_replicas, w->pin_replicas);
 	assert_string_equal(m.resource_version, w->resource_version);
+	assert_int_equal(m.pin_state, w->pin_state);
+	assert_int_equal(m.bounds, w->bounds);
+	assert_int_equal(m.min_replicas, w->min_replicas);
+	assert_int_equal(m.max_replicas, w->max_replicas);
+	assert_string_equal(m.autoscaler, w->autoscaler);
 }
 
 static int
@@ -583,6 +632,7 @@ check_scale_ok(const struct ps_frame *f, const struct ps_scale_ok *w)
 	assert_int_equal(m.previous, w->previous);
 	assert_int_equal(m.synced, w->synced);
 	assert_string_equal(m.resource_version, w->resource_version);
+	assert_int_equal(m.dry_run, w->dry_run);
 }
 
 static void
@@ -594,6 +644,7 @@ fill_scale_ok_max(struct ps_scale_ok *m)
 	m->previous = PS_MAX_REPLICAS;
 	m->synced = 1;
 	memcpy(m->resource_version, rv64, sizeof(m->resource_version));
+	m->dry_run = 1;
 }
 
 static int
@@ -614,7 +665,7 @@ chk_scale_ok_max(const struct ps_frame *f)
 	check_scale_ok(f, &m);
 }
 
-static const struct ps_scale_ok scale_ok_min = {"z", 0, 0, 0, "~"};
+static const struct ps_scale_ok scale_ok_min = {"z", 0, 0, 0, "~", 0};
 
 static int
 enc_scale_ok_min(uint8_t *out, size_t cap, size_t *len)
@@ -687,12 +738,14 @@ chk_health_min(const struct ps_frame *f)
 }
 
 /* PIN_GET / PIN_PUT / PIN_DELETE answers. */
-#define PIN_SAMPLE(tag, T, NM, N)                                          \
+#define PIN_SAMPLE(tag, T, NM, N, ST, DRY)                                 \
 	static int enc_pinans_##tag(uint8_t *out, size_t cap, size_t *len) \
 	{                                                                  \
 		struct ps_pin m;                                           \
 		snprintf(m.name, sizeof(m.name), "%s", NM);                \
 		m.replicas = N;                                            \
+		m.state = ST;                                              \
+		m.dry_run = DRY;                                           \
 		return ps_codec_encode_pin(out, cap, T, 3, &m, len);       \
 	}                                                                  \
 	static void chk_pinans_##tag(const struct ps_frame *f)             \
@@ -703,10 +756,12 @@ chk_health_min(const struct ps_frame *f)
 		assert_int_equal(ps_codec_decode_pin(f, &m), PS_OK);       \
 		assert_string_equal(m.name, NM);                           \
 		assert_int_equal(m.replicas, N);                           \
+		assert_int_equal(m.state, ST);                             \
+		assert_int_equal(m.dry_run, DRY);                          \
 	}
-PIN_SAMPLE(get, PS_T_PIN_GET, name253, PS_MAX_REPLICAS)
-PIN_SAMPLE(put, PS_T_PIN_PUT, "a", 0)
-PIN_SAMPLE(delete, PS_T_PIN_DELETE, name253, 5)
+PIN_SAMPLE(get, PS_T_PIN_GET, name253, PS_MAX_REPLICAS, PS_PIN_STATE_MAX, 0)
+PIN_SAMPLE(put, PS_T_PIN_PUT, "a", 0, PS_PIN_ACTIVE, 1)
+PIN_SAMPLE(delete, PS_T_PIN_DELETE, name253, 5, PS_PIN_SUSPENDED, 1)
 
 /* Error answers and GOAWAY. */
 static void
@@ -724,9 +779,11 @@ check_error(const struct ps_frame *f, uint16_t type, uint32_t id,
 	assert_int_equal(m.code, w->code);
 	assert_int_equal(m.retry_after, w->retry_after);
 	assert_string_equal(m.message, w->message);
+	assert_int_equal(m.current, w->current);
+	assert_string_equal(m.ref, w->ref);
 }
 
-static const struct ps_error err_min = {PS_E_NOT_FOUND, 0, ""};
+static const struct ps_error err_min = {PS_E_NOT_FOUND, 0, "", 0, ""};
 
 static int
 enc_err_get(uint8_t *out, size_t cap, size_t *len)
@@ -746,6 +803,8 @@ fill_err_max(struct ps_error *m)
 	m->code = PS_E_MAX;
 	m->retry_after = PS_MAX_RETRY_AFTER;
 	memcpy(m->message, msg512, sizeof(m->message));
+	m->current = PS_MAX_REPLICAS;
+	memcpy(m->ref, ref253, sizeof(m->ref));
 }
 
 static int
@@ -767,7 +826,7 @@ chk_err_scale(const struct ps_frame *f)
 	check_error(f, PS_T_SCALE, 0xffffffffu, &m);
 }
 
-static const struct ps_error err_busy = {PS_E_BUSY, 1, "busy"};
+static const struct ps_error err_busy = {PS_E_BUSY, 1, "busy", 0, ""};
 
 static int
 enc_err_list(uint8_t *out, size_t cap, size_t *len)
@@ -781,7 +840,8 @@ chk_err_list(const struct ps_frame *f)
 	check_error(f, PS_T_LIST, 4, &err_busy);
 }
 
-static const struct ps_error err_version = {PS_E_VERSION, 0, "versions 1..1"};
+static const struct ps_error err_version = {
+    PS_E_VERSION, 0, "versions 2..2", 0, ""};
 
 static int
 enc_err_hello(uint8_t *out, size_t cap, size_t *len)
@@ -796,7 +856,8 @@ chk_err_hello(const struct ps_frame *f)
 	check_error(f, PS_T_HELLO, 0, &err_version);
 }
 
-static const struct ps_error err_goaway = {PS_E_PROTOCOL, 0, "bad frame"};
+static const struct ps_error err_goaway = {
+    PS_E_PROTOCOL, 0, "bad frame", 0, ""};
 
 static int
 enc_goaway(uint8_t *out, size_t cap, size_t *len)
@@ -878,6 +939,8 @@ enc_pins3(uint8_t *out, size_t cap, size_t *len)
 	for (uint32_t i = 0; i < 3; i++) {
 		snprintf(p.name, sizeof(p.name), "%s", list3[i]);
 		p.replicas = i == 2 ? PS_MAX_REPLICAS : i;
+		p.state = (uint8_t)(i == 2 ? PS_PIN_STATE_MAX : i);
+		p.dry_run = 0; /* an answer's, never a list item's */
 		if ((rc = ps_codec_list_add_pin(&e, &p)) != PS_OK) {
 			*len = 0;
 			return rc;
@@ -898,6 +961,8 @@ chk_pins3(const struct ps_frame *f)
 		assert_int_equal(ps_codec_list_next_pin(&d, &p), 1);
 		assert_string_equal(p.name, list3[i]);
 		assert_int_equal(p.replicas, i == 2 ? PS_MAX_REPLICAS : i);
+		assert_int_equal(p.state, i == 2 ? PS_PIN_STATE_MAX : i);
+		assert_int_equal(p.dry_run, 0);
 	}
 	assert_int_equal(ps_codec_list_next_pin(&d, &p), 0);
 }
@@ -1164,7 +1229,11 @@ struct body_case {
 #define DEP_CNT5 "00000001 00000002 00000003 00000004 00000005 "
 #define DEP_GEN2 "0000000000000007 0000000000000006 "
 #define DEP_PIN  "01 00000003 "
-#define DEP_RV   "0002 '42'"
+#define DEP_RV   "0002 '42' " DEP_V2
+/* version 2: pin_state, bounds, min, max, autoscaler "" */
+#define DEP_V2   "00 00 00000000 00000000 0000"
+/* the write conditions of version 2, none set: flags, expected, if_match */
+#define W2       " 00 00000000 0000"
 
 static const struct body_case body_cases[] = {
     /* -- HELLO request -- */
@@ -1276,49 +1345,49 @@ static const struct body_case body_cases[] = {
     {"GET with REPLY", DK_NAME_REQ, PS_T_GET, R, 1, "0001 'a'", PS_ERR_FLAGS},
 
     /* -- SCALE / PIN_PUT / PIN_DELETE request -- */
-    {"SCALE ok", DK_WRITE_REQ, PS_T_SCALE, 0, 1, "0001 'a' 7fffffff 0001 'x'",
-        PS_OK},
+    {"SCALE ok", DK_WRITE_REQ, PS_T_SCALE, 0, 1,
+        "0001 'a' 7fffffff 0001 'x' 00 00000000 0000", PS_OK},
     /* replicas 2^31 */
     {"SCALE 0x80000000", DK_WRITE_REQ, PS_T_SCALE, 0, 1,
-        "0001 'a' 80000000 0001 'x'", PS_ERR_RANGE},
+        "0001 'a' 80000000 0001 'x' 00 00000000 0000", PS_ERR_RANGE},
     /* replicas -1 as u32 */
     {"SCALE 0xffffffff", DK_WRITE_REQ, PS_T_SCALE, 0, 1,
-        "0001 'a' ffffffff 0001 'x'", PS_ERR_RANGE},
+        "0001 'a' ffffffff 0001 'x' 00 00000000 0000", PS_ERR_RANGE},
     /* PIN_PUT replicas 2^31 */
     {"PIN_PUT 0x80000000", DK_WRITE_REQ, PS_T_PIN_PUT, 0, 1,
-        "0001 'a' 80000000 0001 'x'", PS_ERR_RANGE},
+        "0001 'a' 80000000 0001 'x' 00 00000000 0000", PS_ERR_RANGE},
     /* empty identity */
     {"SCALE identity empty", DK_WRITE_REQ, PS_T_SCALE, 0, 1,
-        "0001 'a' 00000001 0000", PS_ERR_CHARSET},
+        "0001 'a' 00000001 0000 00 00000000 0000", PS_ERR_CHARSET},
     /* control byte in identity */
     {"SCALE identity 0x01", DK_WRITE_REQ, PS_T_SCALE, 0, 1,
-        "0001 'a' 00000001 0003 61 01 62", PS_ERR_CHARSET},
+        "0001 'a' 00000001 0003 61 01 62 00 00000000 0000", PS_ERR_CHARSET},
     /* newline in identity: log injection */
     {"SCALE identity LF", DK_WRITE_REQ, PS_T_SCALE, 0, 1,
-        "0001 'a' 00000001 0003 61 0a 62", PS_ERR_CHARSET},
+        "0001 'a' 00000001 0003 61 0a 62 00 00000000 0000", PS_ERR_CHARSET},
     /* NUL in identity */
     {"SCALE identity NUL", DK_WRITE_REQ, PS_T_SCALE, 0, 1,
-        "0001 'a' 00000001 0003 61 00 62", PS_ERR_CHARSET},
+        "0001 'a' 00000001 0003 61 00 62 00 00000000 0000", PS_ERR_CHARSET},
     /* DEL in identity */
     {"SCALE identity DEL", DK_WRITE_REQ, PS_T_SCALE, 0, 1,
-        "0001 'a' 00000001 0001 7f", PS_ERR_CHARSET},
+        "0001 'a' 00000001 0001 7f 00 00000000 0000", PS_ERR_CHARSET},
     /* identity length 257 */
     {"SCALE identity 257", DK_WRITE_REQ, PS_T_SCALE, 0, 1,
-        "0001 'a' 00000001 0101 'x'", PS_ERR_STR_LEN},
+        "0001 'a' 00000001 0101 'x' 00 00000000 0000", PS_ERR_STR_LEN},
     /* bad name before a good rest */
     {"SCALE name upper", DK_WRITE_REQ, PS_T_SCALE, 0, 1,
-        "0001 'A' 00000001 0001 'x'", PS_ERR_CHARSET},
+        "0001 'A' 00000001 0001 'x' 00 00000000 0000", PS_ERR_CHARSET},
     /* PIN_DELETE has no replicas: a SCALE-shaped body is misread */
     {"PIN_DELETE with replicas", DK_WRITE_REQ, PS_T_PIN_DELETE, 0, 1,
         "0001 'a' 00000001 0001 'x'", PS_ERR_CHARSET},
     /* PIN_DELETE proper */
-    {"PIN_DELETE ok", DK_WRITE_REQ, PS_T_PIN_DELETE, 0, 1, "0001 'a' 0001 'x'",
-        PS_OK},
+    {"PIN_DELETE ok", DK_WRITE_REQ, PS_T_PIN_DELETE, 0, 1,
+        "0001 'a' 0001 'x' 00", PS_OK},
     /* GET is not a write */
     {"write typed GET", DK_WRITE_REQ, PS_T_GET, 0, 1, "0001 'a'", PS_ERR_TYPE},
     /* answer flags */
     {"SCALE with REPLY", DK_WRITE_REQ, PS_T_SCALE, R, 1,
-        "0001 'a' 00000001 0001 'x'", PS_ERR_FLAGS},
+        "0001 'a' 00000001 0001 'x' 00 00000000 0000", PS_ERR_FLAGS},
 
     /* -- GET answer (deployment record) -- */
     {"dep ok", DK_DEPLOYMENT, PS_T_GET, R, 1,
@@ -1412,22 +1481,22 @@ static const struct body_case body_cases[] = {
 
     /* -- SCALE answer -- */
     {"scale_ok ok", DK_SCALE_OK, PS_T_SCALE, R, 1,
-        "0001 'a' 00000002 00000001 01 0001 '9'", PS_OK},
+        "0001 'a' 00000002 00000001 01 0001 '9' 00", PS_OK},
     /* synced 2 */
     {"scale_ok synced 2", DK_SCALE_OK, PS_T_SCALE, R, 1,
-        "0001 'a' 00000002 00000001 02 0001 '9'", PS_ERR_RANGE},
+        "0001 'a' 00000002 00000001 02 0001 '9' 00", PS_ERR_RANGE},
     /* replicas 2^31 */
     {"scale_ok replicas", DK_SCALE_OK, PS_T_SCALE, R, 1,
-        "0001 'a' 80000000 00000001 01 0001 '9'", PS_ERR_RANGE},
+        "0001 'a' 80000000 00000001 01 0001 '9' 00", PS_ERR_RANGE},
     /* previous 2^31 */
     {"scale_ok previous", DK_SCALE_OK, PS_T_SCALE, R, 1,
-        "0001 'a' 00000002 80000000 01 0001 '9'", PS_ERR_RANGE},
+        "0001 'a' 00000002 80000000 01 0001 '9' 00", PS_ERR_RANGE},
     /* control byte in rv */
     {"scale_ok rv 0x1b", DK_SCALE_OK, PS_T_SCALE, R, 1,
-        "0001 'a' 00000002 00000001 01 0001 1b", PS_ERR_CHARSET},
+        "0001 'a' 00000002 00000001 01 0001 1b 00", PS_ERR_CHARSET},
     /* typed GET */
     {"scale_ok typed GET", DK_SCALE_OK, PS_T_GET, R, 1,
-        "0001 'a' 00000002 00000001 01 0001 '9'", PS_ERR_TYPE},
+        "0001 'a' 00000002 00000001 01 0001 '9' 00", PS_ERR_TYPE},
 
     /* -- HEALTH answer -- */
     {"health ok", DK_HEALTH, PS_T_HEALTH, R, 1,
@@ -1452,60 +1521,64 @@ static const struct body_case body_cases[] = {
         "07 00000000 00000000 00000000 0000", PS_ERR_FLAGS},
 
     /* -- PIN answers -- */
-    {"pin ok", DK_PIN, PS_T_PIN_PUT, R, 1, "0001 'a' 7fffffff", PS_OK},
+    {"pin ok", DK_PIN, PS_T_PIN_PUT, R, 1, "0001 'a' 7fffffff 00 00", PS_OK},
     /* replicas 2^31 */
-    {"pin 2^31", DK_PIN, PS_T_PIN_GET, R, 1, "0001 'a' 80000000", PS_ERR_RANGE},
+    {"pin 2^31", DK_PIN, PS_T_PIN_GET, R, 1, "0001 'a' 80000000 00 00",
+        PS_ERR_RANGE},
     /* bad name */
-    {"pin name _", DK_PIN, PS_T_PIN_DELETE, R, 1, "0001 '_' 00000001",
+    {"pin name _", DK_PIN, PS_T_PIN_DELETE, R, 1, "0001 '_' 00000001 00 00",
         PS_ERR_CHARSET},
     /* typed GET */
-    {"pin typed GET", DK_PIN, PS_T_GET, R, 1, "0001 'a' 00000001", PS_ERR_TYPE},
-    /* typed PIN_LIST */
-    {"pin typed PIN_LIST", DK_PIN, PS_T_PIN_LIST, R, 1, "0001 'a' 00000001",
+    {"pin typed GET", DK_PIN, PS_T_GET, R, 1, "0001 'a' 00000001 00 00",
         PS_ERR_TYPE},
+    /* typed PIN_LIST */
+    {"pin typed PIN_LIST", DK_PIN, PS_T_PIN_LIST, R, 1,
+        "0001 'a' 00000001 00 00", PS_ERR_TYPE},
 
     /* -- error answers and GOAWAY -- */
-    {"error ok", DK_ERROR, PS_T_GET, R | ER, 1, "0001 00000e10 0000", PS_OK},
+    {"error ok", DK_ERROR, PS_T_GET, R | ER, 1,
+        "0001 00000e10 0000 00000000 0000", PS_OK},
     /* code 0 */
-    {"error code 0", DK_ERROR, PS_T_GET, R | ER, 1, "0000 00000000 0000",
-        PS_ERR_RANGE},
+    {"error code 0", DK_ERROR, PS_T_GET, R | ER, 1,
+        "0000 00000000 0000 00000000 0000", PS_ERR_RANGE},
     /* code 13 */
-    {"error code 13", DK_ERROR, PS_T_GET, R | ER, 1, "000d 00000000 0000",
-        PS_ERR_RANGE},
+    {"error code 17", DK_ERROR, PS_T_GET, R | ER, 1,
+        "0011 00000000 0000 00000000 0000", PS_ERR_RANGE},
     /* code 0xffff */
-    {"error code 0xffff", DK_ERROR, PS_T_GET, R | ER, 1, "ffff 00000000 0000",
-        PS_ERR_RANGE},
+    {"error code 0xffff", DK_ERROR, PS_T_GET, R | ER, 1,
+        "ffff 00000000 0000 00000000 0000", PS_ERR_RANGE},
     /* retry_after 3601 */
-    {"error retry 3601", DK_ERROR, PS_T_GET, R | ER, 1, "0004 00000e11 0000",
-        PS_ERR_RANGE},
+    {"error retry 3601", DK_ERROR, PS_T_GET, R | ER, 1,
+        "0004 00000e11 0000 00000000 0000", PS_ERR_RANGE},
     /* retry_after 0xffffffff */
-    {"error retry max", DK_ERROR, PS_T_GET, R | ER, 1, "0004 ffffffff 0000",
-        PS_ERR_RANGE},
+    {"error retry max", DK_ERROR, PS_T_GET, R | ER, 1,
+        "0004 ffffffff 0000 00000000 0000", PS_ERR_RANGE},
     /* NUL in the message */
     {"error message NUL", DK_ERROR, PS_T_GET, R | ER, 1,
-        "0007 00000000 0003 61 00 62", PS_ERR_CHARSET},
+        "0007 00000000 0003 61 00 62 00000000 0000", PS_ERR_CHARSET},
     /* message length 0xffff */
     {"error message 0xffff", DK_ERROR, PS_T_GET, R | ER, 1,
-        "0007 00000000 ffff", PS_ERR_STR_LEN},
+        "0007 00000000 ffff 00000000 0000", PS_ERR_STR_LEN},
     /* success flags on an error body */
-    {"error no ERROR flag", DK_ERROR, PS_T_GET, R, 1, "0001 00000000 0000",
-        PS_ERR_FLAGS},
+    {"error no ERROR flag", DK_ERROR, PS_T_GET, R, 1,
+        "0001 00000000 0000 00000000 0000", PS_ERR_FLAGS},
     /* ERROR with MORE */
     {"error with MORE", DK_ERROR, PS_T_LIST, R | ER | MO, 1,
-        "0001 00000000 0000", PS_ERR_FLAGS},
+        "0001 00000000 0000 00000000 0000", PS_ERR_FLAGS},
     /* ERROR without REPLY */
-    {"error no REPLY", DK_ERROR, PS_T_GET, ER, 1, "0001 00000000 0000",
-        PS_ERR_FLAGS},
+    {"error no REPLY", DK_ERROR, PS_T_GET, ER, 1,
+        "0001 00000000 0000 00000000 0000", PS_ERR_FLAGS},
     /* GOAWAY proper */
-    {"goaway ok", DK_ERROR, PS_T_GOAWAY, ER, 0, "0008 00000000 0000", PS_OK},
+    {"goaway ok", DK_ERROR, PS_T_GOAWAY, ER, 0,
+        "0008 00000000 0000 00000000 0000", PS_OK},
     /* GOAWAY with REPLY */
     {"goaway with REPLY", DK_ERROR, PS_T_GOAWAY, R | ER, 0,
-        "0008 00000000 0000", PS_ERR_FLAGS},
+        "0008 00000000 0000 00000000 0000", PS_ERR_FLAGS},
     /* unknown types */
-    {"error typed 0", DK_ERROR, 0, R | ER, 1, "0001 00000000 0000",
-        PS_ERR_TYPE},
-    {"error typed 12", DK_ERROR, 12, R | ER, 1, "0001 00000000 0000",
-        PS_ERR_TYPE},
+    {"error typed 0", DK_ERROR, 0, R | ER, 1,
+        "0001 00000000 0000 00000000 0000", PS_ERR_TYPE},
+    {"error typed 12", DK_ERROR, 12, R | ER, 1,
+        "0001 00000000 0000 00000000 0000", PS_ERR_TYPE},
 
     /* -- LIST / PIN_LIST answers -- */
     {"list ok", DK_LIST_NAMES, PS_T_LIST, R | MO, 1, "0002 0001 'a' 0001 'b'",
@@ -1544,7 +1617,7 @@ static const struct body_case body_cases[] = {
     /* typed GET */
     {"list typed GET", DK_LIST_NAMES, PS_T_GET, R, 1, "0000", PS_ERR_TYPE},
     {"pins ok", DK_LIST_PINS, PS_T_PIN_LIST, R, 1,
-        "0002 0001 'a' 00000000 0001 'b' 7fffffff", PS_OK},
+        "0002 0001 'a' 00000000 00 0001 'b' 7fffffff 03", PS_OK},
     /* pin replicas 2^31 */
     {"pins 2^31", DK_LIST_PINS, PS_T_PIN_LIST, R, 1, "0001 0001 'a' 80000000",
         PS_ERR_RANGE},
@@ -1570,6 +1643,177 @@ static const struct body_case body_cases[] = {
         PS_ERR_FLAGS},
     /* typed LIST */
     {"metrics typed LIST", DK_METRICS, PS_T_LIST, R, 1, "'a'", PS_ERR_TYPE},
+    /* ==== version 2 (issue #14): every new field and range rule ==== */
+    /* -- write conditions -- */
+    {"v2 SCALE all conditions", DK_WRITE_REQ, PS_T_SCALE, 0, 1,
+        "0001 'a' 00000001 0001 'x' 0b 7fffffff 0002 '42'", PS_OK},
+    {"v2 PIN_PUT every flag", DK_WRITE_REQ, PS_T_PIN_PUT, 0, 1,
+        "0001 'a' 00000001 0001 'x' 0f 00000000 0000", PS_OK},
+    /* unknown flag bits */
+    {"v2 SCALE flag 0x10", DK_WRITE_REQ, PS_T_SCALE, 0, 1,
+        "0001 'a' 00000001 0001 'x' 10 00000000 0000", PS_ERR_RANGE},
+    {"v2 PIN_PUT flag 0x80", DK_WRITE_REQ, PS_T_PIN_PUT, 0, 1,
+        "0001 'a' 00000001 0001 'x' 80 00000000 0000", PS_ERR_RANGE},
+    /* SUSPEND is a pin's */
+    {"v2 SCALE SUSPEND", DK_WRITE_REQ, PS_T_SCALE, 0, 1,
+        "0001 'a' 00000001 0001 'x' 04 00000000 0000", PS_ERR_RANGE},
+    /* an expected count without PS_W_EXPECTED */
+    {"v2 SCALE expected without flag", DK_WRITE_REQ, PS_T_SCALE, 0, 1,
+        "0001 'a' 00000001 0001 'x' 00 00000001 0000", PS_ERR_RANGE},
+    {"v2 PIN_PUT expected without flag", DK_WRITE_REQ, PS_T_PIN_PUT, 0, 1,
+        "0001 'a' 00000001 0001 'x' 03 7fffffff 0000", PS_ERR_RANGE},
+    /* expected count 2^31, 2^32-1 */
+    {"v2 SCALE expected 2^31", DK_WRITE_REQ, PS_T_SCALE, 0, 1,
+        "0001 'a' 00000001 0001 'x' 08 80000000 0000", PS_ERR_RANGE},
+    {"v2 SCALE expected 2^32-1", DK_WRITE_REQ, PS_T_SCALE, 0, 1,
+        "0001 'a' 00000001 0001 'x' 08 ffffffff 0000", PS_ERR_RANGE},
+    /* expected 0 with the flag is a real condition */
+    {"v2 SCALE expected 0", DK_WRITE_REQ, PS_T_SCALE, 0, 1,
+        "0001 'a' 00000001 0001 'x' 08 00000000 0000", PS_OK},
+    /* If-Match: length 65, a space, DEL, a NUL */
+    {"v2 SCALE if_match 65", DK_WRITE_REQ, PS_T_SCALE, 0, 1,
+        "0001 'a' 00000001 0001 'x' 00 00000000 0041 'x'", PS_ERR_STR_LEN},
+    {"v2 SCALE if_match space", DK_WRITE_REQ, PS_T_SCALE, 0, 1,
+        "0001 'a' 00000001 0001 'x' 00 00000000 0003 '1 2'", PS_ERR_CHARSET},
+    {"v2 PIN_PUT if_match DEL", DK_WRITE_REQ, PS_T_PIN_PUT, 0, 1,
+        "0001 'a' 00000001 0001 'x' 00 00000000 0001 7f", PS_ERR_CHARSET},
+    {"v2 PIN_PUT if_match NUL", DK_WRITE_REQ, PS_T_PIN_PUT, 0, 1,
+        "0001 'a' 00000001 0001 'x' 00 00000000 0002 31 00", PS_ERR_CHARSET},
+    /* a version-1 body: the conditions are missing */
+    {"v2 SCALE v1 body", DK_WRITE_REQ, PS_T_SCALE, 0, 1,
+        "0001 'a' 00000001 0001 'x'", PS_ERR_TRUNCATED},
+    {"v2 PIN_DELETE v1 body", DK_WRITE_REQ, PS_T_PIN_DELETE, 0, 1,
+        "0001 'a' 0001 'x'", PS_ERR_TRUNCATED},
+    /* PIN_DELETE: DRY_RUN alone; no expected or If-Match on the wire */
+    {"v2 PIN_DELETE dry run", DK_WRITE_REQ, PS_T_PIN_DELETE, 0, 1,
+        "0001 'a' 0001 'x' 01", PS_OK},
+    {"v2 PIN_DELETE FORCE", DK_WRITE_REQ, PS_T_PIN_DELETE, 0, 1,
+        "0001 'a' 0001 'x' 02", PS_ERR_RANGE},
+    {"v2 PIN_DELETE SUSPEND", DK_WRITE_REQ, PS_T_PIN_DELETE, 0, 1,
+        "0001 'a' 0001 'x' 04", PS_ERR_RANGE},
+    {"v2 PIN_DELETE EXPECTED", DK_WRITE_REQ, PS_T_PIN_DELETE, 0, 1,
+        "0001 'a' 0001 'x' 08", PS_ERR_RANGE},
+    {"v2 PIN_DELETE with SCALE's tail", DK_WRITE_REQ, PS_T_PIN_DELETE, 0, 1,
+        "0001 'a' 0001 'x' 01 00000000 0000", PS_ERR_TRAILING},
+
+    /* -- deployment record -- */
+    {"v2 dep every extra", DK_DEPLOYMENT, PS_T_GET, R, 1,
+        DEP_NAME DEP_CNT5 DEP_GEN2 DEP_PIN
+        "0002 '42' 03 07 00000002 00000009 0003 'hpa'",
+        PS_OK},
+    /* pin_state above PS_PIN_STATE_MAX */
+    {"v2 dep pin_state 4", DK_DEPLOYMENT, PS_T_GET, R, 1,
+        DEP_NAME DEP_CNT5 DEP_GEN2 DEP_PIN
+        "0002 '42' 04 00 00000000 00000000 0000",
+        PS_ERR_RANGE},
+    {"v2 dep pin_state 0xff", DK_DEPLOYMENT, PS_T_GET, R, 1,
+        DEP_NAME DEP_CNT5 DEP_GEN2 DEP_PIN
+        "0002 '42' ff 00 00000000 00000000 0000",
+        PS_ERR_RANGE},
+    /* a pin state without a pin */
+    {"v2 dep unpinned suspended", DK_DEPLOYMENT, PS_T_GET, R, 1,
+        DEP_NAME DEP_CNT5 DEP_GEN2
+        "00 00000000 0002 '42' 01 00 00000000 00000000 0000",
+        PS_ERR_RANGE},
+    /* unknown bounds bit */
+    {"v2 dep bounds 0x08", DK_DEPLOYMENT, PS_T_GET, R, 1,
+        DEP_NAME DEP_CNT5 DEP_GEN2 DEP_PIN
+        "0002 '42' 00 08 00000000 00000000 0000",
+        PS_ERR_RANGE},
+    /* a count without its bit */
+    {"v2 dep min without bit", DK_DEPLOYMENT, PS_T_GET, R, 1,
+        DEP_NAME DEP_CNT5 DEP_GEN2 DEP_PIN
+        "0002 '42' 00 02 00000001 00000005 0000",
+        PS_ERR_RANGE},
+    {"v2 dep max without bit", DK_DEPLOYMENT, PS_T_GET, R, 1,
+        DEP_NAME DEP_CNT5 DEP_GEN2 DEP_PIN
+        "0002 '42' 00 01 00000001 00000005 0000",
+        PS_ERR_RANGE},
+    /* min > max with both set; equal is fine; one set is never compared */
+    {"v2 dep min > max", DK_DEPLOYMENT, PS_T_GET, R, 1,
+        DEP_NAME DEP_CNT5 DEP_GEN2 DEP_PIN
+        "0002 '42' 00 03 00000006 00000005 0000",
+        PS_ERR_RANGE},
+    {"v2 dep min == max", DK_DEPLOYMENT, PS_T_GET, R, 1,
+        DEP_NAME DEP_CNT5 DEP_GEN2 DEP_PIN
+        "0002 '42' 00 03 00000005 00000005 0000",
+        PS_OK},
+    {"v2 dep min alone", DK_DEPLOYMENT, PS_T_GET, R, 1,
+        DEP_NAME DEP_CNT5 DEP_GEN2 DEP_PIN
+        "0002 '42' 00 01 7fffffff 00000000 0000",
+        PS_OK},
+    {"v2 dep invalid alone", DK_DEPLOYMENT, PS_T_GET, R, 1,
+        DEP_NAME DEP_CNT5 DEP_GEN2 DEP_PIN
+        "0002 '42' 00 04 00000000 00000000 0000",
+        PS_OK},
+    /* counts 2^31 */
+    {"v2 dep min 2^31", DK_DEPLOYMENT, PS_T_GET, R, 1,
+        DEP_NAME DEP_CNT5 DEP_GEN2 DEP_PIN
+        "0002 '42' 00 01 80000000 00000000 0000",
+        PS_ERR_RANGE},
+    {"v2 dep max 2^31", DK_DEPLOYMENT, PS_T_GET, R, 1,
+        DEP_NAME DEP_CNT5 DEP_GEN2 DEP_PIN
+        "0002 '42' 00 02 00000000 80000000 0000",
+        PS_ERR_RANGE},
+    /* the HPA's name: a DNS-1123 subdomain or empty */
+    {"v2 dep autoscaler upper", DK_DEPLOYMENT, PS_T_GET, R, 1,
+        DEP_NAME DEP_CNT5 DEP_GEN2 DEP_PIN
+        "0002 '42' 00 00 00000000 00000000 0001 'A'",
+        PS_ERR_CHARSET},
+    {"v2 dep autoscaler 254", DK_DEPLOYMENT, PS_T_GET, R, 1,
+        DEP_NAME DEP_CNT5 DEP_GEN2 DEP_PIN
+        "0002 '42' 00 00 00000000 00000000 00fe 'a'",
+        PS_ERR_STR_LEN},
+    {"v2 dep autoscaler dot end", DK_DEPLOYMENT, PS_T_GET, R, 1,
+        DEP_NAME DEP_CNT5 DEP_GEN2 DEP_PIN
+        "0002 '42' 00 00 00000000 00000000 0002 'a.'",
+        PS_ERR_CHARSET},
+    /* a version-1 record */
+    {"v2 dep v1 record", DK_DEPLOYMENT, PS_T_GET, R, 1,
+        DEP_NAME DEP_CNT5 DEP_GEN2 DEP_PIN "0002 '42'", PS_ERR_TRUNCATED},
+
+    /* -- SCALE answer: dry_run -- */
+    {"v2 scale_ok dry run", DK_SCALE_OK, PS_T_SCALE, R, 1,
+        "0001 'a' 00000002 00000001 00 0001 '9' 01", PS_OK},
+    {"v2 scale_ok dry_run 2", DK_SCALE_OK, PS_T_SCALE, R, 1,
+        "0001 'a' 00000002 00000001 00 0001 '9' 02", PS_ERR_RANGE},
+    {"v2 scale_ok v1 body", DK_SCALE_OK, PS_T_SCALE, R, 1,
+        "0001 'a' 00000002 00000001 00 0001 '9'", PS_ERR_TRUNCATED},
+
+    /* -- pin answer: state, dry_run -- */
+    {"v2 pin autoscaled dry run", DK_PIN, PS_T_PIN_PUT, R, 1,
+        "0001 'a' 00000001 03 01", PS_OK},
+    {"v2 pin state 4", DK_PIN, PS_T_PIN_GET, R, 1, "0001 'a' 00000001 04 00",
+        PS_ERR_RANGE},
+    {"v2 pin dry_run 2", DK_PIN, PS_T_PIN_DELETE, R, 1,
+        "0001 'a' 00000001 00 02", PS_ERR_RANGE},
+    {"v2 pin v1 body", DK_PIN, PS_T_PIN_GET, R, 1, "0001 'a' 00000001",
+        PS_ERR_TRUNCATED},
+    {"v2 pins state 4", DK_LIST_PINS, PS_T_PIN_LIST, R, 1,
+        "0001 0001 'a' 00000001 04", PS_ERR_RANGE},
+    {"v2 pins v1 item", DK_LIST_PINS, PS_T_PIN_LIST, R, 1,
+        "0001 0001 'a' 00000001", PS_ERR_TRUNCATED},
+
+    /* -- error answer: current, ref -- */
+    {"v2 error expected", DK_ERROR, PS_T_SCALE, R | ER, 1,
+        "000e 00000000 0000 7fffffff 0000", PS_OK},
+    {"v2 error stale", DK_ERROR, PS_T_SCALE, R | ER, 1,
+        "000d 00000000 0000 00000000 0005 '48213'", PS_OK},
+    {"v2 error out of bounds", DK_ERROR, PS_T_PIN_PUT, R | ER, 1,
+        "0010 00000000 0000 00000000 0000", PS_OK},
+    {"v2 error current 2^31", DK_ERROR, PS_T_SCALE, R | ER, 1,
+        "000e 00000000 0000 80000000 0000", PS_ERR_RANGE},
+    /* the ref: visible ASCII, 0..253 */
+    {"v2 error ref space", DK_ERROR, PS_T_SCALE, R | ER, 1,
+        "000f 00000000 0000 00000000 0003 'a b'", PS_ERR_CHARSET},
+    {"v2 error ref LF", DK_ERROR, PS_T_SCALE, R | ER, 1,
+        "000f 00000000 0000 00000000 0002 61 0a", PS_ERR_CHARSET},
+    {"v2 error ref 0x80", DK_ERROR, PS_T_SCALE, R | ER, 1,
+        "000d 00000000 0000 00000000 0001 80", PS_ERR_CHARSET},
+    {"v2 error ref 254", DK_ERROR, PS_T_SCALE, R | ER, 1,
+        "000d 00000000 0000 00000000 00fe 'a'", PS_ERR_STR_LEN},
+    {"v2 error v1 body", DK_ERROR, PS_T_GET, R | ER, 1, "0001 00000000 0000",
+        PS_ERR_TRUNCATED},
 };
 
 static void
@@ -1633,10 +1877,10 @@ test_ps_codec_matches_protocol_example(void **state)
 	dep.updated = 3;
 	dep.generation = dep.observed_generation = 2;
 	strcpy(dep.resource_version, "48213");
-	n = wire("00000053 0003 0001 00000007 00000000 "
+	n = wire("0000005f 0003 0001 00000007 00000000 "
 	         "0008 'frontend' 0007 'default' 00000003 00000003 00000003 "
 	         "00000003 00000003 0000000000000002 0000000000000002 00 "
-	         "00000000 0005 '48213'",
+	         "00000000 0005 '48213' 00 00 00000000 00000000 0000",
 	    want, sizeof(want));
 	assert_int_equal(
 	    ps_codec_encode_deployment(out, sizeof(out), 7, &dep, &len), PS_OK);
@@ -1651,10 +1895,12 @@ test_ps_codec_pick_version(void **state)
 		uint16_t min, max;
 		int want;
 	} cases[] = {
-	    {1, 1, PS_OK},                    /* exactly ours */
+	    {2, 2, PS_OK},                    /* exactly ours */
 	    {1, 0xffff, PS_OK},               /* a wide range */
-	    {2, 5, PS_ERR_VERSION},           /* no overlap, above */
-	    {2, 2, PS_ERR_VERSION},           /* just above */
+	    {1, 2, PS_OK},                    /* 1 and 2: we pick 2 */
+	    {1, 1, PS_ERR_VERSION},           /* version 1 is no more */
+	    {3, 5, PS_ERR_VERSION},           /* no overlap, above */
+	    {3, 3, PS_ERR_VERSION},           /* just above */
 	    {0xffff, 0xffff, PS_ERR_VERSION}, /* far above */
 	    {0, 0, PS_ERR_VERSION},           /* below */
 	};
@@ -1912,13 +2158,127 @@ test_ps_codec_encoders_refuse_invalid_input(void **state)
 #undef REFUSE
 }
 
+/* Version 2: the encoders refuse every condition or record a peer would. */
+static void
+test_ps_codec_v2_encoders_refuse_invalid_input(void **state)
+{
+	uint8_t out[PS_MAX_FRAME];
+	struct ps_write_req wr;
+	struct ps_deployment dep;
+	struct ps_pin pin;
+	struct ps_error er;
+	struct ps_list_enc e;
+	size_t len;
+
+#define REFUSE(call, want)                                                 \
+	do {                                                               \
+		len = 999;                                                 \
+		int rc_ = (call);                                          \
+		if (rc_ != (want) || len != 0)                             \
+			fail_msg("line %d: got %d (%s) len %zu, want %d",  \
+			    __LINE__, rc_, ps_strerror(rc_), len, (want)); \
+	} while (0)
+#define WRITE(T) ps_codec_encode_write_req(out, sizeof(out), T, 1, &wr, &len)
+
+	(void)state;
+	/* unknown flag bits, on every write type */
+	fill_write(&wr, "a", 1, "x");
+	wr.flags = 0x10;
+	REFUSE(WRITE(PS_T_SCALE), PS_ERR_RANGE);
+	REFUSE(WRITE(PS_T_PIN_PUT), PS_ERR_RANGE);
+	REFUSE(WRITE(PS_T_PIN_DELETE), PS_ERR_RANGE);
+	/* SUSPEND on SCALE; fine on PIN_PUT */
+	wr.flags = PS_W_SUSPEND;
+	REFUSE(WRITE(PS_T_SCALE), PS_ERR_RANGE);
+	assert_int_equal(WRITE(PS_T_PIN_PUT), PS_OK);
+	/* PIN_DELETE: only DRY_RUN, and no If-Match */
+	for (uint8_t fl = PS_W_FORCE; fl <= PS_W_EXPECTED; fl <<= 1) {
+		wr.flags = fl;
+		wr.expected = 0;
+		REFUSE(WRITE(PS_T_PIN_DELETE), PS_ERR_RANGE);
+	}
+	fill_write(&wr, "a", 1, "x");
+	wr.flags = PS_W_DRY_RUN;
+	strcpy(wr.if_match, "1");
+	REFUSE(WRITE(PS_T_PIN_DELETE), PS_ERR_RANGE);
+	/* expected without its flag, and over PS_MAX_REPLICAS with it */
+	fill_write(&wr, "a", 1, "x");
+	wr.expected = 1;
+	REFUSE(WRITE(PS_T_SCALE), PS_ERR_RANGE);
+	wr.flags = PS_W_EXPECTED;
+	wr.expected = PS_MAX_REPLICAS + 1;
+	REFUSE(WRITE(PS_T_PIN_PUT), PS_ERR_RANGE);
+	/* If-Match charset */
+	fill_write(&wr, "a", 1, "x");
+	strcpy(wr.if_match, "1 2");
+	REFUSE(WRITE(PS_T_SCALE), PS_ERR_CHARSET);
+
+	/* deployment record */
+	fill_dep_min(&dep);
+	dep.pin_state = PS_PIN_SUSPENDED; /* not pinned */
+	REFUSE(ps_codec_encode_deployment(out, sizeof(out), 1, &dep, &len),
+	    PS_ERR_RANGE);
+	fill_dep_min(&dep);
+	dep.pinned = 1;
+	dep.pin_state = PS_PIN_STATE_MAX + 1;
+	REFUSE(ps_codec_encode_deployment(out, sizeof(out), 1, &dep, &len),
+	    PS_ERR_RANGE);
+	fill_dep_min(&dep);
+	dep.bounds = 0x08;
+	REFUSE(ps_codec_encode_deployment(out, sizeof(out), 1, &dep, &len),
+	    PS_ERR_RANGE);
+	fill_dep_min(&dep);
+	dep.bounds = PS_B_MIN | PS_B_MAX;
+	dep.min_replicas = 3;
+	dep.max_replicas = 2;
+	REFUSE(ps_codec_encode_deployment(out, sizeof(out), 1, &dep, &len),
+	    PS_ERR_RANGE);
+	fill_dep_min(&dep);
+	dep.max_replicas = 2; /* without PS_B_MAX */
+	REFUSE(ps_codec_encode_deployment(out, sizeof(out), 1, &dep, &len),
+	    PS_ERR_RANGE);
+	fill_dep_min(&dep);
+	strcpy(dep.autoscaler, "Hpa");
+	REFUSE(ps_codec_encode_deployment(out, sizeof(out), 1, &dep, &len),
+	    PS_ERR_CHARSET);
+
+	/* pin answer and list item */
+	memset(&pin, 0, sizeof(pin));
+	strcpy(pin.name, "a");
+	pin.state = PS_PIN_STATE_MAX + 1;
+	REFUSE(
+	    ps_codec_encode_pin(out, sizeof(out), PS_T_PIN_GET, 1, &pin, &len),
+	    PS_ERR_RANGE);
+	ps_codec_list_begin(&e, out, sizeof(out), PS_T_PIN_LIST, 1);
+	assert_int_equal(ps_codec_list_add_pin(&e, &pin), PS_ERR_RANGE);
+	pin.state = PS_PIN_ACTIVE;
+	pin.dry_run = 1; /* a list item never says dry run */
+	assert_int_equal(ps_codec_list_add_pin(&e, &pin), PS_ERR_RANGE);
+
+	/* error: current over the range, ref charset and length */
+	memset(&er, 0, sizeof(er));
+	er.code = PS_E_EXPECTED;
+	er.current = PS_MAX_REPLICAS + 1;
+	REFUSE(
+	    ps_codec_encode_error(out, sizeof(out), PS_T_SCALE, 1, &er, &len),
+	    PS_ERR_RANGE);
+	er.current = 0;
+	er.code = PS_E_AUTOSCALED;
+	strcpy(er.ref, "a b");
+	REFUSE(
+	    ps_codec_encode_error(out, sizeof(out), PS_T_SCALE, 1, &er, &len),
+	    PS_ERR_CHARSET);
+#undef WRITE
+#undef REFUSE
+}
+
 /* List encoder: a refused item leaves the frame as it was. */
 static void
 test_ps_codec_list_encoder_refused_item_leaves_frame_intact(void **state)
 {
 	uint8_t out[PS_MAX_FRAME];
 	struct ps_list_enc e;
-	struct ps_pin p = {"ok", 1};
+	struct ps_pin p = {"ok", 1, PS_PIN_ACTIVE, 0};
 	struct ps_list_dec d;
 	struct ps_frame f;
 	struct ps_reader *rd;
@@ -2065,7 +2425,7 @@ encode_big_list(struct mstream *s, uint16_t type, uint32_t id)
 	struct ps_list_enc e;
 	size_t len;
 
-	s->cap = NLIST * (PS_MAX_NAME + 2 + 4) + 4096 * 32;
+	s->cap = NLIST * (PS_MAX_NAME + 2 + 4 + 1) + 4096 * 32;
 	s->bytes = malloc(s->cap);
 	assert_non_null(s->bytes);
 	s->len = 0;
@@ -2079,6 +2439,8 @@ encode_big_list(struct mstream *s, uint16_t type, uint32_t id)
 		p.replicas = i % 3 == 0 ? 0
 		    : i % 3 == 1        ? PS_MAX_REPLICAS
 		                        : (uint32_t)i;
+		p.state = (uint8_t)(i % (PS_PIN_STATE_MAX + 1));
+		p.dry_run = 0;
 		for (int attempt = 0;; attempt++) {
 			rc = type == PS_T_LIST
 			    ? ps_codec_list_add_name(&e, p.name)
@@ -2146,6 +2508,8 @@ decode_big_list(
 				    items % 3 == 0       ? 0
 				        : items % 3 == 1 ? PS_MAX_REPLICAS
 				                         : (uint32_t)items);
+				assert_int_equal(
+				    p.state, items % (PS_PIN_STATE_MAX + 1));
 			}
 			items++;
 		}
@@ -2284,12 +2648,12 @@ test_ps_type_name_and_info_match_protocol(void **state)
 	    [PS_T_HELLO] = {"HELLO", 8, 1, 0, PS_REQ_HELLO, PS_ANS_HELLO},
 	    [PS_T_LIST] = {"LIST", 0, 1, 1, PS_REQ_EMPTY, PS_ANS_NAMES},
 	    [PS_T_GET] = {"GET", 255, 1, 0, PS_REQ_NAME, PS_ANS_DEPLOYMENT},
-	    [PS_T_SCALE] = {"SCALE", 517, 1, 0, PS_REQ_WRITE, PS_ANS_SCALE},
+	    [PS_T_SCALE] = {"SCALE", 588, 1, 0, PS_REQ_WRITE, PS_ANS_SCALE},
 	    [PS_T_HEALTH] = {"HEALTH", 0, 1, 0, PS_REQ_EMPTY, PS_ANS_HEALTH},
 	    [PS_T_PIN_LIST] = {"PIN_LIST", 0, 1, 1, PS_REQ_EMPTY, PS_ANS_PINS},
 	    [PS_T_PIN_GET] = {"PIN_GET", 255, 1, 0, PS_REQ_NAME, PS_ANS_PIN},
-	    [PS_T_PIN_PUT] = {"PIN_PUT", 517, 1, 0, PS_REQ_WRITE, PS_ANS_PIN},
-	    [PS_T_PIN_DELETE] = {"PIN_DELETE", 513, 1, 0, PS_REQ_WRITE,
+	    [PS_T_PIN_PUT] = {"PIN_PUT", 588, 1, 0, PS_REQ_WRITE, PS_ANS_PIN},
+	    [PS_T_PIN_DELETE] = {"PIN_DELETE", 514, 1, 0, PS_REQ_WRITE,
 	        PS_ANS_PIN},
 	    [PS_T_METRICS] = {"METRICS", 0, 1, 1, PS_REQ_EMPTY, PS_ANS_TEXT},
 	    [PS_T_GOAWAY] = {"GOAWAY", 0, 0, 0, PS_REQ_NONE, PS_ANS_NONE},
@@ -2328,8 +2692,10 @@ test_ps_code_name_every_code(void **state)
 {
 	static const char *const want[] = {NULL, "not_found", "invalid",
 	    "conflict", "unavailable", "forbidden", "timeout", "internal",
-	    "protocol", "version", "busy", "api_error", "unsupported"};
-	static const uint16_t bogus[] = {0, 13, 0x100, 0xffff};
+	    "protocol", "version", "busy", "api_error", "unsupported",
+	    "precondition_failed", "precondition_failed", "autoscaled",
+	    "out_of_bounds"};
+	static const uint16_t bogus[] = {0, PS_E_MAX + 1, 0x100, 0xffff};
 
 	(void)state;
 	assert_int_equal(sizeof(want) / sizeof(want[0]), PS_E_MAX + 1);
@@ -2355,6 +2721,7 @@ main(void)
 	    cmocka_unit_test(test_ps_codec_matches_protocol_example),
 	    cmocka_unit_test(test_ps_codec_pick_version),
 	    cmocka_unit_test(test_ps_codec_encoders_refuse_invalid_input),
+	    cmocka_unit_test(test_ps_codec_v2_encoders_refuse_invalid_input),
 	    cmocka_unit_test(
 	        test_ps_codec_list_encoder_refused_item_leaves_frame_intact),
 	    cmocka_unit_test(

@@ -144,14 +144,15 @@ static const struct hdr_case hdr_cases[] = {
     /* PIN_GET body at and over 255 */
     {RQ, 16 + 255, PS_T_PIN_GET, 0, 1, 0, PS_OK},
     {RQ, 16 + 256, PS_T_PIN_GET, 0, 1, 0, PS_ERR_FRAME_LEN},
-    /* SCALE / PIN_PUT body at and over 517 */
-    {RQ, 16 + 517, PS_T_SCALE, 0, 1, 0, PS_OK},
-    {RQ, 16 + 518, PS_T_SCALE, 0, 1, 0, PS_ERR_FRAME_LEN},
-    {RQ, 16 + 517, PS_T_PIN_PUT, 0, 1, 0, PS_OK},
-    {RQ, 16 + 518, PS_T_PIN_PUT, 0, 1, 0, PS_ERR_FRAME_LEN},
-    /* PIN_DELETE body at and over 513 */
-    {RQ, 16 + 513, PS_T_PIN_DELETE, 0, 1, 0, PS_OK},
-    {RQ, 16 + 514, PS_T_PIN_DELETE, 0, 1, 0, PS_ERR_FRAME_LEN},
+    /* SCALE / PIN_PUT body at and over 588 (version 2: 517 + flags 1,
+     * expected 4, if_match 2+64) */
+    {RQ, 16 + 588, PS_T_SCALE, 0, 1, 0, PS_OK},
+    {RQ, 16 + 589, PS_T_SCALE, 0, 1, 0, PS_ERR_FRAME_LEN},
+    {RQ, 16 + 588, PS_T_PIN_PUT, 0, 1, 0, PS_OK},
+    {RQ, 16 + 589, PS_T_PIN_PUT, 0, 1, 0, PS_ERR_FRAME_LEN},
+    /* PIN_DELETE body at and over 514 (version 2: 513 + flags 1) */
+    {RQ, 16 + 514, PS_T_PIN_DELETE, 0, 1, 0, PS_OK},
+    {RQ, 16 + 515, PS_T_PIN_DELETE, 0, 1, 0, PS_ERR_FRAME_LEN},
     /* request len at PS_MAX_REQUEST_FRAME is still over GET's body max */
     {RQ, 1024, PS_T_GET, 0, 1, 0, PS_ERR_FRAME_LEN},
     /* unknown types, both directions */
@@ -498,7 +499,7 @@ test_ps_reader_request_stream_one_byte_at_a_time(void **state)
 	uint32_t seed = 99;
 
 	(void)state;
-	s.bytes = malloc(PS_T_MAX * (PS_HDR_LEN + 517));
+	s.bytes = malloc(PS_T_MAX * (PS_HDR_LEN + 588)); /* the largest body */
 	assert_non_null(s.bytes);
 	s.len = 0;
 	s.nframes = 0;
