@@ -140,6 +140,6 @@ endif
 # alloc_fail_*), in this binary only.
 $(eval $(call CORE_UNIT_TEST,test_event_rec,core/kube/event_rec.c \
     core/kube/event_json.c core/kube/lease_json.c core/json_walk.c \
-    core/kube/kjson.c core/log.c core/clock.c tests/fakes/fake_kclient.c))
+    core/kube/kjson.c core/kube/annotations.c core/log.c core/clock.c tests/fakes/fake_kclient.c))
 $(BUILD)/tests/core/test_event_rec: \
     LDFLAGS += -Wl,--wrap=malloc -Wl,--wrap=calloc

@@ -303,7 +303,7 @@ expect_eof(struct h *h, struct client *cl)
 static void
 ready(struct h *h)
 {
-	send_hello(h, &h->cl, 1, 1);
+	send_hello(h, &h->cl, PS_VERSION, PS_VERSION);
 	expect_hello_ok(h, &h->cl);
 }
 
@@ -444,7 +444,7 @@ static void
 test_ipcs_one_byte_at_a_time(void **state)
 {
 	struct h *h = *state;
-	struct ps_hello m = {1, 1};
+	struct ps_hello m = {PS_VERSION, PS_VERSION};
 	struct ps_frame f;
 	struct ps_health hm;
 	uint8_t buf[128];
@@ -487,7 +487,7 @@ test_ipcs_second_hello_is_protocol_error(void **state)
 	struct h *h = *state;
 
 	ready(h);
-	send_hello(h, &h->cl, 1, 1);
+	send_hello(h, &h->cl, PS_VERSION, PS_VERSION);
 	expect_goaway_then_eof(h, &h->cl, PS_E_PROTOCOL, "HELLO");
 }
 
@@ -501,7 +501,7 @@ test_ipcs_bad_header_closes_only_that_connection(void **state)
 	struct ps_hdr hdr = {PS_HDR_LEN, PS_T_HEALTH, 0, 1, 7};
 
 	client_init(&other, connect_pair(h));
-	send_hello(h, &other, 1, 1);
+	send_hello(h, &other, PS_VERSION, PS_VERSION);
 	expect_hello_ok(h, &other);
 	ps_frame_put_hdr(bad, &hdr);
 	send_bytes(h, &h->cl, bad, sizeof(bad));
@@ -552,8 +552,9 @@ test_ipcs_wrong_version_gets_version_error(void **state)
 {
 	struct h *h = *state;
 
-	send_hello(h, &h->cl, 2, 3);
-	expect_error(h, &h->cl, PS_T_HELLO, 0, PS_E_VERSION, "version 1");
+	/* A gateway of version 1 (before issue #14's write conditions). */
+	send_hello(h, &h->cl, 1, 1);
+	expect_error(h, &h->cl, PS_T_HELLO, 0, PS_E_VERSION, "version 2");
 	expect_eof(h, &h->cl);
 }
 
