@@ -57,8 +57,16 @@ $(eval $(call CORE_UNIT_TEST,test_ipc_server,$(CORE_IPCS_SRCS) core/log.c))
 $(eval $(call CORE_UNIT_TEST,test_json_walk,core/json_walk.c))
 $(eval $(call CORE_UNIT_TEST,test_kjson,core/kube/kjson.c core/json_walk.c))
 $(eval $(call CORE_UNIT_TEST,test_cache,core/kube/cache.c))
+# The loop's policy, and its resync with the reflector over the fake kclient.
 $(eval $(call CORE_UNIT_TEST,test_listwatch,core/kube/listwatch.c \
-    core/kube/kclient.c core/kube/kjson.c core/json_walk.c core/log.c core/clock.c))
+    core/kube/reflector.c core/kube/cache.c core/kube/kjson.c core/json_walk.c \
+    core/log.c core/clock.c tests/fakes/fake_kclient.c))
+# HorizontalPodAutoscalers: the parser (with hostile tables), the map, and
+# the watch over the fake kclient (403/404 → unknown).
+$(eval $(call CORE_UNIT_TEST,test_hpa_json,core/kube/hpa_json.c core/json_walk.c))
+$(eval $(call CORE_UNIT_TEST,test_hpa_watch,core/kube/hpa_watch.c \
+    core/kube/hpa_json.c core/kube/listwatch.c core/kube/kjson.c core/json_walk.c \
+    core/log.c core/clock.c tests/fakes/fake_kclient.c))
 $(eval $(call CORE_UNIT_TEST,test_scale,core/kube/scale.c core/kube/reflector.c \
     core/kube/listwatch.c \
     core/kube/kjson.c core/json_walk.c core/kube/cache.c core/kube/kclient.c core/log.c \
