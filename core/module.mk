@@ -6,6 +6,8 @@ CORE_KUBE_SRCS := core/clock.c core/json_walk.c core/kube/kjson.c core/kube/cach
                   core/pins/reconcile.c
 # Leader election (lease.c).
 CORE_KUBE_SRCS += core/kube/lease.c core/kube/lease_json.c
+# Which HorizontalPodAutoscaler targets which Deployment (read-only).
+CORE_KUBE_SRCS += core/kube/hpa_json.c core/kube/hpa_watch.c
 # Pins in a ConfigMap (--pin-configmap): the set, the JSON, the backend.
 CORE_KUBE_SRCS += core/pins/pin_set.c core/pins/cmjson.c core/pins/pins_cm.c \
                   core/pins/pins_cm_write.c
@@ -132,6 +134,15 @@ $(call obj,tests/fuzz/fuzz_kjson.c tests/fuzz/fuzz_lease.c): \
     MOD_CFLAGS := $(CFLAGS_YAJL)
 $(KJSON_FUZZERS): $(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o \
     $(call obj,core/kube/kjson.c core/json_walk.c core/kube/lease_json.c) $(PS_LIB)
+	$(Q)mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS_YAJL)
+
+# ...and for the HorizontalPodAutoscaler list pages and watch streams.
+FUZZERS += $(BUILD)/fuzz/fuzz_hpa
+$(call obj,tests/fuzz/fuzz_hpa.c): MOD_CFLAGS := $(CFLAGS_YAJL)
+$(BUILD)/fuzz/fuzz_hpa: $(BUILD)/obj/tests/fuzz/fuzz_hpa.o \
+    $(call obj,core/kube/hpa_json.c core/json_walk.c) $(PS_LIB)
 	$(Q)mkdir -p $(@D)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS_YAJL)

@@ -206,10 +206,10 @@ teardown(void **state)
 }
 
 /* A Deployment of the list: name, resourceVersion, spec.replicas. */
-#define DEPLOY(n, rv, r)                                                   \
-	"{\"metadata\":{\"name\":\"" n "\",\"namespace\":\"ns\","          \
+#define DEPLOY(n, rv, r)                                          \
+	"{\"metadata\":{\"name\":\"" n "\",\"namespace\":\"ns\"," \
 	"\"resourceVersion\":\"" rv "\"},\"spec\":{\"replicas\":" #r "}}"
-#define DLIST(rv, items)                                                   \
+#define DLIST(rv, items)                                                       \
 	"{\"kind\":\"DeploymentList\",\"metadata\":{\"resourceVersion\":\"" rv \
 	"\"},\"items\":[" items "]}"
 
@@ -249,7 +249,8 @@ test_lw_resync_fires_and_replaces(void **state)
 
 	assert_int_equal(refl_start(f->refl), 0);
 	t0 = clock_now_ms();
-	answer_list(DLIST("100", DEPLOY("a", "90", 3) "," DEPLOY("b", "95", 2)));
+	answer_list(
+	    DLIST("100", DEPLOY("a", "90", 3) "," DEPLOY("b", "95", 2)));
 	t1 = clock_now_ms();
 	assert_int_equal(desired(f, "a"), 3);
 	assert_int_equal(desired(f, "b"), 2);
@@ -273,8 +274,8 @@ test_lw_resync_fires_and_replaces(void **state)
 	assert_int_equal(desired(f, "a"), 9);
 	assert_int_equal(desired(f, "b"), -1);
 	assert_int_equal(cache_size(f->cache), 1);
-	assert_non_null(strstr(fake_kc_path(fake_kc_next(KC_WATCH)),
-	    "&resourceVersion=7&"));
+	assert_non_null(strstr(
+	    fake_kc_path(fake_kc_next(KC_WATCH)), "&resourceVersion=7&"));
 	refl_get_status(f->refl, &st);
 	assert_int_equal(st.lw.lists, 2);
 	assert_true(st.lw.resync_due_ms != 0); /* armed again */
@@ -337,8 +338,8 @@ main(void)
 	    cmocka_unit_test(test_lw_resync_delay_jitter_bounds),
 	    cmocka_unit_test_setup_teardown(
 	        test_lw_resync_fires_and_replaces, setup_resync, teardown),
-	    cmocka_unit_test_setup_teardown(test_lw_resync_during_backoff_relists,
-	        setup_resync, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_lw_resync_during_backoff_relists, setup_resync, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_lw_resync_zero_disables, setup_no_resync, teardown),
 	};
