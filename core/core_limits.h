@@ -103,6 +103,28 @@
 #define LW_BACKOFF_CAP_MS      30000
 #define LW_BACKOFF_RESET_MS    120000
 #define LW_SHORT_WATCH_MS      1000
+/* Resync (--resync-period, seconds; 0 = off): a full relist this often
+ * after the last completed list, jittered by +-LW_RESYNC_JITTER_PCT %.
+ * client-go's informers default to 10 min too; a day is the most a
+ * flag may ask for (an older cache is no resync at all). */
+#define LW_RESYNC_DEFAULT_S    600
+#define LW_RESYNC_MAX_S        86400
+#define LW_RESYNC_JITTER_PCT   10
+
+/* HorizontalPodAutoscalers (hpa_watch.c, hpa_json.c): the map holds at
+ * most HPA_MAX_ENTRIES HPAs that target a Deployment (a list with more is
+ * refused, and the map stays as it was: "unknown", never a silent
+ * "none"); one list item or watch event is at most HPA_JSON_MAX_UNIT_BYTES
+ * (an HPA is a few KiB; its managedFields and status can grow, not by
+ * megabytes); a list page at most HPA_JSON_MAX_ITEMS items (HPAs that
+ * target other kinds are counted, not kept).  scaleTargetRef.apiVersion
+ * is group/version (a subdomain, a label), its kind a name of at most 63
+ * bytes; longer ones are no Deployment's and are not kept. */
+#define HPA_MAX_ENTRIES         4096
+#define HPA_JSON_MAX_UNIT_BYTES (2 * 1024 * 1024)
+#define HPA_JSON_MAX_ITEMS      CORE_MAX_DEPLOYMENTS
+#define HPA_MAX_API_VERSION     (253 + 1 + 63)
+#define HPA_MAX_KIND            63
 
 /* Write path: how long a SCALE waits for the watch to deliver its write
  * (then answers synced=0), how many recently applied (name, rv) pairs are
@@ -172,6 +194,9 @@ _Static_assert(CORE_OUTPUT_LOW + PS_MAX_FRAME <= CORE_MAX_OUTPUT,
     "a stream frame fits between the watermarks");
 
 _Static_assert(LW_BACKOFF_INITIAL_MS < LW_BACKOFF_CAP_MS, "backoff grows");
+_Static_assert(LW_RESYNC_JITTER_PCT > 0 && LW_RESYNC_JITTER_PCT < 50 &&
+        LW_RESYNC_DEFAULT_S <= LW_RESYNC_MAX_S,
+    "a jittered resync stays positive and the default is allowed");
 _Static_assert(KC_WATCH_STALL_S > 60, "longer than the bookmark interval");
 _Static_assert(
     HEALTH_HUNG_MS < HEALTH_WAIT_MS, "a timed-out waiter sees a hang");

@@ -5,7 +5,8 @@
  * Modules: kclient (HTTP to the API), reflector (list+watch into the
  * cache), cache, scale (write path), health (API probe), serve (the
  * proto-socket handlers), ipc_server (the socket), lease (leader
- * election, with --lease-name).  No flag turns off TLS
+ * election, with --lease-name), hpa_watch (which HPA targets which
+ * Deployment; always on, read-only).  No flag turns off TLS
  * verification of the API server.
  */
 #include <sys/types.h>
@@ -31,9 +32,11 @@
 #include "core/kube/event_rec.h"
 #include "core/core_limits.h"
 #include "core/kube/health.h"
+#include "core/kube/hpa_watch.h"
 #include "core/ipc/ipc_server.h"
 #include "core/kube/kclient.h"
 #include "core/kube/lease.h"
+#include "core/kube/listwatch.h"
 #include "core/log.h"
 #include "core/pins/pins.h"
 #include "core/pins/reconcile.h"
@@ -71,6 +74,8 @@ struct core_opts {
 	/* Every write's bounds, enforced here whatever the gateway checked. */
 	uint32_t max_replicas;
 	const char *self_deployment; /* replicad's own: never scaled */
+	/* Full relist of every watched resource this often; 0: off. */
+	unsigned long resync_s;
 };
 
 struct core {
@@ -79,6 +84,9 @@ struct core {
 	struct kc *kc;
 	struct cache *cache;
 	struct refl *refl;
+	/* HPAs of the namespace (read-only).  XXX not handed to the write
+	 * path yet: serve_deps has no field for it (issue #14 item 4). */
+	struct hpa_watch *hpa;
 	struct scale *scale;
 	struct health *health;
 	struct serve *serve;
@@ -111,10 +119,14 @@ usage(FILE *out)
 	    "--pin-configmap NAME]\n"
 	    "           [--lease-name NAME] [--identity ID] "
 	    "[--max-replicas N]\n"
-	    "           [--self-deployment NAME] [--version] [--help]\n"
+	    "           [--self-deployment NAME] [--resync-period S]\n"
+	    "           [--version] [--help]\n"
+	    "--resync-period: relist every watched resource every S seconds\n"
+	    "(+-10%%; default %d, 0 = off, at most %d).\n"
 	    "Each flag may also be set as REPLICAD_<NAME> in the environment\n"
 	    "(REPLICAD_SOCKET, REPLICAD_ALLOW_UID=uid[,uid...], ...);\n"
-	    "a flag wins over the environment.\n");
+	    "a flag wins over the environment.\n",
+	    LW_RESYNC_DEFAULT_S, LW_RESYNC_MAX_S);
 	exit(out == stdout ? 0 : 2);
 }
 
@@ -145,6 +157,23 @@ parse_uid(const char *s, uid_t *out)
 	if (errno != 0 || *end != '\0' || v >= (unsigned long)(uid_t)-1)
 		return -1;
 	*out = (uid_t)v;
+	return 0;
+}
+
+/* A count of seconds in [0, max]: digits only, no sign or unit. */
+static int
+parse_seconds(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v > max)
+		return -1;
+	*out = v;
 	return 0;
 }
 
@@ -278,6 +307,7 @@ parse_opts(int argc, char *argv[], struct core_opts *o)
 		O_PIN_CONFIGMAP,
 		O_MAX_REPLICAS,
 		O_SELF_DEPLOYMENT,
+		O_RESYNC_PERIOD,
 		O_VERSION,
 		O_HELP
 	};
@@ -296,6 +326,7 @@ parse_opts(int argc, char *argv[], struct core_opts *o)
 	    {"pin-configmap", required_argument, NULL, O_PIN_CONFIGMAP},
 	    {"max-replicas", required_argument, NULL, O_MAX_REPLICAS},
 	    {"self-deployment", required_argument, NULL, O_SELF_DEPLOYMENT},
+	    {"resync-period", required_argument, NULL, O_RESYNC_PERIOD},
 	    {"version", no_argument, NULL, O_VERSION},
 	    {"help", no_argument, NULL, O_HELP},
 	    {NULL, 0, NULL, 0},
@@ -304,6 +335,7 @@ parse_opts(int argc, char *argv[], struct core_opts *o)
 	const char *format = env("REPLICAD_LOG_FORMAT");
 	const char *uids = env("REPLICAD_ALLOW_UID");
 	const char *max_replicas = env("REPLICAD_MAX_REPLICAS");
+	const char *resync = env("REPLICAD_RESYNC_PERIOD");
 	int ch, flag_uids = 0;
 
 	memset(o, 0, sizeof(*o));
@@ -373,6 +405,9 @@ parse_opts(int argc, char *argv[], struct core_opts *o)
 		case O_SELF_DEPLOYMENT:
 			o->self_deployment = optarg;
 			break;
+		case O_RESYNC_PERIOD:
+			resync = optarg;
+			break;
 		case O_VERSION:
 			printf("replicad-core %s (proto-socket v%d)\n",
 			    CORE_VERSION, PS_VERSION);
@@ -434,6 +469,13 @@ parse_opts(int argc, char *argv[], struct core_opts *o)
 			    (unsigned)PS_MAX_REPLICAS);
 		o->max_replicas = (uint32_t)v;
 	}
+	/* Whole seconds, 0 = off, as the gateway's durations
+	 * (--tls-reload-interval S). */
+	o->resync_s = LW_RESYNC_DEFAULT_S;
+	if (resync != NULL &&
+	    parse_seconds(resync, LW_RESYNC_MAX_S, &o->resync_s) != 0)
+		usage_error("--resync-period: whole seconds from 0 (off) to %d",
+		    LW_RESYNC_MAX_S);
 	if (o->self_deployment != NULL &&
 	    ps_valid_name(o->self_deployment, strlen(o->self_deployment)) !=
 	        PS_OK)
@@ -603,6 +645,8 @@ start_kube(struct core *core, const struct core_opts *o)
 	struct refl_hooks hooks;
 	struct serve_deps deps;
 
+	/* Before any list+watch loop is made: each takes it at lw_new(). */
+	lw_set_default_resync((uint64_t)o->resync_s * 1000u);
 	memset(&kcfg, 0, sizeof(kcfg));
 	kcfg.api_url = o->kube_api;
 	kcfg.token_file = o->token_file;
@@ -620,7 +664,9 @@ start_kube(struct core *core, const struct core_opts *o)
 	    (core->scale = scale_new(core->base, core->kc, core->cache,
 	         o->namespace, o->max_replicas, o->self_deployment)) == NULL ||
 	    (core->health = health_new(core->base, core->kc, core->refl,
-	         core->cache, o->namespace)) == NULL)
+	         core->cache, o->namespace)) == NULL ||
+	    (core->hpa = hpa_watch_new(core->base, core->kc, o->namespace)) ==
+	        NULL)
 		fatal("cannot set up the cache");
 	scale_set_events(core->scale, core->events);
 	/* Pins in a ConfigMap: read (list+watch) once the loop runs. */
@@ -682,6 +728,9 @@ start_kube(struct core *core, const struct core_opts *o)
 		fatal("cannot register handlers");
 	if (refl_start(core->refl) != 0)
 		fatalx("cannot start the reflector");
+	/* With the Deployment cache; its 403/404 (no Role grant, no
+	 * autoscaling/v2) is logged and retried, never fatal. */
+	hpa_watch_start(core->hpa);
 	if (core->pins != NULL && pins_start(core->pins) != 0)
 		fatalx("cannot start reading the pins");
 }
@@ -782,7 +831,8 @@ main(int argc, char *argv[])
 		    LOG_U("allowed_uids", o.nuids),
 		    LOG_S("namespace", o.namespace), LOG_S("api", o.kube_api),
 		    LOG_S("token_file",
-		        o.token_file != NULL ? o.token_file : "-")};
+		        o.token_file != NULL ? o.token_file : "-"),
+		    LOG_U("resync_period_s", o.resync_s)};
 
 		log_kv(LOG_LEVEL_INFO, 0, kv, sizeof(kv) / sizeof(kv[0]),
 		    "replicad-core %s ready", CORE_VERSION);
@@ -798,6 +848,7 @@ main(int argc, char *argv[])
 	health_free(core.health);
 	scale_free(core.scale);
 	lease_free(core.lease);
+	hpa_watch_free(core.hpa);
 	refl_free(core.refl);
 	cache_free(core.cache);
 	pins_free(core.pins);

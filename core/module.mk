@@ -9,6 +9,8 @@ CORE_KUBE_SRCS += core/kube/lease.c core/kube/lease_json.c
 # Kubernetes Events about the writes (event_rec.c, its JSON event_json.c).
 CORE_EVREC_SRCS := core/kube/event_rec.c core/kube/event_json.c core/kube/lease_json.c
 CORE_KUBE_SRCS += core/kube/event_rec.c core/kube/event_json.c
+# Which HorizontalPodAutoscaler targets which Deployment (read-only).
+CORE_KUBE_SRCS += core/kube/hpa_json.c core/kube/hpa_watch.c
 # Pins in a ConfigMap (--pin-configmap): the set, the JSON, the backend.
 CORE_KUBE_SRCS += core/pins/pin_set.c core/pins/cmjson.c core/pins/pins_cm.c \
                   core/pins/pins_cm_write.c
@@ -61,8 +63,18 @@ $(eval $(call CORE_UNIT_TEST,test_json_walk,core/json_walk.c))
 $(eval $(call CORE_UNIT_TEST,test_kjson,core/kube/kjson.c core/kube/annotations.c core/json_walk.c))
 $(eval $(call CORE_UNIT_TEST,test_cache,core/kube/cache.c))
 $(eval $(call CORE_UNIT_TEST,test_annotations,core/kube/annotations.c))
+# The loop's policy, and its resync with the reflector over the fake kclient.
 $(eval $(call CORE_UNIT_TEST,test_listwatch,core/kube/listwatch.c \
-    core/kube/kclient.c core/kube/kjson.c core/kube/annotations.c core/json_walk.c core/log.c core/clock.c))
+    core/kube/reflector.c core/kube/cache.c core/kube/kjson.c \
+    core/kube/annotations.c core/json_walk.c \
+    core/log.c core/clock.c tests/fakes/fake_kclient.c))
+# HorizontalPodAutoscalers: the parser (with hostile tables), the map, and
+# the watch over the fake kclient (403/404 → unknown).
+$(eval $(call CORE_UNIT_TEST,test_hpa_json,core/kube/hpa_json.c core/json_walk.c))
+$(eval $(call CORE_UNIT_TEST,test_hpa_watch,core/kube/hpa_watch.c \
+    core/kube/hpa_json.c core/kube/listwatch.c core/kube/kjson.c \
+    core/kube/annotations.c core/json_walk.c \
+    core/log.c core/clock.c tests/fakes/fake_kclient.c))
 $(eval $(call CORE_UNIT_TEST,test_scale,core/kube/scale.c $(CORE_EVREC_SRCS) \
     core/kube/reflector.c \
     core/kube/listwatch.c \
@@ -130,6 +142,15 @@ $(call obj,tests/fuzz/fuzz_kjson.c tests/fuzz/fuzz_lease.c): \
     MOD_CFLAGS := $(CFLAGS_YAJL)
 $(KJSON_FUZZERS): $(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o \
     $(call obj,core/kube/kjson.c core/kube/annotations.c core/json_walk.c core/kube/lease_json.c) $(PS_LIB)
+	$(Q)mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS_YAJL)
+
+# ...and for the HorizontalPodAutoscaler list pages and watch streams.
+FUZZERS += $(BUILD)/fuzz/fuzz_hpa
+$(call obj,tests/fuzz/fuzz_hpa.c): MOD_CFLAGS := $(CFLAGS_YAJL)
+$(BUILD)/fuzz/fuzz_hpa: $(BUILD)/obj/tests/fuzz/fuzz_hpa.o \
+    $(call obj,core/kube/hpa_json.c core/json_walk.c) $(PS_LIB)
 	$(Q)mkdir -p $(@D)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS_YAJL)

@@ -2,7 +2,9 @@
  * listwatch.c — the list+watch loop (see listwatch.h).
  *
  * States: IDLE (nothing yet, or a list the owner deferred), LISTING,
- * WATCHING, WAITING (the backoff timer is armed).  Requests are started
+ * WATCHING, WAITING (the backoff timer is armed).  Apart from those, the
+ * resync timer runs from each completed list; when it fires while the
+ * loop watches, the watch is dropped and a list starts.  Requests are started
  * from kclient's done callbacks, the timer and the owner's calls, never
  * from inside a body callback (libcurl refuses that): a watch event only
  * records what it said, and the end of the answer acts on it.
@@ -33,6 +35,9 @@ struct lw {
 	enum lw_state state;
 	enum lw_action pending; /* what the timer does when it fires */
 	struct event *timer;
+	struct event *resync_timer;
+	uint64_t resync_ms;     /* period; 0: off */
+	uint64_t resync_due_ms; /* when the armed resync fires; 0: none */
 	struct kc_req *req;
 	struct lw_backoff backoff;
 	char last_rv[PS_MAX_RV + 1]; /* last RV seen: list, event, bookmark */
@@ -50,6 +55,9 @@ struct lw {
 
 static void start_list(struct lw *lw);
 static void start_watch(struct lw *lw);
+
+/* For loops made after lw_set_default_resync(); off until then. */
+static uint64_t default_resync_ms;
 
 /* ------------------------------------------------------------ policy */
 
@@ -96,6 +104,19 @@ lw_watch_timeout(uint32_t rnd)
 {
 	return LW_WATCH_TIMEOUT_MIN_S +
 	    (unsigned)(((uint64_t)LW_WATCH_TIMEOUT_MIN_S * rnd) >> 32);
+}
+
+uint64_t
+lw_resync_delay(uint64_t period_ms, uint32_t rnd)
+{
+	uint64_t p = period_ms, span;
+
+	if (p > (uint64_t)LW_RESYNC_MAX_S * 1000u)
+		p = (uint64_t)LW_RESYNC_MAX_S * 1000u;
+	/* [p - p*J, p + p*J): the span is 2*p*J; p is capped, so the
+	 * product below stays far from 2^64. */
+	span = p * 2u * LW_RESYNC_JITTER_PCT / 100u;
+	return p - span / 2u + ((span * rnd) >> 32);
 }
 
 /* ------------------------------------------------------------- paths */
@@ -249,6 +270,63 @@ data_cb(void *arg, const char *buf, size_t len)
 	return lw->hooks.feed(lw->hooks.arg, buf, len) == 0 ? 0 : -1;
 }
 
+/* ------------------------------------------------------------ resync */
+
+/* Arms the resync from now: called at each completed list, so that a
+ * relist for any reason (410, failure, the owner) postpones it. */
+static void
+arm_resync(struct lw *lw)
+{
+	uint64_t delay = lw_resync_delay(lw->resync_ms, arc4random());
+	struct timeval tv;
+
+	(void)evtimer_del(lw->resync_timer);
+	lw->resync_due_ms = 0;
+	if (delay == 0)
+		return;
+	tv.tv_sec = (time_t)(delay / 1000u);
+	tv.tv_usec = (suseconds_t)(delay % 1000u) * 1000;
+	if (evtimer_add(lw->resync_timer, &tv) == -1) {
+		log_warnx("%s: cannot arm the resync timer", lw->what);
+		return;
+	}
+	lw->resync_due_ms = clock_now_ms() + delay;
+}
+
+static void
+resync_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct lw *lw = arg;
+
+	(void)fd;
+	(void)what;
+	lw->resync_due_ms = 0;
+	switch (lw->state) {
+	case LS_IDLE:    /* the owner deferred a list; its lw_relist() lists */
+	case LS_LISTING: /* a list already replaces; it re-arms us */
+		return;
+	case LS_WAITING:
+		/* After the backoff, a list rather than a resumed watch. */
+		if (lw->pending == LW_BACKOFF_RELIST)
+			return;
+		lw->pending = LW_BACKOFF_RELIST;
+		break;
+	case LS_WATCHING:
+		/* The watch's done callback does not run after kc_cancel:
+		 * nothing counts it as failed or schedules a backoff. */
+		kc_cancel(lw->req);
+		lw->req = NULL;
+		break;
+	}
+	lw->st.resyncs++;
+	log_info("%s: resync: relisting (resourceVersion was %s)", lw->what,
+	    lw->last_rv);
+	if (lw->state == LS_WATCHING) {
+		lw->list_first_page = 1;
+		start_list(lw);
+	}
+}
+
 /* -------------------------------------------------------------- list */
 
 static void list_done_cb(void *arg, const struct kc_result *res);
@@ -260,7 +338,10 @@ list_failed(struct lw *lw, long status, const char *reason,
 	lw->st.list_failures++;
 	if (status == 410)
 		lw->st.expired++;
-	log_kv(LOG_LEVEL_WARN, 0,
+	log_kv(lw->hooks.quiet != NULL && lw->hooks.quiet(lw->hooks.arg, status)
+	        ? LOG_LEVEL_DEBUG
+	        : LOG_LEVEL_WARN,
+	    0,
 	    (struct log_kv[]){LOG_I("status", status), LOG_S("reason", reason)},
 	    2, "%s: list failed: %s%s", lw->what, why, hint(lw, status));
 	/* A page failed: the next attempt is a whole new list. */
@@ -338,6 +419,7 @@ list_done_cb(void *arg, const struct kc_result *res)
 	memcpy(lw->last_rv, lw->list_rv, sizeof(lw->last_rv));
 	lw->st.lists++;
 	lw->st.last_event_ms = clock_now_ms();
+	arm_resync(lw);
 	/* The watch first, then the owner: whatever the owner starts from
 	 * its hook (a write, even lw_relist()) finds the loop watching. */
 	start_watch(lw);
@@ -447,11 +529,17 @@ lw_new(struct event_base *base, struct kc *kc, const struct lw_target *t,
 	lw->page_limit = t->page_limit;
 	snprintf(lw->what, sizeof(lw->what), "%s", t->what);
 	lw->list_first_page = 1;
-	if ((lw->timer = evtimer_new(base, timer_cb, lw)) == NULL) {
-		free(lw);
-		return NULL;
-	}
+	lw->resync_ms = default_resync_ms;
+	if ((lw->timer = evtimer_new(base, timer_cb, lw)) == NULL)
+		goto fail;
+	if ((lw->resync_timer = evtimer_new(base, resync_cb, lw)) == NULL)
+		goto fail;
 	return lw;
+fail:
+	if (lw->timer != NULL)
+		event_free(lw->timer);
+	free(lw);
+	return NULL;
 }
 
 void
@@ -461,6 +549,7 @@ lw_free(struct lw *lw)
 		return;
 	kc_cancel(lw->req);
 	event_free(lw->timer);
+	event_free(lw->resync_timer);
 	free(lw);
 }
 
@@ -499,6 +588,23 @@ void
 lw_get_stats(const struct lw *lw, struct lw_stats *st)
 {
 	*st = lw->st;
+	st->resync_due_ms = lw->resync_due_ms;
 	st->watching = lw->state == LS_WATCHING && lw->req != NULL &&
 	    kc_req_status(lw->req) == 200;
+}
+
+void
+lw_set_default_resync(uint64_t period_ms)
+{
+	default_resync_ms = period_ms;
+}
+
+void
+lw_set_resync(struct lw *lw, uint64_t period_ms)
+{
+	lw->resync_ms = period_ms;
+	if (period_ms == 0) {
+		(void)evtimer_del(lw->resync_timer);
+		lw->resync_due_ms = 0;
+	}
 }

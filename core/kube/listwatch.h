@@ -11,6 +11,15 @@
  * Retry-After.  One request at a time: a list page, a watch, or the
  * backoff timer.
  *
+ * Resync: besides resuming watches, the loop relists every resync period
+ * (jittered by +-LW_RESYNC_JITTER_PCT %; 0 = off), counted from the last
+ * completed list: the current watch is dropped and a new list replaces
+ * the owner's contents as any relist does.  Watch resumption alone trusts
+ * the server's resourceVersions forever: an API server whose etcd was
+ * restored can hand back, at the core's last resourceVersion, a history
+ * that never mentions the objects the core holds, and the cache would
+ * stay wrong indefinitely.  A periodic relist bounds that to one period.
+ *
  * What the answers mean is the owner's: it parses them (its own parser,
  * made fresh for each answer in `begin`) and tells the loop what each
  * watch event said (lw_event, lw_error_event).  The decision after a watch
@@ -72,6 +81,10 @@ struct lw_hooks {
 	/* A list failed with HTTP `status` (0: none) and `why` (logged
 	 * already); a relist is scheduled.  May be NULL. */
 	void (*list_failed)(void *arg, long status, const char *why);
+	/* Is this failed list already explained (the owner logged it
+	 * once)?  1: the loop logs it at debug level, not warn.  May be
+	 * NULL. */
+	int (*quiet)(void *arg, long status);
 	/* Words added to a failed answer's log line, e.g. the grant the
 	 * Role lacks after 401/403.  May be NULL. */
 	const char *(*hint)(long status);
@@ -89,6 +102,8 @@ struct lw_stats {
 	uint64_t events;         /* object events */
 	uint64_t bookmarks;
 	uint64_t expired; /* 410 answers or ERROR events */
+	uint64_t resyncs; /* relists begun because the resync period elapsed */
+	uint64_t resync_due_ms; /* monotonic ms of the next resync; 0: none */
 };
 
 /* `t`'s strings are copied.  NULL on allocation failure or a path that
@@ -109,6 +124,16 @@ void lw_event(struct lw *lw, const char *rv, int bookmark);
 void lw_error_event(struct lw *lw, int code, const char *message);
 const char *lw_last_rv(const struct lw *lw);
 void lw_get_stats(const struct lw *lw, struct lw_stats *st);
+
+/*
+ * The resync period (ms) of every loop made after this call (main.c sets
+ * it from --resync-period before it makes any).  0, the default, is off,
+ * so that a program or test that never sets it arms no timer.
+ */
+void lw_set_default_resync(uint64_t period_ms);
+/* This loop's own period, from its next completed list on; 0 turns it
+ * off at once. */
+void lw_set_resync(struct lw *lw, uint64_t period_ms);
 
 /* --- policy, pure --- */
 
@@ -146,5 +171,13 @@ uint64_t lw_backoff_next(struct lw_backoff *b, uint64_t now_ms, uint32_t rnd,
 
 /* Watch timeoutSeconds in [300, 600) from `rnd`, like client-go's. */
 unsigned lw_watch_timeout(uint32_t rnd);
+
+/*
+ * The delay until the next resync: `period_ms` (capped at
+ * LW_RESYNC_MAX_S) scaled by a factor uniform in [1 - J, 1 + J) from
+ * `rnd`, J = LW_RESYNC_JITTER_PCT / 100, so that cores started together
+ * do not relist together.  0 when `period_ms` is 0 (off).
+ */
+uint64_t lw_resync_delay(uint64_t period_ms, uint32_t rnd);
 
 #endif /* CORE_LISTWATCH_H */

@@ -1,6 +1,13 @@
 /*
  * test_listwatch.c — the list+watch loop's policy, without a server: what a
- * watch's ending leads to, and the backoff arithmetic (client-go's).
+ * watch's ending leads to, and the backoff arithmetic (client-go's); then
+ * the resync, with the Deployment reflector and cache over the fake
+ * kclient (tests/fakes/fake_kclient.c): it fires after its jittered
+ * period, drops the watch, and its relist replaces the cache, also when
+ * the server's resourceVersions went backwards (an etcd restore); 0 arms
+ * nothing.  Timers are driven by event_base_loop(EVLOOP_ONCE), which
+ * blocks until the next armed timer fires and runs it: no sleeps, and a
+ * timer that is not armed makes the loop return 1 at once.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,8 +15,17 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "core/clock.h"
 #include "core/core_limits.h"
+#include "core/kube/cache.h"
 #include "core/kube/listwatch.h"
+#include "core/kube/reflector.h"
+#include "tests/fakes/fake_kclient.h"
 
 struct case_ {
 	const char *doc;
@@ -116,6 +132,200 @@ test_lw_watch_timeout_range(void **state)
 	assert_int_equal(lw_watch_timeout(1u << 31), 450);
 }
 
+/** The resync delay is the period +-10 %, 0 stays 0, and a period over
+ *  the flag's maximum is capped rather than overflowing. */
+static void
+test_lw_resync_delay_jitter_bounds(void **state)
+{
+	const uint64_t p = 600000, max = (uint64_t)LW_RESYNC_MAX_S * 1000u;
+
+	(void)state;
+	assert_int_equal(lw_resync_delay(0, 0), 0);
+	assert_int_equal(lw_resync_delay(0, UINT32_MAX), 0);
+	assert_int_equal(lw_resync_delay(p, 0), p - p / 10);
+	assert_int_equal(lw_resync_delay(p, 1u << 31), p);
+	assert_true(lw_resync_delay(p, UINT32_MAX) < p + p / 10);
+	assert_true(lw_resync_delay(p, UINT32_MAX) >= p + p / 10 - 1);
+	for (uint32_t r = 0; r < 1000; r++) {
+		uint64_t d = lw_resync_delay(p, r * 4294967u);
+
+		assert_true(d >= p - p / 10 && d < p + p / 10);
+	}
+	assert_int_equal(lw_resync_delay(UINT64_MAX, 0), max - max / 10);
+	assert_true(lw_resync_delay(UINT64_MAX, UINT32_MAX) < max + max / 10);
+}
+
+/* ------------------------------------------- resync, with the reflector */
+
+#define RESYNC_MS 60 /* short, so that EVLOOP_ONCE waits little */
+
+struct fx {
+	struct event_base *base;
+	struct cache *cache;
+	struct refl *refl;
+};
+
+static int
+setup_with(void **state, uint64_t resync_ms)
+{
+	static struct fx f;
+
+	memset(&f, 0, sizeof(f));
+	lw_set_default_resync(resync_ms);
+	if ((f.base = event_base_new()) == NULL ||
+	    (f.cache = cache_new(64)) == NULL ||
+	    (f.refl = refl_new(f.base, NULL, f.cache, "ns", NULL)) == NULL)
+		return -1;
+	*state = &f;
+	return 0;
+}
+
+static int
+setup_resync(void **state)
+{
+	return setup_with(state, RESYNC_MS);
+}
+
+static int
+setup_no_resync(void **state)
+{
+	return setup_with(state, 0);
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+
+	refl_free(f->refl);
+	cache_free(f->cache);
+	event_base_free(f->base);
+	fake_kc_reset();
+	lw_set_default_resync(0);
+	return 0;
+}
+
+/* A Deployment of the list: name, resourceVersion, spec.replicas. */
+#define DEPLOY(n, rv, r)                                          \
+	"{\"metadata\":{\"name\":\"" n "\",\"namespace\":\"ns\"," \
+	"\"resourceVersion\":\"" rv "\"},\"spec\":{\"replicas\":" #r "}}"
+#define DLIST(rv, items)                                                       \
+	"{\"kind\":\"DeploymentList\",\"metadata\":{\"resourceVersion\":\"" rv \
+	"\"},\"items\":[" items "]}"
+
+/* Answers the pending list with `body`; the watch must follow. */
+static void
+answer_list(const char *body)
+{
+	struct kc_req *r = fake_kc_next(KC_LIST);
+
+	assert_non_null(r);
+	fake_kc_answer(r, 200, body);
+	assert_null(fake_kc_next(KC_LIST));
+	assert_non_null(fake_kc_next(KC_WATCH));
+}
+
+static int32_t
+desired(const struct fx *f, const char *name)
+{
+	struct cache_deploy d;
+
+	if (cache_get(f->cache, name, &d) != 0)
+		return -1;
+	return d.desired;
+}
+
+/** After the period (never before), the watch is dropped and a list
+ *  starts; its answer replaces the cache — changed objects updated,
+ *  absent ones removed — even though the server's resourceVersions went
+ *  backwards (an etcd restore: watch resumption alone kept the old
+ *  counts forever); the new watch starts from the new list's RV. */
+static void
+test_lw_resync_fires_and_replaces(void **state)
+{
+	struct fx *f = *state;
+	struct refl_status st;
+	uint64_t t0, t1;
+
+	assert_int_equal(refl_start(f->refl), 0);
+	t0 = clock_now_ms();
+	answer_list(
+	    DLIST("100", DEPLOY("a", "90", 3) "," DEPLOY("b", "95", 2)));
+	t1 = clock_now_ms();
+	assert_int_equal(desired(f, "a"), 3);
+	assert_int_equal(desired(f, "b"), 2);
+	refl_get_status(f->refl, &st);
+	assert_int_equal(st.lw.resyncs, 0);
+	assert_true(st.lw.resync_due_ms >= t0 + RESYNC_MS - RESYNC_MS / 10);
+	assert_true(st.lw.resync_due_ms <= t1 + RESYNC_MS + RESYNC_MS / 10);
+
+	/* The only armed timer: the loop waits for it and runs it. */
+	assert_int_equal(event_base_loop(f->base, EVLOOP_ONCE), 0);
+	assert_true(clock_now_ms() >= t0 + RESYNC_MS - RESYNC_MS / 10);
+	assert_null(fake_kc_next(KC_WATCH)); /* the watch was dropped */
+	assert_non_null(fake_kc_next(KC_LIST));
+	refl_get_status(f->refl, &st);
+	assert_int_equal(st.lw.resyncs, 1);
+	assert_int_equal(st.lw.resync_due_ms, 0);
+	assert_int_equal(st.lw.list_failures, 0); /* not a failure */
+
+	/* The restored server: lower RVs, a changed, b gone. */
+	answer_list(DLIST("7", DEPLOY("a", "5", 9)));
+	assert_int_equal(desired(f, "a"), 9);
+	assert_int_equal(desired(f, "b"), -1);
+	assert_int_equal(cache_size(f->cache), 1);
+	assert_non_null(strstr(
+	    fake_kc_path(fake_kc_next(KC_WATCH)), "&resourceVersion=7&"));
+	refl_get_status(f->refl, &st);
+	assert_int_equal(st.lw.lists, 2);
+	assert_true(st.lw.resync_due_ms != 0); /* armed again */
+}
+
+/** The resync fires while the loop waits out a backoff before resuming
+ *  a watch: the wait is kept, and what follows it is a list. */
+static void
+test_lw_resync_during_backoff_relists(void **state)
+{
+	struct fx *f = *state;
+	struct fake_kc_answer refused = {.transport_error = 1};
+	struct refl_status st;
+
+	assert_int_equal(refl_start(f->refl), 0);
+	answer_list(DLIST("100", DEPLOY("a", "90", 3)));
+	/* Connection refused: back off (>= 800 ms), then re-watch. */
+	fake_kc_end(fake_kc_next(KC_WATCH), &refused);
+	assert_int_equal(fake_kc_pending(), 0);
+	/* First timer to fire: the resync (60 ms < 800 ms). */
+	assert_int_equal(event_base_loop(f->base, EVLOOP_ONCE), 0);
+	refl_get_status(f->refl, &st);
+	assert_int_equal(st.lw.resyncs, 1);
+	assert_int_equal(fake_kc_pending(), 0); /* still waiting */
+	/* Then the backoff: a list, not a watch. */
+	assert_int_equal(event_base_loop(f->base, EVLOOP_ONCE), 0);
+	assert_null(fake_kc_next(KC_WATCH));
+	answer_list(DLIST("101", DEPLOY("a", "91", 4)));
+	assert_int_equal(desired(f, "a"), 4);
+}
+
+/** --resync-period 0: nothing is armed (an empty loop returns 1 at
+ *  once), and the watch stays. */
+static void
+test_lw_resync_zero_disables(void **state)
+{
+	struct fx *f = *state;
+	struct refl_status st;
+
+	assert_int_equal(refl_start(f->refl), 0);
+	answer_list(DLIST("100", DEPLOY("a", "90", 3)));
+	refl_get_status(f->refl, &st);
+	assert_int_equal(st.lw.resync_due_ms, 0);
+	assert_int_equal(event_base_loop(f->base, EVLOOP_ONCE), 1);
+	assert_non_null(fake_kc_next(KC_WATCH));
+	assert_null(fake_kc_next(KC_LIST));
+	refl_get_status(f->refl, &st);
+	assert_int_equal(st.lw.resyncs, 0);
+}
+
 int
 main(void)
 {
@@ -125,6 +335,13 @@ main(void)
 	    cmocka_unit_test(test_lw_backoff_resets_after_quiet),
 	    cmocka_unit_test(test_lw_backoff_honours_retry_after),
 	    cmocka_unit_test(test_lw_watch_timeout_range),
+	    cmocka_unit_test(test_lw_resync_delay_jitter_bounds),
+	    cmocka_unit_test_setup_teardown(
+	        test_lw_resync_fires_and_replaces, setup_resync, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_lw_resync_during_backoff_relists, setup_resync, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_lw_resync_zero_disables, setup_no_resync, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
