@@ -638,6 +638,17 @@ start_events(struct core *core, const struct core_opts *o)
 		    cfg.reporting_instance);
 }
 
+/* The HPAs changed (or were first listed): pins it held back may now be
+ * reconciled, or must now be left to their autoscaler. */
+static void
+hpa_changed_cb(void *arg)
+{
+	struct core *core = arg;
+
+	if (core->recon != NULL)
+		recon_check_all(core->recon);
+}
+
 static void
 start_kube(struct core *core, const struct core_opts *o)
 {
@@ -693,8 +704,10 @@ start_kube(struct core *core, const struct core_opts *o)
 		rd.leading = leading_cb;
 		rd.leading_arg = core;
 		rd.events = core->events;
+		rd.hpa = core->hpa;
 		if ((core->recon = recon_new(&rd)) == NULL)
 			fatal("cannot set up the reconciler");
+		hpa_watch_set_changed_cb(core->hpa, hpa_changed_cb, core);
 	}
 	memset(&deps, 0, sizeof(deps));
 	deps.srv = core->srv;
@@ -709,6 +722,7 @@ start_kube(struct core *core, const struct core_opts *o)
 	deps.version = CORE_VERSION;
 	deps.self = o->self_deployment;
 	deps.events = core->events;
+	deps.hpa = core->hpa;
 	/* Leader election (lease.c logs when leadership starts and stops).
 	 * A reconcile write already in flight when leadership is lost still
 	 * completes; none starts after. */

@@ -23,7 +23,8 @@ CORE_PINS_SRCS := core/pins/pins.c core/pins/pins_cm.c core/pins/pins_cm_write.c
 # a connection and dispatch, request handles and answers.
 CORE_IPCS_SRCS := core/ipc/ipc_server.c core/ipc/ipc_sock.c core/ipc/ipc_accept.c \
                   core/ipc/ipc_conn.c core/ipc/ipc_answer.c
-CORE_SRCS := $(CORE_IPCS_SRCS) core/log.c core/serve.c $(CORE_KUBE_SRCS) \
+CORE_SRCS := $(CORE_IPCS_SRCS) core/log.c core/serve.c core/serve_metrics.c \
+             $(CORE_KUBE_SRCS) \
              core/main.c
 CORE_BIN  := $(BUILD)/replicad-core
 CTL_SRCS  := core/ctl.c core/ctl_client.c core/clock.c
@@ -83,7 +84,7 @@ $(eval $(call CORE_UNIT_TEST,test_scale,core/kube/scale.c $(CORE_EVREC_SRCS) \
 $(eval $(call CORE_UNIT_TEST,test_pin_doc,core/pins/pin_doc.c core/json_walk.c))
 $(eval $(call CORE_UNIT_TEST,test_pins,$(CORE_PINS_SRCS)))
 $(eval $(call CORE_UNIT_TEST,test_reconcile,core/pins/reconcile.c core/kube/scale.c \
-    $(CORE_EVREC_SRCS) \
+    $(CORE_EVREC_SRCS) core/kube/hpa_watch.c core/kube/hpa_json.c \
     core/kube/reflector.c $(CORE_PINS_SRCS)))
 # Pins in a ConfigMap: the set, the ConfigMap parser, the write policy.
 $(eval $(call CORE_UNIT_TEST,test_pin_set,core/pins/pin_set.c core/pins/pin_doc.c \

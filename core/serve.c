@@ -19,6 +19,7 @@
 #include "core/kube/event_rec.h"
 #include "core/core_limits.h"
 #include "core/kube/health.h"
+#include "core/kube/hpa_watch.h"
 #include "core/ipc/ipc_server.h"
 #include "core/kube/kclient.h"
 #include "core/kube/lease.h"
@@ -28,13 +29,10 @@
 #include "core/kube/reflector.h"
 #include "core/kube/scale.h"
 #include "core/serve.h"
+#include "core/serve_int.h"
 #include "proto-socket/ps.h"
 #include "proto-socket/ps_codec.h"
 
-struct serve {
-	struct serve_deps d;
-	char namespace[PS_MAX_NAMESPACE + 1];
-};
 
 /* A LIST answer being streamed: the last name sent. */
 struct list_cursor {
@@ -92,13 +90,64 @@ handle_list(struct ipcs_req *req, void *arg)
  * Why the pin of a cached Deployment is not being reconciled (enum
  * ps_pin_state): the annotation on the Deployment says so.
  */
-static uint8_t
-pin_state(const struct serve *s, const struct cache_deploy *d)
+uint8_t
+serve_pin_state(const struct serve *s, const struct cache_deploy *d)
 {
-	(void)s;
+	char hpa[PS_MAX_NAME + 1];
+
 	if (d->annot.pin_suspended)
 		return PS_PIN_ANNOTATED;
+	if (s->d.hpa != NULL &&
+	    hpa_watch_lookup(s->d.hpa, d->name, hpa) == HPA_WATCH_FOUND)
+		return PS_PIN_AUTOSCALED;
 	return PS_PIN_ACTIVE;
+}
+
+/*
+ * A client write to a Deployment an HPA targets is refused (AUTOSCALED,
+ * naming the HPA) unless it says force: the two would fight.  Before the
+ * HPAs were first listed the answer is "retry soon", as before the cache
+ * is synced; an HPA watch the API refuses (403/404) cannot tell, and the
+ * write goes ahead (the watch's log and metrics say why).  1 after
+ * answering.
+ */
+static int
+autoscaled_refused(struct serve *s, struct ipcs_req *req,
+    const struct ps_write_req *w, const char *what)
+{
+	struct hpa_watch_status st;
+	char hpa[PS_MAX_NAME + 1];
+
+	if (s->d.hpa == NULL || (w->flags & PS_W_FORCE))
+		return 0;
+	switch (hpa_watch_lookup(s->d.hpa, w->name, hpa)) {
+	case HPA_WATCH_NONE:
+		return 0;
+	case HPA_WATCH_FOUND:
+		log_kv(LOG_LEVEL_INFO, 0,
+		    (struct log_kv[]){LOG_S("audit", what),
+		        LOG_S("identity", w->identity),
+		        LOG_I("peer_uid", (long)ipcs_req_uid(req)),
+		        LOG_S("deployment", w->name),
+		        LOG_S("outcome", "autoscaled"), LOG_S("hpa", hpa)},
+		    6, "%s %s refused: HorizontalPodAutoscaler %s targets it",
+		    what, w->name, hpa);
+		(void)ipcs_answer_refusal(req, PS_E_AUTOSCALED, 0, hpa,
+		    "deployment \"%s\" is scaled by HorizontalPodAutoscaler "
+		    "\"%s\": change the autoscaler, or say force",
+		    w->name, hpa);
+		return 1;
+	case HPA_WATCH_UNKNOWN:
+		break;
+	}
+	hpa_watch_get_status(s->d.hpa, &st);
+	if (st.state != HPA_WATCH_STARTING)
+		return 0;
+	(void)ipcs_answer_error(req, PS_E_UNAVAILABLE, CORE_RETRY_NOT_SYNCED,
+	    "HorizontalPodAutoscalers not listed yet: cannot tell whether "
+	    "one targets \"%s\"",
+	    w->name);
+	return 1;
 }
 
 static void
@@ -135,11 +184,14 @@ handle_get(struct ipcs_req *req, void *arg)
 	if (s->d.pins != NULL &&
 	    pins_get(s->d.pins, d.name, &m.pin_replicas) == 0) {
 		m.pinned = 1;
-		m.pin_state = pin_state(s, &d);
+		m.pin_state = serve_pin_state(s, &d);
 	}
 	m.bounds = d.annot.bounds;
 	m.min_replicas = d.annot.min_replicas;
 	m.max_replicas = d.annot.max_replicas;
+	if (s->d.hpa != NULL &&
+	    hpa_watch_lookup(s->d.hpa, d.name, m.autoscaler) != HPA_WATCH_FOUND)
+		m.autoscaler[0] = '\0';
 	(void)ipcs_answer_deployment(req, &m);
 }
 
@@ -217,6 +269,8 @@ handle_scale(struct ipcs_req *req, void *arg)
 		answer_not_synced(req);
 		return;
 	}
+	if (autoscaled_refused(s, req, w, "scale"))
+		return;
 	/* The reconciler would undo it at once: say so instead. */
 	if (s->d.pins != NULL && pins_get(s->d.pins, w->name, &pin) == 0 &&
 	    pin != w->replicas) {
@@ -295,7 +349,7 @@ pin_list_next(void *arg, struct ps_pin *pin)
 		return 0;
 	memcpy(cur->last, pin->name, sizeof(cur->last));
 	if (cache_get(cur->s->d.cache, pin->name, &d) == 0)
-		pin->state = pin_state(cur->s, &d);
+		pin->state = serve_pin_state(cur->s, &d);
 	return 1;
 }
 
@@ -334,7 +388,7 @@ handle_pin_get(struct ipcs_req *req, void *arg)
 	}
 	memcpy(m.name, nr->name, sizeof(m.name));
 	if (cache_get(s->d.cache, nr->name, &d) == 0)
-		m.state = pin_state(s, &d);
+		m.state = serve_pin_state(s, &d);
 	(void)ipcs_answer_pin(req, &m);
 }
 
@@ -519,7 +573,7 @@ pin_dry_run(struct serve *s, struct ipcs_req *req,
 	m.replicas = res.replicas;
 	m.dry_run = 1;
 	if (!del && cache_get(s->d.cache, w->name, &d) == 0)
-		m.state = pin_state(s, &d);
+		m.state = serve_pin_state(s, &d);
 	(void)ipcs_answer_pin(req, &m);
 }
 
@@ -566,13 +620,13 @@ handle_pin_put(struct ipcs_req *req, void *arg)
 		    s->namespace);
 		return;
 	}
-	if (pin_put_refused(req, w, &d))
+	if (pin_put_refused(req, w, &d) || autoscaled_refused(s, req, w, "pin"))
 		return;
 	if (w->flags & PS_W_DRY_RUN) {
 		pin_dry_run(s, req, w, 0);
 		return;
 	}
-	pin_change(s, req, w, 0, pin_state(s, &d));
+	pin_change(s, req, w, 0, serve_pin_state(s, &d));
 }
 
 static void
@@ -588,200 +642,6 @@ handle_pin_delete(struct ipcs_req *req, void *arg)
 		return;
 	}
 	pin_change(s, req, w, 1, PS_PIN_ACTIVE);
-}
-
-/* evbuffer_add_printf for a series; remembers the first failure. */
-static void __attribute__((format(printf, 3, 4)))
-metric(struct evbuffer *b, int *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (evbuffer_add_vprintf(b, fmt, ap) < 0)
-		*err = 1;
-	va_end(ap);
-}
-
-struct api_stats_arg {
-	struct evbuffer *b;
-	int *err;
-};
-
-static void
-api_stat_cb(void *arg, enum kc_verb verb, long status, unsigned long long count)
-{
-	struct api_stats_arg *a = arg;
-
-	metric(a->b, a->err,
-	    "replicad_core_api_requests_total{verb=\"%s\",code=\"%ld\"} "
-	    "%llu\n",
-	    kc_verb_name(verb), status, count);
-}
-
-static int
-metrics_next(void *arg, char *buf, size_t cap)
-{
-	int n = evbuffer_remove(arg, buf, cap);
-
-	return n < 0 ? -1 : n;
-}
-
-static void
-metrics_done(void *arg)
-{
-	evbuffer_free(arg);
-}
-
-static void
-handle_metrics(struct ipcs_req *req, void *arg)
-{
-	struct serve *s = arg;
-	struct evbuffer *b;
-	struct refl_status rs;
-	struct scale_stats ss;
-	struct ps_health h;
-	struct api_stats_arg a;
-	int err = 0;
-
-	if ((b = evbuffer_new()) == NULL) {
-		(void)ipcs_answer_error(req, PS_E_INTERNAL, 1, "out of memory");
-		return;
-	}
-	refl_get_status(s->d.refl, &rs);
-	scale_get_stats(s->d.scale, &ss);
-	health_snapshot(s->d.health, &h);
-	metric(b, &err,
-	    "# HELP replicad_core_build_info Build information.\n"
-	    "# TYPE replicad_core_build_info gauge\n"
-	    "replicad_core_build_info{version=\"%s\",protocol=\"%d\"} 1\n",
-	    s->d.version, PS_VERSION);
-	metric(b, &err,
-	    "# HELP replicad_core_api_requests_total Kubernetes API requests "
-	    "by verb and HTTP status (0: no answer).\n"
-	    "# TYPE replicad_core_api_requests_total counter\n");
-	a.b = b;
-	a.err = &err;
-	kc_stats(s->d.kc, api_stat_cb, &a);
-	metric(b, &err,
-	    "# HELP replicad_core_cache_deployments Deployments in the "
-	    "cache.\n"
-	    "# TYPE replicad_core_cache_deployments gauge\n"
-	    "replicad_core_cache_deployments %zu\n"
-	    "# HELP replicad_core_cache_synced 1 once a complete list was "
-	    "applied.\n"
-	    "# TYPE replicad_core_cache_synced gauge\n"
-	    "replicad_core_cache_synced %d\n"
-	    "# HELP replicad_core_watch_connected 1 while a watch is open.\n"
-	    "# TYPE replicad_core_watch_connected gauge\n"
-	    "replicad_core_watch_connected %d\n"
-	    "# HELP replicad_core_api_reachable 1 when a recent API probe "
-	    "succeeded.\n"
-	    "# TYPE replicad_core_api_reachable gauge\n"
-	    "replicad_core_api_reachable %d\n",
-	    cache_size(s->d.cache), rs.synced, rs.lw.watching,
-	    (h.state & PS_HEALTH_API_OK) != 0);
-	metric(b, &err,
-	    "# HELP replicad_core_lists_total Completed lists (relists "
-	    "included).\n"
-	    "# TYPE replicad_core_lists_total counter\n"
-	    "replicad_core_lists_total %llu\n"
-	    "# HELP replicad_core_list_failures_total Lists that failed.\n"
-	    "# TYPE replicad_core_list_failures_total counter\n"
-	    "replicad_core_list_failures_total %llu\n"
-	    "# HELP replicad_core_watch_restarts_total Watches resumed after "
-	    "they ended.\n"
-	    "# TYPE replicad_core_watch_restarts_total counter\n"
-	    "replicad_core_watch_restarts_total %llu\n"
-	    "# HELP replicad_core_watch_expired_total 410 Expired answers.\n"
-	    "# TYPE replicad_core_watch_expired_total counter\n"
-	    "replicad_core_watch_expired_total %llu\n"
-	    "# HELP replicad_core_events_applied_total Watch events applied "
-	    "to the cache.\n"
-	    "# TYPE replicad_core_events_applied_total counter\n"
-	    "replicad_core_events_applied_total %llu\n"
-	    "# HELP replicad_core_bookmarks_total Watch bookmarks seen.\n"
-	    "# TYPE replicad_core_bookmarks_total counter\n"
-	    "replicad_core_bookmarks_total %llu\n",
-	    (unsigned long long)rs.lw.lists,
-	    (unsigned long long)rs.lw.list_failures,
-	    (unsigned long long)rs.lw.watch_restarts,
-	    (unsigned long long)rs.lw.expired, (unsigned long long)rs.lw.events,
-	    (unsigned long long)rs.lw.bookmarks);
-	metric(b, &err,
-	    "# HELP replicad_core_writes_total Scale writes by outcome.\n"
-	    "# TYPE replicad_core_writes_total counter\n"
-	    "replicad_core_writes_total{outcome=\"ok_synced\"} %llu\n"
-	    "replicad_core_writes_total{outcome=\"ok_unsynced\"} %llu\n"
-	    "replicad_core_writes_total{outcome=\"failed\"} %llu\n",
-	    (unsigned long long)ss.ok_synced,
-	    (unsigned long long)ss.ok_unsynced, (unsigned long long)ss.failed);
-	if (s->d.pins != NULL) {
-		struct pins_stats ps;
-		struct recon_stats rcs;
-
-		pins_get_stats(s->d.pins, &ps);
-		recon_get_stats(s->d.recon, &rcs);
-		metric(b, &err,
-		    "# HELP replicad_core_pins Pinned deployments.\n"
-		    "# TYPE replicad_core_pins gauge\n"
-		    "replicad_core_pins %zu\n"
-		    "# HELP replicad_core_pin_store_failures_total Pin changes "
-		    "that failed because the store could not be read or "
-		    "written.\n"
-		    "# TYPE replicad_core_pin_store_failures_total counter\n"
-		    "replicad_core_pin_store_failures_total %llu\n"
-		    "# HELP replicad_core_reconcile_writes_total Writes that "
-		    "scaled a deployment back to its pin, by outcome.\n"
-		    "# TYPE replicad_core_reconcile_writes_total counter\n"
-		    "replicad_core_reconcile_writes_total{outcome=\"ok\"} "
-		    "%llu\n"
-		    "replicad_core_reconcile_writes_total{outcome=\"failed\"} "
-		    "%llu\n"
-		    "# HELP replicad_core_reconcile_pending Pinned deployments "
-		    "waiting for or in a write back to their pin.\n"
-		    "# TYPE replicad_core_reconcile_pending gauge\n"
-		    "replicad_core_reconcile_pending %llu\n",
-		    pins_count(s->d.pins),
-		    (unsigned long long)ps.store_failures,
-		    (unsigned long long)rcs.writes_ok,
-		    (unsigned long long)rcs.writes_failed,
-		    (unsigned long long)rcs.pending);
-		/* The store's state; the ConfigMap counters stay 0 with a
-		 * file. */
-		metric(b, &err,
-		    "# HELP replicad_core_pins_loaded 1 once the pins have "
-		    "been read from their store.\n"
-		    "# TYPE replicad_core_pins_loaded gauge\n"
-		    "replicad_core_pins_loaded %d\n"
-		    "# HELP replicad_core_pin_store_invalid 1 while the "
-		    "ConfigMap holds a document that does not parse (the last "
-		    "good pins are kept).\n"
-		    "# TYPE replicad_core_pin_store_invalid gauge\n"
-		    "replicad_core_pin_store_invalid %d\n"
-		    "# HELP replicad_core_pin_store_conflicts_total ConfigMap "
-		    "writes that conflicted with another writer (re-read and "
-		    "retried).\n"
-		    "# TYPE replicad_core_pin_store_conflicts_total counter\n"
-		    "replicad_core_pin_store_conflicts_total %llu\n"
-		    "# HELP replicad_core_pin_store_invalid_documents_total "
-		    "ConfigMap states seen whose document did not parse.\n"
-		    "# TYPE replicad_core_pin_store_invalid_documents_total "
-		    "counter\n"
-		    "replicad_core_pin_store_invalid_documents_total %llu\n",
-		    ps.loaded, ps.invalid, (unsigned long long)ps.conflicts,
-		    (unsigned long long)ps.invalid_documents);
-	}
-	/* Leader election (lease.c); without it: always leader. */
-	if (lease_stats_prometheus(s->d.lease, b) != 0)
-		err = 1;
-	if (s->d.events != NULL && evrec_stats_prometheus(s->d.events, b) != 0)
-		err = 1;
-	if (err || ipcs_stats_prometheus(s->d.srv, b) != 0) {
-		evbuffer_free(b);
-		(void)ipcs_answer_error(req, PS_E_INTERNAL, 1, "out of memory");
-		return;
-	}
-	(void)ipcs_answer_text(req, metrics_next, metrics_done, b);
 }
 
 struct serve *
@@ -803,7 +663,7 @@ serve_new(const struct serve_deps *deps)
 	    {PS_T_GET, handle_get},
 	    {PS_T_SCALE, handle_scale},
 	    {PS_T_HEALTH, handle_health},
-	    {PS_T_METRICS, handle_metrics},
+	    {PS_T_METRICS, serve_metrics},
 	    {PS_T_PIN_LIST, handle_pin_list},
 	    {PS_T_PIN_GET, handle_pin_get},
 	    {PS_T_PIN_PUT, handle_pin_put},

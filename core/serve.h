@@ -20,6 +20,7 @@ struct recon;
 struct lease;
 struct serve;
 struct evrec;
+struct hpa_watch;
 
 struct serve_deps {
 	struct ipcs *srv;
@@ -38,6 +39,8 @@ struct serve_deps {
 	const char *self;
 	/* Kubernetes Events of pin changes, and their metrics (NULL: none). */
 	struct evrec *events;
+	/* Which HPA targets which Deployment (NULL: not watched). */
+	struct hpa_watch *hpa;
 };
 
 /* Registers a handler for every request type; NULL on failure. */

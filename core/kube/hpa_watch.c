@@ -174,6 +174,8 @@ struct hpa_watch {
 	enum hpa_watch_state state;
 	long last_status;
 	char namespace[PS_MAX_NAMESPACE + 1];
+	void (*changed_cb)(void *arg); /* hpa_watch_set_changed_cb() */
+	void *changed_arg;
 };
 
 /* Applies one validated HPA to `m`: kept if it targets an apps
@@ -202,6 +204,14 @@ list_item_cb(void *arg, enum hpa_json_event ev, const struct hpa_json_obj *o)
 	return 0;
 }
 
+/* The answers of hpa_watch_lookup() may have changed. */
+static void
+changed(struct hpa_watch *hw)
+{
+	if (hw->changed_cb != NULL)
+		hw->changed_cb(hw->changed_arg);
+}
+
 static int
 watch_event_cb(void *arg, enum hpa_json_event ev, const struct hpa_json_obj *o)
 {
@@ -216,6 +226,7 @@ watch_event_cb(void *arg, enum hpa_json_event ev, const struct hpa_json_obj *o)
 			return -1; /* relist: the map may now be wrong */
 		}
 		lw_event(hw->lw, o->rv, 0);
+		changed(hw);
 		return 0;
 	case HPA_EV_BOOKMARK:
 		lw_event(hw->lw, o->rv, 1);
@@ -293,6 +304,7 @@ listed_cb(void *arg, const char *rv, uint64_t started_ms)
 	    (struct log_kv[]){
 	        LOG_U("hpas", hpa_map_size(hw->map)), LOG_S("rv", rv)},
 	    2, "hpa: list complete");
+	changed(hw);
 }
 
 /* 403: the Role lacks the verb; 404: no autoscaling/v2 in this cluster
@@ -318,11 +330,12 @@ list_failed_cb(void *arg, long status, const char *why)
 		          "(HTTP %ld: %s); %s; the HPA state of every "
 		          "Deployment is unknown until this works; retrying",
 		    hw->namespace, status, why,
-		    status == 403 ? "the Role needs get, list and watch on "
+		    status == 403 ? "the Role needs list and watch on "
 		                    "horizontalpodautoscalers.autoscaling"
 		                  : "the cluster may not serve autoscaling/v2");
 	hw->state = HPA_WATCH_UNAVAILABLE;
 	hpa_map_clear(hw->map);
+	changed(hw);
 }
 
 /* The loop logs every failed list; a known 403/404 is logged once above,
@@ -339,7 +352,7 @@ static const char *
 hint_cb(long status)
 {
 	return status == 401 || status == 403
-	    ? " (the Role needs get, list, watch on "
+	    ? " (the Role needs list and watch on "
 	      "horizontalpodautoscalers.autoscaling)"
 	    : "";
 }
@@ -395,6 +408,14 @@ hpa_watch_free(struct hpa_watch *hw)
 	hpa_map_free(hw->map);
 	hpa_map_free(hw->stage);
 	free(hw);
+}
+
+void
+hpa_watch_set_changed_cb(
+    struct hpa_watch *hw, void (*cb)(void *arg), void *arg)
+{
+	hw->changed_cb = cb;
+	hw->changed_arg = arg;
 }
 
 void

@@ -56,6 +56,12 @@ struct hpa_watch_status {
 struct hpa_watch *hpa_watch_new(
     struct event_base *base, struct kc *kc, const char *namespace);
 void hpa_watch_free(struct hpa_watch *hw);
+/* `cb` runs whenever lookups may answer differently (a list completed,
+ * an HPA changed, the watch became unavailable); from the loop, never
+ * from inside a lookup. */
+void hpa_watch_set_changed_cb(
+    struct hpa_watch *hw, void (*cb)(void *arg), void *arg);
+
 /* Starts listing. */
 void hpa_watch_start(struct hpa_watch *hw);
 

@@ -22,6 +22,7 @@
 #include "core/kube/annotations.h"
 #include "core/kube/cache.h"
 #include "core/kube/event_rec.h"
+#include "core/kube/hpa_watch.h"
 #include "core/clock.h"
 #include "core/core_limits.h"
 #include "core/log.h"
@@ -174,6 +175,32 @@ synced(const struct recon *r)
 }
 
 /*
+ * Whether an HPA may be scaling `name`: one targets it, or the HPAs have
+ * not been listed yet (a pin must not fight an autoscaler in the first
+ * seconds after a start).  An HPA watch the API refuses (403/404) cannot
+ * say; pins are then reconciled, as before HPA awareness.
+ */
+static int
+autoscaled(const struct recon *r, const char *name)
+{
+	struct hpa_watch_status st;
+	char hpa[PS_MAX_NAME + 1];
+
+	if (r->d.hpa == NULL)
+		return 0;
+	switch (hpa_watch_lookup(r->d.hpa, name, hpa)) {
+	case HPA_WATCH_FOUND:
+		return 1;
+	case HPA_WATCH_NONE:
+		return 0;
+	case HPA_WATCH_UNKNOWN:
+		break;
+	}
+	hpa_watch_get_status(r->d.hpa, &st);
+	return st.state == HPA_WATCH_STARTING;
+}
+
+/*
  * The count `name` should be scaled to: 1 with it in *want when it is
  * pinned, cached, not suspended and drifted; 0 otherwise.  A pin outside
  * the Deployment's bounds (annotations.h) is aimed at the nearest bound;
@@ -190,6 +217,8 @@ drifted(const struct recon *r, const char *name, uint32_t *want, int32_t *have)
 	if (cache_get(r->d.cache, name, &d) != 0)
 		return 0;
 	if (d.annot.pin_suspended || (d.annot.bounds & PS_B_INVALID))
+		return 0;
+	if (autoscaled(r, name))
 		return 0;
 	*want = annot_clamp(&d.annot, pin);
 	*have = d.desired;

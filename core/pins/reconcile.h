@@ -15,6 +15,9 @@
  *
  * Only the leader reconciles (`leading`, from leader election; NULL means
  * a single core, always leading), and only once the cache is synced.
+ * It never fights an autoscaler: a Deployment an HPA targets is left alone
+ * (and, before the HPAs were first listed, every pin waits), as is one
+ * annotated replicad.io/pin-suspended or with invalid bounds.
  */
 #ifndef RECONCILE_H
 #define RECONCILE_H
@@ -28,6 +31,7 @@ struct refl;
 struct scale;
 struct recon;
 struct evrec;
+struct hpa_watch;
 
 #define RECON_IDENTITY "replicad:reconciler"
 
@@ -40,6 +44,7 @@ struct recon_deps {
 	int (*leading)(void *arg); /* NULL: always */
 	void *leading_arg;
 	struct evrec *events; /* Kubernetes Events (NULL: none) */
+	struct hpa_watch *hpa; /* NULL: no HPA is ever in the way */
 };
 
 struct recon *recon_new(const struct recon_deps *deps);

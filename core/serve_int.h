@@ -1,0 +1,28 @@
+/*
+ * serve_int.h — what serve.c (the request handlers) shares with
+ * serve_metrics.c (the METRICS answer), and no one else.
+ */
+#ifndef SERVE_INT_H
+#define SERVE_INT_H
+
+#include <stdint.h>
+
+#include "core/serve.h"
+#include "proto-socket/ps.h"
+
+struct cache_deploy;
+struct ipcs_req;
+
+struct serve {
+	struct serve_deps d;
+	char namespace[PS_MAX_NAMESPACE + 1];
+};
+
+/* Why the pin of a cached Deployment is not being reconciled (enum
+ * ps_pin_state); PS_PIN_ACTIVE when nothing stops it. */
+uint8_t serve_pin_state(const struct serve *s, const struct cache_deploy *d);
+
+/* The METRICS handler: every module's counters as Prometheus text. */
+void serve_metrics(struct ipcs_req *req, void *arg);
+
+#endif /* SERVE_INT_H */
