@@ -160,7 +160,7 @@ ks_api_route(struct evhttp_request *req, struct ks_route *r)
 		}
 	}
 	if (ks_kind_by_resource(group, seg[i], &r->kind) != 0 ||
-	    strcmp(version, "v1") != 0)
+	    strcmp(version, ks_kind_info(r->kind)->version) != 0)
 		return;
 	has_name = n - i >= 2;
 	if (has_name)
@@ -234,6 +234,8 @@ static const char *const verbs_sub[] = {"get", "patch", "update", NULL};
 static const char *const verbs_create[] = {"create", NULL};
 static const char *const short_deploy[] = {"deploy", NULL};
 static const char *const short_cm[] = {"cm", NULL};
+static const char *const short_hpa[] = {"hpa", NULL};
+static const char *const short_ev[] = {"ev", NULL};
 static const char *const cat_all[] = {"all", NULL};
 
 static int
@@ -282,11 +284,11 @@ gen_resource_list(yajl_gen g, const char *gv, const struct res_doc *docs, int n)
 }
 
 static int
-gen_group(yajl_gen g, const char *name, int top)
+gen_group(yajl_gen g, const char *name, const char *version, int top)
 {
 	char gv[96];
 
-	snprintf(gv, sizeof(gv), "%s/v1", name);
+	snprintf(gv, sizeof(gv), "%s/%s", name, version);
 	if (yajl_gen_map_open(g) != yajl_gen_status_ok)
 		return -1;
 	if (top &&
@@ -298,13 +300,13 @@ gen_group(yajl_gen g, const char *name, int top)
 	        yajl_gen_array_open(g) == yajl_gen_status_ok &&
 	        yajl_gen_map_open(g) == yajl_gen_status_ok &&
 	        ks_gen_kstr(g, "groupVersion", gv) == 0 &&
-	        ks_gen_kstr(g, "version", "v1") == 0 &&
+	        ks_gen_kstr(g, "version", version) == 0 &&
 	        yajl_gen_map_close(g) == yajl_gen_status_ok &&
 	        yajl_gen_array_close(g) == yajl_gen_status_ok &&
 	        ks_gen_str(g, "preferredVersion") == 0 &&
 	        yajl_gen_map_open(g) == yajl_gen_status_ok &&
 	        ks_gen_kstr(g, "groupVersion", gv) == 0 &&
-	        ks_gen_kstr(g, "version", "v1") == 0 &&
+	        ks_gen_kstr(g, "version", version) == 0 &&
 	        yajl_gen_map_close(g) == yajl_gen_status_ok &&
 	        yajl_gen_map_close(g) == yajl_gen_status_ok
 	    ? 0
@@ -344,6 +346,15 @@ handle_nonresource(
 	};
 	static const struct res_doc coord[] = {
 	    {"leases", "lease", "Lease", NULL, NULL, verbs_all, NULL, NULL, 0},
+	};
+	static const struct res_doc hpa[] = {
+	    {"horizontalpodautoscalers", "horizontalpodautoscaler",
+	        "HorizontalPodAutoscaler", NULL, NULL, verbs_all, short_hpa,
+	        cat_all, 0},
+	};
+	static const struct res_doc events[] = {
+	    {"events", "event", "Event", NULL, NULL, verbs_all, short_ev, NULL,
+	        0},
 	};
 	static const struct res_doc authz[] = {
 	    {"selfsubjectaccessreviews", "selfsubjectaccessreview",
@@ -409,19 +420,28 @@ handle_nonresource(
 		        ks_gen_kstr(g, "apiVersion", "v1") == 0 &&
 		        ks_gen_str(g, "groups") == 0 &&
 		        yajl_gen_array_open(g) == yajl_gen_status_ok &&
-		        gen_group(g, "apps", 0) == 0 &&
-		        gen_group(g, "coordination.k8s.io", 0) == 0 &&
-		        gen_group(g, "authentication.k8s.io", 0) == 0 &&
-		        gen_group(g, "authorization.k8s.io", 0) == 0 &&
+		        gen_group(g, "apps", "v1", 0) == 0 &&
+		        gen_group(g, "events.k8s.io", "v1", 0) == 0 &&
+		        gen_group(g, "authentication.k8s.io", "v1", 0) == 0 &&
+		        gen_group(g, "authorization.k8s.io", "v1", 0) == 0 &&
+		        gen_group(g, "autoscaling", "v2", 0) == 0 &&
+		        gen_group(g, "coordination.k8s.io", "v1", 0) == 0 &&
 		        yajl_gen_array_close(g) == yajl_gen_status_ok &&
 		        yajl_gen_map_close(g) == yajl_gen_status_ok
 		    ? 0
 		    : -1;
 	} else if (strcmp(path, "/apis/apps") == 0 ||
 	    strcmp(path, "/apis/coordination.k8s.io") == 0 ||
+	    strcmp(path, "/apis/events.k8s.io") == 0 ||
 	    strcmp(path, "/apis/authentication.k8s.io") == 0 ||
 	    strcmp(path, "/apis/authorization.k8s.io") == 0) {
-		r = gen_group(g, path + 6, 1);
+		r = gen_group(g, path + 6, "v1", 1);
+	} else if (strcmp(path, "/apis/autoscaling") == 0) {
+		r = gen_group(g, "autoscaling", "v2", 1);
+	} else if (strcmp(path, "/apis/autoscaling/v2") == 0) {
+		r = gen_resource_list(g, "autoscaling/v2", hpa, 1);
+	} else if (strcmp(path, "/apis/events.k8s.io/v1") == 0) {
+		r = gen_resource_list(g, "events.k8s.io/v1", events, 1);
 	} else if (strcmp(path, "/api/v1") == 0) {
 		r = gen_resource_list(g, "v1", core, 1);
 	} else if (strcmp(path, "/apis/apps/v1") == 0) {
