@@ -782,6 +782,46 @@ check_fields(struct evhttp_request *req, enum field_validation fv,
 	return -1;
 }
 
+/*
+ * The dryRun parameter of a write: absent or empty → a real write, "All"
+ * → r->dry.  Another value is what ValidateDryRun rejects, wrapped by the
+ * handler as NewInvalid of the verb's options kind: 422 `CreateOptions.
+ * meta.k8s.io "" is invalid: dryRun: Unsupported value: []string{"x"}:
+ * supported values: "All"` (the value is the Go %#v of the []string).
+ * 0, or -1 after answering.  Reads never look at it, as the server.
+ */
+static int
+dry_run(struct evhttp_request *req, struct ks_route *r)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+	const char *opts = strcmp(r->verb, "create") == 0 ? "CreateOptions"
+	    : strcmp(r->verb, "update") == 0              ? "UpdateOptions"
+	    : strcmp(r->verb, "patch") == 0               ? "PatchOptions"
+	    : strcmp(r->verb, "delete") == 0              ? "DeleteOptions"
+	                                                  : NULL;
+	struct ks_status st;
+	char v[64], shown[96];
+	int got;
+
+	r->dry = 0;
+	if (opts == NULL)
+		return 0;
+	got = ks_query_get(query, "dryRun", v, sizeof(v));
+	if (got == 0 || (got == 1 && v[0] == '\0'))
+		return 0;
+	if (got == 1 && strcmp(v, "All") == 0) {
+		r->dry = 1;
+		return 0;
+	}
+	snprintf(shown, sizeof(shown), "[]string{\"%s\"}", got == 1 ? v : "");
+	ks_status_invalid(&st, opts, "meta.k8s.io", "");
+	ks_status_add_cause(
+	    &st, KS_CAUSE_NOT_SUPPORTED, "dryRun", shown, "\"All\"");
+	ks_http_reply_status(req, &st);
+	return -1;
+}
+
 /* metadata.resourceVersion precondition: 0 ok, -1 answered 409/400. */
 static int
 check_precondition(struct evhttp_request *req, const struct ks_obj *cur,
@@ -864,7 +904,7 @@ field_manager(
  * write that is not an apply records its field manager (managedFields). */
 static void
 commit_and_reply(struct ks_server *srv, struct evhttp_request *req,
-    struct ks_obj *next, int scale)
+    struct ks_obj *next, int scale, int dry)
 {
 	struct ks_status st;
 	struct ks_obj *o, *cur;
@@ -888,6 +928,16 @@ commit_and_reply(struct ks_server *srv, struct evhttp_request *req,
 		ks_obj_unref(next);
 		ks_status_internal(&st, "out of memory");
 		ks_http_reply_status(req, &st);
+		return;
+	}
+	if (dry) {
+		/* The object as the write would leave it, resourceVersion
+		 * still the stored one; no commit, so no RV and no event. */
+		if (scale)
+			reply_scale(req, next);
+		else
+			reply_obj(req, 200, next);
+		ks_obj_unref(next);
 		return;
 	}
 	if (ks_store_update(srv->store, next) < 0) {
@@ -1059,6 +1109,28 @@ nomem:
 	ks_http_reply_status(req, &st);
 }
 
+/*
+ * A dry-run create (o taken): the existing name still conflicts (the
+ * dry-run storage looks it up), else 201 with what create would store,
+ * uid and creationTimestamp filled, no resourceVersion.
+ */
+static void
+dry_create(struct ks_server *srv, struct evhttp_request *req, struct ks_obj *o)
+{
+	const struct ks_kind_info *ki = ks_kind_info(o->kind);
+	struct ks_status st;
+
+	if (ks_store_get(srv->store, o->kind, o->ns, o->name) != NULL) {
+		ks_status_already_exists(&st, ki->resource, ki->group, o->name);
+		ks_http_reply_status(req, &st);
+	} else if (ks_store_stamp_new(o, (long long)time(NULL)) != 0) {
+		ks_status_internal(&st, "out of memory");
+		ks_http_reply_status(req, &st);
+	} else
+		reply_obj(req, 201, o);
+	ks_obj_unref(o);
+}
+
 static void
 handle_create(
     struct ks_server *srv, struct evhttp_request *req, const struct ks_route *r)
@@ -1098,6 +1170,10 @@ handle_create(
 		ks_obj_unref(o);
 		ks_status_internal(&st, "out of memory");
 		ks_http_reply_status(req, &st);
+		return;
+	}
+	if (r->dry) {
+		dry_create(srv, req, o);
 		return;
 	}
 	if (ks_store_create(srv->store, o, (long long)time(NULL)) != 0) {
@@ -1157,7 +1233,7 @@ handle_update(struct ks_server *srv, struct evhttp_request *req,
 		return;
 	}
 	(void)r;
-	commit_and_reply(srv, req, next, 0);
+	commit_and_reply(srv, req, next, 0, r->dry);
 }
 
 /*
@@ -1249,7 +1325,7 @@ handle_patch(struct ks_server *srv, struct evhttp_request *req,
 			ks_http_reply_status(req, &st);
 			return;
 		}
-		commit_and_reply(srv, req, next, 0);
+		commit_and_reply(srv, req, next, 0, r->dry);
 		return;
 	}
 	if (!media_is(ct, "application/merge-patch+json") &&
@@ -1293,7 +1369,7 @@ handle_patch(struct ks_server *srv, struct evhttp_request *req,
 		ks_http_reply_status(req, &st);
 		return;
 	}
-	commit_and_reply(srv, req, next, 0);
+	commit_and_reply(srv, req, next, 0, r->dry);
 }
 
 static void
@@ -1306,7 +1382,8 @@ handle_delete(struct ks_server *srv, struct evhttp_request *req,
 	const char *u = ks_json_str(ks_json_getp(cur->doc, "metadata.uid"));
 
 	snprintf(uid, sizeof(uid), "%s", u ? u : "");
-	if (ks_store_delete(srv->store, r->kind, r->ns, r->name) != 0) {
+	if (!r->dry &&
+	    ks_store_delete(srv->store, r->kind, r->ns, r->name) != 0) {
 		reply_not_found(req, r->kind, r->name);
 		return;
 	}
@@ -1317,7 +1394,7 @@ handle_delete(struct ks_server *srv, struct evhttp_request *req,
 /* Scale PUT body or patched Scale document → new spec.replicas. */
 static void
 apply_scale(struct ks_server *srv, struct evhttp_request *req,
-    struct ks_obj *cur, const struct ks_json *scale)
+    struct ks_obj *cur, const struct ks_json *scale, int dry)
 {
 	struct ks_status st;
 	struct ks_obj *next;
@@ -1371,7 +1448,7 @@ apply_scale(struct ks_server *srv, struct evhttp_request *req,
 		ks_http_reply_status(req, &st);
 		return;
 	}
-	commit_and_reply(srv, req, next, 1);
+	commit_and_reply(srv, req, next, 1, dry);
 }
 
 static void
@@ -1403,7 +1480,7 @@ handle_scale(struct ks_server *srv, struct evhttp_request *req,
 			return;
 		if (check_fields(
 		        req, fv, r->kind, KS_SCHEMA_SCALE, body, &dups) == 0)
-			apply_scale(srv, req, cur, body);
+			apply_scale(srv, req, cur, body, r->dry);
 		ks_json_free(body);
 		return;
 	}
@@ -1438,7 +1515,7 @@ handle_scale(struct ks_server *srv, struct evhttp_request *req,
 		    check_fields(
 		        req, fv, r->kind, KS_SCHEMA_SCALE, doc, NULL) == 0 &&
 		    check_precondition(req, cur, doc) == 0)
-			apply_scale(srv, req, cur, doc);
+			apply_scale(srv, req, cur, doc, r->dry);
 		ks_json_free(doc);
 		return;
 	}
@@ -1471,7 +1548,7 @@ handle_scale(struct ks_server *srv, struct evhttp_request *req,
 	}
 	ks_json_free(body);
 	if (check_fields(req, fv, r->kind, KS_SCHEMA_SCALE, doc, &dups) == 0)
-		apply_scale(srv, req, cur, doc);
+		apply_scale(srv, req, cur, doc, r->dry);
 	ks_json_free(doc);
 }
 
@@ -1575,6 +1652,10 @@ handle_apply(struct ks_server *srv, struct evhttp_request *req,
 			ks_http_reply_status(req, &st);
 			return;
 		}
+		if (r->dry) {
+			dry_create(srv, req, o);
+			return;
+		}
 		if (ks_store_create(srv->store, o, (long long)time(NULL)) !=
 		    0) {
 			ks_status_already_exists(
@@ -1608,6 +1689,17 @@ handle_apply(struct ks_server *srv, struct evhttp_request *req,
 		ks_obj_unref(o);
 		ks_status_internal(&st, "out of memory");
 		ks_http_reply_status(req, &st);
+		return;
+	}
+	if (r->dry) {
+		if (ks_obj_refresh(o) != 0) {
+			ks_obj_unref(o);
+			ks_status_internal(&st, "out of memory");
+			ks_http_reply_status(req, &st);
+		} else {
+			reply_obj(req, 200, o);
+			ks_obj_unref(o);
+		}
 		return;
 	}
 	if (ks_obj_refresh(o) != 0 || ks_store_update(srv->store, o) < 0) {
@@ -1841,6 +1933,7 @@ ks_api_handle(struct ks_server *srv, struct evhttp_request *req,
 	struct ks_status st;
 	struct ks_query q;
 	struct ks_obj *cur;
+	struct ks_route rw;
 
 	if (!r->resource) {
 		if (evhttp_request_get_command(req) != EVHTTP_REQ_GET &&
@@ -1870,6 +1963,10 @@ ks_api_handle(struct ks_server *srv, struct evhttp_request *req,
 		ks_http_reply_status(req, &st);
 		return;
 	}
+	rw = *r;
+	if (dry_run(req, &rw) != 0)
+		return;
+	r = &rw;
 	if (r->name[0] == '\0') {
 		if (strcmp(r->verb, "list") == 0 ||
 		    strcmp(r->verb, "watch") == 0) {

@@ -246,6 +246,21 @@ new_uid(char *buf, size_t len)
 }
 
 int
+ks_store_stamp_new(struct ks_obj *o, long long now)
+{
+	struct ks_json *md = ks_json_get(o->doc, "metadata");
+	char uid[40], ts[32];
+
+	new_uid(uid, sizeof(uid));
+	ks_format_time((time_t)now, ts, sizeof(ts));
+	ks_json_del(md, "resourceVersion");
+	if (ks_json_set_str(md, "uid", uid) != 0 ||
+	    ks_json_set_str(md, "creationTimestamp", ts) != 0)
+		return -1;
+	return ks_obj_refresh(o);
+}
+
+int
 ks_store_create(struct ks_store *s, struct ks_obj *o, long long now)
 {
 	struct ks_index *ix = &s->idx[o->kind];

@@ -45,6 +45,9 @@ struct ks_obj *ks_store_at(const struct ks_store *, enum ks_kind, size_t);
 size_t ks_store_lower_bound(
     const struct ks_store *, enum ks_kind, const char *, const char *);
 
+/* What create would set (uid, creationTimestamp) without storing o: the
+ * answer to a dry-run create (no resourceVersion, as the real one). */
+int ks_store_stamp_new(struct ks_obj *, long long);
 /* Each takes o (also on error).  Return 0 committed, 1 no-op (update),
  * -1 already exists / not found / out of memory (errno EEXIST/ENOENT). */
 int ks_store_create(struct ks_store *, struct ks_obj *, long long);
