@@ -277,7 +277,11 @@ Y
 	    "$($K create -f "$LIB_TMP/hpa.yaml" --dry-run=server 2>&1)" 'created \(server dry run\)'
 	expect_match "kubectl create -f hpa.yaml" "$($K create -f "$LIB_TMP/hpa.yaml" 2>&1)" \
 	    'horizontalpodautoscaler.autoscaling/billing created'
-	expect_match "kubectl get hpa" "$($K get hpa 2>&1)" '^billing +'
+	OUT=$($K get hpa 2>&1)
+	expect_match "kubectl get hpa: the printer's columns" "$OUT" \
+	    '^NAME +REFERENCE +TARGETS +MINPODS +MAXPODS +REPLICAS +AGE'
+	expect_match "kubectl get hpa: a row" "$OUT" \
+	    '^billing +Deployment/billing +cpu: <unknown>/80% +2 +6 +0 +[0-9]+s'
 	expect_eq "kubectl get hpa -o jsonpath" \
 	    "$($K get hpa billing -o jsonpath='{.spec.minReplicas}/{.spec.maxReplicas}' 2>&1)" 2/6
 	expect_match "kubectl get events (events.k8s.io)" \
