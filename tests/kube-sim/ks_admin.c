@@ -29,8 +29,10 @@
 #include "tests/kube-sim/log.h"
 
 struct fault_rule {
-	char method[16]; /* "*" for any */
-	char path[256];  /* fnmatch pattern */
+	char method[16];   /* "*" for any */
+	char path[256];    /* fnmatch pattern */
+	char verb[24];     /* Kubernetes verb, "*" for any */
+	char resource[96]; /* resource[/sub], "*" for any */
 	long remaining;
 	struct ks_fault f;
 };
@@ -152,7 +154,7 @@ ks_admin_count(struct ks_admin *a, const char *verb, const char *path)
 
 int
 ks_admin_fault(struct ks_admin *a, const char *method, const char *path,
-    struct ks_fault *out)
+    const char *verb, const char *resource, struct ks_fault *out)
 {
 	struct fault_rule *r;
 	int i;
@@ -161,6 +163,11 @@ ks_admin_fault(struct ks_admin *a, const char *method, const char *path,
 		r = &a->faults[i];
 		if (strcmp(r->method, "*") != 0 &&
 		    strcmp(r->method, method) != 0)
+			continue;
+		if (strcmp(r->verb, "*") != 0 && strcmp(r->verb, verb) != 0)
+			continue;
+		if (strcmp(r->resource, "*") != 0 &&
+		    strcmp(r->resource, resource) != 0)
 			continue;
 		if (fnmatch(r->path, path, 0) != 0)
 			continue;
@@ -371,6 +378,16 @@ add_fault(struct ks_admin *a, struct evhttp_request *req, const char *query)
 		snprintf(r->method, sizeof(r->method), "*");
 	if (ks_query_get(query, "path", r->path, sizeof(r->path)) != 1)
 		snprintf(r->path, sizeof(r->path), "*");
+	/* verb/resource select by what the request does, whatever its URL
+	 * (namespace, name): "create" + "events", "update" +
+	 * "deployments/scale". */
+	if (ks_query_get(query, "verb", r->verb, sizeof(r->verb)) != 1 ||
+	    r->verb[0] == '\0')
+		snprintf(r->verb, sizeof(r->verb), "*");
+	if (ks_query_get(query, "resource", r->resource, sizeof(r->resource)) !=
+	        1 ||
+	    r->resource[0] == '\0')
+		snprintf(r->resource, sizeof(r->resource), "*");
 	r->remaining = qlong(query, "count", 1);
 	r->f.status = (int)qlong(query, "status", 500);
 	r->f.retry_after = (int)qlong(query, "retryAfter", 0);
@@ -422,6 +439,94 @@ external_scale(
 	log_info("admin: external actor set %s/%s replicas=%ld (%s)", ns, name,
 	    replicas, r == 0 ? "changed" : "no-op");
 	reply_ok(req, "resourceVersion", (long long)ks_store_rv(srv->store));
+}
+
+/*
+ * Simulated etcd restore: deployments=a=3,b=2 (namespace= or the
+ * --namespace) replace every Deployment, rv=N becomes the counter
+ * (default: unchanged).  Open watches are closed first, cleanly, and the
+ * swap makes no events: a client resuming from its old resourceVersion
+ * (<= N) sees nothing of it; only a relist shows it.
+ */
+static void
+restore(struct ks_server *srv, struct evhttp_request *req, const char *query)
+{
+	char ns[KS_MAX_NAMESPACE + 1], list[KS_MAX_QUERY + 1];
+	char item[KS_MAX_NAME + 32], *eq, *end, msg[KS_MAX_NAME + 64];
+	struct ks_obj **objs = NULL, **nv;
+	size_t n = 0, cap = 0, len;
+	const char *p = list;
+	long replicas, rv;
+	time_t now = time(NULL);
+	int closed;
+
+	rv = qlong(query, "rv", (long)ks_store_rv(srv->store));
+	if (ks_query_get(query, "namespace", ns, sizeof(ns)) != 1 ||
+	    ns[0] == '\0')
+		snprintf(ns, sizeof(ns), "%s", srv->cfg.ns);
+	if (ks_query_get(query, "deployments", list, sizeof(list)) < 0 ||
+	    rv < 1) {
+		reply_error(req, 400, "need deployments=a=3,b=2 and rv >= 1");
+		return;
+	}
+	if (ks_query_get(query, "deployments", list, sizeof(list)) != 1)
+		list[0] = '\0';
+	while (*p != '\0') {
+		len = strcspn(p, ",");
+		if (len >= sizeof(item) || n >= KS_INITIAL_MAX) {
+			reply_error(req, 400, "entry too long or too many");
+			goto out;
+		}
+		memcpy(item, p, len);
+		item[len] = '\0';
+		p += len + (p[len] == ',');
+		if (len == 0)
+			continue;
+		replicas = 1;
+		if ((eq = strchr(item, '=')) != NULL) {
+			*eq = '\0';
+			replicas = strtol(eq + 1, &end, 10);
+			if (*end != '\0' || eq[1] == '\0' || replicas < 0 ||
+			    replicas > KS_REPLICAS_MAX)
+				item[0] = '\0'; /* reported as a bad entry */
+		}
+		if (!ks_valid_dns_subdomain(item)) {
+			snprintf(msg, sizeof(msg), "bad entry %.253s", item);
+			reply_error(req, 400, msg);
+			goto out;
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((nv = reallocarray(objs, cap, sizeof(*nv))) ==
+			    NULL) {
+				reply_error(req, 500, "out of memory");
+				goto out;
+			}
+			objs = nv;
+		}
+		if ((objs[n] = ks_obj_new_deployment(
+		         ns, item, replicas, now)) == NULL) {
+			reply_error(req, 500, "out of memory");
+			goto out;
+		}
+		n++;
+	}
+	closed = ks_watch_close_all(srv, 0);
+	len = n;
+	n = 0; /* taken by ks_store_restore, also on error */
+	if (ks_store_restore(srv->store, KS_KIND_DEPLOYMENT, objs, len,
+	        (uint64_t)rv, (long long)now) != 0) {
+		reply_error(req, 400, "restore failed (duplicate names?)");
+		goto out;
+	}
+	log_info("admin: restore: %zu deployments, resourceVersion %ld, "
+	         "%d watches closed",
+	    len, rv, closed);
+	reply_ok(req, "resourceVersion", (long long)ks_store_rv(srv->store));
+out:
+	while (n > 0)
+		ks_obj_unref(objs[--n]);
+	free(objs);
 }
 
 void
@@ -490,6 +595,8 @@ ks_admin_handle(struct ks_server *srv, struct evhttp_request *req,
 			reply_ok(req, NULL, 0);
 	} else if (strcmp(p, "/scale") == 0) {
 		external_scale(srv, req, query);
+	} else if (strcmp(p, "/restore") == 0 && m == EVHTTP_REQ_POST) {
+		restore(srv, req, query);
 	} else if (strcmp(p, "/controller") == 0) {
 		int paused = ks_ctrl_paused(srv->ctrl);
 

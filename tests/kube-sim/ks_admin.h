@@ -24,9 +24,10 @@ int ks_admin_add_deny(struct ks_admin *, const char *);
 int ks_admin_denied(
     struct ks_admin *, const char *, const char *, const char *);
 void ks_admin_count(struct ks_admin *, const char *, const char *);
-/* 1 and *f when the next-N rule for method+path fires (consumes one). */
-int ks_admin_fault(
-    struct ks_admin *, const char *, const char *, struct ks_fault *);
+/* 1 and *f when the next-N rule for method, path, Kubernetes verb and
+ * resource[/sub] ("" for a non-resource path) fires (consumes one). */
+int ks_admin_fault(struct ks_admin *, const char *, const char *, const char *,
+    const char *, struct ks_fault *);
 /* Milliseconds to hold a request now (latency, or the rest of a hang). */
 long ks_admin_delay_ms(struct ks_admin *);
 void ks_admin_answer_fault(struct evhttp_request *, const struct ks_fault *);

@@ -20,6 +20,7 @@
 
 #include "tests/kube-sim/ks_admin.h"
 #include "tests/kube-sim/ks_api.h"
+#include "tests/kube-sim/ks_disc.h"
 #include "tests/kube-sim/ks_http.h"
 #include "tests/kube-sim/ks_jpatch.h"
 #include "tests/kube-sim/ks_json.h"
@@ -160,7 +161,7 @@ ks_api_route(struct evhttp_request *req, struct ks_route *r)
 		}
 	}
 	if (ks_kind_by_resource(group, seg[i], &r->kind) != 0 ||
-	    strcmp(version, "v1") != 0)
+	    strcmp(version, ks_kind_info(r->kind)->version) != 0)
 		return;
 	has_name = n - i >= 2;
 	if (has_name)
@@ -201,255 +202,6 @@ ks_api_route(struct evhttp_request *req, struct ks_route *r)
 	default:
 		break;
 	}
-}
-
-/* ---- discovery ------------------------------------------------------ */
-
-static int
-gen_strings(yajl_gen g, const char *key, const char *const *v)
-{
-	int i;
-
-	if (ks_gen_str(g, key) != 0 ||
-	    yajl_gen_array_open(g) != yajl_gen_status_ok)
-		return -1;
-	for (i = 0; v[i] != NULL; i++) {
-		if (ks_gen_str(g, v[i]) != 0)
-			return -1;
-	}
-	return yajl_gen_array_close(g) == yajl_gen_status_ok ? 0 : -1;
-}
-
-struct res_doc {
-	const char *name, *singular, *kind, *group, *version;
-	const char *const *verbs;
-	const char *const *shortnames;
-	const char *const *categories;
-	int cluster; /* cluster-scoped */
-};
-
-static const char *const verbs_all[] = {"create", "delete", "deletecollection",
-    "get", "list", "patch", "update", "watch", NULL};
-static const char *const verbs_sub[] = {"get", "patch", "update", NULL};
-static const char *const verbs_create[] = {"create", NULL};
-static const char *const short_deploy[] = {"deploy", NULL};
-static const char *const short_cm[] = {"cm", NULL};
-static const char *const cat_all[] = {"all", NULL};
-
-static int
-gen_resource(yajl_gen g, const struct res_doc *d)
-{
-	if (yajl_gen_map_open(g) != yajl_gen_status_ok ||
-	    ks_gen_kstr(g, "name", d->name) != 0 ||
-	    ks_gen_kstr(g, "singularName", d->singular) != 0 ||
-	    ks_gen_str(g, "namespaced") != 0 ||
-	    yajl_gen_bool(g, !d->cluster) != yajl_gen_status_ok)
-		return -1;
-	if (d->group != NULL &&
-	    (ks_gen_kstr(g, "group", d->group) != 0 ||
-	        ks_gen_kstr(g, "version", d->version) != 0))
-		return -1;
-	if (ks_gen_kstr(g, "kind", d->kind) != 0 ||
-	    gen_strings(g, "verbs", d->verbs) != 0)
-		return -1;
-	if (d->shortnames && gen_strings(g, "shortNames", d->shortnames) != 0)
-		return -1;
-	if (d->categories && gen_strings(g, "categories", d->categories) != 0)
-		return -1;
-	return yajl_gen_map_close(g) == yajl_gen_status_ok ? 0 : -1;
-}
-
-static int
-gen_resource_list(yajl_gen g, const char *gv, const struct res_doc *docs, int n)
-{
-	int i;
-
-	if (yajl_gen_map_open(g) != yajl_gen_status_ok ||
-	    ks_gen_kstr(g, "kind", "APIResourceList") != 0 ||
-	    ks_gen_kstr(g, "apiVersion", "v1") != 0 ||
-	    ks_gen_kstr(g, "groupVersion", gv) != 0 ||
-	    ks_gen_str(g, "resources") != 0 ||
-	    yajl_gen_array_open(g) != yajl_gen_status_ok)
-		return -1;
-	for (i = 0; i < n; i++) {
-		if (gen_resource(g, &docs[i]) != 0)
-			return -1;
-	}
-	return yajl_gen_array_close(g) == yajl_gen_status_ok &&
-	        yajl_gen_map_close(g) == yajl_gen_status_ok
-	    ? 0
-	    : -1;
-}
-
-static int
-gen_group(yajl_gen g, const char *name, int top)
-{
-	char gv[96];
-
-	snprintf(gv, sizeof(gv), "%s/v1", name);
-	if (yajl_gen_map_open(g) != yajl_gen_status_ok)
-		return -1;
-	if (top &&
-	    (ks_gen_kstr(g, "kind", "APIGroup") != 0 ||
-	        ks_gen_kstr(g, "apiVersion", "v1") != 0))
-		return -1;
-	return ks_gen_kstr(g, "name", name) == 0 &&
-	        ks_gen_str(g, "versions") == 0 &&
-	        yajl_gen_array_open(g) == yajl_gen_status_ok &&
-	        yajl_gen_map_open(g) == yajl_gen_status_ok &&
-	        ks_gen_kstr(g, "groupVersion", gv) == 0 &&
-	        ks_gen_kstr(g, "version", "v1") == 0 &&
-	        yajl_gen_map_close(g) == yajl_gen_status_ok &&
-	        yajl_gen_array_close(g) == yajl_gen_status_ok &&
-	        ks_gen_str(g, "preferredVersion") == 0 &&
-	        yajl_gen_map_open(g) == yajl_gen_status_ok &&
-	        ks_gen_kstr(g, "groupVersion", gv) == 0 &&
-	        ks_gen_kstr(g, "version", "v1") == 0 &&
-	        yajl_gen_map_close(g) == yajl_gen_status_ok &&
-	        yajl_gen_map_close(g) == yajl_gen_status_ok
-	    ? 0
-	    : -1;
-}
-
-static void
-not_found_path(struct evhttp_request *req)
-{
-	struct ks_status st;
-
-	memset(&st, 0, sizeof(st));
-	st.code = 404;
-	st.reason = "NotFound";
-	st.details = 1;
-	snprintf(st.message, sizeof(st.message),
-	    "the server could not find the requested resource");
-	ks_http_reply_status(req, &st);
-}
-
-/* Discovery and meta paths; 0 if handled. */
-static int
-handle_nonresource(
-    struct ks_server *srv, struct evhttp_request *req, const char *path)
-{
-	static const struct res_doc apps[] = {
-	    {"deployments", "deployment", "Deployment", NULL, NULL, verbs_all,
-	        short_deploy, cat_all, 0},
-	    {"deployments/scale", "", "Scale", "autoscaling", "v1", verbs_sub,
-	        NULL, NULL, 0},
-	    {"deployments/status", "", "Deployment", NULL, NULL, verbs_sub,
-	        NULL, NULL, 0},
-	};
-	static const struct res_doc core[] = {
-	    {"configmaps", "configmap", "ConfigMap", NULL, NULL, verbs_all,
-	        short_cm, NULL, 0},
-	};
-	static const struct res_doc coord[] = {
-	    {"leases", "lease", "Lease", NULL, NULL, verbs_all, NULL, NULL, 0},
-	};
-	static const struct res_doc authz[] = {
-	    {"selfsubjectaccessreviews", "selfsubjectaccessreview",
-	        "SelfSubjectAccessReview", NULL, NULL, verbs_create, NULL, NULL,
-	        1},
-	};
-	static const struct res_doc authn[] = {
-	    {"selfsubjectreviews", "selfsubjectreview", "SelfSubjectReview",
-	        NULL, NULL, verbs_create, NULL, NULL, 1},
-	};
-	yajl_gen g;
-	int r = -1;
-	char addr[160];
-
-	if (strcmp(path, "/healthz") == 0 || strcmp(path, "/livez") == 0 ||
-	    strcmp(path, "/readyz") == 0 ||
-	    strncmp(path, "/healthz/", 9) == 0 ||
-	    strncmp(path, "/livez/", 7) == 0 ||
-	    strncmp(path, "/readyz/", 8) == 0) {
-		ks_http_reply_text(req, 200, "ok");
-		return 0;
-	}
-	if ((g = ks_gen_new()) == NULL)
-		return -1;
-	if (strcmp(path, "/version") == 0 || strcmp(path, "/version/") == 0) {
-		r = yajl_gen_map_open(g) == yajl_gen_status_ok &&
-		        ks_gen_kstr(g, "major", "1") == 0 &&
-		        ks_gen_kstr(g, "minor", "32") == 0 &&
-		        ks_gen_kstr(g, "gitVersion", "v1.32.0") == 0 &&
-		        ks_gen_kstr(g, "gitCommit", "kube-sim") == 0 &&
-		        ks_gen_kstr(g, "gitTreeState", "clean") == 0 &&
-		        ks_gen_kstr(g, "buildDate", "2024-12-11T00:00:00Z") ==
-		            0 &&
-		        ks_gen_kstr(g, "goVersion", "go1.23.3") == 0 &&
-		        ks_gen_kstr(g, "compiler", "gc") == 0 &&
-		        ks_gen_kstr(g, "platform", "linux/amd64") == 0 &&
-		        yajl_gen_map_close(g) == yajl_gen_status_ok
-		    ? 0
-		    : -1;
-	} else if (strcmp(path, "/api") == 0 || strcmp(path, "/api/") == 0) {
-		const char *u = strstr(srv->url, "//");
-
-		snprintf(addr, sizeof(addr), "%s", u ? u + 2 : srv->url);
-		r = yajl_gen_map_open(g) == yajl_gen_status_ok &&
-		        ks_gen_kstr(g, "kind", "APIVersions") == 0 &&
-		        ks_gen_str(g, "versions") == 0 &&
-		        yajl_gen_array_open(g) == yajl_gen_status_ok &&
-		        ks_gen_str(g, "v1") == 0 &&
-		        yajl_gen_array_close(g) == yajl_gen_status_ok &&
-		        ks_gen_str(g, "serverAddressByClientCIDRs") == 0 &&
-		        yajl_gen_array_open(g) == yajl_gen_status_ok &&
-		        yajl_gen_map_open(g) == yajl_gen_status_ok &&
-		        ks_gen_kstr(g, "clientCIDR", "0.0.0.0/0") == 0 &&
-		        ks_gen_kstr(g, "serverAddress", addr) == 0 &&
-		        yajl_gen_map_close(g) == yajl_gen_status_ok &&
-		        yajl_gen_array_close(g) == yajl_gen_status_ok &&
-		        yajl_gen_map_close(g) == yajl_gen_status_ok
-		    ? 0
-		    : -1;
-	} else if (strcmp(path, "/apis") == 0 || strcmp(path, "/apis/") == 0) {
-		r = yajl_gen_map_open(g) == yajl_gen_status_ok &&
-		        ks_gen_kstr(g, "kind", "APIGroupList") == 0 &&
-		        ks_gen_kstr(g, "apiVersion", "v1") == 0 &&
-		        ks_gen_str(g, "groups") == 0 &&
-		        yajl_gen_array_open(g) == yajl_gen_status_ok &&
-		        gen_group(g, "apps", 0) == 0 &&
-		        gen_group(g, "coordination.k8s.io", 0) == 0 &&
-		        gen_group(g, "authentication.k8s.io", 0) == 0 &&
-		        gen_group(g, "authorization.k8s.io", 0) == 0 &&
-		        yajl_gen_array_close(g) == yajl_gen_status_ok &&
-		        yajl_gen_map_close(g) == yajl_gen_status_ok
-		    ? 0
-		    : -1;
-	} else if (strcmp(path, "/apis/apps") == 0 ||
-	    strcmp(path, "/apis/coordination.k8s.io") == 0 ||
-	    strcmp(path, "/apis/authentication.k8s.io") == 0 ||
-	    strcmp(path, "/apis/authorization.k8s.io") == 0) {
-		r = gen_group(g, path + 6, 1);
-	} else if (strcmp(path, "/api/v1") == 0) {
-		r = gen_resource_list(g, "v1", core, 1);
-	} else if (strcmp(path, "/apis/apps/v1") == 0) {
-		r = gen_resource_list(g, "apps/v1", apps, 3);
-	} else if (strcmp(path, "/apis/coordination.k8s.io/v1") == 0) {
-		r = gen_resource_list(g, "coordination.k8s.io/v1", coord, 1);
-	} else if (strcmp(path, "/openapi/v3") == 0 ||
-	    strcmp(path, "/openapi/v3/") == 0) {
-		r = ks_schema_openapi_root(g);
-	} else if (strncmp(path, "/openapi/v3/", 12) == 0) {
-		if ((r = ks_schema_openapi_gv(g, path + 12)) == -1) {
-			yajl_gen_free(g);
-			not_found_path(req);
-			return 0;
-		}
-	} else if (strcmp(path, "/apis/authorization.k8s.io/v1") == 0) {
-		r = gen_resource_list(g, "authorization.k8s.io/v1", authz, 1);
-	} else if (strcmp(path, "/apis/authentication.k8s.io/v1") == 0) {
-		r = gen_resource_list(g, "authentication.k8s.io/v1", authn, 1);
-	} else {
-		yajl_gen_free(g);
-		not_found_path(req);
-		return 0;
-	}
-	if (r == 0)
-		ks_http_reply_gen(req, 200, g);
-	yajl_gen_free(g);
-	return r;
 }
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -762,6 +514,46 @@ check_fields(struct evhttp_request *req, enum field_validation fv,
 	return -1;
 }
 
+/*
+ * The dryRun parameter of a write: absent or empty → a real write, "All"
+ * → r->dry.  Another value is what ValidateDryRun rejects, wrapped by the
+ * handler as NewInvalid of the verb's options kind: 422 `CreateOptions.
+ * meta.k8s.io "" is invalid: dryRun: Unsupported value: []string{"x"}:
+ * supported values: "All"` (the value is the Go %#v of the []string).
+ * 0, or -1 after answering.  Reads never look at it, as the server.
+ */
+static int
+dry_run(struct evhttp_request *req, struct ks_route *r)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+	const char *opts = strcmp(r->verb, "create") == 0 ? "CreateOptions"
+	    : strcmp(r->verb, "update") == 0              ? "UpdateOptions"
+	    : strcmp(r->verb, "patch") == 0               ? "PatchOptions"
+	    : strcmp(r->verb, "delete") == 0              ? "DeleteOptions"
+	                                                  : NULL;
+	struct ks_status st;
+	char v[64], shown[96];
+	int got;
+
+	r->dry = 0;
+	if (opts == NULL)
+		return 0;
+	got = ks_query_get(query, "dryRun", v, sizeof(v));
+	if (got == 0 || (got == 1 && v[0] == '\0'))
+		return 0;
+	if (got == 1 && strcmp(v, "All") == 0) {
+		r->dry = 1;
+		return 0;
+	}
+	snprintf(shown, sizeof(shown), "[]string{\"%s\"}", got == 1 ? v : "");
+	ks_status_invalid(&st, opts, "meta.k8s.io", "");
+	ks_status_add_cause(
+	    &st, KS_CAUSE_NOT_SUPPORTED, "dryRun", shown, "\"All\"");
+	ks_http_reply_status(req, &st);
+	return -1;
+}
+
 /* metadata.resourceVersion precondition: 0 ok, -1 answered 409/400. */
 static int
 check_precondition(struct evhttp_request *req, const struct ks_obj *cur,
@@ -844,7 +636,7 @@ field_manager(
  * write that is not an apply records its field manager (managedFields). */
 static void
 commit_and_reply(struct ks_server *srv, struct evhttp_request *req,
-    struct ks_obj *next, int scale)
+    struct ks_obj *next, int scale, int dry)
 {
 	struct ks_status st;
 	struct ks_obj *o, *cur;
@@ -868,6 +660,16 @@ commit_and_reply(struct ks_server *srv, struct evhttp_request *req,
 		ks_obj_unref(next);
 		ks_status_internal(&st, "out of memory");
 		ks_http_reply_status(req, &st);
+		return;
+	}
+	if (dry) {
+		/* The object as the write would leave it, resourceVersion
+		 * still the stored one; no commit, so no RV and no event. */
+		if (scale)
+			reply_scale(req, next);
+		else
+			reply_obj(req, 200, next);
+		ks_obj_unref(next);
 		return;
 	}
 	if (ks_store_update(srv->store, next) < 0) {
@@ -1039,6 +841,28 @@ nomem:
 	ks_http_reply_status(req, &st);
 }
 
+/*
+ * A dry-run create (o taken): the existing name still conflicts (the
+ * dry-run storage looks it up), else 201 with what create would store,
+ * uid and creationTimestamp filled, no resourceVersion.
+ */
+static void
+dry_create(struct ks_server *srv, struct evhttp_request *req, struct ks_obj *o)
+{
+	const struct ks_kind_info *ki = ks_kind_info(o->kind);
+	struct ks_status st;
+
+	if (ks_store_get(srv->store, o->kind, o->ns, o->name) != NULL) {
+		ks_status_already_exists(&st, ki->resource, ki->group, o->name);
+		ks_http_reply_status(req, &st);
+	} else if (ks_store_stamp_new(o, (long long)time(NULL)) != 0) {
+		ks_status_internal(&st, "out of memory");
+		ks_http_reply_status(req, &st);
+	} else
+		reply_obj(req, 201, o);
+	ks_obj_unref(o);
+}
+
 static void
 handle_create(
     struct ks_server *srv, struct evhttp_request *req, const struct ks_route *r)
@@ -1078,6 +902,10 @@ handle_create(
 		ks_obj_unref(o);
 		ks_status_internal(&st, "out of memory");
 		ks_http_reply_status(req, &st);
+		return;
+	}
+	if (r->dry) {
+		dry_create(srv, req, o);
 		return;
 	}
 	if (ks_store_create(srv->store, o, (long long)time(NULL)) != 0) {
@@ -1137,7 +965,7 @@ handle_update(struct ks_server *srv, struct evhttp_request *req,
 		return;
 	}
 	(void)r;
-	commit_and_reply(srv, req, next, 0);
+	commit_and_reply(srv, req, next, 0, r->dry);
 }
 
 /*
@@ -1229,7 +1057,7 @@ handle_patch(struct ks_server *srv, struct evhttp_request *req,
 			ks_http_reply_status(req, &st);
 			return;
 		}
-		commit_and_reply(srv, req, next, 0);
+		commit_and_reply(srv, req, next, 0, r->dry);
 		return;
 	}
 	if (!media_is(ct, "application/merge-patch+json") &&
@@ -1273,7 +1101,7 @@ handle_patch(struct ks_server *srv, struct evhttp_request *req,
 		ks_http_reply_status(req, &st);
 		return;
 	}
-	commit_and_reply(srv, req, next, 0);
+	commit_and_reply(srv, req, next, 0, r->dry);
 }
 
 static void
@@ -1286,7 +1114,8 @@ handle_delete(struct ks_server *srv, struct evhttp_request *req,
 	const char *u = ks_json_str(ks_json_getp(cur->doc, "metadata.uid"));
 
 	snprintf(uid, sizeof(uid), "%s", u ? u : "");
-	if (ks_store_delete(srv->store, r->kind, r->ns, r->name) != 0) {
+	if (!r->dry &&
+	    ks_store_delete(srv->store, r->kind, r->ns, r->name) != 0) {
 		reply_not_found(req, r->kind, r->name);
 		return;
 	}
@@ -1297,7 +1126,7 @@ handle_delete(struct ks_server *srv, struct evhttp_request *req,
 /* Scale PUT body or patched Scale document → new spec.replicas. */
 static void
 apply_scale(struct ks_server *srv, struct evhttp_request *req,
-    struct ks_obj *cur, const struct ks_json *scale)
+    struct ks_obj *cur, const struct ks_json *scale, int dry)
 {
 	struct ks_status st;
 	struct ks_obj *next;
@@ -1351,7 +1180,7 @@ apply_scale(struct ks_server *srv, struct evhttp_request *req,
 		ks_http_reply_status(req, &st);
 		return;
 	}
-	commit_and_reply(srv, req, next, 1);
+	commit_and_reply(srv, req, next, 1, dry);
 }
 
 static void
@@ -1383,7 +1212,7 @@ handle_scale(struct ks_server *srv, struct evhttp_request *req,
 			return;
 		if (check_fields(
 		        req, fv, r->kind, KS_SCHEMA_SCALE, body, &dups) == 0)
-			apply_scale(srv, req, cur, body);
+			apply_scale(srv, req, cur, body, r->dry);
 		ks_json_free(body);
 		return;
 	}
@@ -1418,7 +1247,7 @@ handle_scale(struct ks_server *srv, struct evhttp_request *req,
 		    check_fields(
 		        req, fv, r->kind, KS_SCHEMA_SCALE, doc, NULL) == 0 &&
 		    check_precondition(req, cur, doc) == 0)
-			apply_scale(srv, req, cur, doc);
+			apply_scale(srv, req, cur, doc, r->dry);
 		ks_json_free(doc);
 		return;
 	}
@@ -1451,7 +1280,7 @@ handle_scale(struct ks_server *srv, struct evhttp_request *req,
 	}
 	ks_json_free(body);
 	if (check_fields(req, fv, r->kind, KS_SCHEMA_SCALE, doc, &dups) == 0)
-		apply_scale(srv, req, cur, doc);
+		apply_scale(srv, req, cur, doc, r->dry);
 	ks_json_free(doc);
 }
 
@@ -1555,6 +1384,10 @@ handle_apply(struct ks_server *srv, struct evhttp_request *req,
 			ks_http_reply_status(req, &st);
 			return;
 		}
+		if (r->dry) {
+			dry_create(srv, req, o);
+			return;
+		}
 		if (ks_store_create(srv->store, o, (long long)time(NULL)) !=
 		    0) {
 			ks_status_already_exists(
@@ -1588,6 +1421,17 @@ handle_apply(struct ks_server *srv, struct evhttp_request *req,
 		ks_obj_unref(o);
 		ks_status_internal(&st, "out of memory");
 		ks_http_reply_status(req, &st);
+		return;
+	}
+	if (r->dry) {
+		if (ks_obj_refresh(o) != 0) {
+			ks_obj_unref(o);
+			ks_status_internal(&st, "out of memory");
+			ks_http_reply_status(req, &st);
+		} else {
+			reply_obj(req, 200, o);
+			ks_obj_unref(o);
+		}
 		return;
 	}
 	if (ks_obj_refresh(o) != 0 || ks_store_update(srv->store, o) < 0) {
@@ -1821,6 +1665,7 @@ ks_api_handle(struct ks_server *srv, struct evhttp_request *req,
 	struct ks_status st;
 	struct ks_query q;
 	struct ks_obj *cur;
+	struct ks_route rw;
 
 	if (!r->resource) {
 		if (evhttp_request_get_command(req) != EVHTTP_REQ_GET &&
@@ -1829,7 +1674,7 @@ ks_api_handle(struct ks_server *srv, struct evhttp_request *req,
 			ks_http_reply_status(req, &st);
 			return;
 		}
-		if (handle_nonresource(srv, req, r->path) != 0) {
+		if (ks_disc_handle(srv, req, r->path) != 0) {
 			ks_status_internal(&st, "encoding failed");
 			ks_http_reply_status(req, &st);
 		}
@@ -1840,7 +1685,7 @@ ks_api_handle(struct ks_server *srv, struct evhttp_request *req,
 		return;
 	}
 	if (!r->known) {
-		not_found_path(req);
+		ks_disc_not_found(req);
 		return;
 	}
 	ki = ks_kind_info(r->kind);
@@ -1850,6 +1695,10 @@ ks_api_handle(struct ks_server *srv, struct evhttp_request *req,
 		ks_http_reply_status(req, &st);
 		return;
 	}
+	rw = *r;
+	if (dry_run(req, &rw) != 0)
+		return;
+	r = &rw;
 	if (r->name[0] == '\0') {
 		if (strcmp(r->verb, "list") == 0 ||
 		    strcmp(r->verb, "watch") == 0) {

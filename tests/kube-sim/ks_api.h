@@ -27,6 +27,7 @@ struct ks_route {
 	char sub[16];          /* "scale", "status" or "" */
 	const char *verb;      /* get, list, watch, create, update, ... */
 	enum ks_review review; /* a self review (not a stored kind) */
+	int dry;               /* dryRun=All: validate, answer, store nothing */
 	const char *path;
 };
 

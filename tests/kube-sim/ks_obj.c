@@ -17,13 +17,20 @@
 #include "tests/kube-sim/ks_limits.h"
 #include "tests/kube-sim/ks_obj.h"
 #include "tests/kube-sim/ks_status.h"
+#include "tests/kube-sim/ks_valid.h"
 
 static const struct ks_kind_info kinds[KS_KIND_COUNT] = {
-    {"deployments", "deployment", "apps", "apps/v1", "Deployment",
-        "DeploymentList"},
-    {"configmaps", "configmap", "", "v1", "ConfigMap", "ConfigMapList"},
-    {"leases", "lease", "coordination.k8s.io", "coordination.k8s.io/v1",
-        "Lease", "LeaseList"},
+    {"deployments", "deployment", "apps", "apps/v1", "v1", "Deployment",
+        "DeploymentList", 1},
+    {"configmaps", "configmap", "", "v1", "v1", "ConfigMap", "ConfigMapList",
+        0},
+    {"leases", "lease", "coordination.k8s.io", "coordination.k8s.io/v1", "v1",
+        "Lease", "LeaseList", 0},
+    {"horizontalpodautoscalers", "horizontalpodautoscaler", "autoscaling",
+        "autoscaling/v2", "v2", "HorizontalPodAutoscaler",
+        "HorizontalPodAutoscalerList", 1},
+    {"events", "event", "events.k8s.io", "events.k8s.io/v1", "v1", "Event",
+        "EventList", 0},
 };
 
 static const char *const meta_managed[] = {"uid", "resourceVersion",
@@ -416,12 +423,15 @@ fail:
 int
 ks_obj_bump_generation(const struct ks_obj *cur, struct ks_obj *next)
 {
-	if (next->kind != KS_KIND_DEPLOYMENT)
+	if (!kinds[next->kind].generation)
 		return 0;
+	/* Deployments count annotation changes too (their strategy);
+	 * the HPA strategy only spec changes. */
 	if (ks_json_equal(ks_json_get(cur->doc, "spec"),
 	        ks_json_get(next->doc, "spec")) &&
-	    ks_json_equal(ks_json_getp(cur->doc, "metadata.annotations"),
-	        ks_json_getp(next->doc, "metadata.annotations")))
+	    (next->kind != KS_KIND_DEPLOYMENT ||
+	        ks_json_equal(ks_json_getp(cur->doc, "metadata.annotations"),
+	            ks_json_getp(next->doc, "metadata.annotations"))))
 		return 0;
 	return ks_json_set_int(ks_json_get(next->doc, "metadata"), "generation",
 	    ks_obj_generation(cur) + 1);
@@ -674,6 +684,38 @@ ks_obj_gen_bookmark(yajl_gen g, enum ks_kind kind, uint64_t rv, int initial_end)
 		    yajl_gen_map_open(g) != yajl_gen_status_ok ||
 		    yajl_gen_map_close(g) != yajl_gen_status_ok)
 			return -1;
+	} else if (kind == KS_KIND_HPA) {
+		if (ks_gen_str(g, "spec") != 0 ||
+		    yajl_gen_map_open(g) != yajl_gen_status_ok ||
+		    ks_gen_str(g, "scaleTargetRef") != 0 ||
+		    yajl_gen_map_open(g) != yajl_gen_status_ok ||
+		    ks_gen_kstr(g, "kind", "") != 0 ||
+		    ks_gen_kstr(g, "name", "") != 0 ||
+		    yajl_gen_map_close(g) != yajl_gen_status_ok ||
+		    ks_gen_kint(g, "maxReplicas", 0) != 0 ||
+		    yajl_gen_map_close(g) != yajl_gen_status_ok ||
+		    ks_gen_str(g, "status") != 0 ||
+		    yajl_gen_map_open(g) != yajl_gen_status_ok ||
+		    ks_gen_str(g, "currentMetrics") != 0 ||
+		    yajl_gen_null(g) != yajl_gen_status_ok ||
+		    ks_gen_kint(g, "desiredReplicas", 0) != 0 ||
+		    yajl_gen_map_close(g) != yajl_gen_status_ok)
+			return -1;
+	} else if (kind == KS_KIND_EVENT) {
+		/* events/v1 Event: non-omitempty times and structs. */
+		if (ks_gen_str(g, "eventTime") != 0 ||
+		    yajl_gen_null(g) != yajl_gen_status_ok ||
+		    ks_gen_str(g, "regarding") != 0 ||
+		    yajl_gen_map_open(g) != yajl_gen_status_ok ||
+		    yajl_gen_map_close(g) != yajl_gen_status_ok ||
+		    ks_gen_str(g, "deprecatedSource") != 0 ||
+		    yajl_gen_map_open(g) != yajl_gen_status_ok ||
+		    yajl_gen_map_close(g) != yajl_gen_status_ok ||
+		    ks_gen_str(g, "deprecatedFirstTimestamp") != 0 ||
+		    yajl_gen_null(g) != yajl_gen_status_ok ||
+		    ks_gen_str(g, "deprecatedLastTimestamp") != 0 ||
+		    yajl_gen_null(g) != yajl_gen_status_ok)
+			return -1;
 	}
 	return yajl_gen_map_close(g) == yajl_gen_status_ok ? 0 : -1;
 }
@@ -872,7 +914,7 @@ ks_obj_from_create(enum ks_kind kind, const char *ns,
 		return NULL;
 	}
 	if ((doc = new_map()) == NULL ||
-	    (md = new_metadata(ns, name, kind == KS_KIND_DEPLOYMENT)) == NULL ||
+	    (md = new_metadata(ns, name, ki->generation)) == NULL ||
 	    ks_json_set(doc, "metadata", md) != 0)
 		goto nomem;
 	/* The rest of the client's metadata, minus server-managed fields. */
@@ -921,6 +963,20 @@ ks_obj_from_create(enum ks_kind kind, const char *ns,
 		if (set_default_spec(spec) != 0 ||
 		    ks_json_obj(o->doc, "status") == NULL)
 			goto nomem;
+	} else if (kind == KS_KIND_HPA) {
+		struct ks_json *hst;
+
+		if (ks_valid_hpa(o, st) != 0)
+			goto fail;
+		/* PrepareForCreate clears status; v2 serializes these two. */
+		if ((hst = ks_json_obj(o->doc, "status")) == NULL ||
+		    ks_json_set(hst, "currentMetrics",
+		        ks_json_new(KS_JSON_NULL)) != 0 ||
+		    ks_json_set_int(hst, "desiredReplicas", 0) != 0)
+			goto nomem;
+	} else if (kind == KS_KIND_EVENT) {
+		if (ks_valid_event_create(o, st) != 0)
+			goto fail;
 	}
 	return o;
 nomem:
@@ -999,6 +1055,21 @@ ks_obj_validate_update(const struct ks_obj *cur, struct ks_obj *next,
 		}
 		if (ks_obj_bump_generation(cur, next) != 0)
 			goto nomem;
+	} else if (cur->kind == KS_KIND_HPA) {
+		const struct ks_json *cs = ks_json_get(cur->doc, "status");
+
+		if (ks_valid_hpa(next, st) != 0)
+			return -1;
+		if (keep_status &&
+		    ks_json_set(next->doc, "status",
+		        cs ? ks_json_clone(cs) : ks_json_new(KS_JSON_OBJECT)) !=
+		        0)
+			goto nomem;
+		if (ks_obj_bump_generation(cur, next) != 0)
+			goto nomem;
+	} else if (cur->kind == KS_KIND_EVENT) {
+		if (ks_valid_event_update(cur, next, st) != 0)
+			return -1;
 	}
 	return 0;
 nomem:

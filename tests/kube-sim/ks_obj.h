@@ -23,6 +23,8 @@ enum ks_kind {
 	KS_KIND_DEPLOYMENT = 0,
 	KS_KIND_CONFIGMAP,
 	KS_KIND_LEASE,
+	KS_KIND_HPA,   /* autoscaling/v2 horizontalpodautoscalers */
+	KS_KIND_EVENT, /* events.k8s.io/v1 events */
 	KS_KIND_COUNT
 };
 
@@ -31,8 +33,10 @@ struct ks_kind_info {
 	const char *singular;    /* "deployment" */
 	const char *group;       /* "apps", "" for core */
 	const char *api_version; /* "apps/v1" */
+	const char *version;     /* "v1" (the URL's version segment) */
 	const char *kind;        /* "Deployment" */
 	const char *list_kind;   /* "DeploymentList" */
+	int generation;          /* metadata.generation kept (spec changes) */
 };
 
 struct ks_obj {

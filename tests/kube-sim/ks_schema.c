@@ -191,6 +191,59 @@ static const struct field f_lease[] = {{"apiVersion", F_SCALAR, NULL},
 static const struct type t_lease = {"io.k8s.api.coordination.v1.Lease", f_lease,
     "coordination.k8s.io", "v1", "Lease"};
 
+static const struct field f_xref[] = {{"kind", F_SCALAR, NULL},
+    {"name", F_SCALAR, NULL}, {"apiVersion", F_SCALAR, NULL}, END};
+static const struct type t_xref = {
+    "io.k8s.api.autoscaling.v2.CrossVersionObjectReference", f_xref, NULL, NULL,
+    NULL};
+static const struct field f_hspec[] = {{"scaleTargetRef", F_OBJ, &t_xref},
+    {"minReplicas", F_SCALAR, NULL}, {"maxReplicas", F_SCALAR, NULL},
+    {"metrics", F_ANY, NULL}, {"behavior", F_ANY, NULL}, END};
+static const struct type t_hspec = {
+    "io.k8s.api.autoscaling.v2.HorizontalPodAutoscalerSpec", f_hspec, NULL,
+    NULL, NULL};
+static const struct field f_hstatus[] = {{"observedGeneration", F_SCALAR, NULL},
+    {"lastScaleTime", F_SCALAR, NULL}, {"currentReplicas", F_SCALAR, NULL},
+    {"desiredReplicas", F_SCALAR, NULL}, {"currentMetrics", F_ANY, NULL},
+    {"conditions", F_ANY, NULL}, END};
+static const struct type t_hstatus = {
+    "io.k8s.api.autoscaling.v2.HorizontalPodAutoscalerStatus", f_hstatus, NULL,
+    NULL, NULL};
+static const struct field f_hpa[] = {{"apiVersion", F_SCALAR, NULL},
+    {"kind", F_SCALAR, NULL}, {"metadata", F_OBJ, &t_meta},
+    {"spec", F_OBJ, &t_hspec}, {"status", F_OBJ, &t_hstatus}, END};
+static const struct type t_hpa = {
+    "io.k8s.api.autoscaling.v2.HorizontalPodAutoscaler", f_hpa, "autoscaling",
+    "v2", "HorizontalPodAutoscaler"};
+
+static const struct field f_objref[] = {{"kind", F_SCALAR, NULL},
+    {"namespace", F_SCALAR, NULL}, {"name", F_SCALAR, NULL},
+    {"uid", F_SCALAR, NULL}, {"apiVersion", F_SCALAR, NULL},
+    {"resourceVersion", F_SCALAR, NULL}, {"fieldPath", F_SCALAR, NULL}, END};
+static const struct type t_objref = {
+    "io.k8s.api.core.v1.ObjectReference", f_objref, NULL, NULL, NULL};
+static const struct field f_series[] = {
+    {"count", F_SCALAR, NULL}, {"lastObservedTime", F_SCALAR, NULL}, END};
+static const struct type t_series = {
+    "io.k8s.api.events.v1.EventSeries", f_series, NULL, NULL, NULL};
+static const struct field f_evsource[] = {
+    {"component", F_SCALAR, NULL}, {"host", F_SCALAR, NULL}, END};
+static const struct type t_evsource = {
+    "io.k8s.api.core.v1.EventSource", f_evsource, NULL, NULL, NULL};
+static const struct field f_event[] = {{"apiVersion", F_SCALAR, NULL},
+    {"kind", F_SCALAR, NULL}, {"metadata", F_OBJ, &t_meta},
+    {"eventTime", F_SCALAR, NULL}, {"series", F_OBJ, &t_series},
+    {"reportingController", F_SCALAR, NULL},
+    {"reportingInstance", F_SCALAR, NULL}, {"action", F_SCALAR, NULL},
+    {"reason", F_SCALAR, NULL}, {"regarding", F_OBJ, &t_objref},
+    {"related", F_OBJ, &t_objref}, {"note", F_SCALAR, NULL},
+    {"type", F_SCALAR, NULL}, {"deprecatedSource", F_OBJ, &t_evsource},
+    {"deprecatedFirstTimestamp", F_SCALAR, NULL},
+    {"deprecatedLastTimestamp", F_SCALAR, NULL},
+    {"deprecatedCount", F_SCALAR, NULL}, END};
+static const struct type t_event = {
+    "io.k8s.api.events.v1.Event", f_event, "events.k8s.io", "v1", "Event"};
+
 /* ---- unknown fields ------------------------------------------------- */
 
 static void
@@ -278,6 +331,8 @@ ks_schema_unknown(enum ks_kind k, enum ks_schema_doc d, struct ks_json *doc,
 	const struct type *t = d == KS_SCHEMA_SCALE ? &t_scale
 	    : k == KS_KIND_DEPLOYMENT               ? &t_deploy
 	    : k == KS_KIND_CONFIGMAP                ? &t_cm
+	    : k == KS_KIND_HPA                      ? &t_hpa
+	    : k == KS_KIND_EVENT                    ? &t_event
 	                                            : &t_lease;
 
 	e->n = 0;
@@ -302,6 +357,9 @@ static const struct gv_doc gv_docs[] = {
     {"apis/apps/v1", "/apis/apps/v1", "deployments", &t_deploy, 1},
     {"apis/coordination.k8s.io/v1", "/apis/coordination.k8s.io/v1", "leases",
         &t_lease, 0},
+    {"apis/autoscaling/v2", "/apis/autoscaling/v2", "horizontalpodautoscalers",
+        &t_hpa, 0},
+    {"apis/events.k8s.io/v1", "/apis/events.k8s.io/v1", "events", &t_event, 0},
 };
 
 #define OK(x) ((x) == yajl_gen_status_ok)

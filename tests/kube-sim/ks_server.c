@@ -425,6 +425,7 @@ request_cb(struct evhttp_request *req, void *arg)
 	struct ks_route r;
 	struct ks_fault f;
 	struct ks_status st;
+	char res[96];
 	long ms;
 
 	if (path == NULL || path[0] != '/') {
@@ -444,7 +445,13 @@ request_cb(struct evhttp_request *req, void *arg)
 	}
 	ks_api_route(req, &r);
 	ks_admin_count(srv->admin, r.verb, path);
-	if (ks_admin_fault(srv->admin, ks_http_method(req), path, &f)) {
+	if (r.known)
+		snprintf(res, sizeof(res), "%s%s%s",
+		    ks_kind_info(r.kind)->resource, r.sub[0] ? "/" : "", r.sub);
+	else
+		res[0] = '\0';
+	if (ks_admin_fault(
+	        srv->admin, ks_http_method(req), path, r.verb, res, &f)) {
 		ks_admin_answer_fault(req, &f);
 		return;
 	}

@@ -8,7 +8,7 @@
 
 #include <yajl/yajl_gen.h>
 
-#define KS_STATUS_MAX_CAUSES 4
+#define KS_STATUS_MAX_CAUSES 8
 
 enum ks_cause_type {
 	KS_CAUSE_INVALID,       /* FieldValueInvalid */

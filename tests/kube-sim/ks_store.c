@@ -34,6 +34,9 @@ struct ks_store {
 	size_t count; /* events held */
 	ks_store_hook_fn *hook;
 	void *hook_arg;
+	/* After ks_store_restore: RVs in [gap_floor, gap_top] resume at
+	 * gap_top without events (gap_top 0: no restore gap). */
+	uint64_t gap_floor, gap_top;
 };
 
 static int key_cmp(const struct ks_obj *, const char *, const char *);
@@ -101,12 +104,32 @@ ks_store_rv(const struct ks_store *s)
 	return s->rv;
 }
 
+/* The restore gap still covers the oldest history (nothing older than
+ * its first event has fallen off the ring). */
+static int
+gap_open(const struct ks_store *s)
+{
+	return s->gap_top != 0 &&
+	    (s->count == 0 ? s->rv == s->gap_top
+	                   : s->ring[s->head].rv == s->gap_top + 1);
+}
+
 uint64_t
 ks_store_oldest(const struct ks_store *s)
 {
+	if (gap_open(s))
+		return s->gap_floor < s->gap_top ? s->gap_floor : s->gap_top;
 	if (s->count == 0)
 		return s->rv;
 	return s->ring[s->head].rv - 1;
+}
+
+uint64_t
+ks_store_resume_at(const struct ks_store *s, uint64_t cursor)
+{
+	if (gap_open(s) && cursor >= s->gap_floor && cursor < s->gap_top)
+		return s->gap_top;
+	return cursor;
 }
 
 size_t
@@ -246,6 +269,21 @@ new_uid(char *buf, size_t len)
 }
 
 int
+ks_store_stamp_new(struct ks_obj *o, long long now)
+{
+	struct ks_json *md = ks_json_get(o->doc, "metadata");
+	char uid[40], ts[32];
+
+	new_uid(uid, sizeof(uid));
+	ks_format_time((time_t)now, ts, sizeof(ts));
+	ks_json_del(md, "resourceVersion");
+	if (ks_json_set_str(md, "uid", uid) != 0 ||
+	    ks_json_set_str(md, "creationTimestamp", ts) != 0)
+		return -1;
+	return ks_obj_refresh(o);
+}
+
+int
 ks_store_create(struct ks_store *s, struct ks_obj *o, long long now)
 {
 	struct ks_index *ix = &s->idx[o->kind];
@@ -381,9 +419,84 @@ ks_store_event_line(struct ks_store *s, const struct ks_event *ce, size_t *len)
 	return e->line;
 }
 
+static int
+obj_cmp(const void *a, const void *b)
+{
+	const struct ks_obj *x = *(struct ks_obj *const *)a;
+	const struct ks_obj *y = *(struct ks_obj *const *)b;
+
+	return key_cmp(x, y->ns, y->name);
+}
+
+int
+ks_store_restore(struct ks_store *s, enum ks_kind k, struct ks_obj **objs,
+    size_t n, uint64_t rv, long long now)
+{
+	struct ks_index *ix = &s->idx[k];
+	struct ks_obj **nv = NULL;
+	uint64_t oldest = ks_store_oldest(s);
+	size_t i;
+	char uid[40], ts[32], rvs[32];
+
+	if (rv == 0 || n > KS_MAX_OBJECTS) {
+		errno = EINVAL;
+		goto fail;
+	}
+	qsort(objs, n, sizeof(*objs), obj_cmp);
+	for (i = 1; i < n; i++) {
+		if (obj_cmp(&objs[i - 1], &objs[i]) == 0) {
+			errno = EINVAL;
+			goto fail;
+		}
+	}
+	if (n > 0 && (nv = calloc(n, sizeof(*nv))) == NULL) {
+		errno = ENOMEM;
+		goto fail;
+	}
+	ks_format_time((time_t)now, ts, sizeof(ts));
+	for (i = 0; i < n; i++) {
+		struct ks_json *md = ks_json_get(objs[i]->doc, "metadata");
+		/* Distinct mod revisions up to rv, as a backup would hold. */
+		uint64_t orv = rv > n - 1 - i ? rv - (n - 1 - i) : 1;
+
+		new_uid(uid, sizeof(uid));
+		snprintf(rvs, sizeof(rvs), "%llu", (unsigned long long)orv);
+		if (ks_json_set_str(md, "uid", uid) != 0 ||
+		    ks_json_set_str(md, "creationTimestamp", ts) != 0 ||
+		    ks_json_set_str(md, "resourceVersion", rvs) != 0 ||
+		    ks_obj_refresh(objs[i]) != 0) {
+			free(nv);
+			errno = ENOMEM;
+			goto fail;
+		}
+		objs[i]->rv = orv;
+		nv[i] = objs[i];
+	}
+	/* Committed from here on: nothing below can fail. */
+	for (i = 0; i < ix->n; i++)
+		ks_obj_unref(ix->v[i]);
+	free(ix->v);
+	ix->v = nv;
+	ix->n = ix->cap = n;
+	while (s->count > 0) {
+		event_clear(&s->ring[s->head]);
+		s->head = (s->head + 1) % s->cap;
+		s->count--;
+	}
+	s->gap_floor = oldest;
+	s->gap_top = rv;
+	s->rv = rv;
+	return 0;
+fail:
+	for (i = 0; i < n; i++)
+		ks_obj_unref(objs[i]);
+	return -1;
+}
+
 void
 ks_store_compact(struct ks_store *s, uint64_t rv)
 {
+	s->gap_top = 0; /* a compaction ends any restore window */
 	while (s->count > 0 && (rv == 0 || s->ring[s->head].rv <= rv)) {
 		event_clear(&s->ring[s->head]);
 		s->head = (s->head + 1) % s->cap;

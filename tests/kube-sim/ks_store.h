@@ -45,12 +45,28 @@ struct ks_obj *ks_store_at(const struct ks_store *, enum ks_kind, size_t);
 size_t ks_store_lower_bound(
     const struct ks_store *, enum ks_kind, const char *, const char *);
 
+/* What create would set (uid, creationTimestamp) without storing o: the
+ * answer to a dry-run create (no resourceVersion, as the real one). */
+int ks_store_stamp_new(struct ks_obj *, long long);
 /* Each takes o (also on error).  Return 0 committed, 1 no-op (update),
  * -1 already exists / not found / out of memory (errno EEXIST/ENOENT). */
 int ks_store_create(struct ks_store *, struct ks_obj *, long long);
 int ks_store_update(struct ks_store *, struct ks_obj *);
 int ks_store_delete(
     struct ks_store *, enum ks_kind, const char *, const char *);
+
+/*
+ * Simulated etcd restore of kind k (takes objs[0..n), also on error):
+ * every object of k is replaced by objs, given resourceVersions counting
+ * up to rv; the counter becomes rv; history is dropped and no event is
+ * made.  A watch resuming from any RV it could have resumed from before
+ * (>= the old oldest) up to rv sees none of it (ks_store_resume_at).
+ * -1 with errno EINVAL (rv 0, duplicate names, too many) or ENOMEM.
+ */
+int ks_store_restore(struct ks_store *, enum ks_kind, struct ks_obj **, size_t,
+    uint64_t, long long);
+/* Where a watch at cursor continues: past a restore's gap, else cursor. */
+uint64_t ks_store_resume_at(const struct ks_store *, uint64_t);
 
 /* The event with this rv, NULL if not (or no longer) in history. */
 const struct ks_event *ks_store_event(const struct ks_store *, uint64_t);

@@ -103,7 +103,7 @@ int
 ks_table_supported(enum ks_kind k)
 {
 	return k == KS_KIND_DEPLOYMENT || k == KS_KIND_CONFIGMAP ||
-	    k == KS_KIND_LEASE;
+	    k == KS_KIND_LEASE || k == KS_KIND_HPA;
 }
 
 int
@@ -199,6 +199,34 @@ static const struct column lease_cols[] = {
     {"Age", "string", "", AGE_DOC, 0},
 };
 
+/* printHorizontalPodAutoscaler. */
+static const struct column hpa_cols[] = {
+    {"Name", "string", "name", NAME_DOC, 0},
+    {"Reference", "string", "",
+        "scaleTargetRef points to the target resource to scale, and is used "
+        "to the pods for which metrics should be collected, as well as to "
+        "actually change the replica count.",
+        0},
+    {"Targets", "string", "",
+        "metrics contains the specifications for which to use to calculate "
+        "the desired replica count (the maximum replica count across all "
+        "metrics will be used).",
+        0},
+    {"MinPods", "string", "",
+        "minReplicas is the lower limit for the number of replicas to which "
+        "the autoscaler can scale down.  It defaults to 1 pod.",
+        0},
+    {"MaxPods", "integer", "",
+        "maxReplicas is the upper limit for the number of replicas to which "
+        "the autoscaler can scale up. It cannot be less that minReplicas.",
+        0},
+    {"Replicas", "string", "",
+        "currentReplicas is current number of replicas of pods managed by "
+        "this autoscaler, as last seen by the autoscaler.",
+        0},
+    {"Age", "string", "", AGE_DOC, 0},
+};
+
 int
 ks_table_columns(yajl_gen g, enum ks_kind k)
 {
@@ -211,6 +239,9 @@ ks_table_columns(yajl_gen g, enum ks_kind k)
 	} else if (k == KS_KIND_CONFIGMAP) {
 		cols = cm_cols;
 		n = sizeof(cm_cols) / sizeof(cm_cols[0]);
+	} else if (k == KS_KIND_HPA) {
+		cols = hpa_cols;
+		n = sizeof(hpa_cols) / sizeof(hpa_cols[0]);
 	} else {
 		cols = lease_cols;
 		n = sizeof(lease_cols) / sizeof(lease_cols[0]);
@@ -379,6 +410,75 @@ gen_object(yajl_gen g, const struct ks_obj *o, enum ks_table_include inc)
 	    : -1;
 }
 
+/*
+ * The HPA printer's Targets cell: per metric "<name>: <current>/<target>"
+ * (kube-sim has no metrics, so current is always <unknown>), joined with
+ * ", "; a Resource Utilization target prints as "80%".
+ */
+static void
+hpa_targets(const struct ks_obj *o, char *buf, size_t len)
+{
+	const struct ks_json *m;
+	size_t off = 0;
+	long long u;
+
+	buf[0] = '\0';
+	m = ks_json_getp(o->doc, "spec.metrics");
+	for (m = m ? m->child : NULL; m != NULL && off < len; m = m->next) {
+		const char *type = ks_json_str(ks_json_get(m, "type"));
+		const char *name =
+		    ks_json_str(ks_json_getp(m, "resource.name"));
+
+		if (type != NULL && strcmp(type, "Resource") == 0 &&
+		    name != NULL &&
+		    ks_json_int(
+		        ks_json_getp(m, "resource.target.averageUtilization"),
+		        &u) == 0)
+			off += (size_t)snprintf(buf + off, len - off,
+			    "%s%.63s: <unknown>/%lld%%", off ? ", " : "", name,
+			    u);
+		else
+			off += (size_t)snprintf(buf + off, len - off,
+			    "%s<unknown>", off ? ", " : "");
+	}
+	if (buf[0] == '\0')
+		snprintf(buf, len, "<none>");
+}
+
+static int
+hpa_row(yajl_gen g, const struct ks_obj *o, enum ks_table_include inc,
+    const char *age)
+{
+	const struct ks_json *ref = ks_json_getp(o->doc, "spec.scaleTargetRef");
+	const char *kind = ks_json_str(ks_json_get(ref, "kind"));
+	const char *name = ks_json_str(ks_json_get(ref, "name"));
+	char refs[300], targets[256], minp[32];
+	long long min, max = 0;
+
+	snprintf(refs, sizeof(refs), "%.40s/%.253s", kind ? kind : "",
+	    name ? name : "");
+	hpa_targets(o, targets, sizeof(targets));
+	if (ks_json_int(ks_json_getp(o->doc, "spec.minReplicas"), &min) == 0)
+		snprintf(minp, sizeof(minp), "%lld", min);
+	else
+		snprintf(minp, sizeof(minp), "<unset>");
+	(void)ks_json_int(ks_json_getp(o->doc, "spec.maxReplicas"), &max);
+	return yajl_gen_map_open(g) == yajl_gen_status_ok &&
+	        ks_gen_str(g, "cells") == 0 &&
+	        yajl_gen_array_open(g) == yajl_gen_status_ok &&
+	        ks_gen_str(g, o->name) == 0 && ks_gen_str(g, refs) == 0 &&
+	        ks_gen_str(g, targets) == 0 && ks_gen_str(g, minp) == 0 &&
+	        yajl_gen_integer(g, max) == yajl_gen_status_ok &&
+	        yajl_gen_integer(g, ks_obj_status_int(o, "currentReplicas")) ==
+	            yajl_gen_status_ok &&
+	        ks_gen_str(g, age) == 0 &&
+	        yajl_gen_array_close(g) == yajl_gen_status_ok &&
+	        gen_object(g, o, inc) == 0 &&
+	        yajl_gen_map_close(g) == yajl_gen_status_ok
+	    ? 0
+	    : -1;
+}
+
 int
 ks_table_row(
     yajl_gen g, const struct ks_obj *o, enum ks_table_include inc, time_t now)
@@ -394,6 +494,8 @@ ks_table_row(
 	else
 		ks_table_human_duration(
 		    (long long)difftime(now, created), age, sizeof(age));
+	if (o->kind == KS_KIND_HPA)
+		return hpa_row(g, o, inc, age);
 	if (o->kind != KS_KIND_DEPLOYMENT) {
 		const struct ks_json *d = ks_json_get(o->doc, "data");
 		const struct ks_json *b = ks_json_get(o->doc, "binaryData");

@@ -419,6 +419,9 @@ flush(struct ks_watch *w)
 			MARK();
 			w->initial_end = 0;
 		}
+		/* Resumed from before an admin restore: the swap has no
+		 * events (as after an etcd restore), go on after it. */
+		w->cursor = ks_store_resume_at(s, w->cursor);
 		while (w->cursor < ks_store_rv(s) &&
 		    evbuffer_get_length(out) < KS_WATCH_BATCH_BYTES &&
 		    nlines < MAX_LINES) {

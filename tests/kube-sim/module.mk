@@ -40,7 +40,8 @@ KS_PURE := tests/kube-sim/ks_json.c tests/kube-sim/ks_status.c \
            tests/kube-sim/ks_smp.c tests/kube-sim/ks_schema.c \
            tests/kube-sim/ks_ssa.c \
            tests/kube-sim/ks_select.c tests/kube-sim/ks_query.c \
-           tests/kube-sim/ks_obj.c tests/kube-sim/ks_store.c
+           tests/kube-sim/ks_obj.c tests/kube-sim/ks_valid.c \
+           tests/kube-sim/ks_store.c
 
 # cmocka unit tests: one binary per tests/unit/kube-sim/test_*.c.
 KS_UNIT_SRCS := $(wildcard tests/unit/kube-sim/test_*.c)
@@ -71,7 +72,8 @@ $(call obj,tests/fuzz/fuzz_ks_pb.c): MOD_CFLAGS := $(CFLAGS_YAJL)
 $(BUILD)/fuzz/fuzz_ks_jpatch: $(BUILD)/obj/tests/fuzz/fuzz_ks_jpatch.o \
     $(call obj,tests/kube-sim/ks_jpatch.c tests/kube-sim/ks_json.c \
       tests/kube-sim/ks_smp.c tests/kube-sim/ks_ssa.c \
-      tests/kube-sim/ks_obj.c tests/kube-sim/ks_status.c)
+      tests/kube-sim/ks_obj.c tests/kube-sim/ks_valid.c \
+      tests/kube-sim/ks_status.c)
 	$(Q)mkdir -p $(@D)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS_YAJL)
