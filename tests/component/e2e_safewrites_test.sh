@@ -79,13 +79,21 @@ etag=$(api -D - -o /dev/null "$GW/api/v1/deployments/web/replicas" |
 rv=$(sim_rv web)
 expect_eq "GET replicas answers ETag: \"<resourceVersion>\"" "$etag" "\"$rv\""
 
+# Someone else writes web (its resourceVersion moves on): the tag the
+# client read is now old.
+sim -o /dev/null -X PATCH -H 'Content-Type: application/merge-patch+json' \
+    -d '{"metadata":{"labels":{"touched":"yes"}}}' "$KS_URL$DEPS/web"
+etag_moved() { [ "$(api -D - -o /dev/null "$GW/api/v1/deployments/web/replicas" |
+    tr -d '\r' | sed -n 's/^[Ee][Tt][Aa][Gg]: //p')" != "$etag" ]; }
+check "the gateway sees the new version" lib_wait 20 etag_moved
 out=$(post /api/v1/deployments/web/replicas '{"replicas":4}' \
-    -H 'If-Match: "1"')
+    -H "If-Match: $etag")
 expect_eq "If-Match with an old resourceVersion: 412" "$(status_of "$out")" 412
 expect_eq "...reason precondition_failed" \
     "$(field "$out" 'j["error"]')" precondition_failed
 expect_eq "...the API server kept 3" "$(sim_spec web)" 3
 
+etag=\"$(sim_rv web)\"
 out=$(post /api/v1/deployments/web/replicas '{"replicas":4}' -H "If-Match: $etag")
 expect_eq "If-Match with the current resourceVersion: 200" \
     "$(status_of "$out")" 200
@@ -153,6 +161,8 @@ check "the pin scales fixed to 5" lib_wait 20 sim_spec_is fixed 5
 annotate fixed '{"replicad.io/max-replicas":"3"}'
 check "a maximum lowered under the pin: the reconciler stops at 3" \
     lib_wait 20 sim_spec_is fixed 3
+expect_eq "unpin fixed" "$(api -o /dev/null -w '%{http_code}' -X DELETE \
+    "$GW/api/v1/deployments/fixed/pin")" 200
 annotate fixed '{"replicad.io/max-replicas":"many"}'
 invalid() {
 	[ "$(api "$GW/api/v1/deployments/fixed/replicas" | jq_py 'j.get("boundsInvalid")')" = True ]
@@ -181,5 +191,81 @@ expect_eq "...the suspended pin did not scale batch back" "$(sim_spec batch)" 7
 annotate batch '{"replicad.io/pin-suspended":null}'
 check "suspension lifted: the pin scales batch back to 2" \
     lib_wait 20 sim_spec_is batch 2
+
+# --- an HPA targets api: refused unless force, never fought -----------------
+HPAS=/apis/autoscaling/v2/namespaces/$NS/horizontalpodautoscalers
+expect_eq "kube-sim creates an HPA for api" "$(sim -o /dev/null -w '%{http_code}' \
+    -X POST -H 'Content-Type: application/json' -d '{"apiVersion":"autoscaling/v2",
+    "kind":"HorizontalPodAutoscaler","metadata":{"name":"api-hpa"},
+    "spec":{"scaleTargetRef":{"apiVersion":"apps/v1","kind":"Deployment",
+    "name":"api"},"minReplicas":1,"maxReplicas":5}}' "$KS_URL$HPAS")" 201
+autoscaled() {
+	[ "$(api "$GW/api/v1/deployments/api/replicas" | jq_py 'j.get("autoscaledBy")')" = api-hpa ]
+}
+check "GET shows autoscaledBy" lib_wait 20 autoscaled
+out=$(post /api/v1/deployments/api/replicas '{"replicas":4}')
+expect_eq "a write to an autoscaled deployment: 409" "$(status_of "$out")" 409
+expect_eq "...reason autoscaled" "$(field "$out" 'j["error"]')" autoscaled
+expect_eq "...naming the HPA" "$(field "$out" 'j.get("autoscaler")')" api-hpa
+expect_eq "...the API server kept 3" "$(sim_spec api)" 3
+out=$(post /api/v1/deployments/api/replicas '{"replicas":4,"force":true}')
+expect_eq "...with force: 200" "$(status_of "$out")" 200
+expect_eq "...the API server has 4" "$(sim_spec api)" 4
+out=$(put /api/v1/deployments/api/pin '{"replicas":2}')
+expect_eq "a pin on an autoscaled deployment: 409" "$(status_of "$out")" 409
+out=$(put /api/v1/deployments/api/pin '{"replicas":2,"force":true}')
+expect_eq "...with force: 200, stored" "$(status_of "$out")" 200
+expect_eq "...and said to be suspended by the autoscaler" \
+    "$(field "$out" 'j.get("suspendedBy")')" autoscaler
+expect_eq "GET replicas: pinSuspendedBy autoscaler" \
+    "$(api "$GW/api/v1/deployments/api/replicas" | jq_py 'j.get("pinSuspendedBy")')" autoscaler
+# The HPA (here: someone in its place) scales api; the pin must not fight.
+sim -o /dev/null -X PATCH -H 'Content-Type: application/merge-patch+json' \
+    -d '{"spec":{"replicas":5}}' "$KS_URL$DEPS/api/scale"
+check "the autoscaler's 5 reaches the gateway" lib_wait 20 gw_spec_is api 5
+out=$(post /api/v1/deployments/web/replicas '{"replicas":2}')
+expect_eq "a write after the autoscaler's was seen (barrier)" \
+    "$(status_of "$out")" 200
+expect_eq "...the pin did not fight the HPA" "$(sim_spec api)" 5
+expect_match "metrics count the pin as suspended by the autoscaler" \
+    "$(curl -s "http://127.0.0.1:$PROBE_PORT/metrics")" \
+    'replicad_core_pins_suspended\{reason="autoscaler"\} 1'
+expect_eq "kube-sim deletes the HPA" "$(sim -o /dev/null -w '%{http_code}' \
+    -X DELETE "$KS_URL$HPAS/api-hpa")" 200
+check "without the HPA the pin holds api at 2 again" \
+    lib_wait 20 sim_spec_is api 2
+
+# --- Kubernetes Events on the Deployments -----------------------------------
+EVENTS=/apis/events.k8s.io/v1/namespaces/$NS/events
+# event REASON OBJECT: the note of the newest Event of that reason about it.
+event_note() {
+	sim "$KS_URL$EVENTS" | python3 -c '
+import json, sys
+items = [e for e in json.load(sys.stdin)["items"]
+         if e.get("reason") == sys.argv[1]
+         and e.get("regarding", {}).get("name") == sys.argv[2]]
+items.sort(key=lambda e: e["metadata"]["resourceVersion"])
+print(json.dumps(items[-1], sort_keys=True) if items else "")' "$1" "$2"
+}
+# note REASON OBJECT: just its note.
+note_of() { event_note "$1" "$2" | jq_py 'j["note"]'; }
+has_event() { [ -n "$(event_note "$1" "$2")" ]; }
+check "a client's write is an Event (Scaled) on the Deployment" \
+    lib_wait 20 has_event Scaled web
+ev=$(event_note Scaled web)
+expect_match "...its note names the counts and the client" \
+    "$(note_of Scaled web)" \
+    '^scaled [0-9]+ → [0-9]+ by replicad-admin \(replicad\)$'
+expect_match "...reportingController replicad.io/core" "$ev" \
+    '"reportingController": "replicad.io/core"'
+expect_match "...about the Deployment, with its uid" "$ev" \
+    '"regarding": \{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "namespace": "default", "resourceVersion": "[0-9]+", "uid": "[^"]+"'
+check "a pin set is an Event (PinSet)" lib_wait 20 has_event PinSet batch
+check "a pin removed is an Event (PinRemoved)" lib_wait 20 has_event PinRemoved fixed
+check "the reconciler's writes are Events (Reconciled)" \
+    lib_wait 20 has_event Reconciled batch
+check "a pin held at a bound is a Warning (PinOutOfBounds)" \
+    lib_wait 20 has_event PinOutOfBounds fixed
+expect_eq "a dry run made no Event" "$(event_note Scaled batch)" ""
 
 lib_finish
