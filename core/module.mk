@@ -106,7 +106,8 @@ $(eval $(call CORE_UNIT_TEST,test_lease,core/kube/lease.c core/kube/lease_json.c
 # Component tests: start the real binaries.
 COMPONENT_TESTS += $(wildcard tests/component/core_socket_test.sh \
     tests/component/core_kube_test.sh tests/component/core_kube_more_test.sh \
-    tests/component/core_pins_test.sh tests/component/core_bounds_test.sh)
+    tests/component/core_pins_test.sh tests/component/core_bounds_test.sh \
+    tests/component/core_resync_test.sh)
 # Pins in a ConfigMap shared by two cores (kube-sim).
 COMPONENT_TESTS += $(wildcard tests/component/core_pins_cm_test.sh)
 
