@@ -656,7 +656,7 @@ start_kube(struct core *core, const struct core_opts *o)
 	struct refl_hooks hooks;
 	struct serve_deps deps;
 
-	/* Before any list+watch loop is made: each takes it at lw_new(). */
+	/* Before any list+watch loop is made: each takes it when created. */
 	lw_set_default_resync((uint64_t)o->resync_s * 1000u);
 	memset(&kcfg, 0, sizeof(kcfg));
 	kcfg.api_url = o->kube_api;

@@ -479,14 +479,19 @@ def check_config_env(ds):
             need(ref["key"] in keys, "core env %s from missing key %s" % (n, ref["key"]))
     need(not any("secretKeyRef" in str(e) for c in cs.values() for e in c.get("env") or []),
          "a secret passed through the environment")
+    # The pod's name: its Events' reportingInstance (and its Lease identity).
+    need("REPLICAD_POD_NAME" in core_env and
+         core_env["REPLICAD_POD_NAME"].get("valueFrom") == {"fieldRef": {"fieldPath": "metadata.name"}},
+         "REPLICAD_POD_NAME is not the pod's name (downward API)")
+    if ds.rendered:
+        need(core_env.get("REPLICAD_RESYNC_PERIOD", {}).get("value") == str(ds.value("core.resyncPeriod")),
+             "REPLICAD_RESYNC_PERIOD is not core.resyncPeriod")
     # Pins: the store and the election together, or neither.
-    pin_env = {"REPLICAD_PIN_CONFIGMAP", "REPLICAD_LEASE_NAME", "REPLICAD_POD_NAME"}
+    pin_env = {"REPLICAD_PIN_CONFIGMAP", "REPLICAD_LEASE_NAME"}
     if ds.rendered and not ds.value("pins.enabled"):
         need(not pin_env & set(core_env), "pins disabled, yet core env %s" % sorted(pin_env & set(core_env)))
     else:
         need(pin_env <= set(core_env), "pins: core env lacks %s" % sorted(pin_env - set(core_env)))
-        need(core_env["REPLICAD_POD_NAME"].get("valueFrom") == {"fieldRef": {"fieldPath": "metadata.name"}},
-             "REPLICAD_POD_NAME is not the pod's name (downward API)")
         if ds.rendered:
             role = ds.one("Role")
             named = {r["resources"][0]: r["resourceNames"][0] for r in role["rules"] if r.get("resourceNames")}
