@@ -113,13 +113,14 @@
 
 /* HorizontalPodAutoscalers (hpa_watch.c, hpa_json.c): the map holds at
  * most HPA_MAX_ENTRIES HPAs that target a Deployment (a list with more is
- * refused, and the map stays as it was: "unknown", never a silent
- * "none"); one list item or watch event is at most HPA_JSON_MAX_UNIT_BYTES
- * (an HPA is a few KiB; its managedFields and status can grow, not by
- * megabytes); a list page at most HPA_JSON_MAX_ITEMS items (HPAs that
- * target other kinds are counted, not kept).  scaleTargetRef.apiVersion
- * is group/version (a subdomain, a label), its kind a name of at most 63
- * bytes; longer ones are no Deployment's and are not kept. */
+ * refused and lookups answer "unknown" until one fits, never a
+ * silent "none"); one list item or watch event is at most
+ * HPA_JSON_MAX_UNIT_BYTES (an HPA is a few KiB; its managedFields and status
+ * can grow, not by megabytes); a list page at most HPA_JSON_MAX_ITEMS items
+ * (HPAs that target other kinds are counted, not kept).
+ * scaleTargetRef.apiVersion is group/version (a subdomain, a label), its kind a
+ * name of at most 63 bytes; longer ones are no Deployment's and are not kept.
+ */
 #define HPA_MAX_ENTRIES         4096
 #define HPA_JSON_MAX_UNIT_BYTES (2 * 1024 * 1024)
 #define HPA_JSON_MAX_ITEMS      CORE_MAX_DEPLOYMENTS

@@ -322,6 +322,18 @@ list_failed_cb(void *arg, long status, const char *why)
 	struct hpa_watch *hw = arg;
 
 	hw->last_status = status;
+	if (hw->stage_full) {
+		/* Not transient: the namespace has more HPAs than the map
+		 * holds, so "none" could be false for any Deployment. */
+		if (hw->state != HPA_WATCH_UNAVAILABLE)
+			log_warnx("hpa: more than %d HorizontalPodAutoscalers "
+			          "target Deployments in %s; the HPA state of "
+			          "every Deployment is unknown; retrying",
+			    HPA_MAX_ENTRIES, hw->namespace);
+		hw->state = HPA_WATCH_UNAVAILABLE;
+		hpa_map_clear(hw->map);
+		return;
+	}
 	if (!unavailable_status(status))
 		return; /* transient: a synced map stays synced, as the
 		           Deployment cache does, and the loop relists */

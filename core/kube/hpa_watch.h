@@ -11,11 +11,14 @@
  * staged and replaces the map only once all its pages were read, so a
  * refused answer leaves the map as it was.
  *
- * "Unknown" is not "no HPA".  Until a first list completes, and while the
+ * "Unknown" is not "no HPA".  Until a first list completes, while the
  * API refuses the list with 403 (the Role lacks list/watch on
  * horizontalpodautoscalers) or 404 (a cluster without autoscaling/v2),
- * hpa_watch_lookup() answers HPA_WATCH_UNKNOWN; the loop keeps retrying
- * with its backoff, and the first such answer is logged once, clearly.
+ * and while the namespace holds more HPAs than the map may,
+ * hpa_watch_lookup() answers HPA_WATCH_UNKNOWN;  other failures (5xx, a
+ * broken stream, a hostile answer) keep a synced map answering, as the
+ * Deployment cache keeps serving, while the loop relists; the loop keeps
+ * retrying with its backoff, and the first such answer is logged once, clearly.
  * What to do with "unknown" is the caller's decision (refuse a write, or
  * allow it and say the HPA state was unknown), never this module's.
  */

@@ -70,13 +70,16 @@ expect_eq "cache size" "$(metric replicad_core_cache_deployments)" 10002
 expect_eq "list has every name, sorted" \
     "$(ctl list | jq_py 'len(j["deployments"]) == 10002 and j["deployments"] == sorted(j["deployments"])')" \
     True
+# The HPA watch's own requests (it lists and retries in the background)
+# are left out of these counts.
 expect_eq "paginated: 21 list pages of 500" \
-    "$(admin counters GET | jq_py 'sum(c["count"] for c in j["requests"] if c["verb"] == "list")')" \
+    "$(admin counters GET | jq_py 'sum(c["count"] for c in j["requests"] if c["verb"] == "list" and "horizontalpodautoscalers" not in c["path"])')" \
     21
 admin counters DELETE >/dev/null
 check "10,000 pipelined cached reads" python3 "$HERE/core_reads.py" "$SOCK" \
     10000 gen-00001 gen-05000 gen-10000 frontend orders
-expect_eq "…made 0 API requests" "$(admin counters GET | jq_py 'j["total"]')" 0
+expect_eq "…made 0 API requests" \
+    "$(admin counters GET | jq_py 'sum(c["count"] for c in j["requests"] if "horizontalpodautoscalers" not in c["path"])')" 0
 
 stop_core
 ks_stop
