@@ -33,7 +33,6 @@
 #include "proto-socket/ps.h"
 #include "proto-socket/ps_codec.h"
 
-
 /* A LIST answer being streamed: the last name sent. */
 struct list_cursor {
 	struct serve *s;
@@ -202,8 +201,8 @@ scale_done(void *arg, const struct scale_result *res)
 	struct ps_scale_ok ok;
 
 	if (res->code == PS_E_EXPECTED || res->code == PS_E_STALE) {
-		(void)ipcs_answer_refusal(req, res->code, res->current,
-		    res->ref, "%s", res->message);
+		(void)ipcs_answer_refusal(
+		    req, res->code, res->current, res->ref, "%s", res->message);
 		return;
 	}
 	if (res->code != 0) {
@@ -411,7 +410,8 @@ pin_event(struct serve *s, const struct ps_write_req *w, int del,
 	struct evrec_object obj;
 	char note[EVREC_MAX_NOTE];
 
-	if (s->d.events == NULL || (!del && res->had && res->old == res->replicas))
+	if (s->d.events == NULL ||
+	    (!del && res->had && res->old == res->replicas))
 		return; /* nothing changed */
 	memset(&obj, 0, sizeof(obj));
 	obj.kind = "Deployment";
@@ -422,8 +422,9 @@ pin_event(struct serve *s, const struct ps_write_req *w, int del,
 		obj.resource_version = d.rv;
 	}
 	if (del)
-		snprintf(note, sizeof(note), "pin of %u removed by %s (replicad)",
-		    res->replicas, w->identity);
+		snprintf(note, sizeof(note),
+		    "pin of %u removed by %s (replicad)", res->replicas,
+		    w->identity);
 	else if (res->had)
 		snprintf(note, sizeof(note),
 		    "pin changed %u \u2192 %u by %s (replicad)", res->old,
@@ -476,8 +477,8 @@ pin_cancel(struct ipcs_req *req, void *arg)
  * only kept for cancelling when it is still in flight.
  */
 static void
-pin_change(struct serve *s, struct ipcs_req *req,
-    const struct ps_write_req *w, int del, uint8_t state)
+pin_change(struct serve *s, struct ipcs_req *req, const struct ps_write_req *w,
+    int del, uint8_t state)
 {
 	struct pin_call *pc;
 	struct pins_op *op;
@@ -527,8 +528,7 @@ pin_put_refused(struct ipcs_req *req, const struct ps_write_req *w,
 		(void)ipcs_answer_error(req, PS_E_OUT_OF_BOUNDS, 0, "%s", why);
 		return 1;
 	}
-	if ((w->flags & PS_W_EXPECTED) &&
-	    (uint32_t)d->desired != w->expected) {
+	if ((w->flags & PS_W_EXPECTED) && (uint32_t)d->desired != w->expected) {
 		pins_audit("pin", w->identity, uid, w->name, 0, 0, 1,
 		    w->replicas, "precondition_failed");
 		(void)ipcs_answer_refusal(req, PS_E_EXPECTED,
@@ -552,8 +552,8 @@ pin_put_refused(struct ipcs_req *req, const struct ps_write_req *w,
 /* A dry run of a pin change: what the store would answer, nothing
  * changed; audited as a dry run. */
 static void
-pin_dry_run(struct serve *s, struct ipcs_req *req,
-    const struct ps_write_req *w, int del)
+pin_dry_run(struct serve *s, struct ipcs_req *req, const struct ps_write_req *w,
+    int del)
 {
 	struct pins_result res;
 	struct cache_deploy d;

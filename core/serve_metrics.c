@@ -70,8 +70,10 @@ hpa_metrics(struct serve *s, struct evbuffer *b, int *err)
 		    "HorizontalPodAutoscalers were listed.\n"
 		    "# TYPE replicad_core_hpa_watch_synced gauge\n"
 		    "replicad_core_hpa_watch_synced %d\n"
-		    "# HELP replicad_core_hpa_watch_unavailable 1 while the API "
-		    "refuses the list (403: the Role; 404: no autoscaling/v2).\n"
+		    "# HELP replicad_core_hpa_watch_unavailable 1 while the "
+		    "API "
+		    "refuses the list (403: the Role; 404: no "
+		    "autoscaling/v2).\n"
 		    "# TYPE replicad_core_hpa_watch_unavailable gauge\n"
 		    "replicad_core_hpa_watch_unavailable %d\n"
 		    "# HELP replicad_core_hpas HorizontalPodAutoscalers that "
@@ -271,4 +273,3 @@ serve_metrics(struct ipcs_req *req, void *arg)
 	}
 	(void)ipcs_answer_text(req, metrics_next, metrics_done, b);
 }
-

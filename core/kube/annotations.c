@@ -34,8 +34,8 @@ parse_count(const char *s, size_t len, uint32_t *out)
 }
 
 static void
-set_bound(struct deploy_annot *a, uint8_t bit, uint32_t *dst,
-    const char *value, size_t value_len)
+set_bound(struct deploy_annot *a, uint8_t bit, uint32_t *dst, const char *value,
+    size_t value_len)
 {
 	uint32_t v;
 
@@ -57,7 +57,8 @@ annot_apply(struct deploy_annot *a, const char *key, size_t key_len,
 		set_bound(a, PS_B_MAX, &a->max_replicas, value, value_len);
 	else if (key_is(key, key_len, ANNOT_PIN_SUSPENDED))
 		/* As Kubernetes reads its own boolean annotations. */
-		a->pin_suspended = value_len == 4 && memcmp(value, "true", 4) == 0;
+		a->pin_suspended =
+		    value_len == 4 && memcmp(value, "true", 4) == 0;
 	else
 		return 0;
 	return 1;

@@ -423,8 +423,7 @@ hpa_watch_free(struct hpa_watch *hw)
 }
 
 void
-hpa_watch_set_changed_cb(
-    struct hpa_watch *hw, void (*cb)(void *arg), void *arg)
+hpa_watch_set_changed_cb(struct hpa_watch *hw, void (*cb)(void *arg), void *arg)
 {
 	hw->changed_cb = cb;
 	hw->changed_arg = arg;

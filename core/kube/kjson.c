@@ -239,8 +239,8 @@ copy_text(char *dst, size_t dstsz, const unsigned char *s, size_t len)
 /* metadata.annotations: the ones replicad reads.  People write these, so
  * a bad value is recorded as such (annotations.h), never a parse error. */
 static void
-annotation(struct kjson_obj *o, enum key key, const unsigned char *s,
-    size_t len)
+annotation(
+    struct kjson_obj *o, enum key key, const unsigned char *s, size_t len)
 {
 	const char *name;
 
@@ -260,8 +260,7 @@ annotation(struct kjson_obj *o, enum key key, const unsigned char *s,
 	default:
 		return;
 	}
-	(void)annot_apply(
-	    &o->annot, name, strlen(name), (const char *)s, len);
+	(void)annot_apply(&o->annot, name, strlen(name), (const char *)s, len);
 }
 
 static int

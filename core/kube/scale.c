@@ -44,7 +44,7 @@ struct scale_op {
 	long peer_uid;        /* who asked: socket peer, or AUDIT_SELF */
 	int sent;             /* the PATCH went to the API server */
 	char identity[PS_MAX_IDENTITY + 1];
-	struct scale_cond cond; /* zero for the reconciler */
+	struct scale_cond cond;       /* zero for the reconciler */
 	char patch_rv[PS_MAX_RV + 1]; /* the PATCH's precondition, or "" */
 	struct scale_result res;
 };
@@ -130,14 +130,16 @@ audit(const struct scale_op *op)
 	                                   : LOG_I("peer_uid", op->peer_uid),
 	        LOG_S("deployment", r->name), LOG_U("old", r->previous),
 	        LOG_U("new", r->replicas),
-	        LOG_S("outcome", r->code != 0 ? ps_code_name(r->code)
-	                : r->dry_run   ? "dry_run"
-	                               : "ok"),
+	        LOG_S("outcome",
+	            r->code != 0     ? ps_code_name(r->code)
+	                : r->dry_run ? "dry_run"
+	                             : "ok"),
 	        LOG_S("rv", r->rv), LOG_U("synced", r->synced),
 	        LOG_U("dry_run", r->dry_run),
 	        LOG_S("if_match", op->cond.if_match),
-	        (op->cond.flags & PS_W_EXPECTED) ? LOG_U("expected", op->cond.expected)
-	                                         : LOG_S("expected", "")},
+	        (op->cond.flags & PS_W_EXPECTED)
+	            ? LOG_U("expected", op->cond.expected)
+	            : LOG_S("expected", "")},
 	    12, "scale %s %u -> %u: %s%s", r->name, r->previous, r->replicas,
 	    r->code == 0 ? "ok" : r->message, r->dry_run ? " (dry run)" : "");
 }
@@ -169,12 +171,13 @@ record_event(const struct scale_op *op)
 		obj.resource_version = cur.rv;
 	}
 	if (r->code == 0)
-		snprintf(note, sizeof(note), "scaled %u \u2192 %u by %s (replicad)",
-		    r->previous, r->replicas, op->identity);
+		snprintf(note, sizeof(note),
+		    "scaled %u \u2192 %u by %s (replicad)", r->previous,
+		    r->replicas, op->identity);
 	else
 		snprintf(note, sizeof(note),
-		    "scale %u \u2192 %u by %s (replicad) failed: %s", r->previous,
-		    r->replicas, op->identity, r->message);
+		    "scale %u \u2192 %u by %s (replicad) failed: %s",
+		    r->previous, r->replicas, op->identity, r->message);
 	(void)evrec_emit(op->s->events, &obj,
 	    r->code == 0 ? EVREC_NORMAL : EVREC_WARNING,
 	    r->code != 0 ? "ScaleFailed"
@@ -408,8 +411,9 @@ check_cached(struct scale_op *op, int have, const struct cache_deploy *cur)
 {
 	char why[PS_MAX_MESSAGE + 1];
 
-	if (have && annot_check(&cur->annot, op->res.name, op->res.replicas,
-	                why, sizeof(why)) != 0) {
+	if (have &&
+	    annot_check(&cur->annot, op->res.name, op->res.replicas, why,
+	        sizeof(why)) != 0) {
 		op->res.code = PS_E_OUT_OF_BOUNDS;
 		snprintf(op->res.message, sizeof(op->res.message), "%s", why);
 		complete(op);

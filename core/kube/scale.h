@@ -45,9 +45,9 @@ struct scale_result {
 	uint16_t code; /* 0 on success, else enum ps_code */
 	unsigned retry_after;
 	char message[PS_MAX_MESSAGE + 1];
-	uint32_t current;            /* PS_E_EXPECTED: the cached count */
-	char ref[PS_MAX_RV + 1];     /* PS_E_STALE: the cached rv, or "" */
-	uint8_t dry_run;             /* checked by the API, not stored */
+	uint32_t current;        /* PS_E_EXPECTED: the cached count */
+	char ref[PS_MAX_RV + 1]; /* PS_E_STALE: the cached rv, or "" */
+	uint8_t dry_run;         /* checked by the API, not stored */
 	char name[PS_MAX_NAME + 1];
 	uint32_t replicas; /* the count now desired */
 	uint32_t previous; /* the count the cache held before */

@@ -409,11 +409,13 @@ run_queue(evutil_socket_t fd, short what, void *arg)
 		if (pins_get(r->d.pins, it->name, &pin) == 0 && pin != want) {
 			char note[256];
 
-			log_warnx("reconcile %s: its pin %u is outside the "
-			          "Deployment's bounds: scaling to the bound %u",
+			log_warnx(
+			    "reconcile %s: its pin %u is outside the "
+			    "Deployment's bounds: scaling to the bound %u",
 			    it->name, pin, want);
 			snprintf(note, sizeof(note),
-			    "pin %u is outside the Deployment's bounds: held at "
+			    "pin %u is outside the Deployment's bounds: held "
+			    "at "
 			    "%u (replicad)",
 			    pin, want);
 			warn_event(r, it->name, "PinOutOfBounds", note);

@@ -43,7 +43,7 @@ struct recon_deps {
 	struct refl *refl;
 	int (*leading)(void *arg); /* NULL: always */
 	void *leading_arg;
-	struct evrec *events; /* Kubernetes Events (NULL: none) */
+	struct evrec *events;  /* Kubernetes Events (NULL: none) */
 	struct hpa_watch *hpa; /* NULL: no HPA is ever in the way */
 };
 

@@ -22,17 +22,19 @@ parse(const char *min, const char *max, const char *suspended)
 
 	memset(&a, 0, sizeof(a));
 	if (min != NULL)
-		assert_int_equal(annot_apply(&a, ANNOT_MIN_REPLICAS,
-		                     strlen(ANNOT_MIN_REPLICAS), min, strlen(min)),
+		assert_int_equal(
+		    annot_apply(&a, ANNOT_MIN_REPLICAS,
+		        strlen(ANNOT_MIN_REPLICAS), min, strlen(min)),
 		    1);
 	if (max != NULL)
-		assert_int_equal(annot_apply(&a, ANNOT_MAX_REPLICAS,
-		                     strlen(ANNOT_MAX_REPLICAS), max, strlen(max)),
+		assert_int_equal(
+		    annot_apply(&a, ANNOT_MAX_REPLICAS,
+		        strlen(ANNOT_MAX_REPLICAS), max, strlen(max)),
 		    1);
 	if (suspended != NULL)
-		assert_int_equal(
-		    annot_apply(&a, ANNOT_PIN_SUSPENDED,
-		        strlen(ANNOT_PIN_SUSPENDED), suspended, strlen(suspended)),
+		assert_int_equal(annot_apply(&a, ANNOT_PIN_SUSPENDED,
+		                     strlen(ANNOT_PIN_SUSPENDED), suspended,
+		                     strlen(suspended)),
 		    1);
 	annot_finish(&a);
 	return a;
@@ -56,9 +58,8 @@ test_annotations_valid_bounds(void **state)
 	assert_int_equal(a.min_replicas, 0);
 	memset(&a, 0, sizeof(a));
 	assert_int_equal(annot_apply(&a, "replicad.io/other", 17, "1", 1), 0);
-	assert_int_equal(annot_apply(&a, "replicad.io/min-replicas-x", 26,
-	                     "1", 1),
-	    0);
+	assert_int_equal(
+	    annot_apply(&a, "replicad.io/min-replicas-x", 26, "1", 1), 0);
 	assert_int_equal(a.bounds, 0);
 }
 
