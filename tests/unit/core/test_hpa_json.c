@@ -384,9 +384,12 @@ test_hpa_json_hostile(void **state)
 		for (size_t j = 0; j < sizeof(steps) / sizeof(steps[0]); j++) {
 			struct seen s = {0};
 
-			/* Bytewise through 2 MiB is slow and proves nothing
-			 * more than 7-byte slices. */
-			if (steps[j] == 1 && strlen(json) > 65536)
+			/* Small slices through 2 MiB are slow (minutes
+			 * under the sanitizers and valgrind) and prove
+			 * nothing the small answers' slices do not: the
+			 * bound is checked whole and in 4 KiB slices. */
+			if (steps[j] != 0 && steps[j] < 4096 &&
+			    strlen(json) > 65536)
 				continue;
 			if (parse(t->mode, json, steps[j], &s, err,
 			        sizeof(err)) == 0)
