@@ -85,12 +85,10 @@ handle_list(struct ipcs_req *req, void *arg)
 	(void)ipcs_answer_names(req, list_next, free, cur);
 }
 
-/*
- * Why the pin of a cached Deployment is not being reconciled (enum
- * ps_pin_state): the annotation on the Deployment says so.
- */
-uint8_t
-serve_pin_state(const struct serve *s, const struct cache_deploy *d)
+/* What the Deployment itself says about reconciling its pin: an
+ * annotation, or an HPA targeting it. */
+static uint8_t
+deploy_pin_state(const struct serve *s, const struct cache_deploy *d)
 {
 	char hpa[PS_MAX_NAME + 1];
 
@@ -100,6 +98,24 @@ serve_pin_state(const struct serve *s, const struct cache_deploy *d)
 	    hpa_watch_lookup(s->d.hpa, d->name, hpa) == HPA_WATCH_FOUND)
 		return PS_PIN_AUTOSCALED;
 	return PS_PIN_ACTIVE;
+}
+
+uint8_t
+serve_pin_state(const struct serve *s, const struct cache_deploy *d)
+{
+	if (s->d.pins != NULL && pins_suspended(s->d.pins, d->name))
+		return PS_PIN_SUSPENDED;
+	return deploy_pin_state(s, d);
+}
+
+/* The state a PIN_PUT leaves: its own suspended flag replaces the
+ * stored one. */
+static uint8_t
+put_pin_state(const struct serve *s, const struct ps_write_req *w,
+    const struct cache_deploy *d)
+{
+	return (w->flags & PS_W_SUSPEND) ? PS_PIN_SUSPENDED
+	                                 : deploy_pin_state(s, d);
 }
 
 /*
@@ -341,7 +357,6 @@ static int
 pin_list_next(void *arg, struct ps_pin *pin)
 {
 	struct list_cursor *cur = arg;
-
 	struct cache_deploy d;
 
 	if (!pins_next(cur->s->d.pins, cur->last, pin))
@@ -388,6 +403,8 @@ handle_pin_get(struct ipcs_req *req, void *arg)
 	memcpy(m.name, nr->name, sizeof(m.name));
 	if (cache_get(s->d.cache, nr->name, &d) == 0)
 		m.state = serve_pin_state(s, &d);
+	else if (pins_suspended(s->d.pins, nr->name))
+		m.state = PS_PIN_SUSPENDED;
 	(void)ipcs_answer_pin(req, &m);
 }
 
@@ -493,7 +510,8 @@ pin_change(struct serve *s, struct ipcs_req *req, const struct ps_write_req *w,
 	pc->del = del;
 	op = del ? pins_delete(s->d.pins, w->name, w->identity,
 	               (long)ipcs_req_uid(req), pin_done, pc)
-	         : pins_put(s->d.pins, w->name, w->replicas, w->identity,
+	         : pins_put(s->d.pins, w->name, w->replicas,
+	               (w->flags & PS_W_SUSPEND) != 0, w->identity,
 	               (long)ipcs_req_uid(req), pin_done, pc);
 	if (op != NULL) {
 		pc->op = op;
@@ -559,7 +577,8 @@ pin_dry_run(struct serve *s, struct ipcs_req *req, const struct ps_write_req *w,
 	struct cache_deploy d;
 	struct ps_pin m;
 
-	pins_try(s->d.pins, w->name, del, w->replicas, &res);
+	pins_try(s->d.pins, w->name, del, w->replicas,
+	    (w->flags & PS_W_SUSPEND) != 0, &res);
 	pins_audit(del ? "unpin" : "pin", w->identity, (long)ipcs_req_uid(req),
 	    w->name, res.had, res.old, !del, w->replicas,
 	    res.code == 0 ? "dry_run" : ps_code_name(res.code));
@@ -573,7 +592,7 @@ pin_dry_run(struct serve *s, struct ipcs_req *req, const struct ps_write_req *w,
 	m.replicas = res.replicas;
 	m.dry_run = 1;
 	if (!del && cache_get(s->d.cache, w->name, &d) == 0)
-		m.state = serve_pin_state(s, &d);
+		m.state = put_pin_state(s, w, &d);
 	(void)ipcs_answer_pin(req, &m);
 }
 
@@ -602,12 +621,6 @@ handle_pin_put(struct ipcs_req *req, void *arg)
 		    w->name);
 		return;
 	}
-	if (w->flags & PS_W_SUSPEND) {
-		(void)ipcs_answer_error(req, PS_E_UNSUPPORTED, 0,
-		    "a suspended pin is not stored yet: annotate the "
-		    "Deployment with replicad.io/pin-suspended: \"true\"");
-		return;
-	}
 	if (!synced(s)) {
 		answer_not_synced(req);
 		return;
@@ -626,7 +639,7 @@ handle_pin_put(struct ipcs_req *req, void *arg)
 		pin_dry_run(s, req, w, 0);
 		return;
 	}
-	pin_change(s, req, w, 0, serve_pin_state(s, &d));
+	pin_change(s, req, w, 0, put_pin_state(s, w, &d));
 }
 
 static void

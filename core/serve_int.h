@@ -19,7 +19,8 @@ struct serve {
 };
 
 /* Why the pin of a cached Deployment is not being reconciled (enum
- * ps_pin_state); PS_PIN_ACTIVE when nothing stops it. */
+ * ps_pin_state): the pin says so, an annotation, or an HPA; PS_PIN_ACTIVE
+ * when nothing stops it. */
 uint8_t serve_pin_state(const struct serve *s, const struct cache_deploy *d);
 
 /* The METRICS handler: every module's counters as Prometheus text. */

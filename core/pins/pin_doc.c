@@ -19,7 +19,7 @@
 #include "core/pins/pin_doc.h"
 #include "proto-socket/ps_buf.h"
 
-enum member { M_NONE, M_NAME, M_NAMESPACE, M_REPLICAS };
+enum member { M_NONE, M_NAME, M_NAMESPACE, M_REPLICAS, M_SUSPENDED };
 
 #define SEEN(m)  (1u << (m))
 #define SEEN_ALL (SEEN(M_NAME) | SEEN(M_NAMESPACE) | SEEN(M_REPLICAS))
@@ -43,9 +43,10 @@ unexpected(struct parse *p, const char *what)
 		return jw_fail(
 		    &p->w, "entry %zu is %s, not an object", p->n + 1, what);
 	return jw_fail(&p->w, "entry %zu: \"%s\" must not be %s", p->n + 1,
-	    p->key == M_REPLICAS   ? "replicas"
-	        : p->key == M_NAME ? "name"
-	                           : "namespace",
+	    p->key == M_REPLICAS        ? "replicas"
+	        : p->key == M_SUSPENDED ? "suspended"
+	        : p->key == M_NAME      ? "name"
+	                                : "namespace",
 	    what);
 }
 
@@ -55,11 +56,17 @@ on_null(void *ctx)
 	return unexpected(ctx, "null");
 }
 
+/* Only "suspended" is a boolean (absent: false, the RFD's document). */
 static int
 on_boolean(void *ctx, int b)
 {
-	(void)b;
-	return unexpected(ctx, "a boolean");
+	struct parse *p = ctx;
+
+	if (p->w.depth != 2 || p->key != M_SUSPENDED)
+		return unexpected(ctx, "a boolean");
+	p->cur.suspended = b != 0;
+	p->seen |= SEEN(M_SUSPENDED);
+	return 1;
 }
 
 /* Numbers come as text, so that the range check sees every digit. */
@@ -92,7 +99,7 @@ on_string(void *ctx, const unsigned char *s, size_t len)
 {
 	struct parse *p = ctx;
 
-	if (p->w.depth != 2 || p->key == M_REPLICAS)
+	if (p->w.depth != 2 || p->key == M_REPLICAS || p->key == M_SUSPENDED)
 		return unexpected(p, "a string");
 	if (p->key == M_NAME) {
 		if (ps_valid_name((const char *)s, len) != PS_OK)
@@ -126,6 +133,7 @@ on_map_key(void *ctx, const unsigned char *s, size_t len)
 	    {"name", M_NAME},
 	    {"namespace", M_NAMESPACE},
 	    {"replicas", M_REPLICAS},
+	    {"suspended", M_SUSPENDED},
 	};
 	struct parse *p = ctx;
 
@@ -139,7 +147,8 @@ on_map_key(void *ctx, const unsigned char *s, size_t len)
 			return 1;
 		}
 	return jw_fail(&p->w,
-	    "entry %zu: unknown member (only name, namespace and replicas)",
+	    "entry %zu: unknown member (only name, namespace, replicas and "
+	    "suspended)",
 	    p->n + 1);
 }
 
@@ -166,7 +175,7 @@ on_end_map(void *ctx)
 	struct parse *p = ctx;
 	struct pin_entry *v;
 
-	if (p->seen != SEEN_ALL)
+	if ((p->seen & SEEN_ALL) != SEEN_ALL)
 		return jw_fail(&p->w, "entry %zu: %s missing", p->n + 1,
 		    !(p->seen & SEEN(M_NAME))            ? "name"
 		        : !(p->seen & SEEN(M_NAMESPACE)) ? "namespace"
@@ -312,6 +321,11 @@ pin_doc_generate(const struct pin_entry *e, size_t n, char **out, size_t *len)
 		ok &= GEN_STR(g, e[i].namespace) == yajl_gen_status_ok;
 		ok &= GEN_STR(g, "replicas") == yajl_gen_status_ok;
 		ok &= yajl_gen_integer(g, e[i].replicas) == yajl_gen_status_ok;
+		/* Only when set: a document of active pins stays the RFD's. */
+		if (e[i].suspended) {
+			ok &= GEN_STR(g, "suspended") == yajl_gen_status_ok;
+			ok &= yajl_gen_bool(g, 1) == yajl_gen_status_ok;
+		}
 		ok &= yajl_gen_map_close(g) == yajl_gen_status_ok;
 	}
 	ok &= yajl_gen_array_close(g) == yajl_gen_status_ok;

@@ -3,20 +3,25 @@
  *
  *   [
  *     {"name": "echo-server", "namespace": "echo", "replicas": 1},
+ *     {"name": "batch", "namespace": "echo", "replicas": 2,
+ *      "suspended": true},
  *     ...
  *   ]
+ *
+ * "suspended" (replicad's addition, optional, a boolean; written only
+ * when true) keeps a pin without reconciling it.
  *
  * parsed strictly (it may have been edited by hand, or by another replica
  * through the ConfigMap) and generated with yajl.  Pure: no I/O, no
  * policy; pins.c decides what the entries mean.
  *
  * What is refused: anything but a top-level array of objects; a member
- * other than name, namespace and replicas, or one of them missing or
- * repeated; a name that is not a DNS-1123 subdomain, a namespace that is
- * not a DNS-1123 label; replicas that are not an integer in
- * 0..PS_MAX_REPLICAS; the same (namespace, name) twice; more than
- * PIN_DOC_MAX_ENTRIES entries or PIN_DOC_MAX_BYTES bytes; invalid UTF-8,
- * comments, trailing garbage.
+ * other than name, namespace, replicas and suspended, one of the first
+ * three missing, or any repeated; suspended not a boolean; a name that is not a
+ * DNS-1123 subdomain, a namespace that is not a DNS-1123 label; replicas that
+ * are not an integer in 0..PS_MAX_REPLICAS; the same (namespace, name) twice;
+ * more than PIN_DOC_MAX_ENTRIES entries or PIN_DOC_MAX_BYTES bytes; invalid
+ * UTF-8, comments, trailing garbage.
  */
 #ifndef PIN_DOC_H
 #define PIN_DOC_H
@@ -35,6 +40,7 @@ struct pin_entry {
 	char name[PS_MAX_NAME + 1];
 	char namespace[PS_MAX_NAMESPACE + 1];
 	uint32_t replicas;
+	uint8_t suspended; /* kept, not reconciled */
 };
 
 /*

@@ -136,6 +136,15 @@ pin_set_get(const struct pin_set *s, const char *name, uint32_t *replicas)
 }
 
 int
+pin_set_suspended(const struct pin_set *s, const char *name)
+{
+	int found;
+	size_t i = find(s, name, &found);
+
+	return found && s->own[i].suspended;
+}
+
+int
 pin_set_next(const struct pin_set *s, const char *after, struct ps_pin *out)
 {
 	int found;
@@ -147,6 +156,8 @@ pin_set_next(const struct pin_set *s, const char *after, struct ps_pin *out)
 		return 0;
 	memcpy(out->name, s->own[i].name, sizeof(out->name));
 	out->replicas = s->own[i].replicas;
+	out->state = s->own[i].suspended ? PS_PIN_SUSPENDED : PS_PIN_ACTIVE;
+	out->dry_run = 0;
 	return 1;
 }
 
@@ -198,7 +209,8 @@ pin_set_apply(const struct pin_set *base, const char *ns, uint32_t max_replicas,
 	*old = found ? base->own[i].replicas : 0;
 	if (c->del && !found)
 		return PIN_SET_NO_PIN;
-	if (!c->del && found && base->own[i].replicas == c->replicas)
+	if (!c->del && found && base->own[i].replicas == c->replicas &&
+	    base->own[i].suspended == (c->suspended != 0))
 		return PIN_SET_SAME;
 	if (!c->del && !found &&
 	    pin_set_total(base) >= (size_t)PIN_DOC_MAX_ENTRIES) {
@@ -226,6 +238,7 @@ pin_set_apply(const struct pin_set *base, const char *ns, uint32_t max_replicas,
 			n->n_own++;
 		}
 		n->own[i].replicas = c->replicas;
+		n->own[i].suspended = c->suspended != 0;
 	}
 	*out = n;
 	return PIN_SET_CHANGED;
@@ -268,7 +281,8 @@ pin_set_diff(const struct pin_set *a, const struct pin_set *b,
 		else if (c > 0)
 			cb(arg, b->own[j++].name);
 		else {
-			if (a->own[i].replicas != b->own[j].replicas)
+			if (a->own[i].replicas != b->own[j].replicas ||
+			    a->own[i].suspended != b->own[j].suspended)
 				cb(arg, a->own[i].name);
 			i++;
 			j++;

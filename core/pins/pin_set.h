@@ -41,6 +41,9 @@ size_t pin_set_total(const struct pin_set *s);
 /* The pinned count of `name`: 0, or -1 when it has no pin. */
 int pin_set_get(const struct pin_set *s, const char *name, uint32_t *replicas);
 
+/* 1 when `name` has a pin that is suspended (kept, not reconciled). */
+int pin_set_suspended(const struct pin_set *s, const char *name);
+
 /* The first pin whose name is greater than `after` ("" for the first):
  * 1 with it in *out, 0 when there is none.  O(log n). */
 int pin_set_next(
@@ -51,6 +54,7 @@ struct pin_change {
 	const char *name; /* untrusted: validated by pin_set_apply */
 	int del;          /* 1: remove the pin; 0: set it to `replicas` */
 	uint32_t replicas;
+	int suspended; /* set: kept, not reconciled (pin_entry.suspended) */
 };
 
 enum pin_set_result {

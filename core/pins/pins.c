@@ -54,8 +54,9 @@ struct pins_op {
 	char name[PS_MAX_NAME + 1];
 	int del;
 	uint32_t replicas;
-	int in_call;  /* pins_put/pins_delete has not returned yet */
-	int finished; /* ...and the change is already done */
+	int suspended; /* put: store the pin suspended */
+	int in_call;   /* pins_put/pins_delete has not returned yet */
+	int finished;  /* ...and the change is already done */
 };
 
 /* ------------------------------------------------------------ memory */
@@ -103,6 +104,12 @@ int
 pins_get(const struct pins *p, const char *name, uint32_t *replicas)
 {
 	return p->set != NULL ? pin_set_get(p->set, name, replicas) : -1;
+}
+
+int
+pins_suspended(const struct pins *p, const char *name)
+{
+	return p->set != NULL && pin_set_suspended(p->set, name);
 }
 
 int
@@ -439,7 +446,7 @@ static void
 file_change(struct pins_op *op, struct pins_result *res)
 {
 	struct pins *p = op->p;
-	struct pin_change c = {op->name, op->del, op->replicas};
+	struct pin_change c = {op->name, op->del, op->replicas, op->suspended};
 	struct pin_set *next = NULL;
 	enum pin_set_result rc;
 
@@ -463,9 +470,9 @@ file_change(struct pins_op *op, struct pins_result *res)
 
 void
 pins_try(struct pins *p, const char *name, int del, uint32_t replicas,
-    struct pins_result *res)
+    int suspended, struct pins_result *res)
 {
-	struct pin_change c = {name, del, replicas};
+	struct pin_change c = {name, del, replicas, suspended};
 	struct pin_set *next = NULL;
 	enum pin_set_result rc;
 
@@ -540,7 +547,8 @@ cm_done(void *arg, const struct pins_result *r)
 
 static struct pins_op *
 change(struct pins *p, const char *name, int del, uint32_t replicas,
-    const char *identity, long peer_uid, pins_done_cb done, void *arg)
+    int suspended, const char *identity, long peer_uid, pins_done_cb done,
+    void *arg)
 {
 	struct pins_op *op;
 	struct pins_result res;
@@ -563,6 +571,7 @@ change(struct pins *p, const char *name, int del, uint32_t replicas,
 	op->arg = arg;
 	op->del = del;
 	op->replicas = replicas;
+	op->suspended = suspended;
 	op->peer_uid = peer_uid;
 	/* Untrusted (gateway): re-validated before any use. */
 	if (ps_valid_str(PS_STR_IDENTITY, identity, id_len) == PS_OK)
@@ -590,8 +599,9 @@ change(struct pins *p, const char *name, int del, uint32_t replicas,
 		return NULL;
 	}
 	op->in_call = 1;
-	pins_cm_write(
-	    p->cm, &(struct pin_change){op->name, del, replicas}, cm_done, op);
+	pins_cm_write(p->cm,
+	    &(struct pin_change){op->name, del, replicas, suspended}, cm_done,
+	    op);
 	op->in_call = 0;
 	if (op->finished) {
 		free(op);
@@ -601,17 +611,18 @@ change(struct pins *p, const char *name, int del, uint32_t replicas,
 }
 
 struct pins_op *
-pins_put(struct pins *p, const char *name, uint32_t replicas,
+pins_put(struct pins *p, const char *name, uint32_t replicas, int suspended,
     const char *identity, long peer_uid, pins_done_cb done, void *arg)
 {
-	return change(p, name, 0, replicas, identity, peer_uid, done, arg);
+	return change(
+	    p, name, 0, replicas, suspended, identity, peer_uid, done, arg);
 }
 
 struct pins_op *
 pins_delete(struct pins *p, const char *name, const char *identity,
     long peer_uid, pins_done_cb done, void *arg)
 {
-	return change(p, name, 1, 0, identity, peer_uid, done, arg);
+	return change(p, name, 1, 0, 0, identity, peer_uid, done, arg);
 }
 
 void

@@ -106,6 +106,9 @@ size_t pins_count(const struct pins *p);
 /* The pinned count of `name`: 0, or -1 when it has no pin. */
 int pins_get(const struct pins *p, const char *name, uint32_t *replicas);
 
+/* 1 when `name`'s pin is stored suspended: kept, not reconciled. */
+int pins_suspended(const struct pins *p, const char *name);
+
 /*
  * The first pin whose name is greater than `after` ("" for the first):
  * 1 with it in *out, or 0 when there is none.  O(log n): for streaming
@@ -115,13 +118,15 @@ int pins_next(const struct pins *p, const char *after, struct ps_pin *out);
 
 /*
  * Sets the pin of `name` (a DNS-1123 subdomain, re-validated) to
- * `replicas` on behalf of `identity` (for the audit line).  `done` gets
+ * `replicas`, suspended or not, on behalf of `identity` (for the audit
+ * line).  `done` gets
  * rc 0 with had/old (setting the count already pinned is a success), or
  * an error and nothing changed.  Returns the change for pins_detach(),
  * or NULL when `done` has already been called.
  */
 struct pins_op *pins_put(struct pins *p, const char *name, uint32_t replicas,
-    const char *identity, long peer_uid, pins_done_cb done, void *arg);
+    int suspended, const char *identity, long peer_uid, pins_done_cb done,
+    void *arg);
 
 /* Removes the pin of `name`: rc 0 with its count in `old`/`replicas`,
  * PINS_NO_PIN (code PS_E_NOT_FOUND) when there was none, or an error
@@ -135,7 +140,7 @@ struct pins_op *pins_delete(struct pins *p, const char *name,
  * audited here (the caller audits the dry run).
  */
 void pins_try(struct pins *p, const char *name, int del, uint32_t replicas,
-    struct pins_result *res);
+    int suspended, struct pins_result *res);
 
 /* The requester is gone: `done` will not be called; the change goes on
  * and is audited. */

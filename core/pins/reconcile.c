@@ -216,7 +216,8 @@ drifted(const struct recon *r, const char *name, uint32_t *want, int32_t *have)
 		return 0;
 	if (cache_get(r->d.cache, name, &d) != 0)
 		return 0;
-	if (d.annot.pin_suspended || (d.annot.bounds & PS_B_INVALID))
+	if (pins_suspended(r->d.pins, name) || d.annot.pin_suspended ||
+	    (d.annot.bounds & PS_B_INVALID))
 		return 0;
 	if (autoscaled(r, name))
 		return 0;

@@ -192,6 +192,26 @@ annotate batch '{"replicad.io/pin-suspended":null}'
 check "suspension lifted: the pin scales batch back to 2" \
     lib_wait 20 sim_spec_is batch 2
 
+# --- a pin stored suspended ------------------------------------------------
+out=$(put /api/v1/deployments/web/pin '{"replicas":2,"suspended":true}')
+expect_eq "PUT pin suspended: 200" "$(status_of "$out")" 200
+expect_eq "...the answer says so" "$(field "$out" 'j.get("suspendedBy")')" pin
+expect_eq "GET pin: suspended by the pin" \
+    "$(api "$GW/api/v1/deployments/web/pin" | jq_py 'j.get("suspendedBy")')" pin
+expect_match "the pins file keeps it" "$(cat "$LIB_TMP/pins.json")" \
+    '"suspended": true'
+web_now=$(sim_spec web)
+expect_eq "web is not at the pin's count (so the next check means something)" \
+    "$web_now" 4
+out=$(post /api/v1/deployments/api/replicas '{"replicas":3}')
+expect_eq "a write after the suspended pin (barrier)" "$(status_of "$out")" 200
+expect_eq "...the suspended pin did not scale web to 2" "$(sim_spec web)" "$web_now"
+out=$(put /api/v1/deployments/web/pin '{"replicas":2}')
+expect_eq "PUT pin without suspended resumes it: 200" "$(status_of "$out")" 200
+check "...and web is scaled to its pin" lib_wait 20 sim_spec_is web 2
+expect_eq "unpin web" "$(api -o /dev/null -w '%{http_code}' -X DELETE \
+    "$GW/api/v1/deployments/web/pin")" 200
+
 # --- an HPA targets api: refused unless force, never fought -----------------
 HPAS=/apis/autoscaling/v2/namespaces/$NS/horizontalpodautoscalers
 expect_eq "kube-sim creates an HPA for api" "$(sim -o /dev/null -w '%{http_code}' \

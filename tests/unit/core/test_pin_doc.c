@@ -3,6 +3,7 @@
  * every refusal with its reason, the bounds, and generate -> parse round
  * trips.
  */
+#define _GNU_SOURCE /* memmem */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -116,6 +117,22 @@ test_pin_doc_refused(void **state)
 	    {"[]\v", "\\f or \\v"},
 	    {"[{\"name\":\"\xc3\x28\",\"namespace\":\"n\",\"replicas\":1}]",
 	        "invalid JSON"},
+	    {"[{\"name\":\"a\",\"namespace\":\"n\",\"replicas\":1,"
+	     "\"suspended\":\"true\"}]",
+	        "\"suspended\" must not be a string"},
+	    {"[{\"name\":\"a\",\"namespace\":\"n\",\"replicas\":1,"
+	     "\"suspended\":1}]",
+	        "\"suspended\" must not be a number"},
+	    {"[{\"name\":\"a\",\"namespace\":\"n\",\"replicas\":1,"
+	     "\"suspended\":null}]",
+	        "\"suspended\" must not be null"},
+	    {"[{\"name\":\"a\",\"namespace\":\"n\",\"replicas\":1,"
+	     "\"suspended\":true,\"suspended\":false}]",
+	        "\"suspended\" twice"},
+	    {"[{\"name\":\"a\",\"namespace\":\"n\",\"suspended\":true}]",
+	        "replicas missing"},
+	    {"[{\"name\":\"a\",\"namespace\":true,\"replicas\":1}]",
+	        "\"namespace\" must not be a boolean"},
 	};
 	char err[256];
 
@@ -186,17 +203,32 @@ test_pin_doc_round_trip(void **state)
 	memset(in[2].name, 'x', 253);
 	snprintf(in[2].namespace, sizeof(in[2].namespace), "q");
 	in[2].replicas = 7;
+	in[2].suspended = 1;
 
 	assert_int_equal(pin_doc_generate(in, 3, &doc, &len), 0);
+	/* Only a suspended pin says so: the others stay the RFD's shape. */
+	assert_non_null(memmem(doc, len, "\"suspended\": true", 17));
+	assert_null(memmem(doc, len, "false", 5));
 	assert_int_equal(pin_doc_parse(doc, len, &v, &n, err, sizeof(err)), 0);
 	assert_int_equal(n, 3);
 	for (size_t i = 0; i < 3; i++) {
 		assert_string_equal(v[i].name, in[i].name);
 		assert_string_equal(v[i].namespace, in[i].namespace);
 		assert_int_equal(v[i].replicas, in[i].replicas);
+		assert_int_equal(v[i].suspended, in[i].suspended);
 	}
 	free(v);
 	free(doc);
+
+	/* "suspended": false is the default, written out by hand. */
+	static const char by_hand[] = "[{\"name\":\"a\",\"namespace\":\"n\","
+	                              "\"replicas\":1,\"suspended\":false}]";
+	assert_int_equal(
+	    pin_doc_parse(by_hand, strlen(by_hand), &v, &n, err, sizeof(err)),
+	    0);
+	assert_int_equal(n, 1);
+	assert_int_equal(v[0].suspended, 0);
+	free(v);
 
 	assert_int_equal(pin_doc_generate(NULL, 0, &doc, &len), 0);
 	v = (struct pin_entry *)&err;

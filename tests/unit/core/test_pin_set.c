@@ -86,6 +86,14 @@ test_pin_set_parse_refusals(void **state)
 }
 
 /** Every result of a change; the base never changes. */
+/* pin_set_diff's callback: counts the names it gets. */
+static void
+count_diff(void *arg, const char *name)
+{
+	(void)name;
+	(*(int *)arg)++;
+}
+
 static void
 test_pin_set_apply(void **state)
 {
@@ -93,11 +101,11 @@ test_pin_set_apply(void **state)
 	struct pin_change c;
 	char err[256];
 	uint32_t old, v;
-	int had;
+	int had, diffs;
 
 	(void)state;
 	/* Set a new pin: CHANGED, base untouched. */
-	c = (struct pin_change){"cache", 0, 7};
+	c = (struct pin_change){"cache", 0, 7, 0};
 	assert_int_equal(
 	    pin_set_apply(s, "shop", 100, &c, &n, &had, &old, err, sizeof(err)),
 	    PIN_SET_CHANGED);
@@ -109,7 +117,7 @@ test_pin_set_apply(void **state)
 	assert_int_equal(pin_set_total(n), 4);
 	pin_set_free(n);
 	/* Change one: old count reported. */
-	c = (struct pin_change){"db", 0, 2};
+	c = (struct pin_change){"db", 0, 2, 0};
 	n = NULL;
 	assert_int_equal(
 	    pin_set_apply(s, "shop", 100, &c, &n, &had, &old, err, sizeof(err)),
@@ -122,7 +130,7 @@ test_pin_set_apply(void **state)
 	assert_int_equal(v, 1);
 	pin_set_free(n);
 	/* The same count: SAME, no new set. */
-	c = (struct pin_change){"db", 0, 1};
+	c = (struct pin_change){"db", 0, 1, 0};
 	n = NULL;
 	assert_int_equal(
 	    pin_set_apply(s, "shop", 100, &c, &n, &had, &old, err, sizeof(err)),
@@ -130,8 +138,28 @@ test_pin_set_apply(void **state)
 	assert_null(n);
 	assert_int_equal(had, 1);
 	assert_int_equal(old, 1);
+	/* The same count, now suspended: a change (kept, not reconciled);
+	 * the diff names it, and the pin lists as suspended. */
+	c = (struct pin_change){"db", 0, 1, 1};
+	assert_int_equal(
+	    pin_set_apply(s, "shop", 100, &c, &n, &had, &old, err, sizeof(err)),
+	    PIN_SET_CHANGED);
+	assert_int_equal(pin_set_suspended(n, "db"), 1);
+	assert_int_equal(pin_set_suspended(s, "db"), 0);
+	{
+		struct ps_pin pin;
+
+		assert_int_equal(pin_set_next(n, "cache", &pin), 1);
+		assert_string_equal(pin.name, "db");
+		assert_int_equal(pin.state, PS_PIN_SUSPENDED);
+	}
+	diffs = 0;
+	pin_set_diff(s, n, count_diff, &diffs);
+	assert_int_equal(diffs, 1);
+	pin_set_free(n);
+	n = NULL;
 	/* Remove: CHANGED, then the removal of a missing one: NO_PIN. */
-	c = (struct pin_change){"api", 1, 0};
+	c = (struct pin_change){"api", 1, 0, 0};
 	assert_int_equal(
 	    pin_set_apply(s, "shop", 100, &c, &n, &had, &old, err, sizeof(err)),
 	    PIN_SET_CHANGED);
@@ -140,23 +168,23 @@ test_pin_set_apply(void **state)
 	assert_int_equal(pin_set_total(n), 2);
 	pin_set_free(n);
 	n = NULL;
-	c = (struct pin_change){"web", 1, 0}; /* only in another namespace */
+	c = (struct pin_change){"web", 1, 0, 0}; /* only in another namespace */
 	assert_int_equal(
 	    pin_set_apply(s, "shop", 100, &c, &n, &had, &old, err, sizeof(err)),
 	    PIN_SET_NO_PIN);
 	assert_null(n);
 	assert_int_equal(had, 0);
 	/* Refusals. */
-	c = (struct pin_change){"db", 0, 101};
+	c = (struct pin_change){"db", 0, 101, 0};
 	assert_int_equal(
 	    pin_set_apply(s, "shop", 100, &c, &n, &had, &old, err, sizeof(err)),
 	    PIN_SET_REFUSED);
 	assert_non_null(strstr(err, "above the maximum 100"));
-	c = (struct pin_change){"Not_Valid", 0, 1};
+	c = (struct pin_change){"Not_Valid", 0, 1, 0};
 	assert_int_equal(
 	    pin_set_apply(s, "shop", 100, &c, &n, &had, &old, err, sizeof(err)),
 	    PIN_SET_REFUSED);
-	c = (struct pin_change){"", 1, 0};
+	c = (struct pin_change){"", 1, 0, 0};
 	assert_int_equal(
 	    pin_set_apply(s, "shop", 100, &c, &n, &had, &old, err, sizeof(err)),
 	    PIN_SET_REFUSED);
@@ -269,12 +297,12 @@ test_pin_set_entry_bound(void **state)
 	text[len++] = ']';
 	assert_int_equal(
 	    pin_set_parse(text, len, "shop", 100, &s, err, sizeof(err)), 0);
-	c = (struct pin_change){"new", 0, 1};
+	c = (struct pin_change){"new", 0, 1, 0};
 	assert_int_equal(
 	    pin_set_apply(s, "shop", 100, &c, &n, &had, &old, err, sizeof(err)),
 	    PIN_SET_REFUSED);
 	assert_non_null(strstr(err, "too many pins"));
-	c = (struct pin_change){"d1", 0, 2};
+	c = (struct pin_change){"d1", 0, 2, 0};
 	assert_int_equal(
 	    pin_set_apply(s, "shop", 100, &c, &n, &had, &old, err, sizeof(err)),
 	    PIN_SET_CHANGED);

@@ -44,7 +44,7 @@ put(struct pins *p, const char *name, uint32_t n, int *had, uint32_t *old,
 	struct outcome o;
 
 	memset(&o, 0, sizeof(o));
-	assert_null(pins_put(p, name, n, "test", 10001, done_cb, &o));
+	assert_null(pins_put(p, name, n, 0, "test", 10001, done_cb, &o));
 	assert_int_equal(o.called, 1);
 	*had = o.res.had;
 	*old = o.res.old;
@@ -382,11 +382,11 @@ test_pins_revalidates(void **state)
 	memset(big, 'a', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	memset(&o, 0, sizeof(o));
-	assert_null(pins_put(p, big, 1, "test", 10001, done_cb, &o));
+	assert_null(pins_put(p, big, 1, 0, "test", 10001, done_cb, &o));
 	assert_int_equal(o.res.rc, PINS_REFUSED);
 	assert_int_equal(o.res.code, PS_E_INVALID);
 	memset(&o, 0, sizeof(o));
-	assert_null(pins_put(p, "db", 1, "bad\nid", 10001, done_cb, &o));
+	assert_null(pins_put(p, "db", 1, 0, "bad\nid", 10001, done_cb, &o));
 	assert_int_equal(o.res.rc, PINS_REFUSED);
 	assert_non_null(strstr(o.res.message, "invalid client identity"));
 	assert_int_equal(pins_count(p), 0);

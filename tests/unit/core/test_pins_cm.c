@@ -333,7 +333,7 @@ static void
 put(struct fx *f, const char *name, uint32_t n, struct outcome *o)
 {
 	memset(o, 0, sizeof(*o));
-	(void)pins_put(f->p, name, n, "alice", 10001, done_cb, o);
+	(void)pins_put(f->p, name, n, 0, "alice", 10001, done_cb, o);
 }
 
 /** Before the first list answers, pins are not loaded and changes are
@@ -772,7 +772,7 @@ test_pins_cm_detach(void **state)
 
 	load(f, "5", pins_doc(""));
 	memset(&o, 0, sizeof(o));
-	op = pins_put(f->p, "a", 1, "alice", 10001, done_cb, &o);
+	op = pins_put(f->p, "a", 1, 0, "alice", 10001, done_cb, &o);
 	assert_non_null(op);
 	pins_detach(op);
 	fake_kc_answer(
