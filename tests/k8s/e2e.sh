@@ -133,6 +133,12 @@ cannot() {
 check "rbac: may list deployments" can "$NS" list deployments.apps
 check "rbac: may watch deployments" can "$NS" watch deployments.apps
 check "rbac: may patch deployments/scale" can "$NS" patch deployments.apps --subresource=scale
+check "rbac: may list HPAs" can "$NS" list horizontalpodautoscalers.autoscaling
+check "rbac: may watch HPAs" can "$NS" watch horizontalpodautoscalers.autoscaling
+check "rbac: may not change HPAs" cannot "$NS" update horizontalpodautoscalers.autoscaling
+check "rbac: may create Events" can "$NS" create events.events.k8s.io
+check "rbac: may patch Events" can "$NS" patch events.events.k8s.io
+check "rbac: may not list Events" cannot "$NS" list events.events.k8s.io
 # Least privilege (issue #18): only the verbs the core calls.
 check "rbac: may not get one deployment (the cache answers)" cannot "$NS" get deployments.apps
 check "rbac: may not get deployments/scale" cannot "$NS" get deployments.apps --subresource=scale
