@@ -261,8 +261,8 @@ def gateway_env_names():
 
 
 def core_env_names():
-    names = c_defines("core/main.c", r'env\("(REPLICAD_[A-Z_]+)"\)')
-    need(names, "no REPLICAD_* environment found in core/main.c")
+    names = c_defines("core/core_opts.c", r'env\("(REPLICAD_[A-Z_]+)"\)')
+    need(names, "no REPLICAD_* environment found in core/core_opts.c")
     return names
 
 
@@ -974,7 +974,7 @@ def cmd_chart_yaml():
     need(c.get("name") == "replicad", "Chart name is not replicad")
     need(re.fullmatch(r"\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?", str(c.get("version"))), "version is not semver")
     need(isinstance(c.get("appVersion"), str) and c["appVersion"], "appVersion missing (quote it)")
-    core = read(os.path.join(ROOT, "core", "main.c"))
+    core = read(os.path.join(ROOT, "core", "core_opts.h"))
     m = re.search(r'#define CORE_VERSION\s+"([^"]+)"', core)
     need(m and m.group(1) == c["appVersion"], "appVersion %s != CORE_VERSION %s" % (
         c["appVersion"], m and m.group(1)))

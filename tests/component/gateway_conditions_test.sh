@@ -108,11 +108,15 @@ expect_eq "If-Match: * and dryRun=All -> 200" "$(gw_code -X POST "${J[@]}" \
 expect_eq "pin with every key -> 200" "$(gw_code -X PUT "${J[@]}" \
     -d '{"replicas":2,"expectedReplicas":2,"force":false,"suspended":true}' \
     "$PIN?dryRun=true")" 200
+expect_eq "...a dry run stored no pin" "$(gw_code "$PIN")" 404
+expect_eq "pin (for real)" "$(gw_code -X PUT "${J[@]}" -d '{"replicas":2}' \
+    "$PIN")" 200
 expect_eq "unpin dry run -> 200" "$(gw_code -X DELETE "$PIN?dryRun=true")" 200
+expect_eq "...the pin is still there" "$(gw_code "$PIN")" 200
 expect_eq "reads ignore their query" \
     "$(gw_code "$URL/api/v1/deployments?dryRun=whatever")" 200
-expect_eq "the accepted writes reached the core" \
-    "$(( $(wc -l <"$T/writes.log") - before ))" 4
+expect_eq "the accepted writes (and the real pin) reached the core" \
+    "$(( $(wc -l <"$T/writes.log") - before ))" 5
 expect_match "the audit line records the conditions" "$(grep audit "$T/gw.err")" \
     "action=\"?scale\"?.*dry_run=1 force=0.*if_match=\"?\\*"
 expect_match "the audit line records expected and If-Match" \

@@ -67,6 +67,7 @@ struct dep {
 	char rv[PS_MAX_RV + 1];
 	int pinned;
 	uint32_t pin;
+	uint8_t pin_state; /* PS_PIN_SUSPENDED when stored so */
 };
 
 struct control {
@@ -323,8 +324,10 @@ next_pin_cb(void *arg, struct ps_pin *pin)
 		d = &deps[w->i++];
 		if (!d->pinned)
 			continue;
+		memset(pin, 0, sizeof(*pin));
 		memcpy(pin->name, d->name, sizeof(pin->name));
 		pin->replicas = d->pin;
+		pin->state = d->pin_state;
 		return 1;
 	}
 	return 0;
@@ -428,6 +431,7 @@ answer_get(struct ipcs_req *req, const struct control *c)
 	dr.generation = dr.observed_generation = d->generation;
 	dr.pinned = (uint8_t)d->pinned;
 	dr.pin_replicas = d->pinned ? d->pin : 0;
+	dr.pin_state = d->pinned ? d->pin_state : PS_PIN_ACTIVE;
 	memcpy(dr.resource_version, d->rv, sizeof(dr.resource_version));
 	(void)ipcs_answer_deployment(req, &dr);
 }
@@ -448,16 +452,18 @@ answer_scale(struct ipcs_req *req, const struct control *c)
 		return;
 	}
 	prev = d->desired;
-	if (prev != w->replicas) {
+	memset(&so, 0, sizeof(so));
+	/* A dry run changes nothing and is not waited for (as the core). */
+	so.dry_run = (w->flags & PS_W_DRY_RUN) != 0;
+	if (prev != w->replicas && !so.dry_run) {
 		d->desired = w->replicas;
 		bump(d);
 	}
-	wlog_line("SCALE", w, w->replicas, prev, "ok");
-	memset(&so, 0, sizeof(so));
+	wlog_line("SCALE", w, w->replicas, prev, so.dry_run ? "dry_run" : "ok");
 	memcpy(so.name, d->name, sizeof(so.name));
-	so.replicas = d->desired;
+	so.replicas = w->replicas;
 	so.previous = prev;
-	so.synced = 1;
+	so.synced = !so.dry_run;
 	memcpy(so.resource_version, d->rv, sizeof(so.resource_version));
 	(void)ipcs_answer_scale(req, &so);
 }
@@ -481,12 +487,18 @@ answer_pin_get(struct ipcs_req *req, const struct control *c)
 		              : "no pin for this deployment");
 		return;
 	}
+	memset(&pin, 0, sizeof(pin));
 	memcpy(pin.name, d->name, sizeof(pin.name));
 	pin.replicas = d->pin;
-	if (type == PS_T_PIN_DELETE) {
+	pin.state = d->pin_state;
+	if (type == PS_T_PIN_DELETE && (w->flags & PS_W_DRY_RUN)) {
+		wlog_line("PIN_DELETE", w, d->pin, d->pin, "dry_run");
+		pin.dry_run = 1;
+	} else if (type == PS_T_PIN_DELETE) {
 		wlog_line("PIN_DELETE", w, d->pin, d->pin, "ok");
 		d->pinned = 0;
 		d->pin = 0;
+		d->pin_state = PS_PIN_ACTIVE;
 	}
 	(void)ipcs_answer_pin(req, &pin);
 }
@@ -508,15 +520,26 @@ answer_pin_put(struct ipcs_req *req, const struct control *c)
 		return;
 	}
 	prev = d->pinned ? d->pin : 0;
+	memset(&pin, 0, sizeof(pin));
+	memcpy(pin.name, d->name, sizeof(pin.name));
+	pin.replicas = w->replicas;
+	pin.state =
+	    (w->flags & PS_W_SUSPEND) ? PS_PIN_SUSPENDED : PS_PIN_ACTIVE;
+	if (w->flags & PS_W_DRY_RUN) {
+		wlog_line("PIN_PUT", w, w->replicas, prev, "dry_run");
+		pin.dry_run = 1;
+		(void)ipcs_answer_pin(req, &pin);
+		return;
+	}
 	d->pinned = 1;
 	d->pin = w->replicas;
-	if (d->desired != w->replicas) {
+	d->pin_state = pin.state;
+	/* What the reconciler would do, at once (not while suspended). */
+	if (d->desired != w->replicas && d->pin_state == PS_PIN_ACTIVE) {
 		d->desired = w->replicas;
 		bump(d);
 	}
 	wlog_line("PIN_PUT", w, w->replicas, prev, "ok");
-	memcpy(pin.name, d->name, sizeof(pin.name));
-	pin.replicas = d->pin;
 	(void)ipcs_answer_pin(req, &pin);
 }
 
