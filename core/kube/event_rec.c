@@ -18,7 +18,13 @@
  * write that finishes sends again when needed.
  *
  * Deliberately not here: parsing the API's answers (the status is all we
- * use) and any Event about a namespace other than the recorder's.
+ * use) and any Event about a namespace other than the recorder's (the
+ * bodies and their checks are event_json.c).
+ *
+ * Why one file of about 850 lines: the three lists, the budget and the
+ * requests share one object and its entries' lifetimes (an entry is in
+ * at most one list and owns at most one request or timer); split, those
+ * rules would be spread over files that each see only part of them.
  */
 #include <stdint.h>
 #include <stdio.h>

@@ -18,6 +18,10 @@
  * Deliberately not here: what leading means (the reconciler asks
  * lease_leading()), and labels or annotations of the Lease object — a PUT
  * writes the whole object from the fields kept here.
+ *
+ * Why one file of about 850 lines: it is one state machine (the attempt,
+ * the renew deadline, the release), whose transitions read best together;
+ * the Lease's JSON both ways is already apart (lease_json.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
