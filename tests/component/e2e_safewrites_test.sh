@@ -288,4 +288,19 @@ check "a pin held at a bound is a Warning (PinOutOfBounds)" \
     lib_wait 20 has_event PinOutOfBounds fixed
 expect_eq "a dry run made no Event" "$(event_note Scaled batch)" ""
 
+# The API refuses Events (a Role without them): writes go on, the loss
+# is counted, nothing is retried forever.
+failed_events() {
+	curl -s "http://127.0.0.1:$PROBE_PORT/metrics" |
+	    awk '$1 == "replicad_core_events_dropped_total{reason=\"failed\"}" { print $2 }'
+}
+failed_before=$(failed_events)
+expect_match "kube-sim refuses Event creates (403)" \
+    "$(sim -X POST "$KS_URL/_sim/deny?rule=create:events")" ok
+out=$(post /api/v1/deployments/web/replicas '{"replicas":3}')
+expect_eq "a write while Events are refused: 200" "$(status_of "$out")" 200
+events_failed_grew() { [ "$(failed_events)" -gt "$failed_before" ]; }
+check "...and the lost Event is counted" lib_wait 20 events_failed_grew
+sim -o /dev/null -X DELETE "$KS_URL/_sim/deny"
+
 lib_finish
