@@ -285,7 +285,7 @@ expect_match "…(unknown_ca)" "$metrics" \
 # reconciling replica (nothing is written inside the read-only container).
 expect_eq "pin: PUT worker=2" \
     "$(api -X PUT -H 'Content-Type: application/json' -d '{"replicas":2}' \
-	"$GW/api/v1/deployments/worker/pin")" '{"status":"pinned","name":"worker","replicas":2}'
+	"$GW/api/v1/deployments/worker/pin")" '{"status":"pinned","name":"worker","replicas":2,"suspended":false}'
 expect_match "…the pins ConfigMap holds it" \
     "$(sim "$KS/api/v1/namespaces/$NS/configmaps/replicad-pins" | jq_py 'j["data"]["pins.json"]')" \
     '"name": "worker"'
