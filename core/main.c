@@ -51,8 +51,8 @@ struct core {
 	struct kc *kc;
 	struct cache *cache;
 	struct refl *refl;
-	/* HPAs of the namespace (read-only).  XXX not handed to the write
-	 * path yet: serve_deps has no field for it (issue #14 item 4). */
+	/* HPAs of the namespace (read-only): the write path (serve_deps.hpa)
+	 * and the reconciler (recon_deps.hpa) ask it before scaling. */
 	struct hpa_watch *hpa;
 	struct scale *scale;
 	struct health *health;
