@@ -18,13 +18,16 @@
  * these before a byte of the field is copied or any memory is reserved.
  */
 #define PS_MAGIC             0x52504c44u /* "RPLD" in the HELLO body */
-#define PS_VERSION           2           /* the only version spoken today */
+#define PS_VERSION           3           /* the only version spoken today */
 #define PS_HDR_LEN           16          /* fixed frame header */
 #define PS_MAX_REQUEST_FRAME 1024        /* gateway -> core, header included */
 #define PS_MAX_FRAME         16384       /* core -> gateway, header included */
-#define PS_MIN_ANSWER_FRAME  1024        /* floor of HELLO's max_frame */
+#define PS_MIN_ANSWER_FRAME  4096        /* floor of HELLO's max_frame: a
+                                            HEALTH answer of PS_MAX_NAMESPACES
+                                            fits */
 #define PS_MAX_NAME          253         /* DNS-1123 subdomain (deployment) */
 #define PS_MAX_NAMESPACE     63          /* DNS-1123 label */
+#define PS_MAX_NAMESPACES    32          /* namespaces one core serves */
 #define PS_MAX_IDENTITY      256         /* client identity, printable ASCII */
 #define PS_MAX_RV            64  /* resourceVersion, opaque visible ASCII */
 #define PS_MAX_MESSAGE       512 /* error message text */
@@ -152,6 +155,7 @@ enum ps_req_shape {
 	PS_REQ_NONE,  /* never sent by a requester (GOAWAY) */
 	PS_REQ_HELLO, /* struct ps_hello, answered by the server itself */
 	PS_REQ_EMPTY, /* no body */
+	PS_REQ_NS,    /* struct ps_ns_req: LIST, PIN_LIST */
 	PS_REQ_NAME,  /* struct ps_name_req */
 	PS_REQ_WRITE  /* struct ps_write_req (PIN_DELETE: without replicas) */
 };
@@ -160,7 +164,7 @@ enum ps_req_shape {
 enum ps_ans_shape {
 	PS_ANS_NONE,       /* GOAWAY is not an answer */
 	PS_ANS_HELLO,      /* struct ps_hello_ok */
-	PS_ANS_NAMES,      /* a list of names, over frames */
+	PS_ANS_NAMES,      /* a list of (namespace, name), over frames */
 	PS_ANS_PINS,       /* a list of struct ps_pin, over frames */
 	PS_ANS_TEXT,       /* text, over frames */
 	PS_ANS_DEPLOYMENT, /* struct ps_deployment */

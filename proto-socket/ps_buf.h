@@ -23,6 +23,7 @@ enum ps_str_kind {
 	PS_STR_MESSAGE,   /* printable ASCII, 0..PS_MAX_MESSAGE */
 	PS_STR_OPT_RV,    /* "" (none) or a PS_STR_RV */
 	PS_STR_OPT_NAME,  /* "" (none) or a PS_STR_NAME */
+	PS_STR_OPT_NAMESPACE, /* "" (every namespace) or a PS_STR_NAMESPACE */
 	PS_STR_REF        /* visible ASCII, 0..PS_MAX_NAME (an error's ref) */
 };
 

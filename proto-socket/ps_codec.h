@@ -27,15 +27,26 @@ struct ps_hello_ok {
 	uint16_t version;
 	uint16_t max_inflight; /* 1..PS_MAX_INFLIGHT */
 	uint32_t max_frame;    /* PS_MIN_ANSWER_FRAME..PS_MAX_FRAME */
+	/* The core's default namespace: what the gateway's routes without a
+	 * namespace mean (version 3). */
+	char namespace[PS_MAX_NAMESPACE + 1];
+};
+
+/* LIST, PIN_LIST request: one namespace, or "" for every namespace the
+ * core serves. */
+struct ps_ns_req {
+	char namespace[PS_MAX_NAMESPACE + 1];
 };
 
 /* GET, PIN_GET request. */
 struct ps_name_req {
+	char namespace[PS_MAX_NAMESPACE + 1];
 	char name[PS_MAX_NAME + 1];
 };
 
 /* SCALE, PIN_PUT, PIN_DELETE request (PIN_DELETE has no replicas). */
 struct ps_write_req {
+	char namespace[PS_MAX_NAMESPACE + 1];
 	char name[PS_MAX_NAME + 1];
 	uint32_t replicas;
 	char identity[PS_MAX_IDENTITY + 1];
@@ -74,6 +85,7 @@ struct ps_deployment {
 
 /* SCALE answer. */
 struct ps_scale_ok {
+	char namespace[PS_MAX_NAMESPACE + 1];
 	char name[PS_MAX_NAME + 1];
 	uint32_t replicas;
 	uint32_t previous;
@@ -88,17 +100,34 @@ struct ps_scale_ok {
 #define PS_HEALTH_ALL      0x07u
 #define PS_MAX_RETRY_AFTER 3600u
 
-/* HEALTH answer. */
+/* One namespace's health (version 3). */
+struct ps_ns_health {
+	char namespace[PS_MAX_NAMESPACE + 1];
+	uint8_t state; /* PS_HEALTH_* */
+	uint32_t cache_size;
+	uint32_t last_event_age_ms; /* PS_AGE_NEVER if none */
+	uint32_t api_ok_age_ms;     /* PS_AGE_NEVER if none */
+};
+
+/*
+ * HEALTH answer.  The top-level fields are the whole core's: `state` is
+ * the default namespace's (the first of ns[]), `cache_size` the sum, the
+ * ages the newest; `message` says why not healthy.  ns[] has one entry per
+ * namespace served, the default first, in the core's configured order.
+ */
 struct ps_health {
 	uint8_t state; /* PS_HEALTH_* */
 	uint32_t cache_size;
 	uint32_t last_event_age_ms; /* PS_AGE_NEVER if none */
 	uint32_t api_ok_age_ms;     /* PS_AGE_NEVER if none */
 	char message[PS_MAX_MESSAGE + 1];
+	uint8_t ns_count; /* 1..PS_MAX_NAMESPACES */
+	struct ps_ns_health ns[PS_MAX_NAMESPACES];
 };
 
 /* PIN_GET, PIN_PUT, PIN_DELETE answer; PIN_LIST item. */
 struct ps_pin {
+	char namespace[PS_MAX_NAMESPACE + 1];
 	char name[PS_MAX_NAME + 1];
 	uint32_t replicas;
 	uint8_t state;   /* enum ps_pin_state */
@@ -127,10 +156,15 @@ int ps_codec_encode_hello_ok(
     uint8_t *out, size_t cap, const struct ps_hello_ok *m, size_t *len);
 int ps_codec_decode_hello_ok(const struct ps_frame *f, struct ps_hello_ok *m);
 
-/* LIST, HEALTH, PIN_LIST, METRICS requests have no body. */
+/* HEALTH and METRICS requests have no body. */
 int ps_codec_encode_empty(
     uint8_t *out, size_t cap, uint16_t type, uint32_t id, size_t *len);
 int ps_codec_decode_empty(const struct ps_frame *f);
+
+/* LIST and PIN_LIST requests: a namespace, or "" for all of them. */
+int ps_codec_encode_ns_req(uint8_t *out, size_t cap, uint16_t type,
+    uint32_t id, const struct ps_ns_req *m, size_t *len);
+int ps_codec_decode_ns_req(const struct ps_frame *f, struct ps_ns_req *m);
 
 int ps_codec_encode_name_req(uint8_t *out, size_t cap, uint16_t type,
     uint32_t id, const struct ps_name_req *m, size_t *len);
@@ -179,7 +213,9 @@ struct ps_list_enc {
 
 void ps_codec_list_begin(struct ps_list_enc *e, uint8_t *out, size_t cap,
     uint16_t type, uint32_t id);
-int ps_codec_list_add_name(struct ps_list_enc *e, const char *name);
+/* LIST items are (namespace, name), sorted by namespace then name. */
+int ps_codec_list_add_name(
+    struct ps_list_enc *e, const char *namespace, const char *name);
 int ps_codec_list_add_pin(struct ps_list_enc *e, const struct ps_pin *pin);
 int ps_codec_list_finish(struct ps_list_enc *e, int more, size_t *len);
 
@@ -192,7 +228,8 @@ struct ps_list_dec {
 
 int ps_codec_list_open(const struct ps_frame *f, struct ps_list_dec *d);
 /* 1 with an item, 0 at the end (body fully consumed), negative on error. */
-int ps_codec_list_next_name(struct ps_list_dec *d, char name[PS_MAX_NAME + 1]);
+int ps_codec_list_next_name(struct ps_list_dec *d,
+    char namespace[PS_MAX_NAMESPACE + 1], char name[PS_MAX_NAME + 1]);
 int ps_codec_list_next_pin(struct ps_list_dec *d, struct ps_pin *pin);
 
 /* One METRICS answer frame carrying `len` bytes of text. */
