@@ -18,8 +18,9 @@
  * write that finishes sends again when needed.
  *
  * Deliberately not here: parsing the API's answers (the status is all we
- * use) and any Event about a namespace other than the recorder's (the
- * bodies and their checks are event_json.c).
+ * use) and the bodies and their checks (event_json.c).  An Event goes
+ * to the namespace of the object it is about (the recorder's by
+ * default): a core serving several namespaces has one recorder.
  *
  * Why one file of about 850 lines: the three lists, the budget and the
  * requests share one object and its entries' lifetimes (an entry is in
@@ -538,7 +539,7 @@ send_one(struct evrec *r, struct ent *e)
 	wall_text(&e->last, last);
 	if (e->req_post) {
 		ev = (struct evjson_event){.name = e->name,
-		    .namespace = r->namespace,
+		    .namespace = e->f[F_NS],
 		    .event_time = first,
 		    .type = types[e->type],
 		    .reason = e->f[F_REASON],
@@ -554,13 +555,13 @@ send_one(struct evrec *r, struct ent *e)
 		n = snprintf(path, sizeof(path),
 		    "/apis/events.k8s.io/v1/namespaces/%s/events"
 		    "?fieldManager=replicad",
-		    r->namespace);
+		    e->f[F_NS]);
 	} else {
 		body = evjson_series_patch(e->count, last, &len);
 		n = snprintf(path, sizeof(path),
 		    "/apis/events.k8s.io/v1/namespaces/%s/events/%s"
 		    "?fieldManager=replicad",
-		    r->namespace, e->name);
+		    e->f[F_NS], e->name);
 	}
 	if (body == NULL || n < 0 || (size_t)n >= sizeof(path)) {
 		free(body);
@@ -769,7 +770,8 @@ evrec_emit(struct evrec *r, const struct evrec_object *regarding,
 	    src[F_NAME] == NULL ||
 	    ps_valid_name(src[F_NAME], strnlen(src[F_NAME], PS_MAX_NAME + 1)) !=
 	        PS_OK ||
-	    strcmp(src[F_NS], r->namespace) != 0 ||
+	    ps_valid_namespace(
+	        src[F_NS], strnlen(src[F_NS], PS_MAX_NAMESPACE + 1)) != PS_OK ||
 	    (src[F_UID][0] != '\0' &&
 	        !evjson_visible(src[F_UID], EVREC_MAX_UID)) ||
 	    (src[F_RV][0] != '\0' && !evjson_visible(src[F_RV], PS_MAX_RV)) ||

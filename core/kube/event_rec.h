@@ -25,9 +25,10 @@
  * is worth holding the write path, memory without bound, or retrying
  * forever.
  *
- * Deliberately not here: related objects, Events about objects of other
- * namespaces (the Role is namespaced), the legacy core/v1 Events API.
- * RBAC: create and patch on events.events.k8s.io in the namespace.
+ * Each Event is written in the namespace of the object it is about.
+ * Deliberately not here: related objects, the legacy core/v1 Events API.
+ * RBAC: create and patch on events.events.k8s.io in every namespace
+ * served.
  */
 #ifndef EVENT_REC_H
 #define EVENT_REC_H
@@ -105,7 +106,8 @@ struct evrec_ops {
 };
 
 struct evrec_config {
-	const char *namespace; /* where Events go: a DNS-1123 label */
+	/* Events about an object without a namespace go here: a label. */
+	const char *namespace;
 	const char *reporting_controller; /* NULL: EVREC_CONTROLLER */
 	const char *reporting_instance; /* the pod name, 1..128 visible ASCII */
 	unsigned retry_base_ms;         /* 0: EVREC_RETRY_BASE_MS */
@@ -114,8 +116,8 @@ struct evrec_config {
 
 /*
  * What an Event is about.  kind and api_version are required ("Deployment",
- * "apps/v1"), name a DNS-1123 subdomain; namespace NULL or "" means the
- * recorder's, any other namespace is refused; uid and resource_version
+ * "apps/v1"), name a DNS-1123 subdomain; namespace a DNS-1123 label (the
+ * Event is written there), NULL or "" the recorder's; uid and resource_version
  * may be NULL or "" when unknown.  All borrowed for the call only.
  */
 struct evrec_object {

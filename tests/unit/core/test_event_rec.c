@@ -718,7 +718,7 @@ test_evrec_invalid_refused(void **state)
 	struct evrec_object o = {.kind = "Deployment",
 	    .api_version = "apps/v1",
 	    .name = "web",
-	    .namespace = "other"};
+	    .namespace = "Bad_NS"};
 
 	memset(long_reason, 'R', sizeof(long_reason) - 1);
 	long_reason[sizeof(long_reason) - 1] = '\0';
@@ -747,6 +747,45 @@ test_evrec_invalid_refused(void **state)
 	turn(f);
 	answer_post(f, 201, NULL, 0);
 	assert_int_equal(stats(f).emitted, 1);
+}
+
+/** An Event about an object of another namespace is written in that
+ *  namespace (a core serving several has one recorder), and is a series
+ *  apart from the same Event in the recorder's namespace. */
+static void
+test_evrec_object_namespace(void **state)
+{
+	struct fx *f = *state;
+	struct evrec_object o = {.kind = "Deployment",
+	    .api_version = "apps/v1",
+	    .name = "web",
+	    .namespace = "team-b"};
+	struct kc_req *q;
+	yajl_val v;
+
+	assert_int_equal(
+	    evrec_emit(f->r, &o, EVREC_NORMAL, "Scaled", "Scale", "n"), 0);
+	assert_int_equal(emit(f, "web", EVREC_NORMAL, "Scaled", "n"), 0);
+	turn(f);
+	assert_int_equal(fake_kc_pending(), 2);
+	q = fake_kc_next(KC_POST);
+	assert_non_null(q);
+	assert_string_equal(fake_kc_path(q),
+	    "/apis/events.k8s.io/v1/namespaces/team-b"
+	    "/events?fieldManager=replicad");
+	v = parse(fake_kc_body(q));
+	assert_string_equal(jstr(v, "metadata", "namespace", NULL), "team-b");
+	assert_string_equal(jstr(v, "regarding", "namespace", NULL), "team-b");
+	yajl_tree_free(v);
+	fake_kc_answer(q, 201, NULL);
+	q = fake_kc_next(KC_POST);
+	assert_non_null(q);
+	assert_string_equal(fake_kc_path(q),
+	    "/apis/events.k8s.io/v1/namespaces/" NS
+	    "/events?fieldManager=replicad");
+	fake_kc_answer(q, 201, NULL);
+	turn(f);
+	assert_int_equal(stats(f).created, 2);
 }
 
 /** The note: cut to 1024 bytes on a character boundary, bytes that are
@@ -957,6 +996,7 @@ main(void)
 	    T(test_evrec_emit_from_callback_and_start_failure),
 	    T(test_evrec_free_with_requests_in_flight),
 	    T(test_evrec_invalid_refused),
+	    T(test_evrec_object_namespace),
 	    T(test_evrec_note_bounds_and_escaping),
 	    T(test_evrec_copy_utf8_bounds),
 	    T(test_evrec_names_unique),
