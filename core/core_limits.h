@@ -68,8 +68,17 @@
 
 /* --- The Kubernetes API side (kclient.c, kjson.c, reflector.c, ...) --- */
 
-/* Deployments the cache holds at most (the API is bounded too). */
-#define CORE_MAX_DEPLOYMENTS PS_MAX_LIST_TOTAL
+/*
+ * Namespaces one core serves (--namespaces), each with its own cache,
+ * list+watch, HPA watch and write path.  Deployments a namespace's cache
+ * holds at most, and all namespaces together (a LIST over every namespace
+ * is one answer of at most PS_MAX_LIST_TOTAL names: above that it is
+ * refused, and the namespaces are listed one at a time).  HPAs likewise
+ * (HPA_MAX_ENTRIES per namespace, below).
+ */
+#define CORE_MAX_NAMESPACES      PS_MAX_NAMESPACES
+#define CORE_MAX_DEPLOYMENTS     PS_MAX_LIST_TOTAL
+#define CORE_MAX_DEPLOYMENTS_ALL PS_MAX_LIST_TOTAL
 
 /* kjson: nesting of one answer, bytes of one list item or watch event,
  * items of one list page, bytes handed to yajl per call (the size bound
@@ -121,7 +130,8 @@
  * scaleTargetRef.apiVersion is group/version (a subdomain, a label), its kind a
  * name of at most 63 bytes; longer ones are no Deployment's and are not kept.
  */
-#define HPA_MAX_ENTRIES         4096
+#define HPA_MAX_ENTRIES         4096 /* per namespace served */
+#define HPA_MAX_ENTRIES_ALL     (CORE_MAX_NAMESPACES * HPA_MAX_ENTRIES)
 #define HPA_JSON_MAX_UNIT_BYTES (2 * 1024 * 1024)
 #define HPA_JSON_MAX_ITEMS      CORE_MAX_DEPLOYMENTS
 #define HPA_MAX_API_VERSION     (253 + 1 + 63)

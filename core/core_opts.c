@@ -20,6 +20,7 @@
 #include "core/kube/lease.h"
 #include "core/kube/listwatch.h"
 #include "core/log.h"
+#include "core/ns_units.h"
 #include "proto-socket/ps.h"
 #include "proto-socket/ps_buf.h"
 
@@ -34,20 +35,26 @@ usage(FILE *out)
 	    "usage: replicad-core [--socket PATH] [--allow-uid UID]...\n"
 	    "           [--log-level debug|info|warn|error] "
 	    "[--log-format text|json]\n"
-	    "           [--namespace NS] [--kube-api URL] "
-	    "[--kube-token-file PATH]\n"
+	    "           [--namespace NS] [--namespaces NS[,NS...]] "
+	    "[--watch-all-namespaces]\n"
+	    "           [--kube-api URL] [--kube-token-file PATH]\n"
 	    "           [--kube-ca-file PATH] [--pin-file PATH | "
 	    "--pin-configmap NAME]\n"
 	    "           [--lease-name NAME] [--identity ID] "
 	    "[--max-replicas N]\n"
 	    "           [--self-deployment NAME] [--resync-period S]\n"
 	    "           [--version] [--help]\n"
+	    "--namespace: the home namespace (pins ConfigMap, Lease);\n"
+	    "--namespaces: the namespaces served, at most %d, the first the\n"
+	    "default (default: the home namespace);\n"
+	    "--watch-all-namespaces: one list+watch across namespaces (needs\n"
+	    "a ClusterRole with list and watch) instead of one per namespace.\n"
 	    "--resync-period: relist every watched resource every S seconds\n"
 	    "(+-10%%; default %d, 0 = off, at most %d).\n"
 	    "Each flag may also be set as REPLICAD_<NAME> in the environment\n"
 	    "(REPLICAD_SOCKET, REPLICAD_ALLOW_UID=uid[,uid...], ...);\n"
 	    "a flag wins over the environment.\n",
-	    LW_RESYNC_DEFAULT_S, LW_RESYNC_MAX_S);
+	    CORE_MAX_NAMESPACES, LW_RESYNC_DEFAULT_S, LW_RESYNC_MAX_S);
 	exit(out == stdout ? 0 : 2);
 }
 
@@ -176,6 +183,29 @@ env(const char *name)
 	return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
+/* --namespaces / REPLICAD_NAMESPACES: the set served, checked whole. */
+static void
+set_namespaces(struct core_opts *o, const char *what, const char *list)
+{
+	char err[256];
+
+	if (nsu_parse_list(list, o->ns_list, &o->nns, err, sizeof(err)) != 0)
+		usage_error("%s: %s", what, err);
+}
+
+/* A boolean in the environment: 1/true or 0/false. */
+static int
+env_bool(const char *name)
+{
+	const char *v = env(name);
+
+	if (v == NULL || strcmp(v, "0") == 0 || strcmp(v, "false") == 0)
+		return 0;
+	if (strcmp(v, "1") == 0 || strcmp(v, "true") == 0)
+		return 1;
+	usage_error("%s: 1 (true) or 0 (false)", name);
+}
+
 /*
  * Leader election: --lease-name is a DNS-1123 subdomain; --identity (or
  * the pod name) 1..LEASE_MAX_IDENTITY visible ASCII bytes, by default
@@ -219,6 +249,8 @@ parse_opts(int argc, char *argv[], struct core_opts *o)
 		O_LOG_LEVEL,
 		O_LOG_FORMAT,
 		O_NAMESPACE,
+		O_NAMESPACES,
+		O_WATCH_ALL,
 		O_KUBE_API,
 		O_TOKEN_FILE,
 		O_CA_FILE,
@@ -238,6 +270,8 @@ parse_opts(int argc, char *argv[], struct core_opts *o)
 	    {"log-level", required_argument, NULL, O_LOG_LEVEL},
 	    {"log-format", required_argument, NULL, O_LOG_FORMAT},
 	    {"namespace", required_argument, NULL, O_NAMESPACE},
+	    {"namespaces", required_argument, NULL, O_NAMESPACES},
+	    {"watch-all-namespaces", no_argument, NULL, O_WATCH_ALL},
 	    {"kube-api", required_argument, NULL, O_KUBE_API},
 	    {"kube-token-file", required_argument, NULL, O_TOKEN_FILE},
 	    {"kube-ca-file", required_argument, NULL, O_CA_FILE},
@@ -257,6 +291,8 @@ parse_opts(int argc, char *argv[], struct core_opts *o)
 	const char *uids = env("REPLICAD_ALLOW_UID");
 	const char *max_replicas = env("REPLICAD_MAX_REPLICAS");
 	const char *resync = env("REPLICAD_RESYNC_PERIOD");
+	const char *namespaces = env("REPLICAD_NAMESPACES");
+	const char *namespaces_from = "REPLICAD_NAMESPACES";
 	int ch, flag_uids = 0;
 
 	memset(o, 0, sizeof(*o));
@@ -270,6 +306,7 @@ parse_opts(int argc, char *argv[], struct core_opts *o)
 	o->pin_file = env("REPLICAD_PIN_FILE");
 	o->pin_configmap = env("REPLICAD_PIN_CONFIGMAP");
 	o->self_deployment = env("REPLICAD_SELF_DEPLOYMENT");
+	o->watch_all = env_bool("REPLICAD_WATCH_ALL_NAMESPACES");
 	if (uids != NULL)
 		add_uids(o, "REPLICAD_ALLOW_UID", uids);
 
@@ -298,6 +335,13 @@ parse_opts(int argc, char *argv[], struct core_opts *o)
 			break;
 		case O_NAMESPACE:
 			o->namespace = optarg;
+			break;
+		case O_NAMESPACES:
+			namespaces = optarg;
+			namespaces_from = "--namespaces";
+			break;
+		case O_WATCH_ALL:
+			o->watch_all = 1;
 			break;
 		case O_KUBE_API:
 			o->kube_api = optarg;
@@ -358,6 +402,8 @@ parse_opts(int argc, char *argv[], struct core_opts *o)
 	if (o->namespace != NULL &&
 	    ps_valid_namespace(o->namespace, strlen(o->namespace)) != PS_OK)
 		usage_error("--namespace: not a DNS-1123 label");
+	if (namespaces != NULL)
+		set_namespaces(o, namespaces_from, namespaces);
 	if (o->kube_api != NULL)
 		check_api_url(o->kube_api);
 	if (o->token_file != NULL)
@@ -480,6 +526,12 @@ resolve_endpoint(struct core_opts *o)
 	}
 	if (o->namespace == NULL)
 		o->namespace = "default";
+	/* Served: the home namespace alone unless --namespaces says. */
+	if (o->nns == 0) {
+		snprintf(
+		    o->ns_list[0], sizeof(o->ns_list[0]), "%s", o->namespace);
+		o->nns = 1;
+	}
 }
 
 void

@@ -27,7 +27,15 @@ struct core_opts {
 	size_t nuids;
 	enum log_level level;
 	enum log_format format;
-	const char *namespace;  /* NULL: in-cluster namespace file */
+	/* The home namespace (pins ConfigMap, Lease); NULL: in-cluster
+	 * namespace file, else "default". */
+	const char *namespace;
+	/* The namespaces served (--namespaces), the first the default;
+	 * without the flag, the home namespace alone. */
+	char ns_list[CORE_MAX_NAMESPACES][PS_MAX_NAMESPACE + 1];
+	size_t nns;
+	/* One list+watch across namespaces instead of one per namespace. */
+	int watch_all;
 	const char *kube_api;   /* NULL: in-cluster service env */
 	const char *token_file; /* NULL: the projected default in-cluster */
 	const char *ca_file;

@@ -58,9 +58,12 @@ usage(FILE *out)
 {
 	fprintf(out,
 	    "usage: replicad-ctl [--socket PATH] [--timeout SEC] "
-	    "[--identity ID] [--expect-uid UID] COMMAND\n"
+	    "[--identity ID] [--expect-uid UID]\n"
+	    "           [--namespace NS | --all-namespaces] COMMAND\n"
 	    "commands: list | get NAME | scale NAME N | health | metrics |\n"
 	    "          pins | pin NAME [N | --delete] | ping\n"
+	    "namespace: --namespace, else the core's default namespace;\n"
+	    "--all-namespaces (list, pins): every namespace the core serves\n"
 	    "socket: --socket, else $REPLICAD_SOCKET, else %s\n",
 	    CTL_DEFAULT_SOCKET);
 	exit(out == stdout ? 0 : EXIT_USAGE);
@@ -222,23 +225,29 @@ cmd_ping(const struct ps_hello_ok *ok)
 	gen_kint(g, "version", ok->version);
 	gen_kint(g, "maxInflight", ok->max_inflight);
 	gen_kint(g, "maxFrame", ok->max_frame);
+	gen_kstr(g, "namespace", ok->namespace);
 	gen_check(yajl_gen_map_close(g));
 	gen_print(g);
 }
 
+/* `ns` "": every namespace served, each item naming its namespace. */
 static void
-cmd_list(struct ctl *ctl, uint16_t type)
+cmd_list(struct ctl *ctl, uint16_t type, const char *ns)
 {
 	struct ps_frame f;
 	struct ps_list_dec d;
+	struct ps_ns_req req;
 	struct ps_pin pin;
-	char name[PS_MAX_NAME + 1];
+	char name[PS_MAX_NAME + 1], item_ns[PS_MAX_NAMESPACE + 1];
 	size_t len, total = 0;
 	uint32_t id = ctlc_next_id(ctl->c);
 	yajl_gen g = gen_new();
-	int rc;
+	int rc, all = ns[0] == '\0';
 
-	rc = ps_codec_encode_empty(ctl->buf, sizeof(ctl->buf), type, id, &len);
+	memset(&req, 0, sizeof(req));
+	snprintf(req.namespace, sizeof(req.namespace), "%s", ns);
+	rc = ps_codec_encode_ns_req(
+	    ctl->buf, sizeof(ctl->buf), type, id, &req, &len);
 	send_frame(ctl, len, rc);
 	gen_check(yajl_gen_map_open(g));
 	gen_key(g, type == PS_T_LIST ? "deployments" : "pins");
@@ -249,7 +258,7 @@ cmd_list(struct ctl *ctl, uint16_t type)
 			die_ps(ctl, rc);
 		for (;;) {
 			rc = type == PS_T_LIST
-			    ? ps_codec_list_next_name(&d, name)
+			    ? ps_codec_list_next_name(&d, item_ns, name)
 			    : ps_codec_list_next_pin(&d, &pin);
 			if (rc < 0)
 				die_ps(ctl, rc);
@@ -257,11 +266,18 @@ cmd_list(struct ctl *ctl, uint16_t type)
 				break;
 			if (++total > PS_MAX_LIST_TOTAL)
 				die_ps(ctl, PS_ERR_TOO_MANY);
-			if (type == PS_T_LIST) {
+			if (type == PS_T_LIST && all) {
+				gen_check(yajl_gen_map_open(g));
+				gen_kstr(g, "namespace", item_ns);
+				gen_kstr(g, "name", name);
+				gen_check(yajl_gen_map_close(g));
+			} else if (type == PS_T_LIST) {
 				gen_check(yajl_gen_string(g,
 				    (const unsigned char *)name, strlen(name)));
 			} else {
 				gen_check(yajl_gen_map_open(g));
+				if (all)
+					gen_kstr(g, "namespace", pin.namespace);
 				gen_kstr(g, "name", pin.name);
 				gen_kint(g, "replicas", pin.replicas);
 				gen_check(yajl_gen_map_close(g));
@@ -274,7 +290,7 @@ cmd_list(struct ctl *ctl, uint16_t type)
 }
 
 static void
-cmd_get(struct ctl *ctl, const char *name)
+cmd_get(struct ctl *ctl, const char *ns, const char *name)
 {
 	struct ps_name_req req;
 	struct ps_deployment d;
@@ -284,6 +300,8 @@ cmd_get(struct ctl *ctl, const char *name)
 	yajl_gen g;
 	int rc;
 
+	memset(&req, 0, sizeof(req));
+	snprintf(req.namespace, sizeof(req.namespace), "%s", ns);
 	snprintf(req.name, sizeof(req.name), "%s", name);
 	rc = ps_codec_encode_name_req(
 	    ctl->buf, sizeof(ctl->buf), PS_T_GET, id, &req, &len);
@@ -364,6 +382,25 @@ cmd_health(struct ctl *ctl)
 	gen_kage(g, "lastEventAgeMs", h.last_event_age_ms);
 	gen_kage(g, "apiOkAgeMs", h.api_ok_age_ms);
 	gen_kstr(g, "message", h.message);
+	gen_key(g, "namespaces");
+	gen_check(yajl_gen_array_open(g));
+	for (size_t i = 0; i < h.ns_count && i < PS_MAX_NAMESPACES; i++) {
+		const struct ps_ns_health *n = &h.ns[i];
+
+		gen_check(yajl_gen_map_open(g));
+		gen_kstr(g, "namespace", n->namespace);
+		gen_kbool(g, "healthy", n->state == PS_HEALTH_ALL);
+		gen_kbool(
+		    g, "apiReachable", (n->state & PS_HEALTH_API_OK) != 0);
+		gen_kbool(g, "cacheSynced", (n->state & PS_HEALTH_SYNCED) != 0);
+		gen_kbool(
+		    g, "watchConnected", (n->state & PS_HEALTH_WATCH) != 0);
+		gen_kint(g, "cacheSize", n->cache_size);
+		gen_kage(g, "lastEventAgeMs", n->last_event_age_ms);
+		gen_kage(g, "apiOkAgeMs", n->api_ok_age_ms);
+		gen_check(yajl_gen_map_close(g));
+	}
+	gen_check(yajl_gen_array_close(g));
 	gen_check(yajl_gen_map_close(g));
 	gen_print(g);
 	return h.state == PS_HEALTH_ALL ? 0 : EXIT_UNHEALTHY;
@@ -408,6 +445,8 @@ cmd_pin(struct ctl *ctl, uint16_t type, const struct ps_write_req *req)
 	int rc;
 
 	if (type == PS_T_PIN_GET) {
+		memset(&nreq, 0, sizeof(nreq));
+		memcpy(nreq.namespace, req->namespace, sizeof(nreq.namespace));
 		snprintf(nreq.name, sizeof(nreq.name), "%s", req->name);
 		rc = ps_codec_encode_name_req(
 		    ctl->buf, sizeof(ctl->buf), type, id, &nreq, &len);
@@ -476,6 +515,8 @@ main(int argc, char *argv[])
 	    {"identity", required_argument, NULL, 'i'},
 	    {"delete", no_argument, NULL, 'd'},
 	    {"expect-uid", required_argument, NULL, 'u'},
+	    {"namespace", required_argument, NULL, 'n'},
+	    {"all-namespaces", no_argument, NULL, 'A'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
@@ -486,10 +527,10 @@ main(int argc, char *argv[])
 	struct ps_error e;
 	char what[PS_MAX_NAME + 64];
 	const char *socket_path = getenv("REPLICAD_SOCKET");
-	const char *identity = NULL, *cmd;
+	const char *identity = NULL, *cmd, *ns = NULL;
 	long timeout = CTL_DEFAULT_TIMEOUT;
 	char *end;
-	int ch, del = 0, nargs, rc, status = 0;
+	int ch, del = 0, all_ns = 0, nargs, rc, status = 0;
 	uint16_t type;
 	uid_t expect_uid = geteuid(), server_uid;
 	unsigned long v;
@@ -511,6 +552,18 @@ main(int argc, char *argv[])
 			break;
 		case 'd':
 			del = 1;
+			break;
+		case 'n':
+			if (strlen(optarg) > PS_MAX_NAMESPACE ||
+			    ps_valid_namespace(optarg, strlen(optarg)) != PS_OK)
+				die(EXIT_USAGE,
+				    "--namespace: '%s' is not a namespace "
+				    "(DNS-1123 label)",
+				    optarg);
+			ns = optarg;
+			break;
+		case 'A':
+			all_ns = 1;
 			break;
 		case 'u':
 			errno = 0;
@@ -572,6 +625,12 @@ main(int argc, char *argv[])
 	}
 	if (del && strcmp(cmd, "pin") != 0)
 		die(EXIT_USAGE, "--delete goes with pin");
+	if (all_ns && ns != NULL)
+		die(EXIT_USAGE,
+		    "--namespace and --all-namespaces exclude "
+		    "each other");
+	if (all_ns && strcmp(cmd, "list") != 0 && strcmp(cmd, "pins") != 0)
+		die(EXIT_USAGE, "--all-namespaces goes with list or pins");
 
 	memset(&ctl, 0, sizeof(ctl));
 	if (nargs >= 1)
@@ -601,14 +660,19 @@ main(int argc, char *argv[])
 		die_ps(&ctl, rc);
 	}
 
+	/* No --namespace: the core's default (HELLO told us). */
+	snprintf(wreq.namespace, sizeof(wreq.namespace), "%s",
+	    all_ns           ? ""
+	        : ns != NULL ? ns
+	                     : ok.namespace);
 	if (strcmp(cmd, "ping") == 0)
 		cmd_ping(&ok);
 	else if (strcmp(cmd, "list") == 0)
-		cmd_list(&ctl, PS_T_LIST);
+		cmd_list(&ctl, PS_T_LIST, wreq.namespace);
 	else if (strcmp(cmd, "pins") == 0)
-		cmd_list(&ctl, PS_T_PIN_LIST);
+		cmd_list(&ctl, PS_T_PIN_LIST, wreq.namespace);
 	else if (strcmp(cmd, "get") == 0)
-		cmd_get(&ctl, wreq.name);
+		cmd_get(&ctl, wreq.namespace, wreq.name);
 	else if (strcmp(cmd, "scale") == 0)
 		cmd_scale(&ctl, &wreq);
 	else if (strcmp(cmd, "health") == 0)

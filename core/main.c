@@ -2,12 +2,14 @@
  * main.c — replicad-core: wiring of the modules, signals and the event
  * loop (flags and the Kubernetes endpoint: core_opts.c).
  *
- * Modules: kclient (HTTP to the API), reflector (list+watch into the
- * cache), cache, scale (write path), health (API probe), serve (the
- * proto-socket handlers), ipc_server (the socket), lease (leader
- * election, with --lease-name), hpa_watch (which HPA targets which
- * Deployment; always on, read-only).  No flag turns off TLS
- * verification of the API server.
+ * Modules: kclient (HTTP to the API), then for each namespace served
+ * (ns_units: --namespaces) a unit of reflector (list+watch into the
+ * cache), cache, scale (write path), health (API probe), hpa_watch
+ * (which HPA targets which Deployment; always on, read-only) and
+ * reconciler; serve (the proto-socket handlers, dispatching by
+ * namespace), ipc_server (the socket), lease (leader election, with
+ * --lease-name), the Event recorder (one for all namespaces).  No flag
+ * turns off TLS verification of the API server.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -39,6 +41,7 @@
 #include "core/kube/lease.h"
 #include "core/kube/listwatch.h"
 #include "core/log.h"
+#include "core/ns_units.h"
 #include "core/pins/pins.h"
 #include "core/pins/reconcile.h"
 #include "core/kube/reflector.h"
@@ -49,16 +52,12 @@ struct core {
 	struct event_base *base;
 	struct ipcs *srv;
 	struct kc *kc;
-	struct cache *cache;
-	struct refl *refl;
-	/* HPAs of the namespace (read-only): the write path (serve_deps.hpa)
-	 * and the reconciler (recon_deps.hpa) ask it before scaling. */
-	struct hpa_watch *hpa;
-	struct scale *scale;
-	struct health *health;
+	/* The namespaces served, each with its cache, reflector, write
+	 * path, health probe, HPA watch (read-only: the write path and the
+	 * reconciler ask it before scaling) and reconciler. */
+	struct nsu *units;
 	struct serve *serve;
-	struct pins *pins; /* NULL without --pin-file / --pin-configmap */
-	struct recon *recon;
+	struct pins *pins;    /* NULL without --pin-file / --pin-configmap */
 	struct evrec *events; /* Kubernetes Events (NULL if it failed) */
 	struct event *sigterm;
 	struct event *sigint;
@@ -69,25 +68,38 @@ struct core {
 	int releasing; /* lease_release() has not called back yet */
 };
 
-/* Reflector hooks: the write path learns what the watch delivered. */
+/* Reflector hooks (one reflector per namespace, `arg` its unit): the
+ * write path learns what the watch delivered. */
 static void
 applied_cb(void *arg, const char *name, const char *rv)
 {
-	struct core *core = arg;
+	struct nsu_unit *u = arg;
 
-	scale_applied(core->scale, name, rv);
-	if (core->recon != NULL)
-		recon_check(core->recon, name);
+	scale_applied(u->scale, name, rv);
+	if (u->recon != NULL)
+		recon_check(u->recon, name);
 }
 
 static void
 synced_cb(void *arg, uint64_t list_started_ms)
 {
-	struct core *core = arg;
+	struct nsu_unit *u = arg;
 
-	scale_relisted(core->scale, list_started_ms);
-	if (core->recon != NULL)
-		recon_check_all(core->recon);
+	scale_relisted(u->scale, list_started_ms);
+	if (u->recon != NULL)
+		recon_check_all(u->recon);
+}
+
+/* Every namespace's reconciler looks at every pin. */
+static void
+check_all_pins(struct core *core)
+{
+	for (size_t i = 0; i < nsu_count(core->units); i++) {
+		struct nsu_unit *u = nsu_at(core->units, i);
+
+		if (u->recon != NULL)
+			recon_check_all(u->recon);
+	}
 }
 
 /* Leader election: only the holder of the Lease reconciles pins. */
@@ -105,18 +117,21 @@ started_leading_cb(void *arg)
 {
 	struct core *core = arg;
 
-	if (core->recon != NULL)
-		recon_check_all(core->recon);
+	if (core->units != NULL)
+		check_all_pins(core);
 }
 
-/* Pins store hook: a pin was set, changed or removed, by anyone. */
+/* Pins store hook: a pin was set, changed or removed, by anyone.  The
+ * store keeps the home namespace's pins. */
 static void
 pin_changed_cb(void *arg, const char *name)
 {
 	struct core *core = arg;
+	struct nsu_unit *u;
 
-	if (core->recon != NULL)
-		recon_pin_changed(core->recon, name);
+	if (core->units != NULL && (u = nsu_home(core->units)) != NULL &&
+	    u->recon != NULL)
+		recon_pin_changed(u->recon, name);
 }
 
 /*
@@ -151,17 +166,83 @@ start_events(struct core *core, const struct core_opts *o)
 static void
 hpa_changed_cb(void *arg)
 {
-	struct core *core = arg;
+	struct nsu_unit *u = arg;
 
-	if (core->recon != NULL)
-		recon_check_all(core->recon);
+	if (u->recon != NULL)
+		recon_check_all(u->recon);
+}
+
+/*
+ * One namespace's unit: its cache, list+watch, write path (replicad's own
+ * Deployment is in the home namespace only), probe and HPA watch; with
+ * pins kept for it, its reconciler.
+ */
+static void
+start_unit(struct core *core, const struct core_opts *o, struct nsu_unit *u)
+{
+	struct refl_hooks hooks;
+
+	memset(&hooks, 0, sizeof(hooks));
+	hooks.applied_cb = applied_cb;
+	hooks.synced_cb = synced_cb;
+	hooks.arg = u;
+	u->owner = core;
+	if ((u->cache = cache_new(CORE_MAX_DEPLOYMENTS)) == NULL ||
+	    (u->refl = refl_new(core->base, core->kc, u->cache, u->namespace,
+	         &hooks)) == NULL ||
+	    (u->scale = scale_new(core->base, core->kc, u->cache, u->namespace,
+	         o->max_replicas, u->home ? o->self_deployment : NULL)) ==
+	        NULL ||
+	    (u->health = health_new(core->base, core->kc, u->refl, u->cache,
+	         u->namespace)) == NULL ||
+	    (u->hpa = hpa_watch_new(core->base, core->kc, u->namespace)) ==
+	        NULL)
+		fatal("cannot set up namespace %s", u->namespace);
+	scale_set_events(u->scale, core->events);
+	/* The pins store keeps the home namespace's pins. */
+	if (core->pins != NULL && u->home) {
+		struct recon_deps rd;
+
+		memset(&rd, 0, sizeof(rd));
+		rd.base = core->base;
+		rd.cache = u->cache;
+		rd.pins = core->pins;
+		rd.scale = u->scale;
+		rd.refl = u->refl;
+		rd.leading = leading_cb;
+		rd.leading_arg = core;
+		rd.events = core->events;
+		rd.hpa = u->hpa;
+		rd.namespace = u->namespace;
+		if ((u->recon = recon_new(&rd)) == NULL)
+			fatal("cannot set up the reconciler");
+		hpa_watch_set_changed_cb(u->hpa, hpa_changed_cb, u);
+	}
+}
+
+static void
+free_units(struct nsu *units)
+{
+	if (units == NULL)
+		return;
+	for (size_t i = 0; i < nsu_count(units); i++) {
+		struct nsu_unit *u = nsu_at(units, i);
+
+		recon_free(u->recon);
+		u->recon = NULL;
+		health_free(u->health);
+		scale_free(u->scale);
+		hpa_watch_free(u->hpa);
+		refl_free(u->refl);
+		cache_free(u->cache);
+	}
+	nsu_free(units);
 }
 
 static void
 start_kube(struct core *core, const struct core_opts *o)
 {
 	struct kc_config kcfg;
-	struct refl_hooks hooks;
 	struct serve_deps deps;
 
 	/* Before any list+watch loop is made: each takes it when created. */
@@ -170,24 +251,9 @@ start_kube(struct core *core, const struct core_opts *o)
 	kcfg.api_url = o->kube_api;
 	kcfg.token_file = o->token_file;
 	kcfg.ca_file = o->ca_file;
-	memset(&hooks, 0, sizeof(hooks));
-	hooks.applied_cb = applied_cb;
-	hooks.synced_cb = synced_cb;
-	hooks.arg = core;
 	if ((core->kc = kc_new(core->base, &kcfg)) == NULL)
 		fatalx("cannot set up the Kubernetes API client");
 	start_events(core, o);
-	if ((core->cache = cache_new(CORE_MAX_DEPLOYMENTS)) == NULL ||
-	    (core->refl = refl_new(core->base, core->kc, core->cache,
-	         o->namespace, &hooks)) == NULL ||
-	    (core->scale = scale_new(core->base, core->kc, core->cache,
-	         o->namespace, o->max_replicas, o->self_deployment)) == NULL ||
-	    (core->health = health_new(core->base, core->kc, core->refl,
-	         core->cache, o->namespace)) == NULL ||
-	    (core->hpa = hpa_watch_new(core->base, core->kc, o->namespace)) ==
-	        NULL)
-		fatal("cannot set up the cache");
-	scale_set_events(core->scale, core->events);
 	/* Pins in a ConfigMap: read (list+watch) once the loop runs. */
 	if (o->pin_configmap != NULL) {
 		struct pins_hooks ph = {pin_changed_cb, core};
@@ -200,37 +266,22 @@ start_kube(struct core *core, const struct core_opts *o)
 		log_info("pins: kept in ConfigMap %s/%s", o->namespace,
 		    o->pin_configmap);
 	}
-	if (core->pins != NULL) {
-		struct recon_deps rd;
-
-		memset(&rd, 0, sizeof(rd));
-		rd.base = core->base;
-		rd.cache = core->cache;
-		rd.pins = core->pins;
-		rd.scale = core->scale;
-		rd.refl = core->refl;
-		rd.leading = leading_cb;
-		rd.leading_arg = core;
-		rd.events = core->events;
-		rd.hpa = core->hpa;
-		if ((core->recon = recon_new(&rd)) == NULL)
-			fatal("cannot set up the reconciler");
-		hpa_watch_set_changed_cb(core->hpa, hpa_changed_cb, core);
-	}
+	if ((core->units = nsu_new(o->ns_list, o->nns, o->namespace)) == NULL)
+		fatal("cannot set up the namespaces served");
+	for (size_t i = 0; i < nsu_count(core->units); i++)
+		start_unit(core, o, nsu_at(core->units, i));
+	if (core->pins != NULL && nsu_home(core->units) == NULL)
+		log_warnx("pins: kept for namespace %s, which is not served "
+		          "(--namespaces %s): none is reconciled",
+		    o->namespace, nsu_names(core->units));
 	memset(&deps, 0, sizeof(deps));
 	deps.srv = core->srv;
-	deps.cache = core->cache;
-	deps.refl = core->refl;
-	deps.scale = core->scale;
-	deps.health = core->health;
+	deps.units = core->units;
 	deps.kc = core->kc;
 	deps.pins = core->pins;
-	deps.recon = core->recon;
-	deps.namespace = o->namespace;
 	deps.version = CORE_VERSION;
 	deps.self = o->self_deployment;
 	deps.events = core->events;
-	deps.hpa = core->hpa;
 	/* Leader election (lease.c logs when leadership starts and stops).
 	 * A reconcile write already in flight when leadership is lost still
 	 * completes; none starts after. */
@@ -248,11 +299,16 @@ start_kube(struct core *core, const struct core_opts *o)
 	deps.lease = core->lease;
 	if ((core->serve = serve_new(&deps)) == NULL)
 		fatal("cannot register handlers");
-	if (refl_start(core->refl) != 0)
-		fatalx("cannot start the reflector");
-	/* With the Deployment cache; its 403/404 (no Role grant, no
-	 * autoscaling/v2) is logged and retried, never fatal. */
-	hpa_watch_start(core->hpa);
+	for (size_t i = 0; i < nsu_count(core->units); i++) {
+		struct nsu_unit *u = nsu_at(core->units, i);
+
+		if (refl_start(u->refl) != 0)
+			fatalx("cannot start the reflector of namespace %s",
+			    u->namespace);
+		/* With the Deployment cache; its 403/404 (no Role grant, no
+		 * autoscaling/v2) is logged and retried, never fatal. */
+		hpa_watch_start(u->hpa);
+	}
 	if (core->pins != NULL && pins_start(core->pins) != 0)
 		fatalx("cannot start reading the pins");
 }
@@ -335,6 +391,7 @@ main(int argc, char *argv[])
 	cfg.path = o.socket;
 	cfg.uids = o.uids;
 	cfg.nuids = o.nuids;
+	cfg.namespace = o.ns_list[0]; /* the default namespace */
 	if ((core.srv = ipcs_new(core.base, &cfg)) == NULL)
 		fatal("cannot serve on %s", o.socket);
 	start_kube(&core, &o);
@@ -350,7 +407,9 @@ main(int argc, char *argv[])
 	{
 		struct log_kv kv[] = {LOG_S("socket", o.socket),
 		    LOG_U("allowed_uids", o.nuids),
-		    LOG_S("namespace", o.namespace), LOG_S("api", o.kube_api),
+		    LOG_S("namespace", o.namespace),
+		    LOG_S("namespaces", nsu_names(core.units)),
+		    LOG_S("api", o.kube_api),
 		    LOG_S("token_file",
 		        o.token_file != NULL ? o.token_file : "-"),
 		    LOG_U("resync_period_s", o.resync_s)};
@@ -364,14 +423,9 @@ main(int argc, char *argv[])
 
 	ipcs_free(core.srv);
 	serve_free(core.serve);
-	recon_free(core.recon);
-	core.recon = NULL;
-	health_free(core.health);
-	scale_free(core.scale);
+	free_units(core.units);
+	core.units = NULL;
 	lease_free(core.lease);
-	hpa_watch_free(core.hpa);
-	refl_free(core.refl);
-	cache_free(core.cache);
 	pins_free(core.pins);
 	evrec_free(core.events);
 	kc_free(core.kc);

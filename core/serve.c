@@ -1,6 +1,11 @@
 /*
  * serve.c — request handlers: the narrow menu the gateway may ask for.
  *
+ * Every request's namespace is checked again against the set served
+ * (ns_units.h) and the request goes to that namespace's unit: its cache,
+ * write path, HPA watch.  A namespace outside the set is NOT_FOUND,
+ * naming the set.
+ *
  * Reads never call the Kubernetes API; they are answered from the cache,
  * and only once a complete list has been applied (before that the answer
  * is UNAVAILABLE with Retry-After, never an empty or partial view).
@@ -28,42 +33,131 @@
 #include "core/pins/reconcile.h"
 #include "core/kube/reflector.h"
 #include "core/kube/scale.h"
+#include "core/ns_units.h"
 #include "core/serve.h"
 #include "core/serve_int.h"
 #include "proto-socket/ps.h"
 #include "proto-socket/ps_codec.h"
 
-/* A LIST answer being streamed: the last name sent. */
+/*
+ * A LIST / PIN_LIST answer being streamed: the namespaces still to go
+ * (sorted order; one only when the request named it) and the last
+ * (namespace, name) sent.
+ */
 struct list_cursor {
 	struct serve *s;
+	size_t next_unit; /* nsu_sorted index */
+	size_t end_unit;  /* one past the last unit to list */
+	struct nsu_unit *unit;
+	char last_ns[PS_MAX_NAMESPACE + 1];
 	char last[PS_MAX_NAME + 1];
 };
 
-static int
-synced(const struct serve *s)
+int
+serve_unit_synced(const struct nsu_unit *u)
 {
 	struct refl_status st;
 
-	refl_get_status(s->d.refl, &st);
+	refl_get_status(u->refl, &st);
 	return st.synced;
 }
 
+/* `u` NULL: none of the namespaces served. */
 static void
-answer_not_synced(struct ipcs_req *req)
+answer_not_synced(struct ipcs_req *req, const struct nsu_unit *u)
 {
-	(void)ipcs_answer_error(req, PS_E_UNAVAILABLE, CORE_RETRY_NOT_SYNCED,
-	    "cache not synced: the first list from the Kubernetes API has "
-	    "not completed");
+	if (u == NULL)
+		(void)ipcs_answer_error(req, PS_E_UNAVAILABLE,
+		    CORE_RETRY_NOT_SYNCED,
+		    "cache not synced: no namespace's first list from the "
+		    "Kubernetes API has completed");
+	else
+		(void)ipcs_answer_error(req, PS_E_UNAVAILABLE,
+		    CORE_RETRY_NOT_SYNCED,
+		    "cache not synced: the first list of namespace \"%s\" "
+		    "from the Kubernetes API has not completed",
+		    u->namespace);
+}
+
+/*
+ * The unit of a request's namespace, re-checked here whatever the
+ * gateway did; NULL after answering NOT_FOUND with the set served.
+ */
+static struct nsu_unit *
+unit_of(struct serve *s, struct ipcs_req *req, const char *ns)
+{
+	struct nsu_unit *u = nsu_find(s->d.units, ns);
+
+	if (u == NULL)
+		(void)ipcs_answer_error(req, PS_E_NOT_FOUND, 0,
+		    "namespace \"%s\" is not served by this replicad "
+		    "(namespaces: %s)",
+		    ns, nsu_names(s->d.units));
+	return u;
+}
+
+/* The pins store keeps the home namespace's pins: NULL elsewhere (and
+ * without pins). */
+static struct pins *
+unit_pins(const struct serve *s, const struct nsu_unit *u)
+{
+	return u != NULL && u->home ? s->d.pins : NULL;
+}
+
+/* The cursor over `ns` ("" = every namespace served); NULL after
+ * answering (not served, out of memory). */
+static struct list_cursor *
+cursor_new(struct serve *s, struct ipcs_req *req, const char *ns)
+{
+	struct list_cursor *cur;
+	struct nsu_unit *u = NULL;
+
+	if (ns[0] != '\0' && (u = unit_of(s, req, ns)) == NULL)
+		return NULL;
+	if ((cur = calloc(1, sizeof(*cur))) == NULL) {
+		(void)ipcs_answer_error(req, PS_E_INTERNAL, 1, "out of memory");
+		return NULL;
+	}
+	cur->s = s;
+	cur->end_unit = nsu_count(s->d.units);
+	if (u != NULL) {
+		while (nsu_sorted(s->d.units, cur->next_unit) != u)
+			cur->next_unit++;
+		cur->end_unit = cur->next_unit + 1;
+	}
+	return cur;
+}
+
+/* Moves to the next namespace to list; 0 when there is none.  Over
+ * every namespace, one whose cache is not synced is left out (its
+ * trouble shows in HEALTH) rather than hiding the others. */
+static int
+cursor_next_unit(struct list_cursor *cur)
+{
+	while (cur->next_unit < cur->end_unit) {
+		cur->unit = nsu_sorted(cur->s->d.units, cur->next_unit++);
+		cur->last[0] = '\0';
+		if (serve_unit_synced(cur->unit))
+			return 1;
+	}
+	cur->unit = NULL;
+	return 0;
 }
 
 static int
-list_next(void *arg, char name[PS_MAX_NAME + 1])
+list_next(void *arg, char ns[PS_MAX_NAMESPACE + 1], char name[PS_MAX_NAME + 1])
 {
 	struct list_cursor *cur = arg;
 
-	if (!cache_next_name(cur->s->d.cache, cur->last, name))
-		return 0;
+	for (;;) {
+		if (cur->unit == NULL && !cursor_next_unit(cur))
+			return 0;
+		if (cache_next_name(cur->unit->cache, cur->last, name))
+			break;
+		cur->unit = NULL;
+	}
 	memcpy(cur->last, name, sizeof(cur->last));
+	memcpy(ns, cur->unit->namespace, PS_MAX_NAMESPACE + 1);
 	return 1;
 }
 
@@ -71,51 +165,73 @@ static void
 handle_list(struct ipcs_req *req, void *arg)
 {
 	struct serve *s = arg;
+	const struct ps_ns_req *nr = ipcs_req_ns(req);
 	struct list_cursor *cur;
+	size_t total = 0, synced = 0;
 
-	if (!synced(s)) {
-		answer_not_synced(req);
+	if ((cur = cursor_new(s, req, nr->namespace)) == NULL)
+		return;
+	for (size_t i = cur->next_unit; i < cur->end_unit; i++) {
+		struct nsu_unit *u = nsu_sorted(s->d.units, i);
+
+		if (!serve_unit_synced(u))
+			continue;
+		synced++;
+		total += cache_size(u->cache);
+	}
+	if (synced == 0) {
+		answer_not_synced(req,
+		    nr->namespace[0] != '\0'
+		        ? nsu_sorted(s->d.units, cur->next_unit)
+		        : NULL);
+		free(cur);
 		return;
 	}
-	if ((cur = calloc(1, sizeof(*cur))) == NULL) {
-		(void)ipcs_answer_error(req, PS_E_INTERNAL, 1, "out of memory");
+	if (total > CORE_MAX_DEPLOYMENTS_ALL) {
+		(void)ipcs_answer_error(req, PS_E_INVALID, 0,
+		    "%zu deployments across namespaces: more than one answer "
+		    "holds (%d); list one namespace at a time",
+		    total, CORE_MAX_DEPLOYMENTS_ALL);
+		free(cur);
 		return;
 	}
-	cur->s = s;
 	(void)ipcs_answer_names(req, list_next, free, cur);
 }
 
 /* What the Deployment itself says about reconciling its pin: an
  * annotation, or an HPA targeting it. */
 static uint8_t
-deploy_pin_state(const struct serve *s, const struct cache_deploy *d)
+deploy_pin_state(const struct nsu_unit *u, const struct cache_deploy *d)
 {
 	char hpa[PS_MAX_NAME + 1];
 
 	if (d->annot.pin_suspended)
 		return PS_PIN_ANNOTATED;
-	if (s->d.hpa != NULL &&
-	    hpa_watch_lookup(s->d.hpa, d->name, hpa) == HPA_WATCH_FOUND)
+	if (u->hpa != NULL &&
+	    hpa_watch_lookup(u->hpa, d->name, hpa) == HPA_WATCH_FOUND)
 		return PS_PIN_AUTOSCALED;
 	return PS_PIN_ACTIVE;
 }
 
 uint8_t
-serve_pin_state(const struct serve *s, const struct cache_deploy *d)
+serve_pin_state(const struct serve *s, const struct nsu_unit *u,
+    const struct cache_deploy *d)
 {
-	if (s->d.pins != NULL && pins_suspended(s->d.pins, d->name))
+	struct pins *p = unit_pins(s, u);
+
+	if (p != NULL && pins_suspended(p, d->name))
 		return PS_PIN_SUSPENDED;
-	return deploy_pin_state(s, d);
+	return deploy_pin_state(u, d);
 }
 
 /* The state a PIN_PUT leaves: its own suspended flag replaces the
  * stored one. */
 static uint8_t
-put_pin_state(const struct serve *s, const struct ps_write_req *w,
+put_pin_state(const struct nsu_unit *u, const struct ps_write_req *w,
     const struct cache_deploy *d)
 {
 	return (w->flags & PS_W_SUSPEND) ? PS_PIN_SUSPENDED
-	                                 : deploy_pin_state(s, d);
+	                                 : deploy_pin_state(u, d);
 }
 
 /*
@@ -127,15 +243,15 @@ put_pin_state(const struct serve *s, const struct ps_write_req *w,
  * answering.
  */
 static int
-autoscaled_refused(struct serve *s, struct ipcs_req *req,
+autoscaled_refused(struct nsu_unit *u, struct ipcs_req *req,
     const struct ps_write_req *w, const char *what)
 {
 	struct hpa_watch_status st;
 	char hpa[PS_MAX_NAME + 1];
 
-	if (s->d.hpa == NULL || (w->flags & PS_W_FORCE))
+	if (u->hpa == NULL || (w->flags & PS_W_FORCE))
 		return 0;
-	switch (hpa_watch_lookup(s->d.hpa, w->name, hpa)) {
+	switch (hpa_watch_lookup(u->hpa, w->name, hpa)) {
 	case HPA_WATCH_NONE:
 		return 0;
 	case HPA_WATCH_FOUND:
@@ -143,9 +259,10 @@ autoscaled_refused(struct serve *s, struct ipcs_req *req,
 		    (struct log_kv[]){LOG_S("audit", what),
 		        LOG_S("identity", w->identity),
 		        LOG_I("peer_uid", (long)ipcs_req_uid(req)),
+		        LOG_S("namespace", w->namespace),
 		        LOG_S("deployment", w->name),
 		        LOG_S("outcome", "autoscaled"), LOG_S("hpa", hpa)},
-		    6, "%s %s refused: HorizontalPodAutoscaler %s targets it",
+		    7, "%s %s refused: HorizontalPodAutoscaler %s targets it",
 		    what, w->name, hpa);
 		(void)ipcs_answer_refusal(req, PS_E_AUTOSCALED, 0, hpa,
 		    "deployment \"%s\" is scaled by HorizontalPodAutoscaler "
@@ -155,7 +272,7 @@ autoscaled_refused(struct serve *s, struct ipcs_req *req,
 	case HPA_WATCH_UNKNOWN:
 		break;
 	}
-	hpa_watch_get_status(s->d.hpa, &st);
+	hpa_watch_get_status(u->hpa, &st);
 	if (st.state != HPA_WATCH_STARTING)
 		return 0;
 	(void)ipcs_answer_error(req, PS_E_UNAVAILABLE, CORE_RETRY_NOT_SYNCED,
@@ -170,23 +287,26 @@ handle_get(struct ipcs_req *req, void *arg)
 {
 	struct serve *s = arg;
 	const struct ps_name_req *nr = ipcs_req_name(req);
+	struct nsu_unit *u;
+	struct pins *p;
 	struct cache_deploy d;
 	struct ps_deployment m;
 
-	if (!synced(s)) {
-		answer_not_synced(req);
+	if ((u = unit_of(s, req, nr->namespace)) == NULL)
+		return;
+	if (!serve_unit_synced(u)) {
+		answer_not_synced(req, u);
 		return;
 	}
-	if (cache_get(s->d.cache, nr->name, &d) == -1) {
+	if (cache_get(u->cache, nr->name, &d) == -1) {
 		(void)ipcs_answer_error(req, PS_E_NOT_FOUND, 0,
 		    "deployment \"%s\" not found in namespace \"%s\"", nr->name,
-		    s->namespace);
+		    u->namespace);
 		return;
 	}
 	memset(&m, 0, sizeof(m));
 	memcpy(m.name, d.name, sizeof(m.name));
-	memcpy(m.namespace, d.namespace[0] != '\0' ? d.namespace : s->namespace,
-	    sizeof(m.namespace));
+	memcpy(m.namespace, u->namespace, sizeof(m.namespace));
 	/* kjson admitted only 0..INT32_MAX and 0..INT64_MAX. */
 	m.desired = (uint32_t)d.desired;
 	m.replicas = (uint32_t)d.replicas;
@@ -196,16 +316,16 @@ handle_get(struct ipcs_req *req, void *arg)
 	m.generation = (uint64_t)d.generation;
 	m.observed_generation = (uint64_t)d.observed_generation;
 	memcpy(m.resource_version, d.rv, sizeof(m.resource_version));
-	if (s->d.pins != NULL &&
-	    pins_get(s->d.pins, d.name, &m.pin_replicas) == 0) {
+	if ((p = unit_pins(s, u)) != NULL &&
+	    pins_get(p, d.name, &m.pin_replicas) == 0) {
 		m.pinned = 1;
-		m.pin_state = serve_pin_state(s, &d);
+		m.pin_state = serve_pin_state(s, u, &d);
 	}
 	m.bounds = d.annot.bounds;
 	m.min_replicas = d.annot.min_replicas;
 	m.max_replicas = d.annot.max_replicas;
-	if (s->d.hpa != NULL &&
-	    hpa_watch_lookup(s->d.hpa, d.name, m.autoscaler) != HPA_WATCH_FOUND)
+	if (u->hpa != NULL &&
+	    hpa_watch_lookup(u->hpa, d.name, m.autoscaler) != HPA_WATCH_FOUND)
 		m.autoscaler[0] = '\0';
 	(void)ipcs_answer_deployment(req, &m);
 }
@@ -227,6 +347,8 @@ scale_done(void *arg, const struct scale_result *res)
 		return;
 	}
 	memset(&ok, 0, sizeof(ok));
+	memcpy(
+	    ok.namespace, ipcs_req_write(req)->namespace, sizeof(ok.namespace));
 	ok.dry_run = res->dry_run;
 	memcpy(ok.name, res->name, sizeof(ok.name));
 	ok.replicas = res->replicas;
@@ -260,8 +382,9 @@ write_refused(
 	    (struct log_kv[]){LOG_S("audit", what),
 	        LOG_S("identity", w->identity),
 	        LOG_I("peer_uid", (long)ipcs_req_uid(req)),
-	        LOG_S("deployment", w->name), LOG_S("outcome", "refused")},
-	    5, "%s %s refused: reserved identity", what, w->name);
+	        LOG_S("namespace", w->namespace), LOG_S("deployment", w->name),
+	        LOG_S("outcome", "refused")},
+	    6, "%s %s refused: reserved identity", what, w->name);
 	(void)ipcs_answer_error(req, PS_E_INVALID, 0,
 	    "identities beginning with \"%s\" are the core's own",
 	    CORE_IDENTITY_PREFIX);
@@ -273,21 +396,24 @@ handle_scale(struct ipcs_req *req, void *arg)
 {
 	struct serve *s = arg;
 	const struct ps_write_req *w = ipcs_req_write(req);
+	struct nsu_unit *u;
+	struct pins *p;
 	struct scale_cond cond;
 	struct scale_op *op;
 	uint32_t pin;
 
-	if (write_refused(req, w, "scale"))
+	if ((u = unit_of(s, req, w->namespace)) == NULL ||
+	    write_refused(req, w, "scale"))
 		return;
 	/* Read-your-writes needs the watch: no write before the cache. */
-	if (!synced(s)) {
-		answer_not_synced(req);
+	if (!serve_unit_synced(u)) {
+		answer_not_synced(req, u);
 		return;
 	}
-	if (autoscaled_refused(s, req, w, "scale"))
+	if (autoscaled_refused(u, req, w, "scale"))
 		return;
 	/* The reconciler would undo it at once: say so instead. */
-	if (s->d.pins != NULL && pins_get(s->d.pins, w->name, &pin) == 0 &&
+	if ((p = unit_pins(s, u)) != NULL && pins_get(p, w->name, &pin) == 0 &&
 	    pin != w->replicas) {
 		(void)ipcs_answer_error(req, PS_E_CONFLICT, 0,
 		    "deployment \"%s\" is pinned to %u replicas: change or "
@@ -298,49 +424,38 @@ handle_scale(struct ipcs_req *req, void *arg)
 	log_kv(LOG_LEVEL_DEBUG, 0,
 	    (struct log_kv[]){LOG_U("peer_uid", ipcs_req_uid(req)),
 	        LOG_U("id", ipcs_req_id(req)), LOG_S("identity", w->identity)},
-	    3, "scale %s to %u requested", w->name, w->replicas);
+	    3, "scale %s/%s to %u requested", w->namespace, w->name,
+	    w->replicas);
 	cond.flags = w->flags;
 	cond.expected = w->expected;
 	memcpy(cond.if_match, w->if_match, sizeof(cond.if_match));
-	op = scale_start(s->d.scale, w->name, w->replicas, &cond, w->identity,
+	op = scale_start(u->scale, w->name, w->replicas, &cond, w->identity,
 	    (long)ipcs_req_uid(req), scale_done, req);
 	if (op != NULL)
 		ipcs_req_set_cancel(req, scale_cancel, op);
 }
 
-static void
-health_done(void *arg, const struct ps_health *h)
-{
-	(void)ipcs_answer_health(arg, h);
-}
-
-static void
-health_cancel(struct ipcs_req *req, void *arg)
-{
-	health_detach(arg);
-	ipcs_req_drop(req);
-}
-
-static void
-handle_health(struct ipcs_req *req, void *arg)
-{
-	struct serve *s = arg;
-	struct health_wait *w;
-
-	if ((w = health_query(s->d.health, health_done, req)) != NULL)
-		ipcs_req_set_cancel(req, health_cancel, w);
-}
-
 /* ---------------------------------------------------------------- pins */
 
-/* Pins enabled (--pin-file or --pin-configmap) and loaded, else answered. */
+/*
+ * Pins enabled (--pin-file or --pin-configmap), kept for namespace `u`
+ * (NULL: any; the store keeps the home namespace's) and loaded, else
+ * answered.
+ */
 static int
-pins_ready(struct serve *s, struct ipcs_req *req)
+pins_ready(struct serve *s, struct ipcs_req *req, const struct nsu_unit *u)
 {
 	if (s->d.pins == NULL) {
 		(void)ipcs_answer_error(req, PS_E_UNSUPPORTED, 0,
 		    "pins are not enabled in this core (start it with "
 		    "--pin-file or --pin-configmap)");
+		return 0;
+	}
+	if (u != NULL && unit_pins(s, u) == NULL) {
+		(void)ipcs_answer_error(req, PS_E_UNSUPPORTED, 0,
+		    "pins are kept for the core's home namespace only, not "
+		    "for \"%s\"",
+		    u->namespace);
 		return 0;
 	}
 	if (!pins_loaded(s->d.pins)) {
@@ -352,18 +467,32 @@ pins_ready(struct serve *s, struct ipcs_req *req)
 	return 1;
 }
 
-/* A PIN_LIST answer being streamed: the last name sent. */
+/* A PIN_LIST answer being streamed: namespace by namespace (sorted),
+ * the pins the store keeps for each. */
 static int
 pin_list_next(void *arg, struct ps_pin *pin)
 {
 	struct list_cursor *cur = arg;
 	struct cache_deploy d;
+	struct pins *p;
 
-	if (!pins_next(cur->s->d.pins, cur->last, pin))
-		return 0;
+	for (;;) {
+		if (cur->unit == NULL) {
+			if (cur->next_unit >= cur->end_unit)
+				return 0;
+			cur->unit =
+			    nsu_sorted(cur->s->d.units, cur->next_unit++);
+			cur->last[0] = '\0';
+		}
+		if ((p = unit_pins(cur->s, cur->unit)) != NULL &&
+		    pins_next(p, cur->last, pin))
+			break;
+		cur->unit = NULL;
+	}
 	memcpy(cur->last, pin->name, sizeof(cur->last));
-	if (cache_get(cur->s->d.cache, pin->name, &d) == 0)
-		pin->state = serve_pin_state(cur->s, &d);
+	memcpy(pin->namespace, cur->unit->namespace, sizeof(pin->namespace));
+	if (cache_get(cur->unit->cache, pin->name, &d) == 0)
+		pin->state = serve_pin_state(cur->s, cur->unit, &d);
 	return 1;
 }
 
@@ -371,15 +500,15 @@ static void
 handle_pin_list(struct ipcs_req *req, void *arg)
 {
 	struct serve *s = arg;
+	const struct ps_ns_req *nr = ipcs_req_ns(req);
 	struct list_cursor *cur;
 
-	if (!pins_ready(s, req))
+	if (nr->namespace[0] != '\0' && unit_of(s, req, nr->namespace) == NULL)
 		return;
-	if ((cur = calloc(1, sizeof(*cur))) == NULL) {
-		(void)ipcs_answer_error(req, PS_E_INTERNAL, 1, "out of memory");
+	if (!pins_ready(s, req, NULL))
 		return;
-	}
-	cur->s = s;
+	if ((cur = cursor_new(s, req, nr->namespace)) == NULL)
+		return;
 	(void)ipcs_answer_pins(req, pin_list_next, free, cur);
 }
 
@@ -388,22 +517,25 @@ handle_pin_get(struct ipcs_req *req, void *arg)
 {
 	struct serve *s = arg;
 	const struct ps_name_req *nr = ipcs_req_name(req);
+	struct nsu_unit *u;
 	struct cache_deploy d;
 	struct ps_pin m;
 
-	if (!pins_ready(s, req))
+	if ((u = unit_of(s, req, nr->namespace)) == NULL ||
+	    !pins_ready(s, req, u))
 		return;
 	memset(&m, 0, sizeof(m));
-	if (pins_get(s->d.pins, nr->name, &m.replicas) != 0) {
+	if (pins_get(unit_pins(s, u), nr->name, &m.replicas) != 0) {
 		(void)ipcs_answer_error(req, PS_E_NOT_FOUND, 0,
 		    "deployment \"%s\" has no pin in namespace \"%s\"",
-		    nr->name, s->namespace);
+		    nr->name, u->namespace);
 		return;
 	}
+	memcpy(m.namespace, u->namespace, sizeof(m.namespace));
 	memcpy(m.name, nr->name, sizeof(m.name));
-	if (cache_get(s->d.cache, nr->name, &d) == 0)
-		m.state = serve_pin_state(s, &d);
-	else if (pins_suspended(s->d.pins, nr->name))
+	if (cache_get(u->cache, nr->name, &d) == 0)
+		m.state = serve_pin_state(s, u, &d);
+	else if (pins_suspended(unit_pins(s, u), nr->name))
 		m.state = PS_PIN_SUSPENDED;
 	(void)ipcs_answer_pin(req, &m);
 }
@@ -412,6 +544,7 @@ handle_pin_get(struct ipcs_req *req, void *arg)
  * and the pin's state to answer with (it does not depend on the change). */
 struct pin_call {
 	struct serve *s;
+	struct nsu_unit *u;
 	struct ipcs_req *req;
 	struct pins_op *op;
 	uint8_t state;
@@ -420,8 +553,8 @@ struct pin_call {
 
 /* The Normal Event of a pin set, changed or removed by a client. */
 static void
-pin_event(struct serve *s, const struct ps_write_req *w, int del,
-    const struct pins_result *res)
+pin_event(struct serve *s, struct nsu_unit *u, const struct ps_write_req *w,
+    int del, const struct pins_result *res)
 {
 	struct cache_deploy d;
 	struct evrec_object obj;
@@ -434,7 +567,8 @@ pin_event(struct serve *s, const struct ps_write_req *w, int del,
 	obj.kind = "Deployment";
 	obj.api_version = "apps/v1";
 	obj.name = res->name;
-	if (cache_get(s->d.cache, res->name, &d) == 0) {
+	obj.namespace = u->namespace;
+	if (cache_get(u->cache, res->name, &d) == 0) {
 		obj.uid = d.uid;
 		obj.resource_version = d.rv;
 	}
@@ -465,13 +599,15 @@ pin_done(void *arg, const struct pins_result *res)
 	memset(&m, 0, sizeof(m));
 	m.state = pc->state;
 	if (res->code == 0)
-		pin_event(pc->s, ipcs_req_write(req), pc->del, res);
+		pin_event(pc->s, pc->u, ipcs_req_write(req), pc->del, res);
 	free(pc);
 	if (res->code != 0) {
 		(void)ipcs_answer_error(
 		    req, res->code, res->retry_after, "%s", res->message);
 		return;
 	}
+	memcpy(
+	    m.namespace, ipcs_req_write(req)->namespace, sizeof(m.namespace));
 	memcpy(m.name, res->name, sizeof(m.name));
 	m.replicas = res->replicas;
 	(void)ipcs_answer_pin(req, &m);
@@ -494,9 +630,10 @@ pin_cancel(struct ipcs_req *req, void *arg)
  * only kept for cancelling when it is still in flight.
  */
 static void
-pin_change(struct serve *s, struct ipcs_req *req, const struct ps_write_req *w,
-    int del, uint8_t state)
+pin_change(struct serve *s, struct nsu_unit *u, struct ipcs_req *req,
+    const struct ps_write_req *w, int del, uint8_t state)
 {
+	struct pins *p = unit_pins(s, u);
 	struct pin_call *pc;
 	struct pins_op *op;
 
@@ -505,14 +642,15 @@ pin_change(struct serve *s, struct ipcs_req *req, const struct ps_write_req *w,
 		return;
 	}
 	pc->s = s;
+	pc->u = u;
 	pc->req = req;
 	pc->state = state;
 	pc->del = del;
-	op = del ? pins_delete(s->d.pins, w->name, w->identity,
-	               (long)ipcs_req_uid(req), pin_done, pc)
-	         : pins_put(s->d.pins, w->name, w->replicas,
-	               (w->flags & PS_W_SUSPEND) != 0, w->identity,
-	               (long)ipcs_req_uid(req), pin_done, pc);
+	op = del
+	    ? pins_delete(p, w->name, w->identity, (long)ipcs_req_uid(req),
+	          pin_done, pc)
+	    : pins_put(p, w->name, w->replicas, (w->flags & PS_W_SUSPEND) != 0,
+	          w->identity, (long)ipcs_req_uid(req), pin_done, pc);
 	if (op != NULL) {
 		pc->op = op;
 		ipcs_req_set_cancel(req, pin_cancel, pc);
@@ -570,14 +708,14 @@ pin_put_refused(struct ipcs_req *req, const struct ps_write_req *w,
 /* A dry run of a pin change: what the store would answer, nothing
  * changed; audited as a dry run. */
 static void
-pin_dry_run(struct serve *s, struct ipcs_req *req, const struct ps_write_req *w,
-    int del)
+pin_dry_run(struct serve *s, struct nsu_unit *u, struct ipcs_req *req,
+    const struct ps_write_req *w, int del)
 {
 	struct pins_result res;
 	struct cache_deploy d;
 	struct ps_pin m;
 
-	pins_try(s->d.pins, w->name, del, w->replicas,
+	pins_try(unit_pins(s, u), w->name, del, w->replicas,
 	    (w->flags & PS_W_SUSPEND) != 0, &res);
 	pins_audit(del ? "unpin" : "pin", w->identity, (long)ipcs_req_uid(req),
 	    w->name, res.had, res.old, !del, w->replicas,
@@ -588,11 +726,12 @@ pin_dry_run(struct serve *s, struct ipcs_req *req, const struct ps_write_req *w,
 		return;
 	}
 	memset(&m, 0, sizeof(m));
+	memcpy(m.namespace, u->namespace, sizeof(m.namespace));
 	memcpy(m.name, w->name, sizeof(m.name));
 	m.replicas = res.replicas;
 	m.dry_run = 1;
-	if (!del && cache_get(s->d.cache, w->name, &d) == 0)
-		m.state = put_pin_state(s, w, &d);
+	if (!del && cache_get(u->cache, w->name, &d) == 0)
+		m.state = put_pin_state(u, w, &d);
 	(void)ipcs_answer_pin(req, &m);
 }
 
@@ -608,11 +747,14 @@ handle_pin_put(struct ipcs_req *req, void *arg)
 {
 	struct serve *s = arg;
 	const struct ps_write_req *w = ipcs_req_write(req);
+	struct nsu_unit *u;
 	struct cache_deploy d;
 
-	if (write_refused(req, w, "pin") || !pins_ready(s, req))
+	if ((u = unit_of(s, req, w->namespace)) == NULL ||
+	    write_refused(req, w, "pin") || !pins_ready(s, req, u))
 		return;
-	if (s->d.self != NULL && strcmp(w->name, s->d.self) == 0) {
+	/* replicad's own Deployment is in its home namespace. */
+	if (u->home && s->d.self != NULL && strcmp(w->name, s->d.self) == 0) {
 		pins_audit("pin", w->identity, (long)ipcs_req_uid(req), w->name,
 		    0, 0, 1, w->replicas, "refused");
 		(void)ipcs_answer_error(req, PS_E_INVALID, 0,
@@ -621,25 +763,25 @@ handle_pin_put(struct ipcs_req *req, void *arg)
 		    w->name);
 		return;
 	}
-	if (!synced(s)) {
-		answer_not_synced(req);
+	if (!serve_unit_synced(u)) {
+		answer_not_synced(req, u);
 		return;
 	}
-	if (cache_get(s->d.cache, w->name, &d) == -1) {
+	if (cache_get(u->cache, w->name, &d) == -1) {
 		pins_audit("pin", w->identity, (long)ipcs_req_uid(req), w->name,
 		    0, 0, 1, w->replicas, "not_found");
 		(void)ipcs_answer_error(req, PS_E_NOT_FOUND, 0,
 		    "deployment \"%s\" not found in namespace \"%s\"", w->name,
-		    s->namespace);
+		    u->namespace);
 		return;
 	}
-	if (pin_put_refused(req, w, &d) || autoscaled_refused(s, req, w, "pin"))
+	if (pin_put_refused(req, w, &d) || autoscaled_refused(u, req, w, "pin"))
 		return;
 	if (w->flags & PS_W_DRY_RUN) {
-		pin_dry_run(s, req, w, 0);
+		pin_dry_run(s, u, req, w, 0);
 		return;
 	}
-	pin_change(s, req, w, 0, put_pin_state(s, w, &d));
+	pin_change(s, u, req, w, 0, put_pin_state(u, w, &d));
 }
 
 static void
@@ -647,14 +789,16 @@ handle_pin_delete(struct ipcs_req *req, void *arg)
 {
 	struct serve *s = arg;
 	const struct ps_write_req *w = ipcs_req_write(req);
+	struct nsu_unit *u;
 
-	if (write_refused(req, w, "unpin") || !pins_ready(s, req))
+	if ((u = unit_of(s, req, w->namespace)) == NULL ||
+	    write_refused(req, w, "unpin") || !pins_ready(s, req, u))
 		return;
 	if (w->flags & PS_W_DRY_RUN) {
-		pin_dry_run(s, req, w, 1);
+		pin_dry_run(s, u, req, w, 1);
 		return;
 	}
-	pin_change(s, req, w, 1, PS_PIN_ACTIVE);
+	pin_change(s, u, req, w, 1, PS_PIN_ACTIVE);
 }
 
 struct serve *
@@ -675,7 +819,7 @@ serve_new(const struct serve_deps *deps)
 	    {PS_T_LIST, handle_list},
 	    {PS_T_GET, handle_get},
 	    {PS_T_SCALE, handle_scale},
-	    {PS_T_HEALTH, handle_health},
+	    {PS_T_HEALTH, serve_health},
 	    {PS_T_METRICS, serve_metrics},
 	    {PS_T_PIN_LIST, handle_pin_list},
 	    {PS_T_PIN_GET, handle_pin_get},
@@ -687,7 +831,6 @@ serve_new(const struct serve_deps *deps)
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
 	s->d = *deps;
-	snprintf(s->namespace, sizeof(s->namespace), "%s", deps->namespace);
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
 		if (ipcs_set_handler(
 		        deps->srv, table[i].type, table[i].cb, s) != 0) {

@@ -21,6 +21,7 @@
 #include "core/pins/reconcile.h"
 #include "core/kube/reflector.h"
 #include "core/kube/scale.h"
+#include "core/ns_units.h"
 #include "core/serve_int.h"
 #include "proto-socket/ps.h"
 #include "proto-socket/ps_codec.h"
@@ -53,52 +54,218 @@ api_stat_cb(void *arg, enum kc_verb verb, long status, unsigned long long count)
 	    kc_verb_name(verb), status, count);
 }
 
-/* The HPA watch, and the pins it (or an annotation) suspends. */
+/* The HPA watch of each namespace, and the pins it (or an annotation)
+ * suspends. */
 static void
 hpa_metrics(struct serve *s, struct evbuffer *b, int *err)
 {
+	size_t n = nsu_count(s->d.units);
 	struct hpa_watch_status hs;
-	unsigned long long suspended[PS_PIN_STATE_MAX + 1] = {0};
-	char after[PS_MAX_NAME + 1] = "";
-	struct cache_deploy d;
-	struct ps_pin pin;
 
-	if (s->d.hpa != NULL) {
-		hpa_watch_get_status(s->d.hpa, &hs);
+	metric(b, err,
+	    "# HELP replicad_core_hpa_watch_synced 1 once the "
+	    "HorizontalPodAutoscalers were listed.\n"
+	    "# TYPE replicad_core_hpa_watch_synced gauge\n"
+	    "# HELP replicad_core_hpa_watch_unavailable 1 while the API "
+	    "refuses the list (403: the Role; 404: no autoscaling/v2).\n"
+	    "# TYPE replicad_core_hpa_watch_unavailable gauge\n"
+	    "# HELP replicad_core_hpas HorizontalPodAutoscalers that "
+	    "target a Deployment.\n"
+	    "# TYPE replicad_core_hpas gauge\n");
+	for (size_t i = 0; i < n; i++) {
+		struct nsu_unit *u = nsu_at(s->d.units, i);
+
+		if (u->hpa == NULL)
+			continue;
+		hpa_watch_get_status(u->hpa, &hs);
 		metric(b, err,
-		    "# HELP replicad_core_hpa_watch_synced 1 once the "
-		    "HorizontalPodAutoscalers were listed.\n"
-		    "# TYPE replicad_core_hpa_watch_synced gauge\n"
-		    "replicad_core_hpa_watch_synced %d\n"
-		    "# HELP replicad_core_hpa_watch_unavailable 1 while the "
-		    "API "
-		    "refuses the list (403: the Role; 404: no "
-		    "autoscaling/v2).\n"
-		    "# TYPE replicad_core_hpa_watch_unavailable gauge\n"
-		    "replicad_core_hpa_watch_unavailable %d\n"
-		    "# HELP replicad_core_hpas HorizontalPodAutoscalers that "
-		    "target a Deployment.\n"
-		    "# TYPE replicad_core_hpas gauge\n"
-		    "replicad_core_hpas %zu\n",
-		    hs.state == HPA_WATCH_SYNCED,
-		    hs.state == HPA_WATCH_UNAVAILABLE, hs.entries);
+		    "replicad_core_hpa_watch_synced{namespace=\"%s\"} %d\n"
+		    "replicad_core_hpa_watch_unavailable{namespace=\"%s\"} "
+		    "%d\n"
+		    "replicad_core_hpas{namespace=\"%s\"} %zu\n",
+		    u->namespace, hs.state == HPA_WATCH_SYNCED, u->namespace,
+		    hs.state == HPA_WATCH_UNAVAILABLE, u->namespace,
+		    hs.entries);
 	}
 	if (s->d.pins == NULL)
 		return;
-	while (pins_next(s->d.pins, after, &pin) == 1) {
-		memcpy(after, pin.name, sizeof(after));
-		if (cache_get(s->d.cache, pin.name, &d) == 0)
-			suspended[serve_pin_state(s, &d)]++;
-	}
 	metric(b, err,
 	    "# HELP replicad_core_pins_suspended Pins not reconciled, by "
 	    "why.\n"
-	    "# TYPE replicad_core_pins_suspended gauge\n"
-	    "replicad_core_pins_suspended{reason=\"pin\"} %llu\n"
-	    "replicad_core_pins_suspended{reason=\"annotation\"} %llu\n"
-	    "replicad_core_pins_suspended{reason=\"autoscaler\"} %llu\n",
-	    suspended[PS_PIN_SUSPENDED], suspended[PS_PIN_ANNOTATED],
-	    suspended[PS_PIN_AUTOSCALED]);
+	    "# TYPE replicad_core_pins_suspended gauge\n");
+	for (size_t i = 0; i < n; i++) {
+		struct nsu_unit *u = nsu_at(s->d.units, i);
+		unsigned long long suspended[PS_PIN_STATE_MAX + 1] = {0};
+		char after[PS_MAX_NAME + 1] = "";
+		struct cache_deploy d;
+		struct ps_pin pin;
+
+		if (!u->home) /* the store keeps the home namespace's */
+			continue;
+		while (pins_next(s->d.pins, after, &pin) == 1) {
+			memcpy(after, pin.name, sizeof(after));
+			if (cache_get(u->cache, pin.name, &d) == 0)
+				suspended[serve_pin_state(s, u, &d)]++;
+		}
+		metric(b, err,
+		    "replicad_core_pins_suspended{namespace=\"%s\","
+		    "reason=\"pin\"} %llu\n"
+		    "replicad_core_pins_suspended{namespace=\"%s\","
+		    "reason=\"annotation\"} %llu\n"
+		    "replicad_core_pins_suspended{namespace=\"%s\","
+		    "reason=\"autoscaler\"} %llu\n",
+		    u->namespace, suspended[PS_PIN_SUSPENDED], u->namespace,
+		    suspended[PS_PIN_ANNOTATED], u->namespace,
+		    suspended[PS_PIN_AUTOSCALED]);
+	}
+}
+
+/* The HELP and TYPE lines of a per-namespace series. */
+static void
+head(struct evbuffer *b, int *err, const char *name, const char *type,
+    const char *help)
+{
+	metric(b, err, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* The cache, list+watch, probe and write path of every namespace. */
+static void
+unit_metrics(struct serve *s, struct evbuffer *b, int *err)
+{
+	static const struct {
+		const char *name, *type, *help;
+	} series[] = {
+	    {"replicad_core_cache_deployments", "gauge",
+	        "Deployments in the cache."},
+	    {"replicad_core_cache_synced", "gauge",
+	        "1 once a complete list was applied."},
+	    {"replicad_core_watch_connected", "gauge",
+	        "1 while a watch is open."},
+	    {"replicad_core_api_reachable", "gauge",
+	        "1 when a recent API probe succeeded."},
+	    {"replicad_core_lists_total", "counter",
+	        "Completed lists (relists included)."},
+	    {"replicad_core_list_failures_total", "counter",
+	        "Lists that failed."},
+	    {"replicad_core_watch_restarts_total", "counter",
+	        "Watches resumed after they ended."},
+	    {"replicad_core_watch_expired_total", "counter",
+	        "410 Expired answers."},
+	    {"replicad_core_events_applied_total", "counter",
+	        "Watch events applied to the cache."},
+	    {"replicad_core_bookmarks_total", "counter",
+	        "Watch bookmarks seen."},
+	    {"replicad_core_resyncs_total", "counter",
+	        "Full relists of the Deployments made by --resync-period."},
+	};
+	size_t n = nsu_count(s->d.units);
+
+	for (size_t k = 0; k < sizeof(series) / sizeof(series[0]); k++) {
+		head(b, err, series[k].name, series[k].type, series[k].help);
+		for (size_t i = 0; i < n; i++) {
+			struct nsu_unit *u = nsu_at(s->d.units, i);
+			struct refl_status rs;
+			struct ps_health h;
+			unsigned long long v = 0;
+
+			refl_get_status(u->refl, &rs);
+			switch (k) {
+			case 0:
+				v = cache_size(u->cache);
+				break;
+			case 1:
+				v = (unsigned long long)rs.synced;
+				break;
+			case 2:
+				v = (unsigned long long)rs.lw.watching;
+				break;
+			case 3:
+				health_snapshot(u->health, &h);
+				v = (h.state & PS_HEALTH_API_OK) != 0;
+				break;
+			case 4:
+				v = rs.lw.lists;
+				break;
+			case 5:
+				v = rs.lw.list_failures;
+				break;
+			case 6:
+				v = rs.lw.watch_restarts;
+				break;
+			case 7:
+				v = rs.lw.expired;
+				break;
+			case 8:
+				v = rs.lw.events;
+				break;
+			case 9:
+				v = rs.lw.bookmarks;
+				break;
+			default:
+				v = rs.lw.resyncs;
+				break;
+			}
+			metric(b, err, "%s{namespace=\"%s\"} %llu\n",
+			    series[k].name, u->namespace, v);
+		}
+	}
+	head(b, err, "replicad_core_writes_total", "counter",
+	    "Scale writes by outcome.");
+	for (size_t i = 0; i < n; i++) {
+		struct nsu_unit *u = nsu_at(s->d.units, i);
+		struct scale_stats ss;
+
+		scale_get_stats(u->scale, &ss);
+		metric(b, err,
+		    "replicad_core_writes_total{namespace=\"%s\","
+		    "outcome=\"ok_synced\"} %llu\n"
+		    "replicad_core_writes_total{namespace=\"%s\","
+		    "outcome=\"ok_unsynced\"} %llu\n"
+		    "replicad_core_writes_total{namespace=\"%s\","
+		    "outcome=\"failed\"} %llu\n",
+		    u->namespace, (unsigned long long)ss.ok_synced,
+		    u->namespace, (unsigned long long)ss.ok_unsynced,
+		    u->namespace, (unsigned long long)ss.failed);
+	}
+}
+
+/* The reconcilers (one per namespace whose pins the store keeps). */
+static void
+recon_metrics(struct serve *s, struct evbuffer *b, int *err)
+{
+	size_t n = nsu_count(s->d.units);
+
+	head(b, err, "replicad_core_reconcile_writes_total", "counter",
+	    "Writes that scaled a deployment back to its pin, by outcome.");
+	for (size_t i = 0; i < n; i++) {
+		struct nsu_unit *u = nsu_at(s->d.units, i);
+		struct recon_stats rcs;
+
+		if (u->recon == NULL)
+			continue;
+		recon_get_stats(u->recon, &rcs);
+		metric(b, err,
+		    "replicad_core_reconcile_writes_total{namespace=\"%s\","
+		    "outcome=\"ok\"} %llu\n"
+		    "replicad_core_reconcile_writes_total{namespace=\"%s\","
+		    "outcome=\"failed\"} %llu\n",
+		    u->namespace, (unsigned long long)rcs.writes_ok,
+		    u->namespace, (unsigned long long)rcs.writes_failed);
+	}
+	head(b, err, "replicad_core_reconcile_pending", "gauge",
+	    "Pinned deployments waiting for or in a write back to their "
+	    "pin.");
+	for (size_t i = 0; i < n; i++) {
+		struct nsu_unit *u = nsu_at(s->d.units, i);
+		struct recon_stats rcs;
+
+		if (u->recon == NULL)
+			continue;
+		recon_get_stats(u->recon, &rcs);
+		metric(b, err,
+		    "replicad_core_reconcile_pending{namespace=\"%s\"} %llu\n",
+		    u->namespace, (unsigned long long)rcs.pending);
+	}
 }
 
 static int
@@ -120,9 +287,6 @@ serve_metrics(struct ipcs_req *req, void *arg)
 {
 	struct serve *s = arg;
 	struct evbuffer *b;
-	struct refl_status rs;
-	struct scale_stats ss;
-	struct ps_health h;
 	struct api_stats_arg a;
 	int err = 0;
 
@@ -130,9 +294,6 @@ serve_metrics(struct ipcs_req *req, void *arg)
 		(void)ipcs_answer_error(req, PS_E_INTERNAL, 1, "out of memory");
 		return;
 	}
-	refl_get_status(s->d.refl, &rs);
-	scale_get_stats(s->d.scale, &ss);
-	health_snapshot(s->d.health, &h);
 	metric(b, &err,
 	    "# HELP replicad_core_build_info Build information.\n"
 	    "# TYPE replicad_core_build_info gauge\n"
@@ -145,65 +306,12 @@ serve_metrics(struct ipcs_req *req, void *arg)
 	a.b = b;
 	a.err = &err;
 	kc_stats(s->d.kc, api_stat_cb, &a);
-	metric(b, &err,
-	    "# HELP replicad_core_cache_deployments Deployments in the "
-	    "cache.\n"
-	    "# TYPE replicad_core_cache_deployments gauge\n"
-	    "replicad_core_cache_deployments %zu\n"
-	    "# HELP replicad_core_cache_synced 1 once a complete list was "
-	    "applied.\n"
-	    "# TYPE replicad_core_cache_synced gauge\n"
-	    "replicad_core_cache_synced %d\n"
-	    "# HELP replicad_core_watch_connected 1 while a watch is open.\n"
-	    "# TYPE replicad_core_watch_connected gauge\n"
-	    "replicad_core_watch_connected %d\n"
-	    "# HELP replicad_core_api_reachable 1 when a recent API probe "
-	    "succeeded.\n"
-	    "# TYPE replicad_core_api_reachable gauge\n"
-	    "replicad_core_api_reachable %d\n",
-	    cache_size(s->d.cache), rs.synced, rs.lw.watching,
-	    (h.state & PS_HEALTH_API_OK) != 0);
-	metric(b, &err,
-	    "# HELP replicad_core_lists_total Completed lists (relists "
-	    "included).\n"
-	    "# TYPE replicad_core_lists_total counter\n"
-	    "replicad_core_lists_total %llu\n"
-	    "# HELP replicad_core_list_failures_total Lists that failed.\n"
-	    "# TYPE replicad_core_list_failures_total counter\n"
-	    "replicad_core_list_failures_total %llu\n"
-	    "# HELP replicad_core_watch_restarts_total Watches resumed after "
-	    "they ended.\n"
-	    "# TYPE replicad_core_watch_restarts_total counter\n"
-	    "replicad_core_watch_restarts_total %llu\n"
-	    "# HELP replicad_core_watch_expired_total 410 Expired answers.\n"
-	    "# TYPE replicad_core_watch_expired_total counter\n"
-	    "replicad_core_watch_expired_total %llu\n"
-	    "# HELP replicad_core_events_applied_total Watch events applied "
-	    "to the cache.\n"
-	    "# TYPE replicad_core_events_applied_total counter\n"
-	    "replicad_core_events_applied_total %llu\n"
-	    "# HELP replicad_core_bookmarks_total Watch bookmarks seen.\n"
-	    "# TYPE replicad_core_bookmarks_total counter\n"
-	    "replicad_core_bookmarks_total %llu\n",
-	    (unsigned long long)rs.lw.lists,
-	    (unsigned long long)rs.lw.list_failures,
-	    (unsigned long long)rs.lw.watch_restarts,
-	    (unsigned long long)rs.lw.expired, (unsigned long long)rs.lw.events,
-	    (unsigned long long)rs.lw.bookmarks);
-	metric(b, &err,
-	    "# HELP replicad_core_writes_total Scale writes by outcome.\n"
-	    "# TYPE replicad_core_writes_total counter\n"
-	    "replicad_core_writes_total{outcome=\"ok_synced\"} %llu\n"
-	    "replicad_core_writes_total{outcome=\"ok_unsynced\"} %llu\n"
-	    "replicad_core_writes_total{outcome=\"failed\"} %llu\n",
-	    (unsigned long long)ss.ok_synced,
-	    (unsigned long long)ss.ok_unsynced, (unsigned long long)ss.failed);
+	unit_metrics(s, b, &err);
 	if (s->d.pins != NULL) {
 		struct pins_stats ps;
-		struct recon_stats rcs;
 
 		pins_get_stats(s->d.pins, &ps);
-		recon_get_stats(s->d.recon, &rcs);
+		recon_metrics(s, b, &err);
 		metric(b, &err,
 		    "# HELP replicad_core_pins Pinned deployments.\n"
 		    "# TYPE replicad_core_pins gauge\n"
@@ -212,23 +320,9 @@ serve_metrics(struct ipcs_req *req, void *arg)
 		    "that failed because the store could not be read or "
 		    "written.\n"
 		    "# TYPE replicad_core_pin_store_failures_total counter\n"
-		    "replicad_core_pin_store_failures_total %llu\n"
-		    "# HELP replicad_core_reconcile_writes_total Writes that "
-		    "scaled a deployment back to its pin, by outcome.\n"
-		    "# TYPE replicad_core_reconcile_writes_total counter\n"
-		    "replicad_core_reconcile_writes_total{outcome=\"ok\"} "
-		    "%llu\n"
-		    "replicad_core_reconcile_writes_total{outcome=\"failed\"} "
-		    "%llu\n"
-		    "# HELP replicad_core_reconcile_pending Pinned deployments "
-		    "waiting for or in a write back to their pin.\n"
-		    "# TYPE replicad_core_reconcile_pending gauge\n"
-		    "replicad_core_reconcile_pending %llu\n",
+		    "replicad_core_pin_store_failures_total %llu\n",
 		    pins_count(s->d.pins),
-		    (unsigned long long)ps.store_failures,
-		    (unsigned long long)rcs.writes_ok,
-		    (unsigned long long)rcs.writes_failed,
-		    (unsigned long long)rcs.pending);
+		    (unsigned long long)ps.store_failures);
 		/* The store's state; the ConfigMap counters stay 0 with a
 		 * file. */
 		metric(b, &err,
@@ -254,12 +348,6 @@ serve_metrics(struct ipcs_req *req, void *arg)
 		    ps.loaded, ps.invalid, (unsigned long long)ps.conflicts,
 		    (unsigned long long)ps.invalid_documents);
 	}
-	metric(b, &err,
-	    "# HELP replicad_core_resyncs_total Full relists of the "
-	    "Deployments made by --resync-period.\n"
-	    "# TYPE replicad_core_resyncs_total counter\n"
-	    "replicad_core_resyncs_total %llu\n",
-	    (unsigned long long)rs.lw.resyncs);
 	hpa_metrics(s, b, &err);
 	/* Leader election (lease.c); without it: always leader. */
 	if (lease_stats_prometheus(s->d.lease, b) != 0)

@@ -166,6 +166,7 @@ record_event(const struct scale_op *op)
 	obj.kind = "Deployment";
 	obj.api_version = "apps/v1";
 	obj.name = r->name;
+	obj.namespace = op->s->namespace;
 	if (cache_get(op->s->cache, r->name, &cur) == 0) {
 		obj.uid = cur.uid;
 		obj.resource_version = cur.rv;

@@ -313,6 +313,7 @@ warn_event(const struct recon *r, const char *name, const char *reason,
 	obj.kind = "Deployment";
 	obj.api_version = "apps/v1";
 	obj.name = name;
+	obj.namespace = r->d.namespace;
 	if (cache_get(r->d.cache, name, &d) == 0) {
 		obj.uid = d.uid;
 		obj.resource_version = d.rv;
