@@ -64,6 +64,8 @@ $(eval $(call CORE_UNIT_TEST,test_ipc_server,$(CORE_IPCS_SRCS) core/log.c))
 $(eval $(call CORE_UNIT_TEST,test_json_walk,core/json_walk.c))
 $(eval $(call CORE_UNIT_TEST,test_kjson,core/kube/kjson.c core/kube/annotations.c core/json_walk.c))
 $(eval $(call CORE_UNIT_TEST,test_cache,core/kube/cache.c))
+# The namespaces served: the list, the set, lookup.
+$(eval $(call CORE_UNIT_TEST,test_ns_units,core/ns_units.c))
 $(eval $(call CORE_UNIT_TEST,test_annotations,core/kube/annotations.c))
 # The loop's policy, and its resync with the reflector over the fake kclient.
 $(eval $(call CORE_UNIT_TEST,test_listwatch,core/kube/listwatch.c \
