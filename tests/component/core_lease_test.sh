@@ -12,7 +12,7 @@
 # show that something did NOT happen for a lease duration, it waits for a
 # count of the core's own attempts that spans more than that duration.
 # CORE_WRAPPER (e.g. valgrind) runs every core under a tool.
-. "$(dirname "$0")/kube_sim_lib.sh"
+. "$(dirname "$0")/core_lib.sh" # metrics_sum; its metric() is replaced below
 lib_init core-lease
 
 CORE_BIN=$BUILD/replicad-core
@@ -54,7 +54,7 @@ log_of() {
 # metric ID NAME: a value from that core's METRICS answer.
 metric() {
 	"$CTL_BIN" --socket "$LIB_TMP/$1.sock" metrics 2>/dev/null |
-	    awk -v m="$2" '$1 == m { print $2 }'
+	    metrics_sum "$2"
 }
 
 leader_is() {

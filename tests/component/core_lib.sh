@@ -5,9 +5,14 @@
 #   ctl ARGS...        replicad-ctl on $SOCK ($CTL_TIMEOUT s when set)
 #   field NAME EXPR    a field of `ctl get NAME` (Python expression on j)
 #   field_is NAME EXPR VALUE
-#   metric NAME        the value of one series of the core's metrics
+#   metric NAME        the value of one series of the core's metrics,
+#                      summed over its namespace="..." label (NAME
+#                      without it: 'x_total{outcome="ok"}')
 #   metric_ge NAME N   ...is at least N
-#   synced             the cache is synced (from metrics: no API probe)
+#   metric_ns NS NAME  the series of namespace NS only
+#   metrics_sum NAME   (a filter) metric's sum over Prometheus text on stdin
+#   synced             every namespace's cache is synced (from metrics:
+#                      no API probe)
 #   admin PATH [METHOD]  kube-sim's /_sim/ endpoint (POST by default)
 . "$(dirname "${BASH_SOURCE[0]}")/kube_sim_lib.sh"
 
@@ -26,8 +31,29 @@ field_is() {
 	[ "$(field "$1" "$2")" = "$3" ]
 }
 
+metrics_sum() {
+	awk -v m="$1" '
+	    $1 !~ /^#/ {
+		n = $1
+		gsub(/namespace="[^"]*",?/, "", n)
+		sub(/,}$/, "}", n)
+		sub(/\{\}$/, "", n)
+		if (n == m) { sum += $2; found = 1 }
+	    }
+	    END { if (found) print sum }'
+}
+
 metric() {
-	ctl metrics | awk -v m="$1" '$1 == m { print $2 }'
+	ctl metrics | metrics_sum "$1"
+}
+
+metric_ns() {
+	local series
+	case $2 in
+	*"{"*) series="${2%%\{*}{namespace=\"$1\",${2#*\{}" ;;
+	*) series="$2{namespace=\"$1\"}" ;;
+	esac
+	ctl metrics | awk -v m="$series" '$1 == m { print $2 }'
 }
 
 metric_ge() {
@@ -36,8 +62,11 @@ metric_ge() {
 	[ -n "$v" ] && [ "$v" -ge "$2" ]
 }
 
+# Every namespace served.
 synced() {
-	[ "$(metric replicad_core_cache_synced)" = 1 ]
+	ctl metrics | awk '$1 ~ /^replicad_core_cache_synced[{ ]/ || $1 ~ /^replicad_core_cache_synced$/ {
+		n++; if ($2 != 1) bad = 1 }
+	    END { exit !(n > 0 && !bad) }'
 }
 
 admin() {

@@ -32,7 +32,7 @@ def frame(ftype, fid, body=b"", flags=0, reserved=0, length=None):
     return struct.pack(">IHHII", length, ftype, flags, fid, reserved) + body
 
 
-def hello_frame(vmin=2, vmax=2, magic=MAGIC):
+def hello_frame(vmin=3, vmax=3, magic=MAGIC):
     return frame(HELLO, 0, struct.pack(">IHH", magic, vmin, vmax))
 
 
@@ -98,16 +98,29 @@ def error_body(body):
     return code, retry, msg
 
 
+def hello_ok_body(body):
+    """(version, max_inflight, max_frame, namespace) of a HELLO answer."""
+    if len(body) < 10:
+        fail("HELLO answer body too short")
+    version, inflight, maxframe, nlen = struct.unpack(">HHIH", body[:10])
+    if len(body) != 10 + nlen:
+        fail("HELLO answer body length")
+    return version, inflight, maxframe, body[10:].decode("ascii")
+
+
 def expect_hello_ok(c):
     f = c.recv()
     if f is None:
         fail("EOF instead of HELLO answer")
     ftype, flags, fid, body = f
-    if ftype != HELLO or flags != F_REPLY or fid != 0 or len(body) != 8:
+    if ftype != HELLO or flags != F_REPLY or fid != 0:
         fail("bad HELLO answer %r" % (f,))
-    version, inflight, maxframe = struct.unpack(">HHI", body)
-    if version != 2 or not 1 <= inflight <= 64 or maxframe > 16384:
-        fail("HELLO answer values %r" % ((version, inflight, maxframe),))
+    version, inflight, maxframe, ns = hello_ok_body(body)
+    if version != 3 or not 1 <= inflight <= 64 or maxframe > 16384 or \
+            not ns:
+        fail("HELLO answer values %r" % ((version, inflight, maxframe,
+                                          ns),))
+    return ns
 
 
 def expect_goaway(c, code, substr):
@@ -155,12 +168,12 @@ def scenario(path, name, args):
         print("rawclient: HEALTH answered after %d single bytes" % len(data))
     elif name == "version":
         c = Conn(path)
-        c.send(hello_frame(3, 4))
+        c.send(hello_frame(4, 5))
         f = c.recv()
         if f is None or f[0] != HELLO or f[1] != F_REPLY | F_ERROR:
             fail("expected a HELLO error, got %r" % (f,))
         code, _, msg = error_body(f[3])
-        if code != E_VERSION or "2" not in msg:
+        if code != E_VERSION or "3" not in msg:
             fail("VERSION error %d %r" % (code, msg))
         c.expect_eof()
         print("rawclient: VERSION: %s" % msg)

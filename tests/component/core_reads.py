@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """core_reads.py SOCKET N NAME... — N pipelined reads over one connection.
 
-Sends GET for each NAME in turn (and a LIST every 100th request), keeping up
+Sends GET for each NAME (of the core's default namespace) in turn (and a LIST every 100th request), keeping up
 to the core's advertised max_inflight outstanding, and checks that every
 answer is a success for its id.  Prints "reads: N ok".  Used to show that
 cached reads make no Kubernetes API call, however many there are.
@@ -12,12 +12,17 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from core_rawclient import (Conn, F_ERROR, F_MORE, F_REPLY, GET, LIST,  # noqa
-                            fail, frame, hello_frame)
+                            fail, frame, hello_frame, hello_ok_body)
 
 
-def name_body(name):
-    b = name.encode("ascii")
+def string(s):
+    b = s.encode("ascii")
     return struct.pack(">H", len(b)) + b
+
+
+def name_body(ns, name):
+    """GET body (proto-socket 3): namespace, then name."""
+    return string(ns) + string(name)
 
 
 def main():
@@ -27,17 +32,19 @@ def main():
     f = c.recv()
     if f is None or f[1] != F_REPLY:
         fail("no HELLO answer")
-    inflight = struct.unpack(">HHI", f[3])[1]
+    _, inflight, _, ns = hello_ok_body(f[3])
     sent = done = 0
     pending = {}
     while done < total:
         while sent < total and len(pending) < inflight:
             fid = sent + 1
             if sent % 100 == 99:
-                c.send(frame(LIST, fid))
+                # Every namespace served ("").
+                c.send(frame(LIST, fid, string("")))
                 pending[fid] = LIST
             else:
-                c.send(frame(GET, fid, name_body(names[sent % len(names)])))
+                c.send(frame(GET, fid,
+                             name_body(ns, names[sent % len(names)])))
                 pending[fid] = GET
             sent += 1
         f = c.recv()

@@ -130,7 +130,8 @@ has "health ages never" "$out" '"lastEventAgeMs":null,"apiOkAgeMs":null'
 has "health message says why" "$out" "Kubernetes API probe failed"
 run "ctl ping: the loop answers while the API is down" 0 \
     "$CTL" --socket "$sock" ping
-has "ping JSON" "$out" '{"version":2,"maxInflight":'
+has "ping JSON" "$out" '{"version":3,"maxInflight":'
+has "ping: the default namespace" "$out" '"namespace":"default"}'
 run "ctl list: unavailable" 1 "$CTL" --socket "$sock" list
 has "list error text" "$err" "list: unavailable: cache not synced"
 has "list retry advice" "$err" "retry after 5 s"
