@@ -59,7 +59,7 @@ usage(FILE *out)
 	fprintf(out,
 	    "usage: replicad-ctl [--socket PATH] [--timeout SEC] "
 	    "[--identity ID] [--expect-uid UID]\n"
-	    "           [--namespace NS | --all-namespaces] COMMAND\n"
+	    "           [--namespace|-n NS | --all-namespaces|-A] COMMAND\n"
 	    "commands: list | get NAME | scale NAME N | health | metrics |\n"
 	    "          pins | pin NAME [N | --delete] | ping\n"
 	    "namespace: --namespace, else the core's default namespace;\n"
@@ -535,7 +535,7 @@ main(int argc, char *argv[])
 	uid_t expect_uid = geteuid(), server_uid;
 	unsigned long v;
 
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "n:A", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			socket_path = optarg;
