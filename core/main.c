@@ -336,6 +336,7 @@ main(int argc, char *argv[])
 	cfg.path = o.socket;
 	cfg.uids = o.uids;
 	cfg.nuids = o.nuids;
+	cfg.namespace = o.namespace; /* the default (the only one served) */
 	if ((core.srv = ipcs_new(core.base, &cfg)) == NULL)
 		fatal("cannot serve on %s", o.socket);
 	start_kube(&core, &o);

@@ -57,12 +57,14 @@ answer_not_synced(struct ipcs_req *req)
 }
 
 static int
-list_next(void *arg, char name[PS_MAX_NAME + 1])
+list_next(void *arg, char namespace[PS_MAX_NAMESPACE + 1],
+    char name[PS_MAX_NAME + 1])
 {
 	struct list_cursor *cur = arg;
 
 	if (!cache_next_name(cur->s->d.cache, cur->last, name))
 		return 0;
+	memcpy(namespace, cur->s->namespace, PS_MAX_NAMESPACE + 1);
 	memcpy(cur->last, name, sizeof(cur->last));
 	return 1;
 }
