@@ -57,8 +57,8 @@ answer_not_synced(struct ipcs_req *req)
 }
 
 static int
-list_next(void *arg, char namespace[PS_MAX_NAMESPACE + 1],
-    char name[PS_MAX_NAME + 1])
+list_next(
+    void *arg, char namespace[PS_MAX_NAMESPACE + 1], char name[PS_MAX_NAME + 1])
 {
 	struct list_cursor *cur = arg;
 
@@ -231,6 +231,8 @@ scale_done(void *arg, const struct scale_result *res)
 	}
 	memset(&ok, 0, sizeof(ok));
 	ok.dry_run = res->dry_run;
+	memcpy(
+	    ok.namespace, ipcs_req_write(req)->namespace, sizeof(ok.namespace));
 	memcpy(ok.name, res->name, sizeof(ok.name));
 	ok.replicas = res->replicas;
 	ok.previous = res->previous;
@@ -405,6 +407,7 @@ handle_pin_get(struct ipcs_req *req, void *arg)
 		    nr->name, s->namespace);
 		return;
 	}
+	memcpy(m.namespace, s->namespace, sizeof(m.namespace));
 	memcpy(m.name, nr->name, sizeof(m.name));
 	if (cache_get(s->d.cache, nr->name, &d) == 0)
 		m.state = serve_pin_state(s, &d);
@@ -477,6 +480,7 @@ pin_done(void *arg, const struct pins_result *res)
 		    req, res->code, res->retry_after, "%s", res->message);
 		return;
 	}
+	memcpy(m.namespace, res->namespace, sizeof(m.namespace));
 	memcpy(m.name, res->name, sizeof(m.name));
 	m.replicas = res->replicas;
 	(void)ipcs_answer_pin(req, &m);
@@ -593,6 +597,7 @@ pin_dry_run(struct serve *s, struct ipcs_req *req, const struct ps_write_req *w,
 		return;
 	}
 	memset(&m, 0, sizeof(m));
+	memcpy(m.namespace, s->namespace, sizeof(m.namespace));
 	memcpy(m.name, w->name, sizeof(m.name));
 	m.replicas = res.replicas;
 	m.dry_run = 1;
