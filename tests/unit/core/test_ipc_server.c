@@ -343,6 +343,9 @@ health_cb(struct ipcs_req *req, void *arg)
 	struct ps_health m;
 
 	(void)arg;
+	/* HEALTH has no body: neither a namespace nor a name */
+	assert_null(ipcs_req_ns(req));
+	assert_null(ipcs_req_name(req));
 	memset(&m, 0, sizeof(m));
 	m.last_event_age_ms = PS_AGE_NEVER;
 	m.api_ok_age_ms = PS_AGE_NEVER;
@@ -545,6 +548,8 @@ test_ipcs_one_byte_at_a_time(void **state)
 	assert_int_equal(f.hdr.id, 9);
 	assert_int_equal(ps_codec_decode_health(&f, &hm), PS_OK);
 	assert_string_equal(hm.message, "not synced");
+	assert_int_equal(hm.ns_count, 1);
+	assert_string_equal(hm.ns[0].namespace, "default");
 }
 
 /* A request before HELLO breaks the state rule: GOAWAY(PROTOCOL). */

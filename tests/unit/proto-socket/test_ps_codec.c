@@ -5,6 +5,9 @@
  * other message, truncated at every offset, with a trailing byte, and
  * against a table of hostile bodies; encoders against invalid input and
  * short buffers; multi-frame LIST, PIN_LIST and METRICS answers.
+ * Version 3 (issue #15): the namespace in every message — LIST/PIN_LIST
+ * request bodies, HELLO's answer, (namespace, name) list items, HEALTH's
+ * per-namespace rows — and each request type's body limit.
  *
  * Bodies handed to decoders directly live in heap blocks of exactly their
  * size, so an over-read is an ASan error under `make sanitize`.
@@ -967,7 +970,7 @@ chk_err_list(const struct ps_frame *f)
 }
 
 static const struct ps_error err_version = {
-    PS_E_VERSION, 0, "versions 2..2", 0, ""};
+    PS_E_VERSION, 0, "versions 3..3", 0, ""};
 
 static int
 enc_err_hello(uint8_t *out, size_t cap, size_t *len)
