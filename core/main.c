@@ -102,6 +102,17 @@ check_all_pins(struct core *core)
 	}
 }
 
+/* The namespaces served, as the pins store takes them. */
+static const char *const *
+served(const struct core_opts *o)
+{
+	static const char *names[CORE_MAX_NAMESPACES];
+
+	for (size_t i = 0; i < o->nns; i++)
+		names[i] = o->ns_list[i];
+	return names;
+}
+
 /* Leader election: only the holder of the Lease reconciles pins. */
 static int
 leading_cb(void *arg)
@@ -121,15 +132,15 @@ started_leading_cb(void *arg)
 		check_all_pins(core);
 }
 
-/* Pins store hook: a pin was set, changed or removed, by anyone.  The
- * store keeps the home namespace's pins. */
+/* Pins store hook: a pin was set, changed or removed, by anyone; its
+ * namespace's reconciler hears of it. */
 static void
-pin_changed_cb(void *arg, const char *name)
+pin_changed_cb(void *arg, const char *ns, const char *name)
 {
 	struct core *core = arg;
 	struct nsu_unit *u;
 
-	if (core->units != NULL && (u = nsu_home(core->units)) != NULL &&
+	if (core->units != NULL && (u = nsu_find(core->units, ns)) != NULL &&
 	    u->recon != NULL)
 		recon_pin_changed(u->recon, name);
 }
@@ -199,8 +210,8 @@ start_unit(struct core *core, const struct core_opts *o, struct nsu_unit *u)
 	        NULL)
 		fatal("cannot set up namespace %s", u->namespace);
 	scale_set_events(u->scale, core->events);
-	/* The pins store keeps the home namespace's pins. */
-	if (core->pins != NULL && u->home) {
+	/* The pins store serves every namespace served. */
+	if (core->pins != NULL) {
 		struct recon_deps rd;
 
 		memset(&rd, 0, sizeof(rd));
@@ -260,8 +271,8 @@ start_kube(struct core *core, const struct core_opts *o)
 		char err[512];
 
 		if ((core->pins = pins_open_configmap(core->base, core->kc,
-		         o->namespace, o->pin_configmap, o->max_replicas, &ph,
-		         err, sizeof(err))) == NULL)
+		         o->namespace, o->pin_configmap, served(o), o->nns,
+		         o->max_replicas, &ph, err, sizeof(err))) == NULL)
 			fatalx("%s", err);
 		log_info("pins: kept in ConfigMap %s/%s", o->namespace,
 		    o->pin_configmap);
@@ -270,10 +281,6 @@ start_kube(struct core *core, const struct core_opts *o)
 		fatal("cannot set up the namespaces served");
 	for (size_t i = 0; i < nsu_count(core->units); i++)
 		start_unit(core, o, nsu_at(core->units, i));
-	if (core->pins != NULL && nsu_home(core->units) == NULL)
-		log_warnx("pins: kept for namespace %s, which is not served "
-		          "(--namespaces %s): none is reconciled",
-		    o->namespace, nsu_names(core->units));
 	memset(&deps, 0, sizeof(deps));
 	deps.srv = core->srv;
 	deps.units = core->units;
@@ -374,11 +381,11 @@ main(int argc, char *argv[])
 		char err[512];
 		struct pins_hooks ph = {pin_changed_cb, &core};
 
-		if ((core.pins = pins_open_file(o.pin_file, o.namespace,
+		if ((core.pins = pins_open_file(o.pin_file, served(&o), o.nns,
 		         o.max_replicas, &ph, err, sizeof(err))) == NULL)
 			fatalx("%s", err);
-		log_info("pins: %zu in namespace %s, stored in %s",
-		    pins_count(core.pins), o.namespace, o.pin_file);
+		log_info("pins: %zu in the namespaces served, stored in %s",
+		    pins_count(core.pins), o.pin_file);
 	}
 
 	/* A peer that vanishes mid-write is an error return, not a signal. */

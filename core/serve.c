@@ -96,12 +96,13 @@ unit_of(struct serve *s, struct ipcs_req *req, const char *ns)
 	return u;
 }
 
-/* The pins store keeps the home namespace's pins: NULL elsewhere (and
- * without pins). */
+/* The pins store (it serves every namespace served); NULL without
+ * pins. */
 static struct pins *
 unit_pins(const struct serve *s, const struct nsu_unit *u)
 {
-	return u != NULL && u->home ? s->d.pins : NULL;
+	(void)u;
+	return s->d.pins;
 }
 
 /* The cursor over `ns` ("" = every namespace served); NULL after
@@ -219,7 +220,7 @@ serve_pin_state(const struct serve *s, const struct nsu_unit *u,
 {
 	struct pins *p = unit_pins(s, u);
 
-	if (p != NULL && pins_suspended(p, d->name))
+	if (p != NULL && pins_suspended(p, u->namespace, d->name))
 		return PS_PIN_SUSPENDED;
 	return deploy_pin_state(u, d);
 }
@@ -317,7 +318,7 @@ handle_get(struct ipcs_req *req, void *arg)
 	m.observed_generation = (uint64_t)d.observed_generation;
 	memcpy(m.resource_version, d.rv, sizeof(m.resource_version));
 	if ((p = unit_pins(s, u)) != NULL &&
-	    pins_get(p, d.name, &m.pin_replicas) == 0) {
+	    pins_get(p, u->namespace, d.name, &m.pin_replicas) == 0) {
 		m.pinned = 1;
 		m.pin_state = serve_pin_state(s, u, &d);
 	}
@@ -413,7 +414,8 @@ handle_scale(struct ipcs_req *req, void *arg)
 	if (autoscaled_refused(u, req, w, "scale"))
 		return;
 	/* The reconciler would undo it at once: say so instead. */
-	if ((p = unit_pins(s, u)) != NULL && pins_get(p, w->name, &pin) == 0 &&
+	if ((p = unit_pins(s, u)) != NULL &&
+	    pins_get(p, u->namespace, w->name, &pin) == 0 &&
 	    pin != w->replicas) {
 		(void)ipcs_answer_error(req, PS_E_CONFLICT, 0,
 		    "deployment \"%s\" is pinned to %u replicas: change or "
@@ -437,13 +439,10 @@ handle_scale(struct ipcs_req *req, void *arg)
 
 /* ---------------------------------------------------------------- pins */
 
-/*
- * Pins enabled (--pin-file or --pin-configmap), kept for namespace `u`
- * (NULL: any; the store keeps the home namespace's) and loaded, else
- * answered.
- */
+/* Pins enabled (--pin-file or --pin-configmap) and loaded, else
+ * answered. */
 static int
-pins_ready(struct serve *s, struct ipcs_req *req, const struct nsu_unit *u)
+pins_ready(struct serve *s, struct ipcs_req *req)
 {
 	if (s->d.pins == NULL) {
 		(void)ipcs_answer_error(req, PS_E_UNSUPPORTED, 0,
@@ -451,13 +450,7 @@ pins_ready(struct serve *s, struct ipcs_req *req, const struct nsu_unit *u)
 		    "--pin-file or --pin-configmap)");
 		return 0;
 	}
-	if (u != NULL && unit_pins(s, u) == NULL) {
-		(void)ipcs_answer_error(req, PS_E_UNSUPPORTED, 0,
-		    "pins are kept for the core's home namespace only, not "
-		    "for \"%s\"",
-		    u->namespace);
-		return 0;
-	}
+
 	if (!pins_loaded(s->d.pins)) {
 		(void)ipcs_answer_error(req, PS_E_UNAVAILABLE,
 		    CORE_RETRY_PINS_NOT_LOADED, "pins not loaded yet: %s",
@@ -485,7 +478,8 @@ pin_list_next(void *arg, struct ps_pin *pin)
 			cur->last[0] = '\0';
 		}
 		if ((p = unit_pins(cur->s, cur->unit)) != NULL &&
-		    pins_next(p, cur->last, pin))
+		    pins_next(p, cur->unit->namespace, cur->unit->namespace,
+		        cur->last, pin))
 			break;
 		cur->unit = NULL;
 	}
@@ -505,7 +499,7 @@ handle_pin_list(struct ipcs_req *req, void *arg)
 
 	if (nr->namespace[0] != '\0' && unit_of(s, req, nr->namespace) == NULL)
 		return;
-	if (!pins_ready(s, req, NULL))
+	if (!pins_ready(s, req))
 		return;
 	if ((cur = cursor_new(s, req, nr->namespace)) == NULL)
 		return;
@@ -521,11 +515,11 @@ handle_pin_get(struct ipcs_req *req, void *arg)
 	struct cache_deploy d;
 	struct ps_pin m;
 
-	if ((u = unit_of(s, req, nr->namespace)) == NULL ||
-	    !pins_ready(s, req, u))
+	if ((u = unit_of(s, req, nr->namespace)) == NULL || !pins_ready(s, req))
 		return;
 	memset(&m, 0, sizeof(m));
-	if (pins_get(unit_pins(s, u), nr->name, &m.replicas) != 0) {
+	if (pins_get(unit_pins(s, u), u->namespace, nr->name, &m.replicas) !=
+	    0) {
 		(void)ipcs_answer_error(req, PS_E_NOT_FOUND, 0,
 		    "deployment \"%s\" has no pin in namespace \"%s\"",
 		    nr->name, u->namespace);
@@ -535,7 +529,7 @@ handle_pin_get(struct ipcs_req *req, void *arg)
 	memcpy(m.name, nr->name, sizeof(m.name));
 	if (cache_get(u->cache, nr->name, &d) == 0)
 		m.state = serve_pin_state(s, u, &d);
-	else if (pins_suspended(unit_pins(s, u), nr->name))
+	else if (pins_suspended(unit_pins(s, u), u->namespace, nr->name))
 		m.state = PS_PIN_SUSPENDED;
 	(void)ipcs_answer_pin(req, &m);
 }
@@ -646,11 +640,11 @@ pin_change(struct serve *s, struct nsu_unit *u, struct ipcs_req *req,
 	pc->req = req;
 	pc->state = state;
 	pc->del = del;
-	op = del
-	    ? pins_delete(p, w->name, w->identity, (long)ipcs_req_uid(req),
-	          pin_done, pc)
-	    : pins_put(p, w->name, w->replicas, (w->flags & PS_W_SUSPEND) != 0,
-	          w->identity, (long)ipcs_req_uid(req), pin_done, pc);
+	op = del ? pins_delete(p, u->namespace, w->name, w->identity,
+	               (long)ipcs_req_uid(req), pin_done, pc)
+	         : pins_put(p, u->namespace, w->name, w->replicas,
+	               (w->flags & PS_W_SUSPEND) != 0, w->identity,
+	               (long)ipcs_req_uid(req), pin_done, pc);
 	if (op != NULL) {
 		pc->op = op;
 		ipcs_req_set_cancel(req, pin_cancel, pc);
@@ -679,14 +673,14 @@ pin_put_refused(struct ipcs_req *req, const struct ps_write_req *w,
 
 	if (annot_check(&d->annot, w->name, w->replicas, why, sizeof(why)) !=
 	    0) {
-		pins_audit("pin", w->identity, uid, w->name, 0, 0, 1,
-		    w->replicas, "out_of_bounds");
+		pins_audit("pin", w->identity, uid, w->namespace, w->name, 0, 0,
+		    1, w->replicas, "out_of_bounds");
 		(void)ipcs_answer_error(req, PS_E_OUT_OF_BOUNDS, 0, "%s", why);
 		return 1;
 	}
 	if ((w->flags & PS_W_EXPECTED) && (uint32_t)d->desired != w->expected) {
-		pins_audit("pin", w->identity, uid, w->name, 0, 0, 1,
-		    w->replicas, "precondition_failed");
+		pins_audit("pin", w->identity, uid, w->namespace, w->name, 0, 0,
+		    1, w->replicas, "precondition_failed");
 		(void)ipcs_answer_refusal(req, PS_E_EXPECTED,
 		    (uint32_t)d->desired, NULL,
 		    "deployment \"%s\" has %d replicas, not the %u expected",
@@ -694,8 +688,8 @@ pin_put_refused(struct ipcs_req *req, const struct ps_write_req *w,
 		return 1;
 	}
 	if (w->if_match[0] != '\0' && strcmp(w->if_match, d->rv) != 0) {
-		pins_audit("pin", w->identity, uid, w->name, 0, 0, 1,
-		    w->replicas, "precondition_failed");
+		pins_audit("pin", w->identity, uid, w->namespace, w->name, 0, 0,
+		    1, w->replicas, "precondition_failed");
 		(void)ipcs_answer_refusal(req, PS_E_STALE, 0, d->rv,
 		    "deployment \"%s\" has changed: its resourceVersion is "
 		    "no longer \"%s\"",
@@ -715,10 +709,10 @@ pin_dry_run(struct serve *s, struct nsu_unit *u, struct ipcs_req *req,
 	struct cache_deploy d;
 	struct ps_pin m;
 
-	pins_try(unit_pins(s, u), w->name, del, w->replicas,
+	pins_try(unit_pins(s, u), u->namespace, w->name, del, w->replicas,
 	    (w->flags & PS_W_SUSPEND) != 0, &res);
 	pins_audit(del ? "unpin" : "pin", w->identity, (long)ipcs_req_uid(req),
-	    w->name, res.had, res.old, !del, w->replicas,
+	    w->namespace, w->name, res.had, res.old, !del, w->replicas,
 	    res.code == 0 ? "dry_run" : ps_code_name(res.code));
 	if (res.code != 0) {
 		(void)ipcs_answer_error(
@@ -751,12 +745,12 @@ handle_pin_put(struct ipcs_req *req, void *arg)
 	struct cache_deploy d;
 
 	if ((u = unit_of(s, req, w->namespace)) == NULL ||
-	    write_refused(req, w, "pin") || !pins_ready(s, req, u))
+	    write_refused(req, w, "pin") || !pins_ready(s, req))
 		return;
 	/* replicad's own Deployment is in its home namespace. */
 	if (u->home && s->d.self != NULL && strcmp(w->name, s->d.self) == 0) {
-		pins_audit("pin", w->identity, (long)ipcs_req_uid(req), w->name,
-		    0, 0, 1, w->replicas, "refused");
+		pins_audit("pin", w->identity, (long)ipcs_req_uid(req),
+		    w->namespace, w->name, 0, 0, 1, w->replicas, "refused");
 		(void)ipcs_answer_error(req, PS_E_INVALID, 0,
 		    "\"%s\" is replicad's own Deployment: replicad does not "
 		    "pin itself",
@@ -768,8 +762,8 @@ handle_pin_put(struct ipcs_req *req, void *arg)
 		return;
 	}
 	if (cache_get(u->cache, w->name, &d) == -1) {
-		pins_audit("pin", w->identity, (long)ipcs_req_uid(req), w->name,
-		    0, 0, 1, w->replicas, "not_found");
+		pins_audit("pin", w->identity, (long)ipcs_req_uid(req),
+		    w->namespace, w->name, 0, 0, 1, w->replicas, "not_found");
 		(void)ipcs_answer_error(req, PS_E_NOT_FOUND, 0,
 		    "deployment \"%s\" not found in namespace \"%s\"", w->name,
 		    u->namespace);
@@ -792,7 +786,7 @@ handle_pin_delete(struct ipcs_req *req, void *arg)
 	struct nsu_unit *u;
 
 	if ((u = unit_of(s, req, w->namespace)) == NULL ||
-	    write_refused(req, w, "unpin") || !pins_ready(s, req, u))
+	    write_refused(req, w, "unpin") || !pins_ready(s, req))
 		return;
 	if (w->flags & PS_W_DRY_RUN) {
 		pin_dry_run(s, u, req, w, 1);

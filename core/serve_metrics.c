@@ -100,9 +100,8 @@ hpa_metrics(struct serve *s, struct evbuffer *b, int *err)
 		struct cache_deploy d;
 		struct ps_pin pin;
 
-		if (!u->home) /* the store keeps the home namespace's */
-			continue;
-		while (pins_next(s->d.pins, after, &pin) == 1) {
+		while (pins_next(s->d.pins, u->namespace, u->namespace, after,
+		           &pin) == 1) {
 			memcpy(after, pin.name, sizeof(after));
 			if (cache_get(u->cache, pin.name, &d) == 0)
 				suspended[serve_pin_state(s, u, &d)]++;

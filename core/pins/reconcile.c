@@ -212,12 +212,12 @@ drifted(const struct recon *r, const char *name, uint32_t *want, int32_t *have)
 	struct cache_deploy d;
 	uint32_t pin;
 
-	if (pins_get(r->d.pins, name, &pin) != 0)
+	if (pins_get(r->d.pins, r->d.namespace, name, &pin) != 0)
 		return 0;
 	if (cache_get(r->d.cache, name, &d) != 0)
 		return 0;
-	if (pins_suspended(r->d.pins, name) || d.annot.pin_suspended ||
-	    (d.annot.bounds & PS_B_INVALID))
+	if (pins_suspended(r->d.pins, r->d.namespace, name) ||
+	    d.annot.pin_suspended || (d.annot.bounds & PS_B_INVALID))
 		return 0;
 	if (autoscaled(r, name))
 		return 0;
@@ -408,7 +408,8 @@ run_queue(evutil_socket_t fd, short what, void *arg)
 			break;
 		}
 		it->queued = 0;
-		if (pins_get(r->d.pins, it->name, &pin) == 0 && pin != want) {
+		if (pins_get(r->d.pins, r->d.namespace, it->name, &pin) == 0 &&
+		    pin != want) {
 			char note[256];
 
 			log_warnx(
@@ -451,7 +452,9 @@ recon_check_all(struct recon *r)
 		    it->not_before_ms <= now)
 			item_remove(r, it);
 	}
-	while (pins_next(r->d.pins, after, &pin) == 1) {
+	/* The pins of this reconciler's namespace. */
+	while (pins_next(r->d.pins, r->d.namespace, r->d.namespace, after,
+	           &pin) == 1) {
 		recon_check(r, pin.name);
 		memcpy(after, pin.name, sizeof(after));
 	}

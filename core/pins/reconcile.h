@@ -45,9 +45,9 @@ struct recon_deps {
 	void *leading_arg;
 	struct evrec *events;  /* Kubernetes Events (NULL: none) */
 	struct hpa_watch *hpa; /* NULL: no HPA is ever in the way */
-	/* The namespace of cache, scale, refl and hpa (its Events go
-	 * there); NULL: the recorder's.  Borrowed for the reconciler's
-	 * life. */
+	/* The namespace of cache, scale, refl and hpa: its pins are the
+	 * ones reconciled, its Events go there.  A namespace the pins
+	 * store serves; borrowed for the reconciler's life. */
 	const char *namespace;
 };
 
