@@ -56,6 +56,8 @@ struct core {
 	 * path, health probe, HPA watch (read-only: the write path and the
 	 * reconciler ask it before scaling) and reconciler. */
 	struct nsu *units;
+	/* --watch-all-namespaces: the one reflector every unit shares. */
+	struct refl *refl_all;
 	struct serve *serve;
 	struct pins *pins;    /* NULL without --pin-file / --pin-configmap */
 	struct evrec *events; /* Kubernetes Events (NULL if it failed) */
@@ -198,9 +200,13 @@ start_unit(struct core *core, const struct core_opts *o, struct nsu_unit *u)
 	hooks.synced_cb = synced_cb;
 	hooks.arg = u;
 	u->owner = core;
-	if ((u->cache = cache_new(CORE_MAX_DEPLOYMENTS)) == NULL ||
-	    (u->refl = refl_new(core->base, core->kc, u->cache, u->namespace,
-	         &hooks)) == NULL ||
+	/* With --watch-all-namespaces the cache and the shared reflector
+	 * are made already (start_watch_all). */
+	if ((u->cache == NULL &&
+	        (u->cache = cache_new(CORE_MAX_DEPLOYMENTS)) == NULL) ||
+	    (u->refl == NULL &&
+	        (u->refl = refl_new(core->base, core->kc, u->cache,
+	             u->namespace, &hooks)) == NULL) ||
 	    (u->scale = scale_new(core->base, core->kc, u->cache, u->namespace,
 	         o->max_replicas, u->home ? o->self_deployment : NULL)) ==
 	        NULL ||
@@ -231,8 +237,42 @@ start_unit(struct core *core, const struct core_opts *o, struct nsu_unit *u)
 	}
 }
 
+/*
+ * --watch-all-namespaces: every unit's cache, and one reflector over
+ * /apis/apps/v1/deployments routing each object to its namespace's cache
+ * (and hooks), ignoring the namespaces not served.
+ */
 static void
-free_units(struct nsu *units)
+start_watch_all(struct core *core)
+{
+	struct refl_route routes[CORE_MAX_NAMESPACES];
+	struct refl_hooks hooks[CORE_MAX_NAMESPACES];
+	size_t n = nsu_count(core->units);
+
+	for (size_t i = 0; i < n; i++) {
+		struct nsu_unit *u = nsu_at(core->units, i);
+
+		if ((u->cache = cache_new(CORE_MAX_DEPLOYMENTS)) == NULL)
+			fatal("cannot set up namespace %s", u->namespace);
+		memset(&hooks[i], 0, sizeof(hooks[i]));
+		hooks[i].applied_cb = applied_cb;
+		hooks[i].synced_cb = synced_cb;
+		hooks[i].arg = u;
+		routes[i].namespace = u->namespace;
+		routes[i].cache = u->cache;
+		routes[i].hooks = &hooks[i];
+	}
+	if ((core->refl_all = refl_new_all(core->base, core->kc, routes, n)) ==
+	    NULL)
+		fatal("cannot set up the list+watch across namespaces");
+	for (size_t i = 0; i < n; i++)
+		nsu_at(core->units, i)->refl = core->refl_all;
+	log_info("watching Deployments across all namespaces, serving %s",
+	    nsu_names(core->units));
+}
+
+static void
+free_units(struct nsu *units, struct refl *shared)
 {
 	if (units == NULL)
 		return;
@@ -244,9 +284,11 @@ free_units(struct nsu *units)
 		health_free(u->health);
 		scale_free(u->scale);
 		hpa_watch_free(u->hpa);
-		refl_free(u->refl);
+		if (u->refl != shared)
+			refl_free(u->refl);
 		cache_free(u->cache);
 	}
+	refl_free(shared);
 	nsu_free(units);
 }
 
@@ -279,6 +321,8 @@ start_kube(struct core *core, const struct core_opts *o)
 	}
 	if ((core->units = nsu_new(o->ns_list, o->nns, o->namespace)) == NULL)
 		fatal("cannot set up the namespaces served");
+	if (o->watch_all)
+		start_watch_all(core);
 	for (size_t i = 0; i < nsu_count(core->units); i++)
 		start_unit(core, o, nsu_at(core->units, i));
 	memset(&deps, 0, sizeof(deps));
@@ -309,7 +353,8 @@ start_kube(struct core *core, const struct core_opts *o)
 	for (size_t i = 0; i < nsu_count(core->units); i++) {
 		struct nsu_unit *u = nsu_at(core->units, i);
 
-		if (refl_start(u->refl) != 0)
+		if ((core->refl_all == NULL || i == 0) &&
+		    refl_start(u->refl) != 0)
 			fatalx("cannot start the reflector of namespace %s",
 			    u->namespace);
 		/* With the Deployment cache; its 403/404 (no Role grant, no
@@ -430,7 +475,7 @@ main(int argc, char *argv[])
 
 	ipcs_free(core.srv);
 	serve_free(core.serve);
-	free_units(core.units);
+	free_units(core.units, core.refl_all);
 	core.units = NULL;
 	lease_free(core.lease);
 	pins_free(core.pins);

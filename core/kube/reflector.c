@@ -1,6 +1,7 @@
 /*
- * reflector.c — the Deployments of one namespace into the cache (see
- * reflector.h), on the list+watch loop (listwatch.c).  Everything the API
+ * reflector.c — the Deployments of one namespace into its cache, or of
+ * every namespace into the caches of those served (see reflector.h), on
+ * the list+watch loop (listwatch.c).  Everything the API
  * says is parsed by kjson, which bounds and validates it; the cache is
  * changed only by validated objects.
  *
@@ -21,10 +22,18 @@
 #include "core/kube/reflector.h"
 #include "proto-socket/ps_buf.h"
 
-struct refl {
+/* Where one namespace's objects go. */
+struct route {
+	char namespace[PS_MAX_NAMESPACE + 1];
 	struct cache *cache;
 	struct refl_hooks hooks;
-	char namespace[PS_MAX_NAMESPACE + 1];
+};
+
+struct refl {
+	int all; /* one list+watch across namespaces (refl_new_all) */
+	size_t n;
+	struct route route[CORE_MAX_NAMESPACES];
+	uint64_t ignored; /* objects of namespaces not served (all) */
 	struct lw *lw;
 	struct kjson *kj; /* the parser of the answer in progress */
 	int list_failed;  /* the cache refused an item of this list */
@@ -60,12 +69,26 @@ to_cache(const struct kjson_obj *o, struct cache_deploy *d)
 	d->annot = o->annot;
 }
 
-/* An object from the API is about our namespace, or it is refused. */
-static int
-in_namespace(const struct refl *r, const struct kjson_obj *o)
+/*
+ * The route of an object's namespace.  Watching one namespace, an object
+ * of another is refused (NULL: the answer is wrong); watching all, an
+ * object of a namespace not served is ignored (*ignore set).
+ */
+static struct route *
+route_of(struct refl *r, const struct kjson_obj *o, int *ignore)
 {
-	return o->namespace[0] == '\0' ||
-	    strcmp(o->namespace, r->namespace) == 0;
+	*ignore = 0;
+	if (!r->all)
+		return o->namespace[0] == '\0' ||
+		        strcmp(o->namespace, r->route[0].namespace) == 0
+		    ? &r->route[0]
+		    : NULL;
+	for (size_t i = 0; i < r->n; i++)
+		if (strcmp(o->namespace, r->route[i].namespace) == 0)
+			return &r->route[i];
+	*ignore = 1;
+	r->ignored++;
+	return NULL;
 }
 
 static int
@@ -73,14 +96,18 @@ list_item_cb(void *arg, enum kjson_event ev, const struct kjson_obj *o)
 {
 	struct refl *r = arg;
 	struct cache_deploy d;
+	struct route *rt;
+	int ignore;
 
 	(void)ev;
-	if (!in_namespace(r, o)) {
+	if ((rt = route_of(r, o, &ignore)) == NULL) {
+		if (ignore)
+			return 0;
 		log_warnx("list: object from another namespace refused");
 		return -1;
 	}
 	to_cache(o, &d);
-	if (cache_put(r->cache, &d) == -1) {
+	if (cache_put(rt->cache, &d) == -1) {
 		log_warn("list: cache refused %s", o->name);
 		r->list_failed = 1;
 		return -1;
@@ -93,28 +120,34 @@ watch_event_cb(void *arg, enum kjson_event ev, const struct kjson_obj *o)
 {
 	struct refl *r = arg;
 	struct cache_deploy d;
+	struct route *rt;
+	int ignore;
 
 	switch (ev) {
 	case KJSON_EV_ADDED:
 	case KJSON_EV_MODIFIED:
 	case KJSON_EV_DELETED:
-		if (!in_namespace(r, o)) {
+		if ((rt = route_of(r, o, &ignore)) == NULL) {
+			if (ignore) { /* not ours, but the stream moved on */
+				lw_event(r->lw, o->rv, 1);
+				return 0;
+			}
 			log_warnx("watch: object from another namespace "
 			          "refused");
 			return -1;
 		}
 		if (ev == KJSON_EV_DELETED)
-			(void)cache_del(r->cache, o->name);
+			(void)cache_del(rt->cache, o->name);
 		else {
 			to_cache(o, &d);
-			if (cache_put(r->cache, &d) == -1) {
+			if (cache_put(rt->cache, &d) == -1) {
 				log_warn("watch: cache refused %s", o->name);
 				return -1;
 			}
 		}
 		lw_event(r->lw, o->rv, 0);
-		if (r->hooks.applied_cb != NULL)
-			r->hooks.applied_cb(r->hooks.arg, o->name, o->rv);
+		if (rt->hooks.applied_cb != NULL)
+			rt->hooks.applied_cb(rt->hooks.arg, o->name, o->rv);
 		return 0;
 	case KJSON_EV_BOOKMARK:
 		/* Only its resourceVersion means anything. */
@@ -139,7 +172,9 @@ begin_cb(void *arg, enum lw_req req)
 	kjson_free(r->kj);
 	if (req == LW_LIST_FIRST) {
 		r->list_failed = 0;
-		cache_mark(r->cache);
+		/* A relist replaces what each namespace served holds. */
+		for (size_t i = 0; i < r->n; i++)
+			cache_mark(r->route[i].cache);
 	}
 	r->kj = req == LW_WATCH ? kjson_new(KJSON_WATCH, watch_event_cb, r)
 	                        : kjson_new(KJSON_LIST, list_item_cb, r);
@@ -178,22 +213,29 @@ static void
 listed_cb(void *arg, const char *rv, uint64_t started_ms)
 {
 	struct refl *r = arg;
-	size_t swept = cache_sweep(r->cache);
+	size_t swept = 0, size = 0;
 
+	for (size_t i = 0; i < r->n; i++) {
+		swept += cache_sweep(r->route[i].cache);
+		size += cache_size(r->route[i].cache);
+	}
 	r->synced = 1;
 	log_kv(LOG_LEVEL_INFO, 0,
-	    (struct log_kv[]){LOG_U("deployments", cache_size(r->cache)),
-	        LOG_U("removed", swept), LOG_S("rv", rv)},
-	    3, "list complete");
-	if (r->hooks.synced_cb != NULL)
-		r->hooks.synced_cb(r->hooks.arg, started_ms);
+	    (struct log_kv[]){LOG_U("deployments", size),
+	        LOG_U("removed", swept), LOG_S("rv", rv),
+	        LOG_S("namespace", r->all ? "*" : r->route[0].namespace)},
+	    4, "list complete");
+	for (size_t i = 0; i < r->n; i++)
+		if (r->route[i].hooks.synced_cb != NULL)
+			r->route[i].hooks.synced_cb(
+			    r->route[i].hooks.arg, started_ms);
 }
 
 /* ------------------------------------------------------------ object */
 
-struct refl *
-refl_new(struct event_base *base, struct kc *kc, struct cache *cache,
-    const char *namespace, const struct refl_hooks *hooks)
+static struct refl *
+refl_make(struct event_base *base, struct kc *kc,
+    const struct refl_route *routes, size_t n, int all)
 {
 	char path[KC_MAX_PATH + 1];
 	struct refl *r;
@@ -210,24 +252,57 @@ refl_new(struct event_base *base, struct kc *kc, struct cache *cache,
 	    .listed = listed_cb,
 	};
 
-	if (ps_valid_namespace(namespace, strlen(namespace)) != PS_OK) {
+	if (n == 0 || n > CORE_MAX_NAMESPACES) {
 		errno = EINVAL;
 		return NULL;
 	}
+	for (size_t i = 0; i < n; i++)
+		if (routes[i].namespace == NULL || routes[i].cache == NULL ||
+		    ps_valid_namespace(routes[i].namespace,
+		        strnlen(routes[i].namespace, PS_MAX_NAMESPACE + 1)) !=
+		        PS_OK) {
+			errno = EINVAL;
+			return NULL;
+		}
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return NULL;
-	r->cache = cache;
-	if (hooks != NULL)
-		r->hooks = *hooks;
-	snprintf(r->namespace, sizeof(r->namespace), "%s", namespace);
-	snprintf(path, sizeof(path), "/apis/apps/v1/namespaces/%s/deployments",
-	    namespace);
+	r->all = all;
+	r->n = n;
+	for (size_t i = 0; i < n; i++) {
+		snprintf(r->route[i].namespace, sizeof(r->route[i].namespace),
+		    "%s", routes[i].namespace);
+		r->route[i].cache = routes[i].cache;
+		if (routes[i].hooks != NULL)
+			r->route[i].hooks = *routes[i].hooks;
+	}
+	if (all)
+		snprintf(path, sizeof(path), "/apis/apps/v1/deployments");
+	else
+		snprintf(path, sizeof(path),
+		    "/apis/apps/v1/namespaces/%s/deployments",
+		    r->route[0].namespace);
 	lh.arg = r;
 	if ((r->lw = lw_new(base, kc, &t, &lh)) == NULL) {
 		free(r);
 		return NULL;
 	}
 	return r;
+}
+
+struct refl *
+refl_new(struct event_base *base, struct kc *kc, struct cache *cache,
+    const char *namespace, const struct refl_hooks *hooks)
+{
+	struct refl_route rt = {namespace, cache, hooks};
+
+	return refl_make(base, kc, &rt, 1, 0);
+}
+
+struct refl *
+refl_new_all(struct event_base *base, struct kc *kc,
+    const struct refl_route *routes, size_t n)
+{
+	return refl_make(base, kc, routes, n, 1);
 }
 
 void
@@ -251,5 +326,6 @@ void
 refl_get_status(const struct refl *r, struct refl_status *st)
 {
 	st->synced = r->synced;
+	st->ignored = r->ignored;
 	lw_get_stats(r->lw, &st->lw);
 }

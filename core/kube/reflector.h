@@ -31,10 +31,28 @@ struct refl_hooks {
 
 struct refl_status {
 	int synced;         /* a complete list has been applied */
+	uint64_t ignored;   /* objects of namespaces not served (all) */
 	struct lw_stats lw; /* the list+watch loop's counters */
 };
 struct refl *refl_new(struct event_base *base, struct kc *kc,
     struct cache *cache, const char *namespace, const struct refl_hooks *hooks);
+
+/* One namespace served by a reflector across namespaces. */
+struct refl_route {
+	const char *namespace; /* DNS-1123 label; copied */
+	struct cache *cache;
+	const struct refl_hooks *hooks; /* NULL: none; copied */
+};
+
+/*
+ * --watch-all-namespaces: one list+watch of /apis/apps/v1/deployments
+ * feeding the caches of `routes[0..n)` (1..CORE_MAX_NAMESPACES), each
+ * object into its namespace's cache; objects of other namespaces are
+ * ignored (counted).  A relist marks and sweeps every route's cache, so
+ * it replaces exactly what the namespaces served hold.  NULL with errno.
+ */
+struct refl *refl_new_all(struct event_base *base, struct kc *kc,
+    const struct refl_route *routes, size_t n);
 void refl_free(struct refl *r);
 /* Starts listing; 0, or -1 on allocation failure. */
 int refl_start(struct refl *r);
