@@ -58,6 +58,7 @@ struct core {
 	struct nsu *units;
 	/* --watch-all-namespaces: the one reflector every unit shares. */
 	struct refl *refl_all;
+	struct hpa_watch *hpa_all; /* ...and HPA watch */
 	struct serve *serve;
 	struct pins *pins;    /* NULL without --pin-file / --pin-configmap */
 	struct evrec *events; /* Kubernetes Events (NULL if it failed) */
@@ -212,8 +213,9 @@ start_unit(struct core *core, const struct core_opts *o, struct nsu_unit *u)
 	        NULL ||
 	    (u->health = health_new(core->base, core->kc, u->refl, u->cache,
 	         u->namespace)) == NULL ||
-	    (u->hpa = hpa_watch_new(core->base, core->kc, u->namespace)) ==
-	        NULL)
+	    (u->hpa == NULL &&
+	        (u->hpa = hpa_watch_new(core->base, core->kc, u->namespace)) ==
+	            NULL))
 		fatal("cannot set up namespace %s", u->namespace);
 	scale_set_events(u->scale, core->events);
 	/* The pins store serves every namespace served. */
@@ -247,6 +249,8 @@ start_watch_all(struct core *core)
 {
 	struct refl_route routes[CORE_MAX_NAMESPACES];
 	struct refl_hooks hooks[CORE_MAX_NAMESPACES];
+	struct hpa_watch *hpa[CORE_MAX_NAMESPACES];
+	const char *names[CORE_MAX_NAMESPACES];
 	size_t n = nsu_count(core->units);
 
 	for (size_t i = 0; i < n; i++) {
@@ -261,19 +265,28 @@ start_watch_all(struct core *core)
 		routes[i].namespace = u->namespace;
 		routes[i].cache = u->cache;
 		routes[i].hooks = &hooks[i];
+		names[i] = u->namespace;
 	}
 	if ((core->refl_all = refl_new_all(core->base, core->kc, routes, n)) ==
 	    NULL)
 		fatal("cannot set up the list+watch across namespaces");
-	for (size_t i = 0; i < n; i++)
+	if ((core->hpa_all = hpa_watch_new_all(
+	         core->base, core->kc, names, n, hpa)) == NULL)
+		fatal("cannot set up the HPA watch across namespaces");
+	for (size_t i = 0; i < n; i++) {
 		nsu_at(core->units, i)->refl = core->refl_all;
-	log_info("watching Deployments across all namespaces, serving %s",
+		nsu_at(core->units, i)->hpa = hpa[i];
+	}
+	log_info("watching Deployments and HPAs across all namespaces, "
+	         "serving %s",
 	    nsu_names(core->units));
 }
 
 static void
-free_units(struct nsu *units, struct refl *shared)
+free_units(struct nsu *units, struct refl *shared, struct hpa_watch *hpa_all)
 {
+	/* The HPA watch across namespaces first: it feeds the units'. */
+	hpa_watch_free(hpa_all);
 	if (units == NULL)
 		return;
 	for (size_t i = 0; i < nsu_count(units); i++) {
@@ -361,6 +374,8 @@ start_kube(struct core *core, const struct core_opts *o)
 		 * autoscaling/v2) is logged and retried, never fatal. */
 		hpa_watch_start(u->hpa);
 	}
+	if (core->hpa_all != NULL)
+		hpa_watch_start(core->hpa_all);
 	if (core->pins != NULL && pins_start(core->pins) != 0)
 		fatalx("cannot start reading the pins");
 }
@@ -475,7 +490,7 @@ main(int argc, char *argv[])
 
 	ipcs_free(core.srv);
 	serve_free(core.serve);
-	free_units(core.units, core.refl_all);
+	free_units(core.units, core.refl_all, core.hpa_all);
 	core.units = NULL;
 	lease_free(core.lease);
 	pins_free(core.pins);

@@ -32,6 +32,7 @@ enum key {
 	K_SPEC,
 	K_SCALE_TARGET_REF,
 	K_NAME,
+	K_NAMESPACE,
 	K_RV,
 	K_CONTINUE,
 	K_API_VERSION,
@@ -51,6 +52,7 @@ static const struct {
     {"spec", K_SPEC},
     {"scaleTargetRef", K_SCALE_TARGET_REF},
     {"name", K_NAME},
+    {"namespace", K_NAMESPACE},
     {"resourceVersion", K_RV},
     {"continue", K_CONTINUE},
     {"apiVersion", K_API_VERSION},
@@ -236,6 +238,14 @@ on_string(void *ctx, const unsigned char *s, size_t len)
 				    "DNS-1123 subdomain");
 			memcpy(o->name, s, len);
 			o->name[len] = '\0';
+			return 1;
+		case K_NAMESPACE:
+			if (ps_valid_namespace((const char *)s, len) != PS_OK)
+				return fail(h,
+				    "metadata.namespace is not a "
+				    "DNS-1123 label");
+			memcpy(o->namespace, s, len);
+			o->namespace[len] = '\0';
 			return 1;
 		case K_RV:
 			return copy_strict(h, o->rv, sizeof(o->rv), s, len,

@@ -42,6 +42,8 @@ enum hpa_json_event {
 /* One HPA (or a list's own metadata, or an ERROR event's Status). */
 struct hpa_json_obj {
 	char name[PS_MAX_NAME + 1]; /* metadata.name, DNS-1123 checked */
+	/* metadata.namespace, a DNS-1123 label; "" when absent. */
+	char namespace[PS_MAX_NAMESPACE + 1];
 	char rv[PS_MAX_RV + 1];
 	char cont[KJSON_MAX_CONT + 1]; /* a list's metadata.continue */
 	/* spec.scaleTargetRef; "" when absent or not a string. */

@@ -166,7 +166,13 @@ hpa_map_swap(struct hpa_map *a, struct hpa_map *b)
 /* ----------------------------------------------------------- the watch */
 
 struct hpa_watch {
+	/* The list+watch loop; NULL in a namespace of a watch across
+	 * namespaces (`parent` feeds it). */
 	struct lw *lw;
+	struct hpa_watch *parent;
+	/* hpa_watch_new_all: the namespaces served, fed by this one. */
+	struct hpa_watch *child[CORE_MAX_NAMESPACES];
+	size_t nchild;
 	struct hpa_json *pj;   /* the parser of the answer in progress */
 	struct hpa_map *map;   /* what lookups see */
 	struct hpa_map *stage; /* the list being read */
@@ -190,15 +196,30 @@ apply(struct hpa_map *m, const struct hpa_json_obj *o, int deleted)
 	return hpa_map_put(m, o->name, o->target_name);
 }
 
+/* Where an object goes: `hw` itself, or across namespaces the child of
+ * its namespace (NULL: not served, ignored). */
+static struct hpa_watch *
+target(struct hpa_watch *hw, const struct hpa_json_obj *o)
+{
+	if (hw->nchild == 0)
+		return hw;
+	for (size_t i = 0; i < hw->nchild; i++)
+		if (strcmp(hw->child[i]->namespace, o->namespace) == 0)
+			return hw->child[i];
+	return NULL;
+}
+
 static int
 list_item_cb(void *arg, enum hpa_json_event ev, const struct hpa_json_obj *o)
 {
-	struct hpa_watch *hw = arg;
+	struct hpa_watch *hw = arg, *t;
 
 	(void)ev;
-	if (apply(hw->stage, o, 0) == -1) {
+	if ((t = target(hw, o)) == NULL)
+		return 0;
+	if (apply(t->stage, o, 0) == -1) {
 		if (errno == ENOSPC)
-			hw->stage_full = 1;
+			hw->stage_full = t->stage_full = 1;
 		return -1;
 	}
 	return 0;
@@ -215,18 +236,22 @@ changed(struct hpa_watch *hw)
 static int
 watch_event_cb(void *arg, enum hpa_json_event ev, const struct hpa_json_obj *o)
 {
-	struct hpa_watch *hw = arg;
+	struct hpa_watch *hw = arg, *t;
 
 	switch (ev) {
 	case HPA_EV_ADDED:
 	case HPA_EV_MODIFIED:
 	case HPA_EV_DELETED:
-		if (apply(hw->map, o, ev == HPA_EV_DELETED) == -1) {
+		if ((t = target(hw, o)) == NULL) {
+			lw_event(hw->lw, o->rv, 1); /* not ours; moved on */
+			return 0;
+		}
+		if (apply(t->map, o, ev == HPA_EV_DELETED) == -1) {
 			log_warn("hpa: watch: map refused %s", o->name);
 			return -1; /* relist: the map may now be wrong */
 		}
 		lw_event(hw->lw, o->rv, 0);
-		changed(hw);
+		changed(t);
 		return 0;
 	case HPA_EV_BOOKMARK:
 		lw_event(hw->lw, o->rv, 1);
@@ -249,6 +274,10 @@ begin_cb(void *arg, enum lw_req req)
 	if (req == LW_LIST_FIRST) {
 		hpa_map_clear(hw->stage);
 		hw->stage_full = 0;
+		for (size_t i = 0; i < hw->nchild; i++) {
+			hpa_map_clear(hw->child[i]->stage);
+			hw->child[i]->stage_full = 0;
+		}
 	}
 	hw->pj = req == LW_WATCH
 	    ? hpa_json_new(HPA_JSON_WATCH, watch_event_cb, hw)
@@ -288,12 +317,22 @@ finish_cb(void *arg, enum lw_req req, int aborted, struct lw_page *page,
 	return 0;
 }
 
+static void listed_one(struct hpa_watch *hw, const char *rv);
+
 static void
 listed_cb(void *arg, const char *rv, uint64_t started_ms)
 {
 	struct hpa_watch *hw = arg;
 
 	(void)started_ms;
+	listed_one(hw, rv);
+	for (size_t i = 0; i < hw->nchild; i++)
+		listed_one(hw->child[i], rv);
+}
+
+static void
+listed_one(struct hpa_watch *hw, const char *rv)
+{
 	hpa_map_swap(hw->map, hw->stage);
 	hpa_map_clear(hw->stage);
 	if (hw->state == HPA_WATCH_UNAVAILABLE)
@@ -316,11 +355,21 @@ unavailable_status(long status)
 	return status == 403 || status == 404;
 }
 
+static void list_failed_one(struct hpa_watch *hw, long status, const char *why);
+
 static void
 list_failed_cb(void *arg, long status, const char *why)
 {
 	struct hpa_watch *hw = arg;
 
+	list_failed_one(hw, status, why);
+	for (size_t i = 0; i < hw->nchild; i++)
+		list_failed_one(hw->child[i], status, why);
+}
+
+static void
+list_failed_one(struct hpa_watch *hw, long status, const char *why)
+{
 	hw->last_status = status;
 	if (hw->stage_full) {
 		/* Not transient: the namespace has more HPAs than the map
@@ -369,11 +418,27 @@ hint_cb(long status)
 	    : "";
 }
 
-struct hpa_watch *
-hpa_watch_new(struct event_base *base, struct kc *kc, const char *namespace)
+/* The maps of one namespace (or, "*", of a watch across namespaces). */
+static struct hpa_watch *
+watch_alloc(const char *namespace)
 {
-	char path[KC_MAX_PATH + 1];
 	struct hpa_watch *hw;
+
+	if ((hw = calloc(1, sizeof(*hw))) == NULL)
+		return NULL;
+	snprintf(hw->namespace, sizeof(hw->namespace), "%s", namespace);
+	if ((hw->map = hpa_map_new(HPA_MAX_ENTRIES)) == NULL ||
+	    (hw->stage = hpa_map_new(HPA_MAX_ENTRIES)) == NULL) {
+		hpa_watch_free(hw);
+		return NULL;
+	}
+	return hw;
+}
+
+static int
+watch_loop(struct hpa_watch *hw, struct event_base *base, struct kc *kc,
+    const char *path)
+{
 	struct lw_target t = {
 	    .path = path,
 	    .field_selector = "",
@@ -388,34 +453,82 @@ hpa_watch_new(struct event_base *base, struct kc *kc, const char *namespace)
 	    .list_failed = list_failed_cb,
 	    .quiet = quiet_cb,
 	    .hint = hint_cb,
+	    .arg = hw,
 	};
+
+	return (hw->lw = lw_new(base, kc, &t, &lh)) != NULL ? 0 : -1;
+}
+
+struct hpa_watch *
+hpa_watch_new(struct event_base *base, struct kc *kc, const char *namespace)
+{
+	char path[KC_MAX_PATH + 1];
+	struct hpa_watch *hw;
 
 	if (ps_valid_namespace(namespace, strlen(namespace)) != PS_OK) {
 		errno = EINVAL;
 		return NULL;
 	}
-	if ((hw = calloc(1, sizeof(*hw))) == NULL)
+	if ((hw = watch_alloc(namespace)) == NULL)
 		return NULL;
-	snprintf(hw->namespace, sizeof(hw->namespace), "%s", namespace);
 	snprintf(path, sizeof(path),
 	    "/apis/autoscaling/v2/namespaces/%s/horizontalpodautoscalers",
 	    namespace);
-	lh.arg = hw;
-	if ((hw->map = hpa_map_new(HPA_MAX_ENTRIES)) == NULL ||
-	    (hw->stage = hpa_map_new(HPA_MAX_ENTRIES)) == NULL ||
-	    (hw->lw = lw_new(base, kc, &t, &lh)) == NULL) {
+	if (watch_loop(hw, base, kc, path) != 0) {
 		hpa_watch_free(hw);
 		return NULL;
 	}
 	return hw;
 }
 
+struct hpa_watch *
+hpa_watch_new_all(struct event_base *base, struct kc *kc,
+    const char *const *namespaces, size_t n, struct hpa_watch **out)
+{
+	struct hpa_watch *hw;
+
+	if (n == 0 || n > CORE_MAX_NAMESPACES) {
+		errno = EINVAL;
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (ps_valid_namespace(namespaces[i],
+		        strnlen(namespaces[i], PS_MAX_NAMESPACE + 1)) !=
+		    PS_OK) {
+			errno = EINVAL;
+			return NULL;
+		}
+	if ((hw = watch_alloc("all namespaces")) == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if ((hw->child[i] = watch_alloc(namespaces[i])) == NULL) {
+			hpa_watch_free(hw);
+			return NULL;
+		}
+		hw->child[i]->parent = hw;
+		hw->nchild = i + 1;
+	}
+	if (watch_loop(hw, base, kc,
+	        "/apis/autoscaling/v2/horizontalpodautoscalers") != 0) {
+		hpa_watch_free(hw);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		out[i] = hw->child[i];
+	return hw;
+}
+
 void
 hpa_watch_free(struct hpa_watch *hw)
 {
-	if (hw == NULL)
-		return;
+	if (hw == NULL || hw->parent != NULL)
+		return; /* a namespace's maps go with the watch that feeds them
+		         */
 	lw_free(hw->lw);
+	for (size_t i = 0; i < hw->nchild; i++) {
+		hw->child[i]->parent = NULL;
+		hpa_watch_free(hw->child[i]);
+	}
 	hpa_json_free(hw->pj);
 	hpa_map_free(hw->map);
 	hpa_map_free(hw->stage);
@@ -432,7 +545,8 @@ hpa_watch_set_changed_cb(struct hpa_watch *hw, void (*cb)(void *arg), void *arg)
 void
 hpa_watch_start(struct hpa_watch *hw)
 {
-	lw_start(hw->lw);
+	if (hw->lw != NULL) /* a namespace fed by a watch across them: no */
+		lw_start(hw->lw);
 }
 
 int
@@ -470,5 +584,5 @@ hpa_watch_get_status(const struct hpa_watch *hw, struct hpa_watch_status *st)
 	st->state = hw->state;
 	st->entries = hpa_map_size(hw->map);
 	st->last_status = hw->last_status;
-	lw_get_stats(hw->lw, &st->lw);
+	lw_get_stats(hw->parent != NULL ? hw->parent->lw : hw->lw, &st->lw);
 }

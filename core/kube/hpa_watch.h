@@ -58,6 +58,17 @@ struct hpa_watch_status {
  * also on allocation failure. */
 struct hpa_watch *hpa_watch_new(
     struct event_base *base, struct kc *kc, const char *namespace);
+/*
+ * --watch-all-namespaces: one list+watch of
+ * /apis/autoscaling/v2/horizontalpodautoscalers feeding the maps of
+ * `namespaces[0..n)` (1..CORE_MAX_NAMESPACES labels), HPA_MAX_ENTRIES
+ * each; HPAs of other namespaces are ignored.  `out[i]` gets the watch of
+ * namespaces[i], for lookups and status (its start is a no-op); they are
+ * freed with the returned one, which alone is started and freed.  NULL
+ * with errno.
+ */
+struct hpa_watch *hpa_watch_new_all(struct event_base *base, struct kc *kc,
+    const char *const *namespaces, size_t n, struct hpa_watch **out);
 void hpa_watch_free(struct hpa_watch *hw);
 /* `cb` runs whenever lookups may answer differently (a list completed,
  * an HPA changed, the watch became unavailable); from the loop, never

@@ -203,4 +203,54 @@ kill -TERM "$core3"
 check "...exits on SIGTERM" lib_wait_pid "$core3" 15
 lib_forget "$core3"
 
+# --- --watch-all-namespaces ----------------------------------------------
+# Namespaced watches of Deployments refused (the faults above cleared):
+# only the watch across namespaces can keep this core's caches fed.
+admin faults DELETE >/dev/null
+admin "faults?method=GET&verb=watch&path=/apis/apps/v1/namespaces/*/deployments&status=403&count=1000000" >/dev/null
+expect_eq "kube-sim: gamma/web created (a namespace not served)" \
+    "$(mkdep gamma web 7)" gamma/web
+lib_bg core4 "$CORE_BIN" --socket "$SOCK" --namespace "$A" \
+    --namespaces "$A,$B" --watch-all-namespaces --kube-api "$KS_URL"
+core4=$LIB_LAST_PID
+check "core watching all namespaces listens" lib_wait 20 test -S "$SOCK"
+check "...both namespaces sync from one list" lib_wait 20 synced
+expect_match "...it says so" "$(cat "$LIB_TMP/core4.err")" \
+    "watching Deployments and HPAs across all namespaces, serving $A, $B"
+check "...its watch is connected (across namespaces)" lib_wait 20 sh -c \
+    "'$CTL_BIN' --socket '$SOCK' health | grep -q '\"watchConnected\":true'"
+expect_eq "list --all-namespaces: gamma's Deployment ignored" \
+    "$(ctl -A list)" \
+    "{\"deployments\":[{\"namespace\":\"$A\",\"name\":\"db\"},{\"namespace\":\"$A\",\"name\":\"web\"},{\"namespace\":\"$B\",\"name\":\"api\"},{\"namespace\":\"$B\",\"name\":\"web\"}]}"
+expect_eq "get -n $B api" "$(ctl -n "$B" get api | jq_py 'j["desired"]')" 4
+expect_eq "kube-sim: $B/new created" "$(mkdep "$B" new 1)" "$B/new"
+check "...seen in $B through the watch across namespaces" lib_wait 10 \
+    sh -c "'$CTL_BIN' --socket '$SOCK' -n '$B' get new >/dev/null"
+expect_eq "...not in $A" "$(ctl get new 2>&1)" \
+    "replicad-ctl: get new: not_found: deployment \"new\" not found in namespace \"$A\""
+out=$(ctl -n "$B" scale web 2)
+expect_match "scale -n $B web 2: written and synced through the shared watch" \
+    "$out" '"replicas":2.*"synced":true'
+expect_eq "...$A/web untouched" "$(spec "$A" web)" 5
+# An HPA in beta, seen by the HPA watch across namespaces.
+ksend POST "/apis/autoscaling/v2/namespaces/$B/horizontalpodautoscalers" \
+    application/json \
+    "{\"apiVersion\":\"autoscaling/v2\",\"kind\":\"HorizontalPodAutoscaler\",
+      \"metadata\":{\"name\":\"api-hpa\",\"namespace\":\"$B\"},
+      \"spec\":{\"scaleTargetRef\":{\"apiVersion\":\"apps/v1\",
+        \"kind\":\"Deployment\",\"name\":\"api\"},
+        \"minReplicas\":1,\"maxReplicas\":5}}" >/dev/null
+check "the HPA of $B/api is seen" lib_wait 10 sh -c \
+    "'$CTL_BIN' --socket '$SOCK' -n '$B' get api | grep -q '\"autoscaler\"\\|api-hpa' ||
+     '$CTL_BIN' --socket '$SOCK' -n '$B' scale api 3 2>&1 | grep -q autoscal"
+out=$(ctl -n "$B" scale api 3 2>&1)
+expect_match "scale -n $B api: refused, the HPA named" "$out" "api-hpa"
+out=$(ctl scale web 5 2>&1)
+expect_match "...while $A/web (no HPA) scales" "$out" '"replicas":5'
+expect_eq "metrics: $B's HPAs" "$(metric_ns "$B" replicad_core_hpas)" 1
+expect_eq "metrics: $A's HPAs" "$(metric_ns "$A" replicad_core_hpas)" 0
+kill -TERM "$core4"
+check "...exits on SIGTERM" lib_wait_pid "$core4" 15
+lib_forget "$core4"
+
 lib_finish
