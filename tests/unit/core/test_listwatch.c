@@ -326,11 +326,153 @@ test_lw_resync_zero_disables(void **state)
 	assert_int_equal(st.lw.resyncs, 0);
 }
 
+/* ------------------------------- the reflector across namespaces */
+
+struct route_fx {
+	struct event_base *base;
+	struct cache *c[2];
+	struct refl *refl;
+	unsigned applied[2];
+};
+
+static void
+applied_cb(void *arg, const char *name, const char *rv)
+{
+	(void)name;
+	(void)rv;
+	(*(unsigned *)arg)++;
+}
+
+static void
+synced_cb(void *arg, uint64_t started_ms)
+{
+	(void)started_ms;
+	(*(unsigned *)arg)++;
+}
+
+#define NSDEPLOY(ns, n, rv, r)                                        \
+	"{\"metadata\":{\"name\":\"" n "\",\"namespace\":\"" ns "\"," \
+	"\"resourceVersion\":\"" rv "\"},\"spec\":{\"replicas\":" #r "}}"
+#define WEV(type, obj) "{\"type\":\"" type "\",\"object\":" obj "}\n"
+
+static int32_t
+desired_in(struct cache *c, const char *name)
+{
+	struct cache_deploy d;
+
+	if (cache_get(c, name, &d) != 0)
+		return -1;
+	return d.desired;
+}
+
+/** --watch-all-namespaces: one list+watch of /apis/apps/v1/deployments;
+ *  each object goes to its namespace's cache and hooks, a namespace not
+ *  served is ignored (counted, the stream goes on); a relist sweeps
+ *  only what the namespaces served hold. */
+static void
+test_refl_all_namespaces_routes(void **state)
+{
+	struct route_fx f;
+	struct refl_hooks h[2];
+	struct refl_route rt[2];
+	struct refl_status st;
+	struct kc_req *r;
+
+	(void)state;
+	memset(&f, 0, sizeof(f));
+	lw_set_default_resync(0);
+	assert_non_null(f.base = event_base_new());
+	for (int i = 0; i < 2; i++) {
+		assert_non_null(f.c[i] = cache_new(64));
+		memset(&h[i], 0, sizeof(h[i]));
+		h[i].applied_cb = applied_cb;
+		h[i].synced_cb = synced_cb;
+		rt[i].cache = f.c[i];
+		rt[i].hooks = &h[i];
+	}
+	h[0].arg = &f.applied[0];
+	h[1].arg = &f.applied[1];
+	rt[0].namespace = "alpha";
+	rt[1].namespace = "beta";
+	/* One counter per namespace: its applied events and its lists. */
+	assert_null(refl_new_all(f.base, NULL, rt, 0));
+	rt[1].namespace = "Beta";
+	assert_null(refl_new_all(f.base, NULL, rt, 2));
+	rt[1].namespace = "beta";
+	assert_non_null(f.refl = refl_new_all(f.base, NULL, rt, 2));
+	assert_int_equal(refl_start(f.refl), 0);
+	r = fake_kc_next(KC_LIST);
+	assert_non_null(r);
+	assert_non_null(strstr(fake_kc_path(r), "/apis/apps/v1/deployments?"));
+	fake_kc_answer(r, 200,
+	    DLIST("100",
+	        NSDEPLOY("alpha", "a", "90", 3) "," NSDEPLOY(
+	            "beta", "a", "91", 4) "," NSDEPLOY("beta", "b", "92",
+	            5) "," NSDEPLOY("gamma", "z", "93", 9)));
+	assert_int_equal(desired_in(f.c[0], "a"), 3);
+	assert_int_equal(desired_in(f.c[1], "a"), 4);
+	assert_int_equal(desired_in(f.c[1], "b"), 5);
+	assert_int_equal(desired_in(f.c[0], "z"), -1);
+	assert_int_equal(desired_in(f.c[1], "z"), -1);
+	assert_int_equal(cache_size(f.c[0]) + cache_size(f.c[1]), 3);
+	/* Both namespaces' hooks heard of the list (applied counts the
+	 * synced call too: the same counter). */
+	assert_int_equal(f.applied[0], 1);
+	assert_int_equal(f.applied[1], 1);
+	refl_get_status(f.refl, &st);
+	assert_int_equal(st.synced, 1);
+	assert_int_equal(st.ignored, 1);
+
+	/* The watch across namespaces: events routed, gamma ignored. */
+	r = fake_kc_next(KC_WATCH);
+	assert_non_null(r);
+	assert_non_null(strstr(fake_kc_path(r), "/apis/apps/v1/deployments?"));
+	fake_kc_answer(r, 200,
+	    WEV("MODIFIED", NSDEPLOY("beta", "a", "101", 6))
+	        WEV("ADDED", NSDEPLOY("gamma", "y", "102", 1))
+	            WEV("DELETED", NSDEPLOY("beta", "b", "103", 5))
+	                WEV("ADDED", NSDEPLOY("alpha", "c", "104", 2)));
+	assert_int_equal(desired_in(f.c[1], "a"), 6);
+	assert_int_equal(desired_in(f.c[1], "b"), -1);
+	assert_int_equal(desired_in(f.c[0], "c"), 2);
+	assert_int_equal(desired_in(f.c[0], "a"), 3);
+	assert_int_equal(f.applied[0], 2); /* c */
+	assert_int_equal(f.applied[1], 3); /* a, b */
+	refl_get_status(f.refl, &st);
+	assert_int_equal(st.ignored, 2);
+
+	/* 410: a relist (after the backoff) replaces what both hold. */
+	r = fake_kc_next(KC_WATCH);
+	if (r == NULL) { /* the short watch paused: wait it out */
+		assert_int_equal(event_base_loop(f.base, EVLOOP_ONCE), 0);
+		r = fake_kc_next(KC_WATCH);
+	}
+	assert_non_null(r);
+	fake_kc_answer(r, 410, NULL);
+	assert_int_equal(event_base_loop(f.base, EVLOOP_ONCE), 0);
+	r = fake_kc_next(KC_LIST);
+	assert_non_null(r);
+	fake_kc_answer(r, 200,
+	    DLIST("200",
+	        NSDEPLOY("beta", "a", "150", 7) "," NSDEPLOY(
+	            "gamma", "z", "151", 1)));
+	assert_int_equal(cache_size(f.c[0]), 0); /* a and c swept */
+	assert_int_equal(desired_in(f.c[1], "a"), 7);
+	assert_int_equal(cache_size(f.c[1]), 1);
+
+	refl_free(f.refl);
+	cache_free(f.c[0]);
+	cache_free(f.c[1]);
+	event_base_free(f.base);
+	fake_kc_reset();
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_lw_after_watch_table),
+	    cmocka_unit_test(test_refl_all_namespaces_routes),
 	    cmocka_unit_test(test_lw_backoff_doubles_and_caps),
 	    cmocka_unit_test(test_lw_backoff_resets_after_quiet),
 	    cmocka_unit_test(test_lw_backoff_honours_retry_after),
