@@ -480,11 +480,115 @@ test_hpa_watch_bad_namespace(void **state)
 	event_base_free(base);
 }
 
+#define NSITEM(ns, n, rv, target)                                        \
+	"{\"metadata\":{\"name\":\"" n "\",\"namespace\":\"" ns "\","    \
+	"\"resourceVersion\":\"" rv "\"},\"spec\":{\"scaleTargetRef\":{" \
+	"\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\","            \
+	"\"name\":\"" target "\"}}}"
+
+static int changes[2];
+
+static void
+changed_cb(void *arg)
+{
+	(*(int *)arg)++;
+}
+
+/** --watch-all-namespaces: one list+watch of
+ *  /apis/autoscaling/v2/horizontalpodautoscalers feeding each
+ *  namespace's map (same names apart), other namespaces ignored; each
+ *  namespace's changed hook, status from the shared loop; a 403 makes
+ *  every namespace unknown. */
+static void
+test_hpa_watch_all_namespaces(void **state)
+{
+	const char *names[] = {"alpha", "beta"};
+	const char *bad[] = {"alpha", "Beta"};
+	struct hpa_watch *ns[2], *all;
+	struct event_base *base;
+	struct hpa_watch_status st;
+	struct kc_req *r;
+	char hpa[PS_MAX_NAME + 1];
+
+	(void)state;
+	lw_set_default_resync(0);
+	assert_non_null(base = event_base_new());
+	assert_null(hpa_watch_new_all(base, NULL, bad, 2, ns));
+	assert_null(hpa_watch_new_all(base, NULL, names, 0, ns));
+	assert_non_null(all = hpa_watch_new_all(base, NULL, names, 2, ns));
+	changes[0] = changes[1] = 0;
+	hpa_watch_set_changed_cb(ns[0], changed_cb, &changes[0]);
+	hpa_watch_set_changed_cb(ns[1], changed_cb, &changes[1]);
+	hpa_watch_start(ns[0]); /* a no-op: the shared loop lists */
+	assert_null(fake_kc_next(KC_LIST));
+	hpa_watch_start(all);
+	assert_int_equal(
+	    hpa_watch_lookup(ns[0], "web", hpa), HPA_WATCH_UNKNOWN);
+	r = fake_kc_next(KC_LIST);
+	assert_non_null(r);
+	assert_non_null(strstr(
+	    fake_kc_path(r), "/apis/autoscaling/v2/horizontalpodautoscalers?"));
+	fake_kc_answer(r, 200,
+	    LIST("10",
+	        NSITEM("alpha", "h1", "5", "web") "," NSITEM("beta", "h2", "6",
+	            "api") "," NSITEM("gamma", "h3", "7", "web")));
+	assert_int_equal(hpa_watch_lookup(ns[0], "web", hpa), HPA_WATCH_FOUND);
+	assert_string_equal(hpa, "h1");
+	assert_int_equal(hpa_watch_lookup(ns[0], "api", hpa), HPA_WATCH_NONE);
+	assert_int_equal(hpa_watch_lookup(ns[1], "api", hpa), HPA_WATCH_FOUND);
+	assert_string_equal(hpa, "h2");
+	assert_int_equal(hpa_watch_lookup(ns[1], "web", hpa), HPA_WATCH_NONE);
+	assert_int_equal(changes[0], 1);
+	assert_int_equal(changes[1], 1);
+	hpa_watch_get_status(ns[1], &st);
+	assert_int_equal(st.state, HPA_WATCH_SYNCED);
+	assert_int_equal(st.entries, 1);
+	assert_int_equal(st.lw.lists, 1);
+
+	/* Watch events go to their namespace; gamma's are ignored. */
+	r = fake_kc_next(KC_WATCH);
+	assert_non_null(r);
+	fake_kc_answer(r, 200,
+	    EVENT("ADDED", NSITEM("beta", "h4", "11", "worker"))
+	        EVENT("ADDED", NSITEM("gamma", "h5", "12", "api"))
+	            EVENT("DELETED", NSITEM("alpha", "h1", "13", "web")));
+	assert_int_equal(
+	    hpa_watch_lookup(ns[1], "worker", hpa), HPA_WATCH_FOUND);
+	assert_int_equal(hpa_watch_lookup(ns[0], "web", hpa), HPA_WATCH_NONE);
+	assert_int_equal(changes[0], 2);
+	assert_int_equal(changes[1], 2);
+
+	/* A 403 on the relist: every namespace unknown again. */
+	r = fake_kc_next(KC_WATCH);
+	if (r == NULL) {
+		assert_int_equal(event_base_loop(base, EVLOOP_ONCE), 0);
+		r = fake_kc_next(KC_WATCH);
+	}
+	assert_non_null(r);
+	fake_kc_answer(r, 410, NULL);
+	assert_int_equal(event_base_loop(base, EVLOOP_ONCE), 0);
+	r = fake_kc_next(KC_LIST);
+	assert_non_null(r);
+	fake_kc_answer(r, 403, NULL);
+	assert_int_equal(
+	    hpa_watch_lookup(ns[0], "web", hpa), HPA_WATCH_UNKNOWN);
+	assert_int_equal(
+	    hpa_watch_lookup(ns[1], "worker", hpa), HPA_WATCH_UNKNOWN);
+	hpa_watch_get_status(ns[0], &st);
+	assert_int_equal(st.state, HPA_WATCH_UNAVAILABLE);
+
+	hpa_watch_free(ns[0]); /* a no-op: freed with `all` */
+	hpa_watch_free(all);
+	event_base_free(base);
+	fake_kc_reset();
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_hpa_map_basics),
+	    cmocka_unit_test(test_hpa_watch_all_namespaces),
 	    cmocka_unit_test(test_hpa_map_bounded),
 	    cmocka_unit_test(test_hpa_map_refuses_bad_names),
 	    cmocka_unit_test(test_hpa_map_swap),
