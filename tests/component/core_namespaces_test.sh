@@ -64,7 +64,8 @@ spec() {
 }
 
 lib_bg core "$CORE_BIN" --socket "$SOCK" --namespace "$A" \
-    --namespaces "$A,$B" --kube-api "$KS_URL" --log-format json
+    --namespaces "$A,$B" --kube-api "$KS_URL" --log-format json \
+    --pin-file "$LIB_TMP/pins.json"
 check "the core listens" lib_wait 20 test -S "$SOCK"
 check "both namespaces sync" lib_wait 20 synced
 expect_match "ping: the default namespace is the first served" \
@@ -138,6 +139,36 @@ expect_eq "metrics: $B's writes" \
 expect_eq "metrics: one list per namespace so far" \
     "$(metric_ns "$A" replicad_core_lists_total) $(metric_ns "$B" replicad_core_lists_total)" \
     "1 1"
+
+# Pins per namespace: a pin in beta is kept there and reconciled there.
+out=$(ctl -n "$B" pin web 2)
+expect_match "pin -n $B web 2" "$out" '"replicas":2'
+expect_eq "...in the pins file, in $B" \
+    "$(jq_py '[(e["namespace"], e["name"], e["replicas"]) for e in j]' <"$LIB_TMP/pins.json")" \
+    "[[\"$B\",\"web\",2]]"
+check "...the reconciler scales $B/web to its pin" lib_wait 10 \
+    sh -c "[ \"\$(curl -s '$KS_URL/apis/apps/v1/namespaces/$B/deployments/web' | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"spec\"][\"replicas\"])')\" = 2 ]"
+expect_eq "...$A/web keeps its count" "$(spec "$A" web)" 5
+expect_eq "get -n $B web: pinned" \
+    "$(ctl -n "$B" get web | jq_py '[j["pinned"], j["pinReplicas"]]')" \
+    "[true,2]"
+expect_eq "get web ($A): not pinned" \
+    "$(ctl get web | jq_py 'j["pinned"]')" False
+expect_eq "pins --all-namespaces" "$(ctl -A pins)" \
+    "{\"pins\":[{\"namespace\":\"$B\",\"name\":\"web\",\"replicas\":2}]}"
+expect_eq "pins ($A): none" "$(ctl pins)" '{"pins":[]}'
+out=$(ctl -n gamma pin web 1 2>&1)
+expect_match "pin in a namespace not served: refused" "$out" \
+    "namespace \"gamma\" is not served by this replicad"
+admin "scale?name=web&namespace=$B&replicas=4" >/dev/null
+check "drift in $B undone" lib_wait 15 \
+    sh -c "[ \"\$(curl -s '$KS_URL/apis/apps/v1/namespaces/$B/deployments/web' | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"spec\"][\"replicas\"])')\" = 2 ]"
+expect_match "...counted in $B's reconcile metrics" \
+    "$(metric_ns "$B" 'replicad_core_reconcile_writes_total{outcome="ok"}')" \
+    '^[1-9]'
+out=$(ctl -n "$B" pin web --delete)
+expect_match "unpin -n $B web" "$out" '"deleted":true'
+
 kill -TERM "$LIB_LAST_PID"
 check "the core exits on SIGTERM" lib_wait_pid "$LIB_LAST_PID" 15
 lib_forget "$LIB_LAST_PID"
