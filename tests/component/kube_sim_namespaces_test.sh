@@ -79,7 +79,7 @@ expect_eq "get scale in payments" \
 admin POST "/controller?paused=1" >/dev/null
 RV=$(state resourceVersion)
 lib_bg aw curl -sN --cacert "$KS_CA" -H "Authorization: Bearer ns-token" \
-    "$KS_URL$ALL?watch=1&resourceVersion=$RV&timeoutSeconds=30"
+    "$KS_URL$ALL?watch=1&resourceVersion=$RV&timeoutSeconds=300"
 AW=$LIB_LAST_PID
 check "all-namespaces watch open" lib_wait 10 sh -c "curl -s --cacert '$KS_CA' '$ADM/state' | grep -q '\"watches\":1'"
 expect_eq "scale payments/web" \
