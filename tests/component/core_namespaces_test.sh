@@ -5,7 +5,7 @@
 # named, LIST over every namespace sorted by namespace then name, HEALTH
 # and metrics per namespace, an Event written in the Deployment's
 # namespace, and one namespace whose list the API refuses (kube-sim
-# faults on that namespace's path: a 403 on every GET of its Deployments)
+# deny rule list:deployments@NS: a 403 on every list of its Deployments)
 # hiding neither the other namespace's Deployments nor its writes.  Every
 # wait is a condition polled against a deadline.
 . "$(dirname "$0")/core_lib.sh"
@@ -174,10 +174,11 @@ check "the core exits on SIGTERM" lib_wait_pid "$LIB_LAST_PID" 15
 lib_forget "$LIB_LAST_PID"
 
 # --- one namespace's API failure -----------------------------------------
-# Every GET of beta's Deployments collection (list, watch, probe) is
-# refused 403, as with a Role missing in that namespace; alpha's are
-# untouched (and so is a GET of one object, which the test reads).
-admin "faults?method=GET&path=/apis/apps/v1/namespaces/$B/deployments&status=403&count=1000000" >/dev/null
+# Listing beta's Deployments (the list, and the probe's LIST limit=1) is
+# refused 403, as with a Role missing in that namespace (kube-sim's deny
+# rule scoped @beta); alpha's are untouched, and so is a GET of one
+# object, which the test reads.
+admin "deny?rule=list:deployments@$B" >/dev/null
 lib_bg core2 "$CORE_BIN" --socket "$SOCK" --namespace "$A" \
     --namespaces "$A,$B" --kube-api "$KS_URL"
 core2=$LIB_LAST_PID
@@ -237,6 +238,7 @@ lib_forget "$core3"
 # --- --watch-all-namespaces ----------------------------------------------
 # Namespaced watches of Deployments refused (the faults above cleared):
 # only the watch across namespaces can keep this core's caches fed.
+admin deny DELETE >/dev/null
 admin faults DELETE >/dev/null
 admin "faults?method=GET&verb=watch&path=/apis/apps/v1/namespaces/*/deployments&status=403&count=1000000" >/dev/null
 expect_eq "kube-sim: gamma/web created (a namespace not served)" \
