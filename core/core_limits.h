@@ -71,10 +71,10 @@
 /*
  * Namespaces one core serves (--namespaces), each with its own cache,
  * list+watch, HPA watch and write path.  Deployments a namespace's cache
- * holds at most, and all namespaces together (a LIST over every namespace
- * is one answer of at most PS_MAX_LIST_TOTAL names: above that it is
- * refused, and the namespaces are listed one at a time).  HPAs likewise
- * (HPA_MAX_ENTRIES per namespace, below).
+ * holds at most, and all namespaces' caches together (a shared bound:
+ * the list that would pass it fails as "cache full", as at one cache's;
+ * a LIST over every namespace is then still one answer of at most
+ * PS_MAX_LIST_TOTAL names).  HPAs: HPA_MAX_ENTRIES per namespace, below.
  */
 #define CORE_MAX_NAMESPACES      PS_MAX_NAMESPACES
 #define CORE_MAX_DEPLOYMENTS     PS_MAX_LIST_TOTAL

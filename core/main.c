@@ -59,6 +59,8 @@ struct core {
 	/* --watch-all-namespaces: the one reflector every unit shares. */
 	struct refl *refl_all;
 	struct hpa_watch *hpa_all; /* ...and HPA watch */
+	/* Deployments in every unit's cache (CORE_MAX_DEPLOYMENTS_ALL). */
+	size_t deployments;
 	struct serve *serve;
 	struct pins *pins;    /* NULL without --pin-file / --pin-configmap */
 	struct evrec *events; /* Kubernetes Events (NULL if it failed) */
@@ -186,6 +188,18 @@ hpa_changed_cb(void *arg)
 		recon_check_all(u->recon);
 }
 
+/* A namespace's cache: its own bound, and the one of all together. */
+static struct cache *
+new_cache(struct core *core)
+{
+	struct cache *c;
+
+	if ((c = cache_new(CORE_MAX_DEPLOYMENTS)) != NULL)
+		cache_share_bound(
+		    c, &core->deployments, CORE_MAX_DEPLOYMENTS_ALL);
+	return c;
+}
+
 /*
  * One namespace's unit: its cache, list+watch, write path (replicad's own
  * Deployment is in the home namespace only), probe and HPA watch; with
@@ -203,8 +217,7 @@ start_unit(struct core *core, const struct core_opts *o, struct nsu_unit *u)
 	u->owner = core;
 	/* With --watch-all-namespaces the cache and the shared reflector
 	 * are made already (start_watch_all). */
-	if ((u->cache == NULL &&
-	        (u->cache = cache_new(CORE_MAX_DEPLOYMENTS)) == NULL) ||
+	if ((u->cache == NULL && (u->cache = new_cache(core)) == NULL) ||
 	    (u->refl == NULL &&
 	        (u->refl = refl_new(core->base, core->kc, u->cache,
 	             u->namespace, &hooks)) == NULL) ||
@@ -256,7 +269,7 @@ start_watch_all(struct core *core)
 	for (size_t i = 0; i < n; i++) {
 		struct nsu_unit *u = nsu_at(core->units, i);
 
-		if ((u->cache = cache_new(CORE_MAX_DEPLOYMENTS)) == NULL)
+		if ((u->cache = new_cache(core)) == NULL)
 			fatal("cannot set up namespace %s", u->namespace);
 		memset(&hooks[i], 0, sizeof(hooks[i]));
 		hooks[i].applied_cb = applied_cb;

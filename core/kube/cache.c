@@ -44,6 +44,9 @@ struct cache {
 	size_t nbuckets; /* power of two */
 	size_t count;
 	size_t max;
+	/* A bound shared with other caches (cache_share_bound), or NULL. */
+	size_t *shared;
+	size_t shared_max;
 	struct entry **sorted; /* count entries, ascending by name */
 	size_t sorted_cap;
 };
@@ -78,12 +81,22 @@ cache_new(size_t max_entries)
 }
 
 void
+cache_share_bound(struct cache *c, size_t *count, size_t max)
+{
+	c->shared = count;
+	c->shared_max = max;
+	*count += c->count;
+}
+
+void
 cache_free(struct cache *c)
 {
 	struct entry *e, *next;
 
 	if (c == NULL)
 		return;
+	if (c->shared != NULL)
+		*c->shared -= c->count;
 	for (size_t i = 0; i < c->nbuckets; i++)
 		for (e = c->buckets[i]; e != NULL; e = next) {
 			next = e->next;
@@ -211,7 +224,9 @@ cache_put(struct cache *c, const struct cache_deploy *d)
 	struct entry **pp = find(c, d->name, h), *e, *old = *pp;
 	size_t pos;
 
-	if (old == NULL && c->count >= c->max) {
+	if (old == NULL &&
+	    (c->count >= c->max ||
+	        (c->shared != NULL && *c->shared >= c->shared_max))) {
 		errno = ENOSPC;
 		return -1;
 	}
@@ -241,6 +256,8 @@ cache_put(struct cache *c, const struct cache_deploy *d)
 	    (c->count - pos) * sizeof(*c->sorted));
 	c->sorted[pos] = e;
 	c->count++;
+	if (c->shared != NULL)
+		(*c->shared)++;
 	if (c->count > c->nbuckets)
 		grow(c);
 	return 0;
@@ -263,6 +280,8 @@ cache_del(struct cache *c, const char *name)
 	*pp = e->next;
 	free(e);
 	c->count--;
+	if (c->shared != NULL)
+		(*c->shared)--;
 	return 0;
 }
 
@@ -311,6 +330,8 @@ cache_sweep(struct cache *c)
 				*pp = e->next;
 				free(e);
 				c->count--;
+				if (c->shared != NULL)
+					(*c->shared)--;
 				n++;
 			} else
 				pp = &e->next;

@@ -37,6 +37,13 @@ struct cache;
 
 /* At most `max_entries` deployments; NULL on allocation failure. */
 struct cache *cache_new(size_t max_entries);
+/*
+ * Entries of several caches bounded together (the namespaces served:
+ * CORE_MAX_DEPLOYMENTS_ALL): `*count` is the caches' total, kept by each
+ * put, delete, sweep and free; a new entry is refused (ENOSPC) while it
+ * is at `max`, as at the cache's own bound.
+ */
+void cache_share_bound(struct cache *c, size_t *count, size_t max);
 void cache_free(struct cache *c);
 
 /* Inserts or replaces by name; -1 with errno ENOSPC (full) or ENOMEM. */

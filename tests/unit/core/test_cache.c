@@ -261,10 +261,50 @@ test_cache_annotations_round_trip(void **state)
 	cache_free(c);
 }
 
+/** Caches sharing a bound (the namespaces served): a new entry is
+ *  refused in any of them once the total is reached; a replace is not;
+ *  delete, sweep and free give room back. */
+static void
+test_cache_shared_bound(void **state)
+{
+	struct cache *a = cache_new(10), *b = cache_new(10);
+	struct cache_deploy d = deploy("one", 1, "1");
+	size_t total = 0;
+
+	(void)state;
+	assert_int_equal(cache_put(a, &d), 0);
+	cache_share_bound(a, &total, 3);
+	cache_share_bound(b, &total, 3);
+	assert_int_equal(total, 1);
+	d = deploy("two", 1, "2");
+	assert_int_equal(cache_put(b, &d), 0);
+	d = deploy("three", 1, "3");
+	assert_int_equal(cache_put(b, &d), 0);
+	assert_int_equal(total, 3);
+	d = deploy("four", 1, "4");
+	errno = 0;
+	assert_int_equal(cache_put(a, &d), -1);
+	assert_int_equal(errno, ENOSPC);
+	d = deploy("two", 5, "5"); /* a replace needs no room */
+	assert_int_equal(cache_put(b, &d), 0);
+	assert_int_equal(cache_del(b, "two"), 0);
+	assert_int_equal(total, 2);
+	d = deploy("four", 1, "4");
+	assert_int_equal(cache_put(a, &d), 0);
+	assert_int_equal(total, 3);
+	cache_mark(a);
+	assert_int_equal(cache_sweep(a), 2);
+	assert_int_equal(total, 1);
+	cache_free(b);
+	assert_int_equal(total, 0);
+	cache_free(a);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_cache_shared_bound),
 	    cmocka_unit_test(test_cache_put_get_replace),
 	    cmocka_unit_test(test_cache_annotations_round_trip),
 	    cmocka_unit_test(test_cache_field_lengths_round_trip),
