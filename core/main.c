@@ -309,7 +309,8 @@ free_units(struct nsu *units, struct refl *shared, struct hpa_watch *hpa_all)
 		u->recon = NULL;
 		health_free(u->health);
 		scale_free(u->scale);
-		hpa_watch_free(u->hpa);
+		if (hpa_all == NULL) /* else freed with it, above */
+			hpa_watch_free(u->hpa);
 		if (u->refl != shared)
 			refl_free(u->refl);
 		cache_free(u->cache);
