@@ -208,6 +208,31 @@ unit_metrics(struct serve *s, struct evbuffer *b, int *err)
 			    series[k].name, u->namespace, v);
 		}
 	}
+	{
+		unsigned long long ignored = 0;
+
+		/* --watch-all-namespaces: one reflector shared by every
+		 * unit (count it once); else 0. */
+		for (size_t i = 0; i < n; i++) {
+			struct refl_status rs;
+			int seen = 0;
+
+			for (size_t j = 0; j < i; j++)
+				seen |= nsu_at(s->d.units, j)->refl ==
+				    nsu_at(s->d.units, i)->refl;
+			if (seen)
+				continue;
+			refl_get_status(nsu_at(s->d.units, i)->refl, &rs);
+			ignored += rs.ignored;
+		}
+		metric(b, err,
+		    "# HELP replicad_core_watch_ignored_total Deployment "
+		    "objects and events of namespaces not served, seen by "
+		    "the watch across namespaces (ignored).\n"
+		    "# TYPE replicad_core_watch_ignored_total counter\n"
+		    "replicad_core_watch_ignored_total %llu\n",
+		    ignored);
+	}
 	head(b, err, "replicad_core_writes_total", "counter",
 	    "Scale writes by outcome.");
 	for (size_t i = 0; i < n; i++) {

@@ -256,6 +256,8 @@ expect_eq "list --all-namespaces: gamma's Deployment ignored" \
     "$(ctl -A list)" \
     "{\"deployments\":[{\"namespace\":\"$A\",\"name\":\"db\"},{\"namespace\":\"$A\",\"name\":\"web\"},{\"namespace\":\"$B\",\"name\":\"api\"},{\"namespace\":\"$B\",\"name\":\"web\"}]}"
 expect_eq "get -n $B api" "$(ctl -n "$B" get api | jq_py 'j["desired"]')" 4
+check "metrics: gamma's Deployment counted as ignored" \
+    metric_ge replicad_core_watch_ignored_total 1
 expect_eq "kube-sim: $B/new created" "$(mkdep "$B" new 1)" "$B/new"
 check "...seen in $B through the watch across namespaces" lib_wait 10 \
     sh -c "'$CTL_BIN' --socket '$SOCK' -n '$B' get new >/dev/null"
