@@ -21,7 +21,7 @@ gw_init gateway-authz
 : >>"$T/gw.err"
 C=$T/certs
 SPIFFE=spiffe://cluster.local/ns/x/sa/y
-FORMS='CN=<common name>, DNS:<name>, URI:<uri>, email:<address>, IP:<address>'
+FORMS="CN=<common name>, DNS:<name>, URI:<uri>, email:<address>, IP:<address>, each optionally scoped as <namespace>/<entry>"
 
 # mkcert NAME SUBJECT [SAN]: a client certificate of the dev CA in $C.
 mkcert() {
