@@ -9,21 +9,26 @@
 
 /* Request body maxima: PROTOCOL.md §3, derived from the field limits. */
 #define STR(max)  (2 + (max))
-#define BODY_NAME STR(PS_MAX_NAME)
-/* name, replicas, identity, flags, expected, if_match */
-#define BODY_WRITE \
-	(STR(PS_MAX_NAME) + 4 + STR(PS_MAX_IDENTITY) + 1 + 4 + STR(PS_MAX_RV))
-/* name, identity, flags */
-#define BODY_PIN_DEL (STR(PS_MAX_NAME) + STR(PS_MAX_IDENTITY) + 1)
+/* namespace, name */
+#define BODY_NAME (STR(PS_MAX_NAMESPACE) + STR(PS_MAX_NAME))
+/* namespace or "" */
+#define BODY_NS   STR(PS_MAX_NAMESPACE)
+/* namespace, name, replicas, identity, flags, expected, if_match */
+#define BODY_WRITE                                                             \
+	(STR(PS_MAX_NAMESPACE) + STR(PS_MAX_NAME) + 4 + STR(PS_MAX_IDENTITY) + \
+	    1 + 4 + STR(PS_MAX_RV))
+/* namespace, name, identity, flags */
+#define BODY_PIN_DEL \
+	(STR(PS_MAX_NAMESPACE) + STR(PS_MAX_NAME) + STR(PS_MAX_IDENTITY) + 1)
 
 static const struct ps_type_info types[] = {
     {0, NULL, 0, 0, 0, PS_REQ_NONE, PS_ANS_NONE},
     {PS_T_HELLO, "HELLO", 8, 1, 0, PS_REQ_HELLO, PS_ANS_HELLO},
-    {PS_T_LIST, "LIST", 2 + PS_MAX_NAMESPACE, 1, 1, PS_REQ_NS, PS_ANS_NAMES},
+    {PS_T_LIST, "LIST", BODY_NS, 1, 1, PS_REQ_NS, PS_ANS_NAMES},
     {PS_T_GET, "GET", BODY_NAME, 1, 0, PS_REQ_NAME, PS_ANS_DEPLOYMENT},
     {PS_T_SCALE, "SCALE", BODY_WRITE, 1, 0, PS_REQ_WRITE, PS_ANS_SCALE},
     {PS_T_HEALTH, "HEALTH", 0, 1, 0, PS_REQ_EMPTY, PS_ANS_HEALTH},
-    {PS_T_PIN_LIST, "PIN_LIST", 2 + PS_MAX_NAMESPACE, 1, 1, PS_REQ_NS, PS_ANS_PINS},
+    {PS_T_PIN_LIST, "PIN_LIST", BODY_NS, 1, 1, PS_REQ_NS, PS_ANS_PINS},
     {PS_T_PIN_GET, "PIN_GET", BODY_NAME, 1, 0, PS_REQ_NAME, PS_ANS_PIN},
     {PS_T_PIN_PUT, "PIN_PUT", BODY_WRITE, 1, 0, PS_REQ_WRITE, PS_ANS_PIN},
     {PS_T_PIN_DELETE, "PIN_DELETE", BODY_PIN_DEL, 1, 0, PS_REQ_WRITE,

@@ -203,6 +203,7 @@ ps_str_max(enum ps_str_kind kind)
 	case PS_STR_NAME:
 		return PS_MAX_NAME;
 	case PS_STR_NAMESPACE:
+	case PS_STR_OPT_NAMESPACE:
 		return PS_MAX_NAMESPACE;
 	case PS_STR_IDENTITY:
 		return PS_MAX_IDENTITY;
@@ -300,6 +301,8 @@ ps_valid_str(enum ps_str_kind kind, const char *s, size_t len)
 		                : valid_ascii(s, len, 0x21, 1, PS_MAX_RV);
 	case PS_STR_OPT_NAME:
 		return len == 0 ? PS_OK : ps_valid_name(s, len);
+	case PS_STR_OPT_NAMESPACE:
+		return len == 0 ? PS_OK : ps_valid_namespace(s, len);
 	case PS_STR_REF:
 		return valid_ascii(s, len, 0x21, 0, PS_MAX_NAME);
 	}

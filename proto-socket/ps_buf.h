@@ -16,15 +16,15 @@
 
 /* String field kinds; each has a maximum length and a charset. */
 enum ps_str_kind {
-	PS_STR_NAME,      /* DNS-1123 subdomain, 1..PS_MAX_NAME */
-	PS_STR_NAMESPACE, /* DNS-1123 label, 1..PS_MAX_NAMESPACE */
-	PS_STR_IDENTITY,  /* printable ASCII, 1..PS_MAX_IDENTITY */
-	PS_STR_RV,        /* visible ASCII, 1..PS_MAX_RV */
-	PS_STR_MESSAGE,   /* printable ASCII, 0..PS_MAX_MESSAGE */
-	PS_STR_OPT_RV,    /* "" (none) or a PS_STR_RV */
-	PS_STR_OPT_NAME,  /* "" (none) or a PS_STR_NAME */
+	PS_STR_NAME,          /* DNS-1123 subdomain, 1..PS_MAX_NAME */
+	PS_STR_NAMESPACE,     /* DNS-1123 label, 1..PS_MAX_NAMESPACE */
+	PS_STR_IDENTITY,      /* printable ASCII, 1..PS_MAX_IDENTITY */
+	PS_STR_RV,            /* visible ASCII, 1..PS_MAX_RV */
+	PS_STR_MESSAGE,       /* printable ASCII, 0..PS_MAX_MESSAGE */
+	PS_STR_OPT_RV,        /* "" (none) or a PS_STR_RV */
+	PS_STR_OPT_NAME,      /* "" (none) or a PS_STR_NAME */
 	PS_STR_OPT_NAMESPACE, /* "" (every namespace) or a PS_STR_NAMESPACE */
-	PS_STR_REF        /* visible ASCII, 0..PS_MAX_NAME (an error's ref) */
+	PS_STR_REF /* visible ASCII, 0..PS_MAX_NAME (an error's ref) */
 };
 
 /* Writer over caller memory. */

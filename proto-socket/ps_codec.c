@@ -183,7 +183,7 @@ ps_codec_decode_hello(const struct ps_frame *f, struct ps_hello *m)
 int
 ps_codec_pick_version(const struct ps_hello *m, uint16_t *version)
 {
-	/* Version 1 is all this implementation speaks. */
+	/* PS_VERSION is all this implementation speaks. */
 	if (m->min_version <= PS_VERSION && PS_VERSION <= m->max_version) {
 		*version = PS_VERSION;
 		return PS_OK;
@@ -205,6 +205,7 @@ ps_codec_encode_hello_ok(
 	ps_wbuf_u16(&w, m->version);
 	ps_wbuf_u16(&w, m->max_inflight);
 	ps_wbuf_u32(&w, m->max_frame);
+	ps_wbuf_str(&w, PS_STR_NAMESPACE, m->namespace);
 	return ps_frame_finish(&w, len);
 }
 
@@ -218,6 +219,8 @@ ps_codec_decode_hello_ok(const struct ps_frame *f, struct ps_hello_ok *m)
 	    (rc = ps_rbuf_u16(&r, &m->version)) != PS_OK ||
 	    (rc = ps_rbuf_u16(&r, &m->max_inflight)) != PS_OK ||
 	    (rc = ps_rbuf_u32(&r, &m->max_frame)) != PS_OK ||
+	    (rc = ps_rbuf_str(&r, PS_STR_NAMESPACE, m->namespace,
+	         sizeof(m->namespace))) != PS_OK ||
 	    (rc = ps_rbuf_end(&r)) != PS_OK)
 		return rc;
 	if (m->version == 0)
@@ -252,6 +255,32 @@ ps_codec_decode_empty(const struct ps_frame *f)
 }
 
 int
+ps_codec_encode_ns_req(uint8_t *out, size_t cap, uint16_t type, uint32_t id,
+    const struct ps_ns_req *m, size_t *len)
+{
+	struct ps_wbuf w;
+
+	ps_frame_begin(&w, out, cap, type, 0, id);
+	if (!req_is(type, PS_REQ_NS))
+		w.err = PS_ERR_TYPE;
+	ps_wbuf_str(&w, PS_STR_OPT_NAMESPACE, m->namespace);
+	return ps_frame_finish(&w, len);
+}
+
+int
+ps_codec_decode_ns_req(const struct ps_frame *f, struct ps_ns_req *m)
+{
+	struct ps_rbuf r;
+	int rc;
+
+	if ((rc = check_request(f, PS_REQ_NS, &r)) != PS_OK ||
+	    (rc = ps_rbuf_str(&r, PS_STR_OPT_NAMESPACE, m->namespace,
+	         sizeof(m->namespace))) != PS_OK)
+		return rc;
+	return ps_rbuf_end(&r);
+}
+
+int
 ps_codec_encode_name_req(uint8_t *out, size_t cap, uint16_t type, uint32_t id,
     const struct ps_name_req *m, size_t *len)
 {
@@ -260,6 +289,7 @@ ps_codec_encode_name_req(uint8_t *out, size_t cap, uint16_t type, uint32_t id,
 	ps_frame_begin(&w, out, cap, type, 0, id);
 	if (!req_is(type, PS_REQ_NAME))
 		w.err = PS_ERR_TYPE;
+	ps_wbuf_str(&w, PS_STR_NAMESPACE, m->namespace);
 	ps_wbuf_str(&w, PS_STR_NAME, m->name);
 	return ps_frame_finish(&w, len);
 }
@@ -271,6 +301,8 @@ ps_codec_decode_name_req(const struct ps_frame *f, struct ps_name_req *m)
 	int rc;
 
 	if ((rc = check_request(f, PS_REQ_NAME, &r)) != PS_OK ||
+	    (rc = ps_rbuf_str(&r, PS_STR_NAMESPACE, m->namespace,
+	         sizeof(m->namespace))) != PS_OK ||
 	    (rc = ps_rbuf_str(&r, PS_STR_NAME, m->name, sizeof(m->name))) !=
 	        PS_OK)
 		return rc;
@@ -303,6 +335,7 @@ ps_codec_encode_write_req(uint8_t *out, size_t cap, uint16_t type, uint32_t id,
 	else if (!write_conditions_ok(type, m) ||
 	    (type == PS_T_PIN_DELETE && m->if_match[0] != '\0'))
 		w.err = PS_ERR_RANGE;
+	ps_wbuf_str(&w, PS_STR_NAMESPACE, m->namespace);
 	ps_wbuf_str(&w, PS_STR_NAME, m->name);
 	if (type != PS_T_PIN_DELETE)
 		wbuf_count(&w, m->replicas);
@@ -326,6 +359,8 @@ ps_codec_decode_write_req(const struct ps_frame *f, struct ps_write_req *m)
 	m->expected = 0;
 	m->if_match[0] = '\0';
 	if ((rc = check_request(f, PS_REQ_WRITE, &r)) != PS_OK ||
+	    (rc = ps_rbuf_str(&r, PS_STR_NAMESPACE, m->namespace,
+	         sizeof(m->namespace))) != PS_OK ||
 	    (rc = ps_rbuf_str(&r, PS_STR_NAME, m->name, sizeof(m->name))) !=
 	        PS_OK)
 		return rc;
@@ -436,6 +471,7 @@ ps_codec_encode_scale_ok(uint8_t *out, size_t cap, uint32_t id,
 	struct ps_wbuf w;
 
 	ps_frame_begin(&w, out, cap, PS_T_SCALE, PS_F_REPLY, id);
+	ps_wbuf_str(&w, PS_STR_NAMESPACE, m->namespace);
 	ps_wbuf_str(&w, PS_STR_NAME, m->name);
 	wbuf_count(&w, m->replicas);
 	wbuf_count(&w, m->previous);
@@ -452,6 +488,8 @@ ps_codec_decode_scale_ok(const struct ps_frame *f, struct ps_scale_ok *m)
 	int rc;
 
 	if ((rc = check_answer(f, PS_ANS_SCALE, &r)) != PS_OK ||
+	    (rc = ps_rbuf_str(&r, PS_STR_NAMESPACE, m->namespace,
+	         sizeof(m->namespace))) != PS_OK ||
 	    (rc = ps_rbuf_str(&r, PS_STR_NAME, m->name, sizeof(m->name))) !=
 	        PS_OK ||
 	    (rc = u32_count(&r, &m->replicas)) != PS_OK ||
@@ -464,21 +502,57 @@ ps_codec_decode_scale_ok(const struct ps_frame *f, struct ps_scale_ok *m)
 	return ps_rbuf_end(&r);
 }
 
+/* The health of the whole core and of one namespace share these rules. */
+static int
+health_ok(uint8_t state, uint32_t cache_size)
+{
+	return (state & ~PS_HEALTH_ALL) == 0 && cache_size <= PS_MAX_LIST_TOTAL;
+}
+
+/* Namespaces appear once each, and the first is the core's default, whose
+ * state is the top-level one. */
+static int
+health_list_ok(const struct ps_health *m)
+{
+	uint8_t i, j;
+
+	if (m->ns_count == 0 || m->ns_count > PS_MAX_NAMESPACES ||
+	    m->ns[0].state != m->state)
+		return 0;
+	for (i = 0; i < m->ns_count; i++) {
+		if (!health_ok(m->ns[i].state, m->ns[i].cache_size))
+			return 0;
+		for (j = 0; j < i; j++)
+			if (strcmp(m->ns[i].namespace, m->ns[j].namespace) == 0)
+				return 0;
+	}
+	return 1;
+}
+
 int
 ps_codec_encode_health(uint8_t *out, size_t cap, uint32_t id,
     const struct ps_health *m, size_t *len)
 {
 	struct ps_wbuf w;
+	uint8_t i, n;
 
 	ps_frame_begin(&w, out, cap, PS_T_HEALTH, PS_F_REPLY, id);
-	if (((m->state & ~PS_HEALTH_ALL) != 0 ||
-	        m->cache_size > PS_MAX_LIST_TOTAL))
+	if (!health_ok(m->state, m->cache_size) || !health_list_ok(m))
 		w.err = PS_ERR_RANGE;
 	ps_wbuf_u8(&w, m->state);
 	ps_wbuf_u32(&w, m->cache_size);
 	ps_wbuf_u32(&w, m->last_event_age_ms);
 	ps_wbuf_u32(&w, m->api_ok_age_ms);
 	ps_wbuf_str(&w, PS_STR_MESSAGE, m->message);
+	n = m->ns_count <= PS_MAX_NAMESPACES ? m->ns_count : 0;
+	ps_wbuf_u8(&w, m->ns_count);
+	for (i = 0; i < n; i++) {
+		ps_wbuf_str(&w, PS_STR_NAMESPACE, m->ns[i].namespace);
+		ps_wbuf_u8(&w, m->ns[i].state);
+		ps_wbuf_u32(&w, m->ns[i].cache_size);
+		ps_wbuf_u32(&w, m->ns[i].last_event_age_ms);
+		ps_wbuf_u32(&w, m->ns[i].api_ok_age_ms);
+	}
 	return ps_frame_finish(&w, len);
 }
 
@@ -486,6 +560,7 @@ int
 ps_codec_decode_health(const struct ps_frame *f, struct ps_health *m)
 {
 	struct ps_rbuf r;
+	uint8_t i;
 	int rc;
 
 	if ((rc = check_answer(f, PS_ANS_HEALTH, &r)) != PS_OK ||
@@ -493,11 +568,24 @@ ps_codec_decode_health(const struct ps_frame *f, struct ps_health *m)
 	    (rc = ps_rbuf_u32(&r, &m->cache_size)) != PS_OK ||
 	    (rc = ps_rbuf_u32(&r, &m->last_event_age_ms)) != PS_OK ||
 	    (rc = ps_rbuf_u32(&r, &m->api_ok_age_ms)) != PS_OK ||
-	    (rc = ps_rbuf_str(
-	         &r, PS_STR_MESSAGE, m->message, sizeof(m->message))) != PS_OK)
+	    (rc = ps_rbuf_str(&r, PS_STR_MESSAGE, m->message,
+	         sizeof(m->message))) != PS_OK ||
+	    (rc = ps_rbuf_u8(&r, &m->ns_count)) != PS_OK)
 		return rc;
-	if ((m->state & ~PS_HEALTH_ALL) != 0 ||
-	    m->cache_size > PS_MAX_LIST_TOTAL)
+	if (m->ns_count == 0 || m->ns_count > PS_MAX_NAMESPACES)
+		return PS_ERR_RANGE;
+	for (i = 0; i < m->ns_count; i++) {
+		struct ps_ns_health *h = &m->ns[i];
+
+		if ((rc = ps_rbuf_str(&r, PS_STR_NAMESPACE, h->namespace,
+		         sizeof(h->namespace))) != PS_OK ||
+		    (rc = ps_rbuf_u8(&r, &h->state)) != PS_OK ||
+		    (rc = ps_rbuf_u32(&r, &h->cache_size)) != PS_OK ||
+		    (rc = ps_rbuf_u32(&r, &h->last_event_age_ms)) != PS_OK ||
+		    (rc = ps_rbuf_u32(&r, &h->api_ok_age_ms)) != PS_OK)
+			return rc;
+	}
+	if (!health_ok(m->state, m->cache_size) || !health_list_ok(m))
 		return PS_ERR_RANGE;
 	return ps_rbuf_end(&r);
 }
@@ -511,6 +599,7 @@ ps_codec_encode_pin(uint8_t *out, size_t cap, uint16_t type, uint32_t id,
 	ps_frame_begin(&w, out, cap, type, PS_F_REPLY, id);
 	if (!ans_is(type, PS_ANS_PIN))
 		w.err = PS_ERR_TYPE;
+	ps_wbuf_str(&w, PS_STR_NAMESPACE, m->namespace);
 	ps_wbuf_str(&w, PS_STR_NAME, m->name);
 	wbuf_count(&w, m->replicas);
 	wbuf_pin_state(&w, m->state);
@@ -525,6 +614,8 @@ ps_codec_decode_pin(const struct ps_frame *f, struct ps_pin *m)
 	int rc;
 
 	if ((rc = check_answer(f, PS_ANS_PIN, &r)) != PS_OK ||
+	    (rc = ps_rbuf_str(&r, PS_STR_NAMESPACE, m->namespace,
+	         sizeof(m->namespace))) != PS_OK ||
 	    (rc = ps_rbuf_str(&r, PS_STR_NAME, m->name, sizeof(m->name))) !=
 	        PS_OK ||
 	    (rc = u32_count(&r, &m->replicas)) != PS_OK ||
@@ -616,17 +707,21 @@ list_room(struct ps_list_enc *e, size_t need)
 }
 
 int
-ps_codec_list_add_name(struct ps_list_enc *e, const char *name)
+ps_codec_list_add_name(
+    struct ps_list_enc *e, const char *namespace, const char *name)
 {
+	size_t nslen = strnlen(namespace, PS_MAX_NAMESPACE + 1);
 	size_t len = strnlen(name, PS_MAX_NAME + 1);
 	int rc;
 
 	if (e->type != PS_T_LIST)
 		return PS_ERR_TYPE;
-	if ((rc = ps_valid_name(name, len)) != PS_OK)
+	if ((rc = ps_valid_namespace(namespace, nslen)) != PS_OK ||
+	    (rc = ps_valid_name(name, len)) != PS_OK)
 		return rc;
-	if ((rc = list_room(e, 2 + len)) != PS_OK)
+	if ((rc = list_room(e, 2 + nslen + 2 + len)) != PS_OK)
 		return rc;
+	ps_wbuf_str(&e->w, PS_STR_NAMESPACE, namespace);
 	ps_wbuf_str(&e->w, PS_STR_NAME, name);
 	e->count++;
 	return ps_wbuf_error(&e->w);
@@ -635,18 +730,21 @@ ps_codec_list_add_name(struct ps_list_enc *e, const char *name)
 int
 ps_codec_list_add_pin(struct ps_list_enc *e, const struct ps_pin *pin)
 {
+	size_t nslen = strnlen(pin->namespace, PS_MAX_NAMESPACE + 1);
 	size_t len = strnlen(pin->name, PS_MAX_NAME + 1);
 	int rc;
 
 	if (e->type != PS_T_PIN_LIST)
 		return PS_ERR_TYPE;
-	if ((rc = ps_valid_name(pin->name, len)) != PS_OK)
+	if ((rc = ps_valid_namespace(pin->namespace, nslen)) != PS_OK ||
+	    (rc = ps_valid_name(pin->name, len)) != PS_OK)
 		return rc;
 	if (pin->replicas > PS_MAX_REPLICAS || pin->state > PS_PIN_STATE_MAX ||
 	    pin->dry_run != 0)
 		return PS_ERR_RANGE;
-	if ((rc = list_room(e, 2 + len + 4 + 1)) != PS_OK)
+	if ((rc = list_room(e, 2 + nslen + 2 + len + 4 + 1)) != PS_OK)
 		return rc;
+	ps_wbuf_str(&e->w, PS_STR_NAMESPACE, pin->namespace);
 	ps_wbuf_str(&e->w, PS_STR_NAME, pin->name);
 	ps_wbuf_u32(&e->w, pin->replicas);
 	ps_wbuf_u8(&e->w, pin->state);
@@ -686,7 +784,8 @@ ps_codec_list_open(const struct ps_frame *f, struct ps_list_dec *d)
 }
 
 int
-ps_codec_list_next_name(struct ps_list_dec *d, char name[PS_MAX_NAME + 1])
+ps_codec_list_next_name(struct ps_list_dec *d,
+    char namespace[PS_MAX_NAMESPACE + 1], char name[PS_MAX_NAME + 1])
 {
 	int rc;
 
@@ -694,8 +793,10 @@ ps_codec_list_next_name(struct ps_list_dec *d, char name[PS_MAX_NAME + 1])
 		return PS_ERR_TYPE;
 	if (d->left == 0)
 		return ps_rbuf_end(&d->r) == PS_OK ? 0 : PS_ERR_TRAILING;
-	if ((rc = ps_rbuf_str(&d->r, PS_STR_NAME, name, PS_MAX_NAME + 1)) !=
-	    PS_OK)
+	if ((rc = ps_rbuf_str(&d->r, PS_STR_NAMESPACE, namespace,
+	         PS_MAX_NAMESPACE + 1)) != PS_OK ||
+	    (rc = ps_rbuf_str(&d->r, PS_STR_NAME, name, PS_MAX_NAME + 1)) !=
+	        PS_OK)
 		return rc;
 	d->left--;
 	return 1;
@@ -711,7 +812,9 @@ ps_codec_list_next_pin(struct ps_list_dec *d, struct ps_pin *pin)
 	if (d->left == 0)
 		return ps_rbuf_end(&d->r) == PS_OK ? 0 : PS_ERR_TRAILING;
 	pin->dry_run = 0;
-	if ((rc = ps_rbuf_str(
+	if ((rc = ps_rbuf_str(&d->r, PS_STR_NAMESPACE, pin->namespace,
+	         sizeof(pin->namespace))) != PS_OK ||
+	    (rc = ps_rbuf_str(
 	         &d->r, PS_STR_NAME, pin->name, sizeof(pin->name))) != PS_OK ||
 	    (rc = u32_count(&d->r, &pin->replicas)) != PS_OK ||
 	    (rc = u8_pin_state(&d->r, &pin->state)) != PS_OK)

@@ -162,8 +162,8 @@ int ps_codec_encode_empty(
 int ps_codec_decode_empty(const struct ps_frame *f);
 
 /* LIST and PIN_LIST requests: a namespace, or "" for all of them. */
-int ps_codec_encode_ns_req(uint8_t *out, size_t cap, uint16_t type,
-    uint32_t id, const struct ps_ns_req *m, size_t *len);
+int ps_codec_encode_ns_req(uint8_t *out, size_t cap, uint16_t type, uint32_t id,
+    const struct ps_ns_req *m, size_t *len);
 int ps_codec_decode_ns_req(const struct ps_frame *f, struct ps_ns_req *m);
 
 int ps_codec_encode_name_req(uint8_t *out, size_t cap, uint16_t type,

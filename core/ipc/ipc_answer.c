@@ -107,6 +107,12 @@ ipcs_req_pid(const struct ipcs_req *req)
 	return req->pid;
 }
 
+const struct ps_ns_req *
+ipcs_req_ns(const struct ipcs_req *req)
+{
+	return req->shape == PS_REQ_NS ? &req->body.ns : NULL;
+}
+
 const struct ps_name_req *
 ipcs_req_name(const struct ipcs_req *req)
 {
@@ -325,7 +331,8 @@ stream_frame(struct ipcs_req *r)
 		if (!st->have_item) {
 			memset(&st->item, 0, sizeof(st->item));
 			rc = st->kind == STREAM_NAMES
-			    ? st->next_name(st->arg, st->item.name)
+			    ? st->next_name(
+			          st->arg, st->item.namespace, st->item.name)
 			    : st->next_pin(st->arg, &st->item);
 			if (rc < 0) {
 				stream_fail(r, "list unavailable");
@@ -342,7 +349,8 @@ stream_frame(struct ipcs_req *r)
 			st->have_item = 1;
 		}
 		rc = st->kind == STREAM_NAMES
-		    ? ps_codec_list_add_name(&e, st->item.name)
+		    ? ps_codec_list_add_name(
+		          &e, st->item.namespace, st->item.name)
 		    : ps_codec_list_add_pin(&e, &st->item);
 		if (rc == PS_ERR_NOSPACE && e.count > 0)
 			break; /* the item waits for the next frame */

@@ -47,6 +47,7 @@ allowed_states(const struct ps_type_info *ti)
 	case PS_REQ_HELLO:
 		return ST(ST_HELLO);
 	case PS_REQ_EMPTY:
+	case PS_REQ_NS:
 	case PS_REQ_NAME:
 	case PS_REQ_WRITE:
 		return ST(ST_READY) | ST(ST_DRAINING);
@@ -297,6 +298,7 @@ conn_hello(struct conn *c, const struct ps_frame *f)
 	ok.version = version;
 	ok.max_inflight = (uint16_t)srv->cfg.max_inflight;
 	ok.max_frame = CORE_MAX_ANSWER_FRAME;
+	memcpy(ok.namespace, srv->namespace, sizeof(ok.namespace));
 	if ((rc = ps_codec_encode_hello_ok(
 	         srv->frame, sizeof(srv->frame), &ok, &len)) != PS_OK)
 		fatalx(
@@ -316,6 +318,8 @@ decode_body(
 	switch (shape) {
 	case PS_REQ_EMPTY:
 		return ps_codec_decode_empty(f);
+	case PS_REQ_NS:
+		return ps_codec_decode_ns_req(f, &b->ns);
 	case PS_REQ_NAME:
 		return ps_codec_decode_name_req(f, &b->name);
 	case PS_REQ_WRITE:

@@ -26,6 +26,7 @@
 #include <sys/resource.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -36,6 +37,7 @@
 #include <event2/util.h>
 
 #include "proto-socket/ps.h"
+#include "proto-socket/ps_buf.h"
 #include "core/core_limits.h"
 #include "core/ipc/ipc_server.h"
 #include "core/ipc/ipc_server_int.h"
@@ -91,7 +93,10 @@ ipcs_new(struct event_base *base, const struct ipcs_config *cfg)
 	if (cfg->nuids == 0 || cfg->nuids > CORE_MAX_ALLOW_UIDS ||
 	    cfg->max_inflight == 0 || cfg->max_inflight > PS_MAX_INFLIGHT ||
 	    cfg->max_clients == 0 || cfg->own_uid_slots >= cfg->max_clients ||
-	    cfg->output_low == 0 || cfg->output_low > cfg->max_output) {
+	    cfg->output_low == 0 || cfg->output_low > cfg->max_output ||
+	    cfg->namespace == NULL ||
+	    ps_valid_namespace(cfg->namespace, strlen(cfg->namespace)) !=
+	        PS_OK) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -102,6 +107,8 @@ ipcs_new(struct event_base *base, const struct ipcs_config *cfg)
 	memcpy(srv->uids, cfg->uids, cfg->nuids * sizeof(uid_t));
 	srv->own_uid = geteuid();
 	srv->cfg.uids = srv->uids;
+	snprintf(srv->namespace, sizeof(srv->namespace), "%s", cfg->namespace);
+	srv->cfg.namespace = srv->namespace;
 	srv->cfg.path = NULL;
 	TAILQ_INIT(&srv->conns);
 	srv->fd_limit = RLIM_INFINITY;

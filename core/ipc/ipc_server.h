@@ -47,6 +47,9 @@ struct ipcs_config {
 	unsigned idle_timeout_ms;
 	unsigned write_timeout_ms;
 	unsigned drain_timeout_ms;
+	/* The core's default namespace, sent in HELLO's answer (version 3):
+	 * what the gateway's routes without a namespace mean.  Required. */
+	const char *namespace;
 };
 
 /* Counters for METRICS; read-only for callers. */
@@ -117,6 +120,8 @@ int ipcs_req_alive(const struct ipcs_req *req);
 /* Peer credentials of the connection (kept after it closes). */
 uid_t ipcs_req_uid(const struct ipcs_req *req);
 pid_t ipcs_req_pid(const struct ipcs_req *req);
+/* LIST / PIN_LIST body ("" namespace: every one served), else NULL. */
+const struct ps_ns_req *ipcs_req_ns(const struct ipcs_req *req);
 /* GET / PIN_GET body, else NULL. */
 const struct ps_name_req *ipcs_req_name(const struct ipcs_req *req);
 /* SCALE / PIN_PUT / PIN_DELETE body, else NULL. */
@@ -157,7 +162,8 @@ void ipcs_req_drop(struct ipcs_req *req);
  * answer ends or is abandoned (client gone), to free `arg`.  The server
  * takes `req`; `done` runs even if these return -1.
  */
-typedef int (*ipcs_next_name_cb)(void *arg, char name[PS_MAX_NAME + 1]);
+typedef int (*ipcs_next_name_cb)(void *arg,
+    char namespace[PS_MAX_NAMESPACE + 1], char name[PS_MAX_NAME + 1]);
 typedef int (*ipcs_next_pin_cb)(void *arg, struct ps_pin *pin);
 typedef int (*ipcs_next_text_cb)(void *arg, char *buf, size_t cap);
 

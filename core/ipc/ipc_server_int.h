@@ -56,11 +56,12 @@ struct stream {
 	void (*done)(void *);
 	void *arg;
 	int have_item;      /* item pulled but not yet in a frame */
-	struct ps_pin item; /* names use item.name only */
+	struct ps_pin item; /* names use item.namespace and .name only */
 	size_t total;       /* items or bytes produced so far */
 };
 
 union req_body {
+	struct ps_ns_req ns;
 	struct ps_name_req name;
 	struct ps_write_req write;
 };
@@ -103,6 +104,7 @@ struct ipcs {
 	struct event_base *base;
 	struct ipcs_config cfg;
 	uid_t uids[CORE_MAX_ALLOW_UIDS];
+	char namespace[PS_MAX_NAMESPACE + 1]; /* cfg.namespace points here */
 	uid_t own_uid; /* the core's euid: its share is kept (own_uid_slots) */
 	char *path;    /* NULL: no listener, or already removed */
 	dev_t sock_dev;
