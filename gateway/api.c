@@ -570,11 +570,11 @@ identify(struct api *api, struct http_peer *p)
  * and the flag that would allow it.
  */
 static void
-forbidden_message(const struct api_req *r, int write, char *buf, size_t size)
+forbidden_message(const struct api_req *r, int writes, char *buf, size_t size)
 {
 	const char *why;
 
-	if (!write)
+	if (!writes)
 		why = "this client certificate is not on --allow-read or "
 		      "--allow-write, for this namespace or for all";
 	else if (authz_count(r->api->authz, AUTHZ_WRITE) == 0)
@@ -587,27 +587,27 @@ forbidden_message(const struct api_req *r, int write, char *buf, size_t size)
 		snprintf(buf, size,
 		    "client \"%s\" may not %s in namespace "
 		    "\"%s\": %s",
-		    r->identity, write ? "write" : "read", r->ns, why);
+		    r->identity, writes ? "write" : "read", r->ns, why);
 	else
 		snprintf(buf, size,
 		    "client \"%s\" may not %s in any namespace: %s",
-		    r->identity, write ? "write" : "read", why);
+		    r->identity, writes ? "write" : "read", why);
 }
 
 /*
- * Whether the client may do `write`/read in r->ns (issue #15): the
+ * Whether the client may write (`writes`) or read in r->ns (issue #15): the
  * connection's unscoped permissions first; then, when some entry is
  * scoped, the client's names against r->ns ("" for /api/v1/pins and
  * /healthz: in some namespace; the pins list is then filtered).
  */
 static int
-allowed(struct api_req *r, const struct http_peer *peer, int write)
+allowed(struct api_req *r, const struct http_peer *peer, int writes)
 {
 	struct authz_id *id;
-	enum authz_perm perm = write ? AUTHZ_WRITE : AUTHZ_READ;
+	enum authz_perm perm = writes ? AUTHZ_WRITE : AUTHZ_READ;
 	int ok;
 
-	if (peer->perms & (write ? PERM_WRITE : PERM_READ))
+	if (peer->perms & (writes ? PERM_WRITE : PERM_READ))
 		return 1;
 	if (!authz_has_scoped(r->api->authz))
 		return 0;
@@ -852,7 +852,7 @@ api_serve(void *arg, struct http_req *req)
 	const char *path, *dns;
 	size_t plen;
 	char msg[128], fmsg[PS_MAX_IDENTITY + PS_MAX_NAMESPACE + 200];
-	int write;
+	int writes;
 
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
 		struct reply_ctx rc; /* still our headers, even now */
@@ -910,9 +910,9 @@ api_serve(void *arg, struct http_req *req)
 		}
 		snprintf(r->ns, sizeof(r->ns), "%s", dns);
 	}
-	write = route_is_write(m.id, r->method);
-	if (!allowed(r, peer, write)) {
-		forbidden_message(r, write, fmsg, sizeof(fmsg));
+	writes = route_is_write(m.id, r->method);
+	if (!allowed(r, peer, writes)) {
+		forbidden_message(r, writes, fmsg, sizeof(fmsg));
 		log_info("authz: %s may not %s %s in namespace %s", r->identity,
 		    http_req_method(req), route_label(m.id),
 		    r->ns[0] != '\0' ? r->ns : "(any)");
