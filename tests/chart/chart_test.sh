@@ -142,6 +142,10 @@ if [ ! -x "$render" ]; then
 	exit
 fi
 
+not_grep() { # PATTERN FILE: the file does not match
+	! grep -q -- "$1" "$2"
+}
+
 # render_to OUT NAMESPACE [-notes] [-lookup OBJECTS] VALUES...: the
 # manifests (or NOTES.txt) into OUT, for the cluster version $KUBE (the
 # renderer's default: 1.31).
@@ -268,6 +272,14 @@ check "render: NOTES.txt for KIND" render_to "$LIB_TMP/notes-kind.txt" replicad 
 	tests/k8s/values-kind.yaml "$VALUES/good-inline-tls.yaml"
 check "render NOTES.txt for KIND: no registry warning" \
 	cc notes "$LIB_TMP/notes-kind.txt" tests/k8s/values-kind.yaml "$VALUES/good-inline-tls.yaml"
+
+# Issue #15: NOTES name the served namespaces, and say what watchAllNamespaces grants.
+check "render: NOTES.txt with watchAllNamespaces" render_to "$LIB_TMP/notes-wa.txt" shop -notes \
+	"$VALUES/good-inline-tls.yaml" "$VALUES/good-watch-all.yaml"
+check "render NOTES.txt with watchAllNamespaces: the namespaces and the cluster-wide read grant" \
+	grep -qz 'namespace(s) payments, orders (the first is the.*cluster-wide read grant' "$LIB_TMP/notes-wa.txt"
+check "render NOTES.txt without watchAllNamespaces: no cluster-wide grant" \
+	not_grep 'cluster-wide' "$LIB_TMP/notes.txt"
 
 # render_refuses WANT [-lookup OBJECTS] VALUES...: the render stops, saying WANT.
 render_refuses() {
