@@ -157,6 +157,15 @@
 #define RECON_FIGHT_WINDOW_MS  60000
 #define RECON_ITEM_IDLE_MS     600000
 
+/* --- Pins (pins.c, pin_set.c) ---
+ * New pins are refused beyond CORE_MAX_PINS in all served namespaces (one
+ * PIN_LIST of every namespace must fit PS_MAX_LIST_TOTAL) and beyond
+ * CORE_MAX_PINS_PER_NAMESPACE in one, so that one namespace cannot take
+ * the whole budget from the others.  A document is loaded whatever it
+ * holds (up to PIN_DOC_MAX_ENTRIES entries in all namespaces). */
+#define CORE_MAX_PINS               PS_MAX_LIST_TOTAL
+#define CORE_MAX_PINS_PER_NAMESPACE (PS_MAX_LIST_TOTAL / 4)
+
 /* --- Pins in a ConfigMap (--pin-configmap: pins_cm.c, cmjson.c) ---
  * The data value kept is bounded by the API's own ConfigMap limit (1 MiB
  * of data; a change whose document would exceed it is refused before any

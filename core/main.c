@@ -111,10 +111,11 @@ started_leading_cb(void *arg)
 
 /* Pins store hook: a pin was set, changed or removed, by anyone. */
 static void
-pin_changed_cb(void *arg, const char *name)
+pin_changed_cb(void *arg, const char *ns, const char *name)
 {
 	struct core *core = arg;
 
+	(void)ns; /* one namespace served: the core's */
 	if (core->recon != NULL)
 		recon_pin_changed(core->recon, name);
 }
@@ -194,8 +195,8 @@ start_kube(struct core *core, const struct core_opts *o)
 		char err[512];
 
 		if ((core->pins = pins_open_configmap(core->base, core->kc,
-		         o->namespace, o->pin_configmap, o->max_replicas, &ph,
-		         err, sizeof(err))) == NULL)
+		         o->namespace, o->pin_configmap, &o->namespace, 1,
+		         o->max_replicas, &ph, err, sizeof(err))) == NULL)
 			fatalx("%s", err);
 		log_info("pins: kept in ConfigMap %s/%s", o->namespace,
 		    o->pin_configmap);
@@ -318,7 +319,7 @@ main(int argc, char *argv[])
 		char err[512];
 		struct pins_hooks ph = {pin_changed_cb, &core};
 
-		if ((core.pins = pins_open_file(o.pin_file, o.namespace,
+		if ((core.pins = pins_open_file(o.pin_file, &o.namespace, 1,
 		         o.max_replicas, &ph, err, sizeof(err))) == NULL)
 			fatalx("%s", err);
 		log_info("pins: %zu in namespace %s, stored in %s",
@@ -335,6 +336,7 @@ main(int argc, char *argv[])
 	cfg.path = o.socket;
 	cfg.uids = o.uids;
 	cfg.nuids = o.nuids;
+	cfg.namespace = o.namespace; /* the default (the only one served) */
 	if ((core.srv = ipcs_new(core.base, &cfg)) == NULL)
 		fatal("cannot serve on %s", o.socket);
 	start_kube(&core, &o);

@@ -57,12 +57,14 @@ answer_not_synced(struct ipcs_req *req)
 }
 
 static int
-list_next(void *arg, char name[PS_MAX_NAME + 1])
+list_next(
+    void *arg, char namespace[PS_MAX_NAMESPACE + 1], char name[PS_MAX_NAME + 1])
 {
 	struct list_cursor *cur = arg;
 
 	if (!cache_next_name(cur->s->d.cache, cur->last, name))
 		return 0;
+	memcpy(namespace, cur->s->namespace, PS_MAX_NAMESPACE + 1);
 	memcpy(cur->last, name, sizeof(cur->last));
 	return 1;
 }
@@ -103,7 +105,8 @@ deploy_pin_state(const struct serve *s, const struct cache_deploy *d)
 uint8_t
 serve_pin_state(const struct serve *s, const struct cache_deploy *d)
 {
-	if (s->d.pins != NULL && pins_suspended(s->d.pins, d->name))
+	if (s->d.pins != NULL &&
+	    pins_suspended(s->d.pins, s->namespace, d->name))
 		return PS_PIN_SUSPENDED;
 	return deploy_pin_state(s, d);
 }
@@ -197,7 +200,7 @@ handle_get(struct ipcs_req *req, void *arg)
 	m.observed_generation = (uint64_t)d.observed_generation;
 	memcpy(m.resource_version, d.rv, sizeof(m.resource_version));
 	if (s->d.pins != NULL &&
-	    pins_get(s->d.pins, d.name, &m.pin_replicas) == 0) {
+	    pins_get(s->d.pins, s->namespace, d.name, &m.pin_replicas) == 0) {
 		m.pinned = 1;
 		m.pin_state = serve_pin_state(s, &d);
 	}
@@ -228,6 +231,8 @@ scale_done(void *arg, const struct scale_result *res)
 	}
 	memset(&ok, 0, sizeof(ok));
 	ok.dry_run = res->dry_run;
+	memcpy(
+	    ok.namespace, ipcs_req_write(req)->namespace, sizeof(ok.namespace));
 	memcpy(ok.name, res->name, sizeof(ok.name));
 	ok.replicas = res->replicas;
 	ok.previous = res->previous;
@@ -287,7 +292,8 @@ handle_scale(struct ipcs_req *req, void *arg)
 	if (autoscaled_refused(s, req, w, "scale"))
 		return;
 	/* The reconciler would undo it at once: say so instead. */
-	if (s->d.pins != NULL && pins_get(s->d.pins, w->name, &pin) == 0 &&
+	if (s->d.pins != NULL &&
+	    pins_get(s->d.pins, s->namespace, w->name, &pin) == 0 &&
 	    pin != w->replicas) {
 		(void)ipcs_answer_error(req, PS_E_CONFLICT, 0,
 		    "deployment \"%s\" is pinned to %u replicas: change or "
@@ -359,7 +365,8 @@ pin_list_next(void *arg, struct ps_pin *pin)
 	struct list_cursor *cur = arg;
 	struct cache_deploy d;
 
-	if (!pins_next(cur->s->d.pins, cur->last, pin))
+	if (!pins_next(cur->s->d.pins, cur->s->namespace, cur->s->namespace,
+	        cur->last, pin))
 		return 0;
 	memcpy(cur->last, pin->name, sizeof(cur->last));
 	if (cache_get(cur->s->d.cache, pin->name, &d) == 0)
@@ -394,16 +401,17 @@ handle_pin_get(struct ipcs_req *req, void *arg)
 	if (!pins_ready(s, req))
 		return;
 	memset(&m, 0, sizeof(m));
-	if (pins_get(s->d.pins, nr->name, &m.replicas) != 0) {
+	if (pins_get(s->d.pins, s->namespace, nr->name, &m.replicas) != 0) {
 		(void)ipcs_answer_error(req, PS_E_NOT_FOUND, 0,
 		    "deployment \"%s\" has no pin in namespace \"%s\"",
 		    nr->name, s->namespace);
 		return;
 	}
+	memcpy(m.namespace, s->namespace, sizeof(m.namespace));
 	memcpy(m.name, nr->name, sizeof(m.name));
 	if (cache_get(s->d.cache, nr->name, &d) == 0)
 		m.state = serve_pin_state(s, &d);
-	else if (pins_suspended(s->d.pins, nr->name))
+	else if (pins_suspended(s->d.pins, s->namespace, nr->name))
 		m.state = PS_PIN_SUSPENDED;
 	(void)ipcs_answer_pin(req, &m);
 }
@@ -472,6 +480,7 @@ pin_done(void *arg, const struct pins_result *res)
 		    req, res->code, res->retry_after, "%s", res->message);
 		return;
 	}
+	memcpy(m.namespace, res->namespace, sizeof(m.namespace));
 	memcpy(m.name, res->name, sizeof(m.name));
 	m.replicas = res->replicas;
 	(void)ipcs_answer_pin(req, &m);
@@ -508,9 +517,9 @@ pin_change(struct serve *s, struct ipcs_req *req, const struct ps_write_req *w,
 	pc->req = req;
 	pc->state = state;
 	pc->del = del;
-	op = del ? pins_delete(s->d.pins, w->name, w->identity,
+	op = del ? pins_delete(s->d.pins, s->namespace, w->name, w->identity,
 	               (long)ipcs_req_uid(req), pin_done, pc)
-	         : pins_put(s->d.pins, w->name, w->replicas,
+	         : pins_put(s->d.pins, s->namespace, w->name, w->replicas,
 	               (w->flags & PS_W_SUSPEND) != 0, w->identity,
 	               (long)ipcs_req_uid(req), pin_done, pc);
 	if (op != NULL) {
@@ -533,22 +542,22 @@ pin_change(struct serve *s, struct ipcs_req *req, const struct ps_write_req *w,
  * no API write to carry the version).  1 after refusing (audited).
  */
 static int
-pin_put_refused(struct ipcs_req *req, const struct ps_write_req *w,
-    const struct cache_deploy *d)
+pin_put_refused(const struct serve *s, struct ipcs_req *req,
+    const struct ps_write_req *w, const struct cache_deploy *d)
 {
 	char why[PS_MAX_MESSAGE + 1];
 	long uid = (long)ipcs_req_uid(req);
 
 	if (annot_check(&d->annot, w->name, w->replicas, why, sizeof(why)) !=
 	    0) {
-		pins_audit("pin", w->identity, uid, w->name, 0, 0, 1,
-		    w->replicas, "out_of_bounds");
+		pins_audit("pin", w->identity, uid, s->namespace, w->name, 0, 0,
+		    1, w->replicas, "out_of_bounds");
 		(void)ipcs_answer_error(req, PS_E_OUT_OF_BOUNDS, 0, "%s", why);
 		return 1;
 	}
 	if ((w->flags & PS_W_EXPECTED) && (uint32_t)d->desired != w->expected) {
-		pins_audit("pin", w->identity, uid, w->name, 0, 0, 1,
-		    w->replicas, "precondition_failed");
+		pins_audit("pin", w->identity, uid, s->namespace, w->name, 0, 0,
+		    1, w->replicas, "precondition_failed");
 		(void)ipcs_answer_refusal(req, PS_E_EXPECTED,
 		    (uint32_t)d->desired, NULL,
 		    "deployment \"%s\" has %d replicas, not the %u expected",
@@ -556,8 +565,8 @@ pin_put_refused(struct ipcs_req *req, const struct ps_write_req *w,
 		return 1;
 	}
 	if (w->if_match[0] != '\0' && strcmp(w->if_match, d->rv) != 0) {
-		pins_audit("pin", w->identity, uid, w->name, 0, 0, 1,
-		    w->replicas, "precondition_failed");
+		pins_audit("pin", w->identity, uid, s->namespace, w->name, 0, 0,
+		    1, w->replicas, "precondition_failed");
 		(void)ipcs_answer_refusal(req, PS_E_STALE, 0, d->rv,
 		    "deployment \"%s\" has changed: its resourceVersion is "
 		    "no longer \"%s\"",
@@ -577,10 +586,10 @@ pin_dry_run(struct serve *s, struct ipcs_req *req, const struct ps_write_req *w,
 	struct cache_deploy d;
 	struct ps_pin m;
 
-	pins_try(s->d.pins, w->name, del, w->replicas,
+	pins_try(s->d.pins, s->namespace, w->name, del, w->replicas,
 	    (w->flags & PS_W_SUSPEND) != 0, &res);
 	pins_audit(del ? "unpin" : "pin", w->identity, (long)ipcs_req_uid(req),
-	    w->name, res.had, res.old, !del, w->replicas,
+	    s->namespace, w->name, res.had, res.old, !del, w->replicas,
 	    res.code == 0 ? "dry_run" : ps_code_name(res.code));
 	if (res.code != 0) {
 		(void)ipcs_answer_error(
@@ -588,6 +597,7 @@ pin_dry_run(struct serve *s, struct ipcs_req *req, const struct ps_write_req *w,
 		return;
 	}
 	memset(&m, 0, sizeof(m));
+	memcpy(m.namespace, s->namespace, sizeof(m.namespace));
 	memcpy(m.name, w->name, sizeof(m.name));
 	m.replicas = res.replicas;
 	m.dry_run = 1;
@@ -613,8 +623,8 @@ handle_pin_put(struct ipcs_req *req, void *arg)
 	if (write_refused(req, w, "pin") || !pins_ready(s, req))
 		return;
 	if (s->d.self != NULL && strcmp(w->name, s->d.self) == 0) {
-		pins_audit("pin", w->identity, (long)ipcs_req_uid(req), w->name,
-		    0, 0, 1, w->replicas, "refused");
+		pins_audit("pin", w->identity, (long)ipcs_req_uid(req),
+		    s->namespace, w->name, 0, 0, 1, w->replicas, "refused");
 		(void)ipcs_answer_error(req, PS_E_INVALID, 0,
 		    "\"%s\" is replicad's own Deployment: replicad does not "
 		    "pin itself",
@@ -626,14 +636,15 @@ handle_pin_put(struct ipcs_req *req, void *arg)
 		return;
 	}
 	if (cache_get(s->d.cache, w->name, &d) == -1) {
-		pins_audit("pin", w->identity, (long)ipcs_req_uid(req), w->name,
-		    0, 0, 1, w->replicas, "not_found");
+		pins_audit("pin", w->identity, (long)ipcs_req_uid(req),
+		    s->namespace, w->name, 0, 0, 1, w->replicas, "not_found");
 		(void)ipcs_answer_error(req, PS_E_NOT_FOUND, 0,
 		    "deployment \"%s\" not found in namespace \"%s\"", w->name,
 		    s->namespace);
 		return;
 	}
-	if (pin_put_refused(req, w, &d) || autoscaled_refused(s, req, w, "pin"))
+	if (pin_put_refused(s, req, w, &d) ||
+	    autoscaled_refused(s, req, w, "pin"))
 		return;
 	if (w->flags & PS_W_DRY_RUN) {
 		pin_dry_run(s, req, w, 0);

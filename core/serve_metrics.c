@@ -85,7 +85,8 @@ hpa_metrics(struct serve *s, struct evbuffer *b, int *err)
 	}
 	if (s->d.pins == NULL)
 		return;
-	while (pins_next(s->d.pins, after, &pin) == 1) {
+	while (pins_next(s->d.pins, s->namespace, s->namespace, after, &pin) ==
+	    1) {
 		memcpy(after, pin.name, sizeof(after));
 		if (cache_get(s->d.cache, pin.name, &d) == 0)
 			suspended[serve_pin_state(s, &d)]++;

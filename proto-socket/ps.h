@@ -22,10 +22,8 @@
 #define PS_HDR_LEN           16          /* fixed frame header */
 #define PS_MAX_REQUEST_FRAME 1024        /* gateway -> core, header included */
 #define PS_MAX_FRAME         16384       /* core -> gateway, header included */
-#define PS_MIN_ANSWER_FRAME                                            \
-	4096                     /* floor of HELLO's max_frame: a      \
-	                            HEALTH answer of PS_MAX_NAMESPACES \
-	                            fits */
+/* The floor of HELLO's max_frame: a HEALTH answer of PS_MAX_NAMESPACES fits. */
+#define PS_MIN_ANSWER_FRAME  4096
 #define PS_MAX_NAME          253 /* DNS-1123 subdomain (deployment) */
 #define PS_MAX_NAMESPACE     63  /* DNS-1123 label */
 #define PS_MAX_NAMESPACES    32  /* namespaces one core serves */

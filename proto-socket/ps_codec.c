@@ -523,7 +523,8 @@ health_list_ok(const struct ps_health *m)
 		if (!health_ok(m->ns[i].state, m->ns[i].cache_size))
 			return 0;
 		for (j = 0; j < i; j++)
-			if (strcmp(m->ns[i].namespace, m->ns[j].namespace) == 0)
+			if (strncmp(m->ns[i].namespace, m->ns[j].namespace,
+			        sizeof(m->ns[i].namespace)) == 0)
 				return 0;
 	}
 	return 1;

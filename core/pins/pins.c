@@ -30,8 +30,10 @@ enum backend { B_FILE, B_CONFIGMAP };
 
 struct pins {
 	enum backend backend;
-	char namespace[PS_MAX_NAMESPACE + 1];
-	uint32_t max_replicas;
+	/* The served namespaces; cfg points into them. */
+	char ns[PS_MAX_NAMESPACES][PS_MAX_NAMESPACE + 1];
+	const char *ns_ptr[PS_MAX_NAMESPACES];
+	struct pin_set_cfg cfg;
 	struct pins_hooks hooks;
 	struct pin_set *set; /* NULL until loaded */
 	char where[CORE_MAX_PATH + 16];
@@ -51,6 +53,7 @@ struct pins_op {
 	void *arg;
 	long peer_uid; /* who asked: socket peer uid */
 	char identity[PS_MAX_IDENTITY + 1];
+	char namespace[PS_MAX_NAMESPACE + 1];
 	char name[PS_MAX_NAME + 1];
 	int del;
 	uint32_t replicas;
@@ -62,12 +65,12 @@ struct pins_op {
 /* ------------------------------------------------------------ memory */
 
 static void
-changed(void *arg, const char *name)
+changed(void *arg, const char *ns, const char *name)
 {
 	struct pins *p = arg;
 
 	if (p->hooks.changed_cb != NULL)
-		p->hooks.changed_cb(p->hooks.arg, name);
+		p->hooks.changed_cb(p->hooks.arg, ns, name);
 }
 
 /* `set` (taken) becomes the pins; every pin that differs is reported,
@@ -95,27 +98,63 @@ cm_replace(void *arg, struct pin_set *set)
 }
 
 size_t
+pins_namespaces(const struct pins *p)
+{
+	return p->cfg.n_namespaces;
+}
+
+const char *
+pins_namespace(const struct pins *p, size_t i)
+{
+	return i < p->cfg.n_namespaces ? p->ns[i] : "";
+}
+
+int
+pins_serves(const struct pins *p, const char *ns)
+{
+	return pin_set_serves(&p->cfg, ns);
+}
+
+void
+pins_not_served(const struct pins *p, const char *ns, char *buf, size_t bufsz)
+{
+	pin_set_not_served(&p->cfg, ns, buf, bufsz);
+}
+
+size_t
 pins_count(const struct pins *p)
 {
 	return p->set != NULL ? pin_set_count(p->set) : 0;
 }
 
-int
-pins_get(const struct pins *p, const char *name, uint32_t *replicas)
+size_t
+pins_count_ns(const struct pins *p, const char *ns)
 {
-	return p->set != NULL ? pin_set_get(p->set, name, replicas) : -1;
+	return p->set != NULL && pin_set_serves(&p->cfg, ns)
+	    ? pin_set_count_ns(p->set, ns)
+	    : 0;
 }
 
 int
-pins_suspended(const struct pins *p, const char *name)
+pins_get(
+    const struct pins *p, const char *ns, const char *name, uint32_t *replicas)
 {
-	return p->set != NULL && pin_set_suspended(p->set, name);
+	return p->set != NULL ? pin_set_get(p->set, ns, name, replicas) : -1;
 }
 
 int
-pins_next(const struct pins *p, const char *after, struct ps_pin *out)
+pins_suspended(const struct pins *p, const char *ns, const char *name)
 {
-	return p->set != NULL ? pin_set_next(p->set, after, out) : 0;
+	return p->set != NULL && pin_set_suspended(p->set, ns, name);
+}
+
+int
+pins_next(const struct pins *p, const char *ns_filter, const char *after_ns,
+    const char *after_name, struct ps_pin *out)
+{
+	return p->set != NULL
+	    ? pin_set_next(p->set, ns_filter, after_ns, after_name, out)
+	    : 0;
 }
 
 int
@@ -158,8 +197,8 @@ pins_get_stats(const struct pins *p, struct pins_stats *st)
 
 void
 pins_audit(const char *what, const char *identity, long peer_uid,
-    const char *name, int had, uint32_t old, int has_new, uint32_t new,
-    const char *outcome)
+    const char *ns, const char *name, int had, uint32_t old, int has_new,
+    uint32_t new, const char *outcome)
 {
 	char o[16] = "none", n[16] = "none";
 
@@ -170,8 +209,9 @@ pins_audit(const char *what, const char *identity, long peer_uid,
 	log_kv(LOG_LEVEL_INFO, 0,
 	    (struct log_kv[]){LOG_S("audit", what), LOG_S("identity", identity),
 	        LOG_I("peer_uid", peer_uid), LOG_S("deployment", name),
-	        LOG_S("old", o), LOG_S("new", n), LOG_S("outcome", outcome)},
-	    7, "%s %s %s -> %s: %s", what, name, o, n, outcome);
+	        LOG_S("old", o), LOG_S("new", n), LOG_S("outcome", outcome),
+	        LOG_S("namespace", ns)},
+	    8, "%s %s/%s %s -> %s: %s", what, ns, name, o, n, outcome);
 }
 
 /* The end of a change: message, audit, counters, answer. */
@@ -180,9 +220,11 @@ complete(struct pins_op *op, struct pins_result *res)
 {
 	const char *outcome = res->rc == 0 ? "ok"
 	    : res->rc == PINS_NO_PIN       ? "not_found"
+	    : res->rc == PINS_NOT_SERVED   ? "not_served"
 	                                   : "failed";
 	char msg[PS_MAX_MESSAGE + 32];
 
+	snprintf(res->namespace, sizeof(res->namespace), "%s", op->namespace);
 	snprintf(res->name, sizeof(res->name), "%s", op->name);
 	if (res->rc < 0) {
 		snprintf(msg, sizeof(msg), "%s: %s",
@@ -200,7 +242,8 @@ complete(struct pins_op *op, struct pins_result *res)
 		op->p->stats.store_failures++;
 	/* had/old are known once the change met its base (else 0). */
 	pins_audit(op->del ? "unpin" : "pin", op->identity, op->peer_uid,
-	    op->name, res->had, res->old, !op->del, op->replicas, outcome);
+	    op->namespace, op->name, res->had, res->old, !op->del, op->replicas,
+	    outcome);
 	if (res->rc < 0)
 		log_warnx("%s", res->message);
 	if (op->done != NULL)
@@ -340,38 +383,77 @@ file_load(const char *path, char **out, size_t *len, char *err, size_t errsz)
 	return -1;
 }
 
+/* The served set is valid: 1..PS_MAX_NAMESPACES labels, no duplicates. */
+static int
+valid_served(const char *const *namespaces, size_t n, char *err, size_t errsz)
+{
+	if (namespaces == NULL || n == 0 || n > PS_MAX_NAMESPACES) {
+		snprintf(err, errsz, "the pins store serves 1 to %d namespaces",
+		    PS_MAX_NAMESPACES);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (namespaces[i] == NULL ||
+		    ps_valid_namespace(namespaces[i],
+		        strnlen(namespaces[i], PS_MAX_NAMESPACE + 1)) !=
+		        PS_OK) {
+			snprintf(err, errsz,
+			    "served namespace %zu is not a DNS-1123 label",
+			    i + 1);
+			return -1;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(namespaces[i], namespaces[j]) == 0) {
+				snprintf(err, errsz,
+				    "namespace \"%s\" is served twice",
+				    namespaces[i]);
+				return -1;
+			}
+	}
+	return 0;
+}
+
 static struct pins *
-pins_alloc(enum backend b, const char *namespace, uint32_t max_replicas,
-    const struct pins_hooks *hooks)
+pins_alloc(enum backend b, const char *const *namespaces, size_t n,
+    uint32_t max_replicas, const struct pins_hooks *hooks)
 {
 	struct pins *p;
 
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return NULL;
 	p->backend = b;
-	snprintf(p->namespace, sizeof(p->namespace), "%s", namespace);
-	p->max_replicas = max_replicas;
+	for (size_t i = 0; i < n; i++) {
+		snprintf(p->ns[i], sizeof(p->ns[i]), "%s", namespaces[i]);
+		p->ns_ptr[i] = p->ns[i];
+	}
+	p->cfg.namespaces = p->ns_ptr;
+	p->cfg.n_namespaces = n;
+	p->cfg.max_replicas = max_replicas;
+	p->cfg.max_per_namespace = CORE_MAX_PINS_PER_NAMESPACE;
+	p->cfg.max_total = CORE_MAX_PINS;
 	if (hooks != NULL)
 		p->hooks = *hooks;
 	return p;
 }
 
 struct pins *
-pins_open_file(const char *path, const char *namespace, uint32_t max_replicas,
-    const struct pins_hooks *hooks, char *err, size_t errsz)
+pins_open_file(const char *path, const char *const *namespaces, size_t n,
+    uint32_t max_replicas, const struct pins_hooks *hooks, char *err,
+    size_t errsz)
 {
 	struct pins *p;
 	char *buf = NULL, dircopy[CORE_MAX_PATH + 1];
 	size_t len = 0;
 	int r;
 
-	if (strlen(path) > CORE_MAX_PATH ||
-	    ps_valid_namespace(namespace, strlen(namespace)) != PS_OK) {
-		snprintf(
-		    err, errsz, "pins file path too long or bad namespace");
+	if (strlen(path) > CORE_MAX_PATH) {
+		snprintf(err, errsz, "pins file path too long");
 		return NULL;
 	}
-	if ((p = pins_alloc(B_FILE, namespace, max_replicas, hooks)) == NULL) {
+	if (valid_served(namespaces, n, err, errsz) != 0)
+		return NULL;
+	if ((p = pins_alloc(B_FILE, namespaces, n, max_replicas, hooks)) ==
+	    NULL) {
 		snprintf(err, errsz, "out of memory");
 		return NULL;
 	}
@@ -386,8 +468,8 @@ pins_open_file(const char *path, const char *namespace, uint32_t max_replicas,
 	if (r == 0) {
 		char why[256];
 
-		if (pin_set_parse(buf, len, namespace, max_replicas, &p->set,
-		        why, sizeof(why)) != 0) {
+		if (pin_set_parse(
+		        buf, len, &p->cfg, &p->set, why, sizeof(why)) != 0) {
 			snprintf(err, errsz, "the pins file %s is invalid: %s",
 			    path, why);
 			goto fail;
@@ -414,7 +496,7 @@ fail:
  * an error, -1 for PIN_SET_CHANGED.
  */
 static int
-apply_outcome(const struct pins *p, enum pin_set_result rc, const char *name,
+apply_outcome(enum pin_set_result rc, const char *ns, const char *name,
     struct pins_result *res)
 {
 	switch (rc) {
@@ -427,7 +509,11 @@ apply_outcome(const struct pins *p, enum pin_set_result rc, const char *name,
 		res->code = PS_E_NOT_FOUND;
 		snprintf(res->message, sizeof(res->message),
 		    "deployment \"%s\" has no pin in namespace \"%s\"", name,
-		    p->namespace);
+		    ns);
+		return 0;
+	case PIN_SET_NOT_SERVED:
+		res->rc = PINS_NOT_SERVED;
+		res->code = PS_E_NOT_FOUND;
 		return 0;
 	case PIN_SET_REFUSED:
 		res->rc = PINS_REFUSED;
@@ -446,13 +532,14 @@ static void
 file_change(struct pins_op *op, struct pins_result *res)
 {
 	struct pins *p = op->p;
-	struct pin_change c = {op->name, op->del, op->replicas, op->suspended};
+	struct pin_change c = {
+	    op->namespace, op->name, op->del, op->replicas, op->suspended};
 	struct pin_set *next = NULL;
 	enum pin_set_result rc;
 
-	rc = pin_set_apply(p->set, p->namespace, p->max_replicas, &c, &next,
-	    &res->had, &res->old, res->message, sizeof(res->message));
-	if (apply_outcome(p, rc, op->name, res) == 0)
+	rc = pin_set_apply(p->set, &p->cfg, &c, &next, &res->had, &res->old,
+	    res->message, sizeof(res->message));
+	if (apply_outcome(rc, op->namespace, op->name, res) == 0)
 		return;
 	if (rc == PIN_SET_CHANGED) {
 		if (file_store(p, next, res->message, sizeof(res->message)) !=
@@ -469,21 +556,23 @@ file_change(struct pins_op *op, struct pins_result *res)
 }
 
 void
-pins_try(struct pins *p, const char *name, int del, uint32_t replicas,
-    int suspended, struct pins_result *res)
+pins_try(struct pins *p, const char *ns, const char *name, int del,
+    uint32_t replicas, int suspended, struct pins_result *res)
 {
-	struct pin_change c = {name, del, replicas, suspended};
+	struct pin_change c = {ns, name, del, replicas, suspended};
 	struct pin_set *next = NULL;
 	enum pin_set_result rc;
 
 	memset(res, 0, sizeof(*res));
+	snprintf(res->namespace, sizeof(res->namespace), "%.*s",
+	    PS_MAX_NAMESPACE, ns);
 	snprintf(res->name, sizeof(res->name), "%.*s", PS_MAX_NAME, name);
 	/* The same read-modify-write as a change, on the pins in memory;
 	 * the result is thrown away. */
-	rc = pin_set_apply(p->set, p->namespace, p->max_replicas, &c, &next,
-	    &res->had, &res->old, res->message, sizeof(res->message));
+	rc = pin_set_apply(p->set, &p->cfg, &c, &next, &res->had, &res->old,
+	    res->message, sizeof(res->message));
 	pin_set_free(next);
-	if (apply_outcome(p, rc, name, res) == 0)
+	if (apply_outcome(rc, ns, name, res) == 0)
 		return;
 	res->rc = 0;
 	res->replicas = del ? res->old : replicas;
@@ -492,22 +581,25 @@ pins_try(struct pins *p, const char *name, int del, uint32_t replicas,
 /* -------------------------------------------------------- ConfigMap */
 
 struct pins *
-pins_open_configmap(struct event_base *base, struct kc *kc,
-    const char *namespace, const char *name, uint32_t max_replicas,
-    const struct pins_hooks *hooks, char *err, size_t errsz)
+pins_open_configmap(struct event_base *base, struct kc *kc, const char *home,
+    const char *name, const char *const *namespaces, size_t n,
+    uint32_t max_replicas, const struct pins_hooks *hooks, char *err,
+    size_t errsz)
 {
 	struct pins *p;
 	struct pins_cm_config cfg;
 	struct pins_cm_hooks ch;
 
-	if (ps_valid_namespace(namespace, strlen(namespace)) != PS_OK ||
+	if (ps_valid_namespace(home, strlen(home)) != PS_OK ||
 	    ps_valid_name(name, strlen(name)) != PS_OK) {
 		snprintf(err, errsz,
 		    "the ConfigMap name is not a DNS-1123 subdomain or the "
 		    "namespace not a label");
 		return NULL;
 	}
-	if ((p = pins_alloc(B_CONFIGMAP, namespace, max_replicas, hooks)) ==
+	if (valid_served(namespaces, n, err, errsz) != 0)
+		return NULL;
+	if ((p = pins_alloc(B_CONFIGMAP, namespaces, n, max_replicas, hooks)) ==
 	    NULL) {
 		snprintf(err, errsz, "out of memory");
 		return NULL;
@@ -515,9 +607,9 @@ pins_open_configmap(struct event_base *base, struct kc *kc,
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.base = base;
 	cfg.kc = kc;
-	cfg.namespace = namespace;
+	cfg.namespace = home;
 	cfg.name = name;
-	cfg.max_replicas = max_replicas;
+	cfg.set = &p->cfg;
 	ch.current = cm_current;
 	ch.replace = cm_replace;
 	ch.arg = p;
@@ -546,12 +638,13 @@ cm_done(void *arg, const struct pins_result *r)
 /* ------------------------------------------------------------ common */
 
 static struct pins_op *
-change(struct pins *p, const char *name, int del, uint32_t replicas,
-    int suspended, const char *identity, long peer_uid, pins_done_cb done,
-    void *arg)
+change(struct pins *p, const char *ns, const char *name, int del,
+    uint32_t replicas, int suspended, const char *identity, long peer_uid,
+    pins_done_cb done, void *arg)
 {
 	struct pins_op *op;
 	struct pins_result res;
+	size_t ns_len = strnlen(ns, PS_MAX_NAMESPACE + 1);
 	size_t name_len = strnlen(name, PS_MAX_NAME + 1);
 	size_t id_len = strnlen(identity, PS_MAX_IDENTITY + 1);
 
@@ -560,6 +653,8 @@ change(struct pins *p, const char *name, int del, uint32_t replicas,
 		res.rc = PINS_STORE_FAILED;
 		res.code = PS_E_INTERNAL;
 		snprintf(res.message, sizeof(res.message), "out of memory");
+		snprintf(res.namespace, sizeof(res.namespace), "%.*s",
+		    PS_MAX_NAMESPACE, ns);
 		snprintf(res.name, sizeof(res.name), "%.*s",
 		    (int)(name_len < PS_MAX_NAME ? name_len : PS_MAX_NAME),
 		    name);
@@ -578,10 +673,25 @@ change(struct pins *p, const char *name, int del, uint32_t replicas,
 		memcpy(op->identity, identity, id_len + 1);
 	else
 		snprintf(op->identity, sizeof(op->identity), "(invalid)");
+	if (ps_valid_namespace(ns, ns_len) == PS_OK)
+		memcpy(op->namespace, ns, ns_len + 1);
+	else
+		snprintf(op->namespace, sizeof(op->namespace), "(invalid)");
 	if (ps_valid_name(name, name_len) == PS_OK)
 		memcpy(op->name, name, name_len + 1);
 	else
 		snprintf(op->name, sizeof(op->name), "(invalid)");
+	/* A namespace not served is refused before the store is asked: it
+	 * is never written. */
+	if (!pin_set_serves(&p->cfg, op->namespace)) {
+		res.rc = PINS_NOT_SERVED;
+		res.code = PS_E_NOT_FOUND;
+		pin_set_not_served(
+		    &p->cfg, ns, res.message, sizeof(res.message));
+		complete(op, &res);
+		free(op);
+		return NULL;
+	}
 	if (op->name[0] == '(' || op->identity[0] == '(') {
 		res.rc = PINS_REFUSED;
 		res.code = PS_E_INVALID;
@@ -600,8 +710,9 @@ change(struct pins *p, const char *name, int del, uint32_t replicas,
 	}
 	op->in_call = 1;
 	pins_cm_write(p->cm,
-	    &(struct pin_change){op->name, del, replicas, suspended}, cm_done,
-	    op);
+	    &(struct pin_change){
+	        op->namespace, op->name, del, replicas, suspended},
+	    cm_done, op);
 	op->in_call = 0;
 	if (op->finished) {
 		free(op);
@@ -611,18 +722,19 @@ change(struct pins *p, const char *name, int del, uint32_t replicas,
 }
 
 struct pins_op *
-pins_put(struct pins *p, const char *name, uint32_t replicas, int suspended,
-    const char *identity, long peer_uid, pins_done_cb done, void *arg)
+pins_put(struct pins *p, const char *ns, const char *name, uint32_t replicas,
+    int suspended, const char *identity, long peer_uid, pins_done_cb done,
+    void *arg)
 {
 	return change(
-	    p, name, 0, replicas, suspended, identity, peer_uid, done, arg);
+	    p, ns, name, 0, replicas, suspended, identity, peer_uid, done, arg);
 }
 
 struct pins_op *
-pins_delete(struct pins *p, const char *name, const char *identity,
-    long peer_uid, pins_done_cb done, void *arg)
+pins_delete(struct pins *p, const char *ns, const char *name,
+    const char *identity, long peer_uid, pins_done_cb done, void *arg)
 {
-	return change(p, name, 1, 0, 0, identity, peer_uid, done, arg);
+	return change(p, ns, name, 1, 0, 0, identity, peer_uid, done, arg);
 }
 
 void

@@ -70,8 +70,8 @@ cm_read_object(
 	r->other_keys = o->other_keys;
 	if (!o->has_value) /* no key: no pins */
 		return (r->set = pin_set_new()) != NULL ? 0 : -1;
-	if (pin_set_parse(o->value, o->value_len, cm->namespace,
-	        cm->max_replicas, &r->set, r->why, sizeof(r->why)) != 0) {
+	if (pin_set_parse(o->value, o->value_len, cm->set, &r->set, r->why,
+	        sizeof(r->why)) != 0) {
 		r->set = NULL;
 		r->invalid = 1;
 	}
@@ -399,7 +399,8 @@ pins_cm_new(const struct pins_cm_config *cfg, const struct pins_cm_hooks *hooks)
 	if (ps_valid_namespace(cfg->namespace, strlen(cfg->namespace)) !=
 	        PS_OK ||
 	    ps_valid_name(cfg->name, strlen(cfg->name)) != PS_OK ||
-	    hooks->current == NULL || hooks->replace == NULL) {
+	    cfg->set == NULL || hooks->current == NULL ||
+	    hooks->replace == NULL) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -408,7 +409,7 @@ pins_cm_new(const struct pins_cm_config *cfg, const struct pins_cm_hooks *hooks)
 	cm->base = cfg->base;
 	cm->kc = cfg->kc;
 	cm->hooks = *hooks;
-	cm->max_replicas = cfg->max_replicas;
+	cm->set = cfg->set;
 	snprintf(cm->namespace, sizeof(cm->namespace), "%s", cfg->namespace);
 	snprintf(cm->name, sizeof(cm->name), "%s", cfg->name);
 	snprintf(cm->where, sizeof(cm->where), "ConfigMap %s/%s",

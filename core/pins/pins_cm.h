@@ -1,7 +1,8 @@
 /*
  * pins_cm.h — the pins store's ConfigMap backend (pins.h): RFD 180722's
  * document (pin_doc.h) in data["pins.json"] of one ConfigMap of the
- * core's namespace, so that several core replicas share the pins.
+ * core's home namespace, so that several core replicas share the pins of
+ * every namespace they serve (entries of other namespaces ride along).
  *
  * Reading, like the reflector: a LIST by name
  * (fieldSelector=metadata.name=NAME) and a WATCH from its resourceVersion
@@ -51,9 +52,11 @@ struct pins_cm;
 struct pins_cm_config {
 	struct event_base *base;
 	struct kc *kc;
-	const char *namespace; /* DNS-1123 label */
+	const char *namespace; /* the home namespace: DNS-1123 label */
 	const char *name;      /* DNS-1123 subdomain */
-	uint32_t max_replicas;
+	/* The served namespaces and bounds (kept: it must outlive the
+	 * backend; pins.c's store holds it). */
+	const struct pin_set_cfg *set;
 };
 
 /* How the backend reaches the store's memory. */
@@ -80,9 +83,9 @@ const char *pins_cm_not_loaded(const struct pins_cm *cm);
 const char *pins_cm_where(const struct pins_cm *cm);
 
 /*
- * Queues change `c` (its name is copied).  `done` runs exactly once, with
- * res->rc/code/had/old/replicas/message set (res->name is not); it may
- * run before this returns (not loaded yet, queue full, refused input).
+ * Queues change `c` (its namespace and name are copied).  `done` runs exactly
+ * once, with res->rc/code/had/old/replicas/message set (res->name is not); it
+ * may run before this returns (not loaded yet, queue full, refused input).
  */
 void pins_cm_write(struct pins_cm *cm, const struct pin_change *c,
     pins_done_cb done, void *arg);

@@ -35,6 +35,7 @@ struct cm_read {
 struct pins_cm_op {
 	struct pins_cm *cm;
 	struct pins_cm_op *next; /* cm's queue */
+	char namespace[PS_MAX_NAMESPACE + 1];
 	char name[PS_MAX_NAME + 1];
 	struct pin_change change;
 	pins_done_cb done;
@@ -56,7 +57,7 @@ struct pins_cm {
 	char namespace[PS_MAX_NAMESPACE + 1];
 	char name[PS_MAX_NAME + 1];
 	char where[PS_MAX_NAMESPACE + PS_MAX_NAME + 16];
-	uint32_t max_replicas;
+	const struct pin_set_cfg *set; /* served namespaces, bounds */
 	/* The ConfigMap as memory holds it. */
 	int exists;
 	char rv[PS_MAX_RV + 1];

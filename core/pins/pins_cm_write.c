@@ -273,8 +273,8 @@ op_pause(struct pins_cm_op *op, const struct kc_result *res)
 	log_kv(LOG_LEVEL_INFO, 0,
 	    (struct log_kv[]){LOG_I("status", res->status),
 	        LOG_S("deployment", op->name), LOG_U("attempt", op->attempts),
-	        LOG_U("delay_ms", ms)},
-	    4, "pins: %s changed since it was read; reading it again",
+	        LOG_U("delay_ms", ms), LOG_S("namespace", op->namespace)},
+	    5, "pins: %s changed since it was read; reading it again",
 	    op->cm->where);
 	if ((op->pause == NULL &&
 	        (op->pause = evtimer_new(op->cm->base, op_pause_cb, op)) ==
@@ -359,9 +359,8 @@ op_attempt(struct pins_cm_op *op, const struct pin_set *base, int fresh)
 	char err[256] = "";
 
 	if (!op->b.invalid)
-		r = pin_set_apply(base, cm->namespace, cm->max_replicas,
-		    &op->change, &next, &op->res.had, &op->res.old, err,
-		    sizeof(err));
+		r = pin_set_apply(base, cm->set, &op->change, &next,
+		    &op->res.had, &op->res.old, err, sizeof(err));
 	switch (pins_cm_decide(r, fresh, op->b.invalid)) {
 	case PINS_CM_WRITE:
 		op_write(op, next);
@@ -385,7 +384,10 @@ op_attempt(struct pins_cm_op *op, const struct pin_set *base, int fresh)
 	case PIN_SET_NO_PIN:
 		op_fail(op, PINS_NO_PIN, PS_E_NOT_FOUND, 0,
 		    "deployment \"%s\" has no pin in namespace \"%s\"",
-		    op->name, cm->namespace);
+		    op->name, op->namespace);
+		return;
+	case PIN_SET_NOT_SERVED:
+		op_fail(op, PINS_NOT_SERVED, PS_E_NOT_FOUND, 0, "%s", err);
 		return;
 	case PIN_SET_REFUSED:
 		op_fail(op, PINS_REFUSED, PS_E_INVALID, 0, "%s", err);
@@ -481,6 +483,7 @@ pins_cm_write(struct pins_cm *cm, const struct pin_change *c, pins_done_cb done,
 	struct pins_cm_op *op;
 	struct pins_result res;
 	size_t len = strnlen(c->name, PS_MAX_NAME + 1);
+	size_t ns_len = strnlen(c->namespace, PS_MAX_NAMESPACE + 1);
 
 	memset(&res, 0, sizeof(res));
 	res.rc = PINS_STORE_FAILED;
@@ -501,6 +504,15 @@ pins_cm_write(struct pins_cm *cm, const struct pin_change *c, pins_done_cb done,
 		done(arg, &res);
 		return;
 	}
+	if (ns_len > PS_MAX_NAMESPACE ||
+	    !pin_set_serves(cm->set, c->namespace)) {
+		res.rc = PINS_NOT_SERVED;
+		res.code = PS_E_NOT_FOUND;
+		pin_set_not_served(
+		    cm->set, c->namespace, res.message, sizeof(res.message));
+		done(arg, &res);
+		return;
+	}
 	if (len > PS_MAX_NAME) {
 		res.rc = PINS_REFUSED;
 		res.code = PS_E_INVALID;
@@ -516,8 +528,10 @@ pins_cm_write(struct pins_cm *cm, const struct pin_change *c, pins_done_cb done,
 		return;
 	}
 	op->cm = cm;
+	memcpy(op->namespace, c->namespace, ns_len + 1);
 	memcpy(op->name, c->name, len + 1);
 	op->change = *c;
+	op->change.namespace = op->namespace;
 	op->change.name = op->name;
 	op->done = done;
 	op->arg = arg;

@@ -212,12 +212,12 @@ drifted(const struct recon *r, const char *name, uint32_t *want, int32_t *have)
 	struct cache_deploy d;
 	uint32_t pin;
 
-	if (pins_get(r->d.pins, name, &pin) != 0)
+	if (pins_get(r->d.pins, pins_namespace(r->d.pins, 0), name, &pin) != 0)
 		return 0;
 	if (cache_get(r->d.cache, name, &d) != 0)
 		return 0;
-	if (pins_suspended(r->d.pins, name) || d.annot.pin_suspended ||
-	    (d.annot.bounds & PS_B_INVALID))
+	if (pins_suspended(r->d.pins, pins_namespace(r->d.pins, 0), name) ||
+	    d.annot.pin_suspended || (d.annot.bounds & PS_B_INVALID))
 		return 0;
 	if (autoscaled(r, name))
 		return 0;
@@ -407,7 +407,9 @@ run_queue(evutil_socket_t fd, short what, void *arg)
 			break;
 		}
 		it->queued = 0;
-		if (pins_get(r->d.pins, it->name, &pin) == 0 && pin != want) {
+		if (pins_get(r->d.pins, pins_namespace(r->d.pins, 0), it->name,
+		        &pin) == 0 &&
+		    pin != want) {
 			char note[256];
 
 			log_warnx(
@@ -450,7 +452,9 @@ recon_check_all(struct recon *r)
 		    it->not_before_ms <= now)
 			item_remove(r, it);
 	}
-	while (pins_next(r->d.pins, after, &pin) == 1) {
+	/* One namespace served (the core's): the store's first. */
+	while (pins_next(r->d.pins, pins_namespace(r->d.pins, 0),
+	           pins_namespace(r->d.pins, 0), after, &pin) == 1) {
 		recon_check(r, pin.name);
 		memcpy(after, pin.name, sizeof(after));
 	}

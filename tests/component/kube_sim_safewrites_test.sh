@@ -29,8 +29,10 @@ admin POST "/controller?paused=1" >/dev/null
 # --- dryRun=All ---------------------------------------------------------------
 RV0=$(state resourceVersion)
 FRV=$(kget "$DEPS/frontend" | jq_py 'j["metadata"]["resourceVersion"]')
+# A long timeout: the dry-run checks below take a while on a loaded or
+# sanitizer build; the watch is killed after its check.
 lib_bg dw curl -sN --cacert "$KS_CA" -H "Authorization: Bearer sw-token" \
-    "$KS_URL$DEPS?watch=1&resourceVersion=$RV0&timeoutSeconds=30"
+    "$KS_URL$DEPS?watch=1&resourceVersion=$RV0&timeoutSeconds=300"
 DW=$LIB_LAST_PID
 check "watch open" lib_wait 10 sh -c "curl -s --cacert '$KS_CA' '$ADM/state' | grep -q '\"watches\":1'"
 expect_eq "dry merge patch on scale: the would-be Scale, RV unchanged" \

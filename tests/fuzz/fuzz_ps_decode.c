@@ -11,7 +11,11 @@
  *   - a delivered frame's header re-parses, and its length is 16 + body;
  *   - at most one decoder accepts a frame;
  *   - whatever a decoder accepts, the matching encoder re-encodes to the
- *     very same bytes (decoders accept nothing the encoders would refuse).
+ *     very same bytes (decoders accept nothing the encoders would refuse);
+ *   - version 3: every namespace a decoder accepts is a DNS-1123 label
+ *     ("" only in a LIST/PIN_LIST request), a HEALTH answer's namespaces
+ *     are 1..PS_MAX_NAMESPACES, unique, the first carrying the top-level
+ *     state, and a request body never exceeds its type's max_req_body.
  * Bodies are copied into exactly-sized heap blocks so that an over-read
  * past the body is caught, not hidden by the reader's 16 KiB buffer.
  */
@@ -35,6 +39,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static uint8_t enc[PS_MAX_FRAME];
 
+/* A namespace as a decoder hands it out: a DNS-1123 label. */
+static void
+valid_ns(const char *ns)
+{
+	CHECK(ps_valid_namespace(ns, strlen(ns)) == PS_OK);
+}
+
 /* The original frame, re-assembled, must equal what the encoder made. */
 static void
 same_bytes(int rc, size_t len, const struct ps_frame *f)
@@ -55,6 +66,7 @@ list_names(const struct ps_frame *f)
 {
 	struct ps_list_dec d;
 	struct ps_list_enc e;
+	char ns[PS_MAX_NAMESPACE + 1];
 	char name[PS_MAX_NAME + 1];
 	size_t len;
 	int rc;
@@ -62,8 +74,10 @@ list_names(const struct ps_frame *f)
 	if ((rc = ps_codec_list_open(f, &d)) != PS_OK)
 		return rc;
 	ps_codec_list_begin(&e, enc, sizeof(enc), f->hdr.type, f->hdr.id);
-	while ((rc = ps_codec_list_next_name(&d, name)) == 1)
-		CHECK(ps_codec_list_add_name(&e, name) == PS_OK);
+	while ((rc = ps_codec_list_next_name(&d, ns, name)) == 1) {
+		valid_ns(ns);
+		CHECK(ps_codec_list_add_name(&e, ns, name) == PS_OK);
+	}
 	if (rc != 0)
 		return rc;
 	rc = ps_codec_list_finish(&e, (f->hdr.flags & PS_F_MORE) != 0, &len);
@@ -83,8 +97,10 @@ list_pins(const struct ps_frame *f)
 	if ((rc = ps_codec_list_open(f, &d)) != PS_OK)
 		return rc;
 	ps_codec_list_begin(&e, enc, sizeof(enc), f->hdr.type, f->hdr.id);
-	while ((rc = ps_codec_list_next_pin(&d, &pin)) == 1)
+	while ((rc = ps_codec_list_next_pin(&d, &pin)) == 1) {
+		valid_ns(pin.namespace);
 		CHECK(ps_codec_list_add_pin(&e, &pin) == PS_OK);
+	}
 	if (rc != 0)
 		return rc;
 	rc = ps_codec_list_finish(&e, (f->hdr.flags & PS_F_MORE) != 0, &len);
@@ -98,6 +114,7 @@ decode_all(const struct ps_frame *f)
 {
 	struct ps_hello h;
 	struct ps_hello_ok ho;
+	struct ps_ns_req lr;
 	struct ps_name_req nr;
 	struct ps_write_req wr;
 	struct ps_deployment dep;
@@ -120,6 +137,9 @@ decode_all(const struct ps_frame *f)
 	}
 	if (ps_codec_decode_hello_ok(f, &ho) == PS_OK) {
 		ok++;
+		valid_ns(ho.namespace);
+		CHECK(ho.max_frame >= PS_MIN_ANSWER_FRAME &&
+		    ho.max_frame <= PS_MAX_FRAME);
 		same_bytes(
 		    ps_codec_encode_hello_ok(enc, sizeof(enc), &ho, &len), len,
 		    f);
@@ -130,8 +150,20 @@ decode_all(const struct ps_frame *f)
 		               enc, sizeof(enc), f->hdr.type, f->hdr.id, &len),
 		    len, f);
 	}
+	if (ps_codec_decode_ns_req(f, &lr) == PS_OK) {
+		ok++;
+		CHECK(f->hdr.type == PS_T_LIST || f->hdr.type == PS_T_PIN_LIST);
+		CHECK(lr.namespace[0] == '\0' ||
+		    ps_valid_namespace(lr.namespace, strlen(lr.namespace)) ==
+		        PS_OK);
+		CHECK(f->body_len == 2 + strlen(lr.namespace));
+		same_bytes(ps_codec_encode_ns_req(enc, sizeof(enc), f->hdr.type,
+		               f->hdr.id, &lr, &len),
+		    len, f);
+	}
 	if (ps_codec_decode_name_req(f, &nr) == PS_OK) {
 		ok++;
+		valid_ns(nr.namespace);
 		CHECK(ps_valid_name(nr.name, strlen(nr.name)) == PS_OK);
 		same_bytes(ps_codec_encode_name_req(enc, sizeof(enc),
 		               f->hdr.type, f->hdr.id, &nr, &len),
@@ -139,6 +171,7 @@ decode_all(const struct ps_frame *f)
 	}
 	if (ps_codec_decode_write_req(f, &wr) == PS_OK) {
 		ok++;
+		valid_ns(wr.namespace);
 		CHECK(wr.replicas <= PS_MAX_REPLICAS);
 		same_bytes(ps_codec_encode_write_req(enc, sizeof(enc),
 		               f->hdr.type, f->hdr.id, &wr, &len),
@@ -152,18 +185,30 @@ decode_all(const struct ps_frame *f)
 	}
 	if (ps_codec_decode_scale_ok(f, &so) == PS_OK) {
 		ok++;
+		valid_ns(so.namespace);
 		same_bytes(ps_codec_encode_scale_ok(
 		               enc, sizeof(enc), f->hdr.id, &so, &len),
 		    len, f);
 	}
 	if (ps_codec_decode_health(f, &he) == PS_OK) {
 		ok++;
+		CHECK(he.ns_count >= 1 && he.ns_count <= PS_MAX_NAMESPACES);
+		CHECK(he.ns[0].state == he.state);
+		for (uint8_t i = 0; i < he.ns_count; i++) {
+			valid_ns(he.ns[i].namespace);
+			CHECK((he.ns[i].state & ~PS_HEALTH_ALL) == 0);
+			CHECK(he.ns[i].cache_size <= PS_MAX_LIST_TOTAL);
+			for (uint8_t j = 0; j < i; j++)
+				CHECK(strcmp(he.ns[i].namespace,
+				          he.ns[j].namespace) != 0);
+		}
 		same_bytes(ps_codec_encode_health(
 		               enc, sizeof(enc), f->hdr.id, &he, &len),
 		    len, f);
 	}
 	if (ps_codec_decode_pin(f, &pin) == PS_OK) {
 		ok++;
+		valid_ns(pin.namespace);
 		same_bytes(ps_codec_encode_pin(enc, sizeof(enc), f->hdr.type,
 		               f->hdr.id, &pin, &len),
 		    len, f);
@@ -201,6 +246,8 @@ handle_frame(enum ps_dir dir, const struct ps_frame *rf)
 	CHECK(f.hdr.len == PS_HDR_LEN + f.body_len);
 	CHECK(f.hdr.len <=
 	    (dir == PS_DIR_REQUEST ? PS_MAX_REQUEST_FRAME : PS_MAX_FRAME));
+	CHECK(dir != PS_DIR_REQUEST ||
+	    f.body_len <= ps_type_info(f.hdr.type)->max_req_body);
 	ps_frame_put_hdr(hdr, &f.hdr);
 	CHECK(ps_frame_parse_hdr(hdr, dir, &h) == PS_OK);
 	CHECK(h.len == f.hdr.len && h.type == f.hdr.type &&

@@ -8,9 +8,15 @@
  * with the matching decoder to the same fields.  Whatever it refuses must
  * report length 0.  This is the property "an encoder never emits a frame
  * the peer has to reject".
+ *
+ * Recipe: kind (mod 14), capacity (u16), type, id, then the message's
+ * fields in struct order.  Version 3's namespaces are drawn like any string
+ * (raw bytes) or, when the recipe asks, made valid and unique ("n<i>"), so
+ * that multi-namespace HEALTH answers and lists are reached too.
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,6 +94,23 @@ take_str(struct recipe *r, char *out, size_t cap)
 	out[n] = '\0';
 }
 
+/*
+ * A namespace: a selector byte's low bit asks for a valid, unique one
+ * ("n" and `i` in decimal; `i` < 0 gives ""), else raw bytes.
+ */
+static void
+take_ns(struct recipe *r, char *out, size_t cap, int i)
+{
+	if ((take8(r) & 1) != 0) {
+		if (i < 0)
+			out[0] = '\0';
+		else
+			snprintf(out, cap, "n%d", i);
+		return;
+	}
+	take_str(r, out, cap);
+}
+
 /* 0..13: mostly the valid types plus 0 and 12. */
 static uint16_t
 take_type(struct recipe *r)
@@ -115,12 +138,13 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct recipe r = {data, size};
-	uint8_t kind = take8(&r) % 13;
+	uint8_t kind = take8(&r) % 14;
 	size_t cap = take16(&r) % (PS_MAX_FRAME + 64);
 	uint16_t type = take_type(&r);
 	uint32_t id = take8(&r) < 0x20 ? 0 : take32(&r);
-	enum ps_dir dir =
-	    kind <= 4 && kind != 1 ? PS_DIR_REQUEST : PS_DIR_ANSWER;
+	enum ps_dir dir = (kind <= 4 && kind != 1) || kind == 13
+	    ? PS_DIR_REQUEST
+	    : PS_DIR_ANSWER;
 	uint8_t *buf = malloc(cap > 0 ? cap : 1);
 	struct ps_reader *rd = NULL;
 	struct ps_frame f;
@@ -130,6 +154,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	union {
 		struct ps_hello hello;
 		struct ps_hello_ok hello_ok;
+		struct ps_ns_req ns_req;
 		struct ps_name_req name_req;
 		struct ps_write_req write_req;
 		struct ps_deployment dep;
@@ -152,21 +177,31 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		in.hello_ok.version = take16(&r);
 		in.hello_ok.max_inflight = take16(&r);
 		in.hello_ok.max_frame = take32(&r);
+		take_ns(&r, in.hello_ok.namespace,
+		    sizeof(in.hello_ok.namespace), 0);
 		rc = ps_codec_encode_hello_ok(buf, cap, &in.hello_ok, &len);
 		break;
 	case 2:
 		rc = ps_codec_encode_empty(buf, cap, type, id, &len);
 		break;
 	case 3:
+		take_ns(&r, in.name_req.namespace,
+		    sizeof(in.name_req.namespace), 1);
 		take_str(&r, in.name_req.name, sizeof(in.name_req.name));
 		rc = ps_codec_encode_name_req(
 		    buf, cap, type, id, &in.name_req, &len);
 		break;
 	case 4:
+		take_ns(&r, in.write_req.namespace,
+		    sizeof(in.write_req.namespace), 2);
 		take_str(&r, in.write_req.name, sizeof(in.write_req.name));
 		in.write_req.replicas = take32(&r);
 		take_str(
 		    &r, in.write_req.identity, sizeof(in.write_req.identity));
+		in.write_req.flags = take8(&r);
+		in.write_req.expected = take32(&r);
+		take_str(
+		    &r, in.write_req.if_match, sizeof(in.write_req.if_match));
 		rc = ps_codec_encode_write_req(
 		    buf, cap, type, id, &in.write_req, &len);
 		break;
@@ -187,12 +222,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rc = ps_codec_encode_deployment(buf, cap, id, &in.dep, &len);
 		break;
 	case 6:
+		take_ns(&r, in.scale_ok.namespace,
+		    sizeof(in.scale_ok.namespace), 3);
 		take_str(&r, in.scale_ok.name, sizeof(in.scale_ok.name));
 		in.scale_ok.replicas = take32(&r);
 		in.scale_ok.previous = take32(&r);
 		in.scale_ok.synced = take8(&r);
 		take_str(&r, in.scale_ok.resource_version,
 		    sizeof(in.scale_ok.resource_version));
+		in.scale_ok.dry_run = take8(&r);
 		rc = ps_codec_encode_scale_ok(buf, cap, id, &in.scale_ok, &len);
 		break;
 	case 7:
@@ -201,11 +239,30 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		in.health.last_event_age_ms = take32(&r);
 		in.health.api_ok_age_ms = take32(&r);
 		take_str(&r, in.health.message, sizeof(in.health.message));
+		/* 0..34 namespaces: 0 and 33+ must be refused */
+		in.health.ns_count = (uint8_t)(take8(&r) % 35);
+		for (int i = 0; i < PS_MAX_NAMESPACES && i < in.health.ns_count;
+		     i++) {
+			struct ps_ns_health *h = &in.health.ns[i];
+			uint8_t st = take8(&r);
+
+			take_ns(&r, h->namespace, sizeof(h->namespace), i);
+			/* bit 7 of the selector: the top-level state */
+			h->state = i == 0 && (st & 0x80) != 0
+			    ? in.health.state
+			    : (uint8_t)(st & 0x7f);
+			h->cache_size = take32(&r);
+			h->last_event_age_ms = take32(&r);
+			h->api_ok_age_ms = take32(&r);
+		}
 		rc = ps_codec_encode_health(buf, cap, id, &in.health, &len);
 		break;
 	case 8:
+		take_ns(&r, in.pin.namespace, sizeof(in.pin.namespace), 4);
 		take_str(&r, in.pin.name, sizeof(in.pin.name));
 		in.pin.replicas = take32(&r);
+		in.pin.state = take8(&r);
+		in.pin.dry_run = take8(&r);
 		rc = ps_codec_encode_pin(buf, cap, type, id, &in.pin, &len);
 		break;
 	case 9:
@@ -228,10 +285,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			struct ps_pin p;
 			int arc;
 
+			memset(&p, 0, sizeof(p));
+			take_ns(&r, p.namespace, sizeof(p.namespace), (int)i);
 			take_str(&r, p.name, sizeof(p.name));
 			p.replicas = take32(&r);
-			arc = kind == 10 ? ps_codec_list_add_name(&e, p.name)
-			                 : ps_codec_list_add_pin(&e, &p);
+			p.state = take8(&r) % 5; /* 4: out of range */
+			arc = kind == 10
+			    ? ps_codec_list_add_name(&e, p.namespace, p.name)
+			    : ps_codec_list_add_pin(&e, &p);
 			if (arc == PS_OK)
 				items[n++] = p;
 		}
@@ -246,17 +307,29 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(n == 0 || names == (kind == 10));
 		for (size_t i = 0; i < n; i++) {
 			struct ps_pin p;
-			int nrc = names ? ps_codec_list_next_name(&d, p.name)
-			                : ps_codec_list_next_pin(&d, &p);
+			int nrc = names
+			    ? ps_codec_list_next_name(&d, p.namespace, p.name)
+			    : ps_codec_list_next_pin(&d, &p);
 
 			CHECK(nrc == 1);
+			CHECK(strcmp(p.namespace, items[i].namespace) == 0);
 			CHECK(strcmp(p.name, items[i].name) == 0);
-			CHECK(names || p.replicas == items[i].replicas);
+			CHECK(names ||
+			    (p.replicas == items[i].replicas &&
+			        p.state == items[i].state));
 		}
-		CHECK((names ? ps_codec_list_next_name(&d, out.pin.name)
+		CHECK((names ? ps_codec_list_next_name(
+		                   &d, out.pin.namespace, out.pin.name)
 		             : ps_codec_list_next_pin(&d, &out.pin)) == 0);
 		goto done;
 	}
+	case 13:
+		/* LIST / PIN_LIST request: i < 0 asks for "" (every one) */
+		take_ns(&r, in.ns_req.namespace, sizeof(in.ns_req.namespace),
+		    (take8(&r) & 1) ? -1 : 5);
+		rc = ps_codec_encode_ns_req(
+		    buf, cap, type, id, &in.ns_req, &len);
+		break;
 	default: {
 		/* METRICS text of raw input bytes. */
 		const char *text;
@@ -293,6 +366,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(out.hello_ok.version == in.hello_ok.version &&
 		    out.hello_ok.max_inflight == in.hello_ok.max_inflight &&
 		    out.hello_ok.max_frame == in.hello_ok.max_frame);
+		CHECK(
+		    strcmp(out.hello_ok.namespace, in.hello_ok.namespace) == 0);
+		CHECK(in.hello_ok.namespace[0] != '\0');
 		break;
 	case 2:
 		CHECK(ps_codec_decode_empty(&f) == PS_OK);
@@ -300,11 +376,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 3:
 		CHECK(ps_codec_decode_name_req(&f, &out.name_req) == PS_OK);
+		CHECK(
+		    strcmp(out.name_req.namespace, in.name_req.namespace) == 0);
 		CHECK(strcmp(out.name_req.name, in.name_req.name) == 0);
 		break;
 	case 4:
 		CHECK(ps_codec_decode_write_req(&f, &out.write_req) == PS_OK);
+		CHECK(strcmp(out.write_req.namespace, in.write_req.namespace) ==
+		    0);
 		CHECK(strcmp(out.write_req.name, in.write_req.name) == 0);
+		CHECK(out.write_req.flags == in.write_req.flags);
+		CHECK(out.write_req.expected == in.write_req.expected);
+		CHECK(
+		    strcmp(out.write_req.if_match, in.write_req.if_match) == 0);
 		CHECK(
 		    strcmp(out.write_req.identity, in.write_req.identity) == 0);
 		CHECK(out.write_req.replicas ==
@@ -328,7 +412,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 6:
 		CHECK(ps_codec_decode_scale_ok(&f, &out.scale_ok) == PS_OK);
+		CHECK(
+		    strcmp(out.scale_ok.namespace, in.scale_ok.namespace) == 0);
 		CHECK(strcmp(out.scale_ok.name, in.scale_ok.name) == 0);
+		CHECK(out.scale_ok.dry_run == in.scale_ok.dry_run);
 		CHECK(out.scale_ok.replicas == in.scale_ok.replicas &&
 		    out.scale_ok.previous == in.scale_ok.previous &&
 		    out.scale_ok.synced == in.scale_ok.synced);
@@ -343,11 +430,36 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		        in.health.last_event_age_ms &&
 		    out.health.api_ok_age_ms == in.health.api_ok_age_ms);
 		CHECK(strcmp(out.health.message, in.health.message) == 0);
+		CHECK(out.health.ns_count == in.health.ns_count);
+		CHECK(in.health.ns_count >= 1 &&
+		    in.health.ns_count <= PS_MAX_NAMESPACES);
+		CHECK(out.health.ns[0].state == out.health.state);
+		for (int i = 0; i < in.health.ns_count; i++) {
+			const struct ps_ns_health *a = &in.health.ns[i];
+			const struct ps_ns_health *b = &out.health.ns[i];
+
+			CHECK(strcmp(a->namespace, b->namespace) == 0);
+			CHECK(a->state == b->state &&
+			    a->cache_size == b->cache_size &&
+			    a->last_event_age_ms == b->last_event_age_ms &&
+			    a->api_ok_age_ms == b->api_ok_age_ms);
+		}
+		/* the largest HEALTH fits the smallest answer frame */
+		CHECK(len <= PS_MIN_ANSWER_FRAME);
 		break;
 	case 8:
 		CHECK(ps_codec_decode_pin(&f, &out.pin) == PS_OK);
+		CHECK(strcmp(out.pin.namespace, in.pin.namespace) == 0);
 		CHECK(strcmp(out.pin.name, in.pin.name) == 0 &&
-		    out.pin.replicas == in.pin.replicas);
+		    out.pin.replicas == in.pin.replicas &&
+		    out.pin.state == in.pin.state &&
+		    out.pin.dry_run == in.pin.dry_run);
+		break;
+	case 13:
+		CHECK(ps_codec_decode_ns_req(&f, &out.ns_req) == PS_OK);
+		CHECK(strcmp(out.ns_req.namespace, in.ns_req.namespace) == 0);
+		CHECK(f.hdr.type == type && f.hdr.id == id);
+		CHECK(type == PS_T_LIST || type == PS_T_PIN_LIST);
 		break;
 	default:
 		CHECK(ps_codec_decode_error(&f, &out.error) == PS_OK);

@@ -28,11 +28,23 @@
 #include "tests/kube-sim/ks_watch.h"
 #include "tests/kube-sim/log.h"
 
+/*
+ * Where a deny or fault rule applies: `@NS` requests in namespace NS,
+ * `@` alone cluster-scoped (all-namespaces) requests, no `@` everywhere.
+ */
+enum ns_scope { SCOPE_ANY, SCOPE_NS, SCOPE_CLUSTER };
+
+struct ns_match {
+	enum ns_scope scope;
+	char ns[KS_MAX_NAMESPACE + 1];
+};
+
 struct fault_rule {
 	char method[16];   /* "*" for any */
 	char path[256];    /* fnmatch pattern */
 	char verb[24];     /* Kubernetes verb, "*" for any */
 	char resource[96]; /* resource[/sub], "*" for any */
+	struct ns_match where;
 	long remaining;
 	struct ks_fault f;
 };
@@ -46,6 +58,7 @@ struct counter {
 struct deny_rule {
 	char verb[24];
 	char resource[80]; /* resource or resource/sub, "*" for any */
+	struct ns_match where;
 };
 
 struct ks_admin {
@@ -88,26 +101,70 @@ ks_admin_free(struct ks_admin *a)
 	free(a);
 }
 
+/*
+ * Cut `@NS` / `@` off s (in place) into m; 0, or -1 for a namespace that
+ * is not a DNS-1123 label.
+ */
+static int
+scope_parse(char *s, struct ns_match *m)
+{
+	char *at = strrchr(s, '@');
+
+	memset(m, 0, sizeof(*m));
+	if (at == NULL)
+		return 0;
+	*at = '\0';
+	if (at[1] == '\0') {
+		m->scope = SCOPE_CLUSTER;
+		return 0;
+	}
+	if (strlen(at + 1) >= sizeof(m->ns) || !ks_valid_dns_label(at + 1))
+		return -1;
+	m->scope = SCOPE_NS;
+	snprintf(m->ns, sizeof(m->ns), "%s", at + 1);
+	return 0;
+}
+
+/* Does a request in namespace ns ("" = cluster scope) fall under m? */
+static int
+scope_match(const struct ns_match *m, const char *ns)
+{
+	switch (m->scope) {
+	case SCOPE_NS:
+		return strcmp(m->ns, ns) == 0;
+	case SCOPE_CLUSTER:
+		return ns[0] == '\0';
+	default:
+		return 1;
+	}
+}
+
 int
 ks_admin_add_deny(struct ks_admin *a, const char *spec)
 {
-	const char *colon = strchr(spec, ':');
-	struct deny_rule *d;
+	char buf[KS_MAX_QUERY + 1];
+	const char *colon;
+	struct deny_rule d;
 
-	if (colon == NULL || a->ndeny >= KS_MAX_DENY ||
-	    (size_t)(colon - spec) >= sizeof(d->verb) ||
-	    strlen(colon + 1) >= sizeof(d->resource) || colon[1] == '\0')
+	if (a->ndeny >= KS_MAX_DENY || strlen(spec) >= sizeof(buf))
 		return -1;
-	d = &a->deny[a->ndeny++];
-	memcpy(d->verb, spec, (size_t)(colon - spec));
-	d->verb[colon - spec] = '\0';
-	snprintf(d->resource, sizeof(d->resource), "%s", colon + 1);
+	snprintf(buf, sizeof(buf), "%s", spec);
+	memset(&d, 0, sizeof(d));
+	if (scope_parse(buf, &d.where) != 0 ||
+	    (colon = strchr(buf, ':')) == NULL ||
+	    (size_t)(colon - buf) >= sizeof(d.verb) || colon == buf ||
+	    strlen(colon + 1) >= sizeof(d.resource) || colon[1] == '\0')
+		return -1;
+	memcpy(d.verb, buf, (size_t)(colon - buf));
+	d.verb[colon - buf] = '\0';
+	snprintf(d.resource, sizeof(d.resource), "%s", colon + 1);
+	a->deny[a->ndeny++] = d;
 	return 0;
 }
 
 int
-ks_admin_denied(
-    struct ks_admin *a, const char *verb, const char *resource, const char *sub)
+ks_admin_denied(struct ks_admin *a, const char *verb, const char *resource,
+    const char *sub, const char *ns)
 {
 	char full[96];
 	int i;
@@ -118,7 +175,8 @@ ks_admin_denied(
 		if ((strcmp(a->deny[i].verb, "*") == 0 ||
 		        strcmp(a->deny[i].verb, verb) == 0) &&
 		    (strcmp(a->deny[i].resource, "*") == 0 ||
-		        strcmp(a->deny[i].resource, full) == 0))
+		        strcmp(a->deny[i].resource, full) == 0) &&
+		    scope_match(&a->deny[i].where, ns))
 			return 1;
 	}
 	return 0;
@@ -154,7 +212,8 @@ ks_admin_count(struct ks_admin *a, const char *verb, const char *path)
 
 int
 ks_admin_fault(struct ks_admin *a, const char *method, const char *path,
-    const char *verb, const char *resource, struct ks_fault *out)
+    const char *verb, const char *resource, const char *ns,
+    struct ks_fault *out)
 {
 	struct fault_rule *r;
 	int i;
@@ -168,6 +227,8 @@ ks_admin_fault(struct ks_admin *a, const char *method, const char *path,
 			continue;
 		if (strcmp(r->resource, "*") != 0 &&
 		    strcmp(r->resource, resource) != 0)
+			continue;
+		if (!scope_match(&r->where, ns))
 			continue;
 		if (fnmatch(r->path, path, 0) != 0)
 			continue;
@@ -384,9 +445,16 @@ add_fault(struct ks_admin *a, struct evhttp_request *req, const char *query)
 	if (ks_query_get(query, "verb", r->verb, sizeof(r->verb)) != 1 ||
 	    r->verb[0] == '\0')
 		snprintf(r->verb, sizeof(r->verb), "*");
+	/* resource[/sub][@NS]: @NS only namespace NS, @ alone only
+	 * cluster-scoped (all-namespaces) requests. */
 	if (ks_query_get(query, "resource", r->resource, sizeof(r->resource)) !=
-	        1 ||
-	    r->resource[0] == '\0')
+	    1)
+		r->resource[0] = '\0';
+	if (scope_parse(r->resource, &r->where) != 0) {
+		reply_error(req, 400, "resource: RESOURCE[/SUB][@NAMESPACE]");
+		return;
+	}
+	if (r->resource[0] == '\0')
 		snprintf(r->resource, sizeof(r->resource), "*");
 	r->remaining = qlong(query, "count", 1);
 	r->f.status = (int)qlong(query, "status", 500);
@@ -442,31 +510,38 @@ external_scale(
 }
 
 /*
- * Simulated etcd restore: deployments=a=3,b=2 (namespace= or the
- * --namespace) replace every Deployment, rv=N becomes the counter
- * (default: unchanged).  Open watches are closed first, cleanly, and the
- * swap makes no events: a client resuming from its old resourceVersion
- * (<= N) sees nothing of it; only a relist shows it.
+ * Simulated etcd restore: deployments=a=3,ns/b=2 replace the Deployments
+ * (`name=N` in namespace= or --namespace, `ns/name=N` in ns); with
+ * namespace=NS only NS's Deployments are replaced (entries must be in NS),
+ * without it every namespace's.  rv=N becomes the counter (default:
+ * unchanged).  Open watches are closed first, cleanly, and the swap makes
+ * no events: a client resuming from its old resourceVersion (<= N) sees
+ * nothing of it; only a relist shows it.
  */
 static void
 restore(struct ks_server *srv, struct evhttp_request *req, const char *query)
 {
 	char ns[KS_MAX_NAMESPACE + 1], list[KS_MAX_QUERY + 1];
-	char item[KS_MAX_NAME + 32], *eq, *end, msg[KS_MAX_NAME + 64];
+	char item[KS_MAX_NAMESPACE + KS_MAX_NAME + 32];
+	char ens[KS_MAX_NAMESPACE + 1], name[KS_MAX_NAME + 1];
+	char msg[KS_MAX_NAMESPACE + KS_MAX_NAME + 96];
 	struct ks_obj **objs = NULL, **nv;
 	size_t n = 0, cap = 0, len;
 	const char *p = list;
 	long replicas, rv;
 	time_t now = time(NULL);
-	int closed;
+	int closed, one_ns;
 
 	rv = qlong(query, "rv", (long)ks_store_rv(srv->store));
-	if (ks_query_get(query, "namespace", ns, sizeof(ns)) != 1 ||
-	    ns[0] == '\0')
+	one_ns = ks_query_get(query, "namespace", ns, sizeof(ns)) == 1 &&
+	    ns[0] != '\0';
+	if (!one_ns)
 		snprintf(ns, sizeof(ns), "%s", srv->cfg.ns);
 	if (ks_query_get(query, "deployments", list, sizeof(list)) < 0 ||
-	    rv < 1) {
-		reply_error(req, 400, "need deployments=a=3,b=2 and rv >= 1");
+	    rv < 1 || !ks_valid_dns_label(ns)) {
+		reply_error(req, 400,
+		    "need deployments=[NS/]NAME=N,..., rv >= 1, a valid "
+		    "namespace");
 		return;
 	}
 	if (ks_query_get(query, "deployments", list, sizeof(list)) != 1)
@@ -482,16 +557,13 @@ restore(struct ks_server *srv, struct evhttp_request *req, const char *query)
 		p += len + (p[len] == ',');
 		if (len == 0)
 			continue;
-		replicas = 1;
-		if ((eq = strchr(item, '=')) != NULL) {
-			*eq = '\0';
-			replicas = strtol(eq + 1, &end, 10);
-			if (*end != '\0' || eq[1] == '\0' || replicas < 0 ||
-			    replicas > KS_REPLICAS_MAX)
-				item[0] = '\0'; /* reported as a bad entry */
-		}
-		if (!ks_valid_dns_subdomain(item)) {
-			snprintf(msg, sizeof(msg), "bad entry %.253s", item);
+		if (ks_deploy_entry(item, ns, ens, name, &replicas) != 0 ||
+		    (one_ns && strcmp(ens, ns) != 0)) {
+			snprintf(msg, sizeof(msg), "bad entry %.*s%s",
+			    KS_MAX_NAMESPACE + KS_MAX_NAME + 1, item,
+			    one_ns ? " (namespace= restores that namespace "
+			             "only)"
+			           : "");
 			reply_error(req, 400, msg);
 			goto out;
 		}
@@ -505,7 +577,7 @@ restore(struct ks_server *srv, struct evhttp_request *req, const char *query)
 			objs = nv;
 		}
 		if ((objs[n] = ks_obj_new_deployment(
-		         ns, item, replicas, now)) == NULL) {
+		         ens, name, replicas, now)) == NULL) {
 			reply_error(req, 500, "out of memory");
 			goto out;
 		}
@@ -513,15 +585,16 @@ restore(struct ks_server *srv, struct evhttp_request *req, const char *query)
 	}
 	closed = ks_watch_close_all(srv, 0);
 	len = n;
-	n = 0; /* taken by ks_store_restore, also on error */
-	if (ks_store_restore(srv->store, KS_KIND_DEPLOYMENT, objs, len,
-	        (uint64_t)rv, (long long)now) != 0) {
+	n = 0; /* taken by ks_store_restore_ns, also on error */
+	if (ks_store_restore_ns(srv->store, KS_KIND_DEPLOYMENT,
+	        one_ns ? ns : NULL, objs, len, (uint64_t)rv,
+	        (long long)now) != 0) {
 		reply_error(req, 400, "restore failed (duplicate names?)");
 		goto out;
 	}
-	log_info("admin: restore: %zu deployments, resourceVersion %ld, "
+	log_info("admin: restore: %zu deployments in %s, resourceVersion %ld, "
 	         "%d watches closed",
-	    len, rv, closed);
+	    len, one_ns ? ns : "all namespaces", rv, closed);
 	reply_ok(req, "resourceVersion", (long long)ks_store_rv(srv->store));
 out:
 	while (n > 0)
@@ -637,7 +710,8 @@ ks_admin_handle(struct ks_server *srv, struct evhttp_request *req,
 			reply_ok(req, "rules", 0);
 		} else if (ks_query_get(query, "rule", v, sizeof(v)) != 1 ||
 		    ks_admin_add_deny(a, v) != 0)
-			reply_error(req, 400, "need rule=VERB:RESOURCE[/SUB]");
+			reply_error(req, 400,
+			    "need rule=VERB:RESOURCE[/SUB][@[NAMESPACE]]");
 		else
 			reply_ok(req, "rules", a->ndeny);
 	} else {

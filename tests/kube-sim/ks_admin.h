@@ -20,14 +20,17 @@ struct ks_fault {
 
 struct ks_admin *ks_admin_new(void);
 void ks_admin_free(struct ks_admin *);
+/* VERB:RESOURCE[/SUB][@[NS]]: 0, or -1 for a bad rule or a full table. */
 int ks_admin_add_deny(struct ks_admin *, const char *);
+/* Is verb on resource[/sub] denied in namespace ns ("" = cluster scope)? */
 int ks_admin_denied(
-    struct ks_admin *, const char *, const char *, const char *);
+    struct ks_admin *, const char *, const char *, const char *, const char *);
 void ks_admin_count(struct ks_admin *, const char *, const char *);
-/* 1 and *f when the next-N rule for method, path, Kubernetes verb and
- * resource[/sub] ("" for a non-resource path) fires (consumes one). */
+/* 1 and *f when the next-N rule for method, path, Kubernetes verb,
+ * resource[/sub] ("" for a non-resource path) and namespace ("" for
+ * cluster scope) fires (consumes one). */
 int ks_admin_fault(struct ks_admin *, const char *, const char *, const char *,
-    const char *, struct ks_fault *);
+    const char *, const char *, struct ks_fault *);
 /* Milliseconds to hold a request now (latency, or the rest of a hang). */
 long ks_admin_delay_ms(struct ks_admin *);
 void ks_admin_answer_fault(struct evhttp_request *, const struct ks_fault *);

@@ -1618,9 +1618,10 @@ handle_review(struct ks_server *srv, struct evhttp_request *req,
 		const char *verb = ks_json_str(ks_json_get(ra, "verb"));
 		const char *res = ks_json_str(ks_json_get(ra, "resource"));
 		const char *sub = ks_json_str(ks_json_get(ra, "subresource"));
+		const char *ns = ks_json_str(ks_json_get(ra, "namespace"));
 
 		allowed = !ks_admin_denied(srv->admin, verb ? verb : "",
-		    res ? res : "", sub ? sub : "");
+		    res ? res : "", sub ? sub : "", ns ? ns : "");
 	}
 	ok = gen_review_head(g, "SelfSubjectAccessReview",
 	         "authorization.k8s.io/v1") == 0 &&
@@ -1689,7 +1690,7 @@ ks_api_handle(struct ks_server *srv, struct evhttp_request *req,
 		return;
 	}
 	ki = ks_kind_info(r->kind);
-	if (ks_admin_denied(srv->admin, r->verb, ki->resource, r->sub)) {
+	if (ks_admin_denied(srv->admin, r->verb, ki->resource, r->sub, r->ns)) {
 		ks_status_forbidden(&st, user, r->verb, ki->resource, r->sub,
 		    ki->group, r->ns, r->name);
 		ks_http_reply_status(req, &st);

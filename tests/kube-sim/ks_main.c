@@ -30,10 +30,11 @@ usage(void)
 	fprintf(stderr,
 	    "usage: kube-sim [--listen ADDR:PORT] [--tls-cert F --tls-key F]\n"
 	    "         [--token T]... [--token-file F] [--namespace NS]\n"
-	    "         [--deployments a=3,b=2] [--generate N] [--history N]\n"
+	    "         [--deployments [ns/]a=3,b=2] [--generate N] [--history "
+	    "N]\n"
 	    "         [--bookmark-interval-ms MS] [--controller-delay-ms MS]\n"
 	    "         [--controller-step N] [--watch-chunking MODE]\n"
-	    "         [--deny VERB:RESOURCE[/SUB]]... [--user NAME]\n"
+	    "         [--deny VERB:RESOURCE[/SUB][@[NS]]]... [--user NAME]\n"
 	    "         [--ready-file F] [--log-level error|warn|info|debug]\n"
 	    "MODE: pack | line | split | bytes:N\n");
 	exit(2);

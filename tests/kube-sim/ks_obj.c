@@ -102,6 +102,49 @@ ks_valid_dns_subdomain(const char *s)
 	    strstr(s, "-.") == NULL;
 }
 
+/*
+ * One --deployments / restore entry: `[NS/]NAME[=REPLICAS]` (replicas 1
+ * when omitted, NS defns when omitted).  0, or -1 for a bad namespace,
+ * name or replica count.
+ */
+int
+ks_deploy_entry(
+    const char *item, const char *defns, char *ns, char *name, long *replicas)
+{
+	const char *slash = strchr(item, '/'), *n = item;
+	const char *eq;
+	char *end;
+	size_t len;
+
+	if (slash != NULL) {
+		len = (size_t)(slash - item);
+		if (len >= KS_MAX_NAMESPACE + 1)
+			return -1;
+		memcpy(ns, item, len);
+		ns[len] = '\0';
+		n = slash + 1;
+	} else
+		snprintf(ns, KS_MAX_NAMESPACE + 1, "%s", defns);
+	if (!ks_valid_dns_label(ns))
+		return -1;
+	*replicas = 1;
+	eq = strchr(n, '=');
+	len = eq != NULL ? (size_t)(eq - n) : strlen(n);
+	if (len >= KS_MAX_NAME + 1)
+		return -1;
+	memcpy(name, n, len);
+	name[len] = '\0';
+	if (eq != NULL) {
+		if (eq[1] == '\0')
+			return -1;
+		*replicas = strtol(eq + 1, &end, 10);
+		if (*end != '\0' || *replicas < 0 ||
+		    *replicas > KS_REPLICAS_MAX)
+			return -1;
+	}
+	return ks_valid_dns_subdomain(name) ? 0 : -1;
+}
+
 int
 ks_obj_refresh(struct ks_obj *o)
 {

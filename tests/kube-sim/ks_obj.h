@@ -90,6 +90,10 @@ int ks_obj_validate_update(
 
 int ks_valid_dns_subdomain(const char *);
 int ks_valid_dns_label(const char *);
+/* `[NS/]NAME[=REPLICAS]` (--deployments, /_sim/restore) into ns
+ * (KS_MAX_NAMESPACE + 1 bytes), name (KS_MAX_NAME + 1) and replicas;
+ * NS defaults to the second argument.  0, or -1 for a bad entry. */
+int ks_deploy_entry(const char *, const char *, char *, char *, long *);
 void ks_format_time(time_t, char *, size_t);
 
 #endif /* KS_OBJ_H */

@@ -69,13 +69,15 @@ static int
 add_initial(struct ks_server *srv)
 {
 	const char *p = srv->cfg.deployments;
-	char item[KS_MAX_NAME + 32], *eq, *end;
+	char item[KS_MAX_NAMESPACE + KS_MAX_NAME + 32];
+	char ns[KS_MAX_NAMESPACE + 1], name[KS_MAX_NAME + 1];
 	size_t len;
 	long replicas, i;
 	int count = 0;
 	time_t now = time(NULL);
 	struct ks_obj *o;
 
+	/* `name=N` in --namespace, `ns/name=N` anywhere. */
 	while (p != NULL && *p != '\0') {
 		len = strcspn(p, ",");
 		if (len >= sizeof(item) || ++count > KS_INITIAL_MAX)
@@ -85,19 +87,13 @@ add_initial(struct ks_server *srv)
 		p += len + (p[len] == ',');
 		if (len == 0)
 			continue;
-		replicas = 1;
-		if ((eq = strchr(item, '=')) != NULL) {
-			*eq = '\0';
-			replicas = strtol(eq + 1, &end, 10);
-			if (*end != '\0' || eq[1] == '\0' || replicas < 0 ||
-			    replicas > KS_REPLICAS_MAX)
-				fatalx(
-				    "--deployments: bad replicas for %s", item);
-		}
-		if (!ks_valid_dns_subdomain(item))
-			fatalx("--deployments: bad name %s", item);
-		if ((o = ks_obj_new_deployment(
-		         srv->cfg.ns, item, replicas, now)) == NULL ||
+		if (ks_deploy_entry(item, srv->cfg.ns, ns, name, &replicas) !=
+		    0)
+			fatalx("--deployments: bad entry %s (want "
+			       "[NAMESPACE/]NAME[=REPLICAS])",
+			    item);
+		if ((o = ks_obj_new_deployment(ns, name, replicas, now)) ==
+		        NULL ||
 		    ks_store_create(srv->store, o, (long long)now) != 0)
 			fatalx("--deployments: cannot create %s", item);
 	}
@@ -135,7 +131,7 @@ ks_server_new(struct event_base *base, const struct ks_config *cfg)
 		goto fail;
 	for (i = 0; i < cfg->ndeny; i++) {
 		if (ks_admin_add_deny(srv->admin, cfg->deny[i]) != 0)
-			fatalx("--deny %s: want VERB:RESOURCE[/SUB]",
+			fatalx("--deny %s: want VERB:RESOURCE[/SUB][@[NS]]",
 			    cfg->deny[i]);
 	}
 	add_initial(srv);
@@ -451,7 +447,7 @@ request_cb(struct evhttp_request *req, void *arg)
 	else
 		res[0] = '\0';
 	if (ks_admin_fault(
-	        srv->admin, ks_http_method(req), path, r.verb, res, &f)) {
+	        srv->admin, ks_http_method(req), path, r.verb, res, r.ns, &f)) {
 		ks_admin_answer_fault(req, &f);
 		return;
 	}

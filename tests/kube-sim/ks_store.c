@@ -432,10 +432,17 @@ int
 ks_store_restore(struct ks_store *s, enum ks_kind k, struct ks_obj **objs,
     size_t n, uint64_t rv, long long now)
 {
+	return ks_store_restore_ns(s, k, NULL, objs, n, rv, now);
+}
+
+int
+ks_store_restore_ns(struct ks_store *s, enum ks_kind k, const char *ns,
+    struct ks_obj **objs, size_t n, uint64_t rv, long long now)
+{
 	struct ks_index *ix = &s->idx[k];
 	struct ks_obj **nv = NULL;
 	uint64_t oldest = ks_store_oldest(s);
-	size_t i;
+	size_t i, kept = 0, total;
 	char uid[40], ts[32], rvs[32];
 
 	if (rv == 0 || n > KS_MAX_OBJECTS) {
@@ -443,13 +450,22 @@ ks_store_restore(struct ks_store *s, enum ks_kind k, struct ks_obj **objs,
 		goto fail;
 	}
 	qsort(objs, n, sizeof(*objs), obj_cmp);
-	for (i = 1; i < n; i++) {
-		if (obj_cmp(&objs[i - 1], &objs[i]) == 0) {
+	for (i = 0; i < n; i++) {
+		if ((i > 0 && obj_cmp(&objs[i - 1], &objs[i]) == 0) ||
+		    (ns != NULL && strcmp(objs[i]->ns, ns) != 0)) {
 			errno = EINVAL;
 			goto fail;
 		}
 	}
-	if (n > 0 && (nv = calloc(n, sizeof(*nv))) == NULL) {
+	/* Objects of other namespaces stay as they are (same uid, RV). */
+	for (i = 0; ns != NULL && i < ix->n; i++)
+		kept += strcmp(ix->v[i]->ns, ns) != 0;
+	total = n + kept;
+	if (total > KS_MAX_OBJECTS) {
+		errno = EINVAL;
+		goto fail;
+	}
+	if (total > 0 && (nv = calloc(total, sizeof(*nv))) == NULL) {
 		errno = ENOMEM;
 		goto fail;
 	}
@@ -473,11 +489,17 @@ ks_store_restore(struct ks_store *s, enum ks_kind k, struct ks_obj **objs,
 		nv[i] = objs[i];
 	}
 	/* Committed from here on: nothing below can fail. */
-	for (i = 0; i < ix->n; i++)
-		ks_obj_unref(ix->v[i]);
+	for (i = 0; i < ix->n; i++) {
+		if (ns != NULL && strcmp(ix->v[i]->ns, ns) != 0)
+			nv[--total] = ix->v[i]; /* the index's reference */
+		else
+			ks_obj_unref(ix->v[i]);
+	}
+	total = n + kept;
+	qsort(nv, total, sizeof(*nv), obj_cmp);
 	free(ix->v);
 	ix->v = nv;
-	ix->n = ix->cap = n;
+	ix->n = ix->cap = total;
 	while (s->count > 0) {
 		event_clear(&s->ring[s->head]);
 		s->head = (s->head + 1) % s->cap;

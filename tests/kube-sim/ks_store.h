@@ -65,6 +65,10 @@ int ks_store_delete(
  */
 int ks_store_restore(struct ks_store *, enum ks_kind, struct ks_obj **, size_t,
     uint64_t, long long);
+/* The same for namespace ns only (NULL: every namespace): objs must all
+ * be in ns (else EINVAL); objects of k elsewhere are kept unchanged. */
+int ks_store_restore_ns(struct ks_store *, enum ks_kind, const char *,
+    struct ks_obj **, size_t, uint64_t, long long);
 /* Where a watch at cursor continues: past a restore's gap, else cursor. */
 uint64_t ks_store_resume_at(const struct ks_store *, uint64_t);
 

@@ -3,7 +3,9 @@
  * event loop: the handshake, the dispatch table's state rules, protocol
  * errors (GOAWAY, that connection only), BUSY, request handles that
  * outlive their client, streamed answers under the output cap, output
- * backpressure, timeouts, the peer uid check and the shutdown drain.
+ * backpressure, timeouts, the peer uid check and the shutdown drain;
+ * version 3's namespaces (HELLO's answer, LIST bodies, (namespace, name)
+ * items).
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -55,6 +57,11 @@ struct h {
 	unsigned produced, limit;
 	int done_calls;
 	int drained;
+	/* what the LIST handler saw (version 3) */
+	int lists;
+	int saw_ns;
+	char list_ns[PS_MAX_NAMESPACE + 1];
+	const char *item_ns; /* namespace of produced names; NULL: by index */
 };
 
 static long long
@@ -131,6 +138,7 @@ setup_cfg(void **state, void (*tweak)(struct ipcs_config *))
 	ipcs_config_init(&h->cfg);
 	h->cfg.uids = &h->uid;
 	h->cfg.nuids = 1;
+	h->cfg.namespace = "default";
 	if (tweak != NULL)
 		tweak(&h->cfg);
 	h->srv = ipcs_new(h->base, &h->cfg);
@@ -211,9 +219,26 @@ send_get(struct h *h, struct client *cl, uint32_t id, const char *name)
 	uint8_t buf[512];
 	size_t len;
 
+	snprintf(m.namespace, sizeof(m.namespace), "default");
 	snprintf(m.name, sizeof(m.name), "%s", name);
 	assert_int_equal(
 	    ps_codec_encode_name_req(buf, sizeof(buf), PS_T_GET, id, &m, &len),
+	    PS_OK);
+	send_bytes(h, cl, buf, len);
+}
+
+/* LIST / PIN_LIST with a namespace, or "" for every one (version 3). */
+static void
+send_list(
+    struct h *h, struct client *cl, uint16_t type, uint32_t id, const char *ns)
+{
+	struct ps_ns_req m;
+	uint8_t buf[128];
+	size_t len;
+
+	snprintf(m.namespace, sizeof(m.namespace), "%s", ns);
+	assert_int_equal(
+	    ps_codec_encode_ns_req(buf, sizeof(buf), type, id, &m, &len),
 	    PS_OK);
 	send_bytes(h, cl, buf, len);
 }
@@ -263,6 +288,8 @@ expect_hello_ok(struct h *h, struct client *cl)
 	assert_int_equal(ok.version, PS_VERSION);
 	assert_int_equal(ok.max_inflight, h->cfg.max_inflight);
 	assert_int_equal(ok.max_frame, PS_MAX_FRAME);
+	/* version 3: the core's default namespace */
+	assert_string_equal(ok.namespace, h->cfg.namespace);
 }
 
 /* An error frame for (type, id) with `code`; returns its message. */
@@ -316,10 +343,17 @@ health_cb(struct ipcs_req *req, void *arg)
 	struct ps_health m;
 
 	(void)arg;
+	/* HEALTH has no body: neither a namespace nor a name */
+	assert_null(ipcs_req_ns(req));
+	assert_null(ipcs_req_name(req));
 	memset(&m, 0, sizeof(m));
 	m.last_event_age_ms = PS_AGE_NEVER;
 	m.api_ok_age_ms = PS_AGE_NEVER;
 	snprintf(m.message, sizeof(m.message), "not synced");
+	m.ns_count = 1;
+	snprintf(m.ns[0].namespace, sizeof(m.ns[0].namespace), "default");
+	m.ns[0].last_event_age_ms = PS_AGE_NEVER;
+	m.ns[0].api_ok_age_ms = PS_AGE_NEVER;
 	assert_int_equal(ipcs_answer_health(req, &m), 0);
 }
 
@@ -367,13 +401,24 @@ answer_deployment(struct ipcs_req *req, int want)
 	assert_int_equal(ipcs_answer_deployment(req, &d), want);
 }
 
+/* The namespace of the i-th produced name: 63 bytes, 16 of them. */
+static void
+item_ns(char ns[PS_MAX_NAMESPACE + 1], unsigned i)
+{
+	snprintf(ns, PS_MAX_NAMESPACE + 1, "ns%02u-%058u", (i >> 12) & 15u, 0u);
+}
+
 static int
-next_name(void *arg, char name[PS_MAX_NAME + 1])
+next_name(void *arg, char ns[PS_MAX_NAMESPACE + 1], char name[PS_MAX_NAME + 1])
 {
 	struct h *h = arg;
 
 	if (h->produced == h->limit)
 		return 0;
+	if (h->item_ns != NULL)
+		snprintf(ns, PS_MAX_NAMESPACE + 1, "%s", h->item_ns);
+	else
+		item_ns(ns, h->produced);
 	/* Long names: the whole answer is far larger than any buffer. */
 	snprintf(name, PS_MAX_NAME + 1, "%06u-%0240u", h->produced, 0u);
 	h->produced++;
@@ -405,8 +450,45 @@ static void
 list_cb(struct ipcs_req *req, void *arg)
 {
 	struct h *h = arg;
+	const struct ps_ns_req *ns = ipcs_req_ns(req);
 
+	/* a LIST carries a namespace body, and nothing else */
+	h->lists++;
+	h->saw_ns = ns != NULL;
+	if (ns != NULL)
+		snprintf(h->list_ns, sizeof(h->list_ns), "%s", ns->namespace);
+	assert_null(ipcs_req_name(req));
+	assert_null(ipcs_req_write(req));
 	(void)ipcs_answer_names(req, next_name, stream_done, h);
+}
+
+static int
+next_pin(void *arg, struct ps_pin *pin)
+{
+	struct h *h = arg;
+
+	if (h->produced == h->limit)
+		return 0;
+	snprintf(pin->namespace, sizeof(pin->namespace), "%s",
+	    h->item_ns != NULL ? h->item_ns : "default");
+	snprintf(pin->name, sizeof(pin->name), "pin-%u", h->produced);
+	pin->replicas = h->produced;
+	pin->state = PS_PIN_ACTIVE;
+	h->produced++;
+	return 1;
+}
+
+static void
+pin_list_cb(struct ipcs_req *req, void *arg)
+{
+	struct h *h = arg;
+	const struct ps_ns_req *ns = ipcs_req_ns(req);
+
+	h->lists++;
+	h->saw_ns = ns != NULL;
+	if (ns != NULL)
+		snprintf(h->list_ns, sizeof(h->list_ns), "%s", ns->namespace);
+	(void)ipcs_answer_pins(req, next_pin, stream_done, h);
 }
 
 static void
@@ -466,6 +548,8 @@ test_ipcs_one_byte_at_a_time(void **state)
 	assert_int_equal(f.hdr.id, 9);
 	assert_int_equal(ps_codec_decode_health(&f, &hm), PS_OK);
 	assert_string_equal(hm.message, "not synced");
+	assert_int_equal(hm.ns_count, 1);
+	assert_string_equal(hm.ns[0].namespace, "default");
 }
 
 /* A request before HELLO breaks the state rule: GOAWAY(PROTOCOL). */
@@ -509,8 +593,10 @@ test_ipcs_bad_header_closes_only_that_connection(void **state)
 	/* Unhandled type: UNSUPPORTED, and the connection stays. */
 	send_empty(h, &other, PS_T_HEALTH, 3);
 	expect_error(h, &other, PS_T_HEALTH, 3, PS_E_UNSUPPORTED, "HEALTH");
-	send_empty(h, &other, PS_T_LIST, 4);
+	send_list(h, &other, PS_T_LIST, 4, "");
 	expect_error(h, &other, PS_T_LIST, 4, PS_E_UNSUPPORTED, NULL);
+	send_list(h, &other, PS_T_PIN_LIST, 5, "kube-system");
+	expect_error(h, &other, PS_T_PIN_LIST, 5, PS_E_UNSUPPORTED, NULL);
 	client_close(&other);
 }
 
@@ -554,8 +640,31 @@ test_ipcs_wrong_version_gets_version_error(void **state)
 
 	/* A gateway of version 1 (before issue #14's write conditions). */
 	send_hello(h, &h->cl, 1, 1);
-	expect_error(h, &h->cl, PS_T_HELLO, 0, PS_E_VERSION, "version 2");
+	expect_error(h, &h->cl, PS_T_HELLO, 0, PS_E_VERSION, "version 3");
 	expect_eof(h, &h->cl);
+}
+
+/* A gateway of version 2 (before issue #15's namespaces): it would read
+ * HELLO's answer without the namespace, so no common version. */
+static void
+test_ipcs_v2_hello_gets_version_error(void **state)
+{
+	struct h *h = *state;
+
+	send_hello(h, &h->cl, 2, 2);
+	expect_error(h, &h->cl, PS_T_HELLO, 0, PS_E_VERSION, "version 3");
+	expect_eof(h, &h->cl);
+	assert_int_equal(ipcs_stats(h->srv)->clients, 0);
+}
+
+/* A gateway speaking 2..3 gets version 3 and the namespace. */
+static void
+test_ipcs_v2_to_v3_hello_picks_3(void **state)
+{
+	struct h *h = *state;
+
+	send_hello(h, &h->cl, 2, 3);
+	expect_hello_ok(h, &h->cl);
 }
 
 /* Wrong magic is a protocol error, not a version error. */
@@ -647,6 +756,10 @@ test_ipcs_late_answer_after_disconnect_dropped(void **state)
 	assert_int_equal(ipcs_req_id(h->held[0]), 8);
 	assert_int_equal(ipcs_req_type(h->held[0]), PS_T_GET);
 	assert_null(ipcs_req_write(h->held[0]));
+	/* version 3: a GET's namespace is in its name body, not a LIST's */
+	assert_null(ipcs_req_ns(h->held[0]));
+	assert_string_equal(ipcs_req_name(h->held[0])->namespace, "default");
+	assert_string_equal(ipcs_req_name(h->held[0])->name, "web");
 	client_close(&h->cl);
 	run_for(h, 20);
 	assert_int_equal(ipcs_stats(h->srv)->clients, 0);
@@ -664,23 +777,29 @@ test_ipcs_stream_names_bounded_by_output(void **state)
 	struct ps_frame f;
 	struct ps_list_dec d;
 	char name[PS_MAX_NAME + 1], want[PS_MAX_NAME + 1];
+	char ns[PS_MAX_NAMESPACE + 1], want_ns[PS_MAX_NAMESPACE + 1];
 	unsigned got = 0, frames = 0;
 	int rc;
 
 	h->limit = PS_MAX_LIST_TOTAL;
 	assert_int_equal(ipcs_set_handler(h->srv, PS_T_LIST, list_cb, h), 0);
 	ready(h);
-	send_empty(h, &h->cl, PS_T_LIST, 11);
+	send_list(h, &h->cl, PS_T_LIST, 11, "");
 	run_for(h, 50); /* the client does not read meanwhile */
-	/* 65536 names x 255 bytes = 16 MiB: only socket buffers + cap. */
+	/* 65536 items x 320 bytes = 20 MiB: only socket buffers + cap. */
 	assert_true(h->produced < h->limit / 4);
+	assert_int_equal(h->lists, 1);
+	assert_true(h->saw_ns);
+	assert_string_equal(h->list_ns, "");
 	for (;;) {
 		assert_int_equal(recv_frame(h, &h->cl, &f), PS_OK);
 		assert_int_equal(f.hdr.id, 11);
 		assert_true(f.hdr.len <= PS_MAX_FRAME);
 		frames++;
 		assert_int_equal(ps_codec_list_open(&f, &d), PS_OK);
-		while ((rc = ps_codec_list_next_name(&d, name)) == 1) {
+		while ((rc = ps_codec_list_next_name(&d, ns, name)) == 1) {
+			item_ns(want_ns, got);
+			assert_string_equal(ns, want_ns);
 			snprintf(want, sizeof(want), "%06u-%0240u", got, 0u);
 			assert_string_equal(name, want);
 			got++;
@@ -693,12 +812,14 @@ test_ipcs_stream_names_bounded_by_output(void **state)
 	assert_true(frames > 1000);
 	assert_int_equal(h->done_calls, 1);
 	/* The slot is free again: the connection still works. */
-	send_empty(h, &h->cl, PS_T_LIST, 12);
+	send_list(h, &h->cl, PS_T_LIST, 12, "default");
 	h->produced = 0;
 	h->limit = 0;
 	assert_int_equal(recv_frame(h, &h->cl, &f), PS_OK);
 	assert_int_equal(f.hdr.id, 12);
 	assert_int_equal(f.hdr.flags, PS_F_REPLY); /* empty list, one frame */
+	assert_int_equal(h->lists, 2);
+	assert_string_equal(h->list_ns, "default");
 }
 
 /* A stream whose client leaves is abandoned: done runs once. */
@@ -710,7 +831,7 @@ test_ipcs_stream_abandoned_on_disconnect(void **state)
 	h->limit = PS_MAX_LIST_TOTAL;
 	assert_int_equal(ipcs_set_handler(h->srv, PS_T_LIST, list_cb, h), 0);
 	ready(h);
-	send_empty(h, &h->cl, PS_T_LIST, 1);
+	send_list(h, &h->cl, PS_T_LIST, 1, "");
 	run_for(h, 20);
 	assert_int_equal(h->done_calls, 0);
 	client_close(&h->cl);
@@ -931,6 +1052,237 @@ test_ipcs_shutdown_deadline(void **state)
 	assert_int_equal(h->nheld, 1);
 }
 
+/* ------------------------------------------------------------------ */
+/* Version 3: namespaces                                               */
+
+/* ipcs_new needs the default namespace, a DNS-1123 label. */
+static void
+test_ipcs_new_requires_a_valid_namespace(void **state)
+{
+	struct h *h = *state;
+	static const char *const bad[] = {"", "Default", "a.b", "-a", "a-",
+	    "a_b", "a b", "kube/system",
+	    "a234567890123456789012345678901234567890123456789012345678901234"};
+	char ns63[PS_MAX_NAMESPACE + 1];
+	struct ipcs_config cfg = h->cfg;
+	struct ipcs *srv;
+
+	cfg.namespace = NULL;
+	errno = 0;
+	assert_null(ipcs_new(h->base, &cfg));
+	assert_int_equal(errno, EINVAL);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cfg.namespace = bad[i];
+		errno = 0;
+		srv = ipcs_new(h->base, &cfg);
+		if (srv != NULL)
+			fail_msg("namespace '%s' accepted", bad[i]);
+		assert_int_equal(errno, EINVAL);
+	}
+	/* the longest label is fine */
+	memset(ns63, 'a', PS_MAX_NAMESPACE);
+	ns63[PS_MAX_NAMESPACE] = '\0';
+	cfg.namespace = ns63;
+	srv = ipcs_new(h->base, &cfg);
+	assert_non_null(srv);
+	ipcs_free(srv);
+}
+
+static char tweak_ns_buf[PS_MAX_NAMESPACE + 1];
+
+static void
+tweak_long_namespace(struct ipcs_config *cfg)
+{
+	memset(tweak_ns_buf, '7', PS_MAX_NAMESPACE);
+	tweak_ns_buf[0] = 'z';
+	tweak_ns_buf[PS_MAX_NAMESPACE] = '\0';
+	cfg->namespace = tweak_ns_buf;
+}
+
+/* HELLO's answer carries the configured namespace, copied at ipcs_new:
+ * the caller's buffer may change afterwards. */
+static void
+test_ipcs_hello_carries_the_namespace(void **state)
+{
+	struct h *h = *state;
+	char want[PS_MAX_NAMESPACE + 1];
+	struct ps_frame f;
+	struct ps_hello_ok ok;
+
+	memcpy(want, tweak_ns_buf, sizeof(want));
+	assert_int_equal(strlen(want), PS_MAX_NAMESPACE);
+	memset(tweak_ns_buf, 'X', PS_MAX_NAMESPACE); /* not a label any more */
+	send_hello(h, &h->cl, PS_VERSION, PS_VERSION);
+	assert_int_equal(recv_frame(h, &h->cl, &f), PS_OK);
+	assert_int_equal(ps_codec_decode_hello_ok(&f, &ok), PS_OK);
+	assert_int_equal(ok.version, 3);
+	assert_string_equal(ok.namespace, want);
+}
+
+/* LIST and PIN_LIST: the namespace body reaches the handler through
+ * ipcs_req_ns(), and the (namespace, name) items reach the client. */
+static void
+test_ipcs_list_namespace_body_and_items(void **state)
+{
+	struct h *h = *state;
+	struct ps_frame f;
+	struct ps_list_dec d;
+	char ns[PS_MAX_NAMESPACE + 1], name[PS_MAX_NAME + 1];
+	struct ps_pin pin;
+	unsigned got = 0;
+	int rc;
+
+	assert_int_equal(ipcs_set_handler(h->srv, PS_T_LIST, list_cb, h), 0);
+	assert_int_equal(
+	    ipcs_set_handler(h->srv, PS_T_PIN_LIST, pin_list_cb, h), 0);
+	ready(h);
+	h->limit = 3;
+	h->item_ns = "kube-system";
+	send_list(h, &h->cl, PS_T_LIST, 21, "kube-system");
+	assert_int_equal(recv_frame(h, &h->cl, &f), PS_OK);
+	assert_int_equal(f.hdr.id, 21);
+	assert_int_equal(f.hdr.flags, PS_F_REPLY);
+	assert_int_equal(h->lists, 1);
+	assert_true(h->saw_ns);
+	assert_string_equal(h->list_ns, "kube-system");
+	assert_int_equal(ps_codec_list_open(&f, &d), PS_OK);
+	while ((rc = ps_codec_list_next_name(&d, ns, name)) == 1) {
+		char want[PS_MAX_NAME + 1];
+
+		assert_string_equal(ns, "kube-system");
+		snprintf(want, sizeof(want), "%06u-%0240u", got, 0u);
+		assert_string_equal(name, want);
+		got++;
+	}
+	assert_int_equal(rc, 0);
+	assert_int_equal(got, 3);
+	assert_int_equal(h->done_calls, 1);
+
+	/* PIN_LIST of every namespace: "" arrives as "" */
+	h->produced = 0;
+	h->limit = 2;
+	h->item_ns = "prod";
+	send_list(h, &h->cl, PS_T_PIN_LIST, 22, "");
+	assert_int_equal(recv_frame(h, &h->cl, &f), PS_OK);
+	assert_int_equal(f.hdr.id, 22);
+	assert_int_equal(h->lists, 2);
+	assert_true(h->saw_ns);
+	assert_string_equal(h->list_ns, "");
+	assert_int_equal(ps_codec_list_open(&f, &d), PS_OK);
+	got = 0;
+	while ((rc = ps_codec_list_next_pin(&d, &pin)) == 1) {
+		char want[32];
+
+		assert_string_equal(pin.namespace, "prod");
+		snprintf(want, sizeof(want), "pin-%u", got);
+		assert_string_equal(pin.name, want);
+		assert_int_equal(pin.replicas, got);
+		got++;
+	}
+	assert_int_equal(rc, 0);
+	assert_int_equal(got, 2);
+	assert_int_equal(h->done_calls, 2);
+	assert_int_equal(ipcs_stats(h->srv)->protocol_errors, 0);
+}
+
+/* A names callback that yields an invalid namespace: the stream fails
+ * with INTERNAL, `done` runs once, the connection carries on. */
+static void
+test_ipcs_list_item_with_bad_namespace_fails_the_stream(void **state)
+{
+	struct h *h = *state;
+
+	assert_int_equal(ipcs_set_handler(h->srv, PS_T_LIST, list_cb, h), 0);
+	ready(h);
+	h->limit = 3;
+	h->item_ns = "Not.A-Label";
+	send_list(h, &h->cl, PS_T_LIST, 7, "");
+	expect_error(h, &h->cl, PS_T_LIST, 7, PS_E_INTERNAL, "did not encode");
+	assert_int_equal(h->done_calls, 1);
+	/* an empty namespace is not an item's either */
+	h->produced = 0;
+	h->item_ns = "";
+	send_list(h, &h->cl, PS_T_LIST, 8, "");
+	expect_error(h, &h->cl, PS_T_LIST, 8, PS_E_INTERNAL, "did not encode");
+	assert_int_equal(h->done_calls, 2);
+	/* and the connection still works */
+	h->produced = 0;
+	h->item_ns = "ok";
+	send_list(h, &h->cl, PS_T_LIST, 9, "ok");
+	{
+		struct ps_frame f;
+
+		assert_int_equal(recv_frame(h, &h->cl, &f), PS_OK);
+		assert_int_equal(f.hdr.id, 9);
+		assert_int_equal(f.hdr.flags & PS_F_ERROR, 0);
+	}
+	assert_int_equal(h->done_calls, 3);
+}
+
+/* Raw LIST bodies a version-3 core refuses: GOAWAY(PROTOCOL). */
+static void
+send_raw_list(struct h *h, const char *body, size_t body_len)
+{
+	uint8_t buf[PS_HDR_LEN + 128];
+	struct ps_hdr x = {
+	    (uint32_t)(PS_HDR_LEN + body_len), PS_T_LIST, 0, 3, 0};
+
+	assert_true(body_len <= 128);
+	ps_frame_put_hdr(buf, &x);
+	memcpy(buf + PS_HDR_LEN, body, body_len);
+	send_bytes(h, &h->cl, buf, x.len);
+}
+
+static void
+test_ipcs_list_bad_namespace_body_is_protocol_error(void **state)
+{
+	struct h *h = *state;
+
+	assert_int_equal(ipcs_set_handler(h->srv, PS_T_LIST, list_cb, h), 0);
+	ready(h);
+	send_raw_list(h,
+	    "\x00\x03"
+	    "a.b",
+	    5);
+	expect_goaway_then_eof(h, &h->cl, PS_E_PROTOCOL, "LIST id 3");
+	assert_int_equal(h->lists, 0);
+	assert_int_equal(ipcs_stats(h->srv)->protocol_errors, 1);
+}
+
+/* A version-2 LIST (no body) is truncated, not "every namespace". */
+static void
+test_ipcs_list_v2_empty_body_is_protocol_error(void **state)
+{
+	struct h *h = *state;
+
+	assert_int_equal(ipcs_set_handler(h->srv, PS_T_LIST, list_cb, h), 0);
+	ready(h);
+	send_raw_list(h, "", 0);
+	expect_goaway_then_eof(h, &h->cl, PS_E_PROTOCOL, "LIST id 3");
+	assert_int_equal(h->lists, 0);
+}
+
+/* A GET whose namespace is not a label is refused before the handler. */
+static void
+test_ipcs_get_bad_namespace_is_protocol_error(void **state)
+{
+	struct h *h = *state;
+	uint8_t buf[64];
+	struct ps_hdr x = {PS_HDR_LEN + 2 + 0 + 2 + 3, PS_T_GET, 0, 6, 0};
+
+	assert_int_equal(ipcs_set_handler(h->srv, PS_T_GET, hold_cb, h), 0);
+	ready(h);
+	ps_frame_put_hdr(buf, &x);
+	/* namespace "", name "web" */
+	memcpy(buf + PS_HDR_LEN,
+	    "\x00\x00\x00\x03"
+	    "web",
+	    7);
+	send_bytes(h, &h->cl, buf, x.len);
+	expect_goaway_then_eof(h, &h->cl, PS_E_PROTOCOL, "GET id 6");
+	assert_int_equal(h->nheld, 0);
+}
+
 /* HELLO and GOAWAY cannot get handlers; real types can. */
 static void
 test_ipcs_set_handler_rows(void **state)
@@ -960,6 +1312,7 @@ SETUP(setup_short_timeouts, tweak_short_timeouts)
 SETUP(setup_other_uid, tweak_other_uid)
 SETUP(setup_one_client, tweak_one_client)
 SETUP(setup_short_drain, tweak_short_drain)
+SETUP(setup_long_namespace, tweak_long_namespace)
 
 int
 main(void)
@@ -973,6 +1326,8 @@ main(void)
 	    T(test_ipcs_oversized_frame_refused),
 	    T(test_ipcs_invalid_body_is_protocol_error),
 	    T(test_ipcs_wrong_version_gets_version_error),
+	    T(test_ipcs_v2_hello_gets_version_error),
+	    T(test_ipcs_v2_to_v3_hello_picks_3),
 	    T(test_ipcs_bad_magic_is_protocol_error),
 	    T(test_ipcs_duplicate_id_in_flight),
 	    TS(test_ipcs_busy_then_slot_freed, setup_inflight2),
@@ -987,6 +1342,13 @@ main(void)
 	    TS(test_ipcs_refuses_over_max_clients, setup_one_client),
 	    T(test_ipcs_shutdown_drains_inflight),
 	    TS(test_ipcs_shutdown_deadline, setup_short_drain),
+	    T(test_ipcs_new_requires_a_valid_namespace),
+	    TS(test_ipcs_hello_carries_the_namespace, setup_long_namespace),
+	    T(test_ipcs_list_namespace_body_and_items),
+	    T(test_ipcs_list_item_with_bad_namespace_fails_the_stream),
+	    T(test_ipcs_list_bad_namespace_body_is_protocol_error),
+	    T(test_ipcs_list_v2_empty_body_is_protocol_error),
+	    T(test_ipcs_get_bad_namespace_is_protocol_error),
 	    T(test_ipcs_set_handler_rows),
 	};
 

@@ -137,6 +137,7 @@ test_pins_cm_map_status(void **state)
 /* ---------------------------------------------------- state machine */
 
 #define NS   "shop"
+#define NS2  "blog" /* also served (the ConfigMap lives in NS) */
 #define NAME "pins"
 
 struct outcome {
@@ -161,15 +162,20 @@ done_cb(void *arg, const struct pins_result *res)
 }
 
 static void
-changed_cb(void *arg, const char *name)
+changed_cb(void *arg, const char *ns, const char *name)
 {
 	struct fx *f = arg;
 
+	/* NS's pins by name, the others' as ns/name. */
 	if (f->n_changed < 16)
-		snprintf(f->changed[f->n_changed], sizeof(f->changed[0]), "%s",
-		    name);
+		snprintf(f->changed[f->n_changed], sizeof(f->changed[0]),
+		    "%s%s%s", strcmp(ns, NS) != 0 ? ns : "",
+		    strcmp(ns, NS) != 0 ? "/" : "", name);
 	f->n_changed++;
 }
+
+static const char *const served[] = {NS, NS2};
+static const struct pin_set_cfg scfg = {served, 2, 100, SIZE_MAX, SIZE_MAX};
 
 static int
 setup(void **state)
@@ -183,7 +189,7 @@ setup(void **state)
 	hooks.changed_cb = changed_cb;
 	hooks.arg = f;
 	f->p = pins_open_configmap(
-	    f->base, NULL, NS, NAME, 100, &hooks, err, sizeof(err));
+	    f->base, NULL, NS, NAME, served, 2, 100, &hooks, err, sizeof(err));
 	if (f->p == NULL || pins_start(f->p) != 0)
 		return -1;
 	*state = f;
@@ -300,7 +306,7 @@ pin_of(struct fx *f, const char *name)
 {
 	uint32_t n;
 
-	if (pins_get(f->p, name, &n) != 0)
+	if (pins_get(f->p, NS, name, &n) != 0)
 		return 999;
 	return n;
 }
@@ -333,7 +339,7 @@ static void
 put(struct fx *f, const char *name, uint32_t n, struct outcome *o)
 {
 	memset(o, 0, sizeof(*o));
-	(void)pins_put(f->p, name, n, 0, "alice", 10001, done_cb, o);
+	(void)pins_put(f->p, NS, name, n, 0, "alice", 10001, done_cb, o);
 }
 
 /** Before the first list answers, pins are not loaded and changes are
@@ -570,7 +576,7 @@ test_pins_cm_failures_change_nothing(void **state)
 
 	/* A GET that fails fails the change too. */
 	memset(&o, 0, sizeof(o));
-	(void)pins_delete(f->p, "zzz", "bob", 10001, done_cb, &o);
+	(void)pins_delete(f->p, NS, "zzz", "bob", 10001, done_cb, &o);
 	fake_kc_answer(fake_kc_next(KC_GET), 500, NULL);
 	assert_int_equal(o.res.code, PS_E_UNAVAILABLE);
 
@@ -625,7 +631,7 @@ test_pins_cm_noop_confirmed(void **state)
 	assert_int_equal(o.res.had, 0);
 	/* Unpin of what memory does not know: the API has it: removed. */
 	memset(&o, 0, sizeof(o));
-	(void)pins_delete(f->p, "z", "bob", 10001, done_cb, &o);
+	(void)pins_delete(f->p, NS, "z", "bob", 10001, done_cb, &o);
 	fake_kc_answer(fake_kc_next(KC_GET), 200,
 	    cm("8", pins_doc(PIN("a", 1) "," PIN("z", 4))));
 	r = fake_kc_next(KC_PUT);
@@ -637,7 +643,7 @@ test_pins_cm_noop_confirmed(void **state)
 	/* ...and when the API has none either: NOT_FOUND. */
 	memset(&o, 0, sizeof(o));
 	started = fake_kc_started();
-	(void)pins_delete(f->p, "z", "bob", 10001, done_cb, &o);
+	(void)pins_delete(f->p, NS, "z", "bob", 10001, done_cb, &o);
 	fake_kc_answer(
 	    fake_kc_next(KC_GET), 200, cm("9", pins_doc(PIN("a", 1))));
 	assert_int_equal(o.res.rc, PINS_NO_PIN);
@@ -772,7 +778,7 @@ test_pins_cm_detach(void **state)
 
 	load(f, "5", pins_doc(""));
 	memset(&o, 0, sizeof(o));
-	op = pins_put(f->p, "a", 1, 0, "alice", 10001, done_cb, &o);
+	op = pins_put(f->p, NS, "a", 1, 0, "alice", 10001, done_cb, &o);
 	assert_non_null(op);
 	pins_detach(op);
 	fake_kc_answer(
@@ -834,8 +840,8 @@ test_pins_cm_size_bound(void **state)
 				    entries + len, cap - len, e, name, j);
 			}
 			entries[len] = ']';
-			assert_int_equal(pin_set_parse(entries, len + 1, "shop",
-			                     100, &s, err, sizeof(err)),
+			assert_int_equal(pin_set_parse(entries, len + 1, &scfg,
+			                     &s, err, sizeof(err)),
 			    0);
 			assert_int_equal(pin_set_generate(s, &doc, &dlen), 0);
 			free(doc);
@@ -854,8 +860,8 @@ test_pins_cm_size_bound(void **state)
 		}
 		i--;
 		entries[len] = ']';
-		assert_int_equal(pin_set_parse(entries, len + 1, "shop", 100,
-		                     &s, err, sizeof(err)),
+		assert_int_equal(pin_set_parse(entries, len + 1, &scfg, &s, err,
+		                     sizeof(err)),
 		    0);
 		assert_int_equal(pin_set_generate(s, &doc, &dlen), 0);
 		assert_true(dlen + 1 <= CMJSON_MAX_VALUE);
@@ -957,6 +963,183 @@ test_pins_cm_relist_waits_for_write(void **state)
 	assert_int_equal(o2.res.rc, 0);
 }
 
+#define PIN_IN(ns, n, r) \
+	"{\"name\":\"" n "\",\"namespace\":\"" ns "\",\"replicas\":" #r "}"
+
+/** Two served namespaces in one ConfigMap: pins of each found apart,
+ *  changed apart (the write carries every entry, the unserved
+ *  namespace's as it was), counted per namespace, iterated in
+ *  (namespace, name) order; a namespace outside the set is answered
+ *  NOT_SERVED at once, with no API request; a watch event changing only
+ *  an unserved namespace's entry reports no change. */
+static void
+test_pins_cm_two_namespaces(void **state)
+{
+	struct fx *f = *state;
+	struct outcome o;
+	struct kc_req *r;
+	struct ps_pin pin;
+	uint32_t n;
+
+	load(f, "5",
+	    pins_doc(PIN_IN(NS2, "a", 2) "," PIN_IN("other", "w", 9) "," PIN(
+	        "a", 1)));
+	assert_int_equal(pins_count(f->p), 2);
+	assert_int_equal(pins_count_ns(f->p, NS), 1);
+	assert_int_equal(pins_count_ns(f->p, NS2), 1);
+	assert_int_equal(pins_count_ns(f->p, "other"), 0);
+	assert_int_equal(pins_get(f->p, NS2, "a", &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(pin_of(f, "a"), 1);
+	assert_int_equal(pins_get(f->p, "other", "w", &n), -1);
+
+	/* A new pin in NS2: the PUT keeps other/w and NS's a. */
+	memset(&o, 0, sizeof(o));
+	(void)pins_put(f->p, NS2, "b", 3, 0, "alice", 10001, done_cb, &o);
+	r = fake_kc_next(KC_PUT);
+	assert_non_null(r);
+	assert_non_null(strstr(fake_kc_body(r),
+	    "\\\"name\\\": \\\"w\\\",\\n    \\\"namespace\\\": "
+	    "\\\"other\\\",\\n    \\\"replicas\\\": 9"));
+	assert_non_null(strstr(fake_kc_body(r), "\\\"name\\\": \\\"b\\\""));
+	fake_kc_answer(r, 200,
+	    cm("6",
+	        pins_doc(PIN_IN(NS2, "a", 2) "," PIN_IN(NS2, "b", 3) "," PIN_IN(
+	            "other", "w", 9) "," PIN("a", 1))));
+	assert_int_equal(o.called, 1);
+	assert_int_equal(o.res.rc, 0);
+	assert_string_equal(o.res.namespace, NS2);
+	assert_string_equal(o.res.name, "b");
+	assert_int_equal(f->n_changed, 1);
+	assert_string_equal(f->changed[0], NS2 "/b");
+	assert_int_equal(pins_get(f->p, NS2, "b", &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(pins_get(f->p, NS, "b", &n), -1);
+
+	/* Every served pin, blog before shop. */
+	assert_int_equal(pins_next(f->p, NULL, "", "", &pin), 1);
+	assert_string_equal(pin.namespace, NS2);
+	assert_string_equal(pin.name, "a");
+	assert_int_equal(pins_next(f->p, NULL, NS2, "a", &pin), 1);
+	assert_string_equal(pin.name, "b");
+	assert_int_equal(pins_next(f->p, NULL, NS2, "b", &pin), 1);
+	assert_string_equal(pin.namespace, NS);
+	assert_string_equal(pin.name, "a");
+	assert_int_equal(pins_next(f->p, NULL, NS, "a", &pin), 0);
+	assert_int_equal(pins_next(f->p, NS, "", "", &pin), 1);
+	assert_string_equal(pin.namespace, NS);
+
+	/* Delete NS's a: NS2's a stays. */
+	memset(&o, 0, sizeof(o));
+	(void)pins_delete(f->p, NS, "a", "bob", 10001, done_cb, &o);
+	r = fake_kc_next(KC_PUT);
+	assert_non_null(r);
+	fake_kc_answer(r, 200,
+	    cm("7",
+	        pins_doc(PIN_IN(NS2, "a", 2) "," PIN_IN(NS2, "b", 3) "," PIN_IN(
+	            "other", "w", 9))));
+	assert_int_equal(o.res.rc, 0);
+	assert_int_equal(o.res.old, 1);
+	assert_int_equal(pin_of(f, "a"), 999);
+	assert_int_equal(pins_get(f->p, NS2, "a", &n), 0);
+
+	/* Not served: answered at once, nothing asked of the API. */
+	memset(&o, 0, sizeof(o));
+	assert_null(
+	    pins_put(f->p, "other", "w", 1, 0, "alice", 10001, done_cb, &o));
+	assert_int_equal(o.called, 1);
+	assert_int_equal(o.res.rc, PINS_NOT_SERVED);
+	assert_int_equal(o.res.code, PS_E_NOT_FOUND);
+	assert_string_equal(o.res.message,
+	    "namespace \"other\" is not served by this replicad (namespaces: "
+	    "shop, blog)");
+	memset(&o, 0, sizeof(o));
+	assert_null(
+	    pins_delete(f->p, "other", "w", "alice", 10001, done_cb, &o));
+	assert_int_equal(o.res.rc, PINS_NOT_SERVED);
+	assert_null(fake_kc_next(KC_PUT));
+	assert_null(fake_kc_next(KC_GET));
+	assert_null(fake_kc_next(KC_POST));
+	assert_int_equal(fake_kc_pending(), 1); /* the watch */
+
+	/* The watch brings this core's write; then someone edits only
+	 * other/w: nothing served changed. */
+	f->n_changed = 0;
+	assert_int_equal(event("MODIFIED",
+	                     cm("7",
+	                         pins_doc(PIN_IN(NS2, "a", 2) "," PIN_IN(NS2,
+	                             "b", 3) "," PIN_IN("other", "w", 9)))),
+	    0);
+	assert_int_equal(f->n_changed, 0);
+	assert_int_equal(event("MODIFIED",
+	                     cm("8",
+	                         pins_doc(PIN_IN(NS2, "a", 2) "," PIN_IN(NS2,
+	                             "b", 3) "," PIN_IN("other", "w", 1)))),
+	    0);
+	assert_int_equal(f->n_changed, 0);
+	/* ...and NS2's a: named with its namespace. */
+	assert_int_equal(event("MODIFIED",
+	                     cm("9",
+	                         pins_doc(PIN_IN(NS2, "a", 4) "," PIN_IN(NS2,
+	                             "b", 3) "," PIN_IN("other", "w", 1)))),
+	    0);
+	assert_int_equal(f->n_changed, 1);
+	assert_string_equal(f->changed[0], NS2 "/a");
+}
+
+/** The ConfigMap's home namespace need not be served: it is read and
+ *  written there, and its own entries are kept aside like any other
+ *  namespace's. */
+static void
+test_pins_cm_home_not_served(void **state)
+{
+	struct fx *f = *state;
+	static const char *const blog_only[] = {NS2};
+	struct pins_hooks hooks = {changed_cb, f};
+	struct outcome o;
+	struct kc_req *r;
+	char err[256];
+	uint32_t n;
+
+	pins_free(f->p);
+	fake_kc_reset();
+	f->p = pins_open_configmap(f->base, NULL, NS, NAME, blog_only, 1, 100,
+	    &hooks, err, sizeof(err));
+	assert_non_null(f->p);
+	assert_int_equal(pins_start(f->p), 0);
+	load(f, "5", pins_doc(PIN_IN(NS2, "a", 2) "," PIN("a", 1)));
+	assert_int_equal(pins_count(f->p), 1);
+	assert_int_equal(pins_get(f->p, NS, "a", &n), -1);
+	assert_int_equal(pins_get(f->p, NS2, "a", &n), 0);
+	memset(&o, 0, sizeof(o));
+	(void)pins_put(f->p, NS, "a", 5, 0, "alice", 10001, done_cb, &o);
+	assert_int_equal(o.res.rc, PINS_NOT_SERVED);
+	assert_non_null(strstr(o.res.message, "(namespaces: blog)"));
+	(void)pins_put(f->p, NS2, "a", 5, 0, "alice", 10001, done_cb, &o);
+	r = fake_kc_next(KC_PUT);
+	assert_non_null(r);
+	assert_string_equal(fake_kc_path(r),
+	    "/api/v1/namespaces/" NS "/configmaps/" NAME
+	    "?fieldManager=replicad");
+	assert_non_null(strstr(fake_kc_body(r),
+	    "\\\"namespace\\\": \\\"shop\\\",\\n    \\\"replicas\\\": 1"));
+	fake_kc_answer(
+	    r, 200, cm("6", pins_doc(PIN_IN(NS2, "a", 5) "," PIN("a", 1))));
+	assert_int_equal(o.res.rc, 0);
+	assert_int_equal(pins_get(f->p, NS2, "a", &n), 0);
+	assert_int_equal(n, 5);
+	/* Refused at open: no served namespace, a duplicate. */
+	{
+		static const char *const dup[] = {NS2, NS2};
+
+		assert_null(pins_open_configmap(f->base, NULL, NS, NAME,
+		    blog_only, 0, 100, &hooks, err, sizeof(err)));
+		assert_null(pins_open_configmap(f->base, NULL, NS, NAME, dup, 2,
+		    100, &hooks, err, sizeof(err)));
+		assert_non_null(strstr(err, "served twice"));
+	}
+}
+
 int
 main(void)
 {
@@ -991,6 +1174,10 @@ main(void)
 	        test_pins_cm_size_bound, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_pins_cm_relist_waits_for_write, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_pins_cm_two_namespaces, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_pins_cm_home_not_served, setup, teardown),
 	};
 
 	log_set_level(LOG_LEVEL_ERROR);

@@ -176,7 +176,7 @@ static void
 test_ps_wbuf_str_refuses_over_max_without_overread(void **state)
 {
 	static const enum ps_str_kind kinds[] = {PS_STR_NAME, PS_STR_NAMESPACE,
-	    PS_STR_IDENTITY, PS_STR_RV, PS_STR_MESSAGE};
+	    PS_STR_IDENTITY, PS_STR_RV, PS_STR_MESSAGE, PS_STR_OPT_NAMESPACE};
 	uint8_t mem[1024];
 
 	(void)state;
@@ -199,7 +199,7 @@ static void
 test_ps_wbuf_str_accepts_each_kind_at_max(void **state)
 {
 	static const enum ps_str_kind kinds[] = {PS_STR_NAME, PS_STR_NAMESPACE,
-	    PS_STR_IDENTITY, PS_STR_RV, PS_STR_MESSAGE};
+	    PS_STR_IDENTITY, PS_STR_RV, PS_STR_MESSAGE, PS_STR_OPT_NAMESPACE};
 	uint8_t mem[1024];
 
 	(void)state;
@@ -303,7 +303,7 @@ static void
 test_ps_rbuf_str_round_trips_each_kind_at_max(void **state)
 {
 	static const enum ps_str_kind kinds[] = {PS_STR_NAME, PS_STR_NAMESPACE,
-	    PS_STR_IDENTITY, PS_STR_RV, PS_STR_MESSAGE};
+	    PS_STR_IDENTITY, PS_STR_RV, PS_STR_MESSAGE, PS_STR_OPT_NAMESPACE};
 	uint8_t mem[1024];
 	char out[PS_MAX_MESSAGE + 1];
 
@@ -490,6 +490,42 @@ static const struct str_case str_cases[] = {
         PS_OK},
     {"rv ok", PS_STR_RV, S("\x00\x02!~"), PS_OK},
     {"message space ok", PS_STR_MESSAGE, S("\x00\x01 "), PS_OK},
+    /* version 3: a namespace, or "" for every namespace (LIST, PIN_LIST) */
+    {"opt namespace empty", PS_STR_OPT_NAMESPACE, S("\x00\x00"), PS_OK},
+    {"opt namespace ok", PS_STR_OPT_NAMESPACE,
+        S("\x00\x04"
+          "a-0b"),
+        PS_OK},
+    {"opt namespace dot", PS_STR_OPT_NAMESPACE,
+        S("\x00\x03"
+          "a.b"),
+        PS_ERR_CHARSET},
+    {"opt namespace upper", PS_STR_OPT_NAMESPACE,
+        S("\x00\x01"
+          "A"),
+        PS_ERR_CHARSET},
+    {"opt namespace -a", PS_STR_OPT_NAMESPACE,
+        S("\x00\x02"
+          "-a"),
+        PS_ERR_CHARSET},
+    {"opt namespace NUL", PS_STR_OPT_NAMESPACE,
+        S("\x00\x02"
+          "a\0"),
+        PS_ERR_CHARSET},
+    {"opt namespace len 64", PS_STR_OPT_NAMESPACE,
+        S("\x00\x40"
+          "a"),
+        PS_ERR_STR_LEN},
+    {"opt namespace len 0xffff", PS_STR_OPT_NAMESPACE,
+        S("\xff\xff"
+          "a"),
+        PS_ERR_STR_LEN},
+    {"opt namespace short", PS_STR_OPT_NAMESPACE,
+        S("\x00\x02"
+          "a"),
+        PS_ERR_TRUNCATED},
+    /* the required kind keeps refusing "" */
+    {"namespace empty", PS_STR_NAMESPACE, S("\x00\x00"), PS_ERR_CHARSET},
 };
 
 static void
@@ -680,6 +716,16 @@ test_ps_valid_str_length_bounds(void **state)
 	assert_int_equal(ps_valid_str(PS_STR_MESSAGE, s, 513), PS_ERR_STR_LEN);
 	assert_int_equal(ps_valid_str(PS_STR_NAMESPACE, s, 63), PS_OK);
 	assert_int_equal(ps_valid_str(PS_STR_NAMESPACE, s, 64), PS_ERR_STR_LEN);
+	assert_int_equal(ps_valid_str(PS_STR_NAMESPACE, s, 0), PS_ERR_CHARSET);
+	assert_int_equal(ps_valid_str(PS_STR_OPT_NAMESPACE, s, 0), PS_OK);
+	assert_int_equal(ps_valid_str(PS_STR_OPT_NAMESPACE, s, 1), PS_OK);
+	assert_int_equal(ps_valid_str(PS_STR_OPT_NAMESPACE, s, 63), PS_OK);
+	assert_int_equal(
+	    ps_valid_str(PS_STR_OPT_NAMESPACE, s, 64), PS_ERR_STR_LEN);
+	assert_int_equal(
+	    ps_valid_str(PS_STR_OPT_NAMESPACE, "a.b", 3), PS_ERR_CHARSET);
+	assert_int_equal(
+	    ps_valid_str(PS_STR_OPT_NAMESPACE, "a-", 2), PS_ERR_CHARSET);
 	assert_int_equal(ps_valid_str(PS_STR_NAME, s, 253), PS_OK);
 	assert_int_equal(ps_valid_str(PS_STR_NAME, s, 254), PS_ERR_STR_LEN);
 	/* An unknown kind is refused, not treated as anything. */
@@ -695,6 +741,7 @@ test_ps_str_max_matches_protocol(void **state)
 	(void)state;
 	assert_int_equal(ps_str_max(PS_STR_NAME), 253);
 	assert_int_equal(ps_str_max(PS_STR_NAMESPACE), 63);
+	assert_int_equal(ps_str_max(PS_STR_OPT_NAMESPACE), 63);
 	assert_int_equal(ps_str_max(PS_STR_IDENTITY), 256);
 	assert_int_equal(ps_str_max(PS_STR_RV), 64);
 	assert_int_equal(ps_str_max(PS_STR_MESSAGE), 512);

@@ -134,25 +134,31 @@ static const struct hdr_case hdr_cases[] = {
     /* HELLO request body 9 */
     {RQ, 16 + 9, PS_T_HELLO, 0, 0, 0, PS_ERR_FRAME_LEN},
     /* empty-body requests with one body byte */
-    {RQ, 17, PS_T_LIST, 0, 1, 0, PS_ERR_FRAME_LEN},
     {RQ, 17, PS_T_HEALTH, 0, 1, 0, PS_ERR_FRAME_LEN},
-    {RQ, 17, PS_T_PIN_LIST, 0, 1, 0, PS_ERR_FRAME_LEN},
     {RQ, 17, PS_T_METRICS, 0, 1, 0, PS_ERR_FRAME_LEN},
-    /* GET body at and over 255 */
-    {RQ, 16 + 255, PS_T_GET, 0, 1, 0, PS_OK},
-    {RQ, 16 + 256, PS_T_GET, 0, 1, 0, PS_ERR_FRAME_LEN},
-    /* PIN_GET body at and over 255 */
-    {RQ, 16 + 255, PS_T_PIN_GET, 0, 1, 0, PS_OK},
-    {RQ, 16 + 256, PS_T_PIN_GET, 0, 1, 0, PS_ERR_FRAME_LEN},
-    /* SCALE / PIN_PUT body at and over 588 (version 2: 517 + flags 1,
-     * expected 4, if_match 2+64) */
-    {RQ, 16 + 588, PS_T_SCALE, 0, 1, 0, PS_OK},
-    {RQ, 16 + 589, PS_T_SCALE, 0, 1, 0, PS_ERR_FRAME_LEN},
-    {RQ, 16 + 588, PS_T_PIN_PUT, 0, 1, 0, PS_OK},
-    {RQ, 16 + 589, PS_T_PIN_PUT, 0, 1, 0, PS_ERR_FRAME_LEN},
-    /* PIN_DELETE body at and over 514 (version 2: 513 + flags 1) */
-    {RQ, 16 + 514, PS_T_PIN_DELETE, 0, 1, 0, PS_OK},
-    {RQ, 16 + 515, PS_T_PIN_DELETE, 0, 1, 0, PS_ERR_FRAME_LEN},
+    /* LIST / PIN_LIST body at and over 65 (version 3: a namespace, 2+63) */
+    {RQ, 16 + 2, PS_T_LIST, 0, 1, 0, PS_OK},
+    {RQ, 16 + 65, PS_T_LIST, 0, 1, 0, PS_OK},
+    {RQ, 16 + 66, PS_T_LIST, 0, 1, 0, PS_ERR_FRAME_LEN},
+    {RQ, 16 + 65, PS_T_PIN_LIST, 0, 1, 0, PS_OK},
+    {RQ, 16 + 66, PS_T_PIN_LIST, 0, 1, 0, PS_ERR_FRAME_LEN},
+    /* GET body at and over 320 (version 3: namespace 2+63, name 2+253) */
+    {RQ, 16 + 320, PS_T_GET, 0, 1, 0, PS_OK},
+    {RQ, 16 + 321, PS_T_GET, 0, 1, 0, PS_ERR_FRAME_LEN},
+    /* PIN_GET body at and over 320 */
+    {RQ, 16 + 320, PS_T_PIN_GET, 0, 1, 0, PS_OK},
+    {RQ, 16 + 321, PS_T_PIN_GET, 0, 1, 0, PS_ERR_FRAME_LEN},
+    /* SCALE / PIN_PUT body at and over 653 (version 3: namespace 2+63,
+     * name 2+253, replicas 4, identity 2+256, flags 1, expected 4,
+     * if_match 2+64) */
+    {RQ, 16 + 653, PS_T_SCALE, 0, 1, 0, PS_OK},
+    {RQ, 16 + 654, PS_T_SCALE, 0, 1, 0, PS_ERR_FRAME_LEN},
+    {RQ, 16 + 653, PS_T_PIN_PUT, 0, 1, 0, PS_OK},
+    {RQ, 16 + 654, PS_T_PIN_PUT, 0, 1, 0, PS_ERR_FRAME_LEN},
+    /* PIN_DELETE body at and over 579 (version 3: namespace 2+63, name
+     * 2+253, identity 2+256, flags 1) */
+    {RQ, 16 + 579, PS_T_PIN_DELETE, 0, 1, 0, PS_OK},
+    {RQ, 16 + 580, PS_T_PIN_DELETE, 0, 1, 0, PS_ERR_FRAME_LEN},
     /* request len at PS_MAX_REQUEST_FRAME is still over GET's body max */
     {RQ, 1024, PS_T_GET, 0, 1, 0, PS_ERR_FRAME_LEN},
     /* unknown types, both directions */
@@ -221,7 +227,8 @@ static const struct hdr_case hdr_cases[] = {
     /* type before body max and flags */
     {RQ, 16, 0xffff, 0xffff, 0, 1, PS_ERR_TYPE},
     /* body max before flags */
-    {RQ, 18, PS_T_LIST, 0xffff, 0, 1, PS_ERR_FRAME_LEN},
+    {RQ, 18, PS_T_HEALTH, 0xffff, 0, 1, PS_ERR_FRAME_LEN},
+    {RQ, 16 + 66, PS_T_LIST, 0xffff, 0, 1, PS_ERR_FRAME_LEN},
     /* flags before reserved */
     {RQ, 16, PS_T_LIST, 0xffff, 0, 1, PS_ERR_FLAGS},
     /* reserved before id */
@@ -499,7 +506,7 @@ test_ps_reader_request_stream_one_byte_at_a_time(void **state)
 	uint32_t seed = 99;
 
 	(void)state;
-	s.bytes = malloc(PS_T_MAX * (PS_HDR_LEN + 588)); /* the largest body */
+	s.bytes = malloc(PS_T_MAX * (PS_HDR_LEN + 653)); /* the largest body */
 	assert_non_null(s.bytes);
 	s.len = 0;
 	s.nframes = 0;
