@@ -351,7 +351,7 @@ holder() { kc get lease "$FULL-reconciler" -o jsonpath='{.spec.holderIdentity}';
 holder_is_pod() { local h; h=$(holder); [ -n "$h" ] && kc get pod "$h" >/dev/null 2>&1; }
 check "pins: a pod of the release holds the Lease" lib_wait 60 holder_is_pod
 expect_match "pins: the API lists the pin" \
-	"$(api GET /api/v1/pins)" '^200 .*"name":"worker","replicas":2'
+	"$(api GET /api/v1/pins)" '^200 .*"name":"worker","namespace":"[a-z0-9-]*","replicas":2'
 kc scale deployment worker --replicas=7 >/dev/null
 check "pins: kubectl's drift is scaled back" lib_wait 60 spec_is 2
 lease_holder_before=$(holder)
@@ -440,7 +440,7 @@ expect_match "upgrade under load: zero failed requests" "$summary" \
 	'load: total=[1-9][0-9]* failed=0$'
 check "upgrade: the pin outlives it" pf_start
 expect_match "upgrade: pins still listed" "$(api GET /api/v1/pins)" \
-	'^200 .*"name":"worker","replicas":2'
+	'^200 .*"name":"worker","namespace":"[a-z0-9-]*","replicas":2'
 new_holder() { local h; h=$(holder); [ -n "$h" ] && [ "$h" != "$lease_holder_before" ]; }
 check "upgrade: a new pod took the Lease over" lib_wait 120 new_holder
 kc scale deployment worker --replicas=6 >/dev/null
