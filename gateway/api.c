@@ -9,9 +9,17 @@
  * first: it then cancels its core request and frees itself, and never
  * touches the http_req again (http_conn.h, "Lifetime").
  *
- * The client's identity and permissions are worked out once per
- * connection, from its verified certificate, and kept in the
- * connection's struct http_peer.
+ * The client's identity and its unscoped permissions are worked out once
+ * per connection, from its verified certificate, and kept in the
+ * connection's struct http_peer.  A permission scoped to a namespace
+ * (issue #15, authz.h) is looked up per request, and only when the
+ * unscoped ones do not already allow it.
+ *
+ * Namespaces (issue #15): a route under /api/v1/namespaces/{ns} names its
+ * namespace; the same route without it means the core's default
+ * namespace, from the link's HELLO_OK (ipcc_default_namespace), except
+ * /api/v1/pins, which means every namespace and shows only the pins of
+ * the namespaces the client may read.
  */
 #include <sys/queue.h>
 
@@ -40,6 +48,8 @@ struct api_req {
 	struct ipcc_req *core;
 	struct reply_ctx rc;
 	unsigned method;
+	char ns[PS_MAX_NAMESPACE + 1]; /* "": every namespace (PIN_LIST) */
+	int filter;                    /* PIN_LIST: only readable namespaces */
 	char name[PS_MAX_NAME + 1];
 	uint32_t replicas;
 	const char *identity; /* the connection's, while it lives */
@@ -222,6 +232,7 @@ audit(struct api_req *r, const char *action, const struct ipcc_answer *a)
 		l.outcome = "unavailable";
 	l.identity = r->identity;
 	l.action = action;
+	l.ns = r->ns;
 	l.name = r->name;
 	l.replicas = (long)r->replicas;
 	l.dry_run = r->dry_run;
@@ -269,8 +280,9 @@ static int
 answer_dry_run(struct api_req *r, uint8_t core_dry_run)
 {
 	if ((core_dry_run != 0) != (r->dry_run != 0))
-		log_warnx("core: %s %s: asked dry_run=%d, answered dry_run=%u",
-		    route_label(r->rc.route), r->name, r->dry_run,
+		log_warnx("core: %s %s/%s: asked dry_run=%d, answered "
+		          "dry_run=%u",
+		    route_label(r->rc.route), r->ns, r->name, r->dry_run,
 		    (unsigned)core_dry_run);
 	return core_dry_run != 0;
 }
@@ -291,10 +303,93 @@ etag_of(const char *rv, char *buf, size_t size)
 	return n > 0 && (size_t)n < size;
 }
 
+/* An age in milliseconds, null for "never". */
+static void
+gen_age(yajl_gen g, const char *key, uint32_t ms)
+{
+	reply_gen_str(g, key);
+	if (ms == PS_AGE_NEVER)
+		yajl_gen_null(g);
+	else
+		reply_gen_int(g, ms);
+}
+
+/*
+ * /healthz's per-namespace part (issue #15): "namespace" is the default
+ * one, whose state the top-level fields and the status code follow;
+ * "namespaces" has each served namespace's own state, which does not
+ * change the status code.
+ */
+static void
+gen_ns_health(yajl_gen g, const struct ps_health *h)
+{
+	const struct ps_ns_health *n;
+	size_t i;
+	int ok;
+
+	if (h->ns_count > 0)
+		reply_gen_kv_str(g, "namespace", h->ns[0].namespace);
+	reply_gen_str(g, "namespaces");
+	yajl_gen_array_open(g);
+	for (i = 0; i < h->ns_count && i < PS_MAX_NAMESPACES; i++) {
+		n = &h->ns[i];
+		ok = (n->state & PS_HEALTH_API_OK) &&
+		    (n->state & PS_HEALTH_SYNCED);
+		yajl_gen_map_open(g);
+		reply_gen_kv_str(g, "namespace", n->namespace);
+		reply_gen_kv_str(g, "status", ok ? "ok" : "unavailable");
+		reply_gen_kv_bool(
+		    g, "apiReachable", (n->state & PS_HEALTH_API_OK) != 0);
+		reply_gen_kv_bool(
+		    g, "cacheSynced", (n->state & PS_HEALTH_SYNCED) != 0);
+		reply_gen_kv_bool(
+		    g, "watchConnected", (n->state & PS_HEALTH_WATCH) != 0);
+		reply_gen_kv_int(g, "cacheSize", n->cache_size);
+		gen_age(g, "lastEventAgeMs", n->last_event_age_ms);
+		gen_age(g, "apiOkAgeMs", n->api_ok_age_ms);
+		yajl_gen_map_close(g);
+	}
+	yajl_gen_array_close(g);
+}
+
+/*
+ * The client's names again, for a permission scoped to a namespace (the
+ * connection keeps only the identity and the unscoped permissions).
+ * NULL when out of memory or the certificate is unusable.
+ */
+static struct authz_id *
+peer_id(struct http_req *req)
+{
+	struct http_peer *p = http_req_peer(req);
+	struct authz_id *id;
+
+	if ((id = malloc(sizeof(*id))) == NULL)
+		return NULL;
+	if (p->cert == NULL || authz_id_from_cert(p->cert, id) != 0) {
+		free(id);
+		return NULL;
+	}
+	return id;
+}
+
+/*
+ * Whether /api/v1/pins shows a pin of namespace `ns`: always when the
+ * client may read everywhere (no filter), else when it may read in `ns`.
+ * `id` is NULL when the client's names could not be read (nothing shown).
+ */
+static int
+pin_shown(const struct api_req *r, const struct authz_id *id, const char *ns)
+{
+	if (!r->filter)
+		return 1;
+	return id != NULL && authz_check(r->api->authz, id, AUTHZ_READ, ns);
+}
+
 static void
 core_cb(const struct ipcc_answer *a, void *arg)
 {
 	struct api_req *r = arg;
+	struct authz_id *id = NULL;
 	yajl_gen g;
 	size_t i;
 	const struct ps_deployment *d = &a->u.dep;
@@ -318,10 +413,14 @@ core_cb(const struct ipcc_answer *a, void *arg)
 	yajl_gen_map_open(g);
 	switch (a->type) {
 	case PS_T_LIST:
+		/* One namespace was asked for; an item of another would be a
+		 * core bug, and is not shown. */
+		reply_gen_kv_str(g, "namespace", r->ns);
 		reply_gen_str(g, "deployments");
 		yajl_gen_array_open(g);
 		for (i = 0; i < a->nitems; i++)
-			reply_gen_str(g, a->items[i].name);
+			if (strcmp(a->items[i].ns, r->ns) == 0)
+				reply_gen_str(g, a->items[i].name);
 		yajl_gen_array_close(g);
 		break;
 	case PS_T_GET:
@@ -364,6 +463,7 @@ core_cb(const struct ipcc_answer *a, void *arg)
 		dry = answer_dry_run(r, a->u.scale.dry_run);
 		reply_gen_kv_str(g, "status", dry ? "dry_run" : "updated");
 		reply_gen_kv_str(g, "name", a->u.scale.name);
+		reply_gen_kv_str(g, "namespace", a->u.scale.namespace);
 		reply_gen_kv_int(g, "replicas", a->u.scale.replicas);
 		reply_gen_kv_int(g, "previous", a->u.scale.previous);
 		reply_gen_kv_bool(g, "synced", a->u.scale.synced);
@@ -373,17 +473,25 @@ core_cb(const struct ipcc_answer *a, void *arg)
 			reply_gen_kv_bool(g, "dryRun", 1);
 		break;
 	case PS_T_PIN_LIST:
+		if (r->filter)
+			id = peer_id(r->rc.req);
+		if (r->ns[0] != '\0')
+			reply_gen_kv_str(g, "namespace", r->ns);
 		reply_gen_str(g, "pins");
 		yajl_gen_array_open(g);
 		for (i = 0; i < a->nitems; i++) {
+			if (!pin_shown(r, id, a->items[i].ns))
+				continue;
 			yajl_gen_map_open(g);
 			reply_gen_kv_str(g, "name", a->items[i].name);
+			reply_gen_kv_str(g, "namespace", a->items[i].ns);
 			reply_gen_kv_int(g, "replicas", a->items[i].replicas);
 			gen_pin_state(
 			    g, "suspended", "suspendedBy", a->items[i].state);
 			yajl_gen_map_close(g);
 		}
 		yajl_gen_array_close(g);
+		free(id);
 		break;
 	case PS_T_PIN_GET:
 	case PS_T_PIN_PUT:
@@ -396,6 +504,7 @@ core_cb(const struct ipcc_answer *a, void *arg)
 			        : a->type == PS_T_PIN_PUT ? "pinned"
 			                                  : "unpinned");
 		reply_gen_kv_str(g, "name", a->u.pin.name);
+		reply_gen_kv_str(g, "namespace", a->u.pin.namespace);
 		reply_gen_kv_int(g, "replicas", a->u.pin.replicas);
 		gen_pin_state(g, "suspended", "suspendedBy", a->u.pin.state);
 		if (dry)
@@ -412,17 +521,10 @@ core_cb(const struct ipcc_answer *a, void *arg)
 		reply_gen_kv_bool(
 		    g, "watchConnected", (h->state & PS_HEALTH_WATCH) != 0);
 		reply_gen_kv_int(g, "cacheSize", h->cache_size);
-		reply_gen_str(g, "lastEventAgeMs");
-		if (h->last_event_age_ms == PS_AGE_NEVER)
-			yajl_gen_null(g);
-		else
-			reply_gen_int(g, h->last_event_age_ms);
-		reply_gen_str(g, "apiOkAgeMs");
-		if (h->api_ok_age_ms == PS_AGE_NEVER)
-			yajl_gen_null(g);
-		else
-			reply_gen_int(g, h->api_ok_age_ms);
+		gen_age(g, "lastEventAgeMs", h->last_event_age_ms);
+		gen_age(g, "apiOkAgeMs", h->api_ok_age_ms);
 		reply_gen_kv_str(g, "message", h->message);
+		gen_ns_health(g, h);
 		if (!healthy) {
 			yajl_gen_map_close(g);
 			snprintf(ra, sizeof(ra), "%d", GW_RETRY_AFTER_DEFAULT);
@@ -455,24 +557,66 @@ identify(struct api *api, struct http_peer *p)
 	if (p->cert == NULL || authz_id_from_cert(p->cert, &id) != 0)
 		return -1;
 	memcpy(p->identity, id.identity, sizeof(p->identity));
-	p->perms = (authz_check(api->authz, &id, AUTHZ_READ) ? PERM_READ : 0) |
-	    (authz_check(api->authz, &id, AUTHZ_WRITE) ? PERM_WRITE : 0);
+	/* Unscoped: allowed in every namespace. */
+	p->perms =
+	    (authz_check(api->authz, &id, AUTHZ_READ, NULL) ? PERM_READ : 0) |
+	    (authz_check(api->authz, &id, AUTHZ_WRITE, NULL) ? PERM_WRITE : 0);
 	p->identified = 1;
 	return 0;
 }
 
-/* Why a request was refused, naming the flag that would allow it. */
-static const char *
-forbidden_message(
-    const struct api *api, const struct route_match *m, unsigned method)
+/*
+ * Why a request was refused: who, what, in which namespace (issue #15),
+ * and the flag that would allow it.
+ */
+static void
+forbidden_message(const struct api_req *r, int writes, char *buf, size_t size)
 {
-	if (!route_is_write(m->id, method))
-		return "this client certificate is not on --allow-read or "
-		       "--allow-write";
-	if (authz_count(api->authz, AUTHZ_WRITE) == 0)
-		return "writes are refused: the gateway was started without "
-		       "--allow-write";
-	return "this client certificate is not on --allow-write";
+	const char *why;
+
+	if (!writes)
+		why = "this client certificate is not on --allow-read or "
+		      "--allow-write, for this namespace or for all";
+	else if (authz_count(r->api->authz, AUTHZ_WRITE) == 0)
+		why = "writes are refused: the gateway was started without "
+		      "--allow-write";
+	else
+		why = "this client certificate is not on --allow-write, for "
+		      "this namespace or for all";
+	if (r->ns[0] != '\0')
+		snprintf(buf, size,
+		    "client \"%s\" may not %s in namespace "
+		    "\"%s\": %s",
+		    r->identity, writes ? "write" : "read", r->ns, why);
+	else
+		snprintf(buf, size,
+		    "client \"%s\" may not %s in any namespace: %s",
+		    r->identity, writes ? "write" : "read", why);
+}
+
+/*
+ * Whether the client may write (`writes`) or read in r->ns (issue #15): the
+ * connection's unscoped permissions first; then, when some entry is
+ * scoped, the client's names against r->ns ("" for /api/v1/pins and
+ * /healthz: in some namespace; the pins list is then filtered).
+ */
+static int
+allowed(struct api_req *r, const struct http_peer *peer, int writes)
+{
+	struct authz_id *id;
+	enum authz_perm perm = writes ? AUTHZ_WRITE : AUTHZ_READ;
+	int ok;
+
+	if (peer->perms & (writes ? PERM_WRITE : PERM_READ))
+		return 1;
+	if (!authz_has_scoped(r->api->authz))
+		return 0;
+	if ((id = peer_id(r->rc.req)) == NULL)
+		return 0;
+	ok = r->ns[0] != '\0' ? authz_check(r->api->authz, id, perm, r->ns)
+	                      : authz_check_any(r->api->authz, id, perm);
+	free(id);
+	return ok;
 }
 
 /* media type "application/json", parameters: only charset=utf-8. */
@@ -644,34 +788,34 @@ ask_core(struct api_req *r, enum route_id route, uint16_t *type)
 	switch (route) {
 	case ROUTE_LIST:
 		*type = PS_T_LIST;
-		return ipcc_list(c, core_cb, r, h);
+		return ipcc_list(c, r->ns, core_cb, r, h);
 	case ROUTE_PINS:
 		*type = PS_T_PIN_LIST;
-		return ipcc_pin_list(c, core_cb, r, h);
+		return ipcc_pin_list(c, r->ns, core_cb, r, h);
 	case ROUTE_HEALTHZ:
 		*type = PS_T_HEALTH;
 		return ipcc_health(c, core_cb, r, h);
 	case ROUTE_REPLICAS:
 		if (r->method == ROUTE_M_POST) {
 			*type = PS_T_SCALE;
-			return ipcc_scale(c, r->name, r->replicas, r->identity,
-			    &o, core_cb, r, h);
+			return ipcc_scale(c, r->ns, r->name, r->replicas,
+			    r->identity, &o, core_cb, r, h);
 		}
 		*type = PS_T_GET;
-		return ipcc_get(c, r->name, core_cb, r, h);
+		return ipcc_get(c, r->ns, r->name, core_cb, r, h);
 	case ROUTE_PIN:
 		if (r->method == ROUTE_M_PUT) {
 			*type = PS_T_PIN_PUT;
-			return ipcc_pin_put(c, r->name, r->replicas,
+			return ipcc_pin_put(c, r->ns, r->name, r->replicas,
 			    r->identity, &o, core_cb, r, h);
 		}
 		if (r->method == ROUTE_M_DELETE) {
 			*type = PS_T_PIN_DELETE;
 			return ipcc_pin_delete(
-			    c, r->name, r->identity, &o, core_cb, r, h);
+			    c, r->ns, r->name, r->identity, &o, core_cb, r, h);
 		}
 		*type = PS_T_PIN_GET;
-		return ipcc_pin_get(c, r->name, core_cb, r, h);
+		return ipcc_pin_get(c, r->ns, r->name, core_cb, r, h);
 	default:
 		*type = 0;
 		return IPCC_INTERNAL; /* routes without a core call end earlier
@@ -705,9 +849,10 @@ api_serve(void *arg, struct http_req *req)
 	struct api_req *r;
 	struct http_peer *peer = http_req_peer(req);
 	struct route_match m;
-	const char *path;
+	const char *path, *dns;
 	size_t plen;
-	char msg[128];
+	char msg[128], fmsg[PS_MAX_IDENTITY + PS_MAX_NAMESPACE + 200];
+	int writes;
 
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
 		struct reply_ctx rc; /* still our headers, even now */
@@ -744,15 +889,40 @@ api_serve(void *arg, struct http_req *req)
 		req_done(r);
 		return;
 	}
-	if ((peer->perms &
-	        (route_is_write(m.id, r->method) ? PERM_WRITE : PERM_READ)) ==
-	    0) {
-		log_info("authz: %s may not %s %s", r->identity,
-		    http_req_method(req), route_label(m.id));
-		fail(
-		    r, 403, "forbidden", forbidden_message(api, &m, r->method));
+	/* The namespace first: the permission may depend on it. */
+	if (m.ns_given && !m.ns_ok) {
+		fail(r, 400, "invalid_namespace",
+		    "the namespace must be a DNS-1123 label: 1 to 63 "
+		    "lower-case letters, digits or '-', starting and ending "
+		    "with a letter or digit");
 		return;
 	}
+	if (m.ns_given)
+		memcpy(r->ns, m.ns, sizeof(r->ns));
+	else if (m.id == ROUTE_LIST || m.id == ROUTE_REPLICAS ||
+	    m.id == ROUTE_PIN) {
+		/* The default namespace is the core's: no link, no answer. */
+		if ((dns = ipcc_default_namespace(api->ipcc)) == NULL) {
+			fail_retry(r, 503, "core_unavailable",
+			    "the service core is not reachable",
+			    ipcc_retry_after(api->ipcc));
+			return;
+		}
+		snprintf(r->ns, sizeof(r->ns), "%s", dns);
+	}
+	writes = route_is_write(m.id, r->method);
+	if (!allowed(r, peer, writes)) {
+		forbidden_message(r, writes, fmsg, sizeof(fmsg));
+		log_info("authz: %s may not %s %s in namespace %s", r->identity,
+		    http_req_method(req), route_label(m.id),
+		    r->ns[0] != '\0' ? r->ns : "(any)");
+		fail(r, 403, "forbidden", fmsg);
+		return;
+	}
+	/* /api/v1/pins: only what the client may read, unless it may read
+	 * everywhere. */
+	r->filter = m.id == ROUTE_PINS && r->ns[0] == '\0' &&
+	    (peer->perms & PERM_READ) == 0;
 	if ((m.id == ROUTE_REPLICAS || m.id == ROUTE_PIN) && !m.name_ok) {
 		fail(r, 400, "invalid_name",
 		    "the deployment name must be a DNS-1123 subdomain");

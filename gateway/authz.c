@@ -17,11 +17,18 @@
 #include <openssl/x509v3.h>
 
 #include "gateway/authz.h"
+#include "proto-socket/ps_buf.h"
+
+/* One allow-list entry: a typed name, in one namespace or ("") all. */
+struct authz_entry {
+	char ns[PS_MAX_NAMESPACE + 1];
+	struct authz_name name;
+};
 
 struct authz {
-	size_t nread, nwrite;
-	struct authz_name read[GW_MAX_ALLOW];
-	struct authz_name write[GW_MAX_ALLOW];
+	size_t nread, nwrite, nscoped;
+	struct authz_entry read[GW_MAX_ALLOW];
+	struct authz_entry write[GW_MAX_ALLOW];
 };
 
 #define AUTHZ_STR_(x) #x
@@ -70,6 +77,9 @@ authz_strerror(int err)
 		return "IP: wants an IPv4 or IPv6 address";
 	case AUTHZ_ERR_FULL:
 		return "too many entries in one list";
+	case AUTHZ_ERR_NS:
+		return "the namespace before '/' is not a DNS-1123 label "
+		       "(a scoped entry is <namespace>/<typed name>)";
 	default:
 		return "unknown error";
 	}
@@ -132,16 +142,47 @@ authz_parse_entry(const char *entry, struct authz_name *out)
 }
 
 int
+authz_parse_scoped(
+    const char *entry, char ns[PS_MAX_NAMESPACE + 1], struct authz_name *out)
+{
+	const char *slash;
+	size_t i, nslen;
+	int r;
+
+	ns[0] = '\0';
+	/* A typed name is never scoped, whatever '/' it holds later. */
+	for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (strncmp(entry, prefixes[i].prefix,
+		        strlen(prefixes[i].prefix)) == 0)
+			return authz_parse_entry(entry, out);
+	if ((slash = strchr(entry, '/')) == NULL)
+		return authz_parse_entry(entry, out); /* AUTHZ_ERR_PREFIX */
+	nslen = (size_t)(slash - entry);
+	if (nslen == 0 || nslen > PS_MAX_NAMESPACE ||
+	    ps_valid_namespace(entry, nslen) != PS_OK) {
+		memset(out, 0, sizeof(*out));
+		return AUTHZ_ERR_NS;
+	}
+	if ((r = authz_parse_entry(slash + 1, out)) != 0)
+		return r;
+	memcpy(ns, entry, nslen);
+	ns[nslen] = '\0';
+	return 0;
+}
+
+int
 authz_add(struct authz *a, enum authz_perm perm, const char *entry)
 {
 	size_t *n = perm == AUTHZ_WRITE ? &a->nwrite : &a->nread;
-	struct authz_name *list = perm == AUTHZ_WRITE ? a->write : a->read;
+	struct authz_entry *list = perm == AUTHZ_WRITE ? a->write : a->read;
 	int r;
 
 	if (*n >= GW_MAX_ALLOW)
 		return AUTHZ_ERR_FULL;
-	if ((r = authz_parse_entry(entry, &list[*n])) != 0)
+	if ((r = authz_parse_scoped(entry, list[*n].ns, &list[*n].name)) != 0)
 		return r;
+	if (list[*n].ns[0] != '\0')
+		a->nscoped++;
 	(*n)++;
 	return 0;
 }
@@ -150,6 +191,12 @@ size_t
 authz_count(const struct authz *a, enum authz_perm perm)
 {
 	return perm == AUTHZ_WRITE ? a->nwrite : a->nread;
+}
+
+int
+authz_has_scoped(const struct authz *a)
+{
+	return a->nscoped > 0;
 }
 
 /* Whether one of the client's names of the entry's type is the entry. */
@@ -167,29 +214,53 @@ matches(const struct authz_name *e, const struct authz_id *id)
 	return 0;
 }
 
+/*
+ * Whether an entry of `list` names the client and grants in `ns`: an
+ * unscoped entry always; a scoped one when `ns` is its namespace, or,
+ * with `any`, whatever `ns` is.
+ */
 static int
-in_list(const struct authz_name *list, size_t n, const struct authz_id *id)
+in_list(const struct authz_entry *list, size_t n, const struct authz_id *id,
+    const char *ns, int any)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++)
-		if (matches(&list[i], id))
+	for (i = 0; i < n; i++) {
+		if (list[i].ns[0] != '\0' && !any &&
+		    (ns == NULL || strcmp(list[i].ns, ns) != 0))
+			continue;
+		if (matches(&list[i].name, id))
 			return 1;
+	}
 	return 0;
 }
 
-int
-authz_check(
-    const struct authz *a, const struct authz_id *id, enum authz_perm perm)
+static int
+check(const struct authz *a, const struct authz_id *id, enum authz_perm perm,
+    const char *ns, int any)
 {
-	if (in_list(a->write, a->nwrite, id))
+	if (in_list(a->write, a->nwrite, id, ns, any))
 		return 1;
 	if (perm == AUTHZ_WRITE)
 		return 0;
-	/* No list at all: reads are open to every verified client. */
+	/* No entry at all: reads are open to every verified client. */
 	if (a->nread == 0 && a->nwrite == 0)
 		return 1;
-	return in_list(a->read, a->nread, id);
+	return in_list(a->read, a->nread, id, ns, any);
+}
+
+int
+authz_check(const struct authz *a, const struct authz_id *id,
+    enum authz_perm perm, const char *ns)
+{
+	return check(a, id, perm, ns, 0);
+}
+
+int
+authz_check_any(
+    const struct authz *a, const struct authz_id *id, enum authz_perm perm)
+{
+	return check(a, id, perm, NULL, 1);
 }
 
 /* Copies a counted name if usable: no NUL inside, fits. */

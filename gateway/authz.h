@@ -11,11 +11,22 @@
  * type (CN=x never matches a DNS SAN x, nor DNS:x a CN x), exactly and
  * case-sensitively; IP entries are compared in inet_ntop's form.
  *
- * Policy (secure by default, issue #12):
- *   - no --allow-read and no --allow-write: every verified client may
- *     read, nobody may write;
- *   - any list: reading needs a name in either list;
- *   - writing always needs a name in --allow-write.
+ * Issue #15: an entry may be scoped to one namespace, written
+ * "<namespace>/<typed name>" ("payments/CN=alice"): it grants only in that
+ * namespace.  An unscoped entry grants in every namespace.  '/' is the
+ * separator because ':' is part of the DNS:, URI:, email:, IP: prefixes
+ * ("email" is itself a valid namespace), while a namespace (a DNS-1123
+ * label) never holds a '/', '=' or ':' and no type prefix holds a '/';
+ * an entry that starts with a type prefix is never scoped
+ * (URI:spiffe://... keeps its slashes).
+ *
+ * Policy (secure by default, issue #12), per namespace:
+ *   - no --allow-read and no --allow-write entry at all: every verified
+ *     client may read in every namespace, nobody may write;
+ *   - any entry: reading in N needs a name in either list, unscoped or
+ *     scoped to N;
+ *   - writing in N always needs a name in --allow-write, unscoped or
+ *     scoped to N.
  */
 #ifndef GW_AUTHZ_H
 #define GW_AUTHZ_H
@@ -39,11 +50,12 @@ enum authz_type { AUTHZ_CN, AUTHZ_DNS, AUTHZ_URI, AUTHZ_EMAIL, AUTHZ_IP };
 #define AUTHZ_ERR_CHAR   (-4) /* a byte this type may not hold */
 #define AUTHZ_ERR_IP     (-5) /* IP: not an IPv4 or IPv6 address */
 #define AUTHZ_ERR_FULL   (-6) /* GW_MAX_ALLOW entries already */
+#define AUTHZ_ERR_NS     (-7) /* the scope before '/' is not a namespace */
 
 /* The accepted entry forms, for messages. */
 #define AUTHZ_FORMS                                                  \
 	"CN=<common name>, DNS:<name>, URI:<uri>, email:<address>, " \
-	"IP:<address>"
+	"IP:<address>, each optionally scoped as <namespace>/<entry>"
 
 /* One typed name: an allow-list entry or a certificate's name. */
 struct authz_name {
@@ -74,13 +86,29 @@ void authz_free(struct authz *a);
  * writes it ("::1" for "0:0::1").
  */
 int authz_parse_entry(const char *entry, struct authz_name *out);
-/* Parses and adds an entry: 0, or an AUTHZ_ERR_*. */
+/*
+ * Parses an entry that may be scoped: "<namespace>/<typed name>" fills
+ * `ns` with the namespace (a DNS-1123 label, else AUTHZ_ERR_NS), a typed
+ * name alone leaves `ns` "".  0, or an AUTHZ_ERR_*.
+ */
+int authz_parse_scoped(
+    const char *entry, char ns[PS_MAX_NAMESPACE + 1], struct authz_name *out);
+/* Parses and adds a (possibly scoped) entry: 0, or an AUTHZ_ERR_*. */
 int authz_add(struct authz *a, enum authz_perm perm, const char *entry);
 const char *authz_strerror(int err);
-/* Entries in the list of `perm`. */
+/* Entries in the list of `perm`, scoped ones included. */
 size_t authz_count(const struct authz *a, enum authz_perm perm);
-/* 1 allowed, 0 denied (see "Policy" above). */
-int authz_check(
+/* Whether any entry (of either list) is scoped to a namespace. */
+int authz_has_scoped(const struct authz *a);
+/*
+ * 1 allowed, 0 denied (see "Policy" above): in namespace `ns`, or, with
+ * `ns` NULL, in every namespace (unscoped entries only; with no entry at
+ * all, reads).
+ */
+int authz_check(const struct authz *a, const struct authz_id *id,
+    enum authz_perm perm, const char *ns);
+/* 1 when `id` has `perm` in at least one namespace (any entry). */
+int authz_check_any(
     const struct authz *a, const struct authz_id *id, enum authz_perm perm);
 
 /*

@@ -43,7 +43,8 @@
 enum ipcc_state { IPCC_S_IDLE, IPCC_S_WAIT, IPCC_S_HELLO, IPCC_S_READY };
 
 struct item_off {
-	size_t off;
+	size_t ns_off; /* the namespace, in the arena */
+	size_t off;    /* the name */
 	uint32_t replicas;
 	uint8_t state;
 };
@@ -89,6 +90,7 @@ struct ipcc {
 	int warned; /* the "core unreachable" warning was logged */
 	uint16_t peer_inflight;
 	uint32_t peer_max_frame;
+	char default_ns[PS_MAX_NAMESPACE + 1]; /* HELLO_OK's, while READY */
 	uint32_t next_id;
 	struct ipcc_req *slots[PS_MAX_INFLIGHT];
 	size_t nslots;
@@ -328,22 +330,31 @@ handle_hello(struct ipcc *c, const struct ps_frame *f)
 		    PS_ERR_VERSION);
 		return;
 	}
+	if (ok.namespace[0] == '\0') {
+		/* The codec should refuse it; a link without a default
+		 * namespace could not serve the routes that mean it. */
+		protocol_error(
+		    c, "HELLO without a default namespace", PS_ERR_STR_LEN);
+		return;
+	}
 	c->peer_inflight = ok.max_inflight;
 	c->peer_max_frame = ok.max_frame;
+	memcpy(c->default_ns, ok.namespace, sizeof(c->default_ns));
 	c->state = IPCC_S_READY;
 	c->attempts = 0;
 	c->warned = 0;
 	evtimer_del(c->timer);
 	metrics_core_up(1);
-	log_info("core link up: protocol v%u, max_inflight %u, max_frame %u",
-	    ok.version, ok.max_inflight, ok.max_frame);
+	log_info("core link up: protocol v%u, max_inflight %u, max_frame %u, "
+	         "default namespace %s",
+	    ok.version, ok.max_inflight, ok.max_frame, c->default_ns);
 }
 
 static int
-arena_add(
-    struct ipcc_req *r, const char *name, uint32_t replicas, uint8_t state)
+arena_add(struct ipcc_req *r, const char *ns, const char *name,
+    uint32_t replicas, uint8_t state)
 {
-	size_t len = strlen(name) + 1, cap;
+	size_t nslen = strlen(ns) + 1, len = nslen + strlen(name) + 1, cap;
 	void *p;
 
 	if (r->arena_cap - r->arena_len < len) {
@@ -363,8 +374,10 @@ arena_add(
 		r->items = p;
 		r->items_cap = cap;
 	}
-	memcpy(r->arena + r->arena_len, name, len);
-	r->items[r->nitems].off = r->arena_len;
+	memcpy(r->arena + r->arena_len, ns, nslen);
+	memcpy(r->arena + r->arena_len + nslen, name, len - nslen);
+	r->items[r->nitems].ns_off = r->arena_len;
+	r->items[r->nitems].off = r->arena_len + nslen;
 	r->items[r->nitems].replicas = replicas;
 	r->items[r->nitems].state = state;
 	r->nitems++;
@@ -378,7 +391,7 @@ take_list_frame(struct ipcc_req *r, const struct ps_frame *f, int *rc)
 {
 	struct ps_list_dec d;
 	struct ps_pin pin;
-	char name[PS_MAX_NAME + 1];
+	char name[PS_MAX_NAME + 1], ns[PS_MAX_NAMESPACE + 1];
 	int more;
 
 	if ((*rc = ps_codec_list_open(f, &d)) != PS_OK)
@@ -389,12 +402,13 @@ take_list_frame(struct ipcc_req *r, const struct ps_frame *f, int *rc)
 	}
 	for (;;) {
 		if (ps_type_info(r->type)->ans == PS_ANS_NAMES) {
-			more = ps_codec_list_next_name(&d, name);
+			more = ps_codec_list_next_name(&d, ns, name);
 			pin.replicas = 0;
 			pin.state = PS_PIN_ACTIVE;
 		} else {
 			more = ps_codec_list_next_pin(&d, &pin);
 			memcpy(name, pin.name, sizeof(name));
+			memcpy(ns, pin.namespace, sizeof(ns));
 		}
 		if (more < 0) {
 			*rc = more;
@@ -404,7 +418,7 @@ take_list_frame(struct ipcc_req *r, const struct ps_frame *f, int *rc)
 			return 0;
 		/* An abandoned request still validates, but keeps nothing. */
 		if (r->cb != NULL &&
-		    arena_add(r, name, pin.replicas, pin.state) != 0)
+		    arena_add(r, ns, name, pin.replicas, pin.state) != 0)
 			return -2;
 		if (r->cb == NULL)
 			r->nitems++; /* count only, for the total bound */
@@ -427,6 +441,7 @@ finish_list(struct ipcc_req *r)
 			return;
 		}
 		for (i = 0; i < r->nitems; i++) {
+			items[i].ns = r->arena + r->items[i].ns_off;
 			items[i].name = r->arena + r->items[i].off;
 			items[i].replicas = r->items[i].replicas;
 			items[i].state = r->items[i].state;
@@ -832,6 +847,12 @@ ipcc_outstanding(const struct ipcc *c)
 	return c->nslots;
 }
 
+const char *
+ipcc_default_namespace(const struct ipcc *c)
+{
+	return c->state == IPCC_S_READY ? c->default_ns : NULL;
+}
+
 size_t
 ipcc_max_inflight(const struct ipcc *c)
 {
@@ -906,25 +927,42 @@ encode_call(const struct ipcc_call *call, uint32_t id, uint8_t *out, size_t cap,
     size_t *len)
 {
 	const struct ps_type_info *ti = ps_type_info(call->type);
+	struct ps_ns_req nsr;
 	struct ps_name_req nr;
 	struct ps_write_req wr;
 
 	switch (ti != NULL ? ti->req : PS_REQ_NONE) {
 	case PS_REQ_EMPTY:
 		return ps_codec_encode_empty(out, cap, call->type, id, len);
+	case PS_REQ_NS:
+		/* "" (or NULL): every namespace the core serves. */
+		memset(&nsr, 0, sizeof(nsr));
+		if (call->ns != NULL) {
+			if (strlen(call->ns) >= sizeof(nsr.namespace))
+				return PS_ERR_STR_LEN;
+			memcpy(nsr.namespace, call->ns, strlen(call->ns));
+		}
+		return ps_codec_encode_ns_req(
+		    out, cap, call->type, id, &nsr, len);
 	case PS_REQ_NAME:
-		if (call->name == NULL || strlen(call->name) >= sizeof(nr.name))
+		if (call->ns == NULL || call->name == NULL ||
+		    strlen(call->ns) >= sizeof(nr.namespace) ||
+		    strlen(call->name) >= sizeof(nr.name))
 			return PS_ERR_STR_LEN;
 		memset(&nr, 0, sizeof(nr));
+		memcpy(nr.namespace, call->ns, strlen(call->ns));
 		memcpy(nr.name, call->name, strlen(call->name));
 		return ps_codec_encode_name_req(
 		    out, cap, call->type, id, &nr, len);
 	case PS_REQ_WRITE:
-		if (call->name == NULL || call->identity == NULL ||
+		if (call->ns == NULL || call->name == NULL ||
+		    call->identity == NULL ||
+		    strlen(call->ns) >= sizeof(wr.namespace) ||
 		    strlen(call->name) >= sizeof(wr.name) ||
 		    strlen(call->identity) >= sizeof(wr.identity))
 			return PS_ERR_STR_LEN;
 		memset(&wr, 0, sizeof(wr));
+		memcpy(wr.namespace, call->ns, strlen(call->ns));
 		memcpy(wr.name, call->name, strlen(call->name));
 		memcpy(wr.identity, call->identity, strlen(call->identity));
 		wr.replicas = call->replicas;

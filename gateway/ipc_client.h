@@ -38,6 +38,7 @@ enum ipcc_status {
 };
 
 struct ipcc_item {
+	const char *ns; /* the item's namespace (version 3) */
 	const char *name;
 	uint32_t replicas; /* PIN_LIST only */
 	uint8_t state;     /* PIN_LIST only: enum ps_pin_state */
@@ -85,7 +86,10 @@ struct ipcc_write_opts {
 
 /* What to ask.  Unused fields are ignored for the type. */
 struct ipcc_call {
-	uint16_t type;                      /* PS_T_LIST .. PS_T_METRICS */
+	uint16_t type; /* PS_T_LIST .. PS_T_METRICS */
+	/* Every call but HEALTH and METRICS: the namespace; on LIST and
+	 * PIN_LIST "" (or NULL) means every namespace the core serves. */
+	const char *ns;
 	const char *name;                   /* GET, SCALE, PIN_GET/PUT/DELETE */
 	uint32_t replicas;                  /* SCALE, PIN_PUT */
 	const char *identity;               /* SCALE, PIN_PUT, PIN_DELETE */
@@ -106,6 +110,12 @@ uint32_t ipcc_retry_after(const struct ipcc *c);
 size_t ipcc_outstanding(const struct ipcc *c);
 /* The effective in-flight limit (0 before HELLO). */
 size_t ipcc_max_inflight(const struct ipcc *c);
+/*
+ * The core's default namespace, from this link's HELLO_OK (version 3):
+ * what the routes without a namespace mean.  NULL while the link is not
+ * ready (a reconnect may meet a core with another default).
+ */
+const char *ipcc_default_namespace(const struct ipcc *c);
 
 /*
  * Sends `call`.  IPCC_OK: `cb` will be called once (see above) and
@@ -124,81 +134,84 @@ void ipcc_cancel(struct ipcc_req *r);
  * the call filled in, so the same rules hold.  The wire facts of each type
  * (body shapes, limits) are in proto-socket/ps.c's table.
  */
-#define IPCC_CALL(c, t, n, rep, id, cb, arg, out) \
-	IPCC_WCALL(c, t, n, rep, id, NULL, cb, arg, out)
-#define IPCC_WCALL(c, t, n, rep, id, o, cb, arg, out) \
-	ipcc_submit((c),                              \
-	    &(const struct ipcc_call){.type = (t),    \
-	        .name = (n),                          \
-	        .replicas = (rep),                    \
-	        .identity = (id),                     \
-	        .opts = (o)},                         \
+#define IPCC_CALL(c, t, ns, n, rep, id, cb, arg, out) \
+	IPCC_WCALL(c, t, ns, n, rep, id, NULL, cb, arg, out)
+#define IPCC_WCALL(c, t, nsp, n, rep, id, o, cb, arg, out) \
+	ipcc_submit((c),                                   \
+	    &(const struct ipcc_call){.type = (t),         \
+	        .ns = (nsp),                               \
+	        .name = (n),                               \
+	        .replicas = (rep),                         \
+	        .identity = (id),                          \
+	        .opts = (o)},                              \
 	    (cb), (arg), (out))
 
 static inline enum ipcc_status
-ipcc_list(struct ipcc *c, ipcc_cb cb, void *arg, struct ipcc_req **out)
-{
-	return IPCC_CALL(c, PS_T_LIST, NULL, 0, NULL, cb, arg, out);
-}
-
-static inline enum ipcc_status
-ipcc_get(struct ipcc *c, const char *name, ipcc_cb cb, void *arg,
+ipcc_list(struct ipcc *c, const char *ns, ipcc_cb cb, void *arg,
     struct ipcc_req **out)
 {
-	return IPCC_CALL(c, PS_T_GET, name, 0, NULL, cb, arg, out);
+	return IPCC_CALL(c, PS_T_LIST, ns, NULL, 0, NULL, cb, arg, out);
 }
 
 static inline enum ipcc_status
-ipcc_scale(struct ipcc *c, const char *name, uint32_t replicas,
+ipcc_get(struct ipcc *c, const char *ns, const char *name, ipcc_cb cb,
+    void *arg, struct ipcc_req **out)
+{
+	return IPCC_CALL(c, PS_T_GET, ns, name, 0, NULL, cb, arg, out);
+}
+
+static inline enum ipcc_status
+ipcc_scale(struct ipcc *c, const char *ns, const char *name, uint32_t replicas,
     const char *identity, const struct ipcc_write_opts *opts, ipcc_cb cb,
     void *arg, struct ipcc_req **out)
 {
 	return IPCC_WCALL(
-	    c, PS_T_SCALE, name, replicas, identity, opts, cb, arg, out);
+	    c, PS_T_SCALE, ns, name, replicas, identity, opts, cb, arg, out);
 }
 
 static inline enum ipcc_status
 ipcc_health(struct ipcc *c, ipcc_cb cb, void *arg, struct ipcc_req **out)
 {
-	return IPCC_CALL(c, PS_T_HEALTH, NULL, 0, NULL, cb, arg, out);
+	return IPCC_CALL(c, PS_T_HEALTH, NULL, NULL, 0, NULL, cb, arg, out);
 }
 
 static inline enum ipcc_status
 ipcc_metrics(struct ipcc *c, ipcc_cb cb, void *arg, struct ipcc_req **out)
 {
-	return IPCC_CALL(c, PS_T_METRICS, NULL, 0, NULL, cb, arg, out);
+	return IPCC_CALL(c, PS_T_METRICS, NULL, NULL, 0, NULL, cb, arg, out);
 }
 
 static inline enum ipcc_status
-ipcc_pin_list(struct ipcc *c, ipcc_cb cb, void *arg, struct ipcc_req **out)
-{
-	return IPCC_CALL(c, PS_T_PIN_LIST, NULL, 0, NULL, cb, arg, out);
-}
-
-static inline enum ipcc_status
-ipcc_pin_get(struct ipcc *c, const char *name, ipcc_cb cb, void *arg,
+ipcc_pin_list(struct ipcc *c, const char *ns, ipcc_cb cb, void *arg,
     struct ipcc_req **out)
 {
-	return IPCC_CALL(c, PS_T_PIN_GET, name, 0, NULL, cb, arg, out);
+	return IPCC_CALL(c, PS_T_PIN_LIST, ns, NULL, 0, NULL, cb, arg, out);
 }
 
 static inline enum ipcc_status
-ipcc_pin_put(struct ipcc *c, const char *name, uint32_t replicas,
-    const char *identity, const struct ipcc_write_opts *opts, ipcc_cb cb,
+ipcc_pin_get(struct ipcc *c, const char *ns, const char *name, ipcc_cb cb,
     void *arg, struct ipcc_req **out)
 {
+	return IPCC_CALL(c, PS_T_PIN_GET, ns, name, 0, NULL, cb, arg, out);
+}
+
+static inline enum ipcc_status
+ipcc_pin_put(struct ipcc *c, const char *ns, const char *name,
+    uint32_t replicas, const char *identity, const struct ipcc_write_opts *opts,
+    ipcc_cb cb, void *arg, struct ipcc_req **out)
+{
 	return IPCC_WCALL(
-	    c, PS_T_PIN_PUT, name, replicas, identity, opts, cb, arg, out);
+	    c, PS_T_PIN_PUT, ns, name, replicas, identity, opts, cb, arg, out);
 }
 
 /* `opts`: only PS_W_DRY_RUN (a removal has no count or version). */
 static inline enum ipcc_status
-ipcc_pin_delete(struct ipcc *c, const char *name, const char *identity,
-    const struct ipcc_write_opts *opts, ipcc_cb cb, void *arg,
-    struct ipcc_req **out)
+ipcc_pin_delete(struct ipcc *c, const char *ns, const char *name,
+    const char *identity, const struct ipcc_write_opts *opts, ipcc_cb cb,
+    void *arg, struct ipcc_req **out)
 {
 	return IPCC_WCALL(
-	    c, PS_T_PIN_DELETE, name, 0, identity, opts, cb, arg, out);
+	    c, PS_T_PIN_DELETE, ns, name, 0, identity, opts, cb, arg, out);
 }
 
 #endif /* GW_IPC_CLIENT_H */

@@ -456,13 +456,14 @@ log_access(const struct log_access *a)
 void
 log_audit(const struct log_audit *a)
 {
-	struct log_field f[10];
+	struct log_field f[11];
 	size_t n = 0;
 
 	if (!log_enabled(LOG_LVL_INFO))
 		return;
 	f[n++] = (struct log_field){"identity", a->identity, 0};
 	f[n++] = (struct log_field){"action", a->action, 0};
+	f[n++] = (struct log_field){"namespace", a->ns, 0};
 	f[n++] = (struct log_field){"deployment", a->name, 0};
 	f[n++] = (struct log_field){"replicas", NULL, a->replicas};
 	f[n++] = (struct log_field){"outcome", a->outcome, 0};

@@ -91,6 +91,7 @@ void log_flush(void);
 struct log_audit {
 	const char *identity;
 	const char *action; /* "scale", "pin", "unpin" */
+	const char *ns;     /* the deployment's namespace (issue #15) */
 	const char *name;
 	long replicas;
 	const char *outcome; /* "ok" or the error's name */

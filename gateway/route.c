@@ -7,7 +7,9 @@
 #include "gateway/route.h"
 #include "proto-socket/ps_buf.h"
 
-#define PFX_DEPLOYMENTS "/api/v1/deployments"
+#define PFX_API         "/api/v1"
+#define PFX_NAMESPACES  "/api/v1/namespaces/"
+#define SEG_DEPLOYMENTS "/deployments"
 #define SFX_REPLICAS    "/replicas"
 #define SFX_PIN         "/pin"
 
@@ -20,6 +22,14 @@ equals(const char *p, size_t len, const char *lit)
 }
 
 static int
+has_prefix(const char *p, size_t len, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	return len >= n && memcmp(p, lit, n) == 0;
+}
+
+static int
 has_suffix(const char *p, size_t len, const char *lit)
 {
 	size_t n = strlen(lit);
@@ -27,28 +37,26 @@ has_suffix(const char *p, size_t len, const char *lit)
 	return len >= n && memcmp(p + len - n, lit, n) == 0;
 }
 
-void
-route_match(const char *path, size_t len, struct route_match *m)
+/*
+ * What follows /api/v1 or /api/v1/namespaces/{ns}: "/deployments",
+ * "/deployments/{name}/replicas", "/deployments/{name}/pin", "/pins".
+ */
+static void
+match_tail(const char *path, size_t len, struct route_match *m)
 {
-	size_t plen = strlen(PFX_DEPLOYMENTS), nlen;
+	size_t plen = strlen(SEG_DEPLOYMENTS), nlen;
 	const char *name;
 
-	memset(m, 0, sizeof(*m));
-	m->id = ROUTE_NONE;
-	if (equals(path, len, PFX_DEPLOYMENTS)) {
+	if (equals(path, len, SEG_DEPLOYMENTS)) {
 		m->id = ROUTE_LIST;
 		return;
 	}
-	if (equals(path, len, "/api/v1/pins")) {
+	if (equals(path, len, "/pins")) {
 		m->id = ROUTE_PINS;
 		return;
 	}
-	if (equals(path, len, "/healthz")) {
-		m->id = ROUTE_HEALTHZ;
-		return;
-	}
-	/* /api/v1/deployments/{name}/(replicas|pin) */
-	if (len <= plen + 1 || memcmp(path, PFX_DEPLOYMENTS, plen) != 0 ||
+	/* /deployments/{name}/(replicas|pin) */
+	if (len <= plen + 1 || memcmp(path, SEG_DEPLOYMENTS, plen) != 0 ||
 	    path[plen] != '/')
 		return;
 	name = path + plen + 1;
@@ -71,6 +79,43 @@ route_match(const char *path, size_t len, struct route_match *m)
 		m->name[nlen] = '\0';
 		m->name_ok = 1;
 	}
+}
+
+void
+route_match(const char *path, size_t len, struct route_match *m)
+{
+	size_t plen, nslen;
+	const char *ns, *slash;
+
+	memset(m, 0, sizeof(*m));
+	m->id = ROUTE_NONE;
+	if (equals(path, len, "/healthz")) {
+		m->id = ROUTE_HEALTHZ;
+		return;
+	}
+	/* /api/v1/namespaces/{ns}/... (issue #15) */
+	if (has_prefix(path, len, PFX_NAMESPACES)) {
+		plen = strlen(PFX_NAMESPACES);
+		ns = path + plen;
+		slash = memchr(ns, '/', len - plen);
+		if (slash == NULL || slash == ns)
+			return; /* no tail, or an empty {ns} segment */
+		nslen = (size_t)(slash - ns);
+		match_tail(slash, len - plen - nslen, m);
+		if (m->id == ROUTE_NONE)
+			return;
+		m->ns_given = 1;
+		if (nslen <= PS_MAX_NAMESPACE &&
+		    ps_valid_namespace(ns, nslen) == PS_OK) {
+			memcpy(m->ns, ns, nslen);
+			m->ns[nslen] = '\0';
+			m->ns_ok = 1;
+		}
+		return;
+	}
+	plen = strlen(PFX_API);
+	if (has_prefix(path, len, PFX_API))
+		match_tail(path + plen, len - plen, m);
 }
 
 unsigned

@@ -4,6 +4,13 @@
  * proto-socket's validator so both daemons agree).  Pure: no I/O, no
  * libevent, so it is unit-tested directly.
  *
+ * Issue #15: every /api/v1 route but /api/v1/pins also exists under
+ * /api/v1/namespaces/{ns}/...  (ns_given); {ns} is checked as a DNS-1123
+ * label.  Without the prefix a route means the core's default namespace
+ * (LIST, REPLICAS, PIN) or every namespace (PINS); api.c decides which.
+ * /api/v1/namespaces/{ns}/pins is PINS with ns_given.  The route id, and
+ * so the metrics label, is the same with and without the prefix.
+ *
  * Paths are matched on the raw (not percent-decoded) path: a '%' can never
  * be part of a valid name, so an encoded name is simply an invalid one.
  */
@@ -16,10 +23,10 @@
 
 enum route_id {
 	ROUTE_NONE = 0, /* 404 */
-	ROUTE_LIST,     /* /api/v1/deployments */
-	ROUTE_REPLICAS, /* /api/v1/deployments/{name}/replicas */
-	ROUTE_PIN,      /* /api/v1/deployments/{name}/pin */
-	ROUTE_PINS,     /* /api/v1/pins */
+	ROUTE_LIST,     /* [/api/v1/namespaces/{ns}]/api/v1/deployments */
+	ROUTE_REPLICAS, /* .../deployments/{name}/replicas */
+	ROUTE_PIN,      /* .../deployments/{name}/pin */
+	ROUTE_PINS,     /* /api/v1/pins, /api/v1/namespaces/{ns}/pins */
 	ROUTE_HEALTHZ,  /* /healthz */
 	ROUTE_COUNT
 };
@@ -33,8 +40,11 @@ enum route_id {
 
 struct route_match {
 	enum route_id id;
-	int name_ok;                /* routes with {name}: it is valid */
-	char name[PS_MAX_NAME + 1]; /* valid when name_ok */
+	int name_ok;                   /* routes with {name}: it is valid */
+	char name[PS_MAX_NAME + 1];    /* valid when name_ok */
+	int ns_given;                  /* under /api/v1/namespaces/{ns} */
+	int ns_ok;                     /* ns_given: {ns} is a DNS-1123 label */
+	char ns[PS_MAX_NAMESPACE + 1]; /* valid when ns_ok */
 };
 
 /* Fills `m` for the raw path `path` (`len` bytes, no NUL needed). */

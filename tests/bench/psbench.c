@@ -56,6 +56,9 @@ struct pb_conn {
 struct pb {
 	const char *socket;
 	const char *name;
+	/* The core's default namespace, from HELLO's answer (version 3):
+	 * the GETs ask for pb->name in it. */
+	char ns[PS_MAX_NAMESPACE + 1];
 	unsigned depth;
 	int nconn;
 	double duration;
@@ -199,6 +202,7 @@ conn_open(struct pb *pb, struct pb_conn *c)
 		return -1;
 	}
 	c->depth = pb->depth < ok.max_inflight ? pb->depth : ok.max_inflight;
+	memcpy(pb->ns, ok.namespace, sizeof(pb->ns));
 	pb->hello_inflight = ok.max_inflight;
 	if (fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK) != 0)
 		return -1;
@@ -245,6 +249,8 @@ conn_fill(struct pb *pb, struct pb_conn *c)
 	uint32_t id;
 	int rc;
 
+	memset(&req, 0, sizeof(req));
+	memcpy(req.namespace, pb->ns, sizeof(req.namespace));
 	snprintf(req.name, sizeof(req.name), "%s", pb->name);
 	while (!c->dead && c->inflight < c->depth && may_issue(pb)) {
 		if (++c->next_id == 0)

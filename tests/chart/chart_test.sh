@@ -142,6 +142,10 @@ if [ ! -x "$render" ]; then
 	exit
 fi
 
+not_grep() { # PATTERN FILE: the file does not match
+	! grep -q -- "$1" "$2"
+}
+
 # render_to OUT NAMESPACE [-notes] [-lookup OBJECTS] VALUES...: the
 # manifests (or NOTES.txt) into OUT, for the cluster version $KUBE (the
 # renderer's default: 1.31).
@@ -177,6 +181,61 @@ render_case cert-manager ops "$VALUES/good-cert-manager.yaml"
 for f in "$CHART"/ci/*-values.yaml; do
 	render_case "ci-$(basename "$f" .yaml)" replicad "$f"
 done
+# Issue #15: served namespaces.  Two targets (a Role + RoleBinding in each,
+# pins in the release namespace); the cluster-wide watch (a ClusterRole of
+# list/watch on deployments and HPAs only); a home namespace that is not
+# served.
+render_case target-namespaces shop "$VALUES/good-inline-tls.yaml" "$VALUES/good-target-namespaces.yaml"
+render_case watch-all shop "$VALUES/good-inline-tls.yaml" "$VALUES/good-watch-all.yaml"
+render_case home-not-served shop "$VALUES/good-inline-tls.yaml" "$VALUES/good-home-not-served.yaml"
+render_case watch-all-no-pins shop "$VALUES/good-inline-tls.yaml" "$VALUES/good-watch-all.yaml" \
+	"$VALUES/good-pins-disabled.yaml"
+# The exact objects, spelled out (not only as chartcheck derives them).
+rbac_objects() {
+	local out=$1 want=$2 got
+	got=$(python3 -c '
+import sys, yaml
+for d in yaml.safe_load_all(open(sys.argv[1])):
+    if d and d["kind"] in ("Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"):
+        print(d["kind"], d["metadata"].get("namespace", "-"), d["metadata"]["name"])
+' "$out" | sort | tr '\n' ' ')
+	[ "$got" = "$want" ] || { echo "got:  $got"; echo "want: $want"; return 1; }
+}
+check "render target-namespaces: Roles in payments and orders, pins in shop, no ClusterRole" \
+	rbac_objects "$LIB_TMP/target-namespaces.yaml" \
+	"Role orders replicad Role payments replicad Role shop replicad-home RoleBinding orders replicad RoleBinding payments replicad RoleBinding shop replicad-home "
+check "render watch-all: and one ClusterRole + ClusterRoleBinding" \
+	rbac_objects "$LIB_TMP/watch-all.yaml" \
+	"ClusterRole - shop:replicad:watch-all ClusterRoleBinding - shop:replicad:watch-all Role orders replicad Role payments replicad Role shop replicad-home RoleBinding orders replicad RoleBinding payments replicad RoleBinding shop replicad-home "
+check "render home-not-served: pins Role in replicad-home only" \
+	rbac_objects "$LIB_TMP/home-not-served.yaml" \
+	"Role orders replicad Role payments replicad Role replicad-home replicad-home RoleBinding orders replicad RoleBinding payments replicad RoleBinding replicad-home replicad-home "
+check "render inline-tls: one Role + the pins Role in the release namespace" \
+	rbac_objects "$LIB_TMP/inline-tls.yaml" \
+	"Role default replicad Role default replicad-home RoleBinding default replicad RoleBinding default replicad-home "
+core_ns_env() {
+	local out=$1 want=$2 got
+	got=$(python3 -c '
+import sys, yaml
+for d in yaml.safe_load_all(open(sys.argv[1])):
+    if d and d["kind"] == "Deployment":
+        for c in d["spec"]["template"]["spec"]["containers"]:
+            if c["name"] == "core":
+                for e in c.get("env") or []:
+                    if e["name"] in ("REPLICAD_NAMESPACE", "REPLICAD_NAMESPACES", "REPLICAD_WATCH_ALL_NAMESPACES"):
+                        print("%s=%s" % (e["name"], e.get("value")))
+' "$out" | tr '\n' ' ')
+	[ "$got" = "$want" ] || { echo "got:  $got"; echo "want: $want"; return 1; }
+}
+check "render inline-tls: REPLICAD_NAMESPACES is the release namespace" \
+	core_ns_env "$LIB_TMP/inline-tls.yaml" "REPLICAD_NAMESPACES=default "
+check "render target-namespaces: REPLICAD_NAMESPACES=payments,orders" \
+	core_ns_env "$LIB_TMP/target-namespaces.yaml" "REPLICAD_NAMESPACES=payments,orders "
+check "render watch-all: REPLICAD_WATCH_ALL_NAMESPACES=1" \
+	core_ns_env "$LIB_TMP/watch-all.yaml" "REPLICAD_NAMESPACES=payments,orders REPLICAD_WATCH_ALL_NAMESPACES=1 "
+check "render home-not-served: REPLICAD_NAMESPACE is the home" \
+	core_ns_env "$LIB_TMP/home-not-served.yaml" "REPLICAD_NAMESPACE=replicad-home REPLICAD_NAMESPACES=payments,orders "
+
 # The KIND deployment as scripts/kind.sh makes it (TLS and API range added).
 render_case kind replicad tests/k8s/values-kind.yaml "$VALUES/good-inline-tls.yaml"
 
@@ -214,6 +273,14 @@ check "render: NOTES.txt for KIND" render_to "$LIB_TMP/notes-kind.txt" replicad 
 check "render NOTES.txt for KIND: no registry warning" \
 	cc notes "$LIB_TMP/notes-kind.txt" tests/k8s/values-kind.yaml "$VALUES/good-inline-tls.yaml"
 
+# Issue #15: NOTES name the served namespaces, and say what watchAllNamespaces grants.
+check "render: NOTES.txt with watchAllNamespaces" render_to "$LIB_TMP/notes-wa.txt" shop -notes \
+	"$VALUES/good-inline-tls.yaml" "$VALUES/good-watch-all.yaml"
+check "render NOTES.txt with watchAllNamespaces: the namespaces and the cluster-wide read grant" \
+	grep -qz 'namespace(s) payments, orders (the first is the.*cluster-wide read grant' "$LIB_TMP/notes-wa.txt"
+check "render NOTES.txt without watchAllNamespaces: no cluster-wide grant" \
+	not_grep 'cluster-wide' "$LIB_TMP/notes.txt"
+
 # render_refuses WANT [-lookup OBJECTS] VALUES...: the render stops, saying WANT.
 render_refuses() {
 	local want=$1
@@ -234,6 +301,14 @@ check "render: refuses the defaults (no TLS material)" render_refuses "TLS: set"
 for f in "$VALUES"/fail-*.yaml; do
 	check "render: refuses $(basename "$f")" \
 		render_refuses "$(sed -n 's/^# expect: //p' "$f")" "$f"
+done
+# Values the schema refuses that the templates refuse too (helm applies
+# the schema; a renderer that does not still stops): issue #15's
+# targetNamespaces.
+for f in "$VALUES"/bad-*.yaml; do
+	grep -q '^# render-expect: ' "$f" || continue
+	check "render: refuses $(basename "$f")" \
+		render_refuses "$(sed -n 's/^# render-expect: //p' "$f")" "$VALUES/good-inline-tls.yaml" "$f"
 done
 
 # Issue #18, item 16: a TLS secret without ca.crt (an ACME issuer's) or an

@@ -261,7 +261,8 @@ def gateway_env_names():
 
 
 def core_env_names():
-    names = c_defines("core/core_opts.c", r'env\("(REPLICAD_[A-Z_]+)"\)')
+    # env("REPLICAD_X") and its typed forms (env_bool(...), issue #15).
+    names = c_defines("core/core_opts.c", r'\benv(?:_[a-z]+)?\("(REPLICAD_[A-Z_]+)"\)')
     need(names, "no REPLICAD_* environment found in core/core_opts.c")
     return names
 
@@ -493,12 +494,32 @@ def check_config_env(ds):
     else:
         need(pin_env <= set(core_env), "pins: core env lacks %s" % sorted(pin_env - set(core_env)))
         if ds.rendered:
-            role = ds.one("Role")
+            homes = home_roles(ds)
+            need(len(homes) == 1, "pins: %d home Roles" % len(homes))
+            role = homes[0]
             named = {r["resources"][0]: r["resourceNames"][0] for r in role["rules"] if r.get("resourceNames")}
             need(core_env["REPLICAD_PIN_CONFIGMAP"].get("value") == named.get("configmaps"),
                  "REPLICAD_PIN_CONFIGMAP is not the ConfigMap the Role names")
             need(core_env["REPLICAD_LEASE_NAME"].get("value") == named.get("leases"),
                  "REPLICAD_LEASE_NAME is not the Lease the Role names")
+    # Issue #15: the namespaces served, and the cluster-wide watch.
+    need(core_env.get("REPLICAD_NAMESPACES", {}).get("value") is not None,
+         "the core gets no REPLICAD_NAMESPACES value")
+    if ds.rendered:
+        served, home = served_namespaces(ds)
+        need(core_env["REPLICAD_NAMESPACES"]["value"] == ",".join(served),
+             "REPLICAD_NAMESPACES is %r, want %r" % (core_env["REPLICAD_NAMESPACES"]["value"], ",".join(served)))
+        want_ns = home if ds.value("targetNamespace.name") else None
+        need(core_env.get("REPLICAD_NAMESPACE", {}).get("value") == want_ns,
+             "REPLICAD_NAMESPACE (home) is %r, want %r" % (core_env.get("REPLICAD_NAMESPACE", {}).get("value"), want_ns))
+        wa = core_env.get("REPLICAD_WATCH_ALL_NAMESPACES", {}).get("value")
+        need(wa == ("1" if ds.value("watchAllNamespaces") else None),
+             "REPLICAD_WATCH_ALL_NAMESPACES is %r with watchAllNamespaces %r" % (wa, ds.value("watchAllNamespaces")))
+    else:
+        need(ds.is_include(core_env["REPLICAD_NAMESPACES"]["value"], "replicad.servedNamespaces"),
+             "REPLICAD_NAMESPACES is not replicad.servedNamespaces")
+        need(core_env.get("REPLICAD_WATCH_ALL_NAMESPACES", {}).get("value") == "1",
+             "REPLICAD_WATCH_ALL_NAMESPACES is not \"1\" (with watchAllNamespaces)")
     if ds.rendered:
         d = cm["data"]
         need(all(isinstance(x, str) for x in d.values()), "ConfigMap values must be strings")
@@ -568,6 +589,7 @@ def check_termination(ds):
              "terminationGracePeriodSeconds is not the computed one")
 
 
+# The Role of each served namespace (role.yaml): the scale side.
 ROLE_RULES = [
     {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["list", "watch"]},
     {"apiGroups": ["apps"], "resources": ["deployments/scale"], "verbs": ["patch"]},
@@ -576,67 +598,158 @@ ROLE_RULES = [
      "verbs": ["list", "watch"]},
     {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
 ]
+# watchAllNamespaces (issue #15): the cluster-wide reads, nothing else.
+CLUSTER_RULES = [
+    {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["list", "watch"]},
+    {"apiGroups": ["autoscaling"], "resources": ["horizontalpodautoscalers"],
+     "verbs": ["list", "watch"]},
+]
+# The home namespace's Role (role-home.yaml, pins.enabled): these resources.
+HOME_RESOURCES = ("configmaps", "leases")
+
+
+def served_namespaces(ds):
+    """Rendered: the namespaces the core serves, as the values say."""
+    home = ds.value("targetNamespace.name") or ds.release_ns
+    return list(ds.value("targetNamespaces") or []) or [home], home
+
+
+def home_roles(ds):
+    return [r for r in ds.kind("Role") if str(ds.n(r["metadata"]["name"])).endswith("-home")]
+
+
+def scale_roles(ds):
+    return [r for r in ds.kind("Role") if not str(ds.n(r["metadata"]["name"])).endswith("-home")]
+
+
+def check_binding(ds, rb, role, kind):
+    """rb binds role (of kind Role/ClusterRole) to the pod's ServiceAccount
+    of the release namespace, and nothing else."""
+    need(ds.n(rb["roleRef"]) == {"apiGroup": "rbac.authorization.k8s.io", "kind": kind,
+                                 "name": ds.n(role["metadata"]["name"])}, "%sBinding roleRef %r" % (kind, rb["roleRef"]))
+    subs = rb.get("subjects") or []
+    need(len(subs) == 1 and subs[0]["kind"] == "ServiceAccount", "%sBinding subjects %r" % (kind, subs))
+    if ds.rendered:
+        need(subs[0]["name"] == pod(ds)["serviceAccountName"],
+             "%sBinding subject is not the pod's ServiceAccount" % kind)
+        need(subs[0].get("namespace") == ds.release_ns,
+             "%sBinding subject in %r, want the release namespace %s" % (kind, subs[0].get("namespace"), ds.release_ns))
+    else:
+        need(ds.sk.expr(subs[0].get("namespace")) in (".Release.Namespace", "$.Release.Namespace"),
+             "%sBinding subject is not in the release namespace" % kind)
+        need(ds.sk.expr(subs[0]["name"]) or "", "%sBinding subject name" % kind)
+        need(ds.is_include(subs[0]["name"], "replicad.serviceAccountName"),
+             "%sBinding subject is not the ServiceAccount" % kind)
+
+
+def binding_of(ds, role, kind):
+    """The one binding (kind RoleBinding/ClusterRoleBinding) of role."""
+    want = ds.n(role["metadata"]["name"])
+    ns = ds.n(role["metadata"].get("namespace"))
+    found = [b for b in ds.kind(kind) if ds.n(b["roleRef"]["name"]) == want and
+             ds.n(b["metadata"].get("namespace")) == ns]
+    need(len(found) == 1, "%s %s in %s: %d bindings, want 1" % (kind, want, ns, len(found)))
+    return found[0]
+
+
+def check_pins_rules(ds, rules):
+    # Pins add exactly these: create, and the rest only on the two named
+    # objects.
+    want = [([""], ["configmaps"], ["create"], None),
+            ([""], ["configmaps"], ["get", "list", "watch", "update"], "replicad.pinsConfigMap"),
+            (["coordination.k8s.io"], ["leases"], ["create"], None),
+            (["coordination.k8s.io"], ["leases"], ["get", "update"], "replicad.pinsLease")]
+    need(len(rules) == len(want), "pins rules are %r" % rules)
+    for r, (groups, res, verbs, named) in zip(rules, want):
+        need(r.get("apiGroups") == groups and r.get("resources") == res and r.get("verbs") == verbs,
+             "pins rule %r" % r)
+        if named is None:
+            need("resourceNames" not in r, "create rule with resourceNames %r" % r)
+            continue
+        names = r.get("resourceNames") or []
+        need(len(names) == 1, "pins rule %r is not for one object" % r)
+        if ds.rendered:
+            fn = ds.value("pins.configMapName" if res == ["configmaps"] else "pins.leaseName")
+            need(not fn or names[0] == fn, "pins rule names %r, want %r" % (names, fn))
+        else:
+            need(ds.is_include(names[0], named), "pins rule %r not named by %s" % (r, named))
 
 
 def check_rbac(ds):
-    for k in ("ClusterRole", "ClusterRoleBinding"):
-        need(not ds.kind(k), "the chart makes a " + k)
-    role = ds.one("Role")
-    rules = role["rules"]
-    need(rules[:len(ROLE_RULES)] == ROLE_RULES, "Role rules are %r" % rules)
-    # Pins add exactly these (both branches are in the skeleton): create,
-    # and the rest only on the two named objects.
-    pins = ds.sk is not None or ds.value("pins.enabled")
-    extra = rules[len(ROLE_RULES):]
+    """Issue #15: a Role + RoleBinding with exactly ROLE_RULES in each served
+    namespace; the pins grants only in the home namespace; a ClusterRole
+    (exactly CLUSTER_RULES) only with watchAllNamespaces."""
+    scale = scale_roles(ds)
+    need(scale, "no Role for the served namespaces")
+    for role in scale:
+        need(role["rules"] == ROLE_RULES, "Role %s in %s: rules are %r" % (
+            ds.n(role["metadata"]["name"]), ds.n(role["metadata"]["namespace"]), role["rules"]))
+        check_binding(ds, binding_of(ds, role, "RoleBinding"), role, "Role")
+    homes = home_roles(ds)
+    pins = not ds.rendered or ds.value("pins.enabled")
     if not pins:
-        need(not extra, "pins disabled, yet the Role grants %r" % extra)
+        need(not homes, "pins disabled, yet a home Role %r" % [h["rules"] for h in homes])
     else:
-        want = [([""], ["configmaps"], ["create"], None),
-                ([""], ["configmaps"], ["get", "list", "watch", "update"], "replicad.pinsConfigMap"),
-                (["coordination.k8s.io"], ["leases"], ["create"], None),
-                (["coordination.k8s.io"], ["leases"], ["get", "update"], "replicad.pinsLease")]
-        need(len(extra) == len(want), "pins rules are %r" % extra)
-        for r, (groups, res, verbs, named) in zip(extra, want):
-            need(r.get("apiGroups") == groups and r.get("resources") == res and r.get("verbs") == verbs,
-                 "pins rule %r" % r)
-            if named is None:
-                need("resourceNames" not in r, "create rule with resourceNames %r" % r)
-                continue
-            names = r.get("resourceNames") or []
-            need(len(names) == 1, "pins rule %r is not for one object" % r)
-            if ds.rendered:
-                fn = ds.value("pins.configMapName" if res == ["configmaps"] else "pins.leaseName")
-                need(not fn or names[0] == fn, "pins rule names %r, want %r" % (names, fn))
-            else:
-                need(ds.is_include(names[0], named), "pins rule %r not named by %s" % (r, named))
-    rb = ds.one("RoleBinding")
-    need(ds.n(rb["roleRef"]) == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
-                                 "name": ds.n(role["metadata"]["name"])}, "RoleBinding roleRef %r" % rb["roleRef"])
-    need(len(rb["subjects"]) == 1 and rb["subjects"][0]["kind"] == "ServiceAccount",
-         "RoleBinding subjects %r" % rb["subjects"])
-    need(ds.n(rb["metadata"]["namespace"]) == ds.n(role["metadata"]["namespace"]), "Role and RoleBinding namespaces differ")
+        need(len(homes) == 1, "%d home Roles, want one (pins)" % len(homes))
+        check_pins_rules(ds, homes[0]["rules"])
+        check_binding(ds, binding_of(ds, homes[0], "RoleBinding"), homes[0], "Role")
+    roles_n = len(scale) + len(homes)
+    need(len(ds.kind("RoleBinding")) == roles_n, "%d RoleBindings for %d Roles" % (len(ds.kind("RoleBinding")), roles_n))
+    watch_all = not ds.rendered or ds.value("watchAllNamespaces")
+    crs, crbs = ds.kind("ClusterRole"), ds.kind("ClusterRoleBinding")
+    if not watch_all:
+        need(not crs and not crbs, "a ClusterRole/ClusterRoleBinding without watchAllNamespaces")
+    else:
+        need(len(crs) == 1 and len(crbs) == 1, "watchAllNamespaces: %d ClusterRoles, %d bindings, want 1 and 1"
+             % (len(crs), len(crbs)))
+        need(crs[0]["rules"] == CLUSTER_RULES, "ClusterRole rules are %r" % crs[0]["rules"])
+        need("namespace" not in crs[0]["metadata"] and "namespace" not in crbs[0]["metadata"],
+             "a namespace on a cluster-scoped object")
+        check_binding(ds, crbs[0], crs[0], "ClusterRole")
+        if not ds.rendered:
+            need(ds.is_include(crs[0]["metadata"]["name"], "replicad.clusterRoleName"),
+                 "ClusterRole name is not replicad.clusterRoleName (it carries the release namespace)")
     if ds.rendered:
-        need(rb["subjects"][0]["name"] == pod(ds)["serviceAccountName"],
-             "RoleBinding subject is not the pod's ServiceAccount")
-        tn = ds.value("targetNamespace.name") or ds.release_ns
-        need(role["metadata"]["namespace"] == tn, "Role is in %s, want %s" % (role["metadata"]["namespace"], tn))
+        served, home = served_namespaces(ds)
+        got = sorted(r["metadata"]["namespace"] for r in scale)
+        need(got == sorted(served), "scale Roles in %s, want one in each of %s" % (got, sorted(served)))
+        if homes:
+            need(homes[0]["metadata"]["namespace"] == home,
+                 "pins Role in %s, want the home namespace %s" % (homes[0]["metadata"]["namespace"], home))
+        names = {r["metadata"]["name"] for r in scale}
+        need(len(names) == 1, "scale Roles named %s" % sorted(names))
     else:
-        need(ds.is_include(role["metadata"]["namespace"], "replicad.targetNamespace"),
-             "Role namespace is not the target namespace")
+        for role in scale:
+            need(ds.sk.expr(role["metadata"]["namespace"]) == "$ns",
+                 "scale Role's namespace is not the range over replicad.servedNamespaces")
+        need("range $ns := splitList \",\" (include \"replicad.servedNamespaces\" .)" in ds.sk.raw["role.yaml"] and
+             "range $ns := splitList \",\" (include \"replicad.servedNamespaces\" .)" in ds.sk.raw["rolebinding.yaml"],
+             "role.yaml/rolebinding.yaml do not range over replicad.servedNamespaces")
+        for h in homes:
+            need(ds.is_include(h["metadata"]["namespace"], "replicad.targetNamespace"),
+                 "home Role namespace is not replicad.targetNamespace")
+        need(ds.sk.raw["clusterrole.yaml"].lstrip().startswith("{{- if .Values.watchAllNamespaces }}"),
+             "clusterrole.yaml is not conditional on watchAllNamespaces")
+        need(ds.sk.raw["role-home.yaml"].lstrip().startswith("{{- if .Values.pins.enabled }}"),
+             "role-home.yaml is not conditional on pins.enabled")
 
 
 # Kubernetes verbs of the core's kclient verbs (core/kclient.h): PUT
 # replaces an object (update), POST creates one.
 KC_RBAC = {"KC_GET": "get", "KC_LIST": "list", "KC_WATCH": "watch", "KC_PATCH": "patch",
            "KC_PUT": "update", "KC_POST": "create"}
-API_PATH = re.compile(r'"/api(?:s/([a-z0-9.]+)/v[0-9a-z]+|/v1)/namespaces/%s/([a-z]+)(/%s/([a-z]+))?')
+# A path literal: namespaced (/namespaces/%s/...) or, since issue #15's
+# watchAllNamespaces, across all namespaces (/apis/apps/v1/deployments).
+API_PATH = re.compile(r'"/api(?:s/([a-z0-9.]+)/v[0-9a-z]+|/v1)/(namespaces/%s/)?([a-z]+)(/%s/([a-z]+))?')
 
 
 def core_api_calls():
     """What the core asks of the API server, read from its sources: for each
     core source (core/**/*.c) that starts requests (kc_start), the resource its path literals
     name (exactly one per file) and the kclient verbs it uses, as a set of
-    (apiGroup, resource[/subresource], Kubernetes verb)."""
+    (scope, apiGroup, resource[/subresource], Kubernetes verb); scope is
+    "ns" for a /namespaces/%s/ path and "cluster" for an all-namespaces one
+    (a file with both counts its verbs for each)."""
     enum = read(os.path.join(ROOT, "core", "kube", "kclient.h"))
     m = re.search(r"enum kc_verb \{(.*?)\};", enum, re.S)
     need(m, "core/kube/kclient.h: no enum kc_verb")
@@ -668,31 +781,59 @@ def core_api_calls():
             need(not API_PATH.search(src), "core/%s names an API path but starts no request" % name)
             continue
         files += 1
-        res = {(g or "", r + ("/" + sub if sub else "")) for g, r, _, sub in API_PATH.findall(src)}
+        found = API_PATH.findall(src)
+        res = {(g or "", r + ("/" + sub if sub else "")) for g, _, r, _, sub in found}
+        scopes = {"ns" if nsp else "cluster" for _, nsp, _, _, _ in found}
         need(len(res) == 1, "core/%s: API paths for %s; the check attributes verbs "
              "per file, so one resource per file" % (name, sorted(res) or "nothing"))
         used = (verbs_of(src) if "kc_start(" in src else set()) | (loop_verbs if owner else set())
         need(used, "core/%s starts requests with no KC_ verb it names" % name)
         g, r = res.pop()
-        calls |= {(g, r, KC_RBAC[v]) for v in used}
+        calls |= {(sc, g, r, KC_RBAC[v]) for sc in scopes for v in used}
     need(files >= 4, "only %d core sources start API requests" % files)
     return calls
 
 
-def check_rbac_calls(ds):
-    """Least privilege (issue #18): the Role grants exactly the verbs the
-    core calls, on the resources it calls them on."""
-    calls = core_api_calls()
-    granted = set()
-    for rule in ds.one("Role")["rules"]:
+def grants(rules):
+    out = set()
+    for rule in rules:
         for g in rule["apiGroups"]:
             for r in rule["resources"]:
-                granted |= {(g, r, v) for v in rule["verbs"]}
-    if ds.rendered and not ds.value("pins.enabled"):
-        calls = {c for c in calls if c[1] not in ("configmaps", "leases")}
+                out |= {(g, r, v) for v in rule["verbs"]}
+    return out
+
+
+def check_rbac_calls(ds):
+    """Least privilege (issue #18): the Roles grant exactly the verbs the
+    core calls on namespaced paths, on the resources it calls them on —
+    the scale-side Role of every served namespace everything but the pins
+    resources, the home Role those — and (issue #15) the ClusterRole of
+    watchAllNamespaces exactly what it calls on all-namespaces paths."""
+    calls = core_api_calls()
     fmt = lambda xs: ", ".join("%s %s%s" % (v, g + "/" if g else "", r) for g, r, v in sorted(xs))
-    need(not granted - calls, "the Role grants what the core never calls: " + fmt(granted - calls))
-    need(not calls - granted, "the core calls what the Role does not grant: " + fmt(calls - granted))
+    ns_calls = {(g, r, v) for sc, g, r, v in calls if sc == "ns"}
+    cl_calls = {(g, r, v) for sc, g, r, v in calls if sc == "cluster"}
+    pins = not ds.rendered or ds.value("pins.enabled")
+    scale_calls = {c for c in ns_calls if c[1] not in HOME_RESOURCES}
+    home_calls = ns_calls - scale_calls if pins else set()
+
+    def same(what, granted, want):
+        need(not granted - want, "the %s grants what the core never calls: %s" % (what, fmt(granted - want)))
+        need(not want - granted, "the core calls what the %s does not grant: %s" % (what, fmt(want - granted)))
+
+    scale = scale_roles(ds)
+    need(scale, "no Role for the served namespaces")
+    for role in scale:
+        same("Role %s in %s" % (ds.n(role["metadata"]["name"]), ds.n(role["metadata"]["namespace"])),
+             grants(role["rules"]), scale_calls)
+    homes = home_roles(ds)
+    same("home Role", grants(homes[0]["rules"]) if homes else set(), home_calls)
+    # Without watchAllNamespaces the core never takes its all-namespaces
+    # paths (and the chart makes no ClusterRole: check_rbac).
+    if not ds.rendered or ds.value("watchAllNamespaces"):
+        crs = ds.kind("ClusterRole")
+        need(len(crs) == 1, "watchAllNamespaces: %d ClusterRoles" % len(crs))
+        same("ClusterRole", grants(crs[0]["rules"]), cl_calls)
 
 
 def check_networkpolicy(ds):
@@ -764,7 +905,7 @@ def check_labels(ds):
     for name, raw in ds.sk.raw.items():
         if not name.endswith(".yaml"):
             continue
-        need(re.search(r"\n  labels:\n    \{\{- include \"replicad\.labels\" \. \| nindent 4 \}\}", raw),
+        need(re.search(r"\n  labels:\n    \{\{- include \"replicad\.labels\" [.$] \| nindent 4 \}\}", raw),
              name + ": metadata.labels is not replicad.labels")
     helpers = ds.sk.raw["_helpers.tpl"]
     for k in want:
@@ -1071,6 +1212,14 @@ def cmd_security_literals():
         t = "\n".join(line for line in t.splitlines() if not line.lstrip().startswith("#"))
         for bad in ("hostNetwork", "hostPID", "hostIPC", "hostPath", "privileged: true",
                     "ClusterRole", "add:", "subPath"):
+            # The one exception: watchAllNamespaces's ClusterRole, in its
+            # own file, whole under `if .Values.watchAllNamespaces`.
+            if bad == "ClusterRole" and name == "clusterrole.yaml":
+                lines = t.strip().splitlines()
+                need(lines[0] == "{{- if .Values.watchAllNamespaces }}" and lines[-1] == "{{- end }}" and
+                     sum(1 for x in lines if re.match(r"\{\{-?\s*(end|if|range|with)\b", x.strip())) == 2,
+                     "clusterrole.yaml is not whole under if .Values.watchAllNamespaces")
+                continue
             need(bad not in t, "%s mentions %r" % (name, bad))
 
 

@@ -256,7 +256,7 @@ pf_after_refusals() {
 		[ "$refusal" -lt "$restart" ] && [ "$restart" -lt "$next" ]
 }
 check "e2e: the port-forward restarts between the refusals and the next checks" pf_after_refusals
-L='{"deployments":["frontend","orders","replicad","worker"]}'
+L='{"namespace":"default","deployments":["frontend","orders","replicad","worker"]}'
 check "e2e list: the samples, with replicad's own Deployment among them" \
 	list_has_names "$L" frontend orders worker
 check "e2e list: replicad's own Deployment" list_has_names "$L" replicad

@@ -66,7 +66,7 @@ ready() {
 
 check "chain is ready (probe /readyz)" lib_wait 30 ready
 expect_eq "list through the chain" "$(api "$GW/api/v1/deployments")" \
-    '{"deployments":["frontend","orders","worker"]}'
+    '{"namespace":"'"$NS"'","deployments":["frontend","orders","worker"]}'
 expect_eq "get through the chain" \
     "$(api "$GW/api/v1/deployments/orders/replicas" | jq_py 'j["replicas"]')" 2
 
@@ -109,13 +109,13 @@ sim_spec_is() {
 }
 expect_eq "PUT pin" "$(api -X PUT -H 'Content-Type: application/json' \
     -d '{"replicas":2}' "$GW/api/v1/deployments/worker/pin")" \
-    '{"status":"pinned","name":"worker","replicas":2,"suspended":false}'
+    '{"status":"pinned","name":"worker","namespace":"'"$NS"'","replicas":2,"suspended":false}'
 check "the pin scales worker to 2" lib_wait 20 worker_is 2
 check "…in kube-sim too" sim_spec_is worker 2
 expect_eq "GET pin" "$(api "$GW/api/v1/deployments/worker/pin")" \
-    '{"name":"worker","replicas":2,"suspended":false}'
+    '{"name":"worker","namespace":"'"$NS"'","replicas":2,"suspended":false}'
 expect_eq "GET pins" "$(api "$GW/api/v1/pins")" \
-    '{"pins":[{"name":"worker","replicas":2,"suspended":false}]}'
+    '{"pins":[{"name":"worker","namespace":"'"$NS"'","replicas":2,"suspended":false}]}'
 expect_eq "GET replicas shows the pin" \
     "$(api "$GW/api/v1/deployments/worker/replicas" | jq_py 'j["pinned"]')" 2
 curl -s --cacert "$KS_CA" -X POST "$KS_URL/_sim/scale?name=worker&replicas=7" >/dev/null
@@ -127,9 +127,9 @@ expect_eq "PUT pin of an unknown deployment: 404" \
 expect_eq "PUT pin with a bad body: 400" \
     "$(code PUT /api/v1/deployments/worker/pin '{"replicas":"2"}')" 400
 expect_eq "…and the pin is unchanged" "$(api "$GW/api/v1/pins")" \
-    '{"pins":[{"name":"worker","replicas":2,"suspended":false}]}'
+    '{"pins":[{"name":"worker","namespace":"'"$NS"'","replicas":2,"suspended":false}]}'
 expect_eq "DELETE pin" "$(api -X DELETE "$GW/api/v1/deployments/worker/pin")" \
-    '{"status":"unpinned","name":"worker","replicas":2,"suspended":false}'
+    '{"status":"unpinned","name":"worker","namespace":"'"$NS"'","replicas":2,"suspended":false}'
 expect_eq "GET pin after DELETE: 404" \
     "$(code GET /api/v1/deployments/worker/pin)" 404
 expect_eq "PUT pin orders 2 (kept across the core restart below)" \
@@ -162,7 +162,7 @@ start_core
 check "core back: 200 without restarting the gateway" lib_wait 60 list_code 200
 check "gateway is the same process" kill -0 "$GW_PID"
 expect_eq "pins survive the core restart" "$(api "$GW/api/v1/pins")" \
-    '{"pins":[{"name":"orders","replicas":2,"suspended":false}]}'
+    '{"pins":[{"name":"orders","namespace":"'"$NS"'","replicas":2,"suspended":false}]}'
 
 # Logs: no token, no key material, anywhere.
 check "no token in any log" sh -c \
@@ -184,7 +184,7 @@ RUN_PID=$LIB_LAST_PID
 check "make run: ready" lib_wait_line 60 "$LIB_TMP/run.out" 'replicad is ready'
 expect_eq "make run: list" \
     "$(api "https://localhost:$RG/api/v1/deployments")" \
-    '{"deployments":["frontend","orders","worker"]}'
+    '{"namespace":"default","deployments":["frontend","orders","worker"]}'
 expect_match "make run: printed curl commands" "$(cat "$LIB_TMP/run.out")" \
     "curl .*https://localhost:$RG/api/v1/deployments"
 expect_eq "make run: pins are on" \

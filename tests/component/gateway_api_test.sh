@@ -14,17 +14,17 @@ gw_ready || bad "gateway became ready"
 
 # --- list / get / post round trip ---------------------------------------
 body=$(gw_curl client "$URL/api/v1/deployments")
-expect_eq "list" "$body" '{"deployments":["frontend","orders","worker"]}'
+expect_eq "list" "$body" '{"namespace":"default","deployments":["frontend","orders","worker"]}'
 body=$(gw_curl client "$URL/api/v1/deployments/frontend/replicas")
 expect_match "get replicas" "$body" '"name":"frontend".*"replicas":3'
 expect_match "get has status" "$body" '"status":\{"replicas":3,"readyReplicas":3'
 expect_eq "post 200" "$(gw_post frontend '{"replicas":5}')" 200
 expect_match "core got the identity" "$(cat "$T/writes.log")" \
-    'SCALE name=frontend replicas=5 previous=3 identity=replicad-admin ok'
+    'SCALE namespace=default name=frontend replicas=5 previous=3 identity=replicad-admin ok'
 body=$(gw_curl client -X POST -H 'Content-Type: application/json' \
     -d '{"replicas":4}' "$URL/api/v1/deployments/frontend/replicas")
 expect_match "post body" "$body" \
-    '^\{"status":"updated","name":"frontend","replicas":4,"previous":5,"synced":true'
+    '^\{"status":"updated","name":"frontend","namespace":"default","replicas":4,"previous":5,"synced":true'
 body=$(gw_curl client "$URL/api/v1/deployments/frontend/replicas")
 expect_match "read your write" "$body" '"replicas":4'
 expect_eq "charset parameter accepted" "$(gw_code -X POST \
@@ -120,9 +120,9 @@ gw_control ""
 expect_eq "pin put 200" "$(gw_code -X PUT -H 'Content-Type: application/json' \
     -d '{"replicas":2}' "$URL/api/v1/deployments/orders/pin")" 200
 expect_match "pin get" "$(gw_curl client "$URL/api/v1/deployments/orders/pin")" \
-    '^\{"name":"orders","replicas":2,"suspended":false\}$'
+    '^\{"name":"orders","namespace":"default","replicas":2,"suspended":false\}$'
 expect_match "pins list" "$(gw_curl client "$URL/api/v1/pins")" \
-    '^\{"pins":\[\{"name":"orders","replicas":2,"suspended":false\}\]\}$'
+    '^\{"pins":\[\{"name":"orders","namespace":"default","replicas":2,"suspended":false\}\]\}$'
 expect_match "get shows pinned" \
     "$(gw_curl client "$URL/api/v1/deployments/orders/replicas")" '"pinned":2'
 expect_eq "pin delete 200" \
@@ -133,7 +133,7 @@ expect_eq "pin put bad body 400" "$(gw_code -X PUT \
     -H 'Content-Type: application/json' -d '{"replicas":-2}' \
     "$URL/api/v1/deployments/orders/pin")" 400
 expect_match "pin writes carry identity" "$(cat "$T/writes.log")" \
-    'PIN_PUT name=orders replicas=2 previous=0 identity=replicad-admin ok'
+    'PIN_PUT namespace=default name=orders replicas=2 previous=0 identity=replicad-admin ok'
 
 # --- every core error code -> HTTP (PROTOCOL.md §5) ------------------------
 for row in 1:404 2:400 3:409 4:503 5:502 6:504 7:500 8:500 9:500 10:503 \

@@ -21,7 +21,7 @@ gw_init gateway-authz
 : >>"$T/gw.err"
 C=$T/certs
 SPIFFE=spiffe://cluster.local/ns/x/sa/y
-FORMS='CN=<common name>, DNS:<name>, URI:<uri>, email:<address>, IP:<address>'
+FORMS="CN=<common name>, DNS:<name>, URI:<uri>, email:<address>, IP:<address>, each optionally scoped as <namespace>/<entry>"
 
 # mkcert NAME SUBJECT [SAN]: a client certificate of the dev CA in $C.
 mkcert() {
@@ -80,11 +80,11 @@ expect_eq "reader may not unpin" \
 body=$(gw_curl reader -X POST -H 'Content-Type: application/json' \
     -d '{"replicas":2}' "$URL/api/v1/deployments/frontend/replicas")
 expect_match "reader's 403 body: forbidden, names --allow-write" "$body" \
-    '^\{"error":"forbidden","message":"this client certificate is not on --allow-write"\}$'
+    '^\{"error":"forbidden","message":"client \\"replicad-reader\\" may not write in namespace \\"default\\": this client certificate is not on --allow-write, for this namespace or for all"\}$'
 expect_eq "none of the reader's writes reached the core" "$(writes)" "$before"
 expect_eq "admin may scale" "$(scale_code client)" 200
 expect_match "…as replicad-admin" "$(cat "$T/writes.log")" \
-    'SCALE name=frontend replicas=2 previous=3 identity=replicad-admin ok'
+    'SCALE namespace=default name=frontend replicas=2 previous=3 identity=replicad-admin ok'
 check "no writes-refused warning with --allow-write" \
     sh -c "! tail -n +$((mark + 1)) '$T/gw.err' | grep -q 'no --allow-write'"
 
@@ -109,7 +109,7 @@ expect_eq "no list: admin may not unpin" \
 body=$(gw_curl client -X POST -H 'Content-Type: application/json' \
     -d '{"replicas":2}' "$URL/api/v1/deployments/frontend/replicas")
 expect_match "no list: 403 body says writes need --allow-write" "$body" \
-    '^\{"error":"forbidden","message":"writes are refused: the gateway was started without --allow-write"\}$'
+    '^\{"error":"forbidden","message":"client \\"replicad-admin\\" may not write in namespace \\"default\\": writes are refused: the gateway was started without --allow-write"\}$'
 expect_eq "no list: nothing reached the core" "$(writes)" "$before"
 expect_match "no list: the refusal is logged" "$(log_since "$mark")" \
     'authz: replicad-admin may not POST'
@@ -149,7 +149,7 @@ before=$(writes)
 expect_eq "URI: entry: the SPIFFE workload scales" "$(scale_code spiffe)" 200
 expect_match "…and the core gets its SPIFFE ID as the identity" \
     "$(tail -n +"$((before + 1))" "$T/writes.log")" \
-    "SCALE name=frontend replicas=2 previous=[0-9]+ identity=$SPIFFE ok"
+    "SCALE namespace=default name=frontend replicas=2 previous=[0-9]+ identity=$SPIFFE ok"
 expect_eq "URI: entry is matched whole (a longer SPIFFE ID is nobody)" \
     "$(read_code spiffe2)" 403
 expect_eq "email: entry reads" "$(read_code mail)" 200

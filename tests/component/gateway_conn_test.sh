@@ -171,8 +171,8 @@ writes_before=$(grep -c . "$T/writes.log")
 conn framing
 expect_eq "HEAD never reached the core as a write: the only write is the POST" \
     "$(tail -n +"$((writes_before + 1))" "$T/writes.log" |
-	    grep -o '^[A-Z_]* name=[a-z]* replicas=[0-9]*' | tr '\n' ' ')" \
-    "SCALE name=frontend replicas=6 "
+	    grep -o '^[A-Z_]* namespace=[a-z0-9-]* name=[a-z]* replicas=[0-9]*' | tr '\n' ' ')" \
+    "SCALE namespace=default name=frontend replicas=6 "
 
 # allow METHOD PATH: 405, and Allow lists both GET and HEAD.
 allow() {

@@ -9,9 +9,18 @@
  * wire are fake_proxy.c's, which sits between the gateway and the server.
  *
  *   fake-core --socket PATH [--deployments a=3,b=2] [--generate N]
- *             [--pins a=3] [--namespace NS] [--max-inflight N]
+ *             [--pins a=3] [--namespace NS] [--namespaces A,B]
+ *             [--max-inflight N]
  *             [--health BITS] [--unsupported-pins] [--metrics-bytes N]
  *             [--log FILE] [--trace FILE] [--control FILE]
+ *
+ * Namespaces (proto-socket version 3): --namespaces A,B lists the ones
+ * served, the first being the default (sent in HELLO's answer); without
+ * it the one --namespace (default "default").  A deployment or pin is
+ * "ns/name=N" in --deployments and --pins, or "name=N" in the default
+ * namespace.  A request for a namespace outside the set is NOT_FOUND with
+ * the real core's message naming the set; LIST and PIN_LIST with "" walk
+ * every namespace, sorted by namespace then name.
  *
  * --trace appends "TYPE id" for every request received, before answering,
  * so a test can wait until a request has reached the core.
@@ -27,7 +36,9 @@
  *   delay MS                       hold every answer for MS milliseconds
  *   noanswer TYPE                  never answer TYPE (held until the
  *                                  connection goes)
- *   health BITS                    override the HEALTH state bits
+ *   health BITS                    override the HEALTH state bits (of
+ *                                  the default namespace, so the top level)
+ *   nshealth NS BITS               override one namespace's state bits
  * Wire faults (fake_proxy.c):
  *   close                          close the connection on a request
  *   goaway CODE [RETRY_AFTER]      send GOAWAY, then close
@@ -61,6 +72,7 @@
 #define MAX_DEPLOYMENTS (PS_MAX_LIST_TOTAL)
 
 struct dep {
+	char ns[PS_MAX_NAMESPACE + 1];
 	char name[PS_MAX_NAME + 1];
 	uint32_t desired;
 	uint64_t generation;
@@ -83,7 +95,8 @@ struct control {
 	int malformed;
 	int wrongtype;
 	int strayid;
-	int health; /* -1: flag value */
+	int health;                      /* -1: flag value */
+	int nshealth[PS_MAX_NAMESPACES]; /* -1: as the default's flag value */
 };
 
 /* One row per request type: its answer, given the control directives. */
@@ -105,7 +118,9 @@ static struct event_base *base;
 static struct ipcs *srv;
 static struct dep *deps; /* sorted by name */
 static size_t ndeps;
-static const char *ns = "default";
+static char nss[PS_MAX_NAMESPACES][PS_MAX_NAMESPACE + 1]; /* [0]: default */
+static size_t nns;
+static char ns_set_text[PS_MAX_MESSAGE + 1]; /* "a, b" */
 static int health_bits = PS_HEALTH_ALL;
 static size_t metrics_bytes;
 static FILE *wlog;
@@ -146,20 +161,23 @@ type_matches(int want, uint16_t type)
 static void
 read_control(struct control *c)
 {
-	char line[256], a[32], b[32];
+	char line[256], a[32], b[PS_MAX_NAMESPACE + 1];
 	unsigned long x, y;
 	FILE *f;
+	size_t i;
 	int n;
 
 	memset(c, 0, sizeof(*c));
 	c->error_type = -1;
 	c->noanswer_type = -1;
 	c->health = -1;
+	for (i = 0; i < PS_MAX_NAMESPACES; i++)
+		c->nshealth[i] = -1;
 	if (control_path == NULL || (f = fopen(control_path, "r")) == NULL)
 		return;
 	while (fgets(line, sizeof(line), f) != NULL) {
 		x = y = 0;
-		n = sscanf(line, "%31s %31s %lu %lu", a, b, &x, &y);
+		n = sscanf(line, "%31s %63s %lu %lu", a, b, &x, &y);
 		if (n >= 3 && strcmp(a, "error") == 0) {
 			c->error_type = type_by_name(b);
 			c->error_code = (uint16_t)x;
@@ -182,6 +200,11 @@ read_control(struct control *c)
 			c->strayid = 1;
 		else if (n >= 2 && strcmp(a, "health") == 0)
 			c->health = atoi(b);
+		else if (n >= 3 && strcmp(a, "nshealth") == 0) {
+			for (i = 0; i < nns; i++)
+				if (strcmp(nss[i], b) == 0)
+					c->nshealth[i] = (int)x;
+		}
 	}
 	fclose(f);
 }
@@ -189,13 +212,38 @@ read_control(struct control *c)
 /* ------------------------------------------------------------------ */
 /* The table                                                           */
 
+static int
+served(const char *ns)
+{
+	size_t i;
+
+	for (i = 0; i < nns; i++)
+		if (strcmp(nss[i], ns) == 0)
+			return 1;
+	return 0;
+}
+
+/* The real core's refusal of a namespace it does not serve.  0 when
+ * `ns` is served, else -1 after answering. */
+static int
+check_ns(struct ipcs_req *req, const char *ns)
+{
+	if (served(ns))
+		return 0;
+	(void)ipcs_answer_error(req, PS_E_NOT_FOUND, 0,
+	    "namespace \"%s\" is not served by this replicad (namespaces: %s)",
+	    ns, ns_set_text);
+	return -1;
+}
+
 static struct dep *
-find_dep(const char *name)
+find_dep(const char *ns, const char *name)
 {
 	size_t i;
 
 	for (i = 0; i < ndeps; i++)
-		if (strcmp(deps[i].name, name) == 0)
+		if (strcmp(deps[i].ns, ns) == 0 &&
+		    strcmp(deps[i].name, name) == 0)
 			return &deps[i];
 	return NULL;
 }
@@ -203,22 +251,49 @@ find_dep(const char *name)
 static int
 cmp_dep(const void *a, const void *b)
 {
-	return strcmp(
-	    ((const struct dep *)a)->name, ((const struct dep *)b)->name);
+	const struct dep *x = a, *y = b;
+	int c = strcmp(x->ns, y->ns);
+
+	return c != 0 ? c : strcmp(x->name, y->name);
+}
+
+/* "ns/name" -> ns, name; "name" -> the default namespace. */
+static void
+split_ns(const char *s, char ns[PS_MAX_NAMESPACE + 1], const char **name)
+{
+	const char *slash = strchr(s, '/');
+
+	if (slash == NULL) {
+		memcpy(ns, nss[0], PS_MAX_NAMESPACE + 1);
+		*name = s;
+		return;
+	}
+	if ((size_t)(slash - s) > PS_MAX_NAMESPACE ||
+	    ps_valid_namespace(s, (size_t)(slash - s)) != PS_OK) {
+		fprintf(stderr, "fake-core: bad namespace in \"%s\"\n", s);
+		exit(2);
+	}
+	memcpy(ns, s, (size_t)(slash - s));
+	ns[slash - s] = '\0';
+	*name = slash + 1;
 }
 
 static void
-add_dep(const char *name, uint32_t desired)
+add_dep(const char *qname, uint32_t desired)
 {
+	char ns[PS_MAX_NAMESPACE + 1];
+	const char *name;
 	struct dep *d;
 
+	split_ns(qname, ns, &name);
 	if (ps_valid_name(name, strlen(name)) != PS_OK ||
-	    ndeps >= MAX_DEPLOYMENTS || find_dep(name) != NULL) {
-		fprintf(stderr, "fake-core: bad deployment \"%s\"\n", name);
+	    ndeps >= MAX_DEPLOYMENTS || find_dep(ns, name) != NULL) {
+		fprintf(stderr, "fake-core: bad deployment \"%s\"\n", qname);
 		exit(2);
 	}
 	d = &deps[ndeps++];
 	memset(d, 0, sizeof(*d));
+	snprintf(d->ns, sizeof(d->ns), "%s", ns);
 	snprintf(d->name, sizeof(d->name), "%s", name);
 	d->desired = desired;
 	d->generation = 1;
@@ -254,12 +329,15 @@ add_dep_pair(const char *name, uint32_t n)
 }
 
 static void
-add_pin(const char *name, uint32_t n)
+add_pin(const char *qname, uint32_t n)
 {
-	struct dep *d = find_dep(name);
+	char ns[PS_MAX_NAMESPACE + 1];
+	const char *name;
+	struct dep *d;
 
-	if (d == NULL) {
-		fprintf(stderr, "fake-core: pin for unknown %s\n", name);
+	split_ns(qname, ns, &name);
+	if ((d = find_dep(ns, name)) == NULL) {
+		fprintf(stderr, "fake-core: pin for unknown %s\n", qname);
 		exit(2);
 	}
 	d->pinned = 1;
@@ -280,8 +358,11 @@ wlog_line(const char *what, const struct ps_write_req *w, uint32_t replicas,
 {
 	if (wlog == NULL)
 		return;
-	fprintf(wlog, "%s name=%s replicas=%u previous=%u identity=%s %s\n",
-	    what, w->name, replicas, previous, w->identity, outcome);
+	fprintf(wlog,
+	    "%s namespace=%s name=%s replicas=%u previous=%u identity=%s "
+	    "%s\n",
+	    what, w->namespace, w->name, replicas, previous, w->identity,
+	    outcome);
 	fflush(wlog);
 }
 
@@ -291,40 +372,65 @@ wlog_line(const char *what, const struct ps_write_req *w, uint32_t replicas,
 /* Multi-frame answers walk the table; the server pulls items. */
 struct walk {
 	size_t i;
+	char ns[PS_MAX_NAMESPACE + 1]; /* "": every namespace */
 };
 
+/* NULL after answering (out of memory, a namespace not served). */
 static struct walk *
 walk_new(struct ipcs_req *req)
 {
-	struct walk *w = calloc(1, sizeof(*w));
+	const struct ps_ns_req *nr = ipcs_req_ns(req);
+	struct walk *w;
 
-	if (w == NULL)
+	if (nr != NULL && nr->namespace[0] != '\0' &&
+	    check_ns(req, nr->namespace) != 0)
+		return NULL;
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
 		(void)ipcs_answer_error(req, PS_E_INTERNAL, 0, "out of memory");
+		return NULL;
+	}
+	if (nr != NULL)
+		memcpy(w->ns, nr->namespace, sizeof(w->ns));
 	return w;
 }
 
-static int
-next_name_cb(void *arg, char name[PS_MAX_NAME + 1])
+/* The next deployment of the walk's namespace(s), or NULL. */
+static const struct dep *
+walk_next(struct walk *w)
 {
-	struct walk *w = arg;
+	const struct dep *d;
 
-	if (w->i >= ndeps)
+	while (w->i < ndeps) {
+		d = &deps[w->i++];
+		if (w->ns[0] == '\0' || strcmp(d->ns, w->ns) == 0)
+			return d;
+	}
+	return NULL;
+}
+
+static int
+next_name_cb(
+    void *arg, char namespace[PS_MAX_NAMESPACE + 1], char name[PS_MAX_NAME + 1])
+{
+	const struct dep *d = walk_next(arg);
+
+	if (d == NULL)
 		return 0;
-	memcpy(name, deps[w->i++].name, PS_MAX_NAME + 1);
+	memcpy(namespace, d->ns, PS_MAX_NAMESPACE + 1);
+	memcpy(name, d->name, PS_MAX_NAME + 1);
 	return 1;
 }
 
 static int
 next_pin_cb(void *arg, struct ps_pin *pin)
 {
-	struct walk *w = arg;
 	const struct dep *d;
 
-	while (w->i < ndeps) {
-		d = &deps[w->i++];
+	while ((d = walk_next(arg)) != NULL) {
 		if (!d->pinned)
 			continue;
 		memset(pin, 0, sizeof(*pin));
+		memcpy(pin->namespace, d->ns, sizeof(pin->namespace));
 		memcpy(pin->name, d->name, sizeof(pin->name));
 		pin->replicas = d->pin;
 		pin->state = d->pin_state;
@@ -395,17 +501,39 @@ answer_metrics(struct ipcs_req *req, const struct control *c)
 	(void)ipcs_answer_text(req, next_text_cb, free_text_cb, text);
 }
 
+/*
+ * The top level is the default namespace's state (the real core's rule),
+ * the cache size the sum; each namespace has its own state: the flag's,
+ * the control file's "health" for the default, "nshealth NS" for any.
+ */
 static void
 answer_health(struct ipcs_req *req, const struct control *c)
 {
-	int hb = c->health >= 0 ? c->health : health_bits;
+	int hb = c->health >= 0 ? c->health : health_bits, b;
 	struct ps_health h;
+	struct ps_ns_health *n;
+	size_t i, j;
 
 	memset(&h, 0, sizeof(h));
+	h.ns_count = (uint8_t)nns;
+	for (i = 0; i < nns; i++) {
+		n = &h.ns[i];
+		b = c->nshealth[i] >= 0 ? c->nshealth[i]
+		    : i == 0            ? hb
+		                        : health_bits;
+		memcpy(n->namespace, nss[i], sizeof(n->namespace));
+		n->state = (uint8_t)b;
+		for (j = 0; j < ndeps; j++)
+			if (strcmp(deps[j].ns, nss[i]) == 0)
+				n->cache_size++;
+		n->last_event_age_ms = b & PS_HEALTH_WATCH ? 120 : PS_AGE_NEVER;
+		n->api_ok_age_ms = b & PS_HEALTH_API_OK ? 80 : PS_AGE_NEVER;
+	}
+	hb = h.ns[0].state;
 	h.state = (uint8_t)hb;
 	h.cache_size = (uint32_t)ndeps;
-	h.last_event_age_ms = hb & PS_HEALTH_WATCH ? 120 : PS_AGE_NEVER;
-	h.api_ok_age_ms = hb & PS_HEALTH_API_OK ? 80 : PS_AGE_NEVER;
+	h.last_event_age_ms = h.ns[0].last_event_age_ms;
+	h.api_ok_age_ms = h.ns[0].api_ok_age_ms;
 	if (!(hb & PS_HEALTH_SYNCED))
 		snprintf(h.message, sizeof(h.message), "cache not synced");
 	(void)ipcs_answer_health(req, &h);
@@ -414,18 +542,21 @@ answer_health(struct ipcs_req *req, const struct control *c)
 static void
 answer_get(struct ipcs_req *req, const struct control *c)
 {
-	const struct dep *d = find_dep(ipcs_req_name(req)->name);
+	const struct ps_name_req *nr = ipcs_req_name(req);
+	const struct dep *d;
 	struct ps_deployment dr;
 
 	(void)c;
-	if (d == NULL) {
+	if (check_ns(req, nr->namespace) != 0)
+		return;
+	if ((d = find_dep(nr->namespace, nr->name)) == NULL) {
 		(void)ipcs_answer_error(
 		    req, PS_E_NOT_FOUND, 0, "deployment not found");
 		return;
 	}
 	memset(&dr, 0, sizeof(dr));
 	memcpy(dr.name, d->name, sizeof(dr.name));
-	snprintf(dr.namespace, sizeof(dr.namespace), "%s", ns);
+	memcpy(dr.namespace, d->ns, sizeof(dr.namespace));
 	dr.desired = dr.replicas = dr.ready = dr.available = dr.updated =
 	    d->desired;
 	dr.generation = dr.observed_generation = d->generation;
@@ -440,12 +571,14 @@ static void
 answer_scale(struct ipcs_req *req, const struct control *c)
 {
 	const struct ps_write_req *w = ipcs_req_write(req);
-	struct dep *d = find_dep(w->name);
+	struct dep *d;
 	struct ps_scale_ok so;
 	uint32_t prev;
 
 	(void)c;
-	if (d == NULL) {
+	if (check_ns(req, w->namespace) != 0)
+		return;
+	if ((d = find_dep(w->namespace, w->name)) == NULL) {
 		wlog_line("SCALE", w, w->replicas, 0, "not_found");
 		(void)ipcs_answer_error(
 		    req, PS_E_NOT_FOUND, 0, "deployment not found");
@@ -460,6 +593,7 @@ answer_scale(struct ipcs_req *req, const struct control *c)
 		bump(d);
 	}
 	wlog_line("SCALE", w, w->replicas, prev, so.dry_run ? "dry_run" : "ok");
+	memcpy(so.namespace, d->ns, sizeof(so.namespace));
 	memcpy(so.name, d->name, sizeof(so.name));
 	so.replicas = w->replicas;
 	so.previous = prev;
@@ -474,11 +608,15 @@ answer_pin_get(struct ipcs_req *req, const struct control *c)
 {
 	uint16_t type = ipcs_req_type(req);
 	const struct ps_write_req *w = ipcs_req_write(req);
+	const struct ps_name_req *nr = ipcs_req_name(req);
+	const char *ns = w != NULL ? w->namespace : nr->namespace;
 	struct dep *d;
 	struct ps_pin pin;
 
 	(void)c;
-	d = find_dep(w != NULL ? w->name : ipcs_req_name(req)->name);
+	if (check_ns(req, ns) != 0)
+		return;
+	d = find_dep(ns, w != NULL ? w->name : nr->name);
 	if (d == NULL || !d->pinned) {
 		if (type == PS_T_PIN_DELETE)
 			wlog_line("PIN_DELETE", w, 0, 0, "not_found");
@@ -488,6 +626,7 @@ answer_pin_get(struct ipcs_req *req, const struct control *c)
 		return;
 	}
 	memset(&pin, 0, sizeof(pin));
+	memcpy(pin.namespace, d->ns, sizeof(pin.namespace));
 	memcpy(pin.name, d->name, sizeof(pin.name));
 	pin.replicas = d->pin;
 	pin.state = d->pin_state;
@@ -508,12 +647,14 @@ static void
 answer_pin_put(struct ipcs_req *req, const struct control *c)
 {
 	const struct ps_write_req *w = ipcs_req_write(req);
-	struct dep *d = find_dep(w->name);
+	struct dep *d;
 	struct ps_pin pin;
 	uint32_t prev;
 
 	(void)c;
-	if (d == NULL) {
+	if (check_ns(req, w->namespace) != 0)
+		return;
+	if ((d = find_dep(w->namespace, w->name)) == NULL) {
 		wlog_line("PIN_PUT", w, w->replicas, 0, "not_found");
 		(void)ipcs_answer_error(
 		    req, PS_E_NOT_FOUND, 0, "deployment not found");
@@ -521,6 +662,7 @@ answer_pin_put(struct ipcs_req *req, const struct control *c)
 	}
 	prev = d->pinned ? d->pin : 0;
 	memset(&pin, 0, sizeof(pin));
+	memcpy(pin.namespace, d->ns, sizeof(pin.namespace));
 	memcpy(pin.name, d->name, sizeof(pin.name));
 	pin.replicas = w->replicas;
 	pin.state =
@@ -667,6 +809,36 @@ request_cb(const struct ps_hdr *h, struct fake_faults *f, void *arg)
 	f->strayid = c.strayid;
 }
 
+/* "a,b": the namespaces served, the first the default. */
+static void
+set_namespaces(const char *list)
+{
+	char *copy = strdup(list), *tok, *save = NULL;
+	size_t off = 0;
+
+	if (copy == NULL)
+		die("strdup");
+	for (tok = strtok_r(copy, ",", &save); tok != NULL;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (nns >= PS_MAX_NAMESPACES ||
+		    strlen(tok) > PS_MAX_NAMESPACE ||
+		    ps_valid_namespace(tok, strlen(tok)) != PS_OK ||
+		    served(tok)) {
+			fprintf(
+			    stderr, "fake-core: bad namespace \"%s\"\n", tok);
+			exit(2);
+		}
+		snprintf(nss[nns++], sizeof(nss[0]), "%s", tok);
+		off += (size_t)snprintf(ns_set_text + off,
+		    sizeof(ns_set_text) - off, "%s%s", off ? ", " : "", tok);
+	}
+	free(copy);
+	if (nns == 0) {
+		fprintf(stderr, "fake-core: no namespace\n");
+		exit(2);
+	}
+}
+
 static void
 term_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -685,6 +857,7 @@ main(int argc, char *argv[])
 	    {"generate", required_argument, NULL, 'g'},
 	    {"pins", required_argument, NULL, 'p'},
 	    {"namespace", required_argument, NULL, 'n'},
+	    {"namespaces", required_argument, NULL, 'N'},
 	    {"max-inflight", required_argument, NULL, 'm'},
 	    {"health", required_argument, NULL, 'h'},
 	    {"unsupported-pins", no_argument, NULL, 'u'},
@@ -695,6 +868,7 @@ main(int argc, char *argv[])
 	    {NULL, 0, NULL, 0},
 	};
 	const char *path = NULL, *dlist = NULL, *plist = NULL;
+	const char *ns = "default", *nslist = NULL;
 	struct ipcs_config cfg;
 	struct fake_proxy *px;
 	struct event *ev_term, *ev_int;
@@ -720,6 +894,9 @@ main(int argc, char *argv[])
 			break;
 		case 'n':
 			ns = optarg;
+			break;
+		case 'N':
+			nslist = optarg;
 			break;
 		case 'm':
 			max_inflight = atoi(optarg);
@@ -755,6 +932,7 @@ main(int argc, char *argv[])
 		fprintf(stderr, "fake-core: --socket PATH is required\n");
 		return 2;
 	}
+	set_namespaces(nslist != NULL ? nslist : ns);
 	if ((deps = calloc(MAX_DEPLOYMENTS, sizeof(*deps))) == NULL)
 		die("calloc");
 	if (dlist != NULL)
@@ -781,6 +959,7 @@ main(int argc, char *argv[])
 	cfg.uids = &self;
 	cfg.nuids = 1;
 	cfg.max_inflight = (unsigned)max_inflight;
+	cfg.namespace = nss[0];
 	if ((srv = ipcs_new(base, &cfg)) == NULL)
 		die("ipcs_new");
 	for (r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
@@ -797,8 +976,9 @@ main(int argc, char *argv[])
 	if (ev_term == NULL || ev_int == NULL || event_add(ev_term, NULL) ||
 	    event_add(ev_int, NULL))
 		die("signals");
-	fprintf(stderr, "fake-core: listening on %s with %zu deployments\n",
-	    path, ndeps);
+	fprintf(stderr,
+	    "fake-core: listening on %s with %zu deployments in %s\n", path,
+	    ndeps, ns_set_text);
 	event_base_dispatch(base);
 	/* The proxy first: its links' ends close; then the server detaches
 	 * what is held (hold_cancel_cb frees it). */

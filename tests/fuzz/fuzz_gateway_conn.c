@@ -13,6 +13,11 @@
  * first); the rest is the client's byte stream, written in pieces with
  * the event loop run between them.
  *
+ * The fake core's default namespace (ipcc_default_namespace) comes and
+ * goes with the seed, so routes without a namespace also meet a link
+ * that is down; the allow-list holds a scoped entry (issue #15), so a
+ * peer without an unscoped permission takes the per-namespace path.
+ *
  * Oracles, beyond ASan/UBSan and LeakSanitizer: every answer starts with
  * "HTTP/1.1 "; once the client has gone and the core has answered
  * everything, the connection is freed within a few loop turns (no
@@ -54,6 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 struct ipcc_req {
 	struct ipcc_req *next;
 	struct ipcc_call call;
+	char ns[PS_MAX_NAMESPACE + 1];
 	char name[PS_MAX_NAME + 1];
 	ipcc_cb cb;
 	void *arg;
@@ -89,6 +95,8 @@ ipcc_submit(struct ipcc *c, const struct ipcc_call *call, ipcc_cb cb, void *arg,
 	r->call = *call;
 	if (call->name != NULL)
 		snprintf(r->name, sizeof(r->name), "%s", call->name);
+	if (call->ns != NULL)
+		snprintf(r->ns, sizeof(r->ns), "%s", call->ns);
 	r->cb = cb;
 	r->arg = arg;
 	/* Some wait for the end of the input: the client may leave first. */
@@ -121,12 +129,20 @@ ipcc_ready(const struct ipcc *c)
 	return ready;
 }
 
+const char *
+ipcc_default_namespace(const struct ipcc *c)
+{
+	(void)c;
+	return next_rand() % 8 == 0 ? NULL : "default";
+}
+
 /* One answer of the kind `r` asked for, or a failure. */
 static void
 answer(struct ipcc_req *r)
 {
 	static const struct ipcc_item items[] = {
-	    {"frontend", 3, PS_PIN_ACTIVE}, {"orders", 2, PS_PIN_AUTOSCALED}};
+	    {"default", "frontend", 3, PS_PIN_ACTIVE},
+	    {"payments", "orders", 2, PS_PIN_AUTOSCALED}};
 	struct ipcc_answer a;
 	unsigned pick = next_rand() % 8;
 
@@ -166,6 +182,8 @@ answer(struct ipcc_req *r)
 	case PS_T_SCALE:
 		memset(&a.u, 0, sizeof(a.u));
 		snprintf(a.u.scale.name, sizeof(a.u.scale.name), "%s", r->name);
+		snprintf(a.u.scale.namespace, sizeof(a.u.scale.namespace), "%s",
+		    r->ns);
 		a.u.scale.replicas = r->call.replicas;
 		snprintf(a.u.scale.resource_version,
 		    sizeof(a.u.scale.resource_version), "1002");
@@ -174,6 +192,15 @@ answer(struct ipcc_req *r)
 	case PS_T_HEALTH:
 		memset(&a.u, 0, sizeof(a.u));
 		a.u.health.state = (uint8_t)(next_rand() % 8);
+		a.u.health.ns_count = (uint8_t)(1 + next_rand() % 2);
+		snprintf(a.u.health.ns[0].namespace,
+		    sizeof(a.u.health.ns[0].namespace), "default");
+		a.u.health.ns[0].state = a.u.health.state;
+		snprintf(a.u.health.ns[1].namespace,
+		    sizeof(a.u.health.ns[1].namespace), "payments");
+		a.u.health.ns[1].state = (uint8_t)(next_rand() % 8);
+		a.u.health.ns[1].api_ok_age_ms =
+		    next_rand() % 2 ? PS_AGE_NEVER : 7;
 		a.u.health.last_event_age_ms =
 		    next_rand() % 2 ? PS_AGE_NEVER : 5;
 		break;
@@ -182,6 +209,8 @@ answer(struct ipcc_req *r)
 	case PS_T_PIN_DELETE:
 		memset(&a.u, 0, sizeof(a.u));
 		snprintf(a.u.pin.name, sizeof(a.u.pin.name), "%s", r->name);
+		snprintf(
+		    a.u.pin.namespace, sizeof(a.u.pin.namespace), "%s", r->ns);
 		a.u.pin.replicas = 2;
 		a.u.pin.state = (uint8_t)(next_rand() % 4);
 		a.u.pin.dry_run = (uint8_t)(next_rand() % 2);
@@ -279,6 +308,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	CHECK(log_init("error", "text") == 0);
 	CHECK((base = event_base_new()) != NULL);
 	CHECK((authz = authz_new()) != NULL);
+	CHECK(authz_add(authz, AUTHZ_WRITE, "payments/CN=fuzz-client") == 0);
 	CHECK((api = api_new(NULL, authz, 1000)) != NULL);
 	CHECK((probe = probe_new(NULL)) != NULL);
 	api_h.serve = api_serve;

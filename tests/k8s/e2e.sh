@@ -14,7 +14,13 @@
 # ConfigMap, one pod holds the Lease, kubectl's drift is undone); a
 # `helm upgrade` that rolls every pod while an in-cluster client sends
 # requests through the Service, with zero failed requests, and the pin
-# outlives it; recovery after a pod is deleted.
+# outlives it; recovery after a pod is deleted.  Issue #15: replicad serves
+# two namespaces (the release's, first and so the default, and
+# E2E_NAMESPACE2, made here with a sample Deployment): `kubectl auth can-i`
+# per namespace (the scale-side grants in both, the pins grants only in the
+# release namespace, nothing in a namespace it does not serve, no
+# cluster-wide list), then, at the end, watchAllNamespaces (cluster-wide
+# list/watch of Deployments and HPAs, still no writes outside the two).
 #
 # It starts clean (scripts/kind.sh undeploy: the release, and the pins
 # ConfigMap and Lease the core made), polls every E2E_POLL seconds
@@ -23,8 +29,9 @@
 #
 # Environment: KIND_CLUSTER, K8S_NAMESPACE, RELEASE, IMAGE_TAG (as
 # scripts/kind.sh), CERTS (certs), SAMPLE_IMAGE (registry.k8s.io/pause:3.10),
-# LOAD_IMAGE (curlimages/curl:8.11.1), LOAD_SECONDS (150), E2E_KEEP=1 keeps
-# the sample deployments and the release afterwards (else only the release).
+# LOAD_IMAGE (curlimages/curl:8.11.1), LOAD_SECONDS (150), E2E_NAMESPACE2
+# (K8S_NAMESPACE-e2e-second), E2E_KEEP=1 keeps the sample deployments, the
+# second namespace and the release afterwards (else only the release).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 # shellcheck source=tests/component/lib.sh
@@ -42,6 +49,13 @@ SAMPLE_IMAGE=${SAMPLE_IMAGE:-registry.k8s.io/pause:3.10}
 LOAD_IMAGE=${LOAD_IMAGE:-curlimages/curl:8.11.1}
 LOAD_SECONDS=${LOAD_SECONDS:-150}
 CONTEXT=kind-$KIND_CLUSTER
+# Issue #15: the second served namespace, and a namespace replicad does not
+# serve (always there).  The served list depends on K8S_NAMESPACE, so it is
+# given here (helm --set), not in tests/k8s/values-kind.yaml; every deploy
+# of this test passes it (a helm upgrade without it would go back to one).
+NS2=${E2E_NAMESPACE2:-$NS-e2e-second}
+NS_OTHER=default
+NS_ARGS=(--set "targetNamespaces={$NS,$NS2}")
 export KIND_CLUSTER K8S_NAMESPACE=$NS RELEASE
 
 scripts/kind.sh check docker kind kubectl helm || exit 1
@@ -66,6 +80,8 @@ kc() {
 kc delete deployment -l replicad-e2e=sample --ignore-not-found --wait >/dev/null 2>&1 || true
 kc delete pod replicad-e2e-load replicad-e2e-allowed replicad-e2e-denied \
     --ignore-not-found >/dev/null 2>&1 || true
+kubectl --context "$CONTEXT" -n "$NS2" delete deployment -l replicad-e2e=sample \
+    --ignore-not-found --wait >/dev/null 2>&1 || true
 check "start: no release, pins ConfigMap or Lease of an earlier run" \
 	scripts/kind.sh undeploy
 leftovers() {
@@ -75,7 +91,23 @@ leftovers() {
 check "start: the pins ConfigMap and the Lease are gone" leftovers
 
 # --- deploy
-check "deploy: helm upgrade --install and rollout" scripts/kind.sh deploy
+# The second namespace exists before the release (its Role goes there),
+# enforcing the restricted profile like the release's.
+ns2_ready() {
+	kubectl --context "$CONTEXT" create namespace "$NS2" --dry-run=client -o yaml |
+		kubectl --context "$CONTEXT" apply -f - >/dev/null &&
+		kubectl --context "$CONTEXT" label --overwrite namespace "$NS2" \
+		    pod-security.kubernetes.io/enforce=restricted >/dev/null
+}
+check "deploy: second namespace $NS2 (restricted)" ns2_ready
+check "deploy: helm upgrade --install and rollout (namespaces $NS,$NS2)" \
+	scripts/kind.sh deploy "${NS_ARGS[@]}"
+core_env() { # NAME: the core container's env value in the Deployment
+	kc get deployment "$FULL" -o \
+	    jsonpath="{.spec.template.spec.containers[?(@.name==\"core\")].env[?(@.name==\"$1\")].value}"
+}
+expect_eq "deploy: REPLICAD_NAMESPACES lists both, the release's first" \
+	"$(core_env REPLICAD_NAMESPACES)" "$NS,$NS2"
 
 # Every replica Ready (so admitted under the namespace's PSS "restricted").
 all_ready() {
@@ -156,17 +188,65 @@ check "rbac: may not delete the pins ConfigMap" cannot "$NS" delete "configmaps/
 check "rbac: may renew its Lease" can "$NS" update "leases.coordination.k8s.io/$FULL-reconciler"
 check "rbac: may not take over another Lease" cannot "$NS" update leases.coordination.k8s.io/other
 
+# Issue #15: the second served namespace has the same scale-side grants...
+check "rbac $NS2: may list deployments" can "$NS2" list deployments.apps
+check "rbac $NS2: may watch deployments" can "$NS2" watch deployments.apps
+check "rbac $NS2: may patch deployments/scale" can "$NS2" patch deployments.apps --subresource=scale
+check "rbac $NS2: may list HPAs" can "$NS2" list horizontalpodautoscalers.autoscaling
+check "rbac $NS2: may watch HPAs" can "$NS2" watch horizontalpodautoscalers.autoscaling
+check "rbac $NS2: may create Events" can "$NS2" create events.events.k8s.io
+check "rbac $NS2: may patch Events" can "$NS2" patch events.events.k8s.io
+check "rbac $NS2: may not patch deployments" cannot "$NS2" patch deployments.apps
+check "rbac $NS2: may not get deployments" cannot "$NS2" get deployments.apps
+check "rbac $NS2: may not list pods" cannot "$NS2" list pods
+# ... and none of the home namespace's (pins, Lease).
+check "rbac $NS2: may not create configmaps" cannot "$NS2" create configmaps
+check "rbac $NS2: may not update a pins ConfigMap there" cannot "$NS2" update "configmaps/$FULL-pins"
+check "rbac $NS2: may not create leases" cannot "$NS2" create leases.coordination.k8s.io
+# A namespace it does not serve: nothing.
+check "rbac $NS_OTHER (not served): may not list deployments" cannot "$NS_OTHER" list deployments.apps
+check "rbac $NS_OTHER (not served): may not patch deployments/scale" \
+	cannot "$NS_OTHER" patch deployments.apps --subresource=scale
+check "rbac $NS_OTHER (not served): may not list HPAs" cannot "$NS_OTHER" list horizontalpodautoscalers.autoscaling
+check "rbac $NS_OTHER (not served): may not create Events" cannot "$NS_OTHER" create events.events.k8s.io
+# No cluster-wide grant without watchAllNamespaces.
+cluster_can() {
+	kubectl --context "$CONTEXT" auth can-i --as "$SA" --all-namespaces "$@"
+}
+cluster_cannot() {
+	! cluster_can "$@"
+}
+check "rbac: may not list deployments cluster-wide" cluster_cannot list deployments.apps
+check "rbac: may not watch HPAs cluster-wide" cluster_cannot watch horizontalpodautoscalers.autoscaling
+no_cluster_role() { # no ClusterRoleBinding names the ServiceAccount
+	kubectl --context "$CONTEXT" get clusterrolebindings -o json | python3 -c '
+import json, sys
+ns, sa = sys.argv[1:]
+hits = [b["metadata"]["name"] for b in json.load(sys.stdin)["items"]
+        for s in b.get("subjects") or []
+        if s.get("kind") == "ServiceAccount" and s.get("name") == sa and s.get("namespace") == ns]
+sys.exit("bound by %s" % hits if hits else 0)' "$NS" "$FULL"
+}
+check "rbac: no ClusterRoleBinding for the ServiceAccount" no_cluster_role
+
 # --- sample deployments: tests/k8s/sample-web.yaml (pods the restricted
 # namespace admits, as `make run-k8s` suggests), renamed and resized.
 sample() { # NAME REPLICAS
+	sample_in "$NS" "$@"
+}
+sample_in() { # NAMESPACE NAME REPLICAS
+	local ns=$1
+	shift
 	sed -e "s/\bweb\b/$1/g" -e "s/^  replicas: 2\$/  replicas: $2/" \
 	    -e "s#registry.k8s.io/pause:3.10#$SAMPLE_IMAGE#" tests/k8s/sample-web.yaml |
-		kc apply -f - &&
-		kc label --overwrite deployment "$1" replicad-e2e=sample
+		kubectl --context "$CONTEXT" -n "$ns" apply -f - &&
+		kubectl --context "$CONTEXT" -n "$ns" label --overwrite deployment "$1" replicad-e2e=sample
 }
 check "samples: frontend=3" sample frontend 3
 check "samples: orders=2" sample orders 2
 check "samples: worker=1" sample worker 1
+# One in the second namespace (the core watches it too).
+check "samples: $NS2/billing=1" sample_in "$NS2" billing 1
 
 # --- the API through a port-forward
 PORT=$(lib_free_port)
@@ -271,7 +351,7 @@ holder() { kc get lease "$FULL-reconciler" -o jsonpath='{.spec.holderIdentity}';
 holder_is_pod() { local h; h=$(holder); [ -n "$h" ] && kc get pod "$h" >/dev/null 2>&1; }
 check "pins: a pod of the release holds the Lease" lib_wait 60 holder_is_pod
 expect_match "pins: the API lists the pin" \
-	"$(api GET /api/v1/pins)" '^200 .*"name":"worker","replicas":2'
+	"$(api GET /api/v1/pins)" '^200 .*"name":"worker","namespace":"[a-z0-9-]*","replicas":2'
 kc scale deployment worker --replicas=7 >/dev/null
 check "pins: kubectl's drift is scaled back" lib_wait 60 spec_is 2
 lease_holder_before=$(holder)
@@ -343,7 +423,7 @@ check "load: client running" lib_wait 120 pod_phase_is replicad-e2e-load Running
 old_pods=$(kc get pods -l "app.kubernetes.io/instance=$RELEASE" -o name)
 # A changed pod annotation rolls every pod, as an image upgrade would.
 check "upgrade: helm upgrade rolling every pod" \
-	scripts/kind.sh deploy --set-string "podAnnotations.e2e-rollout=$(date +%s)"
+	scripts/kind.sh deploy "${NS_ARGS[@]}" --set-string "podAnnotations.e2e-rollout=$(date +%s)"
 old_gone() {
 	local p
 	for p in $old_pods; do
@@ -360,7 +440,7 @@ expect_match "upgrade under load: zero failed requests" "$summary" \
 	'load: total=[1-9][0-9]* failed=0$'
 check "upgrade: the pin outlives it" pf_start
 expect_match "upgrade: pins still listed" "$(api GET /api/v1/pins)" \
-	'^200 .*"name":"worker","replicas":2'
+	'^200 .*"name":"worker","namespace":"[a-z0-9-]*","replicas":2'
 new_holder() { local h; h=$(holder); [ -n "$h" ] && [ "$h" != "$lease_holder_before" ]; }
 check "upgrade: a new pod took the Lease over" lib_wait 120 new_holder
 kc scale deployment worker --replicas=6 >/dev/null
@@ -378,11 +458,32 @@ check "recovery: API answers again" pf_start
 expect_match "recovery: state intact (orders 4 or 5 from the load)" \
 	"$(api GET /api/v1/deployments/orders/replicas)" '^200 .*"replicas":[45][,}]'
 
+# --- issue #15: watchAllNamespaces.  A ClusterRole of list/watch on
+# Deployments and HPAs: cluster-wide reads, and still no write outside the
+# two served namespaces.
+check "watch-all: helm upgrade with watchAllNamespaces=true" \
+	scripts/kind.sh deploy "${NS_ARGS[@]}" --set watchAllNamespaces=true
+expect_eq "watch-all: REPLICAD_WATCH_ALL_NAMESPACES=1" "$(core_env REPLICAD_WATCH_ALL_NAMESPACES)" 1
+check "watch-all: every replica Ready" lib_wait 180 all_ready
+check "watch-all: may list deployments cluster-wide" cluster_can list deployments.apps
+check "watch-all: may watch deployments cluster-wide" cluster_can watch deployments.apps
+check "watch-all: may list HPAs cluster-wide" cluster_can list horizontalpodautoscalers.autoscaling
+check "watch-all: may watch HPAs cluster-wide" cluster_can watch horizontalpodautoscalers.autoscaling
+check "watch-all: may not get deployments cluster-wide" cluster_cannot get deployments.apps
+check "watch-all: may not list pods cluster-wide" cluster_cannot list pods
+check "watch-all: $NS_OTHER: may not patch deployments/scale" \
+	cannot "$NS_OTHER" patch deployments.apps --subresource=scale
+check "watch-all: $NS_OTHER: may not create Events" cannot "$NS_OTHER" create events.events.k8s.io
+check "watch-all: $NS2: may still patch deployments/scale" can "$NS2" patch deployments.apps --subresource=scale
+check "watch-all: API answers" pf_start
+check "watch-all: list shows the samples" listed frontend orders worker
+
 # --- clean up
 kc delete pod replicad-e2e-load replicad-e2e-allowed replicad-e2e-denied --ignore-not-found >/dev/null
 kc delete secret,configmap replicad-e2e-client --ignore-not-found >/dev/null
 if [ -z "${E2E_KEEP:-}" ]; then
 	kc delete deployment -l replicad-e2e=sample --ignore-not-found >/dev/null
 	scripts/kind.sh undeploy >/dev/null || true
+	kubectl --context "$CONTEXT" delete namespace "$NS2" --ignore-not-found --wait=false >/dev/null || true
 fi
 lib_finish

@@ -53,9 +53,29 @@ app.kubernetes.io/part-of: replicad
 {{- end }}
 {{- end }}
 
-{{/* The namespace whose Deployments the core watches and scales. */}}
+{{/* The core's HOME namespace (REPLICAD_NAMESPACE): where the pins
+ConfigMap and the Lease live.  The release namespace, or targetNamespace.name
+(kept from before issue #15).  It need not be one of the served namespaces. */}}
 {{- define "replicad.targetNamespace" -}}
 {{- default .Release.Namespace .Values.targetNamespace.name }}
+{{- end }}
+
+{{/* The namespaces the core serves (REPLICAD_NAMESPACES), comma-joined:
+targetNamespaces, or the home namespace alone when that is empty.  The first
+is the default namespace (the gateway's routes without one).  Each gets a
+Role + RoleBinding with the Deployment/scale/HPA/Event grants. */}}
+{{- define "replicad.servedNamespaces" -}}
+{{- if .Values.targetNamespaces }}
+{{- join "," .Values.targetNamespaces }}
+{{- else }}
+{{- include "replicad.targetNamespace" . }}
+{{- end }}
+{{- end }}
+
+{{/* The ClusterRole (and its binding) of watchAllNamespaces: cluster-scoped
+names, so the release namespace is part of them. */}}
+{{- define "replicad.clusterRoleName" -}}
+{{- printf "%s:%s:watch-all" .Release.Namespace (include "replicad.fullname" .) }}
 {{- end }}
 
 {{/* Pins: the ConfigMap the core keeps them in, and the Lease of the
@@ -180,6 +200,29 @@ finds nothing), refuse that with a message instead.
 {{- end }}
 {{- if and .Values.networkPolicy.enabled (not .Values.networkPolicy.apiServer.cidrs) }}
 {{- fail "networkPolicy.apiServer.cidrs is empty: the core could not reach the API server. Set it to the API server's addresses (kubectl get endpointslices -n default -l kubernetes.io/service-name=kubernetes), or networkPolicy.enabled=false" }}
+{{- end }}
+{{- /*
+targetNamespaces (issue #15): each a DNS-1123 label, no duplicates, at most
+32 (the core's CORE_MAX_NAMESPACES; it refuses more at start).  The schema
+says the same; this stops renderers that do not apply it.
+*/}}
+{{- $tns := .Values.targetNamespaces | default list }}
+{{- if not (kindIs "slice" $tns) }}
+{{- fail "targetNamespaces must be a list of namespace names" }}
+{{- end }}
+{{- if gt (len $tns) 32 }}
+{{- fail (printf "targetNamespaces: %d namespaces, at most 32 (the core serves no more)" (len $tns)) }}
+{{- end }}
+{{- $seen := dict }}
+{{- range $tns }}
+{{- $n := toString . }}
+{{- if or (gt (len $n) 63) (not (regexMatch "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$" $n)) }}
+{{- fail (printf "targetNamespaces: %q is not a namespace name (a DNS-1123 label: at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit)" $n) }}
+{{- end }}
+{{- if hasKey $seen $n }}
+{{- fail (printf "targetNamespaces: %q is listed twice" $n) }}
+{{- end }}
+{{- $_ := set $seen $n true }}
 {{- end }}
 {{- if and .Values.targetNamespace.create (or (not .Values.targetNamespace.name) (eq .Values.targetNamespace.name .Release.Namespace)) }}
 {{- fail "targetNamespace.create needs targetNamespace.name, other than the release namespace (helm install --create-namespace makes that one)" }}

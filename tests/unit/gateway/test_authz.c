@@ -81,15 +81,15 @@ test_authz_default_refuses_writes(void **state)
 	assert_int_equal(authz_count(a, AUTHZ_READ), 0);
 	assert_int_equal(authz_count(a, AUTHZ_WRITE), 0);
 	id_of(&id, "anyone", AUTHZ_DNS, "anyone.example");
-	assert_true(authz_check(a, &id, AUTHZ_READ));
-	assert_false(authz_check(a, &id, AUTHZ_WRITE));
+	assert_true(authz_check(a, &id, AUTHZ_READ, NULL));
+	assert_false(authz_check(a, &id, AUTHZ_WRITE, NULL));
 	/* The dev PKI's admin is nobody special without a list. */
 	id_of(&id, "replicad-admin", AUTHZ_DNS, NULL);
-	assert_false(authz_check(a, &id, AUTHZ_WRITE));
+	assert_false(authz_check(a, &id, AUTHZ_WRITE, NULL));
 	/* A nameless certificate still reads (it was verified). */
 	id_of(&id, NULL, AUTHZ_DNS, NULL);
-	assert_true(authz_check(a, &id, AUTHZ_READ));
-	assert_false(authz_check(a, &id, AUTHZ_WRITE));
+	assert_true(authz_check(a, &id, AUTHZ_READ, NULL));
+	assert_false(authz_check(a, &id, AUTHZ_WRITE, NULL));
 	authz_free(a);
 }
 
@@ -104,10 +104,10 @@ test_authz_read_list_only(void **state)
 	assert_int_equal(authz_add(a, AUTHZ_READ, "CN=replicad-reader"), 0);
 	id_of(&reader, "replicad-reader", AUTHZ_DNS, NULL);
 	id_of(&other, "replicad-admin", AUTHZ_DNS, NULL);
-	assert_true(authz_check(a, &reader, AUTHZ_READ));
-	assert_false(authz_check(a, &reader, AUTHZ_WRITE));
-	assert_false(authz_check(a, &other, AUTHZ_READ));
-	assert_false(authz_check(a, &other, AUTHZ_WRITE));
+	assert_true(authz_check(a, &reader, AUTHZ_READ, NULL));
+	assert_false(authz_check(a, &reader, AUTHZ_WRITE, NULL));
+	assert_false(authz_check(a, &other, AUTHZ_READ, NULL));
+	assert_false(authz_check(a, &other, AUTHZ_WRITE, NULL));
 	authz_free(a);
 }
 
@@ -128,18 +128,18 @@ test_authz_lists(void **state)
 	id_of(&admin, "replicad-admin", AUTHZ_DNS, NULL);
 	id_of(&other, "replicad-readerx", AUTHZ_DNS, "replicad-reade");
 	id_of(&bysan, "someone", AUTHZ_DNS, "ops.example.com");
-	assert_true(authz_check(a, &reader, AUTHZ_READ));
-	assert_false(authz_check(a, &reader, AUTHZ_WRITE));
-	assert_true(authz_check(a, &admin, AUTHZ_READ));
-	assert_true(authz_check(a, &admin, AUTHZ_WRITE));
-	assert_false(authz_check(a, &other, AUTHZ_READ));
-	assert_false(authz_check(a, &other, AUTHZ_WRITE));
-	assert_true(authz_check(a, &bysan, AUTHZ_WRITE));
+	assert_true(authz_check(a, &reader, AUTHZ_READ, NULL));
+	assert_false(authz_check(a, &reader, AUTHZ_WRITE, NULL));
+	assert_true(authz_check(a, &admin, AUTHZ_READ, NULL));
+	assert_true(authz_check(a, &admin, AUTHZ_WRITE, NULL));
+	assert_false(authz_check(a, &other, AUTHZ_READ, NULL));
+	assert_false(authz_check(a, &other, AUTHZ_WRITE, NULL));
+	assert_true(authz_check(a, &bysan, AUTHZ_WRITE, NULL));
 	/* Case matters: names are compared byte for byte. */
 	id_of(&other, "Replicad-Admin", AUTHZ_DNS, NULL);
-	assert_false(authz_check(a, &other, AUTHZ_READ));
+	assert_false(authz_check(a, &other, AUTHZ_READ, NULL));
 	id_of(&other, NULL, AUTHZ_DNS, "OPS.example.com");
-	assert_false(authz_check(a, &other, AUTHZ_READ));
+	assert_false(authz_check(a, &other, AUTHZ_READ, NULL));
 	authz_free(a);
 }
 
@@ -163,41 +163,41 @@ test_authz_typed_matching(void **state)
 
 	/* Each entry matches its own type ... */
 	id_of(&id, "admin", AUTHZ_DNS, NULL);
-	assert_true(authz_check(a, &id, AUTHZ_WRITE));
+	assert_true(authz_check(a, &id, AUTHZ_WRITE, NULL));
 	id_of(&id, NULL, AUTHZ_DNS, "ops.example.com");
-	assert_true(authz_check(a, &id, AUTHZ_WRITE));
+	assert_true(authz_check(a, &id, AUTHZ_WRITE, NULL));
 	id_of(&id, NULL, AUTHZ_URI, "spiffe://cluster.local/ns/x/sa/y");
-	assert_true(authz_check(a, &id, AUTHZ_WRITE));
+	assert_true(authz_check(a, &id, AUTHZ_WRITE, NULL));
 	id_of(&id, NULL, AUTHZ_EMAIL, "ops@example.com");
-	assert_true(authz_check(a, &id, AUTHZ_WRITE));
+	assert_true(authz_check(a, &id, AUTHZ_WRITE, NULL));
 	id_of(&id, NULL, AUTHZ_IP, "10.1.2.3");
-	assert_true(authz_check(a, &id, AUTHZ_WRITE));
+	assert_true(authz_check(a, &id, AUTHZ_WRITE, NULL));
 	/* IP entries are kept as inet_ntop writes a certificate's address. */
 	id_of(&id, NULL, AUTHZ_IP, "2001:db8::1");
-	assert_true(authz_check(a, &id, AUTHZ_WRITE));
+	assert_true(authz_check(a, &id, AUTHZ_WRITE, NULL));
 
 	/* ... and no other: the same text under another type is nobody. */
 	id_of(&id, NULL, AUTHZ_DNS, "admin");
-	assert_false(authz_check(a, &id, AUTHZ_READ));
+	assert_false(authz_check(a, &id, AUTHZ_READ, NULL));
 	id_of(&id, "ops.example.com", AUTHZ_DNS, NULL);
-	assert_false(authz_check(a, &id, AUTHZ_READ));
+	assert_false(authz_check(a, &id, AUTHZ_READ, NULL));
 	id_of(&id, NULL, AUTHZ_URI, "ops.example.com");
-	assert_false(authz_check(a, &id, AUTHZ_READ));
+	assert_false(authz_check(a, &id, AUTHZ_READ, NULL));
 	id_of(&id, NULL, AUTHZ_DNS, "spiffe://cluster.local/ns/x/sa/y");
-	assert_false(authz_check(a, &id, AUTHZ_READ));
+	assert_false(authz_check(a, &id, AUTHZ_READ, NULL));
 	id_of(&id, "spiffe://cluster.local/ns/x/sa/y", AUTHZ_DNS, NULL);
-	assert_false(authz_check(a, &id, AUTHZ_READ));
+	assert_false(authz_check(a, &id, AUTHZ_READ, NULL));
 	id_of(&id, NULL, AUTHZ_URI, "ops@example.com");
-	assert_false(authz_check(a, &id, AUTHZ_READ));
+	assert_false(authz_check(a, &id, AUTHZ_READ, NULL));
 	id_of(&id, NULL, AUTHZ_DNS, "10.1.2.3");
-	assert_false(authz_check(a, &id, AUTHZ_READ));
+	assert_false(authz_check(a, &id, AUTHZ_READ, NULL));
 	id_of(&id, "10.1.2.3", AUTHZ_DNS, NULL);
-	assert_false(authz_check(a, &id, AUTHZ_READ));
+	assert_false(authz_check(a, &id, AUTHZ_READ, NULL));
 	/* A URI is matched whole, not as a prefix. */
 	id_of(&id, NULL, AUTHZ_URI, "spiffe://cluster.local/ns/x/sa/yy");
-	assert_false(authz_check(a, &id, AUTHZ_READ));
+	assert_false(authz_check(a, &id, AUTHZ_READ, NULL));
 	id_of(&id, NULL, AUTHZ_URI, "spiffe://cluster.local/ns/x/sa");
-	assert_false(authz_check(a, &id, AUTHZ_READ));
+	assert_false(authz_check(a, &id, AUTHZ_READ, NULL));
 	authz_free(a);
 }
 
@@ -336,7 +336,7 @@ test_authz_add_rejects(void **state)
 	assert_int_equal(authz_add(a, AUTHZ_WRITE, "CN="), AUTHZ_ERR_EMPTY);
 	assert_int_equal(authz_count(a, AUTHZ_WRITE), 0);
 	id_of(&id, "replicad-admin", AUTHZ_DNS, NULL);
-	assert_false(authz_check(a, &id, AUTHZ_WRITE));
+	assert_false(authz_check(a, &id, AUTHZ_WRITE, NULL));
 	for (i = 0; i < GW_MAX_ALLOW; i++)
 		assert_int_equal(authz_add(a, AUTHZ_READ, "CN=x"), 0);
 	assert_int_equal(authz_add(a, AUTHZ_READ, "CN=x"), AUTHZ_ERR_FULL);
@@ -405,22 +405,22 @@ test_authz_typed_from_cert(void **state)
 	assert_int_equal(authz_add(ip_list, AUTHZ_WRITE, "IP:2001:db8::1"), 0);
 
 	assert_int_equal(authz_id_from_cert(cn_only, &id), 0);
-	assert_true(authz_check(cn_list, &id, AUTHZ_WRITE));
-	assert_false(authz_check(dns_list, &id, AUTHZ_READ));
+	assert_true(authz_check(cn_list, &id, AUTHZ_WRITE, NULL));
+	assert_false(authz_check(dns_list, &id, AUTHZ_READ, NULL));
 
 	assert_int_equal(authz_id_from_cert(san_only, &id), 0);
-	assert_false(authz_check(cn_list, &id, AUTHZ_READ));
-	assert_true(authz_check(dns_list, &id, AUTHZ_WRITE));
+	assert_false(authz_check(cn_list, &id, AUTHZ_READ, NULL));
+	assert_true(authz_check(dns_list, &id, AUTHZ_WRITE, NULL));
 
 	assert_int_equal(authz_id_from_cert(dns_as_cn, &id), 0);
-	assert_false(authz_check(dns_list, &id, AUTHZ_READ));
+	assert_false(authz_check(dns_list, &id, AUTHZ_READ, NULL));
 
 	assert_int_equal(authz_id_from_cert(spiffe, &id), 0);
 	assert_string_equal(id.identity, "spiffe://cluster.local/ns/x/sa/y");
-	assert_true(authz_check(uri_list, &id, AUTHZ_WRITE));
-	assert_true(authz_check(ip_list, &id, AUTHZ_WRITE));
-	assert_false(authz_check(cn_list, &id, AUTHZ_READ));
-	assert_false(authz_check(dns_list, &id, AUTHZ_READ));
+	assert_true(authz_check(uri_list, &id, AUTHZ_WRITE, NULL));
+	assert_true(authz_check(ip_list, &id, AUTHZ_WRITE, NULL));
+	assert_false(authz_check(cn_list, &id, AUTHZ_READ, NULL));
+	assert_false(authz_check(dns_list, &id, AUTHZ_READ, NULL));
 
 	authz_free(cn_list);
 	authz_free(dns_list);
@@ -447,7 +447,7 @@ test_authz_two_cns_ignored(void **state)
 	assert_string_equal(id.identity, "b.example");
 	assert_int_equal(authz_add(a, AUTHZ_WRITE, "CN=replicad-admin"), 0);
 	assert_int_equal(authz_add(a, AUTHZ_WRITE, "CN=reader"), 0);
-	assert_false(authz_check(a, &id, AUTHZ_WRITE));
+	assert_false(authz_check(a, &id, AUTHZ_WRITE, NULL));
 	authz_free(a);
 	X509_free(x);
 }
@@ -519,6 +519,114 @@ test_tlsctx_eku_client_required(void **state)
 	X509_free(none);
 }
 
+/*
+ * Issue #15: "<namespace>/<typed name>" grants only in that namespace;
+ * an unscoped entry grants in every one; NULL asks "in all of them".
+ */
+static void
+test_authz_scoped_entries(void **state)
+{
+	struct authz *a = authz_new();
+	struct authz_id alice, bob, carol, dave;
+
+	(void)state;
+	assert_false(authz_has_scoped(a));
+	assert_int_equal(authz_add(a, AUTHZ_WRITE, "payments/CN=alice"), 0);
+	assert_int_equal(authz_add(a, AUTHZ_READ, "ops/CN=bob"), 0);
+	assert_int_equal(authz_add(a, AUTHZ_WRITE, "CN=carol"), 0);
+	assert_int_equal(
+	    authz_add(a, AUTHZ_READ, "email/URI:spiffe://c.local/ns/x/sa/d"),
+	    0);
+	assert_true(authz_has_scoped(a));
+	assert_int_equal(authz_count(a, AUTHZ_WRITE), 2);
+	id_of(&alice, "alice", AUTHZ_DNS, NULL);
+	id_of(&bob, "bob", AUTHZ_DNS, NULL);
+	id_of(&carol, "carol", AUTHZ_DNS, NULL);
+	id_of(&dave, NULL, AUTHZ_URI, "spiffe://c.local/ns/x/sa/d");
+	/* alice writes (so reads) in payments only. */
+	assert_true(authz_check(a, &alice, AUTHZ_WRITE, "payments"));
+	assert_true(authz_check(a, &alice, AUTHZ_READ, "payments"));
+	assert_false(authz_check(a, &alice, AUTHZ_WRITE, "ops"));
+	assert_false(authz_check(a, &alice, AUTHZ_READ, "ops"));
+	assert_false(authz_check(a, &alice, AUTHZ_WRITE, NULL));
+	assert_false(authz_check(a, &alice, AUTHZ_READ, NULL));
+	assert_true(authz_check_any(a, &alice, AUTHZ_WRITE));
+	/* bob reads in ops only and never writes. */
+	assert_true(authz_check(a, &bob, AUTHZ_READ, "ops"));
+	assert_false(authz_check(a, &bob, AUTHZ_WRITE, "ops"));
+	assert_false(authz_check(a, &bob, AUTHZ_READ, "payments"));
+	assert_true(authz_check_any(a, &bob, AUTHZ_READ));
+	assert_false(authz_check_any(a, &bob, AUTHZ_WRITE));
+	/* carol's unscoped entry holds everywhere. */
+	assert_true(authz_check(a, &carol, AUTHZ_WRITE, "payments"));
+	assert_true(authz_check(a, &carol, AUTHZ_WRITE, "ops"));
+	assert_true(authz_check(a, &carol, AUTHZ_WRITE, NULL));
+	/* A namespace called "email" is a scope, not the email: prefix. */
+	assert_true(authz_check(a, &dave, AUTHZ_READ, "email"));
+	assert_false(authz_check(a, &dave, AUTHZ_READ, "ops"));
+	/* A scope is compared whole. */
+	assert_false(authz_check(a, &alice, AUTHZ_WRITE, "payment"));
+	assert_false(authz_check(a, &alice, AUTHZ_WRITE, "payments2"));
+	/* With only scoped entries, reads are no longer open. */
+	id_of(&alice, "eve", AUTHZ_DNS, NULL);
+	assert_false(authz_check(a, &alice, AUTHZ_READ, "payments"));
+	assert_false(authz_check_any(a, &alice, AUTHZ_READ));
+	authz_free(a);
+}
+
+/* The scope syntax: a DNS-1123 label, '/', a typed name. */
+static void
+test_authz_parse_scoped(void **state)
+{
+	struct authz_name n;
+	char ns[PS_MAX_NAMESPACE + 1], longns[80];
+
+	(void)state;
+	assert_int_equal(authz_parse_scoped("payments/CN=alice", ns, &n), 0);
+	assert_string_equal(ns, "payments");
+	assert_int_equal(n.type, AUTHZ_CN);
+	assert_string_equal(n.value, "alice");
+	assert_int_equal(authz_parse_scoped("a-1/IP:0:0::1", ns, &n), 0);
+	assert_string_equal(ns, "a-1");
+	assert_string_equal(n.value, "::1");
+	/* A typed name keeps its slashes and is unscoped. */
+	assert_int_equal(
+	    authz_parse_scoped("URI:spiffe://c/ns/payments/sa/x", ns, &n), 0);
+	assert_string_equal(ns, "");
+	assert_int_equal(n.type, AUTHZ_URI);
+	assert_int_equal(authz_parse_scoped("CN=a/b", ns, &n), 0);
+	assert_string_equal(ns, "");
+	assert_string_equal(n.value, "a/b");
+	/* Bad scopes. */
+	assert_int_equal(
+	    authz_parse_scoped("Payments/CN=alice", ns, &n), AUTHZ_ERR_NS);
+	assert_int_equal(authz_parse_scoped("/CN=alice", ns, &n), AUTHZ_ERR_NS);
+	assert_int_equal(
+	    authz_parse_scoped("-a/CN=alice", ns, &n), AUTHZ_ERR_NS);
+	assert_int_equal(
+	    authz_parse_scoped("a.b/CN=alice", ns, &n), AUTHZ_ERR_NS);
+	assert_int_equal(
+	    authz_parse_scoped("pay ments/CN=alice", ns, &n), AUTHZ_ERR_NS);
+	memset(longns, 'a', 64);
+	strcpy(longns + 64, "/CN=x");
+	assert_int_equal(authz_parse_scoped(longns, ns, &n), AUTHZ_ERR_NS);
+	strcpy(longns + 63, "/CN=x");
+	assert_int_equal(authz_parse_scoped(longns, ns, &n), 0);
+	/* The ':' of a type is not a scope separator. */
+	assert_int_equal(
+	    authz_parse_scoped("payments:CN=alice", ns, &n), AUTHZ_ERR_PREFIX);
+	/* A good scope with a bad name: the name's error. */
+	assert_int_equal(
+	    authz_parse_scoped("payments/alice", ns, &n), AUTHZ_ERR_PREFIX);
+	assert_int_equal(
+	    authz_parse_scoped("payments/CN=", ns, &n), AUTHZ_ERR_EMPTY);
+	assert_int_equal(
+	    authz_parse_scoped("payments//CN=a", ns, &n), AUTHZ_ERR_PREFIX);
+	assert_string_equal(authz_strerror(AUTHZ_ERR_NS),
+	    "the namespace before '/' is not a DNS-1123 label (a scoped "
+	    "entry is <namespace>/<typed name>)");
+}
+
 int
 main(void)
 {
@@ -527,6 +635,8 @@ main(void)
 	    cmocka_unit_test(test_authz_read_list_only),
 	    cmocka_unit_test(test_authz_lists),
 	    cmocka_unit_test(test_authz_typed_matching),
+	    cmocka_unit_test(test_authz_scoped_entries),
+	    cmocka_unit_test(test_authz_parse_scoped),
 	    cmocka_unit_test(test_authz_parse_entry_prefixes),
 	    cmocka_unit_test(test_authz_parse_entry_rejects),
 	    cmocka_unit_test(test_authz_add_rejects),

@@ -44,6 +44,7 @@ struct got {
 	struct ipcc_answer a;
 	size_t nitems;
 	char first[PS_MAX_NAME + 1], last[PS_MAX_NAME + 1];
+	char first_ns[PS_MAX_NAMESPACE + 1], last_ns[PS_MAX_NAMESPACE + 1];
 	size_t text_len;
 };
 
@@ -108,8 +109,9 @@ send_raw(struct fix *f, const uint8_t *p, size_t len)
 static void
 send_hello_ok(struct fix *f, uint16_t inflight)
 {
-	struct ps_hello_ok ok = {PS_VERSION, inflight, PS_MAX_FRAME};
-	uint8_t frame[64];
+	struct ps_hello_ok ok = {
+	    PS_VERSION, inflight, PS_MAX_FRAME, "payments"};
+	uint8_t frame[128];
 	size_t len;
 
 	assert_int_equal(
@@ -163,6 +165,8 @@ record_cb(const struct ipcc_answer *a, void *arg)
 	if (a->nitems > 0) {
 		strcpy(g->first, a->items[0].name);
 		strcpy(g->last, a->items[a->nitems - 1].name);
+		strcpy(g->first_ns, a->items[0].ns);
+		strcpy(g->last_ns, a->items[a->nitems - 1].ns);
 	}
 	g->text_len = a->text_len;
 }
@@ -170,7 +174,8 @@ record_cb(const struct ipcc_answer *a, void *arg)
 static struct ipcc_req *
 submit_get(struct fix *f, const char *name, struct got *g)
 {
-	struct ipcc_call call = {PS_T_GET, name, 0, NULL, NULL};
+	struct ipcc_call call = {
+	    .type = PS_T_GET, .ns = "payments", .name = name};
 	struct ipcc_req *r = NULL;
 
 	assert_int_equal(ipcc_submit(f->c, &call, record_cb, g, &r), IPCC_OK);
@@ -241,8 +246,9 @@ test_ipcc_queue_over_max_inflight(void **state)
 {
 	struct fix f;
 	struct got g1 = {0}, g2 = {0}, g3 = {0}, g4 = {0}, gb = {0};
-	struct ipcc_call call = {PS_T_HEALTH, NULL, 0, NULL, NULL};
+	struct ipcc_call call = {.type = PS_T_HEALTH};
 	struct ipcc_req *r4;
+	struct ps_name_req nr;
 	uint32_t id1, id2;
 	int i;
 
@@ -265,9 +271,8 @@ test_ipcc_queue_over_max_inflight(void **state)
 	read_request(&f);
 	assert_int_equal(f.last.hdr.type, PS_T_GET);
 	assert_true(f.last.hdr.id != 0 && f.last.hdr.id != id2);
-	assert_int_equal(f.last.body[0], 0); /* str<name> length, high byte */
-	assert_int_equal(f.last.body[1], 1);
-	assert_int_equal(f.last.body[2], 'c');
+	assert_int_equal(ps_codec_decode_name_req(&f.last, &nr), PS_OK);
+	assert_string_equal(nr.name, "c");
 	answer_get(&f, f.last.hdr.id, "c", 3);
 	answer_get(&f, id2, "b", 2);
 	run_until(&f, &g3.calls, 1);
@@ -387,13 +392,66 @@ test_ipcc_unanswered_resets_link(void **state)
 	teardown_link(&f);
 }
 
+/*
+ * Version 3: HELLO's answer gives the link its default namespace (gone
+ * with the link); every call carries its namespace, LIST and PIN_LIST ""
+ * for all; a PIN_LIST item keeps its namespace.
+ */
+static void
+test_ipcc_namespaces(void **state)
+{
+	struct fix f;
+	struct got g = {0}, g2 = {0};
+	struct ps_ns_req nr;
+	struct ps_name_req name;
+	struct ps_list_enc e;
+	struct ps_pin pin = {.namespace = "ops", .name = "web", .replicas = 2};
+	uint8_t frame[PS_MAX_FRAME];
+	size_t len;
+
+	(void)state;
+	setup_link(&f, 8, 5000);
+	assert_string_equal(ipcc_default_namespace(f.c), "payments");
+	assert_int_equal(ipcc_list(f.c, "ops", record_cb, &g, NULL), IPCC_OK);
+	read_request(&f);
+	assert_int_equal(f.last.hdr.type, PS_T_LIST);
+	assert_int_equal(ps_codec_decode_ns_req(&f.last, &nr), PS_OK);
+	assert_string_equal(nr.namespace, "ops");
+	assert_int_equal(ipcc_pin_list(f.c, "", record_cb, &g2, NULL), IPCC_OK);
+	read_request(&f);
+	assert_int_equal(f.last.hdr.type, PS_T_PIN_LIST);
+	assert_int_equal(ps_codec_decode_ns_req(&f.last, &nr), PS_OK);
+	assert_string_equal(nr.namespace, "");
+	ps_codec_list_begin(
+	    &e, frame, sizeof(frame), PS_T_PIN_LIST, f.last.hdr.id);
+	assert_int_equal(ps_codec_list_add_pin(&e, &pin), PS_OK);
+	assert_int_equal(ps_codec_list_finish(&e, 0, &len), PS_OK);
+	send_raw(&f, frame, len);
+	run_until(&f, &g2.calls, 1);
+	assert_int_equal(g2.nitems, 1);
+	assert_string_equal(g2.first_ns, "ops");
+	assert_string_equal(g2.first, "web");
+	submit_get(&f, "web", &g);
+	read_request(&f);
+	assert_int_equal(ps_codec_decode_name_req(&f.last, &name), PS_OK);
+	assert_string_equal(name.namespace, "payments");
+	assert_string_equal(name.name, "web");
+	/* A call needing a namespace without one is refused unsent. */
+	assert_int_equal(
+	    ipcc_get(f.c, NULL, "web", record_cb, &g, NULL), IPCC_INTERNAL);
+	shutdown(f.core, SHUT_RDWR);
+	run_until(&f, &g.calls, 1);
+	assert_null(ipcc_default_namespace(f.c));
+	teardown_link(&f);
+}
+
 /* The core goes away: every pending request fails at once, 503-style. */
 static void
 test_ipcc_fail_all_on_disconnect(void **state)
 {
 	struct fix f;
 	struct got g[3] = {{0}};
-	struct ipcc_call call = {PS_T_LIST, NULL, 0, NULL, NULL};
+	struct ipcc_call call = {.type = PS_T_LIST, .ns = ""};
 	int i;
 
 	(void)state;
@@ -482,19 +540,24 @@ test_ipcc_write_conditions(void **state)
 	const struct ipcc_write_opts suspend = {PS_W_SUSPEND, 0, NULL};
 	const struct ipcc_write_opts del_rv = {0, 0, "1"};
 	struct ps_error e = {PS_E_EXPECTED, 0, "", 4, ""};
-	struct ps_pin pin = {"web", 2, PS_PIN_ANNOTATED, 1};
+	struct ps_pin pin = {.namespace = "payments",
+	    .name = "web",
+	    .replicas = 2,
+	    .state = PS_PIN_ANNOTATED,
+	    .dry_run = 1};
 	struct ps_write_req w;
 	uint8_t frame[PS_MAX_FRAME];
 	size_t len;
 
 	(void)state;
 	setup_link(&f, 8, 5000);
-	assert_int_equal(
-	    ipcc_scale(f.c, "web", 5, "alice", &all, record_cb, &g, NULL),
+	assert_int_equal(ipcc_scale(f.c, "payments", "web", 5, "alice", &all,
+	                     record_cb, &g, NULL),
 	    IPCC_OK);
 	read_request(&f);
 	assert_int_equal(f.last.hdr.type, PS_T_SCALE);
 	assert_int_equal(ps_codec_decode_write_req(&f.last, &w), PS_OK);
+	assert_string_equal(w.namespace, "payments");
 	assert_int_equal(w.replicas, 5);
 	assert_int_equal(w.flags, PS_W_DRY_RUN | PS_W_FORCE | PS_W_EXPECTED);
 	assert_int_equal(w.expected, 3);
@@ -508,8 +571,8 @@ test_ipcc_write_conditions(void **state)
 	assert_int_equal(g.a.err.code, PS_E_EXPECTED);
 	assert_int_equal(g.a.err.current, 4);
 
-	assert_int_equal(
-	    ipcc_pin_delete(f.c, "web", "alice", &dry, record_cb, &g2, NULL),
+	assert_int_equal(ipcc_pin_delete(f.c, "payments", "web", "alice", &dry,
+	                     record_cb, &g2, NULL),
 	    IPCC_OK);
 	read_request(&f);
 	assert_int_equal(f.last.hdr.type, PS_T_PIN_DELETE);
@@ -523,13 +586,14 @@ test_ipcc_write_conditions(void **state)
 	assert_int_equal(g2.a.status, IPCC_OK);
 	assert_int_equal(g2.a.u.pin.state, PS_PIN_ANNOTATED);
 	assert_int_equal(g2.a.u.pin.dry_run, 1);
+	assert_string_equal(g2.a.u.pin.namespace, "payments");
 
 	/* Refused before anything is sent. */
-	assert_int_equal(
-	    ipcc_scale(f.c, "web", 5, "alice", &suspend, record_cb, &g, NULL),
+	assert_int_equal(ipcc_scale(f.c, "payments", "web", 5, "alice",
+	                     &suspend, record_cb, &g, NULL),
 	    IPCC_INTERNAL);
-	assert_int_equal(
-	    ipcc_pin_delete(f.c, "web", "alice", &del_rv, record_cb, &g, NULL),
+	assert_int_equal(ipcc_pin_delete(f.c, "payments", "web", "alice",
+	                     &del_rv, record_cb, &g, NULL),
 	    IPCC_INTERNAL);
 	assert_int_equal(g.calls, 1);
 	assert_int_equal(ipcc_outstanding(f.c), 0);
@@ -582,6 +646,8 @@ test_ipcc_protocol_violations(void **state)
 			send_raw(&f, frame, PS_HDR_LEN);
 		} else if (round == 1) { /* answer of another type */
 			memset(&h, 0, sizeof(h));
+			h.ns_count = 1;
+			strcpy(h.ns[0].namespace, "payments");
 			assert_int_equal(
 			    ps_codec_encode_health(
 			        frame, sizeof(frame), f.last.hdr.id, &h, &len),
@@ -603,7 +669,7 @@ test_ipcc_list_multi_frame(void **state)
 {
 	struct fix f;
 	struct got g = {0};
-	struct ipcc_call call = {PS_T_LIST, NULL, 0, NULL, NULL};
+	struct ipcc_call call = {.type = PS_T_LIST, .ns = ""};
 	struct ps_list_enc e;
 	uint8_t frame[PS_MAX_FRAME];
 	char name[32];
@@ -617,15 +683,17 @@ test_ipcc_list_multi_frame(void **state)
 	ps_codec_list_begin(&e, frame, sizeof(frame), PS_T_LIST, f.last.hdr.id);
 	for (i = 0; i < 5000; i++) {
 		snprintf(name, sizeof(name), "d-%05d", i);
-		if (ps_codec_list_add_name(&e, name) == PS_ERR_NOSPACE) {
+		if (ps_codec_list_add_name(&e, i < 2500 ? "a" : "b", name) ==
+		    PS_ERR_NOSPACE) {
 			assert_int_equal(
 			    ps_codec_list_finish(&e, 1, &len), PS_OK);
 			send_raw(&f, frame, len);
 			frames++;
 			ps_codec_list_begin(
 			    &e, frame, sizeof(frame), PS_T_LIST, f.last.hdr.id);
-			assert_int_equal(
-			    ps_codec_list_add_name(&e, name), PS_OK);
+			assert_int_equal(ps_codec_list_add_name(
+			                     &e, i < 2500 ? "a" : "b", name),
+			    PS_OK);
 		}
 	}
 	assert_int_equal(ps_codec_list_finish(&e, 0, &len), PS_OK);
@@ -637,6 +705,8 @@ test_ipcc_list_multi_frame(void **state)
 	assert_int_equal(g.nitems, 5000);
 	assert_string_equal(g.first, "d-00000");
 	assert_string_equal(g.last, "d-04999");
+	assert_string_equal(g.first_ns, "a");
+	assert_string_equal(g.last_ns, "b");
 	teardown_link(&f);
 }
 
@@ -646,7 +716,7 @@ test_ipcc_list_total_bounded(void **state)
 {
 	struct fix f;
 	struct got g = {0};
-	struct ipcc_call call = {PS_T_LIST, NULL, 0, NULL, NULL};
+	struct ipcc_call call = {.type = PS_T_LIST, .ns = ""};
 	struct ps_list_enc e;
 	uint8_t frame[PS_MAX_FRAME];
 	size_t len, sent = 0;
@@ -658,7 +728,7 @@ test_ipcc_list_total_bounded(void **state)
 	while (g.calls == 0 && sent <= PS_MAX_LIST_TOTAL + 1) {
 		ps_codec_list_begin(
 		    &e, frame, sizeof(frame), PS_T_LIST, f.last.hdr.id);
-		while (ps_codec_list_add_name(&e, "a") == PS_OK)
+		while (ps_codec_list_add_name(&e, "default", "a") == PS_OK)
 			sent++;
 		assert_int_equal(ps_codec_list_finish(&e, 1, &len), PS_OK);
 		if (send(f.core, frame, len, MSG_NOSIGNAL) != (ssize_t)len)
@@ -677,7 +747,7 @@ test_ipcc_metrics_multi_frame_and_bound(void **state)
 {
 	struct fix f;
 	struct got g = {0}, g2 = {0};
-	struct ipcc_call call = {PS_T_METRICS, NULL, 0, NULL, NULL};
+	struct ipcc_call call = {.type = PS_T_METRICS};
 	uint8_t frame[PS_MAX_FRAME];
 	static char text[PS_MAX_FRAME];
 	size_t len, chunk = PS_MAX_FRAME - PS_HDR_LEN, sent = 0;
@@ -768,6 +838,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_ipcc_ids_and_out_of_order),
+	    cmocka_unit_test(test_ipcc_namespaces),
 	    cmocka_unit_test(test_ipcc_queue_over_max_inflight),
 	    cmocka_unit_test(test_ipcc_queued_request_times_out),
 	    cmocka_unit_test(test_ipcc_late_answer_after_cancel_dropped),

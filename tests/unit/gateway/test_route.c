@@ -113,6 +113,77 @@ test_route_methods_and_allow(void **state)
 	assert_false(route_is_write(ROUTE_LIST, ROUTE_M_POST));
 }
 
+/* Issue #15: the same routes under /api/v1/namespaces/{ns}. */
+static void
+nsmatch(const char *path, enum route_id want, int ns_ok, const char *ns,
+    int name_ok)
+{
+	struct route_match m;
+
+	route_match(path, strlen(path), &m);
+	if (m.id != want ||
+	    (want != ROUTE_NONE &&
+	        (!m.ns_given || m.ns_ok != ns_ok || m.name_ok != name_ok ||
+	            (ns_ok && strcmp(m.ns, ns) != 0))))
+		fail_msg("%s: got route %d ns_given %d ns_ok %d ns %s name_ok "
+		         "%d",
+		    path, m.id, m.ns_given, m.ns_ok, m.ns, m.name_ok);
+}
+
+static void
+test_route_namespaces(void **state)
+{
+	char longns[120], label[64];
+	struct route_match m;
+
+	(void)state;
+	nsmatch("/api/v1/namespaces/payments/deployments", ROUTE_LIST, 1,
+	    "payments", 0);
+	nsmatch("/api/v1/namespaces/payments/deployments/web/replicas",
+	    ROUTE_REPLICAS, 1, "payments", 1);
+	nsmatch("/api/v1/namespaces/a-1/deployments/web/pin", ROUTE_PIN, 1,
+	    "a-1", 1);
+	nsmatch("/api/v1/namespaces/ops/pins", ROUTE_PINS, 1, "ops", 0);
+	nsmatch("/api/v1/namespaces/ops/deployments/Web/pin", ROUTE_PIN, 1,
+	    "ops", 0);
+	/* The routes without the prefix do not name a namespace. */
+	route_match("/api/v1/pins", 12, &m);
+	assert_int_equal(m.id, ROUTE_PINS);
+	assert_false(m.ns_given);
+	route_match("/api/v1/deployments", 19, &m);
+	assert_false(m.ns_given);
+	/* An invalid {ns} keeps the route (400, not 404). */
+	nsmatch(
+	    "/api/v1/namespaces/Payments/deployments", ROUTE_LIST, 0, "", 0);
+	nsmatch("/api/v1/namespaces/a.b/pins", ROUTE_PINS, 0, "", 0);
+	nsmatch("/api/v1/namespaces/-a/deployments/w/replicas", ROUTE_REPLICAS,
+	    0, "", 1);
+	nsmatch("/api/v1/namespaces/a_b/deployments", ROUTE_LIST, 0, "", 0);
+	nsmatch("/api/v1/namespaces/%61/deployments", ROUTE_LIST, 0, "", 0);
+	/* 63 is the longest label, 64 one too many. */
+	memcpy(longns, "/api/v1/namespaces/", 19);
+	memset(longns + 19, 'a', 63);
+	strcpy(longns + 19 + 63, "/deployments");
+	memset(label, 'a', 63);
+	label[63] = '\0';
+	nsmatch(longns, ROUTE_LIST, 1, label, 0);
+	memset(longns + 19, 'a', 64);
+	strcpy(longns + 19 + 64, "/deployments");
+	nsmatch(longns, ROUTE_LIST, 0, "", 0);
+	/* Near misses are 404. */
+	match("/api/v1/namespaces", ROUTE_NONE, 0);
+	match("/api/v1/namespaces/", ROUTE_NONE, 0);
+	match("/api/v1/namespaces/x", ROUTE_NONE, 0);
+	match("/api/v1/namespaces/x/", ROUTE_NONE, 0);
+	match("/api/v1/namespaces//deployments", ROUTE_NONE, 0);
+	match("/api/v1/namespaces/x/deployments/", ROUTE_NONE, 0);
+	match("/api/v1/namespaces/x/y/deployments", ROUTE_NONE, 0);
+	match("/api/v1/namespaces/x/healthz", ROUTE_NONE, 0);
+	match("/api/v1/namespaces/x/pins/", ROUTE_NONE, 0);
+	match("/api/v1/namespaces/x/namespaces/y/pins", ROUTE_NONE, 0);
+	match("/api/v1/namespace/x/deployments", ROUTE_NONE, 0);
+}
+
 int
 main(void)
 {
@@ -121,6 +192,7 @@ main(void)
 	    cmocka_unit_test(test_route_near_misses_are_404),
 	    cmocka_unit_test(test_route_invalid_names),
 	    cmocka_unit_test(test_route_embedded_nul),
+	    cmocka_unit_test(test_route_namespaces),
 	    cmocka_unit_test(test_route_methods_and_allow),
 	};
 
