@@ -431,8 +431,8 @@ wait_for 20 "replicad-core ($DEPLOYMENTS Deployments)" test -S "$OUT/core-big.so
 big_synced() {
 	"$BUILD/replicad-ctl" --socket "$OUT/core-big.sock" metrics |
 	    awk -v n=$((DEPLOYMENTS + 1)) '
-	    $1 == "replicad_core_cache_synced" { s = $2 }
-	    $1 == "replicad_core_cache_deployments" { d = $2 }
+	    $1 ~ /^replicad_core_cache_synced\{/ { s = $2 }
+	    $1 ~ /^replicad_core_cache_deployments\{/ { d = $2 }
 	    END { exit !(s == 1 && d >= n) }'
 }
 t_sync=$SECONDS

@@ -249,7 +249,7 @@ expect_eq "a write after the autoscaler's was seen (barrier)" \
 expect_eq "...the pin did not fight the HPA" "$(sim_spec api)" 5
 expect_match "metrics count the pin as suspended by the autoscaler" \
     "$(curl -s "http://127.0.0.1:$PROBE_PORT/metrics")" \
-    'replicad_core_pins_suspended\{reason="autoscaler"\} 1'
+    'replicad_core_pins_suspended\{namespace="default",reason="autoscaler"\} 1'
 expect_eq "kube-sim deletes the HPA" "$(sim -o /dev/null -w '%{http_code}' \
     -X DELETE "$KS_URL$HPAS/api-hpa")" 200
 check "without the HPA the pin holds api at 2 again" \

@@ -70,7 +70,7 @@ lib_bg core ${CORE_WRAPPER:-} setpriv --reuid="$CORE_UID" --regid="$GID" \
 CORE_PID=$LIB_LAST_PID
 CORE_LOG=$LIB_TMP/core.err
 synced_as_core() {
-	[ "$(core_ctl metrics | awk '$1 == "replicad_core_cache_synced" { print $2 }')" = 1 ]
+	[ "$(core_ctl metrics | awk '$1 ~ /^replicad_core_cache_synced\{/ { print $2 }')" = 1 ]
 }
 check "core up (uid $CORE_UID)" lib_wait 20 synced_as_core
 
