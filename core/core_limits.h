@@ -140,8 +140,12 @@
 /* Write path: how long a SCALE waits for the watch to deliver its write
  * (then answers synced=0), how many recently applied (name, rv) pairs are
  * remembered for events that beat the PATCH answer, Retry-After when the
- * API is unreachable. */
-#define CORE_RYW_TIMEOUT_MS 5000
+ * API is unreachable.  The wait ends well inside the gateway's per-request
+ * deadline (GW_CORE_DEADLINE_MS, 5 s), so a write the API server made is
+ * answered "synced": false rather than lost in a gateway timeout when the
+ * watch is down (found by e2e_namespaces_test: a namespace whose watch is
+ * forbidden). */
+#define CORE_RYW_TIMEOUT_MS 3000
 #define SCALE_RECENT        64
 #define CORE_RETRY_API_DOWN 5
 
