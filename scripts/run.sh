@@ -2,7 +2,8 @@
 # run.sh — `make run`: the whole service on this machine.
 #
 # Starts kube-sim (HTTPS, bearer token, the seed's deployments frontend=3,
-# orders=2, worker=1), replicad-core (talking to it, verifying its
+# orders=2, worker=1, and payments/checkout=2 in a second namespace),
+# replicad-core (serving both namespaces) (talking to it, verifying its
 # certificate) and replicad-gateway (mutual TLS on 127.0.0.1; the dev
 # client certificate may write, the reader certificate only read), prints
 # ready-to-paste curl commands, and stops everything on Ctrl-C.
@@ -11,7 +12,9 @@
 #
 # Environment: BUILD (build), CERTS (certs), GATEWAY_ADDR (127.0.0.1:8443),
 # PROBE_ADDR (127.0.0.1:8080), SIM_ADDR (127.0.0.1:6443), NAMESPACE
-# (default), KUBE_API (unset: kube-sim), RUN_DIR (a new temp dir),
+# (default), NAMESPACES (the namespaces served, first = default: with
+# kube-sim "NAMESPACE,payments", else NAMESPACE), KUBE_API (unset:
+# kube-sim), RUN_DIR (a new temp dir),
 # PIN_FILE (RUN_DIR/pins.json; set it to keep pins from one run to the
 # next).
 set -euo pipefail
@@ -74,23 +77,26 @@ wait_for() {
 
 core_args=(--socket "$RUN_DIR/core.sock" --namespace "$NAMESPACE")
 if [ -z "$KUBE_API" ]; then
+	NAMESPACES=${NAMESPACES:-$NAMESPACE,payments}
 	# A fresh random token for this run only; it stays in RUN_DIR (0700).
 	head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$RUN_DIR/token"
 	"$BUILD/kube-sim" --listen "$SIM_ADDR" --namespace "$NAMESPACE" \
 	    --tls-cert "$CERTS/server.crt" --tls-key "$CERTS/server.key" \
 	    --token-file "$RUN_DIR/token" \
-	    --deployments frontend=3,orders=2,worker=1 \
+	    --deployments frontend=3,orders=2,worker=1,payments/checkout=2 \
 	    --ready-file "$RUN_DIR/kube-sim.url" >"$RUN_DIR/kube-sim.log" 2>&1 &
 	pids+=($!)
 	wait_for 20 kube-sim test -s "$RUN_DIR/kube-sim.url"
 	KUBE_API=$(cat "$RUN_DIR/kube-sim.url")
 	core_args+=(--kube-api "$KUBE_API" --kube-token-file "$RUN_DIR/token"
 	    --kube-ca-file "$CERTS/ca.crt")
-	echo "run: kube-sim on $KUBE_API (namespace $NAMESPACE)"
+	echo "run: kube-sim on $KUBE_API (namespaces $NAMESPACES)"
 else
+	NAMESPACES=${NAMESPACES:-$NAMESPACE}
 	core_args+=(--kube-api "$KUBE_API")
-	echo "run: using the Kubernetes API at $KUBE_API (namespace $NAMESPACE)"
+	echo "run: using the Kubernetes API at $KUBE_API (namespaces $NAMESPACES)"
 fi
+core_args+=(--namespaces "$NAMESPACES")
 
 core_args+=(--pin-file "$PIN_FILE")
 "$BUILD/replicad-core" "${core_args[@]}" >"$RUN_DIR/core.log" 2>&1 &
@@ -116,6 +122,7 @@ run: replicad is ready (logs in $RUN_DIR). Try:
 
   C="--cacert $CERTS/ca.crt --cert $CERTS/client.crt --key $CERTS/client.key"
   curl \$C $url/api/v1/deployments
+  curl \$C $url/api/v1/namespaces/${NAMESPACES##*,}/deployments
   curl \$C $url/api/v1/deployments/frontend/replicas
   curl \$C -X POST -H 'Content-Type: application/json' -d '{"replicas":5}' \\
       $url/api/v1/deployments/frontend/replicas

@@ -185,6 +185,9 @@ check "make run: ready" lib_wait_line 60 "$LIB_TMP/run.out" 'replicad is ready'
 expect_eq "make run: list" \
     "$(api "https://localhost:$RG/api/v1/deployments")" \
     '{"namespace":"default","deployments":["frontend","orders","worker"]}'
+expect_eq "make run: a second namespace, payments" \
+    "$(api "https://localhost:$RG/api/v1/namespaces/payments/deployments")" \
+    '{"namespace":"payments","deployments":["checkout"]}'
 expect_match "make run: printed curl commands" "$(cat "$LIB_TMP/run.out")" \
     "curl .*https://localhost:$RG/api/v1/deployments"
 expect_eq "make run: pins are on" \
