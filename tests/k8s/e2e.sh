@@ -298,6 +298,24 @@ expect_eq "cluster: orders spec.replicas = 4" \
 expect_match "api: get orders = 4 (read-your-writes)" \
 	"$(api GET /api/v1/deployments/orders/replicas)" '^200 .*"replicas":4'
 expect_match "api: healthz ok" "$(api GET /healthz)" '^200 .*"apiReachable":true'
+# Issue #15: the second served namespace through the namespaced routes.
+listed_in() { # NS NAME...: that namespace's list holds each
+	local r ns=$1
+	shift
+	r=$(api GET "/api/v1/namespaces/$ns/deployments")
+	[ "${r%% *}" = 200 ] && list_has_names "${r#* }" "$@"
+}
+check "api: $NS2's list shows billing" lib_wait 30 listed_in "$NS2" billing
+expect_match "api: scale $NS2/billing to 2, synced" \
+	"$(api POST "/api/v1/namespaces/$NS2/deployments/billing/replicas" '{"replicas":2}')" \
+	"^200 .*\"namespace\":\"$NS2\".*\"synced\":true"
+expect_eq "cluster: $NS2/billing spec.replicas = 2" \
+	"$(kubectl --context "$CONTEXT" -n "$NS2" get deployment billing -o jsonpath='{.spec.replicas}')" 2
+expect_match "api: $NS_OTHER is not served: 404 naming the set" \
+	"$(api GET "/api/v1/namespaces/$NS_OTHER/deployments")" \
+	"^404 .*not served by this replicad \\(namespaces: $NS, $NS2\\)"
+expect_match "api: healthz lists both namespaces" "$(api GET /healthz)" \
+	"^200 .*\"namespaces\":\\[.*\"namespace\":\"$NS\".*\"namespace\":\"$NS2\""
 expect_match "api: unknown deployment 404" "$(api GET /api/v1/deployments/nosuch/replicas)" '^404 '
 expect_match "api: negative replicas 400" \
 	"$(api POST /api/v1/deployments/orders/replicas '{"replicas":-1}')" '^400 '
