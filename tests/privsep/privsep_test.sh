@@ -82,11 +82,14 @@ expect_eq "socket mode 0660, owner core, group fsGroup" \
 hold_out=$LIB_TMP/hold.out
 : >"$hold_out"
 chmod 666 "$hold_out"
+# The version the core speaks, so a HELLO is answered, not refused.
+PS_VERSION=$(awk '$1 == "#define" && $2 == "PS_VERSION" { print $3 }' \
+    proto-socket/ps.h)
 setpriv --reuid="$GW_UID" --regid="$GID" --groups="$GID" \
-    /usr/bin/python3 - "$SOCK" "$MAX_CLIENTS" "$hold_out" <<'PY' &
+    /usr/bin/python3 - "$SOCK" "$MAX_CLIENTS" "$hold_out" "$PS_VERSION" <<'PY' &
 import socket, struct, sys, time
-path, n, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-hello = struct.pack(">IHHII", 24, 1, 0, 0, 0) + struct.pack(">IHH", 0x52504C44, 2, 2)
+path, n, out, v = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+hello = struct.pack(">IHHII", 24, 1, 0, 0, 0) + struct.pack(">IHH", 0x52504C44, v, v)
 held, refused = [], 0
 for _ in range(n):
     s = socket.socket(socket.AF_UNIX)
@@ -98,8 +101,9 @@ for _ in range(n):
         head = s.recv(16)
     except OSError:
         head = b""
-    # HELLO answered: held; GOAWAY or a close: refused.
-    if len(head) == 16 and struct.unpack(">IHHII", head)[1] == 1:
+    # HELLO answered (not an error): held; an error, GOAWAY or a close:
+    # refused.
+    if len(head) == 16 and struct.unpack(">IHHII", head)[1:3] == (1, 1):
         held.append(s)
     else:
         refused += 1
