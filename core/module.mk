@@ -23,8 +23,9 @@ CORE_PINS_SRCS := core/pins/pins.c core/pins/pins_cm.c core/pins/pins_cm_write.c
 # a connection and dispatch, request handles and answers.
 CORE_IPCS_SRCS := core/ipc/ipc_server.c core/ipc/ipc_sock.c core/ipc/ipc_accept.c \
                   core/ipc/ipc_conn.c core/ipc/ipc_answer.c
-CORE_SRCS := $(CORE_IPCS_SRCS) core/log.c core/serve.c core/serve_metrics.c \
-             core/serve_health.c core/ns_units.c core/core_opts.c \
+CORE_SRCS := $(CORE_IPCS_SRCS) core/log.c core/serve.c core/serve_pins.c \
+             core/serve_metrics.c core/serve_health.c core/ns_units.c \
+             core/core_opts.c \
              $(CORE_KUBE_SRCS) \
              core/main.c
 CORE_BIN  := $(BUILD)/replicad-core

@@ -1,5 +1,9 @@
 /*
  * serve.c — request handlers: the narrow menu the gateway may ask for.
+ * Here: the table, one row per request type, and the handlers of the
+ * Deployments themselves (LIST, GET, SCALE) with the checks every write
+ * shares; the PIN_* handlers are serve_pins.c's, HEALTH serve_health.c's
+ * and METRICS serve_metrics.c's (serve_int.h is what they share).
  *
  * Every request's namespace is checked again against the set served
  * (ns_units.h) and the request goes to that namespace's unit: its cache,
@@ -19,9 +23,7 @@
 
 #include <event2/buffer.h>
 
-#include "core/kube/annotations.h"
 #include "core/kube/cache.h"
-#include "core/kube/event_rec.h"
 #include "core/core_limits.h"
 #include "core/kube/health.h"
 #include "core/kube/hpa_watch.h"
@@ -39,20 +41,6 @@
 #include "proto-socket/ps.h"
 #include "proto-socket/ps_codec.h"
 
-/*
- * A LIST / PIN_LIST answer being streamed: the namespaces still to go
- * (sorted order; one only when the request named it) and the last
- * (namespace, name) sent.
- */
-struct list_cursor {
-	struct serve *s;
-	size_t next_unit; /* nsu_sorted index */
-	size_t end_unit;  /* one past the last unit to list */
-	struct nsu_unit *unit;
-	char last_ns[PS_MAX_NAMESPACE + 1];
-	char last[PS_MAX_NAME + 1];
-};
-
 int
 serve_unit_synced(const struct nsu_unit *u)
 {
@@ -63,8 +51,8 @@ serve_unit_synced(const struct nsu_unit *u)
 }
 
 /* `u` NULL: none of the namespaces served. */
-static void
-answer_not_synced(struct ipcs_req *req, const struct nsu_unit *u)
+void
+serve_not_synced(struct ipcs_req *req, const struct nsu_unit *u)
 {
 	if (u == NULL)
 		(void)ipcs_answer_error(req, PS_E_UNAVAILABLE,
@@ -83,8 +71,8 @@ answer_not_synced(struct ipcs_req *req, const struct nsu_unit *u)
  * The unit of a request's namespace, re-checked here whatever the
  * gateway did; NULL after answering NOT_FOUND with the set served.
  */
-static struct nsu_unit *
-unit_of(struct serve *s, struct ipcs_req *req, const char *ns)
+struct nsu_unit *
+serve_unit_of(struct serve *s, struct ipcs_req *req, const char *ns)
 {
 	struct nsu_unit *u = nsu_find(s->d.units, ns);
 
@@ -98,8 +86,8 @@ unit_of(struct serve *s, struct ipcs_req *req, const char *ns)
 
 /* The pins store (it serves every namespace served); NULL without
  * pins. */
-static struct pins *
-unit_pins(const struct serve *s, const struct nsu_unit *u)
+struct pins *
+serve_unit_pins(const struct serve *s, const struct nsu_unit *u)
 {
 	(void)u;
 	return s->d.pins;
@@ -107,13 +95,13 @@ unit_pins(const struct serve *s, const struct nsu_unit *u)
 
 /* The cursor over `ns` ("" = every namespace served); NULL after
  * answering (not served, out of memory). */
-static struct list_cursor *
-cursor_new(struct serve *s, struct ipcs_req *req, const char *ns)
+struct serve_cursor *
+serve_cursor_new(struct serve *s, struct ipcs_req *req, const char *ns)
 {
-	struct list_cursor *cur;
+	struct serve_cursor *cur;
 	struct nsu_unit *u = NULL;
 
-	if (ns[0] != '\0' && (u = unit_of(s, req, ns)) == NULL)
+	if (ns[0] != '\0' && (u = serve_unit_of(s, req, ns)) == NULL)
 		return NULL;
 	if ((cur = calloc(1, sizeof(*cur))) == NULL) {
 		(void)ipcs_answer_error(req, PS_E_INTERNAL, 1, "out of memory");
@@ -133,7 +121,7 @@ cursor_new(struct serve *s, struct ipcs_req *req, const char *ns)
  * every namespace, one whose cache is not synced is left out (its
  * trouble shows in HEALTH) rather than hiding the others. */
 static int
-cursor_next_unit(struct list_cursor *cur)
+cursor_next_unit(struct serve_cursor *cur)
 {
 	while (cur->next_unit < cur->end_unit) {
 		cur->unit = nsu_sorted(cur->s->d.units, cur->next_unit++);
@@ -148,7 +136,7 @@ cursor_next_unit(struct list_cursor *cur)
 static int
 list_next(void *arg, char ns[PS_MAX_NAMESPACE + 1], char name[PS_MAX_NAME + 1])
 {
-	struct list_cursor *cur = arg;
+	struct serve_cursor *cur = arg;
 
 	for (;;) {
 		if (cur->unit == NULL && !cursor_next_unit(cur))
@@ -167,10 +155,10 @@ handle_list(struct ipcs_req *req, void *arg)
 {
 	struct serve *s = arg;
 	const struct ps_ns_req *nr = ipcs_req_ns(req);
-	struct list_cursor *cur;
+	struct serve_cursor *cur;
 	size_t total = 0, synced = 0;
 
-	if ((cur = cursor_new(s, req, nr->namespace)) == NULL)
+	if ((cur = serve_cursor_new(s, req, nr->namespace)) == NULL)
 		return;
 	for (size_t i = cur->next_unit; i < cur->end_unit; i++) {
 		struct nsu_unit *u = nsu_sorted(s->d.units, i);
@@ -181,7 +169,7 @@ handle_list(struct ipcs_req *req, void *arg)
 		total += cache_size(u->cache);
 	}
 	if (synced == 0) {
-		answer_not_synced(req,
+		serve_not_synced(req,
 		    nr->namespace[0] != '\0'
 		        ? nsu_sorted(s->d.units, cur->next_unit)
 		        : NULL);
@@ -199,42 +187,6 @@ handle_list(struct ipcs_req *req, void *arg)
 	(void)ipcs_answer_names(req, list_next, free, cur);
 }
 
-/* What the Deployment itself says about reconciling its pin: an
- * annotation, or an HPA targeting it. */
-static uint8_t
-deploy_pin_state(const struct nsu_unit *u, const struct cache_deploy *d)
-{
-	char hpa[PS_MAX_NAME + 1];
-
-	if (d->annot.pin_suspended)
-		return PS_PIN_ANNOTATED;
-	if (u->hpa != NULL &&
-	    hpa_watch_lookup(u->hpa, d->name, hpa) == HPA_WATCH_FOUND)
-		return PS_PIN_AUTOSCALED;
-	return PS_PIN_ACTIVE;
-}
-
-uint8_t
-serve_pin_state(const struct serve *s, const struct nsu_unit *u,
-    const struct cache_deploy *d)
-{
-	struct pins *p = unit_pins(s, u);
-
-	if (p != NULL && pins_suspended(p, u->namespace, d->name))
-		return PS_PIN_SUSPENDED;
-	return deploy_pin_state(u, d);
-}
-
-/* The state a PIN_PUT leaves: its own suspended flag replaces the
- * stored one. */
-static uint8_t
-put_pin_state(const struct nsu_unit *u, const struct ps_write_req *w,
-    const struct cache_deploy *d)
-{
-	return (w->flags & PS_W_SUSPEND) ? PS_PIN_SUSPENDED
-	                                 : deploy_pin_state(u, d);
-}
-
 /*
  * A client write to a Deployment an HPA targets is refused (AUTOSCALED,
  * naming the HPA) unless it says force: the two would fight.  Before the
@@ -243,8 +195,8 @@ put_pin_state(const struct nsu_unit *u, const struct ps_write_req *w,
  * write goes ahead (the watch's log and metrics say why).  1 after
  * answering.
  */
-static int
-autoscaled_refused(struct nsu_unit *u, struct ipcs_req *req,
+int
+serve_autoscaled_refused(struct nsu_unit *u, struct ipcs_req *req,
     const struct ps_write_req *w, const char *what)
 {
 	struct hpa_watch_status st;
@@ -293,10 +245,10 @@ handle_get(struct ipcs_req *req, void *arg)
 	struct cache_deploy d;
 	struct ps_deployment m;
 
-	if ((u = unit_of(s, req, nr->namespace)) == NULL)
+	if ((u = serve_unit_of(s, req, nr->namespace)) == NULL)
 		return;
 	if (!serve_unit_synced(u)) {
-		answer_not_synced(req, u);
+		serve_not_synced(req, u);
 		return;
 	}
 	if (cache_get(u->cache, nr->name, &d) == -1) {
@@ -317,7 +269,7 @@ handle_get(struct ipcs_req *req, void *arg)
 	m.generation = (uint64_t)d.generation;
 	m.observed_generation = (uint64_t)d.observed_generation;
 	memcpy(m.resource_version, d.rv, sizeof(m.resource_version));
-	if ((p = unit_pins(s, u)) != NULL &&
+	if ((p = serve_unit_pins(s, u)) != NULL &&
 	    pins_get(p, u->namespace, d.name, &m.pin_replicas) == 0) {
 		m.pinned = 1;
 		m.pin_state = serve_pin_state(s, u, &d);
@@ -372,8 +324,8 @@ scale_cancel(struct ipcs_req *req, void *arg)
  * identity of the core's own (the audit log would show the reconciler).
  * 1 after refusing (audited, answered INVALID).
  */
-static int
-write_refused(
+int
+serve_write_refused(
     struct ipcs_req *req, const struct ps_write_req *w, const char *what)
 {
 	if (strncmp(w->identity, CORE_IDENTITY_PREFIX,
@@ -403,18 +355,18 @@ handle_scale(struct ipcs_req *req, void *arg)
 	struct scale_op *op;
 	uint32_t pin;
 
-	if ((u = unit_of(s, req, w->namespace)) == NULL ||
-	    write_refused(req, w, "scale"))
+	if ((u = serve_unit_of(s, req, w->namespace)) == NULL ||
+	    serve_write_refused(req, w, "scale"))
 		return;
 	/* Read-your-writes needs the watch: no write before the cache. */
 	if (!serve_unit_synced(u)) {
-		answer_not_synced(req, u);
+		serve_not_synced(req, u);
 		return;
 	}
-	if (autoscaled_refused(u, req, w, "scale"))
+	if (serve_autoscaled_refused(u, req, w, "scale"))
 		return;
 	/* The reconciler would undo it at once: say so instead. */
-	if ((p = unit_pins(s, u)) != NULL &&
+	if ((p = serve_unit_pins(s, u)) != NULL &&
 	    pins_get(p, u->namespace, w->name, &pin) == 0 &&
 	    pin != w->replicas) {
 		(void)ipcs_answer_error(req, PS_E_CONFLICT, 0,
@@ -437,364 +389,6 @@ handle_scale(struct ipcs_req *req, void *arg)
 		ipcs_req_set_cancel(req, scale_cancel, op);
 }
 
-/* ---------------------------------------------------------------- pins */
-
-/* Pins enabled (--pin-file or --pin-configmap) and loaded, else
- * answered. */
-static int
-pins_ready(struct serve *s, struct ipcs_req *req)
-{
-	if (s->d.pins == NULL) {
-		(void)ipcs_answer_error(req, PS_E_UNSUPPORTED, 0,
-		    "pins are not enabled in this core (start it with "
-		    "--pin-file or --pin-configmap)");
-		return 0;
-	}
-
-	if (!pins_loaded(s->d.pins)) {
-		(void)ipcs_answer_error(req, PS_E_UNAVAILABLE,
-		    CORE_RETRY_PINS_NOT_LOADED, "pins not loaded yet: %s",
-		    pins_not_loaded(s->d.pins));
-		return 0;
-	}
-	return 1;
-}
-
-/* A PIN_LIST answer being streamed: namespace by namespace (sorted),
- * the pins the store keeps for each. */
-static int
-pin_list_next(void *arg, struct ps_pin *pin)
-{
-	struct list_cursor *cur = arg;
-	struct cache_deploy d;
-	struct pins *p;
-
-	for (;;) {
-		if (cur->unit == NULL) {
-			if (cur->next_unit >= cur->end_unit)
-				return 0;
-			cur->unit =
-			    nsu_sorted(cur->s->d.units, cur->next_unit++);
-			cur->last[0] = '\0';
-		}
-		if ((p = unit_pins(cur->s, cur->unit)) != NULL &&
-		    pins_next(p, cur->unit->namespace, cur->unit->namespace,
-		        cur->last, pin))
-			break;
-		cur->unit = NULL;
-	}
-	memcpy(cur->last, pin->name, sizeof(cur->last));
-	memcpy(pin->namespace, cur->unit->namespace, sizeof(pin->namespace));
-	if (cache_get(cur->unit->cache, pin->name, &d) == 0)
-		pin->state = serve_pin_state(cur->s, cur->unit, &d);
-	return 1;
-}
-
-static void
-handle_pin_list(struct ipcs_req *req, void *arg)
-{
-	struct serve *s = arg;
-	const struct ps_ns_req *nr = ipcs_req_ns(req);
-	struct list_cursor *cur;
-
-	if (nr->namespace[0] != '\0' && unit_of(s, req, nr->namespace) == NULL)
-		return;
-	if (!pins_ready(s, req))
-		return;
-	if ((cur = cursor_new(s, req, nr->namespace)) == NULL)
-		return;
-	(void)ipcs_answer_pins(req, pin_list_next, free, cur);
-}
-
-static void
-handle_pin_get(struct ipcs_req *req, void *arg)
-{
-	struct serve *s = arg;
-	const struct ps_name_req *nr = ipcs_req_name(req);
-	struct nsu_unit *u;
-	struct cache_deploy d;
-	struct ps_pin m;
-
-	if ((u = unit_of(s, req, nr->namespace)) == NULL || !pins_ready(s, req))
-		return;
-	memset(&m, 0, sizeof(m));
-	if (pins_get(unit_pins(s, u), u->namespace, nr->name, &m.replicas) !=
-	    0) {
-		(void)ipcs_answer_error(req, PS_E_NOT_FOUND, 0,
-		    "deployment \"%s\" has no pin in namespace \"%s\"",
-		    nr->name, u->namespace);
-		return;
-	}
-	memcpy(m.namespace, u->namespace, sizeof(m.namespace));
-	memcpy(m.name, nr->name, sizeof(m.name));
-	if (cache_get(u->cache, nr->name, &d) == 0)
-		m.state = serve_pin_state(s, u, &d);
-	else if (pins_suspended(unit_pins(s, u), u->namespace, nr->name))
-		m.state = PS_PIN_SUSPENDED;
-	(void)ipcs_answer_pin(req, &m);
-}
-
-/* A PIN_PUT / PIN_DELETE waiting for its store: the request, the change,
- * and the pin's state to answer with (it does not depend on the change). */
-struct pin_call {
-	struct serve *s;
-	struct nsu_unit *u;
-	struct ipcs_req *req;
-	struct pins_op *op;
-	uint8_t state;
-	int del;
-};
-
-/* The Normal Event of a pin set, changed or removed by a client. */
-static void
-pin_event(struct serve *s, struct nsu_unit *u, const struct ps_write_req *w,
-    int del, const struct pins_result *res)
-{
-	struct cache_deploy d;
-	struct evrec_object obj;
-	char note[EVREC_MAX_NOTE];
-
-	if (s->d.events == NULL ||
-	    (!del && res->had && res->old == res->replicas))
-		return; /* nothing changed */
-	memset(&obj, 0, sizeof(obj));
-	obj.kind = "Deployment";
-	obj.api_version = "apps/v1";
-	obj.name = res->name;
-	obj.namespace = u->namespace;
-	if (cache_get(u->cache, res->name, &d) == 0) {
-		obj.uid = d.uid;
-		obj.resource_version = d.rv;
-	}
-	if (del)
-		snprintf(note, sizeof(note),
-		    "pin of %u removed by %s (replicad)", res->replicas,
-		    w->identity);
-	else if (res->had)
-		snprintf(note, sizeof(note),
-		    "pin changed %u \u2192 %u by %s (replicad)", res->old,
-		    res->replicas, w->identity);
-	else
-		snprintf(note, sizeof(note), "pinned to %u by %s (replicad)",
-		    res->replicas, w->identity);
-	(void)evrec_emit(s->d.events, &obj, EVREC_NORMAL,
-	    del ? "PinRemoved" : "PinSet", del ? "Unpin" : "Pin", note);
-}
-
-/* The store's answer to PIN_PUT / PIN_DELETE (already audited there; the
- * reconciler hears of the change through the store's hook). */
-static void
-pin_done(void *arg, const struct pins_result *res)
-{
-	struct pin_call *pc = arg;
-	struct ipcs_req *req = pc->req;
-	struct ps_pin m;
-
-	memset(&m, 0, sizeof(m));
-	m.state = pc->state;
-	if (res->code == 0)
-		pin_event(pc->s, pc->u, ipcs_req_write(req), pc->del, res);
-	free(pc);
-	if (res->code != 0) {
-		(void)ipcs_answer_error(
-		    req, res->code, res->retry_after, "%s", res->message);
-		return;
-	}
-	memcpy(
-	    m.namespace, ipcs_req_write(req)->namespace, sizeof(m.namespace));
-	memcpy(m.name, res->name, sizeof(m.name));
-	m.replicas = res->replicas;
-	(void)ipcs_answer_pin(req, &m);
-}
-
-/* The client left: the change goes on (and is audited), the answer not. */
-static void
-pin_cancel(struct ipcs_req *req, void *arg)
-{
-	struct pin_call *pc = arg;
-
-	pins_detach(pc->op);
-	free(pc);
-	ipcs_req_drop(req);
-}
-
-/*
- * Hands a pin change to the store.  `pin_done` may run before the store
- * returns (the file store, a refusal) and frees the call; the change is
- * only kept for cancelling when it is still in flight.
- */
-static void
-pin_change(struct serve *s, struct nsu_unit *u, struct ipcs_req *req,
-    const struct ps_write_req *w, int del, uint8_t state)
-{
-	struct pins *p = unit_pins(s, u);
-	struct pin_call *pc;
-	struct pins_op *op;
-
-	if ((pc = calloc(1, sizeof(*pc))) == NULL) {
-		(void)ipcs_answer_error(req, PS_E_INTERNAL, 1, "out of memory");
-		return;
-	}
-	pc->s = s;
-	pc->u = u;
-	pc->req = req;
-	pc->state = state;
-	pc->del = del;
-	op = del ? pins_delete(p, u->namespace, w->name, w->identity,
-	               (long)ipcs_req_uid(req), pin_done, pc)
-	         : pins_put(p, u->namespace, w->name, w->replicas,
-	               (w->flags & PS_W_SUSPEND) != 0, w->identity,
-	               (long)ipcs_req_uid(req), pin_done, pc);
-	if (op != NULL) {
-		pc->op = op;
-		ipcs_req_set_cancel(req, pin_cancel, pc);
-	}
-}
-
-/*
- * PIN_PUT: only for a Deployment the cache knows (a typo should not
- * create a pin that waits forever for a Deployment of that name), so only
- * once the cache is synced.  The pin then applies to the Deployment of
- * that name until it is removed, also across a delete and re-create.
- * The store may answer later (a ConfigMap is written through the API).
- */
-/*
- * The conditions of a PIN_PUT that the cache answers: the Deployment's
- * bounds, expectedReplicas (its desired count now) and If-Match (its
- * resourceVersion now; a pin does not write the Deployment, so there is
- * no API write to carry the version).  1 after refusing (audited).
- */
-static int
-pin_put_refused(struct ipcs_req *req, const struct ps_write_req *w,
-    const struct cache_deploy *d)
-{
-	char why[PS_MAX_MESSAGE + 1];
-	long uid = (long)ipcs_req_uid(req);
-
-	if (annot_check(&d->annot, w->name, w->replicas, why, sizeof(why)) !=
-	    0) {
-		pins_audit("pin", w->identity, uid, w->namespace, w->name, 0, 0,
-		    1, w->replicas, "out_of_bounds");
-		(void)ipcs_answer_error(req, PS_E_OUT_OF_BOUNDS, 0, "%s", why);
-		return 1;
-	}
-	if ((w->flags & PS_W_EXPECTED) && (uint32_t)d->desired != w->expected) {
-		pins_audit("pin", w->identity, uid, w->namespace, w->name, 0, 0,
-		    1, w->replicas, "precondition_failed");
-		(void)ipcs_answer_refusal(req, PS_E_EXPECTED,
-		    (uint32_t)d->desired, NULL,
-		    "deployment \"%s\" has %d replicas, not the %u expected",
-		    w->name, d->desired, w->expected);
-		return 1;
-	}
-	if (w->if_match[0] != '\0' && strcmp(w->if_match, d->rv) != 0) {
-		pins_audit("pin", w->identity, uid, w->namespace, w->name, 0, 0,
-		    1, w->replicas, "precondition_failed");
-		(void)ipcs_answer_refusal(req, PS_E_STALE, 0, d->rv,
-		    "deployment \"%s\" has changed: its resourceVersion is "
-		    "no longer \"%s\"",
-		    w->name, w->if_match);
-		return 1;
-	}
-	return 0;
-}
-
-/* A dry run of a pin change: what the store would answer, nothing
- * changed; audited as a dry run. */
-static void
-pin_dry_run(struct serve *s, struct nsu_unit *u, struct ipcs_req *req,
-    const struct ps_write_req *w, int del)
-{
-	struct pins_result res;
-	struct cache_deploy d;
-	struct ps_pin m;
-
-	pins_try(unit_pins(s, u), u->namespace, w->name, del, w->replicas,
-	    (w->flags & PS_W_SUSPEND) != 0, &res);
-	pins_audit(del ? "unpin" : "pin", w->identity, (long)ipcs_req_uid(req),
-	    w->namespace, w->name, res.had, res.old, !del, w->replicas,
-	    res.code == 0 ? "dry_run" : ps_code_name(res.code));
-	if (res.code != 0) {
-		(void)ipcs_answer_error(
-		    req, res.code, res.retry_after, "%s", res.message);
-		return;
-	}
-	memset(&m, 0, sizeof(m));
-	memcpy(m.namespace, u->namespace, sizeof(m.namespace));
-	memcpy(m.name, w->name, sizeof(m.name));
-	m.replicas = res.replicas;
-	m.dry_run = 1;
-	if (!del && cache_get(u->cache, w->name, &d) == 0)
-		m.state = put_pin_state(u, w, &d);
-	(void)ipcs_answer_pin(req, &m);
-}
-
-/*
- * PIN_PUT: only for a Deployment the cache knows (a typo should not
- * create a pin that waits forever for a Deployment of that name), so only
- * once the cache is synced.  The pin then applies to the Deployment of
- * that name until it is removed, also across a delete and re-create.
- * The store may answer later (a ConfigMap is written through the API).
- */
-static void
-handle_pin_put(struct ipcs_req *req, void *arg)
-{
-	struct serve *s = arg;
-	const struct ps_write_req *w = ipcs_req_write(req);
-	struct nsu_unit *u;
-	struct cache_deploy d;
-
-	if ((u = unit_of(s, req, w->namespace)) == NULL ||
-	    write_refused(req, w, "pin") || !pins_ready(s, req))
-		return;
-	/* replicad's own Deployment is in its home namespace. */
-	if (u->home && s->d.self != NULL && strcmp(w->name, s->d.self) == 0) {
-		pins_audit("pin", w->identity, (long)ipcs_req_uid(req),
-		    w->namespace, w->name, 0, 0, 1, w->replicas, "refused");
-		(void)ipcs_answer_error(req, PS_E_INVALID, 0,
-		    "\"%s\" is replicad's own Deployment: replicad does not "
-		    "pin itself",
-		    w->name);
-		return;
-	}
-	if (!serve_unit_synced(u)) {
-		answer_not_synced(req, u);
-		return;
-	}
-	if (cache_get(u->cache, w->name, &d) == -1) {
-		pins_audit("pin", w->identity, (long)ipcs_req_uid(req),
-		    w->namespace, w->name, 0, 0, 1, w->replicas, "not_found");
-		(void)ipcs_answer_error(req, PS_E_NOT_FOUND, 0,
-		    "deployment \"%s\" not found in namespace \"%s\"", w->name,
-		    u->namespace);
-		return;
-	}
-	if (pin_put_refused(req, w, &d) || autoscaled_refused(u, req, w, "pin"))
-		return;
-	if (w->flags & PS_W_DRY_RUN) {
-		pin_dry_run(s, u, req, w, 0);
-		return;
-	}
-	pin_change(s, u, req, w, 0, put_pin_state(u, w, &d));
-}
-
-static void
-handle_pin_delete(struct ipcs_req *req, void *arg)
-{
-	struct serve *s = arg;
-	const struct ps_write_req *w = ipcs_req_write(req);
-	struct nsu_unit *u;
-
-	if ((u = unit_of(s, req, w->namespace)) == NULL ||
-	    write_refused(req, w, "unpin") || !pins_ready(s, req))
-		return;
-	if (w->flags & PS_W_DRY_RUN) {
-		pin_dry_run(s, u, req, w, 1);
-		return;
-	}
-	pin_change(s, u, req, w, 1, PS_PIN_ACTIVE);
-}
-
 struct serve *
 serve_new(const struct serve_deps *deps)
 {
@@ -815,10 +409,10 @@ serve_new(const struct serve_deps *deps)
 	    {PS_T_SCALE, handle_scale},
 	    {PS_T_HEALTH, serve_health},
 	    {PS_T_METRICS, serve_metrics},
-	    {PS_T_PIN_LIST, handle_pin_list},
-	    {PS_T_PIN_GET, handle_pin_get},
-	    {PS_T_PIN_PUT, handle_pin_put},
-	    {PS_T_PIN_DELETE, handle_pin_delete},
+	    {PS_T_PIN_LIST, serve_pin_list},
+	    {PS_T_PIN_GET, serve_pin_get},
+	    {PS_T_PIN_PUT, serve_pin_put},
+	    {PS_T_PIN_DELETE, serve_pin_delete},
 	};
 	struct serve *s;
 

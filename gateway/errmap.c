@@ -42,7 +42,7 @@ errmap_code(uint16_t code, struct errmap *m)
 		    501, "not_implemented", "not implemented yet", 0};
 		break;
 	/* Issue #14: a write's condition failed.  The answer's extra fields
-	 * (current count, resourceVersion, HPA) are api.c's. */
+	 * (current count, resourceVersion, HPA) are api_answer.c's. */
 	case PS_E_STALE:
 		*m = (struct errmap){412, "precondition_failed",
 		    "the deployment has changed since that resourceVersion", 0};

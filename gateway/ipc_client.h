@@ -129,7 +129,8 @@ void ipcc_cancel(struct ipcc_req *r);
 
 /*
  * Typed calls, one per request the core offers, named after the core's
- * handlers (core/serve.c: handle_list, handle_get, handle_scale, ...): what
+ * handlers (core/serve.c: handle_list, handle_get, handle_scale, ...;
+ * core/serve_pins.c: serve_pin_list, serve_pin_put, ...): what
  * each message carries is in its signature.  Each is ipcc_submit() with
  * the call filled in, so the same rules hold.  The wire facts of each type
  * (body shapes, limits) are in proto-socket/ps.c's table.

@@ -25,7 +25,7 @@
  * (pins_detach).
  *
  * Not here: what a pin makes happen (reconcile.c), who may set one (the
- * gateway's allow-list), whether the Deployment exists (serve.c).
+ * gateway's allow-list), whether the Deployment exists (serve_pins.c).
  */
 #ifndef PINS_H
 #define PINS_H
