@@ -30,6 +30,7 @@ sim_spec() {
 	sim "$KS_URL/apis/apps/v1/namespaces/$1/deployments/$2" |
 	    jq_py 'j["spec"]["replicas"]'
 }
+sim_spec_is() { [ "$(sim_spec "$1" "$2")" = "$3" ]; }
 admin() { sim -o /dev/null -w '%{http_code}' -X "${2:-POST}" "$KS_URL/_sim/$1"; }
 
 lib_bg core "$BUILD/replicad-core" --socket "$SOCK" --namespace default \
@@ -138,9 +139,7 @@ expect_eq "...it reads in payments" "$(field "$out" 'j["replicas"]')" 3
 out=$(call ADMIN PUT $NSP/payments/deployments/ledger/pin '{"replicas":2}')
 expect_eq "pin payments/ledger at 2: 200" "$(status_of "$out")" 200
 check "...the reconciler holds payments/ledger at 2" lib_wait 15 \
-    sh -c "[ \"\$(curl -s --cacert '$KS_CA' -H 'Authorization: Bearer $TOKEN' \
-        '$KS_URL/apis/apps/v1/namespaces/payments/deployments/ledger' |
-        python3 -c 'import json,sys; print(json.load(sys.stdin)[\"spec\"][\"replicas\"])')\" = 2 ]"
+    sim_spec_is payments ledger 2
 out=$(call ADMIN PUT /api/v1/deployments/api/pin '{"replicas":2}')
 expect_eq "pin default/api at 2 (unqualified route): 200" "$(status_of "$out")" 200
 expect_eq "the pins file keeps each pin's namespace" \
@@ -161,9 +160,7 @@ expect_eq "the payments-only client sees only payments' pins" \
 expect_eq "an external actor scales payments/ledger to 6" \
     "$(admin "scale?namespace=payments&name=ledger&replicas=6")" 200
 check "...the pin brings it back to 2" lib_wait 15 \
-    sh -c "[ \"\$(curl -s --cacert '$KS_CA' -H 'Authorization: Bearer $TOKEN' \
-        '$KS_URL/apis/apps/v1/namespaces/payments/deployments/ledger' |
-        python3 -c 'import json,sys; print(json.load(sys.stdin)[\"spec\"][\"replicas\"])')\" = 2 ]"
+    sim_spec_is payments ledger 2
 out=$(call PAYER DELETE $NSP/default/deployments/api/pin)
 expect_eq "the payments-only client cannot unpin in default: 403" \
     "$(status_of "$out")" 403
@@ -183,15 +180,17 @@ expect_eq "kube-sim forbids listing deployments in payments" \
 expect_eq "...and watching them" \
     "$(admin "deny?rule=watch:deployments@payments")" 200
 expect_eq "kube-sim ends every watch" "$(admin watches/close)" 200
-payments_down() {
-	[ "$(healthz | sed '$d' | jq_py '[n["status"] for n in j["namespaces"] if n["namespace"] == "payments"][0]')" = unavailable ]
+# ns_status NS: that namespace's status in /healthz's body.
+ns_status() {
+	healthz | sed '$d' |
+	    jq_py "[n['status'] for n in j['namespaces'] if n['namespace'] == '$1'][0]"
 }
+payments_down() { [ "$(ns_status payments)" = unavailable ]; }
 check "healthz reports payments unavailable" lib_wait 30 payments_down
 out=$(healthz)
 expect_eq "...and stays 200: the default namespace is healthy" \
     "$(status_of "$out")" 200
-expect_eq "...default ok" \
-    "$(field "$out" '[n["status"] for n in j["namespaces"] if n["namespace"] == "default"][0]')" ok
+expect_eq "...default ok" "$(ns_status default)" ok
 check "readyz stays 200" ready
 out=$(call ADMIN GET /api/v1/deployments)
 expect_eq "default's Deployments are still listed" \
@@ -209,9 +208,7 @@ expect_eq "...answered \"synced\": false (its watch is down)" \
     "$(field "$out" 'j["synced"]')" False
 expect_eq "...written" "$(sim_spec payments checkout)" 1
 expect_eq "kube-sim grants payments again" "$(admin deny DELETE)" 200
-payments_up() {
-	[ "$(healthz | sed '$d' | jq_py '[n["status"] for n in j["namespaces"] if n["namespace"] == "payments"][0]')" = ok ]
-}
+payments_up() { [ "$(ns_status payments)" = ok ]; }
 check "payments recovers" lib_wait 60 payments_up
 out=$(call ADMIN GET $NSP/payments/deployments)
 expect_eq "...and is listed again" \

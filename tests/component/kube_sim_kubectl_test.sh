@@ -23,22 +23,8 @@ ks_start --deployments frontend=3,orders=2,worker=1 --token-file "$D/tokens" \
     --tls-cert "$D/srv.crt" --tls-key "$D/srv.key" --controller-delay-ms 50
 expect_match "https URL" "$KS_URL" '^https://127\.0\.0\.1:'
 
-cat >"$D/kubeconfig" <<KC
-apiVersion: v1
-kind: Config
-clusters:
-- name: sim
-  cluster: {server: "$KS_URL", certificate-authority: "$D/ca.crt"}
-users:
-- name: sim
-  user: {token: kubectl-token}
-contexts:
-- name: sim
-  context: {cluster: sim, user: sim, namespace: default}
-current-context: sim
-KC
-export KUBECONFIG=$D/kubeconfig
-K="kubectl --request-timeout=20s --cache-dir=$D/cache"
+KS_CA=$D/ca.crt
+ks_kubeconfig kubectl-token
 
 OUT=$($K get deployments 2>&1)
 expect_match "kubectl get deployments" "$OUT" '^NAME +.*'

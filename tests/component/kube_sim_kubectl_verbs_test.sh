@@ -16,22 +16,7 @@ ks_start --deployments frontend=3,orders=2 --token verbs-token \
     --deny 'delete:*' --user system:serviceaccount:apps:deployer
 
 D=$LIB_TMP
-cat >"$D/kubeconfig" <<KC
-apiVersion: v1
-kind: Config
-clusters:
-- name: sim
-  cluster: {server: "$KS_URL", certificate-authority: "$KS_CA"}
-users:
-- name: sim
-  user: {token: verbs-token}
-contexts:
-- name: sim
-  context: {cluster: sim, user: sim, namespace: default}
-current-context: sim
-KC
-export KUBECONFIG=$D/kubeconfig
-K="kubectl --request-timeout=20s --cache-dir=$D/cache"
+ks_kubeconfig verbs-token
 
 # --- auth can-i / whoami ---------------------------------------------------
 expect_eq "can-i get deployments" "$($K auth can-i get deployments 2>&1)" yes

@@ -9,6 +9,10 @@
 #   ks_pki             dev PKI in $LIB_TMP/pki; sets KS_CA and KS_TLS (the
 #                      kube-sim flags for HTTPS): a bearer token is only
 #                      ever sent over HTTPS (the core refuses http + token)
+#   ks_kubeconfig TOKEN  a kubeconfig for the real kubectl against kube-sim
+#                      ($KS_URL, $KS_CA, namespace default); exports
+#                      KUBECONFIG and sets K (kubectl with a request
+#                      timeout and its own cache directory)
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 BUILD=${BUILD:-build}
@@ -72,6 +76,25 @@ kcode() {
 	local p=$1
 	shift
 	kcurl -o /dev/null -w '%{http_code}' "$@" "$KS_URL$p"
+}
+
+ks_kubeconfig() {
+	cat >"$LIB_TMP/kubeconfig" <<KC
+apiVersion: v1
+kind: Config
+clusters:
+- name: sim
+  cluster: {server: "$KS_URL", certificate-authority: "$KS_CA"}
+users:
+- name: sim
+  user: {token: $1}
+contexts:
+- name: sim
+  context: {cluster: sim, user: sim, namespace: default}
+current-context: sim
+KC
+	export KUBECONFIG=$LIB_TMP/kubeconfig
+	K="kubectl --request-timeout=20s --cache-dir=$LIB_TMP/cache"
 }
 
 jq_py() {

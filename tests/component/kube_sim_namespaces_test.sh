@@ -203,22 +203,7 @@ admin POST "/controller?paused=0" >/dev/null
 
 # --- the real kubectl: -A and -n ---------------------------------------------------
 if command -v kubectl >/dev/null 2>&1; then
-	cat >"$LIB_TMP/kubeconfig" <<KC
-apiVersion: v1
-kind: Config
-clusters:
-- name: sim
-  cluster: {server: "$KS_URL", certificate-authority: "$KS_CA"}
-users:
-- name: sim
-  user: {token: ns-token}
-contexts:
-- name: sim
-  context: {cluster: sim, user: sim, namespace: default}
-current-context: sim
-KC
-	export KUBECONFIG=$LIB_TMP/kubeconfig
-	K="kubectl --request-timeout=20s --cache-dir=$LIB_TMP/cache"
+	ks_kubeconfig ns-token
 	OUT=$($K get deploy -A 2>&1)
 	expect_match "kubectl get deploy -A: NAMESPACE column" "$OUT" '^NAMESPACE +NAME +READY'
 	expect_eq "kubectl get deploy -A: every namespace" \

@@ -243,22 +243,7 @@ expect_eq "restore: bad entry → 400" "$(kcurl -o /dev/null -w '%{http_code}' -
 # --- the real kubectl ------------------------------------------------------------
 if command -v kubectl >/dev/null 2>&1; then
 	admin POST "/controller?paused=0" >/dev/null
-	cat >"$LIB_TMP/kubeconfig" <<KC
-apiVersion: v1
-kind: Config
-clusters:
-- name: sim
-  cluster: {server: "$KS_URL", certificate-authority: "$KS_CA"}
-users:
-- name: sim
-  user: {token: sw-token}
-contexts:
-- name: sim
-  context: {cluster: sim, user: sim, namespace: default}
-current-context: sim
-KC
-	export KUBECONFIG=$LIB_TMP/kubeconfig
-	K="kubectl --request-timeout=20s --cache-dir=$LIB_TMP/cache"
+	ks_kubeconfig sw-token
 	expect_match "kubectl scale --dry-run=server" \
 	    "$($K scale deployment billing --replicas=9 --dry-run=server 2>&1)" 'scaled \(server dry run\)'
 	expect_eq "...stored nothing" "$(kget "$DEPS/billing" | jq_py 'j["spec"]["replicas"]')" 3
