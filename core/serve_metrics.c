@@ -337,15 +337,22 @@ serve_metrics(struct ipcs_req *req, void *arg)
 		pins_get_stats(s->d.pins, &ps);
 		recon_metrics(s, b, &err);
 		metric(b, &err,
-		    "# HELP replicad_core_pins Pinned deployments.\n"
-		    "# TYPE replicad_core_pins gauge\n"
-		    "replicad_core_pins %zu\n"
+		    "# HELP replicad_core_pins Pinned deployments, by "
+		    "namespace served.\n"
+		    "# TYPE replicad_core_pins gauge\n");
+		for (size_t i = 0; i < nsu_count(s->d.units); i++) {
+			const char *ns = nsu_at(s->d.units, i)->namespace;
+
+			metric(b, &err,
+			    "replicad_core_pins{namespace=\"%s\"} %zu\n", ns,
+			    pins_count_ns(s->d.pins, ns));
+		}
+		metric(b, &err,
 		    "# HELP replicad_core_pin_store_failures_total Pin changes "
 		    "that failed because the store could not be read or "
 		    "written.\n"
 		    "# TYPE replicad_core_pin_store_failures_total counter\n"
 		    "replicad_core_pin_store_failures_total %llu\n",
-		    pins_count(s->d.pins),
 		    (unsigned long long)ps.store_failures);
 		/* The store's state; the ConfigMap counters stay 0 with a
 		 * file. */

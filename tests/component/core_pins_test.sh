@@ -152,8 +152,8 @@ check "restarted core syncs" lib_wait 20 synced
 expect_eq "pins survive a restart" "$(ctl pins)" \
     '{"pins":[{"name":"orders","replicas":4},{"name":"worker","replicas":3}]}'
 check "drift from while it was down is undone" lib_wait 20 spec_is worker 3
-check "pins gauge" sh -c "[ \"\$('$CTL_BIN' --socket '$SOCK' metrics | \
-    awk '\$1 == \"replicad_core_pins\" { print \$2 }')\" = 2 ]"
+pins_gauge_is() { [ "$(metric_ns "$NS" replicad_core_pins)" = "$1" ]; }
+check "pins gauge, by namespace" pins_gauge_is 2
 stop_core
 
 # --- a pins file the core cannot trust stops it before it serves
