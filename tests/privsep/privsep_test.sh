@@ -59,7 +59,8 @@ mkdir -p "$RUN" "$LIB_TMP/state"
 chown "$CORE_UID:$GID" "$LIB_TMP/state"
 chgrp "$GID" "$RUN" && chmod 2777 "$RUN"
 ks_start --namespace "$NS" \
-    --deployments frontend=3,orders=2,replicad=1 --controller-delay-ms 50
+    --deployments frontend=3,orders=2,replicad=1,kube-system/coredns=2 \
+    --controller-delay-ms 50
 
 # shellcheck disable=SC2086 # the wrapper is a command line
 lib_bg core ${CORE_WRAPPER:-} setpriv --reuid="$CORE_UID" --regid="$GID" \
@@ -143,6 +144,24 @@ expect_match "gateway uid: a pin of replicad's own Deployment refused" \
 expect_eq "...no pin stored" "$(gw_ctl pins | grep -c '\"name\"')" 0
 check "...kube-sim untouched" spec_is frontend 3
 check "...replicad untouched" spec_is replicad 1
+# Namespaces (issue #15): the API server has kube-system, the core serves
+# only $NS; the gateway may name any namespace on the socket.
+out=$(gw_ctl --namespace kube-system scale coredns 0 2>&1)
+expect_match "gateway uid: SCALE in a namespace not served refused" "$out" \
+    "namespace \"kube-system\" is not served by this replicad \\(namespaces: $NS\\)"
+out=$(gw_ctl --namespace kube-system pin coredns 0 2>&1)
+expect_match "gateway uid: PIN in a namespace not served refused" "$out" \
+    'is not served'
+out=$(gw_ctl --namespace kube-system get coredns 2>&1)
+expect_match "gateway uid: GET in a namespace not served refused" "$out" \
+    'is not served'
+expect_eq "...kube-system/coredns untouched" \
+    "$(kget /apis/apps/v1/namespaces/kube-system/deployments/coredns |
+        jq_py 'j["spec"]["replicas"]')" 2
+expect_eq "...no pin stored there" \
+    "$(gw_ctl --all-namespaces pins | grep -c kube-system)" 0
+expect_eq "...and a list of every namespace is the served one's" \
+    "$(gw_ctl --all-namespaces list | grep -c kube-system)" 0
 check "gateway uid: an allowed write passes" \
     gw_ctl --identity CN=alice scale frontend 4
 expect_match "...audited with the peer's uid" \
