@@ -64,6 +64,8 @@ print(json.dumps({
     "tls": {"certificate": pem("server.crt"), "privateKey": pem("server.key"),
             "clientCA": pem("ca.crt")},
     "networkPolicy": {"apiServer": {"cidrs": ["127.0.0.1/32"]}},
+    # Issue #15: a second served namespace (REPLICAD_NAMESPACES).
+    "targetNamespaces": ["default", "payments"],
 }))
 EOF
 "$LIB_TMP/render" -namespace default charts/replicad tests/k8s/values-kind.yaml \
@@ -130,7 +132,7 @@ printf '%s' "$TOKEN" >"$SA/token"
 cp "$PKI/ca.crt" "$SA/ca.crt"
 chgrp -R "$FS_GROUP" "$SA" && chmod 640 "$SA/token" && chmod 644 "$SA/ca.crt" && chmod 755 "$SA"
 lib_bg kube-sim "$BUILD/kube-sim" --listen 127.0.0.1:0 --token "$TOKEN" \
-    --deployments frontend=3,orders=2,worker=1 \
+    --deployments frontend=3,orders=2,worker=1,payments/checkout=2 \
     --tls-cert "$PKI/server.crt" --tls-key "$PKI/server.key"
 KS_PID=$LIB_LAST_PID
 lib_wait_line 20 "$LIB_TMP/kube-sim.out" '^kube-sim: listening on ' || {
@@ -201,6 +203,24 @@ worker_at() {
 	    grep -qE '"spec":\{[^}]*"replicas":'"$1"'[,}]'
 }
 check "pins: the leader scales worker to its pin" lib_wait 30 worker_at 2
+
+# targetNamespaces: the core serves payments too (REPLICAD_NAMESPACES from
+# the ConfigMap), its pins kept in the home namespace's ConfigMap.
+NSURL=https://localhost:$GW_PORT/api/v1/namespaces/payments/deployments
+expect_match "targetNamespaces: payments is served" \
+	"$(curl -s "${A[@]}" "$NSURL")" '"deployments":\["checkout"\]'
+expect_eq "targetNamespaces: a pin in payments" \
+	"$(lib_http_code "$NSURL/checkout/pin" "${A[@]}" -X PUT \
+	    -H 'Content-Type: application/json' -d '{"replicas":1}')" 200
+expect_match "...kept in the ConfigMap $cm of the home namespace" \
+	"$(curl -s --cacert "$PKI/ca.crt" -H "Authorization: Bearer $TOKEN" \
+	    "$KS_URL/api/v1/namespaces/default/configmaps/$cm")" \
+	'\\"namespace\\": \\"payments\\"'
+checkout_at() {
+	sim "apps/v1/namespaces/payments/deployments/checkout" |
+	    grep -qE '"spec":\{[^}]*"replicas":'"$1"'[,}]'
+}
+check "...the leader scales payments/checkout to it" lib_wait 30 checkout_at 1
 
 # Revocation (tls.clientCRL): the pod rendered with an inline CRL that
 # revokes the reader's certificate.  Its gateway gets --client-crl and the
