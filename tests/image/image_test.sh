@@ -249,7 +249,7 @@ C=(--cacert "$LIB_TMP/pki/ca.crt" --cert "$LIB_TMP/pki/client.crt" --key "$LIB_T
 api() { inpod curl -s --max-time 10 "${C[@]}" "$@"; }
 
 expect_eq "list" "$(api "$GW/api/v1/deployments")" \
-    '{"deployments":["frontend","orders","worker"]}'
+    '{"namespace":"default","deployments":["frontend","orders","worker"]}'
 expect_eq "get" "$(api "$GW/api/v1/deployments/orders/replicas" | jq_py 'j["replicas"]')" 2
 expect_match "post: updated and synced" \
     "$(api -X POST -H 'Content-Type: application/json' -d '{"replicas":5}' \
@@ -285,7 +285,7 @@ expect_match "…(unknown_ca)" "$metrics" \
 # reconciling replica (nothing is written inside the read-only container).
 expect_eq "pin: PUT worker=2" \
     "$(api -X PUT -H 'Content-Type: application/json' -d '{"replicas":2}' \
-	"$GW/api/v1/deployments/worker/pin")" '{"status":"pinned","name":"worker","replicas":2,"suspended":false}'
+	"$GW/api/v1/deployments/worker/pin")" '{"status":"pinned","name":"worker","namespace":"default","replicas":2,"suspended":false}'
 expect_match "…the pins ConfigMap holds it" \
     "$(sim "$KS/api/v1/namespaces/$NS/configmaps/replicad-pins" | jq_py 'j["data"]["pins.json"]')" \
     '"name": "worker"'
