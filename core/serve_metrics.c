@@ -127,85 +127,102 @@ head(struct evbuffer *b, int *err, const char *name, const char *type,
 	metric(b, err, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* The cache, list+watch, probe and write path of every namespace. */
+/* One namespace's value of a series, from its unit and its reflector. */
+typedef unsigned long long (*unit_value_fn)(
+    const struct nsu_unit *u, const struct refl_status *rs);
+
+static unsigned long long
+v_cache_size(const struct nsu_unit *u, const struct refl_status *rs)
+{
+	(void)rs;
+	return cache_size(u->cache);
+}
+
+static unsigned long long
+v_synced(const struct nsu_unit *u, const struct refl_status *rs)
+{
+	(void)u;
+	return (unsigned long long)rs->synced;
+}
+
+static unsigned long long
+v_watching(const struct nsu_unit *u, const struct refl_status *rs)
+{
+	(void)u;
+	return (unsigned long long)rs->lw.watching;
+}
+
+static unsigned long long
+v_api_ok(const struct nsu_unit *u, const struct refl_status *rs)
+{
+	struct ps_health h;
+
+	(void)rs;
+	health_snapshot(u->health, &h);
+	return (h.state & PS_HEALTH_API_OK) != 0;
+}
+
+/* The list+watch loop's counters, by their field. */
+#define LW_VALUE(field)                                             \
+	static unsigned long long v_##field(                        \
+	    const struct nsu_unit *u, const struct refl_status *rs) \
+	{                                                           \
+		(void)u;                                            \
+		return rs->lw.field;                                \
+	}
+LW_VALUE(lists)
+LW_VALUE(list_failures)
+LW_VALUE(watch_restarts)
+LW_VALUE(expired)
+LW_VALUE(events)
+LW_VALUE(bookmarks)
+LW_VALUE(resyncs)
+
+/* The cache, list+watch, probe and write path of every namespace: one
+ * row per series, its value read by the row's own function. */
 static void
 unit_metrics(struct serve *s, struct evbuffer *b, int *err)
 {
 	static const struct {
 		const char *name, *type, *help;
+		unit_value_fn value;
 	} series[] = {
 	    {"replicad_core_cache_deployments", "gauge",
-	        "Deployments in the cache."},
+	        "Deployments in the cache.", v_cache_size},
 	    {"replicad_core_cache_synced", "gauge",
-	        "1 once a complete list was applied."},
+	        "1 once a complete list was applied.", v_synced},
 	    {"replicad_core_watch_connected", "gauge",
-	        "1 while a watch is open."},
+	        "1 while a watch is open.", v_watching},
 	    {"replicad_core_api_reachable", "gauge",
-	        "1 when a recent API probe succeeded."},
+	        "1 when a recent API probe succeeded.", v_api_ok},
 	    {"replicad_core_lists_total", "counter",
-	        "Completed lists (relists included)."},
+	        "Completed lists (relists included).", v_lists},
 	    {"replicad_core_list_failures_total", "counter",
-	        "Lists that failed."},
+	        "Lists that failed.", v_list_failures},
 	    {"replicad_core_watch_restarts_total", "counter",
-	        "Watches resumed after they ended."},
+	        "Watches resumed after they ended.", v_watch_restarts},
 	    {"replicad_core_watch_expired_total", "counter",
-	        "410 Expired answers."},
+	        "410 Expired answers.", v_expired},
 	    {"replicad_core_events_applied_total", "counter",
-	        "Watch events applied to the cache."},
+	        "Watch events applied to the cache.", v_events},
 	    {"replicad_core_bookmarks_total", "counter",
-	        "Watch bookmarks seen."},
+	        "Watch bookmarks seen.", v_bookmarks},
 	    {"replicad_core_resyncs_total", "counter",
-	        "Full relists of the Deployments made by --resync-period."},
+	        "Full relists of the Deployments made by --resync-period.",
+	        v_resyncs},
 	};
 	size_t n = nsu_count(s->d.units);
 
 	for (size_t k = 0; k < sizeof(series) / sizeof(series[0]); k++) {
 		head(b, err, series[k].name, series[k].type, series[k].help);
 		for (size_t i = 0; i < n; i++) {
-			struct nsu_unit *u = nsu_at(s->d.units, i);
+			const struct nsu_unit *u = nsu_at(s->d.units, i);
 			struct refl_status rs;
-			struct ps_health h;
-			unsigned long long v = 0;
 
 			refl_get_status(u->refl, &rs);
-			switch (k) {
-			case 0:
-				v = cache_size(u->cache);
-				break;
-			case 1:
-				v = (unsigned long long)rs.synced;
-				break;
-			case 2:
-				v = (unsigned long long)rs.lw.watching;
-				break;
-			case 3:
-				health_snapshot(u->health, &h);
-				v = (h.state & PS_HEALTH_API_OK) != 0;
-				break;
-			case 4:
-				v = rs.lw.lists;
-				break;
-			case 5:
-				v = rs.lw.list_failures;
-				break;
-			case 6:
-				v = rs.lw.watch_restarts;
-				break;
-			case 7:
-				v = rs.lw.expired;
-				break;
-			case 8:
-				v = rs.lw.events;
-				break;
-			case 9:
-				v = rs.lw.bookmarks;
-				break;
-			default:
-				v = rs.lw.resyncs;
-				break;
-			}
 			metric(b, err, "%s{namespace=\"%s\"} %llu\n",
-			    series[k].name, u->namespace, v);
+			    series[k].name, u->namespace,
+			    series[k].value(u, &rs));
 		}
 	}
 	{
